@@ -1,0 +1,56 @@
+/**
+ * The Hono app: request ids, JSON access logs, one error shape, the OpenAPI document and docs,
+ * and one router per process. It holds no process logic: it starts, signals, updates and
+ * queries workflows and reads lists from Postgres.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Client } from '@temporalio/client';
+import { requestId } from 'hono/request-id';
+import type { Config } from '../config';
+import type { Db } from '../db';
+import type { Logger } from '../logger';
+import type { AuthEnv } from './auth';
+import { docsRouter } from './docs';
+import { errorBody, handleError, validationHook } from './errors';
+import { healthRouter } from './health';
+import { opsRouter } from './ops';
+
+export interface ApiDeps {
+  config: Config;
+  db: Db;
+  temporal: Client;
+  logger: Logger;
+}
+
+export type AppEnv = AuthEnv;
+
+/** A router with the shared validation hook, so every process's router reports errors alike. */
+export function newRouter() {
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+}
+
+export function createApp(deps: ApiDeps) {
+  const app = newRouter();
+  app.use(requestId());
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    // Route pattern, status and opaque ids only: no bodies, no query strings.
+    deps.logger.info({
+      requestId: c.get('requestId'), method: c.req.method, route: c.req.routePath, status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10, role: c.get('caller')?.role,
+    }, 'request');
+  });
+  app.onError(handleError(deps.logger));
+  app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}.`), 404));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  app.route('/', healthRouter(deps));
+  app.route('/ops', opsRouter(deps));
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Clinical process engine API', version: '0.1.0', description: 'Starts, signals, updates and queries the clinic\'s durable processes.' },
+  });
+  app.route('/docs', docsRouter());
+  return app;
+}

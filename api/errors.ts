@@ -1,0 +1,74 @@
+/**
+ * The API's one error shape, `{ error: { code, message, details? } }`, for every 4xx and 5xx.
+ * Codes are machine-readable and stable; messages are for people and never hold patient data.
+ */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from '@hono/zod-openapi';
+import type { Logger } from '../logger';
+
+export type ErrorCode =
+  | 'validation_failed'
+  | 'malformed_json'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'timeout'
+  | 'unavailable'
+  | 'internal';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'validation_failed' }),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi('Error');
+
+/** OpenAPI response entry for an error status. */
+export function errorResponse(description: string) {
+  return { description, content: { 'application/json': { schema: ErrorSchema } } };
+}
+
+export function errorBody(code: string, message: string, details?: unknown) {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** zod-openapi's defaultHook: request validation failures become 400 validation_failed. */
+export function validationHook(result: { success: boolean; error?: z.ZodError }, c: Context) {
+  if (!result.success && result.error) {
+    const details = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    return c.json(errorBody('validation_failed', 'The request is not valid: see details.', details), 400);
+  }
+  return undefined;
+}
+
+/** Hono's onError: known errors map to their status, everything else to a 500 without internals. */
+export function handleError(logger: Logger) {
+  return (err: Error, c: Context) => {
+    if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.details), err.status);
+    if (err instanceof HTTPException) {
+      // Hono's JSON body parser throws a 400 HTTPException on malformed JSON.
+      const code = err.status === 400 ? 'malformed_json' : err.status === 401 ? 'unauthenticated' : 'internal';
+      return c.json(errorBody(code, err.status === 400 ? 'The request body is not valid JSON.' : err.message), err.status);
+    }
+    logger.error({ requestId: c.get('requestId'), err: { name: err.name, stack: err.stack } }, 'unhandled error');
+    return c.json(errorBody('internal', 'Something went wrong on our side; the request id identifies it.'), 500);
+  };
+}

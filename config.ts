@@ -1,0 +1,101 @@
+/**
+ * The one place that reads the environment: validated once, frozen, fails fast.
+ * In the embedded default (no production env) secrets are generated once into the
+ * project-local data folder, so tokens and encrypted payloads stay readable between runs.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+export const PROJECT_ROOT = __dirname;
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+const ConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  /** Where the embedded Postgres, the Temporal SQLite file and generated secrets live. */
+  DATA_DIR: z.string().default(path.join(PROJECT_ROOT, '.data')),
+  /** External Postgres; unset means the embedded one. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  /** External Temporal frontend (host:port); unset means the local dev server. */
+  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port.default(3000),
+  EMBEDDED_PG_PORT: port.default(5433),
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  /** HMAC secret that signs bearer tokens (at least 32 characters). */
+  AUTH_SECRET: z.string().min(32).optional(),
+  /** AES-256 key for the payload codec, base64 of 32 bytes, and its id. */
+  PAYLOAD_KEY: z.string().optional(),
+  PAYLOAD_KEY_ID: z.string().min(1).default('k1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Inference worker settings: how many activities run at once, and batching. */
+  CDS_MAX_CONCURRENT: z.coerce.number().int().min(1).default(64),
+  CDS_BATCH_SIZE: z.coerce.number().int().min(1).default(32),
+  CDS_BATCH_WAIT_MS: z.coerce.number().min(0).default(2),
+});
+
+export type Config = Readonly<
+  Omit<z.infer<typeof ConfigSchema>, 'AUTH_SECRET' | 'PAYLOAD_KEY'> & { AUTH_SECRET: string; PAYLOAD_KEY: string }
+>;
+
+interface Secrets {
+  AUTH_SECRET: string;
+  PAYLOAD_KEY: string;
+}
+
+/** Reads secrets from DATA_DIR/secrets.json, creating them on first use (never in production). */
+function localSecrets(dataDir: string): Secrets {
+  const file = path.join(dataDir, 'secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
+  const secrets: Secrets = {
+    AUTH_SECRET: randomBytes(32).toString('base64url'),
+    PAYLOAD_KEY: randomBytes(32).toString('base64'),
+  };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  const c = parsed.data;
+  let { AUTH_SECRET, PAYLOAD_KEY } = c;
+  if (!AUTH_SECRET || !PAYLOAD_KEY) {
+    if (c.NODE_ENV === 'production') throw new Error('Invalid configuration: AUTH_SECRET and PAYLOAD_KEY are required in production');
+    const local = localSecrets(c.DATA_DIR);
+    AUTH_SECRET ??= local.AUTH_SECRET;
+    PAYLOAD_KEY ??= local.PAYLOAD_KEY;
+  }
+  if (Buffer.from(PAYLOAD_KEY, 'base64').length !== 32) {
+    throw new Error('Invalid configuration: PAYLOAD_KEY must be base64 of exactly 32 bytes');
+  }
+  return Object.freeze({ ...c, AUTH_SECRET, PAYLOAD_KEY });
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, read from the environment on first use. */
+export function loadConfig(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** Database URL of the embedded Postgres (user and password are local-only). */
+export function embeddedDatabaseUrl(port: number): string {
+  return `postgres://clinical:clinical@127.0.0.1:${port}/clinical`;
+}
+
+/** The database URL, which every process that touches Postgres needs. */
+export function requireDatabaseUrl(config: Config): string {
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is not set (npm start sets it for the embedded Postgres)');
+  return config.DATABASE_URL;
+}

@@ -1,0 +1,19 @@
+/** `npm run db:migrate`: applies pending migrations to DATABASE_URL (production deploys run this). */
+import { loadConfig, requireDatabaseUrl } from '../config';
+import { createDb, migrateToLatest } from './index';
+
+async function main() {
+  const db = createDb(requireDatabaseUrl(loadConfig()), 1);
+  try {
+    const result = await migrateToLatest(db);
+    for (const r of result.results ?? []) process.stdout.write(`${r.status} ${r.migrationName}\n`);
+    if (!result.results?.length) process.stdout.write('nothing to migrate\n');
+  } finally {
+    await db.destroy();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

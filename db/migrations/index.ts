@@ -1,0 +1,22 @@
+/**
+ * The migrations in order. Listed statically (not read from disk) so they run the same under
+ * tsx, jest and a bundle. Forward-only: a released migration is never edited, only followed.
+ */
+import type { Migration } from 'kysely';
+import * as core from './2026_11_25_1200_core';
+import * as booking from './2026_11_25_1210_booking';
+import * as referral from './2026_11_25_1220_referral';
+import * as labOrder from './2026_11_25_1230_lab_order';
+import * as cds from './2026_11_25_1240_cds';
+import * as onboarding from './2026_11_25_1250_onboarding';
+import * as audit from './2026_11_25_1300_audit';
+
+export const migrations: Record<string, Migration> = {
+  '2026_11_25_1200_core': core,
+  '2026_11_25_1210_booking': booking,
+  '2026_11_25_1220_referral': referral,
+  '2026_11_25_1230_lab_order': labOrder,
+  '2026_11_25_1240_cds': cds,
+  '2026_11_25_1250_onboarding': onboarding,
+  '2026_11_25_1300_audit': audit,
+};

@@ -1,0 +1,242 @@
+/**
+ * The Database interface: one entry per table, columns as Postgres returns them through `pg`
+ * with the parsers set in db/index.ts (numeric → number, date → 'YYYY-MM-DD' string,
+ * bigint → string). Nullable columns are `T | null`, never optional.
+ */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json = ColumnType<unknown, string, string>;
+
+export type RolloutStage = 'preparation' | 'pilot' | 'live';
+export type Sex = 'female' | 'male' | 'other' | 'unknown';
+export type Priority = 'routine' | 'urgent' | 'asap' | 'stat';
+export type AppointmentStatus = 'held' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'expired';
+export type ReferralStatus = 'requested' | 'booked' | 'completed' | 'overdue' | 'cancelled';
+export type LabOrderStatus = 'ordered' | 'collected' | 'resulted' | 'reviewed' | 'cancelled';
+export type Interpretation = 'N' | 'L' | 'H' | 'LL' | 'HH' | 'A' | 'AA';
+export type OnboardingTaskStatus = 'requested' | 'in-progress' | 'completed' | 'rejected' | 'cancelled';
+
+export interface ClinicsTable {
+  id: Generated<string>;
+  code: string;
+  name: string;
+  address: string;
+  /** IANA zone: the clinic's local dates and times are read in it. */
+  time_zone: string;
+  is_pilot: Generated<boolean>;
+  rollout_stage: Generated<RolloutStage>;
+  created_at: CreatedAt;
+}
+
+export interface PractitionersTable {
+  id: Generated<string>;
+  clinic_id: string;
+  full_name: string;
+  specialty: string;
+  created_at: CreatedAt;
+}
+
+export interface PatientsTable {
+  id: Generated<string>;
+  full_name: string;
+  birth_date: string;
+  sex: Sex;
+  phone: string | null;
+  home_clinic_id: string | null;
+  created_at: CreatedAt;
+}
+
+export interface SchedulesTable {
+  id: Generated<string>;
+  practitioner_id: string;
+  clinic_id: string;
+  /** ISO weekday, 1 = Monday. */
+  weekday: number;
+  start_time: string;
+  end_time: string;
+  slot_minutes: number;
+  break_start: string | null;
+  break_end: string | null;
+  valid_from: string;
+  valid_to: string | null;
+}
+
+export interface ScheduleExceptionsTable {
+  id: Generated<string>;
+  practitioner_id: string;
+  starts_on: string;
+  ends_on: string;
+  reason: string;
+}
+
+export interface SlotsTable {
+  id: Generated<string>;
+  practitioner_id: string;
+  clinic_id: string;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  status: Generated<'free' | 'busy-unavailable'>;
+}
+
+export interface LabTestsTable {
+  loinc: string;
+  name: string;
+  unit: string;
+  specimen_type: string;
+}
+
+export interface LabReferenceRangesTable {
+  id: Generated<string>;
+  loinc: string;
+  /** null: the range applies to every sex. */
+  sex: 'female' | 'male' | null;
+  ref_low: number | null;
+  ref_high: number | null;
+  critical_low: number | null;
+  critical_high: number | null;
+  source: string;
+}
+
+export interface AppointmentsTable {
+  id: Generated<string>;
+  slot_id: string;
+  patient_id: string;
+  practitioner_id: string;
+  clinic_id: string;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  status: AppointmentStatus;
+  hold_expires_at: Timestamp | null;
+  workflow_id: string;
+  booked_by: string;
+  cancel_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ReferralsTable {
+  id: string;
+  patient_id: string;
+  clinic_id: string;
+  referring_practitioner_id: string | null;
+  specialty: string;
+  priority: Priority;
+  status: ReferralStatus;
+  deadline_at: Timestamp;
+  appointment_id: string | null;
+  report_received_at: Timestamp | null;
+  workflow_id: string;
+  created_by: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface LabOrdersTable {
+  id: string;
+  patient_id: string;
+  clinic_id: string;
+  ordering_practitioner_id: string;
+  tests: string[];
+  priority: Priority;
+  status: LabOrderStatus;
+  workflow_id: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface SpecimensTable {
+  id: Generated<string>;
+  lab_order_id: string;
+  specimen_type: string;
+  status: 'available' | 'unavailable' | 'unsatisfactory' | 'entered-in-error';
+  collected_at: Timestamp;
+  received_at: Timestamp | null;
+}
+
+export interface LabResultsTable {
+  id: Generated<string>;
+  lab_order_id: string;
+  loinc: string;
+  value: number;
+  unit: string;
+  interpretation: Interpretation | null;
+  status: 'preliminary' | 'final' | 'amended' | 'corrected';
+  resulted_at: Timestamp;
+  acknowledged_at: Timestamp | null;
+  acknowledged_by: string | null;
+}
+
+export interface CdsAssessmentsTable {
+  id: Generated<string>;
+  request_key: string;
+  service_id: string;
+  /** Our patient uuid, or the calling EHR's patient id for CDS Hooks calls. */
+  patient_ref: string;
+  lab_order_id: string | null;
+  model_id: string | null;
+  model_version: string | null;
+  inputs: Json;
+  output: Json;
+  score: number | null;
+  band: string | null;
+  created_at: CreatedAt;
+}
+
+export interface OnboardingTasksTable {
+  id: Generated<string>;
+  clinic_id: string;
+  stage: RolloutStage;
+  task: string;
+  status: OnboardingTaskStatus;
+  approved_by: string | null;
+  completed_at: Timestamp | null;
+  workflow_id: string;
+  created_at: CreatedAt;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  at: CreatedAt;
+  actor: string;
+  action: string;
+  entity: string;
+  entity_id: string;
+  workflow_id: string | null;
+  dedupe_key: string | null;
+  details: ColumnType<unknown, string | undefined, never>;
+}
+
+export interface Database {
+  clinics: ClinicsTable;
+  practitioners: PractitionersTable;
+  patients: PatientsTable;
+  schedules: SchedulesTable;
+  schedule_exceptions: ScheduleExceptionsTable;
+  slots: SlotsTable;
+  lab_tests: LabTestsTable;
+  lab_reference_ranges: LabReferenceRangesTable;
+  appointments: AppointmentsTable;
+  referrals: ReferralsTable;
+  lab_orders: LabOrdersTable;
+  specimens: SpecimensTable;
+  lab_results: LabResultsTable;
+  cds_assessments: CdsAssessmentsTable;
+  onboarding_tasks: OnboardingTasksTable;
+  audit_log: AuditLogTable;
+}
+
+export type Clinic = Selectable<ClinicsTable>;
+export type Practitioner = Selectable<PractitionersTable>;
+export type Patient = Selectable<PatientsTable>;
+export type Slot = Selectable<SlotsTable>;
+export type Appointment = Selectable<AppointmentsTable>;
+export type NewAppointment = Insertable<AppointmentsTable>;
+export type AppointmentUpdate = Updateable<AppointmentsTable>;
+export type LabTest = Selectable<LabTestsTable>;
+export type LabReferenceRange = Selectable<LabReferenceRangesTable>;
+export type CdsAssessment = Selectable<CdsAssessmentsTable>;
+export type NewCdsAssessment = Insertable<CdsAssessmentsTable>;
+export type NewAuditEntry = Insertable<AuditLogTable>;

@@ -1,0 +1,129 @@
+/**
+ * The demo city: eight polyclinics in one city (three of them pilots), practitioners with
+ * specialties and weekly schedules, synthetic patients and the lab catalogue.
+ * Every insert is keyed (deterministic ids, ON CONFLICT DO NOTHING), so seeding twice is harmless.
+ * All people here are synthetic.
+ */
+import { createHash } from 'node:crypto';
+import { generateSlots } from './booking';
+import type { Db } from './index';
+import type { Sex } from './schema';
+
+export const DEMO_TIME_ZONE = 'Europe/Moscow';
+
+/** A stable uuid for a demo record, so tests and docs can name them. */
+export function demoId(key: string): string {
+  const h = createHash('sha256').update(`demo-city:${key}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+const CLINICS = [
+  { code: 'PC-01', name: 'City Polyclinic No. 1', address: '12 Nevsky Avenue', pilot: true },
+  { code: 'PC-02', name: 'City Polyclinic No. 2', address: '5 Sadovaya Street', pilot: true },
+  { code: 'PC-03', name: 'City Polyclinic No. 3', address: '40 Moskovsky Avenue', pilot: true },
+  { code: 'PC-04', name: 'City Polyclinic No. 4', address: '8 Liteyny Avenue', pilot: false },
+  { code: 'PC-05', name: 'City Polyclinic No. 5', address: '21 Kamennoostrovsky Avenue', pilot: false },
+  { code: 'PC-06', name: 'City Polyclinic No. 6', address: '3 Veteranov Avenue', pilot: false },
+  { code: 'PC-07', name: 'City Polyclinic No. 7', address: '17 Prosveshcheniya Avenue', pilot: false },
+  { code: 'PC-08', name: 'Children\'s Polyclinic No. 8', address: '9 Bolshoy Avenue', pilot: false },
+];
+
+/** Specialty → weekly shift (local time). Each clinic gets one practitioner per specialty. */
+const SPECIALTIES: Array<{ specialty: string; start: string; end: string; minutes: number }> = [
+  { specialty: 'general-practice', start: '08:00', end: '14:00', minutes: 15 },
+  { specialty: 'general-practice', start: '14:00', end: '20:00', minutes: 15 },
+  { specialty: 'cardiology', start: '09:00', end: '15:00', minutes: 20 },
+  { specialty: 'endocrinology', start: '10:00', end: '16:00', minutes: 20 },
+  { specialty: 'neurology', start: '12:00', end: '18:00', minutes: 20 },
+  { specialty: 'ophthalmology', start: '08:00', end: '13:00', minutes: 15 },
+];
+
+const FIRST = ['Anna', 'Boris', 'Vera', 'Grigory', 'Daria', 'Egor', 'Zoya', 'Ivan', 'Ksenia', 'Lev', 'Maria', 'Nikita', 'Olga', 'Pavel', 'Svetlana', 'Timur'];
+const LAST = ['Orlova', 'Sokolov', 'Lebedeva', 'Kozlov', 'Novikova', 'Morozov', 'Volkova', 'Pavlov', 'Semenova', 'Golubev', 'Vinogradova', 'Bogdanov'];
+
+/** The demo city's lab catalogue (shared/reference/clinical-facts.md): LOINC, SI units, ranges. */
+const LAB_TESTS: Array<{
+  loinc: string; name: string; unit: string; specimen: string;
+  ranges: Array<{ sex: 'female' | 'male' | null; low: number | null; high: number | null; critLow: number | null; critHigh: number | null }>;
+  source: string;
+}> = [
+  { loinc: '2345-7', name: 'Glucose, fasting', unit: 'mmol/L', specimen: 'serum', ranges: [{ sex: null, low: 3.9, high: 6.1, critLow: 2.6, critHigh: 26.9 }], source: 'MSD Manual; critical: Kost, JAMA 1990' },
+  { loinc: '4548-4', name: 'Haemoglobin A1c', unit: '%', specimen: 'whole-blood', ranges: [{ sex: null, low: null, high: 5.7, critLow: null, critHigh: null }], source: 'ADA diagnostic bands' },
+  { loinc: '2823-3', name: 'Potassium', unit: 'mmol/L', specimen: 'serum', ranges: [{ sex: null, low: 3.5, high: 5.0, critLow: 2.8, critHigh: 6.2 }], source: 'MSD Manual; critical: Kost, JAMA 1990' },
+  { loinc: '2951-2', name: 'Sodium', unit: 'mmol/L', specimen: 'serum', ranges: [{ sex: null, low: 135, high: 145, critLow: 120, critHigh: 158 }], source: 'MSD Manual; critical: Kost, JAMA 1990' },
+  { loinc: '2160-0', name: 'Creatinine', unit: 'umol/L', specimen: 'serum', ranges: [{ sex: null, low: 53, high: 106, critLow: null, critHigh: 654 }], source: 'MSD Manual; critical: Kost, JAMA 1990' },
+  { loinc: '718-7', name: 'Haemoglobin', unit: 'g/L', specimen: 'whole-blood', ranges: [
+    { sex: 'male', low: 130, high: 180, critLow: 66, critHigh: 199 },
+    { sex: 'female', low: 120, high: 160, critLow: 66, critHigh: 199 },
+  ], source: 'MSD Manual; critical: Kost, JAMA 1990' },
+  { loinc: '2093-3', name: 'Total cholesterol', unit: 'mmol/L', specimen: 'serum', ranges: [{ sex: null, low: null, high: 5.2, critLow: null, critHigh: null }], source: 'NHLBI ATP III' },
+  { loinc: '13457-7', name: 'LDL cholesterol (calculated)', unit: 'mmol/L', specimen: 'serum', ranges: [{ sex: null, low: null, high: 2.6, critLow: null, critHigh: null }], source: 'NHLBI ATP III' },
+  { loinc: '2085-9', name: 'HDL cholesterol', unit: 'mmol/L', specimen: 'serum', ranges: [{ sex: null, low: 1.0, high: null, critLow: null, critHigh: null }], source: 'NHLBI ATP III' },
+  { loinc: '2571-8', name: 'Triglycerides', unit: 'mmol/L', specimen: 'serum', ranges: [{ sex: null, low: null, high: 1.7, critLow: null, critHigh: null }], source: 'NHLBI ATP III' },
+  { loinc: '98979-8', name: 'eGFR (CKD-EPI 2021, creatinine)', unit: 'mL/min/1.73m2', specimen: 'serum', ranges: [{ sex: null, low: 90, high: null, critLow: null, critHigh: null }], source: 'KDIGO 2012' },
+];
+
+/** Seeds the demo city and makes sure slots exist for the next `slotDays` local days. */
+export async function seedDemoCity(db: Db, opts: { today: string; slotDays: number; patients?: number }): Promise<{ slotsAdded: number }> {
+  await db.transaction().execute(async (tx) => {
+    for (const c of CLINICS) {
+      await tx.insertInto('clinics').values({
+        id: demoId(`clinic:${c.code}`), code: c.code, name: c.name, address: `${c.address}, Demo City`,
+        time_zone: DEMO_TIME_ZONE, is_pilot: c.pilot, rollout_stage: c.pilot ? 'pilot' : 'preparation',
+      }).onConflict((oc) => oc.doNothing()).execute();
+
+      for (const [i, s] of SPECIALTIES.entries()) {
+        const practitionerId = demoId(`practitioner:${c.code}:${i}`);
+        const name = `${FIRST[(i * 3 + c.code.charCodeAt(4)) % FIRST.length]} ${LAST[(i * 5 + c.code.charCodeAt(4)) % LAST.length]}`;
+        await tx.insertInto('practitioners').values({
+          id: practitionerId, clinic_id: demoId(`clinic:${c.code}`), full_name: `Dr ${name}`, specialty: s.specialty,
+        }).onConflict((oc) => oc.doNothing()).execute();
+        for (let weekday = 1; weekday <= 5; weekday++) {
+          await tx.insertInto('schedules').values({
+            id: demoId(`schedule:${c.code}:${i}:${weekday}`), practitioner_id: practitionerId, clinic_id: demoId(`clinic:${c.code}`),
+            weekday, start_time: s.start, end_time: s.end, slot_minutes: s.minutes,
+            break_start: null, break_end: null, valid_from: '2026-01-01', valid_to: null,
+          }).onConflict((oc) => oc.doNothing()).execute();
+        }
+      }
+    }
+
+    const patients = opts.patients ?? 200;
+    for (let n = 0; n < patients; n++) {
+      const sex: Sex = n % 2 === 0 ? 'female' : 'male';
+      const year = 1940 + (n * 7) % 66;
+      const month = String(1 + (n % 12)).padStart(2, '0');
+      const day = String(1 + (n % 28)).padStart(2, '0');
+      const last = LAST[n % LAST.length]!;
+      await tx.insertInto('patients').values({
+        id: demoId(`patient:${n}`), full_name: `${FIRST[(n * 7) % FIRST.length]} ${sex === 'male' ? last.replace(/a$/, '') : last}`,
+        birth_date: `${year}-${month}-${day}`, sex, phone: null, home_clinic_id: demoId(`clinic:${CLINICS[n % CLINICS.length]!.code}`),
+      }).onConflict((oc) => oc.doNothing()).execute();
+    }
+
+    for (const t of LAB_TESTS) {
+      await tx.insertInto('lab_tests').values({ loinc: t.loinc, name: t.name, unit: t.unit, specimen_type: t.specimen })
+        .onConflict((oc) => oc.doNothing()).execute();
+      for (const r of t.ranges) {
+        await tx.insertInto('lab_reference_ranges').values({
+          id: demoId(`range:${t.loinc}:${r.sex ?? 'any'}`), loinc: t.loinc, sex: r.sex, ref_low: r.low, ref_high: r.high,
+          critical_low: r.critLow, critical_high: r.critHigh, source: t.source,
+        }).onConflict((oc) => oc.doNothing()).execute();
+      }
+    }
+  });
+  const to = addDays(opts.today, opts.slotDays - 1);
+  return { slotsAdded: await generateSlots(db, opts.today, to) };
+}
+
+/** 'YYYY-MM-DD' plus n calendar days. */
+export function addDays(date: string, n: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Today's date in a time zone, as 'YYYY-MM-DD'. */
+export function localToday(timeZone: string, now = new Date()): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+}

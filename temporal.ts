@@ -1,0 +1,30 @@
+/**
+ * Temporal connections for the API and the workers: one data converter, so every payload
+ * is encrypted the same way on both sides.
+ */
+import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { NativeConnection } from '@temporalio/worker';
+import { EncryptionCodec } from './codec';
+import type { Config } from './config';
+
+export { CLINICAL_TASK_QUEUE, CDS_TASK_QUEUE } from './workflows/task-queues';
+
+export function dataConverter(config: Config): DataConverter {
+  return { payloadCodecs: [EncryptionCodec.fromBase64(config.PAYLOAD_KEY_ID, config.PAYLOAD_KEY)] };
+}
+
+export function temporalAddress(config: Config): string {
+  return config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_DEV_PORT}`;
+}
+
+/** A client for starting, signalling, updating and querying workflows. */
+export async function connectClient(config: Config): Promise<Client> {
+  const connection = await Connection.connect({ address: temporalAddress(config) });
+  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config) });
+}
+
+/** The connection a worker polls its task queue on. */
+export function connectWorker(config: Config): Promise<NativeConnection> {
+  return NativeConnection.connect({ address: temporalAddress(config) });
+}

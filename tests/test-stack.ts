@@ -1,0 +1,63 @@
+/**
+ * The test run's stack, as its own process (started by the jest global setup): a Postgres and a
+ * Temporal dev server on free ports in a temp folder (or DATABASE_URL / TEMPORAL_ADDRESS when
+ * given), migrated and seeded, plus the workflow bundle built once for every test file.
+ * Prints one JSON line with what the tests need, then waits for SIGTERM to stop everything.
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { PROJECT_ROOT } from '../config';
+import { createDb, migrateToLatest } from '../db';
+import { DEMO_TIME_ZONE, localToday, seedDemoCity } from '../db/seed';
+import { ensureTemporalCli, freePort, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from '../workers/stack';
+import { WORKFLOWS_PATH } from '../workers/clinical';
+
+const say = (line: string) => process.stderr.write(`[test-stack] ${line}\n`);
+
+async function main() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'clinical-test-'));
+  chmodSync(dir, 0o755); // as root, Postgres runs as the postgres user and must reach its data dir
+  let postgres: RunningPostgres | undefined;
+  let temporal: RunningTemporal | undefined;
+  const stop = async () => {
+    await temporal?.stop().catch(() => undefined);
+    await postgres?.stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+
+  const [databaseUrl, temporalAddress, bundlePath] = await Promise.all([
+    (async () => {
+      if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+      postgres = await startEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: await freePort(), say });
+      return postgres.url;
+    })(),
+    (async () => {
+      if (process.env.TEMPORAL_ADDRESS) return process.env.TEMPORAL_ADDRESS;
+      const executable = await ensureTemporalCli(path.join(PROJECT_ROOT, '.tools'), say, process.env.TEMPORAL_CLI_PATH);
+      temporal = await startTemporalDevServer({ executable });
+      return temporal.address;
+    })(),
+    (async () => {
+      const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error: say, debug() {}, trace() {}, log() {} } });
+      const file = path.join(dir, 'workflow-bundle.js');
+      writeFileSync(file, code);
+      return file;
+    })(),
+  ]);
+
+  const db = createDb(databaseUrl, 2);
+  await migrateToLatest(db);
+  await seedDemoCity(db, { today: localToday(DEMO_TIME_ZONE), slotDays: 14, patients: 60 });
+  await db.destroy();
+  process.stdout.write(`${JSON.stringify({ DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, WORKFLOW_BUNDLE_PATH: bundlePath, TEST_DATA_DIR: dir })}\n`);
+}
+
+main().catch((err) => {
+  say(String(err?.stack ?? err));
+  process.exit(1);
+});

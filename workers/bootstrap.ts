@@ -1,0 +1,50 @@
+/**
+ * What every worker process shares: config, logging through pino, the connection with the
+ * encrypting data converter, and a clean shutdown on SIGINT/SIGTERM (in-flight tasks finish,
+ * then the process exits).
+ */
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
+import { loadConfig, type Config } from '../config';
+import { createLogger, type Logger } from '../logger';
+import { connectWorker } from '../temporal';
+
+export interface WorkerProcess {
+  worker: Worker;
+  /** Closes what the worker used (pools, sessions) after it has stopped. */
+  close(): Promise<void>;
+}
+
+/** Runs one worker process until a shutdown signal. */
+export async function runWorkerProcess(
+  name: string,
+  build: (ctx: { config: Config; logger: Logger; connection: NativeConnection }) => Promise<WorkerProcess>,
+): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(`worker-${name}`, config.LOG_LEVEL);
+  Runtime.install({
+    logger: new DefaultLogger(temporalLevel(config.LOG_LEVEL), (entry) => {
+      logger[entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'info')]({ ...entry.meta }, entry.message);
+    }),
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+  });
+  const connection = await connectWorker(config);
+  const { worker, close } = await build({ config, logger, connection });
+  logger.info({ taskQueue: worker.options.taskQueue }, 'worker started');
+  try {
+    await worker.run();
+  } finally {
+    await close();
+    await connection.close();
+    logger.info('worker stopped');
+  }
+}
+
+function temporalLevel(level: Config['LOG_LEVEL']): LogLevel {
+  switch (level) {
+    case 'trace': return 'TRACE';
+    case 'debug': return 'DEBUG';
+    case 'info': return 'INFO';
+    case 'warn': return 'WARN';
+    default: return 'ERROR';
+  }
+}

