@@ -32,12 +32,17 @@ const ConfigSchema = z.object({
   /** AES-256 key for the payload codec, base64 of 32 bytes, and its id. */
   PAYLOAD_KEY: z.string().optional(),
   PAYLOAD_KEY_ID: z.string().min(1).default('k1'),
+  /** Workers touch this file while they run, for container health checks. */
+  WORKER_HEALTH_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Inference worker settings: how many activities run at once, and batching. */
   CDS_MAX_CONCURRENT: z.coerce.number().int().min(1).default(64),
   CDS_BATCH_SIZE: z.coerce.number().int().min(1).default(32),
   CDS_BATCH_WAIT_MS: z.coerce.number().min(0).default(2),
 });
+
+/** Every variable the code reads: docker-compose.yml may set these and no others. */
+export const CONFIG_KEYS = Object.keys(ConfigSchema.shape);
 
 export type Config = Readonly<
   Omit<z.infer<typeof ConfigSchema>, 'AUTH_SECRET' | 'PAYLOAD_KEY'> & { AUTH_SECRET: string; PAYLOAD_KEY: string }

@@ -10,6 +10,7 @@ import type { Config } from '../config';
 import type { Db } from '../db';
 import type { Logger } from '../logger';
 import type { AuthEnv } from './auth';
+import { codecRouter } from './codec';
 import { docsRouter } from './docs';
 import { errorBody, handleError, validationHook } from './errors';
 import { healthRouter } from './health';
@@ -47,6 +48,7 @@ export function createApp(deps: ApiDeps) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.route('/', healthRouter(deps));
   app.route('/ops', opsRouter(deps));
+  app.route('/codec', codecRouter(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Clinical process engine API', version: '0.1.0', description: 'Starts, signals, updates and queries the clinic\'s durable processes.' },

@@ -4,6 +4,7 @@
  * given), migrated and seeded, plus the workflow bundle built once for every test file.
  * Prints one JSON line with what the tests need, then waits for SIGTERM to stop everything.
  */
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,8 @@ import { DEMO_TIME_ZONE, localToday, seedDemoCity } from '../db/seed';
 import { ensureTemporalCli, freePort, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from '../workers/stack';
 import { WORKFLOWS_PATH } from '../workers/clinical';
 
+/** The line the global setup waits for (the dev server prints its own banner on stdout too). */
+const READY_MARKER = 'TEST_STACK_READY ';
 const say = (line: string) => process.stderr.write(`[test-stack] ${line}\n`);
 
 async function main() {
@@ -54,7 +57,9 @@ async function main() {
   await migrateToLatest(db);
   await seedDemoCity(db, { today: localToday(DEMO_TIME_ZONE), slotDays: 14, patients: 60 });
   await db.destroy();
-  process.stdout.write(`${JSON.stringify({ DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, WORKFLOW_BUNDLE_PATH: bundlePath, TEST_DATA_DIR: dir })}\n`);
+  process.stdout.write(`${READY_MARKER}${JSON.stringify({ DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, WORKFLOW_BUNDLE_PATH: bundlePath, TEST_DATA_DIR: dir,
+    // One set of secrets for every jest worker, so payloads one encrypts another can read.
+    AUTH_SECRET: randomBytes(32).toString('base64url'), PAYLOAD_KEY: randomBytes(32).toString('base64') })}\n`);
 }
 
 main().catch((err) => {

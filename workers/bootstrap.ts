@@ -3,6 +3,7 @@
  * encrypting data converter, and a clean shutdown on SIGINT/SIGTERM (in-flight tasks finish,
  * then the process exits).
  */
+import { writeFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../config';
 import { createLogger, type Logger } from '../logger';
@@ -30,13 +31,20 @@ export async function runWorkerProcess(
   const connection = await connectWorker(config);
   const { worker, close } = await build({ config, logger, connection });
   logger.info({ taskQueue: worker.options.taskQueue }, 'worker started');
+  const heartbeat = config.WORKER_HEALTH_FILE ? setInterval(() => touchHealthFile(config.WORKER_HEALTH_FILE!, worker), 5000) : undefined;
   try {
     await worker.run();
   } finally {
+    clearInterval(heartbeat);
     await close();
     await connection.close();
     logger.info('worker stopped');
   }
+}
+
+/** Container health: the file's age says whether the worker still runs. */
+function touchHealthFile(file: string, worker: Worker) {
+  if (worker.getState() === 'RUNNING') writeFileSync(file, new Date().toISOString());
 }
 
 function temporalLevel(level: Config['LOG_LEVEL']): LogLevel {

@@ -1,0 +1,29 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig } from './config';
+
+const dataDir = () => mkdtempSync(path.join(os.tmpdir(), 'config-test-'));
+
+describe('configuration', () => {
+  test('fails fast and names the variable when DATABASE_URL is not a postgres URL', () => {
+    expect(() => parseConfig({ DATA_DIR: dataDir(), DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
+  });
+
+  test('refuses to start in production without its own secrets', () => {
+    expect(() => parseConfig({ NODE_ENV: 'production', DATA_DIR: dataDir() })).toThrow(/AUTH_SECRET and PAYLOAD_KEY/);
+  });
+
+  test('rejects a payload key that is not 32 bytes', () => {
+    expect(() => parseConfig({ DATA_DIR: dataDir(), AUTH_SECRET: 'x'.repeat(32), PAYLOAD_KEY: 'c2hvcnQ=' })).toThrow(/32 bytes/);
+  });
+
+  test('keeps generated local secrets between runs so old tokens and payloads stay readable', () => {
+    const dir = dataDir();
+    const first = parseConfig({ DATA_DIR: dir });
+    const second = parseConfig({ DATA_DIR: dir });
+    expect(second.AUTH_SECRET).toBe(first.AUTH_SECRET);
+    expect(second.PAYLOAD_KEY).toBe(first.PAYLOAD_KEY);
+    expect(Object.isFrozen(first)).toBe(true);
+  });
+});

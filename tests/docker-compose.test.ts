@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { CONFIG_KEYS } from '../config';
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, unknown>;
+  healthcheck?: { test: unknown };
+  depends_on?: Record<string, { condition: string }>;
+}
+const compose = parse(readFileSync(path.join(__dirname, '../docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const ENGINE = ['api', 'worker-clinical', 'worker-cds', 'migrate'];
+
+describe('the production docker-compose.yml', () => {
+  test('runs Postgres, Temporal on that Postgres, the Temporal UI, the API and both workers', () => {
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['postgres', 'temporal', 'temporal-ui', 'api', 'worker-clinical', 'worker-cds']));
+    expect(compose.services.temporal!.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgres' });
+    expect(compose.services.temporal!.depends_on).toMatchObject({ postgres: { condition: 'service_healthy' } });
+  });
+
+  test('gives every long-running service a health check', () => {
+    for (const name of ['postgres', 'temporal', 'temporal-ui', 'api', 'worker-clinical', 'worker-cds']) {
+      expect([name, compose.services[name]!.healthcheck?.test]).toEqual([name, expect.anything()]);
+    }
+  });
+
+  test('starts each engine process with the entry point that exists in this repository', () => {
+    expect(compose.services.api!.command).toContain('api/server.ts');
+    expect(compose.services['worker-clinical']!.command).toContain('workers/clinical.ts');
+    expect(compose.services['worker-cds']!.command).toContain('workers/cds.ts');
+    expect(compose.services.migrate!.command).toContain('db/migrate-cli.ts');
+  });
+
+  test('sets only environment variables the code reads, and every one production requires', () => {
+    for (const name of ENGINE) {
+      const keys = Object.keys(compose.services[name]!.environment ?? {});
+      expect([name, keys.filter((k) => !CONFIG_KEYS.includes(k))]).toEqual([name, []]);
+      expect(keys).toEqual(expect.arrayContaining(['NODE_ENV', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'AUTH_SECRET', 'PAYLOAD_KEY']));
+      expect(compose.services[name]!.environment!.NODE_ENV).toBe('production');
+    }
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * What integration tests share: the run's config, a database handle, a Temporal client, both
+ * workers running in-process on the bundle built once by the global setup, and the API app
+ * to call with `app.request()`.
+ */
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { createApp } from '../api/app';
+import { mintToken, type Caller, type Role } from '../api/auth';
+import { loadModelRegistry, type ModelRegistry } from '../activities/cds-models';
+import { parseConfig, type Config } from '../config';
+import { createDb, type Db } from '../db';
+import { createLogger } from '../logger';
+import { connectClient, temporalAddress } from '../temporal';
+import { createCdsWorker, MODELS_DIR } from '../workers/cds';
+import { createClinicalWorker } from '../workers/clinical';
+
+export function testConfig(): Config {
+  return parseConfig({ ...process.env, NODE_ENV: 'test', DATA_DIR: process.env.TEST_DATA_DIR });
+}
+
+export interface TestEngine {
+  config: Config;
+  db: Db;
+  client: Client;
+  registry: ModelRegistry;
+  app: ReturnType<typeof createApp>;
+  token(role: Role, extra?: Partial<Caller>): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Starts both workers and the API app against the run's stack. Call stop() in afterAll. */
+export async function startTestEngine(): Promise<TestEngine> {
+  quietRuntime();
+  const config = testConfig();
+  const db = createDb(config.DATABASE_URL!, 5);
+  const client = await connectClient(config);
+  const connection = await NativeConnection.connect({ address: temporalAddress(config) });
+  const registry = await loadModelRegistry(MODELS_DIR);
+  const workers: Worker[] = [
+    await createClinicalWorker({ connection, config, db, workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } }),
+    await createCdsWorker({ connection, config, registry }),
+  ];
+  const running = workers.map((w) => w.run());
+  const app = createApp({ config, db, temporal: client, logger: createLogger('test', 'silent') });
+  return {
+    config, db, client, registry, app,
+    token: (role, extra = {}) => mintToken(config.AUTH_SECRET, { id: `test-${role}`, role, ...extra }),
+    async stop() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await Promise.allSettled(running);
+      await connection.close();
+      await client.connection.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** JSON request helper for `app.request()`. */
+export function jsonRequest(method: string, token: string | undefined, body?: unknown): RequestInit {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  return { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) };
+}
+
+let runtimeInstalled = false;
+/** Worker logs at WARN and above only, so test output shows what matters. */
+function quietRuntime() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // already installed by an earlier engine in this jest worker
+  }
+}

@@ -1,0 +1,106 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { sql, type Selectable } from 'kysely';
+import pg from 'pg';
+import { createDb, migrateToLatest, type Db } from '../db';
+import { migrations } from '../db/migrations';
+import type { Database } from '../db/schema';
+
+/**
+ * The Postgres type a TypeScript column type may have: a column declared `number` in the
+ * Database interface must be int2/numeric/float8 in the database, and so on.
+ */
+type Udt<X> = NonNullable<X> extends Date ? 'timestamptz'
+  : NonNullable<X> extends boolean ? 'bool'
+  : NonNullable<X> extends number ? 'int2' | 'int4' | 'numeric' | 'float8'
+  : NonNullable<X> extends string[] ? '_text'
+  : NonNullable<X> extends string ? 'uuid' | 'text' | 'date' | 'time' | 'int8'
+  : 'jsonb';
+type ColumnSpec<T, C extends keyof Selectable<T>> = [udt: Udt<Selectable<T>[C]>, nullable: unknown extends Selectable<T>[C] ? false : null extends Selectable<T>[C] ? true : false];
+/** Every table and column of the Database interface, no more: the compiler enforces both. */
+type SchemaSpec = { [T in keyof Database]: { [C in keyof Selectable<Database[T]>]: ColumnSpec<Database[T], C> } };
+
+const expected: SchemaSpec = {
+  clinics: { id: ['uuid', false], code: ['text', false], name: ['text', false], address: ['text', false], time_zone: ['text', false], is_pilot: ['bool', false], rollout_stage: ['text', false], created_at: ['timestamptz', false] },
+  practitioners: { id: ['uuid', false], clinic_id: ['uuid', false], full_name: ['text', false], specialty: ['text', false], created_at: ['timestamptz', false] },
+  patients: { id: ['uuid', false], full_name: ['text', false], birth_date: ['date', false], sex: ['text', false], phone: ['text', true], home_clinic_id: ['uuid', true], created_at: ['timestamptz', false] },
+  schedules: { id: ['uuid', false], practitioner_id: ['uuid', false], clinic_id: ['uuid', false], weekday: ['int2', false], start_time: ['time', false], end_time: ['time', false], slot_minutes: ['int2', false], break_start: ['time', true], break_end: ['time', true], valid_from: ['date', false], valid_to: ['date', true] },
+  schedule_exceptions: { id: ['uuid', false], practitioner_id: ['uuid', false], starts_on: ['date', false], ends_on: ['date', false], reason: ['text', false] },
+  slots: { id: ['uuid', false], practitioner_id: ['uuid', false], clinic_id: ['uuid', false], starts_at: ['timestamptz', false], ends_at: ['timestamptz', false], status: ['text', false] },
+  lab_tests: { loinc: ['text', false], name: ['text', false], unit: ['text', false], specimen_type: ['text', false] },
+  lab_reference_ranges: { id: ['uuid', false], loinc: ['text', false], sex: ['text', true], ref_low: ['numeric', true], ref_high: ['numeric', true], critical_low: ['numeric', true], critical_high: ['numeric', true], source: ['text', false] },
+  appointments: { id: ['uuid', false], slot_id: ['uuid', false], patient_id: ['uuid', false], practitioner_id: ['uuid', false], clinic_id: ['uuid', false], starts_at: ['timestamptz', false], ends_at: ['timestamptz', false], status: ['text', false], hold_expires_at: ['timestamptz', true], workflow_id: ['text', false], booked_by: ['text', false], cancel_reason: ['text', true], created_at: ['timestamptz', false], updated_at: ['timestamptz', false] },
+  referrals: { id: ['uuid', false], patient_id: ['uuid', false], clinic_id: ['uuid', false], referring_practitioner_id: ['uuid', true], specialty: ['text', false], priority: ['text', false], status: ['text', false], deadline_at: ['timestamptz', false], appointment_id: ['uuid', true], report_received_at: ['timestamptz', true], workflow_id: ['text', false], created_by: ['text', false], created_at: ['timestamptz', false], updated_at: ['timestamptz', false] },
+  lab_orders: { id: ['uuid', false], patient_id: ['uuid', false], clinic_id: ['uuid', false], ordering_practitioner_id: ['uuid', false], tests: ['_text', false], priority: ['text', false], status: ['text', false], workflow_id: ['text', false], created_at: ['timestamptz', false], updated_at: ['timestamptz', false] },
+  specimens: { id: ['uuid', false], lab_order_id: ['uuid', false], specimen_type: ['text', false], status: ['text', false], collected_at: ['timestamptz', false], received_at: ['timestamptz', true] },
+  lab_results: { id: ['uuid', false], lab_order_id: ['uuid', false], loinc: ['text', false], value: ['numeric', false], unit: ['text', false], interpretation: ['text', true], status: ['text', false], resulted_at: ['timestamptz', false], acknowledged_at: ['timestamptz', true], acknowledged_by: ['text', true] },
+  cds_assessments: { id: ['uuid', false], request_key: ['text', false], service_id: ['text', false], patient_ref: ['text', false], lab_order_id: ['uuid', true], model_id: ['text', true], model_version: ['text', true], inputs: ['jsonb', false], output: ['jsonb', false], score: ['float8', true], band: ['text', true], created_at: ['timestamptz', false] },
+  onboarding_tasks: { id: ['uuid', false], clinic_id: ['uuid', false], stage: ['text', false], task: ['text', false], status: ['text', false], approved_by: ['text', true], completed_at: ['timestamptz', true], workflow_id: ['text', false], created_at: ['timestamptz', false] },
+  audit_log: { id: ['int8', false], at: ['timestamptz', false], actor: ['text', false], action: ['text', false], entity: ['text', false], entity_id: ['text', false], workflow_id: ['text', true], dedupe_key: ['text', true], details: ['jsonb', false] },
+};
+
+const dbName = `migration_test_${process.pid}_${Date.now()}`;
+let admin: pg.Client;
+let db: Db;
+
+beforeAll(async () => {
+  admin = new pg.Client(process.env.DATABASE_URL);
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const url = new URL(process.env.DATABASE_URL!);
+  url.pathname = `/${dbName}`;
+  db = createDb(url.toString(), 2);
+});
+
+afterAll(async () => {
+  await db.destroy();
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
+  await admin.end();
+});
+
+describe('migrations', () => {
+  test('every migration file is listed, in file-name order', () => {
+    const files = readdirSync(path.join(__dirname, '../db/migrations'))
+      .filter((f) => /^\d{4}_\d{2}_\d{2}_\d{4}_.+\.ts$/.test(f) && !f.endsWith('.test.ts'))
+      .map((f) => f.replace(/\.ts$/, ''))
+      .sort();
+    expect(Object.keys(migrations)).toEqual(files);
+  });
+
+  test('run up on an empty database, and a second run has nothing to do', async () => {
+    const first = await migrateToLatest(db);
+    expect(first.results?.map((r) => [r.migrationName, r.status])).toEqual(Object.keys(migrations).map((m) => [m, 'Success']));
+    const second = await migrateToLatest(db);
+    expect(second.results).toEqual([]);
+  });
+
+  test('leave a schema whose tables, columns, types and nullability match the Kysely Database types', async () => {
+    const { rows } = await sql<{ table_name: string; column_name: string; udt_name: string; is_nullable: 'YES' | 'NO' }>`
+      SELECT table_name, column_name, udt_name, is_nullable FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name NOT LIKE 'kysely_%'`.execute(db);
+    const actual: Record<string, Record<string, [string, boolean]>> = {};
+    for (const r of rows) (actual[r.table_name] ??= {})[r.column_name] = [r.udt_name, r.is_nullable === 'YES'];
+    expect(actual).toEqual(expected);
+  });
+
+  test('make double booking of a slot and overlapping visits of one patient impossible in the database itself', async () => {
+    const clinic = await db.insertInto('clinics').values({ code: 'T-1', name: 'Test', address: 'x', time_zone: 'Europe/Moscow' }).returning('id').executeTakeFirstOrThrow();
+    const practitioner = await db.insertInto('practitioners').values({ clinic_id: clinic.id, full_name: 'Dr Test', specialty: 'cardiology' }).returning('id').executeTakeFirstOrThrow();
+    const other = await db.insertInto('practitioners').values({ clinic_id: clinic.id, full_name: 'Dr Other', specialty: 'neurology' }).returning('id').executeTakeFirstOrThrow();
+    const [p1, p2] = await db.insertInto('patients').values([
+      { full_name: 'A', birth_date: '1970-01-01', sex: 'female', phone: null, home_clinic_id: null },
+      { full_name: 'B', birth_date: '1980-01-01', sex: 'male', phone: null, home_clinic_id: null },
+    ]).returning('id').execute();
+    const slot = await db.insertInto('slots').values({ practitioner_id: practitioner.id, clinic_id: clinic.id, starts_at: '2026-12-01T09:00:00Z', ends_at: '2026-12-01T09:20:00Z' }).returning('id').executeTakeFirstOrThrow();
+    const overlapping = await db.insertInto('slots').values({ practitioner_id: other.id, clinic_id: clinic.id, starts_at: '2026-12-01T09:10:00Z', ends_at: '2026-12-01T09:30:00Z' }).returning('id').executeTakeFirstOrThrow();
+    const book = (slotId: string, patientId: string, practitionerId: string, startsAt: string, endsAt: string, status: 'held' | 'cancelled' = 'held') =>
+      db.insertInto('appointments').values({ slot_id: slotId, patient_id: patientId, practitioner_id: practitionerId, clinic_id: clinic.id, starts_at: startsAt, ends_at: endsAt, status, hold_expires_at: null, workflow_id: `wf-${Math.random()}`, booked_by: 'test', cancel_reason: null }).execute();
+
+    await book(slot.id, p1!.id, practitioner.id, '2026-12-01T09:00:00Z', '2026-12-01T09:20:00Z');
+    await expect(book(slot.id, p2!.id, practitioner.id, '2026-12-01T09:00:00Z', '2026-12-01T09:20:00Z')).rejects.toMatchObject({ code: '23505', constraint: 'appointments_slot_live_uniq' });
+    await expect(book(overlapping.id, p1!.id, other.id, '2026-12-01T09:10:00Z', '2026-12-01T09:30:00Z')).rejects.toMatchObject({ code: '23P01', constraint: 'appointments_patient_no_overlap' });
+    // Cancelled appointments hold nothing: the slot can be booked again.
+    await db.updateTable('appointments').set({ status: 'cancelled' }).where('slot_id', '=', slot.id).execute();
+    await expect(book(slot.id, p2!.id, practitioner.id, '2026-12-01T09:00:00Z', '2026-12-01T09:20:00Z')).resolves.toBeDefined();
+  });
+});
