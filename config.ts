@@ -22,6 +22,8 @@ const ConfigSchema = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_CLI_PATH: z.string().optional(),
+  /** Task queue of the clinical worker (tests give a worker its own queue). */
+  CLINICAL_TASK_QUEUE: z.string().min(1).default('clinical'),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(3000),
   EMBEDDED_PG_PORT: port.default(5433),

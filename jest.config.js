@@ -1,6 +1,7 @@
 /** One Temporal dev server and one Postgres for the whole run, started by the global setup. */
 module.exports = {
-  testEnvironment: 'node',
+  // Node's environment with the host's typed arrays, so onnxruntime-node works in-process (see the file).
+  testEnvironment: '<rootDir>/tests/onnx-environment.js',
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
   testMatch: ['<rootDir>/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/.data/', '/.tools/', '/.scratch/'],

@@ -1,34 +1,14 @@
 /**
  * The model registry: every `models/<id>.json` names an ONNX file, its input schema and what
- * its output means. The cds worker loads them all once at start.
+ * its output means. The cds worker loads them all once at start; a metadata file that does not
+ * validate, or an ONNX graph whose input/output names disagree with it, stops the worker.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { parseModelMeta, type ModelFeature, type ModelMeta } from '../workflows/lib/cds-model-meta';
 
-export interface ModelFeature {
-  name: string;
-  unit: string;
-  min: number;
-  max: number;
-  mean: number;
-  loinc: string | null;
-  source: string;
-  description: string;
-}
-
-export interface ModelMeta {
-  id: string;
-  version: string;
-  file: string;
-  inputName: string;
-  outputName: string;
-  family: string;
-  features: ModelFeature[];
-  output: { name: string; meaning: string; range: [number, number] };
-  bands: Array<{ name: string; upTo: number | null }>;
-  explanation: { method: string; intercept?: number; baseline?: number; coefficients?: number[] };
-}
+export type { ModelFeature, ModelMeta };
 
 export interface LoadedModel {
   meta: ModelMeta;
@@ -40,16 +20,29 @@ export interface ModelRegistry {
   get(id: string): LoadedModel | undefined;
 }
 
-/** Loads every model described in dir (files `*.json` that name an `.onnx` file). */
+/** Reads and validates every model's metadata in dir (files `*.json` that name an `.onnx` file). */
+export function readModelMetas(dir: string): ModelMeta[] {
+  const metas: ModelMeta[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const json = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { id?: unknown; file?: unknown };
+    if (typeof json.file !== 'string' || !json.file.endsWith('.onnx')) continue;
+    metas.push(parseModelMeta(json, `models/${file}`));
+  }
+  return metas;
+}
+
+/** Loads every model described in dir, one ONNX session each. */
 export async function loadModelRegistry(dir: string, opts: { intraOpThreads?: number } = {}): Promise<ModelRegistry> {
   const models = new Map<string, LoadedModel>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-    const meta = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as ModelMeta;
-    if (!meta.id || !meta.file?.endsWith('.onnx')) continue;
+  for (const meta of readModelMetas(dir)) {
+    if (models.has(meta.id)) throw new Error(`model id ${meta.id} is registered twice`);
     const session = await ort.InferenceSession.create(path.join(dir, meta.file), {
       intraOpNumThreads: opts.intraOpThreads ?? 1,
       executionProviders: ['cpu'],
     });
+    if (!session.inputNames.includes(meta.inputName) || !session.outputNames.includes(meta.outputName)) {
+      throw new Error(`model ${meta.id}: the ONNX graph's input/output names (${session.inputNames}/${session.outputNames}) do not match its metadata`);
+    }
     models.set(meta.id, { meta, session });
   }
   return { list: () => [...models.values()], get: (id) => models.get(id) };

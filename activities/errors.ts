@@ -7,8 +7,15 @@ import { ApplicationFailure } from '@temporalio/common';
 
 export type FailureType =
   | 'NotFound'
+  | 'SlotNotFound'
+  | 'PatientNotFound'
+  | 'SlotUnavailable'
+  | 'SlotInPast'
+  | 'BeyondHorizon'
   | 'SlotTaken'
   | 'PatientBusy'
+  | 'TooManyBookings'
+  | 'InvalidState'
   | 'InvalidInput'
   | 'ModelNotFound'
   | 'InvalidFeatures'
@@ -16,4 +23,10 @@ export type FailureType =
 
 export function refuse(type: FailureType, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? undefined : [details] });
+}
+
+/** The Postgres error code and constraint of a failed statement, if it is one. */
+export function pgViolation(err: unknown): { code: string; constraint?: string } | undefined {
+  const e = err as { code?: unknown; constraint?: unknown };
+  return typeof e?.code === 'string' ? { code: e.code, constraint: typeof e.constraint === 'string' ? e.constraint : undefined } : undefined;
 }

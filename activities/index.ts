@@ -1,6 +1,9 @@
 /** All activities the clinical worker serves, built from their dependencies. */
 import type { Db } from '../db';
+import { createBookingActivities } from './booking';
+import { createCdsAssessmentActivities } from './cds-assessment';
 import { createSelfTestActivities } from './self-test';
+import { createSlotHorizonActivities } from './slot-horizon';
 
 export interface ClinicalDeps {
   db: Db;
@@ -9,5 +12,8 @@ export interface ClinicalDeps {
 export function createClinicalActivities(deps: ClinicalDeps) {
   return {
     ...createSelfTestActivities(deps),
+    ...createBookingActivities(deps),
+    ...createSlotHorizonActivities(deps),
+    ...createCdsAssessmentActivities(deps),
   };
 }

@@ -10,6 +10,8 @@ import type { Config } from '../config';
 import type { Db } from '../db';
 import type { Logger } from '../logger';
 import type { AuthEnv } from './auth';
+import { bookingRouter } from './booking';
+import { cdsHooksRouter } from './cds-hooks';
 import { codecRouter } from './codec';
 import { docsRouter } from './docs';
 import { errorBody, handleError, validationHook } from './errors';
@@ -49,6 +51,8 @@ export function createApp(deps: ApiDeps) {
   app.route('/', healthRouter(deps));
   app.route('/ops', opsRouter(deps));
   app.route('/codec', codecRouter(deps));
+  app.route('/cds-services', cdsHooksRouter(deps));
+  app.route('/', bookingRouter(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Clinical process engine API', version: '0.1.0', description: 'Starts, signals, updates and queries the clinic\'s durable processes.' },

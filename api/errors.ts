@@ -6,6 +6,8 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from '@hono/zod-openapi';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../logger';
 
 export type ErrorCode =
@@ -15,7 +17,20 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'slot_not_found'
+  | 'slot_unavailable'
+  | 'slot_in_past'
+  | 'beyond_booking_horizon'
+  | 'slot_taken'
+  | 'patient_not_found'
+  | 'patient_busy'
+  | 'too_many_bookings'
+  | 'appointment_not_found'
+  | 'invalid_state'
+  | 'idempotency_key_reused'
   | 'timeout'
+  | 'invalid_features'
+  | 'prefetch_missing'
   | 'unavailable'
   | 'internal';
 
@@ -71,4 +86,22 @@ export function handleError(logger: Logger) {
     logger.error({ requestId: c.get('requestId'), err: { name: err.name, stack: err.stack } }, 'unhandled error');
     return c.json(errorBody('internal', 'Something went wrong on our side; the request id identifies it.'), 500);
   };
+}
+
+/** How a process's failure types (activities/errors.ts) read in HTTP. */
+export type FailureMap = Record<string, [ContentfulStatusCode, ErrorCode]>;
+
+/**
+ * Turns a refused Update (a business failure or a validator's rejection) into an ApiError;
+ * anything else is rethrown for onError. Validators reject with a plain Error: the state
+ * did not allow the action.
+ */
+export function fromProcessFailure(err: unknown, map: FailureMap): never {
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    const type = err.cause.type ?? 'Error';
+    const [status, code] = map[type] ?? [409, 'invalid_state'];
+    throw new ApiError(status, code, err.cause.message);
+  }
+  if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'not_found', 'No such process.');
+  throw err;
 }

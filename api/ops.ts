@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowFailedError } from '@temporalio/client';
-import { CLINICAL_TASK_QUEUE } from '../temporal';
 import { selfTestWorkflow } from '../workflows/self-test';
 import { newRouter, type ApiDeps } from './app';
 import { requireRole } from './auth';
@@ -36,7 +35,7 @@ export function opsRouter(deps: ApiDeps) {
     try {
       const result = await deps.temporal.workflow.execute(selfTestWorkflow, {
         workflowId,
-        taskQueue: CLINICAL_TASK_QUEUE,
+        taskQueue: deps.config.CLINICAL_TASK_QUEUE,
         args: [{ requestedBy: c.get('caller').id }],
         workflowExecutionTimeout: '20s',
       });

@@ -1,6 +1,8 @@
-/** Booking queries: slot generation from weekly schedules. */
-import { sql } from 'kysely';
+/** Booking queries shared by the booking activities and the API. */
+import { sql, type Transaction } from 'kysely';
+import { DEFAULT_BOOKING_POLICY, type AppointmentView, type BookingPolicy } from '../workflows/booking';
 import type { Db } from './index';
+import type { Appointment, Database } from './schema';
 
 /**
  * Turns weekly schedules into slots for local dates [fromDate, toDate] (inclusive, 'YYYY-MM-DD').
@@ -16,7 +18,8 @@ export async function generateSlots(db: Db, fromDate: string, toDate: string): P
            (t + make_interval(mins => s.slot_minutes)) AT TIME ZONE c.time_zone
     FROM schedules s
     JOIN clinics c ON c.id = s.clinic_id
-    CROSS JOIN generate_series(${fromDate}::date, ${toDate}::date, interval '1 day') AS d
+    -- timestamp (not timestamptz) series: wall-clock days, turned into instants per clinic below
+    CROSS JOIN generate_series(${fromDate}::timestamp, ${toDate}::timestamp, interval '1 day') AS d
     CROSS JOIN LATERAL generate_series(
       d + s.start_time,
       d + s.end_time - make_interval(mins => s.slot_minutes),
@@ -30,4 +33,112 @@ export async function generateSlots(db: Db, fromDate: string, toDate: string): P
                       WHERE e.practitioner_id = s.practitioner_id AND d::date BETWEEN e.starts_on AND e.ends_on)
     ON CONFLICT (practitioner_id, starts_at) DO NOTHING`.execute(db);
   return Number(result.numAffectedRows ?? 0);
+}
+
+/** A slot with what booking rules need, and whether a live appointment already has it. */
+export async function bookableSlot(db: Db | Transaction<Database>, slotId: string) {
+  return db
+    .selectFrom('slots as s')
+    .innerJoin('practitioners as p', 'p.id', 's.practitioner_id')
+    .select(['s.id', 's.practitioner_id', 's.clinic_id', 's.starts_at', 's.ends_at', 's.status', 'p.specialty'])
+    .select((eb) =>
+      eb.exists(eb.selectFrom('appointments as a').select('a.id').whereRef('a.slot_id', '=', 's.id').where('a.status', 'in', [...LIVE_STATUSES])).as('taken'),
+    )
+    .where('s.id', '=', slotId)
+    .executeTakeFirst();
+}
+
+/** Serialises booking decisions for one patient until the transaction ends. */
+export async function lockPatient(tx: Transaction<Database>, patientId: string): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${patientId}::text, 0))`.execute(tx);
+}
+
+/** Statuses that hold a slot (and the patient's time). */
+export const LIVE_STATUSES = ['held', 'offered', 'booked', 'arrived', 'fulfilled'] as const;
+
+export function appointmentView(row: Appointment): AppointmentView {
+  return {
+    appointmentId: row.id,
+    status: row.status,
+    slotId: row.slot_id,
+    patientId: row.patient_id,
+    practitionerId: row.practitioner_id,
+    clinicId: row.clinic_id,
+    startsAt: row.starts_at.toISOString(),
+    endsAt: row.ends_at.toISOString(),
+    holdExpiresAt: row.hold_expires_at ? row.hold_expires_at.toISOString() : null,
+  };
+}
+
+/** The clinic's booking rules, or the production defaults where it set none. */
+export async function bookingPolicy(db: Db, clinicId: string): Promise<BookingPolicy> {
+  const row = await db.selectFrom('booking_policies').selectAll().where('clinic_id', '=', clinicId).executeTakeFirst();
+  if (!row) return { ...DEFAULT_BOOKING_POLICY };
+  return {
+    horizonDays: row.horizon_days,
+    maxActivePerSpecialty: row.max_active_per_specialty,
+    holdSeconds: row.hold_seconds,
+    offerHoldSeconds: row.offer_hold_seconds,
+    reminderLeadSeconds: row.reminder_lead_seconds,
+    noShowGraceSeconds: row.no_show_grace_seconds,
+  };
+}
+
+export interface SlotSearch {
+  from: string;
+  to: string;
+  specialty?: string;
+  practitionerId?: string;
+  clinicId?: string;
+  limit: number;
+}
+
+/**
+ * Free future slots between two of the clinic's local dates (inclusive). Each clinic's own zone
+ * turns its dates into instants, so "25 November" means 25 November on that clinic's wall clock.
+ * A UTC window widened by ±14 h lets the starts_at index narrow the scan first.
+ */
+export async function searchFreeSlots(db: Db, q: SlotSearch) {
+  return db
+    .selectFrom('slots as s')
+    .innerJoin('practitioners as p', 'p.id', 's.practitioner_id')
+    .innerJoin('clinics as c', 'c.id', 's.clinic_id')
+    .select([
+      's.id', 's.starts_at', 's.ends_at', 's.practitioner_id', 'p.full_name as practitioner_name', 'p.specialty', 's.clinic_id', 'c.name as clinic_name', 'c.time_zone',
+      sql<string>`to_char(s.starts_at AT TIME ZONE c.time_zone, 'YYYY-MM-DD"T"HH24:MI')`.as('local_start'),
+    ])
+    .where('s.starts_at', '>=', sql<Date>`${q.from}::date - interval '14 hours'`)
+    .where('s.starts_at', '<', sql<Date>`${q.to}::date + interval '38 hours'`)
+    .where(sql<boolean>`s.starts_at >= (${q.from}::date)::timestamp AT TIME ZONE c.time_zone`)
+    .where(sql<boolean>`s.starts_at < (${q.to}::date + 1)::timestamp AT TIME ZONE c.time_zone`)
+    .where('s.starts_at', '>', sql<Date>`now()`)
+    .where('s.status', '=', 'free')
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('appointments as a').select('a.id').whereRef('a.slot_id', '=', 's.id').where('a.status', 'in', [...LIVE_STATUSES]))))
+    .$if(q.specialty !== undefined, (b) => b.where('p.specialty', '=', q.specialty!))
+    .$if(q.practitionerId !== undefined, (b) => b.where('s.practitioner_id', '=', q.practitionerId!))
+    .$if(q.clinicId !== undefined, (b) => b.where('s.clinic_id', '=', q.clinicId!))
+    .orderBy('s.starts_at')
+    .orderBy('s.id')
+    .limit(q.limit)
+    .execute();
+}
+
+/** A patient's appointments, newest visit first. */
+export async function patientAppointments(db: Db, patientId: string, limit = 100) {
+  return db.selectFrom('appointments').selectAll().where('patient_id', '=', patientId).orderBy('starts_at', 'desc').limit(limit).execute();
+}
+
+/** A practitioner's live appointments on one local date of their clinic, in time order. */
+export async function practitionerDay(db: Db, practitionerId: string, date: string) {
+  return db
+    .selectFrom('appointments as a')
+    .innerJoin('clinics as c', 'c.id', 'a.clinic_id')
+    .selectAll('a')
+    .select('c.time_zone')
+    .where('a.practitioner_id', '=', practitionerId)
+    .where(sql<boolean>`a.starts_at >= (${date}::date)::timestamp AT TIME ZONE c.time_zone`)
+    .where(sql<boolean>`a.starts_at < (${date}::date + 1)::timestamp AT TIME ZONE c.time_zone`)
+    .where('a.status', 'in', [...LIVE_STATUSES, 'noshow'])
+    .orderBy('a.starts_at')
+    .execute();
 }

@@ -13,7 +13,7 @@ type Json = ColumnType<unknown, string, string>;
 export type RolloutStage = 'preparation' | 'pilot' | 'live';
 export type Sex = 'female' | 'male' | 'other' | 'unknown';
 export type Priority = 'routine' | 'urgent' | 'asap' | 'stat';
-export type AppointmentStatus = 'held' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'expired';
+export type AppointmentStatus = 'held' | 'offered' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'expired';
 export type ReferralStatus = 'requested' | 'booked' | 'completed' | 'overdue' | 'cancelled';
 export type LabOrderStatus = 'ordered' | 'collected' | 'resulted' | 'reviewed' | 'cancelled';
 export type Interpretation = 'N' | 'L' | 'H' | 'LL' | 'HH' | 'A' | 'AA';
@@ -101,7 +101,7 @@ export interface LabReferenceRangesTable {
 }
 
 export interface AppointmentsTable {
-  id: Generated<string>;
+  id: string;
   slot_id: string;
   patient_id: string;
   practitioner_id: string;
@@ -115,6 +115,40 @@ export interface AppointmentsTable {
   cancel_reason: string | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+}
+
+export interface BookingPoliciesTable {
+  clinic_id: string;
+  horizon_days: number;
+  max_active_per_specialty: number;
+  hold_seconds: number;
+  offer_hold_seconds: number;
+  reminder_lead_seconds: number;
+  no_show_grace_seconds: number;
+}
+
+export type WaitlistStatus = 'waiting' | 'offered' | 'booked' | 'cancelled';
+
+export interface WaitlistEntriesTable {
+  id: string;
+  patient_id: string;
+  specialty: string;
+  practitioner_id: string | null;
+  clinic_id: string | null;
+  wanted_before: Timestamp;
+  status: WaitlistStatus;
+  offered_appointment_id: string | null;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+export interface NotificationsTable {
+  id: Generated<string>;
+  patient_id: string;
+  appointment_id: string | null;
+  kind: 'reminder' | 'waitlist-offer' | 'cancelled' | 'rescheduled';
+  dedupe_key: string;
+  created_at: CreatedAt;
 }
 
 export interface ReferralsTable {
@@ -219,6 +253,9 @@ export interface Database {
   lab_tests: LabTestsTable;
   lab_reference_ranges: LabReferenceRangesTable;
   appointments: AppointmentsTable;
+  booking_policies: BookingPoliciesTable;
+  waitlist_entries: WaitlistEntriesTable;
+  notifications: NotificationsTable;
   referrals: ReferralsTable;
   lab_orders: LabOrdersTable;
   specimens: SpecimensTable;
@@ -235,6 +272,7 @@ export type Slot = Selectable<SlotsTable>;
 export type Appointment = Selectable<AppointmentsTable>;
 export type NewAppointment = Insertable<AppointmentsTable>;
 export type AppointmentUpdate = Updateable<AppointmentsTable>;
+export type WaitlistEntry = Selectable<WaitlistEntriesTable>;
 export type LabTest = Selectable<LabTestsTable>;
 export type LabReferenceRange = Selectable<LabReferenceRangesTable>;
 export type CdsAssessment = Selectable<CdsAssessmentsTable>;

@@ -15,8 +15,8 @@ import { connectClient, temporalAddress } from '../temporal';
 import { createCdsWorker, MODELS_DIR } from '../workers/cds';
 import { createClinicalWorker } from '../workers/clinical';
 
-export function testConfig(): Config {
-  return parseConfig({ ...process.env, NODE_ENV: 'test', DATA_DIR: process.env.TEST_DATA_DIR });
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return parseConfig({ ...process.env, NODE_ENV: 'test', DATA_DIR: process.env.TEST_DATA_DIR, ...overrides });
 }
 
 export interface TestEngine {
@@ -30,17 +30,17 @@ export interface TestEngine {
 }
 
 /** Starts both workers and the API app against the run's stack. Call stop() in afterAll. */
-export async function startTestEngine(): Promise<TestEngine> {
+export async function startTestEngine(opts: { clinicalTaskQueue?: string; clinicalWorker?: boolean } = {}): Promise<TestEngine> {
   quietRuntime();
-  const config = testConfig();
+  const config = testConfig(opts.clinicalTaskQueue ? { CLINICAL_TASK_QUEUE: opts.clinicalTaskQueue } : {});
   const db = createDb(config.DATABASE_URL!, 5);
   const client = await connectClient(config);
   const connection = await NativeConnection.connect({ address: temporalAddress(config) });
   const registry = await loadModelRegistry(MODELS_DIR);
-  const workers: Worker[] = [
-    await createClinicalWorker({ connection, config, db, workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } }),
-    await createCdsWorker({ connection, config, registry }),
-  ];
+  const workers: Worker[] = [await createCdsWorker({ connection, config, registry })];
+  if (opts.clinicalWorker !== false) {
+    workers.push(await createClinicalWorker({ connection, config, db, workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } }));
+  }
   const running = workers.map((w) => w.run());
   const app = createApp({ config, db, temporal: client, logger: createLogger('test', 'silent') });
   return {
@@ -64,13 +64,24 @@ export function jsonRequest(method: string, token: string | undefined, body?: un
 }
 
 let runtimeInstalled = false;
-/** Worker logs at WARN and above only, so test output shows what matters. */
+/** Worker logs at ERROR only: business refusals are logged as activity failures at WARN, and tests make many. */
 function quietRuntime() {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     // already installed by an earlier engine in this jest worker
+  }
+}
+
+/** Polls until check() returns a value (not undefined/false), or fails after timeoutMs. */
+export async function eventually<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false && value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { sql, type Selectable } from 'kysely';
@@ -30,6 +31,9 @@ const expected: SchemaSpec = {
   lab_tests: { loinc: ['text', false], name: ['text', false], unit: ['text', false], specimen_type: ['text', false] },
   lab_reference_ranges: { id: ['uuid', false], loinc: ['text', false], sex: ['text', true], ref_low: ['numeric', true], ref_high: ['numeric', true], critical_low: ['numeric', true], critical_high: ['numeric', true], source: ['text', false] },
   appointments: { id: ['uuid', false], slot_id: ['uuid', false], patient_id: ['uuid', false], practitioner_id: ['uuid', false], clinic_id: ['uuid', false], starts_at: ['timestamptz', false], ends_at: ['timestamptz', false], status: ['text', false], hold_expires_at: ['timestamptz', true], workflow_id: ['text', false], booked_by: ['text', false], cancel_reason: ['text', true], created_at: ['timestamptz', false], updated_at: ['timestamptz', false] },
+  booking_policies: { clinic_id: ['uuid', false], horizon_days: ['int4', false], max_active_per_specialty: ['int4', false], hold_seconds: ['int4', false], offer_hold_seconds: ['int4', false], reminder_lead_seconds: ['int4', false], no_show_grace_seconds: ['int4', false] },
+  waitlist_entries: { id: ['uuid', false], patient_id: ['uuid', false], specialty: ['text', false], practitioner_id: ['uuid', true], clinic_id: ['uuid', true], wanted_before: ['timestamptz', false], status: ['text', false], offered_appointment_id: ['uuid', true], created_by: ['text', false], created_at: ['timestamptz', false] },
+  notifications: { id: ['uuid', false], patient_id: ['uuid', false], appointment_id: ['uuid', true], kind: ['text', false], dedupe_key: ['text', false], created_at: ['timestamptz', false] },
   referrals: { id: ['uuid', false], patient_id: ['uuid', false], clinic_id: ['uuid', false], referring_practitioner_id: ['uuid', true], specialty: ['text', false], priority: ['text', false], status: ['text', false], deadline_at: ['timestamptz', false], appointment_id: ['uuid', true], report_received_at: ['timestamptz', true], workflow_id: ['text', false], created_by: ['text', false], created_at: ['timestamptz', false], updated_at: ['timestamptz', false] },
   lab_orders: { id: ['uuid', false], patient_id: ['uuid', false], clinic_id: ['uuid', false], ordering_practitioner_id: ['uuid', false], tests: ['_text', false], priority: ['text', false], status: ['text', false], workflow_id: ['text', false], created_at: ['timestamptz', false], updated_at: ['timestamptz', false] },
   specimens: { id: ['uuid', false], lab_order_id: ['uuid', false], specimen_type: ['text', false], status: ['text', false], collected_at: ['timestamptz', false], received_at: ['timestamptz', true] },
@@ -94,7 +98,7 @@ describe('migrations', () => {
     const slot = await db.insertInto('slots').values({ practitioner_id: practitioner.id, clinic_id: clinic.id, starts_at: '2026-12-01T09:00:00Z', ends_at: '2026-12-01T09:20:00Z' }).returning('id').executeTakeFirstOrThrow();
     const overlapping = await db.insertInto('slots').values({ practitioner_id: other.id, clinic_id: clinic.id, starts_at: '2026-12-01T09:10:00Z', ends_at: '2026-12-01T09:30:00Z' }).returning('id').executeTakeFirstOrThrow();
     const book = (slotId: string, patientId: string, practitionerId: string, startsAt: string, endsAt: string, status: 'held' | 'cancelled' = 'held') =>
-      db.insertInto('appointments').values({ slot_id: slotId, patient_id: patientId, practitioner_id: practitionerId, clinic_id: clinic.id, starts_at: startsAt, ends_at: endsAt, status, hold_expires_at: null, workflow_id: `wf-${Math.random()}`, booked_by: 'test', cancel_reason: null }).execute();
+      db.insertInto('appointments').values({ id: randomUUID(), slot_id: slotId, patient_id: patientId, practitioner_id: practitionerId, clinic_id: clinic.id, starts_at: startsAt, ends_at: endsAt, status, hold_expires_at: null, workflow_id: `wf-${Math.random()}`, booked_by: 'test', cancel_reason: null }).execute();
 
     await book(slot.id, p1!.id, practitioner.id, '2026-12-01T09:00:00Z', '2026-12-01T09:20:00Z');
     await expect(book(slot.id, p2!.id, practitioner.id, '2026-12-01T09:00:00Z', '2026-12-01T09:20:00Z')).rejects.toMatchObject({ code: '23505', constraint: 'appointments_slot_live_uniq' });

@@ -17,7 +17,10 @@ export async function createCdsWorker(opts: { connection: NativeConnection; conf
     connection: opts.connection,
     namespace: opts.config.TEMPORAL_NAMESPACE,
     taskQueue: CDS_TASK_QUEUE,
-    activities: createCdsActivities({ registry: opts.registry }),
+    activities: createCdsActivities({
+      registry: opts.registry,
+      batch: { maxBatchSize: opts.config.CDS_BATCH_SIZE, maxWaitMs: opts.config.CDS_BATCH_WAIT_MS },
+    }),
     maxConcurrentActivityTaskExecutions: opts.config.CDS_MAX_CONCURRENT,
     dataConverter: dataConverter(opts.config),
   });

@@ -6,7 +6,8 @@ import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleO
 import { createClinicalActivities } from '../activities';
 import { requireDatabaseUrl, type Config } from '../config';
 import { createDb, type Db } from '../db';
-import { CLINICAL_TASK_QUEUE, dataConverter } from '../temporal';
+import { connectClient, dataConverter } from '../temporal';
+import { ensureSchedule, slotHorizonSchedule } from './schedules';
 import { runWorkerProcess } from './bootstrap';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -25,7 +26,7 @@ export async function createClinicalWorker(opts: {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.config.TEMPORAL_NAMESPACE,
-    taskQueue: CLINICAL_TASK_QUEUE,
+    taskQueue: opts.config.CLINICAL_TASK_QUEUE,
     workflowBundle: opts.workflowBundle,
     activities: createClinicalActivities({ db: opts.db }),
     dataConverter: dataConverter(opts.config),
@@ -39,6 +40,9 @@ if (require.main === module) {
     const workflowBundle = await bundleWorkflows();
     logger.info({ ms: Date.now() - started }, 'workflow bundle built');
     const worker = await createClinicalWorker({ connection, config, db, workflowBundle });
+    const client = await connectClient(config);
+    if (await ensureSchedule(client, slotHorizonSchedule(config.CLINICAL_TASK_QUEUE))) logger.info('created the daily slot-horizon schedule');
+    await client.connection.close();
     return { worker, close: () => db.destroy() };
   }).catch((err) => {
     console.error(err);

@@ -1,2 +1,5 @@
 /** Every workflow the clinical worker runs (the bundle's entry point). */
 export { selfTestWorkflow } from './self-test';
+export { cdsAssessmentWorkflow } from './cds';
+export { bookingWorkflow } from './booking';
+export { slotHorizonWorkflow } from './slot-horizon';

@@ -1,0 +1,241 @@
+/**
+ * Side effects of the booking workflow. Each runs in one transaction and is keyed by the
+ * appointment id or the workflow id, so a retried activity never writes twice. Refusals
+ * (slot taken, patient busy, rule broken) are non-retryable failures with their own type.
+ */
+import { createHash } from 'node:crypto';
+import { sql, type Transaction } from 'kysely';
+import type { Db } from '../db';
+import { appointmentView, bookableSlot, LIVE_STATUSES, lockPatient } from '../db/booking';
+import type { Database } from '../db/schema';
+import type { AppointmentView, BookingPolicy } from '../workflows/booking';
+import { bookingWorkflowId } from '../workflows/booking';
+import { pgViolation, refuse } from './errors';
+
+
+/** Turns the database's double-booking guards into typed refusals. */
+function mapViolation(err: unknown): never {
+  const v = pgViolation(err);
+  if (v?.code === '23505' && v.constraint === 'appointments_slot_live_uniq') throw refuse('SlotTaken', 'the slot is already booked');
+  if (v?.code === '23P01') throw refuse('PatientBusy', 'the patient has another appointment at that time');
+  throw err;
+}
+
+/** Checks the clinic's rules for a new visit of this patient in this slot. */
+async function checkBookingRules(tx: Transaction<Database>, patientId: string, slotId: string, policy: BookingPolicy, ignoreAppointmentId?: string) {
+  const slot = await bookableSlot(tx, slotId);
+  if (!slot) throw refuse('SlotNotFound', `slot ${slotId} does not exist`);
+  if (slot.status !== 'free') throw refuse('SlotUnavailable', `slot ${slotId} is not open for booking`);
+  const now = Date.now();
+  if (slot.starts_at.getTime() <= now) throw refuse('SlotInPast', `slot ${slotId} has already started`);
+  if (slot.starts_at.getTime() > now + policy.horizonDays * 86_400_000) {
+    throw refuse('BeyondHorizon', `slot ${slotId} is more than ${policy.horizonDays} days ahead`);
+  }
+  const active = await tx
+    .selectFrom('appointments as a')
+    .innerJoin('practitioners as p', 'p.id', 'a.practitioner_id')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('a.patient_id', '=', patientId)
+    .where('p.specialty', '=', slot.specialty)
+    .where('a.status', 'in', ['held', 'offered', 'booked'])
+    .where('a.starts_at', '>', new Date(now))
+    .$if(ignoreAppointmentId !== undefined, (q) => q.where('a.id', '!=', ignoreAppointmentId!))
+    .executeTakeFirstOrThrow();
+  if (Number(active.n) >= policy.maxActivePerSpecialty) {
+    throw refuse('TooManyBookings', `the patient already has ${active.n} active ${slot.specialty} appointments (limit ${policy.maxActivePerSpecialty})`);
+  }
+  return slot;
+}
+
+async function audit(tx: Transaction<Database> | Db, workflowId: string, action: string, actor: string, appointmentId: string, details: object = {}) {
+  await tx
+    .insertInto('audit_log')
+    .values({ actor, action, entity: 'appointment', entity_id: appointmentId, workflow_id: workflowId, dedupe_key: `${workflowId}:${action}`, details: JSON.stringify(details) })
+    .onConflict((oc) => oc.column('dedupe_key').doNothing())
+    .execute();
+}
+
+/** A uuid derived from a key, so a retried offer finds the appointment it already made. */
+export function derivedUuid(key: string): string {
+  const h = createHash('sha256').update(key).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export function createBookingActivities(deps: { db: Db }) {
+  const { db } = deps;
+
+  /** Moves a held/offered/booked appointment to a new status; returns the row as it is now. */
+  async function transition(appointmentId: string, from: readonly string[], set: { status: AppointmentView['status']; cancel_reason?: string }, workflowId: string, actor: string) {
+    return db.transaction().execute(async (tx) => {
+      const row = await tx
+        .updateTable('appointments')
+        .set({ ...set, hold_expires_at: null, updated_at: sql`now()` })
+        .where('id', '=', appointmentId)
+        .where('status', 'in', from as never)
+        .returningAll()
+        .executeTakeFirst();
+      if (row) await audit(tx, workflowId, set.status, actor, appointmentId);
+      const current = row ?? (await tx.selectFrom('appointments').selectAll().where('id', '=', appointmentId).executeTakeFirst());
+      if (!current) throw refuse('NotFound', `appointment ${appointmentId} does not exist`);
+      return current;
+    });
+  }
+
+  return {
+    /** Takes the slot for the patient (status held, expiring per policy), or refuses with a typed failure. */
+    async holdSlot(input: { appointmentId: string; workflowId: string; patientId: string; slotId: string; bookedBy: string; policy: BookingPolicy }): Promise<AppointmentView> {
+      return db.transaction().execute(async (tx) => {
+        const existing = await tx.selectFrom('appointments').selectAll().where('id', '=', input.appointmentId).executeTakeFirst();
+        if (existing) return appointmentView(existing);
+        // One booking decision per patient at a time, so the per-specialty limit holds under races.
+        await lockPatient(tx, input.patientId);
+        const patient = await tx.selectFrom('patients').select('id').where('id', '=', input.patientId).executeTakeFirst();
+        if (!patient) throw refuse('PatientNotFound', `patient ${input.patientId} does not exist`);
+        const slot = await checkBookingRules(tx, input.patientId, input.slotId, input.policy);
+        const row = await tx
+          .insertInto('appointments')
+          .values({
+            id: input.appointmentId, slot_id: slot.id, patient_id: input.patientId, practitioner_id: slot.practitioner_id, clinic_id: slot.clinic_id,
+            starts_at: slot.starts_at, ends_at: slot.ends_at, status: 'held', hold_expires_at: sql<Date>`now() + make_interval(secs => ${input.policy.holdSeconds})`,
+            workflow_id: input.workflowId, booked_by: input.bookedBy, cancel_reason: null,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow()
+          .catch(mapViolation);
+        await audit(tx, input.workflowId, 'held', input.bookedBy, input.appointmentId, { slotId: slot.id });
+        return appointmentView(row);
+      });
+    },
+
+    /** held/offered → booked. A lapsed hold cannot be confirmed. */
+    async confirmAppointment(input: { appointmentId: string; workflowId: string; by: string }): Promise<AppointmentView> {
+      const row = await transition(input.appointmentId, ['held', 'offered'], { status: 'booked' }, input.workflowId, input.by);
+      if (row.status !== 'booked') throw refuse('InvalidState', `the appointment is ${row.status} and cannot be confirmed`);
+      await db.updateTable('waitlist_entries').set({ status: 'booked' }).where('offered_appointment_id', '=', input.appointmentId).execute();
+      return appointmentView(row);
+    },
+
+    /** held/offered → expired when nobody confirmed in time; a lapsed offer puts the patient back on the waitlist. */
+    async expireHold(input: { appointmentId: string; workflowId: string }): Promise<AppointmentView> {
+      const row = await transition(input.appointmentId, ['held', 'offered'], { status: 'expired' }, input.workflowId, 'system');
+      if (row.status === 'expired') {
+        await db.updateTable('waitlist_entries').set({ status: 'waiting', offered_appointment_id: null })
+          .where('offered_appointment_id', '=', input.appointmentId).where('status', '=', 'offered').execute();
+      }
+      return appointmentView(row);
+    },
+
+    /** held/offered/booked → cancelled; the patient is told. */
+    async cancelAppointment(input: { appointmentId: string; workflowId: string; by: string; reason: string }): Promise<AppointmentView> {
+      const row = await transition(input.appointmentId, ['held', 'offered', 'booked'], { status: 'cancelled', cancel_reason: input.reason }, input.workflowId, input.by);
+      if (row.status !== 'cancelled') throw refuse('InvalidState', `the appointment is ${row.status} and cannot be cancelled`);
+      await db.updateTable('waitlist_entries').set({ status: 'cancelled' }).where('offered_appointment_id', '=', input.appointmentId).where('status', '=', 'offered').execute();
+      await db.insertInto('notifications').values({ patient_id: row.patient_id, appointment_id: row.id, kind: 'cancelled', dedupe_key: `${input.workflowId}:cancelled` })
+        .onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
+      return appointmentView(row);
+    },
+
+    /**
+     * Moves the appointment to another slot in one UPDATE: the new slot is taken and the old one
+     * freed in the same statement, so a lost race leaves the patient their old slot.
+     */
+    async moveAppointment(input: { appointmentId: string; workflowId: string; newSlotId: string; by: string; policy: BookingPolicy }): Promise<{ appointment: AppointmentView; freedSlotId: string | null }> {
+      return db.transaction().execute(async (tx) => {
+        const current = await tx.selectFrom('appointments').selectAll().where('id', '=', input.appointmentId).forUpdate().executeTakeFirst();
+        if (!current) throw refuse('NotFound', `appointment ${input.appointmentId} does not exist`);
+        // A retry after the move committed finds the appointment already there.
+        if (current.slot_id === input.newSlotId) return { appointment: appointmentView(current), freedSlotId: null };
+        if (!['held', 'offered', 'booked'].includes(current.status)) throw refuse('InvalidState', `the appointment is ${current.status} and cannot be rescheduled`);
+        await lockPatient(tx, current.patient_id);
+        const slot = await checkBookingRules(tx, current.patient_id, input.newSlotId, input.policy, current.id);
+        const moved = await tx
+          .updateTable('appointments')
+          .set({ slot_id: slot.id, practitioner_id: slot.practitioner_id, clinic_id: slot.clinic_id, starts_at: slot.starts_at, ends_at: slot.ends_at, updated_at: sql`now()` })
+          .where('id', '=', current.id)
+          .returningAll()
+          .executeTakeFirstOrThrow()
+          .catch(mapViolation);
+        await tx.insertInto('audit_log').values({
+          actor: input.by, action: 'rescheduled', entity: 'appointment', entity_id: current.id, workflow_id: input.workflowId,
+          dedupe_key: `${input.workflowId}:rescheduled:${slot.id}`, details: JSON.stringify({ fromSlotId: current.slot_id, toSlotId: slot.id }),
+        }).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
+        await tx.insertInto('notifications').values({ patient_id: current.patient_id, appointment_id: current.id, kind: 'rescheduled', dedupe_key: `${input.workflowId}:rescheduled:${slot.id}` })
+          .onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
+        return { appointment: appointmentView(moved), freedSlotId: current.slot_id };
+      });
+    },
+
+    /** Queues the reminder for the patient's app, once per visit time. */
+    async sendReminder(input: { appointmentId: string; workflowId: string; patientId: string; startsAt: string }): Promise<void> {
+      await db.insertInto('notifications')
+        .values({ patient_id: input.patientId, appointment_id: input.appointmentId, kind: 'reminder', dedupe_key: `${input.workflowId}:reminder:${input.startsAt}` })
+        .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        .execute();
+    },
+
+    /** booked → arrived (the registrar checked the patient in). */
+    async markArrived(input: { appointmentId: string; workflowId: string }): Promise<AppointmentView> {
+      return appointmentView(await transition(input.appointmentId, ['booked'], { status: 'arrived' }, input.workflowId, 'registrar'));
+    },
+
+    /** booked → noshow when the grace period after the start passed without a check-in. */
+    async markNoShow(input: { appointmentId: string; workflowId: string }): Promise<AppointmentView> {
+      return appointmentView(await transition(input.appointmentId, ['booked'], { status: 'noshow' }, input.workflowId, 'system'));
+    },
+
+    /** arrived → fulfilled when the visit ends. */
+    async completeVisit(input: { appointmentId: string; workflowId: string }): Promise<AppointmentView> {
+      return appointmentView(await transition(input.appointmentId, ['arrived'], { status: 'fulfilled' }, input.workflowId, 'system'));
+    },
+
+    /**
+     * Offers a freed slot to the first waiting patient whose wish it meets (same practitioner, or
+     * same specialty and clinic if they named none; earlier than they wanted; free at that time).
+     * The slot is held for them ('offered') in the same transaction. Returns null when nobody fits.
+     */
+    async offerFreedSlot(input: { slotId: string; sourceWorkflowId: string; excludePatientId: string; offerHoldSeconds: number }): Promise<AppointmentView | null> {
+      const offerId = derivedUuid(`offer:${input.sourceWorkflowId}:${input.slotId}`);
+      return db.transaction().execute(async (tx) => {
+        const already = await tx.selectFrom('appointments').selectAll().where('id', '=', offerId).executeTakeFirst();
+        if (already) return appointmentView(already);
+        const slot = await bookableSlot(tx, input.slotId);
+        if (!slot || slot.taken || slot.status !== 'free' || slot.starts_at.getTime() <= Date.now()) return null;
+        const entry = await tx
+          .selectFrom('waitlist_entries as w')
+          .select(['w.id', 'w.patient_id'])
+          .where('w.status', '=', 'waiting')
+          .where('w.patient_id', '!=', input.excludePatientId)
+          .where('w.wanted_before', '>', slot.starts_at)
+          .where((eb) => eb.or([eb('w.practitioner_id', '=', slot.practitioner_id), eb.and([eb('w.practitioner_id', 'is', null), eb('w.specialty', '=', slot.specialty)])]))
+          .where((eb) => eb.or([eb('w.clinic_id', 'is', null), eb('w.clinic_id', '=', slot.clinic_id)]))
+          .where(({ not, exists, selectFrom }) => not(exists(
+            selectFrom('appointments as a').select('a.id')
+              .whereRef('a.patient_id', '=', 'w.patient_id')
+              .where('a.status', 'in', [...LIVE_STATUSES])
+              .where(sql<boolean>`tstzrange(a.starts_at, a.ends_at) && tstzrange(${slot.starts_at}, ${slot.ends_at})`),
+          )))
+          .orderBy('w.created_at')
+          .limit(1)
+          .forUpdate()
+          .skipLocked()
+          .executeTakeFirst();
+        if (!entry) return null;
+        const row = await tx
+          .insertInto('appointments')
+          .values({
+            id: offerId, slot_id: slot.id, patient_id: entry.patient_id, practitioner_id: slot.practitioner_id, clinic_id: slot.clinic_id,
+            starts_at: slot.starts_at, ends_at: slot.ends_at, status: 'offered', hold_expires_at: sql<Date>`now() + make_interval(secs => ${input.offerHoldSeconds})`,
+            workflow_id: bookingWorkflowId(offerId), booked_by: 'waitlist', cancel_reason: null,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow()
+          .catch(mapViolation);
+        await tx.updateTable('waitlist_entries').set({ status: 'offered', offered_appointment_id: offerId }).where('id', '=', entry.id).execute();
+        await tx.insertInto('notifications').values({ patient_id: entry.patient_id, appointment_id: offerId, kind: 'waitlist-offer', dedupe_key: `offer:${offerId}` })
+          .onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
+        await audit(tx, bookingWorkflowId(offerId), 'offered', 'waitlist', offerId, { waitlistEntryId: entry.id, slotId: slot.id });
+        return appointmentView(row);
+      });
+    },
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * CDS Hooks 2.0 service (https://cds-hooks.hl7.org/2.0/): discovery at `GET /cds-services` and one
+ * endpoint per service at `POST /cds-services/{id}`. An external EHR calls it with our bearer token
+ * (role doctor or admin) and the prefetch from discovery; we never query a FHIR server ourselves.
+ * Model scores go through cdsAssessmentWorkflow (cds worker scores, clinical worker stores); rule
+ * cards (eGFR, flags, duplicate orders) come from the pure rules in workflows/lib.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createRoute, z } from '@hono/zod-openapi';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowIdConflictPolicy } from '@temporalio/common';
+import { PROJECT_ROOT } from '../config';
+import { labTestNames, listReferenceRanges } from '../db/cds';
+import { CLINICAL_TASK_QUEUE } from '../temporal';
+import { cdsAssessmentWorkflow } from '../workflows/cds';
+import { modelCard, notScoredCard, type CdsCard } from '../workflows/lib/cds-cards';
+import { ageOn, labValues, latestValues, loincOf, mapModelFeatures, patientSex, VITALS, type FhirObservation, type FhirPatient } from '../workflows/lib/cds-features';
+import { parseModelMeta } from '../workflows/lib/cds-model-meta';
+import { egfrCard, flagCards, latestOf, LOINC, reviewDraftLabOrders, type DraftLabOrder } from '../workflows/lib/cds-rules';
+import { newRouter, type ApiDeps } from './app';
+import { requireRole } from './auth';
+import { ApiError, errorResponse } from './errors';
+
+const DIABETES_MODEL_ID = 'diabetes-progression';
+/** The demo catalogue's lab tests (db/seed.ts) the services read: model inputs, creatinine, flags. */
+const LAB_LOINCS = ['2093-3', '13457-7', '2085-9', '2571-8', '2345-7', '4548-4', '2160-0', '2823-3', '2951-2', '718-7'];
+const VITAL_LOINCS = [VITALS.bmi, VITALS.map, VITALS.systolic, VITALS.diastolic];
+const search = (codes: string[]) => `Observation?patient={{context.patientId}}&code=${codes.map((c) => `http://loinc.org|${c}`).join(',')}&_sort=-date`;
+
+const SERVICES = [
+  {
+    hook: 'patient-view',
+    id: 'diabetes-progression',
+    title: 'Diabetes progression and kidney function',
+    description: 'Predicted one-year diabetes progression (ONNX model diabetes-progression) with its per-feature contributions, eGFR (CKD-EPI 2021) with KDIGO category, and out-of-range lab flags.',
+    prefetch: { patient: 'Patient/{{context.patientId}}', labs: search(LAB_LOINCS), vitals: search(VITAL_LOINCS) },
+  },
+  {
+    hook: 'order-sign',
+    id: 'lab-order-review',
+    title: 'Lab order review',
+    description: 'Warns on a draft lab order that repeats a recent result, and shows the last eGFR when creatinine is ordered.',
+    prefetch: { patient: 'Patient/{{context.patientId}}', labs: search(LAB_LOINCS) },
+  },
+] as const;
+type ServiceId = (typeof SERVICES)[number]['id'];
+
+const ServiceSchema = z.object({
+  hook: z.string(), id: z.string(), title: z.string(), description: z.string(), prefetch: z.record(z.string(), z.string()),
+}).openapi('CdsService');
+const DiscoverySchema = z.object({ services: z.array(ServiceSchema) }).openapi('CdsDiscovery');
+
+const CodingSchema = z.looseObject({ system: z.string().optional(), code: z.string().optional(), display: z.string().optional() });
+const CodeableSchema = z.looseObject({ coding: z.array(CodingSchema).optional(), text: z.string().optional() });
+const PatientSchema = z.looseObject({
+  resourceType: z.literal('Patient'), id: z.string().optional(), gender: z.string().optional(), birthDate: z.string().optional(),
+});
+const ObservationSchema = z.looseObject({
+  resourceType: z.literal('Observation'), id: z.string().optional(), status: z.string().optional(), code: CodeableSchema.optional(),
+  valueQuantity: z.looseObject({ value: z.number().optional(), unit: z.string().optional(), code: z.string().optional(), system: z.string().optional() }).optional(),
+  effectiveDateTime: z.string().optional(), issued: z.string().optional(),
+});
+const ServiceRequestSchema = z.looseObject({ resourceType: z.literal('ServiceRequest'), id: z.string().optional(), code: CodeableSchema.optional() });
+/** A FHIR Bundle's resources of one type; other types in a searchset (OperationOutcome) are skipped. */
+const bundleOf = <T>(resourceType: string, resource: z.ZodType<T>) => z.looseObject({
+  resourceType: z.literal('Bundle'),
+  entry: z.array(z.looseObject({ resource: z.looseObject({ resourceType: z.string() }) })).optional(),
+}).transform((b, ctx) => (b.entry ?? []).flatMap((e, i): T[] => {
+  if (e.resource.resourceType !== resourceType) return [];
+  const parsed = resource.safeParse(e.resource);
+  if (parsed.success) return [parsed.data];
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['entry', i, 'resource', ...issue.path.map(String)], message: issue.message });
+  return [];
+}));
+
+const HookRequestSchema = z.object({
+  hook: z.enum(['patient-view', 'order-sign']),
+  hookInstance: z.uuid(),
+  fhirServer: z.url().optional(),
+  fhirAuthorization: z.unknown().optional(),
+  context: z.looseObject({
+    userId: z.string().min(1).max(200),
+    patientId: z.string().min(1).max(200),
+    encounterId: z.string().optional(),
+    draftOrders: z.unknown().optional(),
+  }),
+  prefetch: z.record(z.string(), z.unknown()).optional(),
+}).openapi('CdsHookRequest');
+
+const CardSchema = z.object({
+  uuid: z.string(), summary: z.string().max(140), indicator: z.enum(['info', 'warning', 'critical']), detail: z.string().optional(),
+  source: z.object({ label: z.string(), url: z.string().optional(), topic: CodingSchema.optional() }),
+  suggestions: z.array(z.unknown()).optional(), selectionBehavior: z.string().optional(), links: z.array(z.unknown()).optional(),
+  extension: z.record(z.string(), z.unknown()).optional(),
+}).openapi('CdsCard');
+const CardsSchema = z.object({ cards: z.array(CardSchema) }).openapi('CdsCards');
+
+/** A stable card uuid from the hook instance, so a repeated call returns the same card ids. */
+function cardUuid(hookInstance: string, serviceId: string, index: number): string {
+  const h = createHash('sha256').update(`${hookInstance}:${serviceId}:${index}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues.map((i) => ({ path: [where, ...i.path].join('.'), message: i.message }));
+  throw new ApiError(400, 'validation_failed', 'The request is not valid: see details.', details);
+}
+
+/** The first ApplicationFailure in a failure's cause chain (activity → workflow → client). */
+function applicationFailure(err: unknown): ApplicationFailure | undefined {
+  for (let e = err as { cause?: unknown } | undefined; e; e = e.cause as typeof e) if (e instanceof ApplicationFailure) return e;
+  return undefined;
+}
+
+export function cdsHooksRouter(deps: ApiDeps) {
+  const diabetesModel = parseModelMeta(JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'models', `${DIABETES_MODEL_ID}.json`), 'utf8')), `models/${DIABETES_MODEL_ID}.json`);
+  const auth = requireRole(deps.config.AUTH_SECRET, 'doctor', 'admin');
+
+  const discoveryRoute = createRoute({
+    method: 'get',
+    path: '/',
+    summary: 'CDS Hooks discovery: the services, their hooks and prefetch templates',
+    security: [{ bearer: [] }],
+    middleware: [auth] as const,
+    responses: {
+      200: { description: 'The services', content: { 'application/json': { schema: DiscoverySchema } } },
+      401: errorResponse('No or invalid token'),
+      403: errorResponse('Role not allowed'),
+    },
+  });
+
+  const callRoute = createRoute({
+    method: 'post',
+    path: '/{id}',
+    summary: 'Calls a CDS service for a hook (patient-view or order-sign) and returns CDS Hooks cards',
+    security: [{ bearer: [] }],
+    middleware: [auth] as const,
+    request: {
+      params: z.object({ id: z.string().max(100) }),
+      body: { content: { 'application/json': { schema: HookRequestSchema } }, required: true },
+    },
+    responses: {
+      200: { description: 'Cards (possibly none)', content: { 'application/json': { schema: CardsSchema } } },
+      400: errorResponse('The request is not valid'),
+      401: errorResponse('No or invalid token'),
+      403: errorResponse('Role not allowed'),
+      404: errorResponse('No such service'),
+      412: errorResponse('A required prefetch item is missing (this service does not query a FHIR server)'),
+      422: errorResponse('The model refused the inputs (invalid_features)'),
+      503: errorResponse('The model this service needs is not loaded'),
+      504: errorResponse('The assessment did not complete in time'),
+    },
+  });
+
+  /** Scores and stores through Temporal; maps the worker's refusals to 4xx/5xx codes. */
+  async function assess(serviceId: ServiceId, hookInstance: string, patientRef: string, features: Record<string, number>, provenance: unknown) {
+    const workflowId = `cds-${hookInstance}-${serviceId}`;
+    try {
+      return await deps.temporal.workflow.execute(cdsAssessmentWorkflow, {
+        workflowId,
+        taskQueue: CLINICAL_TASK_QUEUE,
+        args: [{ serviceId, patientRef, modelId: DIABETES_MODEL_ID, features, provenance }],
+        workflowExecutionTimeout: '10s',
+        // A repeated call while the first runs joins it; after it, the new run finds the stored row.
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowFailedError)) throw err;
+      const failure = applicationFailure(err);
+      if (failure?.type === 'InvalidFeatures') throw new ApiError(422, 'invalid_features', `The model refused the inputs: ${failure.message}`, failure.details?.[0]);
+      if (failure?.type === 'ModelNotFound') throw new ApiError(503, 'unavailable', 'The model this service needs is not loaded by the inference worker.');
+      throw new ApiError(504, 'timeout', 'The assessment did not complete in time.', { workflowId });
+    }
+  }
+
+  return newRouter()
+    .openapi(discoveryRoute, (c) => c.json({ services: SERVICES.map((s) => ({ ...s, prefetch: { ...s.prefetch } })) }, 200))
+    .openapi(callRoute, async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const service = SERVICES.find((s) => s.id === id);
+      if (!service) throw new ApiError(404, 'not_found', `No CDS service ${id.slice(0, 100)}; GET /cds-services lists them.`);
+      if (body.hook !== service.hook) throw new ApiError(400, 'validation_failed', `Service ${service.id} answers the ${service.hook} hook, not ${body.hook}.`);
+      const missing = Object.keys(service.prefetch).filter((k) => body.prefetch?.[k] === undefined || body.prefetch?.[k] === null);
+      if (missing.length) {
+        throw new ApiError(412, 'prefetch_missing', `Required prefetch missing: ${missing.join(', ')}. This service does not query a FHIR server: send every prefetch item listed by GET /cds-services.`, { missing });
+      }
+      const patient = parseOrThrow(PatientSchema, body.prefetch!.patient, 'prefetch.patient') as FhirPatient;
+      const observations = (Object.keys(service.prefetch).filter((k) => k !== 'patient'))
+        .flatMap((k) => parseOrThrow(bundleOf('Observation', ObservationSchema), body.prefetch![k], `prefetch.${k}`) as FhirObservation[]);
+      const labs = labValues(observations);
+      const now = new Date().toISOString();
+      const ageYears = ageOn(patient.birthDate, now);
+      const sex = patientSex(patient);
+      const cards: CdsCard[] = [];
+
+      if (service.id === 'diabetes-progression') {
+        const mapping = mapModelFeatures(diabetesModel, { patient, labs, evaluationDate: now.slice(0, 10) });
+        if (mapping.missing.length) {
+          cards.push(notScoredCard(DIABETES_MODEL_ID, mapping.missing));
+        } else {
+          const assessment = await assess(service.id, body.hookInstance, body.context.patientId, mapping.features, { sources: mapping.sources, notes: mapping.notes, evaluatedAt: now });
+          cards.push(modelCard(diabetesModel, assessment, mapping.notes));
+        }
+        const creatinine = latestOf(labs, LOINC.creatinine);
+        if (creatinine) cards.push(egfrCard({ creatinine, ageYears, sex }));
+        cards.push(...flagCards(latestValues(labs), await listReferenceRanges(deps.db), sex));
+      } else {
+        const drafts = parseOrThrow(bundleOf('ServiceRequest', ServiceRequestSchema), body.context.draftOrders, 'context.draftOrders');
+        const draftLabs: DraftLabOrder[] = drafts.flatMap((d) => {
+          const loinc = loincOf(d.code);
+          return loinc ? [{ id: d.id ?? null, loinc, display: d.code?.coding?.find((x) => x.code === loinc)?.display ?? d.code?.text ?? null }] : [];
+        });
+        cards.push(...reviewDraftLabOrders({ drafts: draftLabs, labs, now, ageYears, sex, testNames: await labTestNames(deps.db) }));
+      }
+      return c.json({ cards: cards.map((card, i) => ({ uuid: cardUuid(body.hookInstance, service.id, i), ...card })) }, 200);
+    });
+}

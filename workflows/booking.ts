@@ -1,0 +1,292 @@
+/**
+ * Appointment booking, one workflow per appointment (`booking-<appointmentId>`):
+ * hold a slot → confirm → reminder → check-in or no-show → fulfilled; cancel and reschedule
+ * at any point before the visit. A slot freed by a cancel, a lapsed hold or a reschedule is
+ * offered to the first matching patient on the waitlist, as a new booking with a timed hold.
+ * The database keeps slots and patients from double booking; this workflow keeps the timers.
+ */
+import {
+  ApplicationFailure,
+  ActivityFailure,
+  ParentClosePolicy,
+  condition,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  type RetryPolicy,
+} from '@temporalio/workflow';
+import type { createBookingActivities } from '../activities/booking';
+import { clinicIdKey, patientIdKey, processStatusKey } from './search-attributes';
+
+/** Rules a clinic sets (booking_policies); durations in seconds so tests can pass seconds. */
+export interface BookingPolicy {
+  /** How many days ahead patients may book. */
+  horizonDays: number;
+  /** Active (held, offered or booked, future) appointments per patient per specialty. */
+  maxActivePerSpecialty: number;
+  /** How long a hold waits for confirmation. */
+  holdSeconds: number;
+  /** How long a waitlist offer waits for the patient to accept. */
+  offerHoldSeconds: number;
+  /** How long before the visit the reminder goes out. */
+  reminderLeadSeconds: number;
+  /** How long after the start a booked patient who has not checked in becomes a no-show. */
+  noShowGraceSeconds: number;
+}
+
+/** Production defaults: the one place they are written. */
+export const DEFAULT_BOOKING_POLICY: BookingPolicy = Object.freeze({
+  horizonDays: 60,
+  maxActivePerSpecialty: 2,
+  holdSeconds: 10 * 60,
+  offerHoldSeconds: 2 * 3600,
+  reminderLeadSeconds: 24 * 3600,
+  noShowGraceSeconds: 30 * 60,
+});
+
+export type BookingStatus = 'held' | 'offered' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'expired';
+
+/** The appointment as the process sees it (times as ISO instants). */
+export interface AppointmentView {
+  appointmentId: string;
+  status: BookingStatus;
+  slotId: string;
+  patientId: string;
+  practitionerId: string;
+  clinicId: string;
+  startsAt: string;
+  endsAt: string;
+  holdExpiresAt: string | null;
+}
+
+export interface BookingState {
+  /** 'new' until the hold is taken; 'rejected' when it was refused. */
+  status: BookingStatus | 'new' | 'rejected';
+  appointment: AppointmentView | null;
+  reminderSent: boolean;
+}
+
+export interface BookingInput {
+  appointmentId: string;
+  patientId: string;
+  clinicId: string;
+  policy: BookingPolicy;
+  /** A waitlist offer: the hold is already taken for this patient by offerFreedSlot. */
+  offered?: AppointmentView;
+}
+
+export interface HoldRequest { slotId: string; bookedBy: string }
+export interface CancelRequest { by: string; reason: string }
+export interface RescheduleRequest { slotId: string; by: string }
+
+export const holdSlotUpdate = defineUpdate<AppointmentView, [HoldRequest]>('holdSlot');
+export const confirmUpdate = defineUpdate<AppointmentView, [{ by: string }]>('confirm');
+export const cancelUpdate = defineUpdate<AppointmentView, [CancelRequest]>('cancel');
+export const rescheduleUpdate = defineUpdate<AppointmentView, [RescheduleRequest]>('reschedule');
+export const checkInSignal = defineSignal<[{ by: string }]>('checkIn');
+/** The doctor closes the visit before the slot ends (otherwise the slot's end closes it). */
+export const visitCompletedSignal = defineSignal<[{ by: string }]>('visitCompleted');
+export const bookingStatusQuery = defineQuery<BookingState>('bookingStatus');
+
+export const bookingWorkflowId = (appointmentId: string) => `booking-${appointmentId}`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HOLDING: BookingStatus[] = ['held', 'offered'];
+const CHANGEABLE: BookingStatus[] = ['held', 'offered', 'booked'];
+
+type BookingActivities = ReturnType<typeof createBookingActivities>;
+const RETRY: RetryPolicy = { initialInterval: '200ms', maximumInterval: '5s' };
+const acts = proxyActivities<BookingActivities>({ startToCloseTimeout: '10s', retry: RETRY });
+// What a caller waits on (hold, confirm, cancel, reschedule) runs as local activities: one short
+// transaction in the worker that runs the workflow, without a round trip through the server.
+const interactive = proxyLocalActivities<BookingActivities>({ startToCloseTimeout: '10s', retry: RETRY });
+
+/** Runs one appointment from hold to its end. Started by `POST /appointments` (update-with-start). */
+export async function bookingWorkflow(input: BookingInput): Promise<BookingState> {
+  const { workflowId } = workflowInfo();
+  const state: BookingState = { status: input.offered ? input.offered.status : 'new', appointment: input.offered ?? null, reminderSent: false };
+  let checkedIn = false;
+  let visitCompleted = false;
+  /** Bumped when the visit moves, so waiting timers start over from the new time. */
+  let version = 0;
+  // One transition at a time: handlers and the main loop take turns on the appointment.
+  let busy = false;
+  const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
+    await condition(() => !busy);
+    busy = true;
+    try {
+      return await fn();
+    } finally {
+      busy = false;
+    }
+  };
+  const apply = (view: AppointmentView) => {
+    if (state.appointment && view.startsAt !== state.appointment.startsAt) {
+      version++;
+      state.reminderSent = false;
+    }
+    state.appointment = view;
+    state.status = view.status;
+    upsertSearchAttributes([{ key: processStatusKey, value: view.status }]);
+    return view;
+  };
+  // Best effort: if the offer fails (someone booked the slot first), the slot is simply gone.
+  const offerFreed = async (slotId: string) => {
+    const offer = await acts
+      .offerFreedSlot({ slotId, sourceWorkflowId: workflowId, excludePatientId: input.patientId, offerHoldSeconds: input.policy.offerHoldSeconds })
+      .catch(() => null);
+    if (!offer) return;
+    await startChild(bookingWorkflow, {
+      workflowId: bookingWorkflowId(offer.appointmentId),
+      args: [{ appointmentId: offer.appointmentId, patientId: offer.patientId, clinicId: offer.clinicId, policy: input.policy, offered: offer }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [
+        { key: clinicIdKey, value: offer.clinicId },
+        { key: patientIdKey, value: offer.patientId },
+        { key: processStatusKey, value: 'offered' },
+      ],
+    });
+  };
+  const requireStatus = (allowed: BookingStatus[], action: string) => {
+    if (!state.appointment || !allowed.includes(state.appointment.status)) {
+      throw ApplicationFailure.create({ type: 'InvalidState', message: `cannot ${action} an appointment that is ${state.status}`, nonRetryable: true });
+    }
+  };
+
+  setHandler(bookingStatusQuery, () => state);
+
+  setHandler(
+    holdSlotUpdate,
+    (req) =>
+      exclusive(async () => {
+        // The same request again (a client retry) gets the same answer.
+        if (state.appointment) return state.appointment;
+        if (state.status === 'rejected') throw ApplicationFailure.create({ type: 'InvalidState', message: 'this booking request was already refused', nonRetryable: true });
+        try {
+          return apply(await interactive.holdSlot({ appointmentId: input.appointmentId, workflowId, patientId: input.patientId, slotId: req.slotId, bookedBy: req.bookedBy, policy: input.policy }));
+        } catch (err) {
+          state.status = 'rejected';
+          upsertSearchAttributes([{ key: processStatusKey, value: 'rejected' }]);
+          throw businessFailure(err);
+        }
+      }),
+    {
+      validator: (req) => {
+        if (!UUID.test(req.slotId)) throw new Error('slotId must be a uuid');
+        if (state.appointment && state.appointment.slotId !== req.slotId) throw new Error('this booking already holds another slot');
+      },
+    },
+  );
+
+  setHandler(
+    confirmUpdate,
+    (req) =>
+      exclusive(async () => {
+        if (state.appointment?.status === 'booked') return state.appointment;
+        requireStatus(HOLDING, 'confirm');
+        return apply(await interactive.confirmAppointment({ appointmentId: input.appointmentId, workflowId, by: req.by }).catch(rethrowBusiness));
+      }),
+    { validator: (_req) => { if (!state.appointment || ![...HOLDING, 'booked'].includes(state.appointment.status)) throw new Error(`cannot confirm an appointment that is ${state.status}`); } },
+  );
+
+  setHandler(
+    cancelUpdate,
+    (req) =>
+      exclusive(async () => {
+        if (state.appointment?.status === 'cancelled') return state.appointment;
+        requireStatus(CHANGEABLE, 'cancel');
+        const view = apply(await interactive.cancelAppointment({ appointmentId: input.appointmentId, workflowId, by: req.by, reason: req.reason }).catch(rethrowBusiness));
+        if (view.status === 'cancelled') await offerFreed(view.slotId);
+        return view;
+      }),
+    { validator: (_req) => { if (!state.appointment || ![...CHANGEABLE, 'cancelled'].includes(state.appointment.status)) throw new Error(`cannot cancel an appointment that is ${state.status}`); } },
+  );
+
+  setHandler(
+    rescheduleUpdate,
+    (req) =>
+      exclusive(async () => {
+        requireStatus(CHANGEABLE, 'reschedule');
+        if (state.appointment!.slotId === req.slotId) return state.appointment!;
+        // One statement moves the appointment: the old slot is free only once the new one is held.
+        const { appointment, freedSlotId } = await interactive
+          .moveAppointment({ appointmentId: input.appointmentId, workflowId, newSlotId: req.slotId, by: req.by, policy: input.policy })
+          .catch(rethrowBusiness);
+        apply(appointment);
+        if (freedSlotId) await offerFreed(freedSlotId);
+        return appointment;
+      }),
+    {
+      validator: (req) => {
+        if (!UUID.test(req.slotId)) throw new Error('slotId must be a uuid');
+        if (!state.appointment || !CHANGEABLE.includes(state.appointment.status)) throw new Error(`cannot reschedule an appointment that is ${state.status}`);
+      },
+    },
+  );
+
+  setHandler(checkInSignal, () => {
+    if (state.appointment?.status === 'booked') checkedIn = true;
+  });
+  setHandler(visitCompletedSignal, () => {
+    visitCompleted = true;
+  });
+
+  // The API sends the hold with the start; a start without one ends here.
+  if (!state.appointment) {
+    await condition(() => state.appointment !== null || state.status === 'rejected', '5 minutes');
+    if (!state.appointment) return state;
+  }
+
+  // At least 1 ms: a zero timeout would make condition() wait without one.
+  const until = (iso: string, extraSeconds = 0) => Math.max(1, Date.parse(iso) + extraSeconds * 1000 - Date.now());
+  for (;;) {
+    const a = state.appointment!;
+    const seen = version;
+    const moved = () => version !== seen || state.appointment!.status !== a.status;
+    if (HOLDING.includes(a.status)) {
+      if (await condition(moved, until(a.holdExpiresAt!))) continue;
+      const lapsed = await exclusive(async () => (HOLDING.includes(state.appointment!.status) ? apply(await acts.expireHold({ appointmentId: input.appointmentId, workflowId })) : undefined));
+      if (lapsed?.status === 'expired') await offerFreed(lapsed.slotId);
+      continue;
+    }
+    if (a.status === 'booked') {
+      if (!state.reminderSent) {
+        if (await condition(moved, until(a.startsAt, -input.policy.reminderLeadSeconds))) continue;
+        await acts.sendReminder({ appointmentId: input.appointmentId, workflowId, patientId: input.patientId, startsAt: a.startsAt });
+        state.reminderSent = true;
+      }
+      if (await condition(() => moved() || checkedIn, until(a.startsAt, input.policy.noShowGraceSeconds))) {
+        if (checkedIn && !moved()) await exclusive(async () => apply(await acts.markArrived({ appointmentId: input.appointmentId, workflowId })));
+        continue;
+      }
+      await exclusive(async () => (state.appointment!.status === 'booked' ? apply(await acts.markNoShow({ appointmentId: input.appointmentId, workflowId })) : undefined));
+      continue;
+    }
+    if (a.status === 'arrived') {
+      await condition(() => visitCompleted, until(a.endsAt));
+      await exclusive(async () => apply(await acts.completeVisit({ appointmentId: input.appointmentId, workflowId })));
+      continue;
+    }
+    // fulfilled, cancelled, noshow, expired: the process is over. Let in-flight handlers finish.
+    await condition(() => !busy);
+    return state;
+  }
+}
+
+/** Activities' business refusals reach the caller with their own type, unwrapped. */
+function businessFailure(err: unknown): unknown {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+    return ApplicationFailure.create({ type: err.cause.type ?? 'Unknown', message: err.cause.message, nonRetryable: true });
+  }
+  return err;
+}
+
+function rethrowBusiness(err: unknown): never {
+  throw businessFailure(err);
+}
