@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { CLINICAL_TASK_QUEUE } from './workflows/task-queues';
 
 export const PROJECT_ROOT = __dirname;
 
@@ -23,7 +24,7 @@ const ConfigSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_CLI_PATH: z.string().optional(),
   /** Task queue of the clinical worker (tests give a worker its own queue). */
-  CLINICAL_TASK_QUEUE: z.string().min(1).default('clinical'),
+  CLINICAL_TASK_QUEUE: z.string().min(1).default(CLINICAL_TASK_QUEUE),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(3000),
   EMBEDDED_PG_PORT: port.default(5433),
@@ -34,6 +35,12 @@ const ConfigSchema = z.object({
   /** AES-256 key for the payload codec, base64 of 32 bytes, and its id. */
   PAYLOAD_KEY: z.string().optional(),
   PAYLOAD_KEY_ID: z.string().min(1).default('k1'),
+  /** Keys rotated out, still needed to read older histories: `id:base64,id:base64`. */
+  PAYLOAD_KEYS_RETIRED: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').filter(Boolean).map((pair) => { const [id, key] = pair.split(':'); return { id: id ?? '', key: key ?? '' }; }))
+    .refine((keys) => keys.every((k) => k.id && Buffer.from(k.key, 'base64').length === 32), 'each entry must be id:base64-of-32-bytes'),
   /** Workers touch this file while they run, for container health checks. */
   WORKER_HEALTH_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

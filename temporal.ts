@@ -10,8 +10,21 @@ import type { Config } from './config';
 
 export { CLINICAL_TASK_QUEUE, CDS_TASK_QUEUE } from './workflows/task-queues';
 
+/** Bundled with the workflows (bundleWorkflowCode's failureConverterPath) and loaded by clients. */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+
 export function dataConverter(config: Config): DataConverter {
-  return { payloadCodecs: [EncryptionCodec.fromBase64(config.PAYLOAD_KEY_ID, config.PAYLOAD_KEY)] };
+  return {
+    payloadCodecs: [payloadCodec(config)],
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+  };
+}
+
+/** The current key encrypts; retired keys (PAYLOAD_KEYS_RETIRED) still decrypt older payloads. */
+export function payloadCodec(config: Config): EncryptionCodec {
+  const keys = new Map<string, Buffer>(config.PAYLOAD_KEYS_RETIRED.map(({ id, key }) => [id, Buffer.from(key, 'base64')]));
+  keys.set(config.PAYLOAD_KEY_ID, Buffer.from(config.PAYLOAD_KEY, 'base64'));
+  return new EncryptionCodec(keys, config.PAYLOAD_KEY_ID);
 }
 
 export function temporalAddress(config: Config): string {

@@ -42,7 +42,8 @@ async function checkBookingRules(tx: Transaction<Database>, patientId: string, s
     .$if(ignoreAppointmentId !== undefined, (q) => q.where('a.id', '!=', ignoreAppointmentId!))
     .executeTakeFirstOrThrow();
   if (Number(active.n) >= policy.maxActivePerSpecialty) {
-    throw refuse('TooManyBookings', `the patient already has ${active.n} active ${slot.specialty} appointments (limit ${policy.maxActivePerSpecialty})`);
+    // No specialty in the message: failure messages are stored in workflow history.
+    throw refuse('TooManyBookings', `the patient already has ${active.n} active appointments in this specialty (limit ${policy.maxActivePerSpecialty})`);
   }
   return slot;
 }
@@ -65,13 +66,14 @@ export function createBookingActivities(deps: { db: Db }) {
   const { db } = deps;
 
   /** Moves a held/offered/booked appointment to a new status; returns the row as it is now. */
-  async function transition(appointmentId: string, from: readonly string[], set: { status: AppointmentView['status']; cancel_reason?: string }, workflowId: string, actor: string) {
+  async function transition(appointmentId: string, from: readonly string[], set: { status: AppointmentView['status']; cancel_reason?: string }, workflowId: string, actor: string, holdMustBeLive = false) {
     return db.transaction().execute(async (tx) => {
       const row = await tx
         .updateTable('appointments')
         .set({ ...set, hold_expires_at: null, updated_at: sql`now()` })
         .where('id', '=', appointmentId)
         .where('status', 'in', from as never)
+        .$if(holdMustBeLive, (q) => q.where('hold_expires_at', '>', sql<Date>`now()`))
         .returningAll()
         .executeTakeFirst();
       if (row) await audit(tx, workflowId, set.status, actor, appointmentId);
@@ -107,9 +109,9 @@ export function createBookingActivities(deps: { db: Db }) {
       });
     },
 
-    /** held/offered → booked. A lapsed hold cannot be confirmed. */
+    /** held/offered → booked. A lapsed hold cannot be confirmed, even if its process is late to expire it. */
     async confirmAppointment(input: { appointmentId: string; workflowId: string; by: string }): Promise<AppointmentView> {
-      const row = await transition(input.appointmentId, ['held', 'offered'], { status: 'booked' }, input.workflowId, input.by);
+      const row = await transition(input.appointmentId, ['held', 'offered'], { status: 'booked' }, input.workflowId, input.by, true);
       if (row.status !== 'booked') throw refuse('InvalidState', `the appointment is ${row.status} and cannot be confirmed`);
       await db.updateTable('waitlist_entries').set({ status: 'booked' }).where('offered_appointment_id', '=', input.appointmentId).execute();
       return appointmentView(row);
@@ -139,11 +141,14 @@ export function createBookingActivities(deps: { db: Db }) {
      * Moves the appointment to another slot in one UPDATE: the new slot is taken and the old one
      * freed in the same statement, so a lost race leaves the patient their old slot.
      */
-    async moveAppointment(input: { appointmentId: string; workflowId: string; newSlotId: string; by: string; policy: BookingPolicy }): Promise<{ appointment: AppointmentView; freedSlotId: string | null }> {
+    async moveAppointment(input: { appointmentId: string; workflowId: string; newSlotId: string; by: string; policy: BookingPolicy; moveNumber: number }): Promise<{ appointment: AppointmentView; freedSlotId: string | null }> {
+      const dedupeKey = `${input.workflowId}:rescheduled:${input.moveNumber}`;
       return db.transaction().execute(async (tx) => {
         const current = await tx.selectFrom('appointments').selectAll().where('id', '=', input.appointmentId).forUpdate().executeTakeFirst();
         if (!current) throw refuse('NotFound', `appointment ${input.appointmentId} does not exist`);
-        // A retry after the move committed finds the appointment already there.
+        // A retry after the move committed finds it done; the audit row says which slot it freed.
+        const done = await tx.selectFrom('audit_log').select('details').where('dedupe_key', '=', dedupeKey).executeTakeFirst();
+        if (done) return { appointment: appointmentView(current), freedSlotId: (done.details as { fromSlotId?: string }).fromSlotId ?? null };
         if (current.slot_id === input.newSlotId) return { appointment: appointmentView(current), freedSlotId: null };
         if (!['held', 'offered', 'booked'].includes(current.status)) throw refuse('InvalidState', `the appointment is ${current.status} and cannot be rescheduled`);
         await lockPatient(tx, current.patient_id);
@@ -157,9 +162,9 @@ export function createBookingActivities(deps: { db: Db }) {
           .catch(mapViolation);
         await tx.insertInto('audit_log').values({
           actor: input.by, action: 'rescheduled', entity: 'appointment', entity_id: current.id, workflow_id: input.workflowId,
-          dedupe_key: `${input.workflowId}:rescheduled:${slot.id}`, details: JSON.stringify({ fromSlotId: current.slot_id, toSlotId: slot.id }),
+          dedupe_key: dedupeKey, details: JSON.stringify({ fromSlotId: current.slot_id, toSlotId: slot.id }),
         }).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
-        await tx.insertInto('notifications').values({ patient_id: current.patient_id, appointment_id: current.id, kind: 'rescheduled', dedupe_key: `${input.workflowId}:rescheduled:${slot.id}` })
+        await tx.insertInto('notifications').values({ patient_id: current.patient_id, appointment_id: current.id, kind: 'rescheduled', dedupe_key: dedupeKey })
           .onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
         return { appointment: appointmentView(moved), freedSlotId: current.slot_id };
       });
@@ -193,11 +198,12 @@ export function createBookingActivities(deps: { db: Db }) {
      * same specialty and clinic if they named none; earlier than they wanted; free at that time).
      * The slot is held for them ('offered') in the same transaction. Returns null when nobody fits.
      */
-    async offerFreedSlot(input: { slotId: string; sourceWorkflowId: string; excludePatientId: string; offerHoldSeconds: number }): Promise<AppointmentView | null> {
-      const offerId = derivedUuid(`offer:${input.sourceWorkflowId}:${input.slotId}`);
+    async offerFreedSlot(input: { slotId: string; offerKey: string; excludePatientId: string; offerHoldSeconds: number }): Promise<AppointmentView | null> {
+      const offerId = derivedUuid(`offer:${input.offerKey}`);
       return db.transaction().execute(async (tx) => {
+        // A retry after the offer committed returns it (its process is started from this answer).
         const already = await tx.selectFrom('appointments').selectAll().where('id', '=', offerId).executeTakeFirst();
-        if (already) return appointmentView(already);
+        if (already) return already.status === 'offered' ? appointmentView(already) : null;
         const slot = await bookableSlot(tx, input.slotId);
         if (!slot || slot.taken || slot.status !== 'free' || slot.starts_at.getTime() <= Date.now()) return null;
         const entry = await tx

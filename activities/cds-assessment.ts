@@ -1,5 +1,6 @@
 /** The clinical worker's CDS side effect: storing each assessment so any card can be traced back. */
 import type { Db } from '../db';
+import type { AssessmentForCard } from '../workflows/lib/cds-cards';
 import { insertAssessmentOnce } from '../db/cds';
 import type { FeatureContribution } from './cds';
 
@@ -18,17 +19,8 @@ export interface RecordAssessmentInput {
   band: string;
 }
 
-export interface StoredAssessment {
-  id: string;
-  createdAt: string;
-  modelId: string;
-  modelVersion: string;
-  score: number;
-  band: string;
-  baseline: number | null;
-  contributions: FeatureContribution[];
-  warnings: string[];
-}
+/** A stored assessment as the model card shows it (the shape lives with the card builder). */
+export type StoredAssessment = AssessmentForCard;
 
 export function createCdsAssessmentActivities(deps: { db: Db }) {
   return {

@@ -10,7 +10,7 @@ import { derivedUuid } from '../activities/booking';
 import { appointmentView, bookableSlot, bookingPolicy, patientAppointments, practitionerDay, searchFreeSlots } from '../db/booking';
 import type { Appointment } from '../db/schema';
 import {
-  bookingStatusQuery, bookingWorkflow, bookingWorkflowId, cancelUpdate, checkInSignal, confirmUpdate, holdSlotUpdate, rescheduleUpdate,
+  CHECK_IN_OPENS_SECONDS, bookingStatusQuery, bookingWorkflow, bookingWorkflowId, cancelUpdate, checkInSignal, confirmUpdate, holdSlotUpdate, rescheduleUpdate,
   type AppointmentView,
 } from '../workflows/booking';
 import { fhirAppointmentStatus } from '../workflows/lib/fhir';
@@ -32,7 +32,7 @@ const BOOKING_FAILURES: FailureMap = {
 };
 
 const Uuid = z.string().uuid();
-const LocalDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a calendar date');
+const LocalDate = z.string().regex(/^(19|2\d)\d{2}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD between 1900 and 2999').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a calendar date');
 const IdempotencyHeader = z.object({
   'idempotency-key': z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'Idempotency-Key must be 8–128 letters, digits or _.:-').openapi({ param: { name: 'idempotency-key', in: 'header' }, example: 'b3c1f7a2-booking-1' }),
 });
@@ -163,12 +163,17 @@ export function bookingRouter(deps: ApiDeps) {
             typedSearchAttributes: [{ key: clinicIdKey, value: slot.clinic_id }, { key: patientIdKey, value: patientId }, { key: processStatusKey, value: 'new' }],
           }),
         });
+        // The key names an earlier request; a different slot or patient under it is a client bug.
+        if (view.slotId !== slotId || view.patientId !== patientId) {
+          throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different booking; use a new key.');
+        }
         return c.json(toApi(view), 201);
       } catch (err) {
+        if (err instanceof ApiError) throw err;
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
           // The process for this key has ended: answer with what it left, never book again.
           const row = await db.selectFrom('appointments').selectAll().where('id', '=', appointmentId).executeTakeFirst();
-          if (row && row.slot_id === slotId) return c.json(rowToApi(row), 201);
+          if (row && row.slot_id === slotId && row.patient_id === patientId) return c.json(rowToApi(row), 201);
           throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a request that ended; use a new key.');
         }
         return fromProcessFailure(err, BOOKING_FAILURES);
@@ -214,11 +219,14 @@ export function bookingRouter(deps: ApiDeps) {
     createRoute({
       method: 'post', path: '/appointments/{id}/check-in', summary: 'The registrar checks the patient in (a signal to the process)',
       security: [{ bearer: [] }], middleware: [desk] as const, request: { params: z.object({ id: Uuid }) },
-      responses: { 202: json(z.object({ id: Uuid, accepted: z.literal(true) }), 'Check-in recorded; the process marks the patient arrived'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('appointment_not_found'), 409: errorResponse('invalid_state: only a booked appointment can check in') },
+      responses: { 202: json(z.object({ id: Uuid, accepted: z.literal(true) }), 'Check-in recorded; the process marks the patient arrived'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('appointment_not_found'), 409: errorResponse('invalid_state: only a booked appointment can check in, from 2 hours before its start') },
     }),
     async (c) => {
       const row = await ownAppointment(c, c.req.valid('param').id);
       if (row.status !== 'booked') throw new ApiError(409, 'invalid_state', `Only a booked appointment can check in; this one is ${row.status}.`);
+      if (Date.now() < row.starts_at.getTime() - CHECK_IN_OPENS_SECONDS * 1000) {
+        throw new ApiError(409, 'invalid_state', `Check-in opens ${CHECK_IN_OPENS_SECONDS / 3600} hours before the visit.`);
+      }
       await update(row, (h) => h.signal(checkInSignal, { by: c.get('caller').id }));
       return c.json({ id: row.id, accepted: true as const }, 202);
     },
@@ -271,7 +279,7 @@ export function bookingRouter(deps: ApiDeps) {
         headers: IdempotencyHeader,
         ...body(z.object({ patientId: Uuid, specialty: z.string().min(1), practitionerId: Uuid.optional(), clinicId: Uuid.optional(), wantedBefore: z.string().datetime({ offset: true }) })),
       },
-      responses: { 201: json(WaitlistSchema, 'On the waitlist'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('patient_not_found') },
+      responses: { 201: json(WaitlistSchema, 'On the waitlist'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('patient_not_found / practitioner_not_found / clinic_not_found') },
     }),
     async (c) => {
       const w = c.req.valid('json');
@@ -279,6 +287,12 @@ export function bookingRouter(deps: ApiDeps) {
       assertOwnPatient(caller, w.patientId);
       const patient = await db.selectFrom('patients').select('id').where('id', '=', w.patientId).executeTakeFirst();
       if (!patient) throw new ApiError(404, 'patient_not_found', `Patient ${w.patientId} does not exist.`);
+      if (w.practitionerId && !(await db.selectFrom('practitioners').select('id').where('id', '=', w.practitionerId).executeTakeFirst())) {
+        throw new ApiError(404, 'practitioner_not_found', `Practitioner ${w.practitionerId} does not exist.`);
+      }
+      if (w.clinicId && !(await db.selectFrom('clinics').select('id').where('id', '=', w.clinicId).executeTakeFirst())) {
+        throw new ApiError(404, 'clinic_not_found', `Clinic ${w.clinicId} does not exist.`);
+      }
       const id = derivedUuid(`waitlist:${caller.id}:${c.req.valid('header')['idempotency-key']}`);
       await db.insertInto('waitlist_entries').values({
         id, patient_id: w.patientId, specialty: w.specialty, practitioner_id: w.practitionerId ?? null, clinic_id: w.clinicId ?? null,

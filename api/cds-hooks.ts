@@ -5,6 +5,7 @@
  * Model scores go through cdsAssessmentWorkflow (cds worker scores, clinical worker stores); rule
  * cards (eGFR, flags, duplicate orders) come from the pure rules in workflows/lib.
  */
+import { createHmac } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,6 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdConflictPolicy } from '@temporalio/common';
 import { PROJECT_ROOT } from '../config';
 import { labTestNames, listReferenceRanges } from '../db/cds';
-import { CLINICAL_TASK_QUEUE } from '../temporal';
 import { cdsAssessmentWorkflow } from '../workflows/cds';
 import { modelCard, notScoredCard, type CdsCard } from '../workflows/lib/cds-cards';
 import { ageOn, labValues, latestValues, loincOf, mapModelFeatures, patientSex, VITALS, type FhirObservation, type FhirPatient } from '../workflows/lib/cds-features';
@@ -158,11 +158,15 @@ export function cdsHooksRouter(deps: ApiDeps) {
 
   /** Scores and stores through Temporal; maps the worker's refusals to 4xx/5xx codes. */
   async function assess(serviceId: ServiceId, hookInstance: string, patientRef: string, features: Record<string, number>, provenance: unknown) {
-    const workflowId = `cds-${hookInstance}-${serviceId}`;
+    // The same hookInstance with another patient or other values is another assessment: a keyed
+    // digest (no readable patient data) of both joins the id, so a reused hookInstance never
+    // returns someone else's card.
+    const digest = createHmac('sha256', deps.config.AUTH_SECRET).update(JSON.stringify([patientRef, Object.entries(features).sort()])).digest('hex').slice(0, 16);
+    const workflowId = `cds-${hookInstance}-${serviceId}-${digest}`;
     try {
       return await deps.temporal.workflow.execute(cdsAssessmentWorkflow, {
         workflowId,
-        taskQueue: CLINICAL_TASK_QUEUE,
+        taskQueue: deps.config.CLINICAL_TASK_QUEUE,
         args: [{ serviceId, patientRef, modelId: DIABETES_MODEL_ID, features, provenance }],
         workflowExecutionTimeout: '10s',
         // A repeated call while the first runs joins it; after it, the new run finds the stored row.
@@ -185,13 +189,14 @@ export function cdsHooksRouter(deps: ApiDeps) {
       const service = SERVICES.find((s) => s.id === id);
       if (!service) throw new ApiError(404, 'not_found', `No CDS service ${id.slice(0, 100)}; GET /cds-services lists them.`);
       if (body.hook !== service.hook) throw new ApiError(400, 'validation_failed', `Service ${service.id} answers the ${service.hook} hook, not ${body.hook}.`);
-      const missing = Object.keys(service.prefetch).filter((k) => body.prefetch?.[k] === undefined || body.prefetch?.[k] === null);
+      // Absent is missing (412); null is the EHR saying "no data" (CDS Hooks 2.0), read as empty.
+      const missing = Object.keys(service.prefetch).filter((k) => body.prefetch?.[k] === undefined);
       if (missing.length) {
         throw new ApiError(412, 'prefetch_missing', `Required prefetch missing: ${missing.join(', ')}. This service does not query a FHIR server: send every prefetch item listed by GET /cds-services.`, { missing });
       }
-      const patient = parseOrThrow(PatientSchema, body.prefetch!.patient, 'prefetch.patient') as FhirPatient;
+      const patient = (body.prefetch!.patient === null ? { resourceType: 'Patient' } : parseOrThrow(PatientSchema, body.prefetch!.patient, 'prefetch.patient')) as FhirPatient;
       const observations = (Object.keys(service.prefetch).filter((k) => k !== 'patient'))
-        .flatMap((k) => parseOrThrow(bundleOf('Observation', ObservationSchema), body.prefetch![k], `prefetch.${k}`) as FhirObservation[]);
+        .flatMap((k) => (body.prefetch![k] === null ? [] : (parseOrThrow(bundleOf('Observation', ObservationSchema), body.prefetch![k], `prefetch.${k}`) as FhirObservation[])));
       const labs = labValues(observations);
       const now = new Date().toISOString();
       const ageYears = ageOn(patient.birthDate, now);

@@ -5,7 +5,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Payload } from '@temporalio/common';
 import { cors } from 'hono/cors';
-import { EncryptionCodec } from '../codec';
+import { payloadCodec } from '../temporal';
 import { newRouter, type ApiDeps } from './app';
 import { requireRole } from './auth';
 import { ApiError, errorResponse } from './errors';
@@ -24,7 +24,7 @@ const toJson = (p: Payload) => ({
 });
 
 export function codecRouter(deps: ApiDeps) {
-  const codec = EncryptionCodec.fromBase64(deps.config.PAYLOAD_KEY_ID, deps.config.PAYLOAD_KEY);
+  const codec = payloadCodec(deps.config);
   const route = (op: 'encode' | 'decode') =>
     createRoute({
       method: 'post',

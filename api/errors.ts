@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'beyond_booking_horizon'
   | 'slot_taken'
   | 'patient_not_found'
+  | 'practitioner_not_found'
+  | 'clinic_not_found'
   | 'patient_busy'
   | 'too_many_bookings'
   | 'appointment_not_found'

@@ -12,12 +12,13 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import * as ort from 'onnxruntime-node';
 import { createCdsActivities } from '../activities/cds';
 import { loadModelRegistry } from '../activities/cds-models';
 import { loadConfig, PROJECT_ROOT } from '../config';
 import { dataConverter } from '../temporal';
+import { bundleWorkflows } from '../workers/clinical';
 import { ensureTemporalCli, startTemporalDevServer, type RunningTemporal } from '../workers/stack';
 import type { benchScoreWorkflow } from './workflows';
 
@@ -95,7 +96,7 @@ async function main() {
   const wfQueue = `bench-wf-${runId}`;
   const workflowWorker = await Worker.create({
     connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: wfQueue, dataConverter: dataConverter(config),
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } }),
+    workflowBundle: await bundleWorkflows(require.resolve('./workflows')),
   });
   const wfRunning = workflowWorker.run();
   for (const [mode, batch, concurrency, n] of [['single, batching off', OFF, 1, 200], [`${CONCURRENCY} concurrent, batching off`, OFF, CONCURRENCY, 1500], [`${CONCURRENCY} concurrent, batching on`, ON, CONCURRENCY, 1500]] as const) {

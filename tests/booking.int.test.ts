@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { Worker } from '@temporalio/worker';
 import { generateSlots } from '../db/booking';
+import { dataConverter } from '../temporal';
 import { bookingStatusQuery } from '../workflows/booking';
 import { daysFromNow, makeClinic, makePatient, makeShortSlot, makeSlot, type TestClinic } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
@@ -188,7 +190,60 @@ describe('appointment booking', () => {
     const patientId = await makePatient(engine.db);
     const [s1, s2] = [await makeSlot(engine.db, clinic, daysFromNow(9)), await makeSlot(engine.db, clinic, daysFromNow(10))];
     expect((await book(s1.id, patientId)).status).toBe(201);
-    expect(await book(s2.id, patientId)).toMatchObject({ status: 422, body: { error: { code: 'too_many_bookings' } } });
+    const refused = await book(s2.id, patientId);
+    expect(refused).toMatchObject({ status: 422, body: { error: { code: 'too_many_bookings' } } });
+    // The refusal's message is encoded in the workflow history like any payload: ops read nothing.
+    const refusedWorkflow = await engine.client.workflow.list({ query: `WorkflowType = 'bookingWorkflow' AND PatientId = '${patientId}' AND ProcessStatus = 'rejected'` });
+    for await (const wf of refusedWorkflow) {
+      const history = JSON.stringify(await engine.client.workflow.getHandle(wf.workflowId).fetchHistory());
+      expect(history).not.toContain('active appointments');
+      expect(history).toContain('Encoded failure');
+    }
+  });
+
+  test('an Idempotency-Key reused for a different booking is refused, not answered with the first booking', async () => {
+    const clinic = await makeClinic(engine.db);
+    const [p1, p2] = [await makePatient(engine.db), await makePatient(engine.db)];
+    const [s1, s2] = [await makeSlot(engine.db, clinic, daysFromNow(3, 7)), await makeSlot(engine.db, clinic, daysFromNow(3, 8))];
+    const token = await registrar();
+    expect((await book(s1.id, p1, token, 'reused-key-42')).status).toBe(201);
+    expect(await book(s2.id, p2, token, 'reused-key-42')).toMatchObject({ status: 409, body: { error: { code: 'idempotency_key_reused' } } });
+    expect(await engine.db.selectFrom('appointments').select('patient_id').where('slot_id', 'in', [s1.id, s2.id]).execute()).toEqual([{ patient_id: p1 }]);
+  });
+
+  test('check-in opens two hours before the visit, not days ahead', async () => {
+    const clinic = await makeClinic(engine.db);
+    const patientId = await makePatient(engine.db);
+    const slot = await makeSlot(engine.db, clinic, daysFromNow(3));
+    const { body } = await book(slot.id, patientId);
+    await call('POST', `/appointments/${body.id}/confirm`, await registrar());
+    expect(await call('POST', `/appointments/${body.id}/check-in`, await registrar())).toMatchObject({ status: 409, body: { error: { code: 'invalid_state' } } });
+    expect((await appointmentRow(body.id)).status).toBe('booked');
+  });
+
+  test('confirm, two reschedules and a cancel sent at once are applied one at a time, and the history replays', async () => {
+    const clinic = await makeClinic(engine.db, { policy: { maxActivePerSpecialty: 10 } });
+    const patientId = await makePatient(engine.db);
+    const [a, b, c] = [await makeSlot(engine.db, clinic, daysFromNow(4, 7)), await makeSlot(engine.db, clinic, daysFromNow(4, 8)), await makeSlot(engine.db, clinic, daysFromNow(4, 9))];
+    const { body } = await book(a.id, patientId);
+    const token = await registrar();
+    const results = await Promise.all([
+      call('POST', `/appointments/${body.id}/confirm`, token),
+      call('POST', `/appointments/${body.id}/reschedule`, token, { slotId: b.id }, `r-${randomUUID()}`),
+      call('POST', `/appointments/${body.id}/reschedule`, token, { slotId: c.id }, `r-${randomUUID()}`),
+      call('POST', `/appointments/${body.id}/cancel`, token, { reason: 'changed plans' }),
+    ]);
+    for (const r of results) expect([200, 409]).toContain(r.status);
+    const row = await appointmentRow(body.id);
+    const history = await engine.client.workflow.getHandle(row.workflow_id).fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! }, dataConverter: dataConverter(engine.config) }, history);
+    // Whatever order won, the database and the process agree, and at most one slot is held.
+    const state = await engine.client.workflow.getHandle(row.workflow_id).query(bookingStatusQuery).catch(() => null);
+    if (state) expect(state.appointment?.status).toBe(row.status);
+    const live = await engine.db.selectFrom('appointments').select('slot_id').where('patient_id', '=', patientId).where('status', 'in', ['held', 'booked']).execute();
+    expect(live.length).toBeLessThanOrEqual(1);
+    const actions = await auditActions(row.workflow_id);
+    expect(new Set(actions).size).toBe(actions.filter((x) => x !== 'rescheduled').length + (actions.includes('rescheduled') ? 1 : 0));
   });
 
   test('refuses bad input with a clear 4xx and its code, and writes nothing', async () => {
@@ -209,6 +264,10 @@ describe('appointment booking', () => {
     expect(await call('GET', '/slots?from=2026-02-30&to=2026-03-01', token)).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
     expect(await call('GET', '/slots?from=25.11.2026&to=2026-11-26', token)).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
     expect(await call('GET', '/appointments/123', token)).toMatchObject({ status: 400 });
+    expect(await call('GET', '/slots?from=0000-01-01&to=0000-01-02', token)).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+    const waitFor = (extra: object) => call('POST', '/waitlist', token, { patientId, specialty: clinic.specialty, wantedBefore: daysFromNow(9).toISOString(), ...extra }, `w-${randomUUID()}`);
+    expect(await waitFor({ practitionerId: randomUUID() })).toMatchObject({ status: 404, body: { error: { code: 'practitioner_not_found' } } });
+    expect(await waitFor({ clinicId: randomUUID() })).toMatchObject({ status: 404, body: { error: { code: 'clinic_not_found' } } });
     // A patient cannot book for someone else.
     const other = await makePatient(engine.db);
     expect(await book(ok.id, other, await patientToken(patientId))).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { CLINICAL_TASK_QUEUE } from '../temporal';
 import { cdsAssessmentWorkflow } from '../workflows/cds';
 import { jsonRequest, startTestEngine, type TestEngine } from './helpers';
 
@@ -55,7 +54,7 @@ describe('the inference worker through Temporal', () => {
   test('scores every golden case through the cds worker within 1e-5 of the Python predictions, and stores each once', async () => {
     const results = await Promise.all(golden.cases.map((c) => engine.client.workflow.execute(cdsAssessmentWorkflow, {
       workflowId: `cds-${randomUUID()}-parity`,
-      taskQueue: CLINICAL_TASK_QUEUE,
+      taskQueue: engine.config.CLINICAL_TASK_QUEUE,
       args: [{ serviceId: 'parity-test', patientRef: 'synthetic', modelId: 'diabetes-progression', features: Object.fromEntries(names.map((n, i) => [n, c.features[i]!])), provenance: null }],
       workflowExecutionTimeout: '20s',
     })));
@@ -75,7 +74,7 @@ describe('the inference worker through Temporal', () => {
     const workflowId = `cds-${randomUUID()}-parity`;
     const features = { ...Object.fromEntries(names.map((n, i) => [n, golden.cases[0]!.features[i]!])), glu: Number.NaN };
     const err = await engine.client.workflow.execute(cdsAssessmentWorkflow, {
-      workflowId, taskQueue: CLINICAL_TASK_QUEUE, workflowExecutionTimeout: '20s',
+      workflowId, taskQueue: engine.config.CLINICAL_TASK_QUEUE, workflowExecutionTimeout: '20s',
       args: [{ serviceId: 'parity-test', patientRef: 'synthetic', modelId: 'diabetes-progression', features, provenance: null }],
     }).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -122,7 +121,8 @@ describe('the CDS Hooks service', () => {
     expect(trace).toMatchObject({ modelId: 'diabetes-progression', modelVersion: '1.0.0' });
 
     const row = await engine.db.selectFrom('cds_assessments').selectAll().where('id', '=', trace.id).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ request_key: `cds-${hookInstance}-diabetes-progression`, service_id: 'diabetes-progression', patient_ref: 'ehr-patient-1', model_id: 'diabetes-progression', model_version: '1.0.0', band: 'high' });
+    expect(row.request_key).toMatch(new RegExp(`^cds-${hookInstance}-diabetes-progression-[0-9a-f]{16}$`));
+    expect(row).toMatchObject({ service_id: 'diabetes-progression', patient_ref: 'ehr-patient-1', model_id: 'diabetes-progression', model_version: '1.0.0', band: 'high' });
     expect(Math.abs(row.score! - expectedScore())).toBeLessThan(1e-3);
     const inputs = row.inputs as { features: Record<string, number> };
     expect(inputs.features.ltg).toBeCloseTo(Math.log(3.0 * 88.57), 9);
@@ -147,8 +147,28 @@ describe('the CDS Hooks service', () => {
     expect(second.status).toBe(200);
     expect(second.body.cards[0]!.extension!['clinical-engine-assessment']!.id).toBe(first.body.cards[0]!.extension!['clinical-engine-assessment']!.id);
     expect(second.body.cards.map((c) => c.uuid)).toEqual(first.body.cards.map((c) => c.uuid));
-    const rows = await engine.db.selectFrom('cds_assessments').select('id').where('request_key', '=', `cds-${hookInstance}-diabetes-progression`).execute();
+    const rows = await engine.db.selectFrom('cds_assessments').select('id').where('request_key', 'like', `cds-${hookInstance}-diabetes-progression-%`).execute();
     expect(rows).toHaveLength(1);
+  });
+
+  test('a hookInstance reused for another patient gets that patient\'s own assessment, never the first one\'s', async () => {
+    const hookInstance = randomUUID();
+    const first = await call('diabetes-progression', patientView(hookInstance));
+    const other = { ...patientView(hookInstance), context: { userId: 'Practitioner/dr-1', patientId: 'ehr-patient-2' } };
+    const tgHigher = bundle([...labs().entry.filter((e) => e.resource.code.coding[0]!.code !== '2571-8'), obs('2571-8', 5.0, 'mmol/L')]);
+    other.prefetch = { patient, labs: tgHigher, vitals: vitals() };
+    const second = await call('diabetes-progression', other);
+    expect(second.status).toBe(200);
+    const [a, b] = [first.body.cards[0]!.extension!['clinical-engine-assessment']!, second.body.cards[0]!.extension!['clinical-engine-assessment']!];
+    expect(b.id).not.toBe(a.id);
+    const rows = await engine.db.selectFrom('cds_assessments').select(['id', 'patient_ref']).where('request_key', 'like', `cds-${hookInstance}-%`).orderBy('patient_ref').execute();
+    expect(rows).toEqual([{ id: a.id, patient_ref: 'ehr-patient-1' }, { id: b.id, patient_ref: 'ehr-patient-2' }]);
+  });
+
+  test('a prefetch item sent as null means "no data": cards without the model score, not a 412', async () => {
+    const { status, body } = await call('diabetes-progression', patientView(randomUUID(), { patient, labs: labs(), vitals: null }));
+    expect(status).toBe(200);
+    expect(body.cards[0]).toMatchObject({ summary: 'Diabetes progression score not calculated: inputs are missing', indicator: 'info' });
   });
 
   test('a zero triglyceride is refused by the worker and answered 422 invalid_features naming ltg, never a 500', async () => {
@@ -165,7 +185,7 @@ describe('the CDS Hooks service', () => {
     expect(status).toBe(200);
     expect(body.cards[0]).toMatchObject({ summary: 'Diabetes progression score not calculated: inputs are missing', indicator: 'info' });
     expect(body.cards[0]!.detail).toContain('tc (no result for LOINC 2093-3)');
-    expect(await engine.db.selectFrom('cds_assessments').select('id').where('request_key', '=', `cds-${hookInstance}-diabetes-progression`).execute()).toEqual([]);
+    expect(await engine.db.selectFrom('cds_assessments').select('id').where('request_key', 'like', `cds-${hookInstance}-%`).execute()).toEqual([]);
   });
 
   test('order-sign warns that a glucose resulted 2 days ago is a likely duplicate and shows the last eGFR for a creatinine order', async () => {
@@ -182,7 +202,7 @@ describe('the CDS Hooks service', () => {
       ['warning', 'Possible duplicate: Creatinine was resulted 2 days ago'],
       ['warning', 'eGFR 53 mL/min/1.73m² (KDIGO G3a, mildly to moderately decreased)'],
     ]);
-    expect(body.cards[0]!.suggestions![0]!.actions).toEqual([{ type: 'delete', description: 'Remove the draft Glucose, fasting order', resourceId: ['ServiceRequest/draft-glu'] }]);
+    expect(body.cards[0]!.suggestions![0]!.actions).toEqual([{ type: 'delete', description: 'Remove the draft Glucose, fasting order', resourceId: 'ServiceRequest/draft-glu' }]);
   });
 
   test('a missing prefetch item is 412 prefetch_missing, naming it and saying we do not query a FHIR server', async () => {

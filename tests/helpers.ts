@@ -3,6 +3,7 @@
  * workers running in-process on the bundle built once by the global setup, and the API app
  * to call with `app.request()`.
  */
+import { randomUUID } from 'node:crypto';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createApp } from '../api/app';
@@ -29,10 +30,14 @@ export interface TestEngine {
   stop(): Promise<void>;
 }
 
-/** Starts both workers and the API app against the run's stack. Call stop() in afterAll. */
+/**
+ * Starts both workers and the API app against the run's stack. Call stop() in afterAll.
+ * Each engine gets its own clinical task queue, so a test file's workflows run on its own worker
+ * and never wait on another file's worker that has already stopped.
+ */
 export async function startTestEngine(opts: { clinicalTaskQueue?: string; clinicalWorker?: boolean } = {}): Promise<TestEngine> {
   quietRuntime();
-  const config = testConfig(opts.clinicalTaskQueue ? { CLINICAL_TASK_QUEUE: opts.clinicalTaskQueue } : {});
+  const config = testConfig({ CLINICAL_TASK_QUEUE: opts.clinicalTaskQueue ?? `clinical-test-${randomUUID().slice(0, 8)}` });
   const db = createDb(config.DATABASE_URL!, 5);
   const client = await connectClient(config);
   const connection = await NativeConnection.connect({ address: temporalAddress(config) });

@@ -8,12 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { PROJECT_ROOT } from '../config';
 import { createDb, migrateToLatest } from '../db';
 import { DEMO_TIME_ZONE, localToday, seedDemoCity } from '../db/seed';
 import { ensureTemporalCli, freePort, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from '../workers/stack';
-import { WORKFLOWS_PATH } from '../workers/clinical';
+import { bundleWorkflows, WORKFLOWS_PATH } from '../workers/clinical';
 
 /** The line the global setup waits for (the dev server prints its own banner on stdout too). */
 const READY_MARKER = 'TEST_STACK_READY ';
@@ -46,7 +45,7 @@ async function main() {
       return temporal.address;
     })(),
     (async () => {
-      const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error: say, debug() {}, trace() {}, log() {} } });
+      const { code } = await bundleWorkflows(WORKFLOWS_PATH, say);
       const file = path.join(dir, 'workflow-bundle.js');
       writeFileSync(file, code);
       return file;

@@ -6,15 +6,19 @@ import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleO
 import { createClinicalActivities } from '../activities';
 import { requireDatabaseUrl, type Config } from '../config';
 import { createDb, type Db } from '../db';
-import { connectClient, dataConverter } from '../temporal';
+import { connectClient, dataConverter, FAILURE_CONVERTER_PATH } from '../temporal';
 import { ensureSchedule, slotHorizonSchedule } from './schedules';
 import { runWorkerProcess } from './bootstrap';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
-/** Bundles the workflow code once; the bundle is reused by every worker built from it. */
-export async function bundleWorkflows(): Promise<WorkflowBundleOption> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } });
+/**
+ * Bundles workflow code (with the failure converter the sandbox needs) once; every worker built
+ * from the bundle reuses it.
+ */
+export async function bundleWorkflows(workflowsPath = WORKFLOWS_PATH, onError: (m: string) => void = console.error): Promise<{ code: string }> {
+  const quiet = () => undefined;
+  return bundleWorkflowCode({ workflowsPath, failureConverterPath: FAILURE_CONVERTER_PATH, logger: { info: quiet, warn: quiet, error: onError, debug: quiet, trace: quiet, log: quiet } });
 }
 
 export async function createClinicalWorker(opts: {

@@ -9,6 +9,7 @@ import {
   ApplicationFailure,
   ActivityFailure,
   ParentClosePolicy,
+  allHandlersFinished,
   condition,
   defineQuery,
   defineSignal,
@@ -49,6 +50,9 @@ export const DEFAULT_BOOKING_POLICY: BookingPolicy = Object.freeze({
   reminderLeadSeconds: 24 * 3600,
   noShowGraceSeconds: 30 * 60,
 });
+
+/** How long before the visit a patient can check in at the desk. */
+export const CHECK_IN_OPENS_SECONDS = 2 * 3600;
 
 export type BookingStatus = 'held' | 'offered' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'expired';
 
@@ -105,7 +109,8 @@ const RETRY: RetryPolicy = { initialInterval: '200ms', maximumInterval: '5s' };
 const acts = proxyActivities<BookingActivities>({ startToCloseTimeout: '10s', retry: RETRY });
 // What a caller waits on (hold, confirm, cancel, reschedule) runs as local activities: one short
 // transaction in the worker that runs the workflow, without a round trip through the server.
-const interactive = proxyLocalActivities<BookingActivities>({ startToCloseTimeout: '10s', retry: RETRY });
+// They give up after 30 s, so a caller is answered and no hold can be written after its process ended.
+const interactive = proxyLocalActivities<BookingActivities>({ startToCloseTimeout: '10s', scheduleToCloseTimeout: '30s', retry: RETRY });
 
 /** Runs one appointment from hold to its end. Started by `POST /appointments` (update-with-start). */
 export async function bookingWorkflow(input: BookingInput): Promise<BookingState> {
@@ -118,7 +123,8 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
   // One transition at a time: handlers and the main loop take turns on the appointment.
   let busy = false;
   const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
-    await condition(() => !busy);
+    // A loop, not one wait: every waiter wakes in the same activation, and only one may go on.
+    while (busy) await condition(() => !busy);
     busy = true;
     try {
       return await fn();
@@ -126,10 +132,15 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
       busy = false;
     }
   };
+  /** Freed slots offered so far: keys each offer, so a second freeing of a slot is a new offer. */
+  let offers = 0;
+  /** Reschedules tried so far: keys each move's audit row, so a retried move is recognised. */
+  let moves = 0;
   const apply = (view: AppointmentView) => {
     if (state.appointment && view.startsAt !== state.appointment.startsAt) {
       version++;
       state.reminderSent = false;
+      checkedIn = false; // a check-in belongs to the visit time it was made for
     }
     state.appointment = view;
     state.status = view.status;
@@ -139,7 +150,7 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
   // Best effort: if the offer fails (someone booked the slot first), the slot is simply gone.
   const offerFreed = async (slotId: string) => {
     const offer = await acts
-      .offerFreedSlot({ slotId, sourceWorkflowId: workflowId, excludePatientId: input.patientId, offerHoldSeconds: input.policy.offerHoldSeconds })
+      .offerFreedSlot({ slotId, offerKey: `${workflowId}:${++offers}`, excludePatientId: input.patientId, offerHoldSeconds: input.policy.offerHoldSeconds })
       .catch(() => null);
     if (!offer) return;
     await startChild(bookingWorkflow, {
@@ -216,7 +227,7 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
         if (state.appointment!.slotId === req.slotId) return state.appointment!;
         // One statement moves the appointment: the old slot is free only once the new one is held.
         const { appointment, freedSlotId } = await interactive
-          .moveAppointment({ appointmentId: input.appointmentId, workflowId, newSlotId: req.slotId, by: req.by, policy: input.policy })
+          .moveAppointment({ appointmentId: input.appointmentId, workflowId, newSlotId: req.slotId, by: req.by, policy: input.policy, moveNumber: ++moves })
           .catch(rethrowBusiness);
         apply(appointment);
         if (freedSlotId) await offerFreed(freedSlotId);
@@ -231,15 +242,17 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
   );
 
   setHandler(checkInSignal, () => {
-    if (state.appointment?.status === 'booked') checkedIn = true;
+    const a = state.appointment;
+    if (a?.status === 'booked' && Date.now() >= Date.parse(a.startsAt) - CHECK_IN_OPENS_SECONDS * 1000) checkedIn = true;
   });
   setHandler(visitCompletedSignal, () => {
     visitCompleted = true;
   });
 
-  // The API sends the hold with the start; a start without one ends here.
+  // The API sends the hold with the start; a start without one ends here (once no hold is in flight).
   if (!state.appointment) {
     await condition(() => state.appointment !== null || state.status === 'rejected', '5 minutes');
+    await condition(allHandlersFinished);
     if (!state.appointment) return state;
   }
 
@@ -262,10 +275,11 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
         state.reminderSent = true;
       }
       if (await condition(() => moved() || checkedIn, until(a.startsAt, input.policy.noShowGraceSeconds))) {
-        if (checkedIn && !moved()) await exclusive(async () => apply(await acts.markArrived({ appointmentId: input.appointmentId, workflowId })));
+        await exclusive(async () => (checkedIn && !moved() ? apply(await acts.markArrived({ appointmentId: input.appointmentId, workflowId })) : undefined));
         continue;
       }
-      await exclusive(async () => (state.appointment!.status === 'booked' ? apply(await acts.markNoShow({ appointmentId: input.appointmentId, workflowId })) : undefined));
+      // Re-checked under the lock: a reschedule that got there first moved the visit.
+      await exclusive(async () => (!moved() ? apply(await acts.markNoShow({ appointmentId: input.appointmentId, workflowId })) : undefined));
       continue;
     }
     if (a.status === 'arrived') {
@@ -274,7 +288,7 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
       continue;
     }
     // fulfilled, cancelled, noshow, expired: the process is over. Let in-flight handlers finish.
-    await condition(() => !busy);
+    await condition(allHandlersFinished);
     return state;
   }
 }

@@ -27,7 +27,8 @@ export interface CardAction {
   type: 'create' | 'update' | 'delete';
   description: string;
   /** For `delete`: the ids of the draft resources to remove, e.g. `ServiceRequest/abc`. */
-  resourceId?: string[];
+  /** A relative reference, e.g. 'ServiceRequest/123' (CDS Hooks 2.0: a string). */
+  resourceId?: string;
 }
 
 export interface CardSuggestion {
@@ -67,7 +68,7 @@ export function fmt(value: number, digits = 1): string {
   return String(Math.round(value * 10 ** digits) / 10 ** digits);
 }
 
-/** What the model card needs from a stored assessment (activities/cds-assessment.ts StoredAssessment). */
+/** A stored assessment, as recordAssessment returns it and the model card needs it. */
 export interface AssessmentForCard {
   id: string;
   createdAt: string;

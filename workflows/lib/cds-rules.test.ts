@@ -140,7 +140,7 @@ describe('order-sign review of draft lab orders', () => {
     const cards = reviewDraftLabOrders({ ...base, drafts: [{ id: 'sr-1', loinc: '2345-7', display: null }] });
     expect(cards).toHaveLength(1);
     expect(cards[0]).toMatchObject({ indicator: 'warning', summary: 'Possible duplicate: Glucose, fasting was resulted 3 days ago', selectionBehavior: 'at-most-one' });
-    expect(cards[0]!.suggestions![0]!.actions).toEqual([{ type: 'delete', description: 'Remove the draft Glucose, fasting order', resourceId: ['ServiceRequest/sr-1'] }]);
+    expect(cards[0]!.suggestions![0]!.actions).toEqual([{ type: 'delete', description: 'Remove the draft Glucose, fasting order', resourceId: 'ServiceRequest/sr-1' }]);
   });
 
   test('an HbA1c 55 days after the last is within its 90-day window; a glucose 10 days later is not', () => {

@@ -222,7 +222,7 @@ export function reviewDraftLabOrders(input: {
           + `A repeat within ${window} days is rarely needed; order it anyway if the clinical picture has changed.`,
         ...(draft.id ? {
           selectionBehavior: 'at-most-one' as const,
-          suggestions: [{ label: `Remove the ${name} order`, actions: [{ type: 'delete' as const, description: `Remove the draft ${name} order`, resourceId: [`ServiceRequest/${draft.id}`] }] }],
+          suggestions: [{ label: `Remove the ${name} order`, actions: [{ type: 'delete' as const, description: `Remove the draft ${name} order`, resourceId: `ServiceRequest/${draft.id}` }] }],
         } : {}),
       }));
     }
