@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ensureSchedule, SLOT_HORIZON_DAYS, slotHorizonSchedule } from '../workers/schedules';
-import { makeClinic } from './fixtures';
-import { eventually, startTestEngine, type TestEngine } from './helpers';
+import { ensureSchedule, lapsedHoldsSchedule, SLOT_HORIZON_DAYS, slotHorizonSchedule } from '../workers/schedules';
+import { daysFromNow, makeClinic, makePatient, makeSlot } from './fixtures';
+import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
 
 let engine: TestEngine;
 beforeAll(async () => { engine = await startTestEngine(); });
@@ -34,4 +34,29 @@ test('a daily Temporal Schedule keeps slots generated ahead, and running it twic
   const again = await engine.client.workflow.execute('slotHorizonWorkflow', { workflowId: `slot-horizon-again-${Date.now()}`, taskQueue: engine.config.CLINICAL_TASK_QUEUE, args: [{ days: SLOT_HORIZON_DAYS }] });
   expect(again).toEqual({ slotsAdded: 0 });
   expect(await count()).toBe(generated);
+});
+
+test('a hold whose booking process was terminated is released by the lapsed-holds sweep, and the slot can be booked again', async () => {
+  expect(lapsedHoldsSchedule('q')).toMatchObject({ spec: { intervals: [{ every: '5 minutes' }] }, action: { args: [{ overdueSeconds: 300 }] } });
+  const clinic = await makeClinic(engine.db, { policy: { holdSeconds: 1 } });
+  const [alice, bob] = [await makePatient(engine.db), await makePatient(engine.db)];
+  const slot = await makeSlot(engine.db, clinic, daysFromNow(2));
+  const book = async (patientId: string) => {
+    const init = jsonRequest('POST', await engine.token('registrar'), { slotId: slot.id, patientId });
+    (init.headers as Record<string, string>)['idempotency-key'] = `sweep-${randomUUID()}`;
+    const res = await engine.app.request('/appointments', init);
+    return { status: res.status, body: (await res.json()) as { id: string } };
+  };
+  const held = await book(alice);
+  expect(held.status).toBe(201);
+  const row = await engine.db.selectFrom('appointments').selectAll().where('id', '=', held.body.id).executeTakeFirstOrThrow();
+  await engine.client.workflow.getHandle(row.workflow_id).terminate('ops terminated it');
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(await book(bob)).toMatchObject({ status: 409 });
+
+  const result = await engine.client.workflow.execute('lapsedHoldsWorkflow', { workflowId: `sweep-${randomUUID()}`, taskQueue: engine.config.CLINICAL_TASK_QUEUE, args: [{ overdueSeconds: 0 }] });
+  expect((result as { released: number }).released).toBeGreaterThanOrEqual(1);
+  expect(await engine.db.selectFrom('appointments').select('status').where('id', '=', held.body.id).executeTakeFirstOrThrow()).toEqual({ status: 'expired' });
+  expect(await engine.db.selectFrom('audit_log').select('action').where('workflow_id', '=', row.workflow_id).where('action', '=', 'expired-by-sweep').execute()).toHaveLength(1);
+  expect((await book(bob)).status).toBe(201);
 });

@@ -7,7 +7,7 @@ import { createClinicalActivities } from '../activities';
 import { requireDatabaseUrl, type Config } from '../config';
 import { createDb, type Db } from '../db';
 import { connectClient, dataConverter, FAILURE_CONVERTER_PATH } from '../temporal';
-import { ensureSchedule, slotHorizonSchedule } from './schedules';
+import { ensureSchedule, lapsedHoldsSchedule, slotHorizonSchedule } from './schedules';
 import { runWorkerProcess } from './bootstrap';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -45,7 +45,9 @@ if (require.main === module) {
     logger.info({ ms: Date.now() - started }, 'workflow bundle built');
     const worker = await createClinicalWorker({ connection, config, db, workflowBundle });
     const client = await connectClient(config);
-    if (await ensureSchedule(client, slotHorizonSchedule(config.CLINICAL_TASK_QUEUE))) logger.info('created the daily slot-horizon schedule');
+    for (const schedule of [slotHorizonSchedule(config.CLINICAL_TASK_QUEUE), lapsedHoldsSchedule(config.CLINICAL_TASK_QUEUE)]) {
+      if (await ensureSchedule(client, schedule)) logger.info({ scheduleId: schedule.scheduleId }, 'created schedule');
+    }
     await client.connection.close();
     return { worker, close: () => db.destroy() };
   }).catch((err) => {

@@ -2,7 +2,7 @@
  * Recurring work as Temporal Schedules, made current (created or updated) when a clinical worker starts.
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
-import { SLOT_HORIZON_SCHEDULE_ID, slotHorizonWorkflow } from '../workflows/slot-horizon';
+import { LAPSED_HOLDS_SCHEDULE_ID, lapsedHoldsWorkflow, SLOT_HORIZON_SCHEDULE_ID, slotHorizonWorkflow } from '../workflows/slot-horizon';
 
 export const SLOT_HORIZON_DAYS = 60;
 
@@ -13,6 +13,16 @@ export function slotHorizonSchedule(taskQueue: string, scheduleId = SLOT_HORIZON
     spec: { cronExpressions: ['0 1 * * *'] },
     action: { type: 'startWorkflow', workflowType: slotHorizonWorkflow, workflowId: scheduleId, taskQueue, args: [{ days: SLOT_HORIZON_DAYS }] },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+  };
+}
+
+/** Every 5 minutes, holds more than 5 minutes past their expiry are released. */
+export function lapsedHoldsSchedule(taskQueue: string, scheduleId = LAPSED_HOLDS_SCHEDULE_ID): ScheduleOptions {
+  return {
+    scheduleId,
+    spec: { intervals: [{ every: '5 minutes' }] },
+    action: { type: 'startWorkflow', workflowType: lapsedHoldsWorkflow, workflowId: scheduleId, taskQueue, args: [{ overdueSeconds: 300 }] },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP },
   };
 }
 

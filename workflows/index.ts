@@ -2,4 +2,4 @@
 export { selfTestWorkflow } from './self-test';
 export { cdsAssessmentWorkflow } from './cds';
 export { bookingWorkflow } from './booking';
-export { slotHorizonWorkflow } from './slot-horizon';
+export { lapsedHoldsWorkflow, slotHorizonWorkflow } from './slot-horizon';
