@@ -10,4 +10,5 @@ module.exports = {
   globalTeardown: '<rootDir>/tests/global-teardown.ts',
   testTimeout: 60_000,
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/tests/summary-reporter.js'],
 };
