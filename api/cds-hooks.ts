@@ -5,8 +5,7 @@
  * Model scores go through cdsAssessmentWorkflow (cds worker scores, clinical worker stores); rule
  * cards (eGFR, flags, duplicate orders) come from the pure rules in workflows/lib.
  */
-import { createHmac } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRoute, z } from '@hono/zod-openapi';
