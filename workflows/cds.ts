@@ -1,10 +1,11 @@
 /**
  * One CDS assessment: the cds worker scores the features with a registered model, then the
  * clinical worker stores the assessment (model id and version, inputs, output, time) once, keyed
- * by this workflow's id. Started by the CDS Hooks API with id `cds-<hookInstance>-<serviceId>`,
- * so a repeated hook call returns the assessment stored first.
+ * by this workflow's id. Started by the CDS Hooks API with id `cds-<hookInstance>-<serviceId>-<digest>`
+ * (digest: a keyed hash of patient and features), so a repeated hook call returns the assessment
+ * stored first and a reused hookInstance never returns another patient's.
  */
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { createCdsActivities } from '../activities/cds';
 import type { createCdsAssessmentActivities, StoredAssessment } from '../activities/cds-assessment';
 import { CDS_TASK_QUEUE } from './task-queues';
@@ -18,7 +19,9 @@ const { scoreModel } = proxyActivities<CdsActivities>({
   startToCloseTimeout: '5s',
   retry: { maximumAttempts: 3, initialInterval: '200ms' },
 });
-const { recordAssessment } = proxyActivities<CdsAssessmentActivities>({
+// A doctor waits on this: the write runs as a local activity in the clinical worker (one round
+// trip fewer through the server); it is keyed by the workflow id, so a retry writes nothing new.
+const { recordAssessment } = proxyLocalActivities<CdsAssessmentActivities>({
   startToCloseTimeout: '5s',
   retry: { maximumAttempts: 5, initialInterval: '200ms' },
 });
