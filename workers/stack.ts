@@ -2,7 +2,7 @@
  * The local stack behind `npm start` and the test run: an embedded Postgres and a Temporal
  * dev server. Production points DATABASE_URL and TEMPORAL_ADDRESS at real ones instead.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -111,7 +111,13 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   if (!initialised) await pg.createDatabase('clinical');
   return {
     url: `postgres://clinical:clinical@127.0.0.1:${port}/clinical`,
-    stop: () => pg.stop(),
+    async stop() {
+      // After a terminal Ctrl-C Postgres got the SIGINT too and may be gone already; the library's
+      // stop() would then wait for an exit event that never comes.
+      const proc = (pg as unknown as { process?: ChildProcess }).process;
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+      await pg.stop();
+    },
   };
 }
 
@@ -147,6 +153,7 @@ export async function startTemporalDevServer(opts: {
   return {
     address: env.address,
     uiUrl: opts.uiPort !== undefined ? `http://127.0.0.1:${opts.uiPort}` : undefined,
-    stop: () => env.teardown(),
+    // Bounded: after a terminal Ctrl-C the server may already be shutting down on its own.
+    stop: () => Promise.race([env.teardown(), new Promise<void>((resolve) => setTimeout(resolve, 15_000).unref())]),
   };
 }
