@@ -7,7 +7,6 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d /tmp/clinical-startup-XXXX)"
-trap 'pkill -INT -f "^node --import tsx workers/start.ts" -P "$$" 2>/dev/null || true' EXIT
 git clone -q "$repo" "$work/app"
 cd "$work/app"
 export GOMODCACHE="$work/go/mod" GOCACHE="$work/go/cache" GOPATH="$work/go/path"
@@ -17,7 +16,15 @@ unset TEMPORAL_CLI_PATH DATABASE_URL TEMPORAL_ADDRESS
 if command -v temporal >/dev/null 2>&1; then echo "a temporal binary is on PATH ($(command -v temporal)): not a cold start" >&2; fi
 
 now() { date +%s.%N; }
-wait_banner() { for _ in $(seq 1 2400); do grep -qE "is up|Start failed" "$1" && return 0; sleep 0.25; done; return 1; }
+# Waits for the banner (or a failure) while the engine process ($2) lives.
+wait_banner() {
+  for _ in $(seq 1 4800); do
+    grep -qE "is up|Start failed" "$1" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || { echo "npm start exited: see below" >&2; tail -20 "$1" >&2; return 1; }
+    sleep 0.25
+  done
+  return 1
+}
 stop_engine() {
   for p in $(pgrep -f "^node --import tsx workers/start.ts"); do
     [ "$(readlink "/proc/$p/cwd")" = "$work/app" ] && kill -INT "$p"
@@ -26,10 +33,10 @@ stop_engine() {
 }
 
 t0=$(now); npm install >"$work/install.log" 2>&1; t1=$(now)
-npm start >"$work/cold.log" 2>&1 & wait_banner "$work/cold.log"; t2=$(now)
+npm start >"$work/cold.log" 2>&1 & wait_banner "$work/cold.log" $!; t2=$(now)
 health=$(curl -s "localhost:$API_PORT/health"); ui=$(curl -s -o /dev/null -w '%{http_code}' "localhost:$TEMPORAL_UI_PORT/")
 stop_engine
-t3=$(now); npm start >"$work/warm.log" 2>&1 & wait_banner "$work/warm.log"; t4=$(now)
+t3=$(now); npm start >"$work/warm.log" 2>&1 & wait_banner "$work/warm.log" $!; t4=$(now)
 stop_engine
 
 grep -E "is up|Start failed" "$work/cold.log" "$work/warm.log"
