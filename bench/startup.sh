@@ -34,7 +34,8 @@ stop_engine() {
 
 t0=$(now); npm install >"$work/install.log" 2>&1; t1=$(now)
 npm start >"$work/cold.log" 2>&1 & wait_banner "$work/cold.log" $!; t2=$(now)
-health=$(curl -s "localhost:$API_PORT/health"); ui=$(curl -s -o /dev/null -w '%{http_code}' "localhost:$TEMPORAL_UI_PORT/")
+health=$(curl -s "localhost:$API_PORT/health" || echo null); ui=$(curl -s -o /dev/null -w '%{http_code}' "localhost:$TEMPORAL_UI_PORT/" || true)
+echo "cold: install $(echo "$t1 - $t0" | bc) s, start $(echo "$t2 - $t1" | bc) s; health $health; Temporal UI HTTP $ui" 
 stop_engine
 t3=$(now); npm start >"$work/warm.log" 2>&1 & wait_banner "$work/warm.log" $!; t4=$(now)
 stop_engine
