@@ -10,7 +10,8 @@ work="$(mktemp -d /tmp/clinical-startup-XXXX)"
 git clone -q "$repo" "$work/app"
 cd "$work/app"
 export GOMODCACHE="$work/go/mod" GOCACHE="$work/go/cache" GOPATH="$work/go/path"
-export PATH="$(echo "$PATH" | tr ':' '\n' | grep -v '/go/bin$' | paste -sd:)"
+# Drop the user's Go bin folder (where an earlier `go install` may have put temporal), keep Go itself.
+export PATH="$(echo "$PATH" | tr ':' '\n' | grep -vxF "$HOME/go/bin" | paste -sd:)"
 export API_PORT=3190 EMBEDDED_PG_PORT=5590 TEMPORAL_DEV_PORT=7390 TEMPORAL_UI_PORT=8390
 unset TEMPORAL_CLI_PATH DATABASE_URL TEMPORAL_ADDRESS
 if command -v temporal >/dev/null 2>&1; then echo "a temporal binary is on PATH ($(command -v temporal)): not a cold start" >&2; fi

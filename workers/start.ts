@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { inspect } from 'node:util';
 import { mintToken, type Caller } from '../api/auth';
 import { loadConfig, PROJECT_ROOT } from '../config';
 import { createDb, migrateToLatest } from '../db';
@@ -118,7 +119,7 @@ async function main() {
     for (const [role, token] of Object.entries(tokens)) say(`  ${role.padEnd(10)} ${token}`);
     say('Press Ctrl-C to stop.');
   } catch (err) {
-    say(`Start failed: ${err instanceof Error ? err.message : String(err)}`);
+    say(`Start failed: ${err instanceof Error ? err.message || err.name : inspect(err)}`);
     await stopAll(1);
   }
 }
