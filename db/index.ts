@@ -4,6 +4,7 @@
  */
 import { Kysely, Migrator, PostgresDialect, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
+import { createLogger, type Logger } from '../logger';
 import { migrations } from './migrations';
 import type { Database } from './schema';
 
@@ -13,8 +14,14 @@ pg.types.setTypeParser(pg.types.builtins.TIME, (v) => v);
 
 export type Db = Kysely<Database>;
 
+let log: Logger | undefined;
+const poolLog = () => (log ??= createLogger('db'));
+
 export function createDb(connectionString: string, max = 10): Db {
   const pool = new pg.Pool({ connectionString, max, application_name: 'clinical-engine' });
+  // An idle connection that Postgres closes (restart, shutdown) is dropped by the pool and the next
+  // query opens a new one; without a listener the 'error' event would crash the process instead.
+  pool.on('error', (err: Error & { code?: string }) => poolLog().warn({ code: err.code }, 'idle Postgres connection lost'));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
+import { sql } from 'kysely';
 import { generateSlots } from '../db/booking';
 import { dataConverter } from '../temporal';
 import { bookingStatusQuery } from '../workflows/booking';
@@ -283,9 +284,12 @@ describe('slot search in each clinic\'s own time zone', () => {
   test('a search for a local date returns that wall-clock day in New York, never the day before or after', async () => {
     const day = daysFromNow(5).toISOString().slice(0, 10);
     const next = daysFromNow(6).toISOString().slice(0, 10);
-    // 23:30 on `day` in New York is 04:30 or 03:30 UTC on `next`, depending on DST.
-    const lateEvening = await engine.db.selectFrom('slots').select('id').where('id', '=', (await makeSlot(engine.db, ny, new Date(Date.parse(`${day}T23:30:00-05:00`)))).id).executeTakeFirstOrThrow();
-    const earlyMorning = await makeSlot(engine.db, ny, new Date(Date.parse(`${next}T00:30:00-05:00`)));
+    // 23:30 on `day` in New York is 04:30 or 03:30 UTC on `next`, depending on DST: Postgres's
+    // tz database gives the instant, whatever the season the test runs in.
+    const nyInstant = async (local: string) => (await sql<{ at: Date }>`SELECT (${local}::timestamp AT TIME ZONE 'America/New_York') AS at`.execute(engine.db)).rows[0]!.at;
+    const lateEvening = await makeSlot(engine.db, ny, await nyInstant(`${day} 23:30`));
+    const earlyMorning = await makeSlot(engine.db, ny, await nyInstant(`${next} 00:30`));
+    expect(lateEvening.startsAt.toISOString().slice(0, 10)).toBe(next);
     const search = async (d: string) => (await call('GET', `/slots?from=${d}&to=${d}&clinicId=${ny.clinicId}`, await registrar())).body.slots as Json[];
     const onDay = await search(day);
     expect(onDay.map((s) => s.id)).toContain(lateEvening.id);

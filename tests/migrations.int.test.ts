@@ -108,3 +108,15 @@ describe('migrations', () => {
     await expect(book(slot.id, p2!.id, practitioner.id, '2026-12-01T09:00:00Z', '2026-12-01T09:20:00Z')).resolves.toBeDefined();
   });
 });
+
+describe('the connection pool', () => {
+  test('survives Postgres closing an idle connection, and the next query opens a new one', async () => {
+    const before = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db);
+    const pid = before.rows[0]!.pid;
+    // The pool's client sits idle; Postgres ends its session as a restart would.
+    await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+    await new Promise((r) => setTimeout(r, 200));
+    const after = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db);
+    expect(after.rows[0]!.pid).not.toBe(pid);
+  });
+});

@@ -51,10 +51,12 @@ test('a hold whose booking process was terminated is released by the lapsed-hold
   expect(held.status).toBe(201);
   const row = await engine.db.selectFrom('appointments').selectAll().where('id', '=', held.body.id).executeTakeFirstOrThrow();
   await engine.client.workflow.getHandle(row.workflow_id).terminate('ops terminated it');
-  await new Promise((r) => setTimeout(r, 1500));
+  // Overdue by more than 3 s: long past when a live process expires its own hold (the hold-expiry
+  // test in another file may be running now, and its hold must stay its workflow's to expire).
+  await new Promise((r) => setTimeout(r, 4500));
   expect(await book(bob)).toMatchObject({ status: 409 });
 
-  const result = await engine.client.workflow.execute('lapsedHoldsWorkflow', { workflowId: `sweep-${randomUUID()}`, taskQueue: engine.config.CLINICAL_TASK_QUEUE, args: [{ overdueSeconds: 0 }] });
+  const result = await engine.client.workflow.execute('lapsedHoldsWorkflow', { workflowId: `sweep-${randomUUID()}`, taskQueue: engine.config.CLINICAL_TASK_QUEUE, args: [{ overdueSeconds: 3 }] });
   expect((result as { released: number }).released).toBeGreaterThanOrEqual(1);
   expect(await engine.db.selectFrom('appointments').select('status').where('id', '=', held.body.id).executeTakeFirstOrThrow()).toEqual({ status: 'expired' });
   expect(await engine.db.selectFrom('audit_log').select('action').where('workflow_id', '=', row.workflow_id).where('action', '=', 'expired-by-sweep').execute()).toHaveLength(1);
