@@ -66,14 +66,15 @@ export function createBookingActivities(deps: { db: Db }) {
   const { db } = deps;
 
   /** Moves a held/offered/booked appointment to a new status; returns the row as it is now. */
-  async function transition(appointmentId: string, from: readonly string[], set: { status: AppointmentView['status']; cancel_reason?: string }, workflowId: string, actor: string, holdMustBeLive = false) {
+  async function transition(appointmentId: string, from: readonly string[], set: { status: AppointmentView['status']; cancel_reason?: string }, workflowId: string, actor: string, only: { holdLive?: boolean; beforeStart?: boolean } = {}) {
     return db.transaction().execute(async (tx) => {
       const row = await tx
         .updateTable('appointments')
         .set({ ...set, hold_expires_at: null, updated_at: sql`now()` })
         .where('id', '=', appointmentId)
         .where('status', 'in', from as never)
-        .$if(holdMustBeLive, (q) => q.where('hold_expires_at', '>', sql<Date>`now()`))
+        .$if(only.holdLive === true, (q) => q.where('hold_expires_at', '>', sql<Date>`now()`))
+        .$if(only.beforeStart === true, (q) => q.where('starts_at', '>', sql<Date>`now()`))
         .returningAll()
         .executeTakeFirst();
       if (row) await audit(tx, workflowId, set.status, actor, appointmentId);
@@ -111,7 +112,7 @@ export function createBookingActivities(deps: { db: Db }) {
 
     /** held/offered → booked. A lapsed hold cannot be confirmed, even if its process is late to expire it. */
     async confirmAppointment(input: { appointmentId: string; workflowId: string; by: string }): Promise<AppointmentView> {
-      const row = await transition(input.appointmentId, ['held', 'offered'], { status: 'booked' }, input.workflowId, input.by, true);
+      const row = await transition(input.appointmentId, ['held', 'offered'], { status: 'booked' }, input.workflowId, input.by, { holdLive: true });
       if (row.status !== 'booked') throw refuse('InvalidState', `the appointment is ${row.status} and cannot be confirmed`);
       await db.updateTable('waitlist_entries').set({ status: 'booked' }).where('offered_appointment_id', '=', input.appointmentId).execute();
       return appointmentView(row);
@@ -129,8 +130,10 @@ export function createBookingActivities(deps: { db: Db }) {
 
     /** held/offered/booked → cancelled; the patient is told. */
     async cancelAppointment(input: { appointmentId: string; workflowId: string; by: string; reason: string }): Promise<AppointmentView> {
-      const row = await transition(input.appointmentId, ['held', 'offered', 'booked'], { status: 'cancelled', cancel_reason: input.reason }, input.workflowId, input.by);
-      if (row.status !== 'cancelled') throw refuse('InvalidState', `the appointment is ${row.status} and cannot be cancelled`);
+      const row = await transition(input.appointmentId, ['held', 'offered', 'booked'], { status: 'cancelled', cancel_reason: input.reason }, input.workflowId, input.by, { beforeStart: true });
+      if (row.status !== 'cancelled') {
+        throw refuse('InvalidState', row.starts_at.getTime() <= Date.now() && row.status === 'booked' ? 'the visit has started; it can no longer be cancelled' : `the appointment is ${row.status} and cannot be cancelled`);
+      }
       await db.updateTable('waitlist_entries').set({ status: 'cancelled' }).where('offered_appointment_id', '=', input.appointmentId).where('status', '=', 'offered').execute();
       await db.insertInto('notifications').values({ patient_id: row.patient_id, appointment_id: row.id, kind: 'cancelled', dedupe_key: `${input.workflowId}:cancelled` })
         .onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
@@ -151,8 +154,11 @@ export function createBookingActivities(deps: { db: Db }) {
         if (done) return { appointment: appointmentView(current), freedSlotId: (done.details as { fromSlotId?: string }).fromSlotId ?? null };
         if (current.slot_id === input.newSlotId) return { appointment: appointmentView(current), freedSlotId: null };
         if (!['held', 'offered', 'booked'].includes(current.status)) throw refuse('InvalidState', `the appointment is ${current.status} and cannot be rescheduled`);
+        if (current.starts_at.getTime() <= Date.now()) throw refuse('InvalidState', 'the visit has started; it can no longer be moved');
         await lockPatient(tx, current.patient_id);
         const slot = await checkBookingRules(tx, current.patient_id, input.newSlotId, input.policy, current.id);
+        // The process runs on its clinic's policy and is filed under its clinic: moving elsewhere is a new booking there.
+        if (slot.clinic_id !== current.clinic_id) throw refuse('OtherClinic', `slot ${slot.id} is in another clinic; cancel and book there`);
         const moved = await tx
           .updateTable('appointments')
           .set({ slot_id: slot.id, practitioner_id: slot.practitioner_id, clinic_id: slot.clinic_id, starts_at: slot.starts_at, ends_at: slot.ends_at, updated_at: sql`now()` })

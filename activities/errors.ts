@@ -12,6 +12,7 @@ export type FailureType =
   | 'SlotUnavailable'
   | 'SlotInPast'
   | 'BeyondHorizon'
+  | 'OtherClinic'
   | 'SlotTaken'
   | 'PatientBusy'
   | 'TooManyBookings'

@@ -8,6 +8,7 @@ import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, Workf
 import type { Context } from 'hono';
 import { derivedUuid } from '../activities/booking';
 import { appointmentView, bookableSlot, bookingPolicy, patientAppointments, practitionerDay, searchFreeSlots } from '../db/booking';
+import { localDateTime } from '../db/seed';
 import type { Appointment } from '../db/schema';
 import {
   CHECK_IN_OPENS_SECONDS, bookingStatusQuery, bookingWorkflow, bookingWorkflowId, cancelUpdate, checkInSignal, confirmUpdate, holdSlotUpdate, rescheduleUpdate,
@@ -29,6 +30,7 @@ const BOOKING_FAILURES: FailureMap = {
   PatientBusy: [409, 'patient_busy'],
   TooManyBookings: [422, 'too_many_bookings'],
   InvalidState: [409, 'invalid_state'],
+  OtherClinic: [422, 'other_clinic'],
 };
 
 const Uuid = z.string().uuid();
@@ -40,7 +42,8 @@ const IdempotencyHeader = z.object({
 const AppointmentSchema = z
   .object({
     id: Uuid, status: z.string(), fhirStatus: z.string(), slotId: Uuid, patientId: Uuid, practitionerId: Uuid, clinicId: Uuid,
-    startsAt: z.string().datetime(), endsAt: z.string().datetime(), holdExpiresAt: z.string().datetime().nullable(),
+    startsAt: z.string().datetime(), endsAt: z.string().datetime(), localStart: z.string().openapi({ example: '2026-11-25T09:00' }), timeZone: z.string(),
+    holdExpiresAt: z.string().datetime().nullable(),
   })
   .openapi('Appointment');
 const AppointmentListSchema = z.object({ appointments: z.array(AppointmentSchema) }).openapi('AppointmentList');
@@ -54,11 +57,12 @@ const WaitlistSchema = z
   .object({ id: Uuid, patientId: Uuid, specialty: z.string(), practitionerId: Uuid.nullable(), clinicId: Uuid.nullable(), wantedBefore: z.string().datetime(), status: z.string() })
   .openapi('WaitlistEntry');
 
-const toApi = (v: AppointmentView) => ({
+/** The appointment as the API shows it: instants, plus the start on the clinic's own clock. */
+const toApi = (v: AppointmentView, timeZone: string) => ({
   id: v.appointmentId, status: v.status, fhirStatus: fhirAppointmentStatus(v.status), slotId: v.slotId, patientId: v.patientId,
-  practitionerId: v.practitionerId, clinicId: v.clinicId, startsAt: v.startsAt, endsAt: v.endsAt, holdExpiresAt: v.holdExpiresAt,
+  practitionerId: v.practitionerId, clinicId: v.clinicId, startsAt: v.startsAt, endsAt: v.endsAt,
+  localStart: localDateTime(v.startsAt, timeZone), timeZone, holdExpiresAt: v.holdExpiresAt,
 });
-const rowToApi = (row: Appointment) => toApi(appointmentView(row));
 
 const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const body = <T extends z.ZodTypeAny>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
@@ -93,6 +97,18 @@ export function bookingRouter(deps: ApiDeps) {
       return fromProcessFailure(err, BOOKING_FAILURES);
     }
   }
+
+  // A clinic's zone is set when it joins; remembered per process so answers cost no extra query.
+  const zones = new Map<string, string>();
+  async function present(v: AppointmentView) {
+    let zone = zones.get(v.clinicId);
+    if (!zone) {
+      zone = (await db.selectFrom('clinics').select('time_zone').where('id', '=', v.clinicId).executeTakeFirstOrThrow()).time_zone;
+      zones.set(v.clinicId, zone);
+    }
+    return toApi(v, zone);
+  }
+  const presentRows = (rows: Appointment[]) => Promise.all(rows.map((row) => present(appointmentView(row))));
 
   const router = newRouter();
 
@@ -167,13 +183,13 @@ export function bookingRouter(deps: ApiDeps) {
         if (view.slotId !== slotId || view.patientId !== patientId) {
           throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different booking; use a new key.');
         }
-        return c.json(toApi(view), 201);
+        return c.json(await present(view), 201);
       } catch (err) {
         if (err instanceof ApiError) throw err;
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
           // The process for this key has ended: answer with what it left, never book again.
           const row = await db.selectFrom('appointments').selectAll().where('id', '=', appointmentId).executeTakeFirst();
-          if (row && row.slot_id === slotId && row.patient_id === patientId) return c.json(rowToApi(row), 201);
+          if (row && row.slot_id === slotId && row.patient_id === patientId) return c.json(await present(appointmentView(row)), 201);
           throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a request that ended; use a new key.');
         }
         return fromProcessFailure(err, BOOKING_FAILURES);
@@ -183,15 +199,15 @@ export function bookingRouter(deps: ApiDeps) {
 
   const ACTION_RESPONSES = {
     200: json(AppointmentSchema, 'The appointment after the change'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS,
-    404: errorResponse('appointment_not_found'), 409: errorResponse('invalid_state / slot_taken / patient_busy'),
-    422: errorResponse('slot_in_past / beyond_booking_horizon / too_many_bookings'),
+    404: errorResponse('appointment_not_found'), 409: errorResponse('invalid_state (including: the visit has started) / slot_taken / patient_busy / idempotency_key_reused'),
+    422: errorResponse('slot_in_past / beyond_booking_horizon / too_many_bookings / other_clinic'),
   };
   const IdParam = z.object({ id: Uuid });
 
   router.openapi(createRoute({ method: 'post', path: '/appointments/{id}/confirm', summary: 'Confirm a held or offered appointment', security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam }, responses: ACTION_RESPONSES }), async (c) => {
     const row = await ownAppointment(c, c.req.valid('param').id);
     const view = await update(row, (h) => h.executeUpdate(confirmUpdate, { args: [{ by: c.get('caller').id }] }));
-    return c.json(toApi(view), 200);
+    return c.json(await present(view), 200);
   });
 
   router.openapi(
@@ -200,7 +216,7 @@ export function bookingRouter(deps: ApiDeps) {
       const row = await ownAppointment(c, c.req.valid('param').id);
       const { reason } = c.req.valid('json');
       const view = await update(row, (h) => h.executeUpdate(cancelUpdate, { args: [{ by: c.get('caller').id, reason }] }));
-      return c.json(toApi(view), 200);
+      return c.json(await present(view), 200);
     },
   );
 
@@ -211,7 +227,9 @@ export function bookingRouter(deps: ApiDeps) {
       const { slotId } = c.req.valid('json');
       const key = c.req.valid('header')['idempotency-key'];
       const view = await update(row, (h) => h.executeUpdate(rescheduleUpdate, { args: [{ slotId, by: c.get('caller').id }], updateId: `reschedule:${key}` }));
-      return c.json(toApi(view), 200);
+      // A key's first move is answered again for the same key; naming another slot with it is a mistake, not a move.
+      if (view.slotId !== slotId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used to move this appointment to another slot; use a new key.');
+      return c.json(await present(view), 200);
     },
   );
 
@@ -241,7 +259,7 @@ export function bookingRouter(deps: ApiDeps) {
     async (c) => {
       const row = await ownAppointment(c, c.req.valid('param').id);
       const state = await temporal.workflow.getHandle(row.workflow_id).query(bookingStatusQuery).catch(() => null);
-      return c.json({ ...rowToApi(row), process: state ? { status: state.status, reminderSent: state.reminderSent } : null }, 200);
+      return c.json({ ...(await present(appointmentView(row))), process: state ? { status: state.status, reminderSent: state.reminderSent } : null }, 200);
     },
   );
 
@@ -254,7 +272,7 @@ export function bookingRouter(deps: ApiDeps) {
     async (c) => {
       const { id } = c.req.valid('param');
       assertOwnPatient(c.get('caller'), id);
-      return c.json({ appointments: (await patientAppointments(db, id)).map(rowToApi) }, 200);
+      return c.json({ appointments: await presentRows(await patientAppointments(db, id)) }, 200);
     },
   );
 
@@ -268,7 +286,7 @@ export function bookingRouter(deps: ApiDeps) {
       const { id } = c.req.valid('param');
       const caller = c.get('caller');
       if (caller.role === 'doctor' && caller.practitionerId !== id) throw new ApiError(403, 'forbidden', 'Doctors see their own day list.');
-      return c.json({ appointments: (await practitionerDay(db, id, c.req.valid('query').date)).map(rowToApi) }, 200);
+      return c.json({ appointments: await presentRows(await practitionerDay(db, id, c.req.valid('query').date)) }, 200);
     },
   );
 

@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'appointment_not_found'
   | 'invalid_state'
   | 'idempotency_key_reused'
+  | 'other_clinic'
   | 'timeout'
   | 'invalid_features'
   | 'prefetch_missing'

@@ -26,6 +26,18 @@ const book = async (slotId: string, patientId: string, token?: string, key = `ke
 const appointmentRow = (id: string) => engine.db.selectFrom('appointments').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 const statusBecomes = (id: string, status: string, timeoutMs = 20_000) =>
   eventually(async () => (await appointmentRow(id)).status === status, timeoutMs, `appointment ${status}`);
+/** What the appointment's process itself says (queries answer after it has ended, too). */
+const processState = (appointmentId: string) => engine.client.workflow.getHandle(`booking-${appointmentId}`).query(bookingStatusQuery);
+/** Booking processes that ops would find in the Temporal UI with this filter, once visibility has caught up to `count`. */
+async function listed(filter: string, count: number): Promise<string[]> {
+  let ids: string[] = [];
+  await eventually(async () => {
+    ids = [];
+    for await (const wf of engine.client.workflow.list({ query: `WorkflowType = 'bookingWorkflow' AND ${filter}` })) ids.push(wf.workflowId);
+    return ids.length === count;
+  }, 15_000, `${count} process(es) where ${filter}`);
+  return ids;
+}
 const auditActions = async (workflowId: string) =>
   (await engine.db.selectFrom('audit_log').select('action').where('workflow_id', '=', workflowId).orderBy('id').execute()).map((r) => r.action);
 
@@ -86,6 +98,7 @@ describe('appointment booking', () => {
     expect(cancelled).toMatchObject({ status: 200, body: { status: 'cancelled', fhirStatus: 'cancelled' } });
     expect(await appointmentRow(a.id)).toMatchObject({ status: 'cancelled', cancel_reason: 'feeling better' });
     expect(await search()).toContain(slot.id);
+    expect(await processState(a.id)).toMatchObject({ status: 'cancelled', appointment: { status: 'cancelled' } });
     expect((await book(slot.id, bob)).status).toBe(201);
 
     const again = await call('POST', `/appointments/${a.id}/confirm`, await registrar());
@@ -106,10 +119,12 @@ describe('appointment booking', () => {
     const free = (await call('GET', `/slots?from=${date}&to=${date}&practitionerId=${clinic.practitionerId}`, await registrar())).body.slots.map((s: Json) => s.id);
     expect(free).toContain(a.id);
     expect(free).not.toContain(b.id);
+    expect(await processState(appt.id)).toMatchObject({ status: 'booked', appointment: { slotId: b.id, startsAt: b.startsAt.toISOString() } });
 
     const lost = await call('POST', `/appointments/${appt.id}/reschedule`, await registrar(), { slotId: c.id }, `move-${randomUUID()}`);
     expect(lost).toMatchObject({ status: 409, body: { error: { code: 'slot_taken' } } });
     expect(await appointmentRow(appt.id)).toMatchObject({ slot_id: b.id, status: 'booked' });
+    expect(await processState(appt.id)).toMatchObject({ status: 'booked', appointment: { slotId: b.id } });
   });
 
   test('an unconfirmed hold lapses after the clinic\'s hold time and can no longer be confirmed', async () => {
@@ -121,6 +136,7 @@ describe('appointment booking', () => {
     const late = await call('POST', `/appointments/${body.id}/confirm`, await registrar());
     expect(late).toMatchObject({ status: 409, body: { error: { code: 'invalid_state' } } });
     expect(await auditActions(`booking-${body.id}`)).toEqual(['held', 'expired']);
+    expect(await processState(body.id)).toMatchObject({ status: 'expired', appointment: { holdExpiresAt: null } });
   });
 
   test('a booked patient who does not check in within the grace period is marked no-show', async () => {
@@ -132,6 +148,8 @@ describe('appointment booking', () => {
     await statusBecomes(body.id, 'noshow', 15_000);
     const late = await call('POST', `/appointments/${body.id}/check-in`, await registrar());
     expect(late).toMatchObject({ status: 409, body: { error: { code: 'invalid_state' } } });
+    await eventually(async () => (await processState(body.id)).status === 'noshow', 10_000, 'process says noshow');
+    expect(await processState(body.id)).toMatchObject({ status: 'noshow', reminderSent: true });
   });
 
   test('a cancelled slot is offered to the first waiting patient with a timed hold, who accepts it', async () => {
@@ -157,6 +175,7 @@ describe('appointment booking', () => {
     expect(own.body).toMatchObject({ status: 'offered', fhirStatus: 'proposed' });
     const accepted = await call('POST', `/appointments/${offer.id}/confirm`, await patientToken(walter));
     expect(accepted).toMatchObject({ status: 200, body: { status: 'booked', slotId: slot.id } });
+    expect(await processState(offer.id)).toMatchObject({ status: 'booked', appointment: { patientId: walter, slotId: slot.id } });
     const entries = await engine.db.selectFrom('waitlist_entries').select(['patient_id', 'status']).where('specialty', '=', clinic.specialty).orderBy('created_at').execute();
     expect(entries).toEqual([{ patient_id: walter, status: 'booked' }, { patient_id: wendy, status: 'waiting' }]);
   });
@@ -194,12 +213,10 @@ describe('appointment booking', () => {
     const refused = await book(s2.id, patientId);
     expect(refused).toMatchObject({ status: 422, body: { error: { code: 'too_many_bookings' } } });
     // The refusal's message is encoded in the workflow history like any payload: ops read nothing.
-    const refusedWorkflow = await engine.client.workflow.list({ query: `WorkflowType = 'bookingWorkflow' AND PatientId = '${patientId}' AND ProcessStatus = 'rejected'` });
-    for await (const wf of refusedWorkflow) {
-      const history = JSON.stringify(await engine.client.workflow.getHandle(wf.workflowId).fetchHistory());
-      expect(history).not.toContain('active appointments');
-      expect(history).toContain('Encoded failure');
-    }
+    const [rejectedId] = await listed(`PatientId = '${patientId}' AND ProcessStatus = 'rejected'`, 1);
+    const history = JSON.stringify(await engine.client.workflow.getHandle(rejectedId!).fetchHistory());
+    expect(history).not.toContain('active appointments');
+    expect(history).toContain('Encoded failure');
   });
 
   test('an Idempotency-Key reused for a different booking is refused, not answered with the first booking', async () => {
@@ -247,6 +264,56 @@ describe('appointment booking', () => {
     expect(new Set(actions).size).toBe(actions.filter((x) => x !== 'rescheduled').length + (actions.includes('rescheduled') ? 1 : 0));
   });
 
+  test('search attributes follow the process, so ops can filter bookings by clinic, patient and status', async () => {
+    const clinic = await makeClinic(engine.db);
+    const patientId = await makePatient(engine.db);
+    const slot = await makeSlot(engine.db, clinic, daysFromNow(5, 11));
+    const { body } = await book(slot.id, patientId);
+    const ours = `ClinicId = '${clinic.clinicId}' AND PatientId = '${patientId}'`;
+    expect(await listed(`${ours} AND ProcessStatus = 'held'`, 1)).toEqual([`booking-${body.id}`]);
+    await call('POST', `/appointments/${body.id}/confirm`, await registrar());
+    expect(await listed(`${ours} AND ProcessStatus = 'booked'`, 1)).toEqual([`booking-${body.id}`]);
+    await call('POST', `/appointments/${body.id}/cancel`, await registrar(), { reason: 'test' });
+    expect(await listed(`${ours} AND ProcessStatus = 'cancelled'`, 1)).toEqual([`booking-${body.id}`]);
+    expect(await listed(`${ours} AND ProcessStatus = 'booked'`, 0)).toEqual([]);
+  });
+
+  test('cancel and reschedule are refused once the visit has started', async () => {
+    const clinic = await makeClinic(engine.db, { policy: { reminderLeadSeconds: 1, noShowGraceSeconds: 120 } });
+    const patientId = await makePatient(engine.db);
+    const slot = await makeShortSlot(engine.db, clinic, 3, 300);
+    const later = await makeSlot(engine.db, clinic, daysFromNow(3, 10));
+    const { body } = await book(slot.id, patientId);
+    expect((await call('POST', `/appointments/${body.id}/confirm`, await registrar())).status).toBe(200);
+    await new Promise((r) => setTimeout(r, Math.max(0, slot.startsAt.getTime() - Date.now()) + 300));
+    const cancel = await call('POST', `/appointments/${body.id}/cancel`, await registrar(), { reason: 'too late' });
+    expect(cancel).toMatchObject({ status: 409, body: { error: { code: 'invalid_state', message: expect.stringContaining('started') } } });
+    const move = await call('POST', `/appointments/${body.id}/reschedule`, await registrar(), { slotId: later.id }, `late-${randomUUID()}`);
+    expect(move).toMatchObject({ status: 409, body: { error: { code: 'invalid_state', message: expect.stringContaining('started') } } });
+    expect(await appointmentRow(body.id)).toMatchObject({ status: 'booked', slot_id: slot.id });
+    expect(await processState(body.id)).toMatchObject({ status: 'booked', appointment: { slotId: slot.id } });
+    // Check-in is what is left to do.
+    expect((await call('POST', `/appointments/${body.id}/check-in`, await registrar())).status).toBe(202);
+    await statusBecomes(body.id, 'arrived');
+  });
+
+  test('a reschedule stays in the clinic, and a reschedule key reused for another slot is refused', async () => {
+    const clinic = await makeClinic(engine.db);
+    const elsewhere = await makeClinic(engine.db);
+    const patientId = await makePatient(engine.db);
+    const [a, b, c] = [await makeSlot(engine.db, clinic, daysFromNow(6, 7)), await makeSlot(engine.db, clinic, daysFromNow(6, 8)), await makeSlot(engine.db, clinic, daysFromNow(6, 9))];
+    const away = await makeSlot(engine.db, elsewhere, daysFromNow(6, 10));
+    const { body } = await book(a.id, patientId);
+    const registrarToken = await registrar();
+    const moveTo = (slotId: string, key: string) => call('POST', `/appointments/${body.id}/reschedule`, registrarToken, { slotId }, key);
+    expect(await moveTo(away.id, `away-${randomUUID()}`)).toMatchObject({ status: 422, body: { error: { code: 'other_clinic' } } });
+    expect(await moveTo(b.id, 'move-key-0001')).toMatchObject({ status: 200, body: { slotId: b.id } });
+    expect(await moveTo(b.id, 'move-key-0001')).toMatchObject({ status: 200, body: { slotId: b.id } });
+    expect(await moveTo(c.id, 'move-key-0001')).toMatchObject({ status: 409, body: { error: { code: 'idempotency_key_reused' } } });
+    expect(await appointmentRow(body.id)).toMatchObject({ slot_id: b.id, clinic_id: clinic.clinicId });
+    expect(await auditActions(`booking-${body.id}`)).toEqual(['held', 'rescheduled']);
+  });
+
   test('refuses bad input with a clear 4xx and its code, and writes nothing', async () => {
     const clinic = await makeClinic(engine.db, { policy: { horizonDays: 30 } });
     const patientId = await makePatient(engine.db);
@@ -256,7 +323,7 @@ describe('appointment booking', () => {
     expect(await book(randomUUID(), patientId)).toMatchObject({ status: 404, body: { error: { code: 'slot_not_found' } } });
     expect(await book(past.id, patientId)).toMatchObject({ status: 422, body: { error: { code: 'slot_in_past' } } });
     expect(await book(far.id, patientId)).toMatchObject({ status: 422, body: { error: { code: 'beyond_booking_horizon' } } });
-    expect(await book(far.id, randomUUID())).toMatchObject({ status: 422 });
+    expect(await book(far.id, randomUUID())).toMatchObject({ status: 422, body: { error: { code: 'beyond_booking_horizon' } } });
     const ok = await makeSlot(engine.db, clinic, daysFromNow(2));
     expect(await book(ok.id, randomUUID())).toMatchObject({ status: 404, body: { error: { code: 'patient_not_found' } } });
     expect(await book('not-a-uuid', patientId)).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
@@ -264,7 +331,7 @@ describe('appointment booking', () => {
     expect(await call('POST', '/appointments', token, '{"slotId": ', 'key-malformed-1')).toMatchObject({ status: 400, body: { error: { code: 'malformed_json' } } });
     expect(await call('GET', '/slots?from=2026-02-30&to=2026-03-01', token)).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
     expect(await call('GET', '/slots?from=25.11.2026&to=2026-11-26', token)).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
-    expect(await call('GET', '/appointments/123', token)).toMatchObject({ status: 400 });
+    expect(await call('GET', '/appointments/123', token)).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
     expect(await call('GET', '/slots?from=0000-01-01&to=0000-01-02', token)).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
     const waitFor = (extra: object) => call('POST', '/waitlist', token, { patientId, specialty: clinic.specialty, wantedBefore: daysFromNow(9).toISOString(), ...extra }, `w-${randomUUID()}`);
     expect(await waitFor({ practitionerId: randomUUID() })).toMatchObject({ status: 404, body: { error: { code: 'practitioner_not_found' } } });
@@ -296,6 +363,12 @@ describe('slot search in each clinic\'s own time zone', () => {
     expect(onDay.map((s) => s.id)).not.toContain(earlyMorning.id);
     expect(onDay.find((s) => s.id === lateEvening.id)).toMatchObject({ timeZone: 'America/New_York', localStart: `${day}T23:30` });
     expect((await search(next)).map((s) => s.id)).toEqual([earlyMorning.id]);
+    // The appointment and the patient's list say the clinic's wall-clock time too.
+    const patientId = await makePatient(engine.db);
+    const booked = await book(lateEvening.id, patientId);
+    expect(booked).toMatchObject({ status: 201, body: { localStart: `${day}T23:30`, timeZone: 'America/New_York' } });
+    const list = (await call('GET', `/patients/${patientId}/appointments`, await registrar())).body.appointments as Json[];
+    expect(list).toMatchObject([{ id: booked.body.id, localStart: `${day}T23:30`, timeZone: 'America/New_York' }]);
   });
 
   test('weekly schedules generate slots at the clinic\'s local hours, as correct instants', async () => {

@@ -112,6 +112,14 @@ const acts = proxyActivities<BookingActivities>({ startToCloseTimeout: '10s', re
 // They give up after 30 s, so a caller is answered and no hold can be written after its process ended.
 const interactive = proxyLocalActivities<BookingActivities>({ startToCloseTimeout: '10s', scheduleToCloseTimeout: '30s', retry: RETRY });
 
+/**
+ * Cancel and reschedule are for before the visit; once it has started, check-in, no-show and the
+ * visit's end decide. (In validators only: an accepted Update is not validated again on replay.)
+ */
+function refuseOnceStarted(appointment: AppointmentView, what: string) {
+  if (Date.now() >= Date.parse(appointment.startsAt)) throw new Error(`the visit has started; it can no longer be ${what}`);
+}
+
 /** Runs one appointment from hold to its end. Started by `POST /appointments` (update-with-start). */
 export async function bookingWorkflow(input: BookingInput): Promise<BookingState> {
   const { workflowId } = workflowInfo();
@@ -216,7 +224,12 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
         if (view.status === 'cancelled') await offerFreed(view.slotId);
         return view;
       }),
-    { validator: (_req) => { if (!state.appointment || ![...CHANGEABLE, 'cancelled'].includes(state.appointment.status)) throw new Error(`cannot cancel an appointment that is ${state.status}`); } },
+    {
+      validator: (_req) => {
+        if (!state.appointment || ![...CHANGEABLE, 'cancelled'].includes(state.appointment.status)) throw new Error(`cannot cancel an appointment that is ${state.status}`);
+        if (state.appointment.status !== 'cancelled') refuseOnceStarted(state.appointment, 'cancelled');
+      },
+    },
   );
 
   setHandler(
@@ -237,6 +250,7 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
       validator: (req) => {
         if (!UUID.test(req.slotId)) throw new Error('slotId must be a uuid');
         if (!state.appointment || !CHANGEABLE.includes(state.appointment.status)) throw new Error(`cannot reschedule an appointment that is ${state.status}`);
+        refuseOnceStarted(state.appointment, 'moved');
       },
     },
   );
