@@ -1,7 +1,10 @@
 /** Side effects of slot upkeep: slot generation and the release of lapsed holds. */
 import { sql } from 'kysely';
 import type { Db } from '../db';
-import { generateSlots } from '../db/booking';
+import { bookingPolicy, generateSlots } from '../db/booking';
+import type { BookingPolicy } from '../workflows/booking';
+
+export interface FreedSlot { appointmentId: string; slotId: string; clinicId: string; patientId: string }
 import { addDays } from '../db/seed';
 
 export function createSlotHorizonActivities(deps: { db: Db }) {
@@ -16,24 +19,42 @@ export function createSlotHorizonActivities(deps: { db: Db }) {
       return { slotsAdded: await generateSlots(deps.db, from, addDays(from, input.days + 1)) };
     },
 
-    /** held/offered rows overdue by more than overdueSeconds → expired, with an audit row each. */
-    async releaseLapsedHolds(input: { overdueSeconds: number }): Promise<{ released: number }> {
+    /** The rules of one clinic, for the processes the sweep starts there. */
+    async clinicBookingPolicy(input: { clinicId: string }): Promise<BookingPolicy> {
+      return bookingPolicy(deps.db, input.clinicId);
+    },
+
+    /**
+     * held/offered rows overdue by more than overdueSeconds → expired, with an audit row each.
+     * Returns what it freed, so the slots can go to the waitlist; a retry of the same sweep after
+     * its commit finds its audit rows and returns the same slots.
+     */
+    async releaseLapsedHolds(input: { overdueSeconds: number; sweepId?: string }): Promise<{ released: number; freed: FreedSlot[] }> {
       return deps.db.transaction().execute(async (tx) => {
+        if (input.sweepId) {
+          const done = await tx.selectFrom('audit_log').select('details').where('action', '=', 'expired-by-sweep')
+            .where(sql<boolean>`details->>'sweepId' = ${input.sweepId}`).execute();
+          if (done.length) {
+            const freed = done.map((d) => (d.details as FreedSlot & { sweepId: string })).map(({ appointmentId, slotId, clinicId, patientId }) => ({ appointmentId, slotId, clinicId, patientId }));
+            return { released: freed.length, freed };
+          }
+        }
         const released = await tx
           .updateTable('appointments')
           .set({ status: 'expired', hold_expires_at: null, updated_at: sql`now()` })
           .where('status', 'in', ['held', 'offered'])
           .where('hold_expires_at', '<', sql<Date>`now() - make_interval(secs => ${input.overdueSeconds})`)
-          .returning(['id', 'workflow_id'])
+          .returning(['id', 'workflow_id', 'slot_id', 'clinic_id', 'patient_id'])
           .execute();
         if (released.length) {
           await tx.insertInto('audit_log').values(released.map((r) => ({
             actor: 'system', action: 'expired-by-sweep', entity: 'appointment', entity_id: r.id, workflow_id: r.workflow_id, dedupe_key: `${r.workflow_id}:expired-by-sweep`,
+            details: JSON.stringify({ sweepId: input.sweepId ?? null, appointmentId: r.id, slotId: r.slot_id, clinicId: r.clinic_id, patientId: r.patient_id }),
           }))).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
           await tx.updateTable('waitlist_entries').set({ status: 'waiting', offered_appointment_id: null })
             .where('offered_appointment_id', 'in', released.map((r) => r.id)).where('status', '=', 'offered').execute();
         }
-        return { released: released.length };
+        return { released: released.length, freed: released.map((r) => ({ appointmentId: r.id, slotId: r.slot_id, clinicId: r.clinic_id, patientId: r.patient_id })) };
       });
     },
   };

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createSlotHorizonActivities } from '../activities/slot-horizon';
+import { bookingStatusQuery } from '../workflows/booking';
 import { ensureSchedule, lapsedHoldsSchedule, SLOT_HORIZON_DAYS, slotHorizonSchedule } from '../workers/schedules';
 import { daysFromNow, makeClinic, makePatient, makeSlot } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
@@ -36,7 +38,7 @@ test('a daily Temporal Schedule keeps slots generated ahead, and running it twic
   expect(await count()).toBe(generated);
 });
 
-test('a hold whose booking process was terminated is released by the lapsed-holds sweep, and the slot can be booked again', async () => {
+test('a hold whose booking process was terminated is released by the lapsed-holds sweep, and the slot goes to the waitlist', async () => {
   expect(lapsedHoldsSchedule('q')).toMatchObject({ spec: { intervals: [{ every: '5 minutes' }] }, action: { args: [{ overdueSeconds: 300 }] } });
   const clinic = await makeClinic(engine.db, { policy: { holdSeconds: 1 } });
   const [alice, bob] = [await makePatient(engine.db), await makePatient(engine.db)];
@@ -47,6 +49,11 @@ test('a hold whose booking process was terminated is released by the lapsed-hold
     const res = await engine.app.request('/appointments', init);
     return { status: res.status, body: (await res.json()) as { id: string } };
   };
+  // Carol waits for an earlier visit with this practitioner: the slot the sweep frees is hers to take.
+  const carol = await makePatient(engine.db);
+  const waitInit = jsonRequest('POST', await engine.token('registrar'), { patientId: carol, specialty: clinic.specialty, practitionerId: clinic.practitionerId, wantedBefore: daysFromNow(20).toISOString() });
+  (waitInit.headers as Record<string, string>)['idempotency-key'] = `wait-${randomUUID()}`;
+  expect((await engine.app.request('/waitlist', waitInit)).status).toBe(201);
   const held = await book(alice);
   expect(held.status).toBe(201);
   const row = await engine.db.selectFrom('appointments').selectAll().where('id', '=', held.body.id).executeTakeFirstOrThrow();
@@ -56,9 +63,23 @@ test('a hold whose booking process was terminated is released by the lapsed-hold
   await new Promise((r) => setTimeout(r, 4500));
   expect(await book(bob)).toMatchObject({ status: 409 });
 
-  const result = await engine.client.workflow.execute('lapsedHoldsWorkflow', { workflowId: `sweep-${randomUUID()}`, taskQueue: engine.config.CLINICAL_TASK_QUEUE, args: [{ overdueSeconds: 3 }] });
-  expect((result as { released: number }).released).toBeGreaterThanOrEqual(1);
+  const sweep = await engine.client.workflow.start('lapsedHoldsWorkflow', { workflowId: `sweep-${randomUUID()}`, taskQueue: engine.config.CLINICAL_TASK_QUEUE, args: [{ overdueSeconds: 3 }] });
+  const result = await sweep.result();
+  expect(result).toMatchObject({ released: expect.any(Number), offered: expect.any(Number) });
+  expect((result as { offered: number }).offered).toBeGreaterThanOrEqual(1);
   expect(await engine.db.selectFrom('appointments').select('status').where('id', '=', held.body.id).executeTakeFirstOrThrow()).toEqual({ status: 'expired' });
   expect(await engine.db.selectFrom('audit_log').select('action').where('workflow_id', '=', row.workflow_id).where('action', '=', 'expired-by-sweep').execute()).toHaveLength(1);
-  expect((await book(bob)).status).toBe(201);
+  // A retry of that sweep's release (its commit done, its answer lost) names the same freed slots again.
+  const retried = await createSlotHorizonActivities({ db: engine.db }).releaseLapsedHolds({ overdueSeconds: 3, sweepId: sweep.firstExecutionRunId });
+  expect(retried.freed).toContainEqual({ appointmentId: held.body.id, slotId: slot.id, clinicId: clinic.clinicId, patientId: alice });
+
+  // The freed slot went to Carol as an offer with its own booking process, not back to whoever is fastest.
+  const offer = await engine.db.selectFrom('appointments').selectAll().where('slot_id', '=', slot.id).where('status', '=', 'offered').executeTakeFirstOrThrow();
+  expect(offer).toMatchObject({ patient_id: carol, booked_by: 'waitlist' });
+  const process = await engine.client.workflow.getHandle(offer.workflow_id).query(bookingStatusQuery);
+  expect(process).toMatchObject({ status: 'offered', appointment: { patientId: carol, slotId: slot.id } });
+  expect(await book(bob)).toMatchObject({ status: 409 });
+  const accept = jsonRequest('POST', await engine.token('patient', { id: `patient-${carol}`, patientId: carol }));
+  const accepted = await engine.app.request(`/appointments/${offer.id}/confirm`, accept);
+  expect({ status: accepted.status, body: await accepted.json() }).toMatchObject({ status: 200, body: { status: 'booked', patientId: carol } });
 });

@@ -113,6 +113,23 @@ const acts = proxyActivities<BookingActivities>({ startToCloseTimeout: '10s', re
 const interactive = proxyLocalActivities<BookingActivities>({ startToCloseTimeout: '10s', scheduleToCloseTimeout: '30s', retry: RETRY });
 
 /**
+ * Starts the booking process of a waitlist offer (its hold already taken by offerFreedSlot). It
+ * outlives whoever freed the slot: a cancelled booking or the lapsed-holds sweep.
+ */
+export async function startOfferProcess(offer: AppointmentView, policy: BookingPolicy): Promise<void> {
+  await startChild(bookingWorkflow, {
+    workflowId: bookingWorkflowId(offer.appointmentId),
+    args: [{ appointmentId: offer.appointmentId, patientId: offer.patientId, clinicId: offer.clinicId, policy, offered: offer }],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    typedSearchAttributes: [
+      { key: clinicIdKey, value: offer.clinicId },
+      { key: patientIdKey, value: offer.patientId },
+      { key: processStatusKey, value: 'offered' },
+    ],
+  });
+}
+
+/**
  * Cancel and reschedule are for before the visit; once it has started, check-in, no-show and the
  * visit's end decide. (In validators only: an accepted Update is not validated again on replay.)
  */
@@ -160,17 +177,7 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
     const offer = await acts
       .offerFreedSlot({ slotId, offerKey: `${workflowId}:${++offers}`, excludePatientId: input.patientId, offerHoldSeconds: input.policy.offerHoldSeconds })
       .catch(() => null);
-    if (!offer) return;
-    await startChild(bookingWorkflow, {
-      workflowId: bookingWorkflowId(offer.appointmentId),
-      args: [{ appointmentId: offer.appointmentId, patientId: offer.patientId, clinicId: offer.clinicId, policy: input.policy, offered: offer }],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      typedSearchAttributes: [
-        { key: clinicIdKey, value: offer.clinicId },
-        { key: patientIdKey, value: offer.patientId },
-        { key: processStatusKey, value: 'offered' },
-      ],
-    });
+    if (offer) await startOfferProcess(offer, input.policy);
   };
   const requireStatus = (allowed: BookingStatus[], action: string) => {
     if (!state.appointment || !allowed.includes(state.appointment.status)) {
