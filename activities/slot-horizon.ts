@@ -1,7 +1,7 @@
 /** Side effects of slot upkeep: slot generation and the release of lapsed holds. */
 import { sql } from 'kysely';
 import type { Db } from '../db';
-import { bookingPolicy, generateSlots } from '../db/booking';
+import { bookingPolicy, closeSlotsOnLeave, generateSlots } from '../db/booking';
 import type { BookingPolicy } from '../workflows/booking';
 
 export interface FreedSlot { appointmentId: string; slotId: string; clinicId: string; patientId: string }
@@ -10,13 +10,15 @@ import { addDays } from '../db/seed';
 export function createSlotHorizonActivities(deps: { db: Db }) {
   return {
     /**
-     * Generates slots for [today, today + days) in every clinic's zone. Existing slots are kept
-     * (ON CONFLICT DO NOTHING), so a retry or a second run adds nothing.
+     * Generates slots for [today, today + days) in every clinic's zone and closes those on leave.
+     * Existing slots are kept (ON CONFLICT DO NOTHING), so a retry or a second run adds nothing.
      */
-    async extendSlotHorizon(input: { days: number }): Promise<{ slotsAdded: number }> {
+    async extendSlotHorizon(input: { days: number }): Promise<{ slotsAdded: number; slotsClosed: number }> {
       // From yesterday in UTC, so every zone's local "today" is covered.
       const from = addDays(new Date().toISOString().slice(0, 10), -1);
-      return { slotsAdded: await generateSlots(deps.db, from, addDays(from, input.days + 1)) };
+      const slotsAdded = await generateSlots(deps.db, from, addDays(from, input.days + 1));
+      // Leave written straight into schedule_exceptions (not through the API) closes its slots here.
+      return { slotsAdded, slotsClosed: await closeSlotsOnLeave(deps.db) };
     },
 
     /** The rules of one clinic, for the processes the sweep starts there. */

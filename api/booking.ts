@@ -7,7 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Context } from 'hono';
 import { derivedUuid } from '../activities/booking';
-import { appointmentView, bookableSlot, bookingPolicy, patientAppointments, practitionerDay, searchFreeSlots } from '../db/booking';
+import { appointmentView, bookableSlot, bookingPolicy, patientAppointments, practitionerDay, recordLeave, searchFreeSlots } from '../db/booking';
 import { localDateTime } from '../db/seed';
 import type { Appointment } from '../db/schema';
 import {
@@ -53,6 +53,13 @@ const SlotSchema = z
     practitionerId: Uuid, practitionerName: z.string(), specialty: z.string(), clinicId: Uuid, clinicName: z.string(),
   })
   .openapi('Slot');
+const LeaveSchema = z
+  .object({
+    id: Uuid, practitionerId: Uuid, startsOn: z.string(), endsOn: z.string(), reason: z.string(),
+    slotsClosed: z.number().int().openapi({ description: 'Free slots closed by this request' }),
+    appointmentsToMove: z.array(AppointmentSchema).openapi({ description: 'Live appointments on those dates: the registrar moves or cancels them' }),
+  })
+  .openapi('Leave');
 const WaitlistSchema = z
   .object({ id: Uuid, patientId: Uuid, specialty: z.string(), practitionerId: Uuid.nullable(), clinicId: Uuid.nullable(), wantedBefore: z.string().datetime(), status: z.string() })
   .openapi('WaitlistEntry');
@@ -287,6 +294,27 @@ export function bookingRouter(deps: ApiDeps) {
       const caller = c.get('caller');
       if (caller.role === 'doctor' && caller.practitionerId !== id) throw new ApiError(403, 'forbidden', 'Doctors see their own day list.');
       return c.json({ appointments: await presentRows(await practitionerDay(db, id, c.req.valid('query').date)) }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post', path: '/practitioners/{id}/leave', summary: 'Record leave on the clinic\'s local dates: closes those slots and lists the visits to move',
+      security: [{ bearer: [] }], middleware: [desk] as const,
+      request: { params: z.object({ id: Uuid }), ...body(z.object({ startsOn: LocalDate, endsOn: LocalDate, reason: z.string().min(1).max(200) })) },
+      responses: {
+        201: json(LeaveSchema, 'Leave recorded (the same dates again answer with the same record)'), 400: errorResponse('Malformed request, or endsOn before startsOn'),
+        ...AUTH_ERRORS, 404: errorResponse('practitioner_not_found'),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { startsOn, endsOn, reason } = c.req.valid('json');
+      if (endsOn < startsOn) throw new ApiError(400, 'validation_failed', '`endsOn` is before `startsOn`.');
+      if (Date.parse(endsOn) - Date.parse(startsOn) > 366 * 86_400_000) throw new ApiError(400, 'validation_failed', 'Leave spans at most a year at a time.');
+      if (!(await db.selectFrom('practitioners').select('id').where('id', '=', id).executeTakeFirst())) throw new ApiError(404, 'practitioner_not_found', `Practitioner ${id} does not exist.`);
+      const { leave, slotsClosed, affected } = await recordLeave(db, { practitionerId: id, startsOn, endsOn, reason, by: c.get('caller').id });
+      return c.json({ id: leave.id, practitionerId: id, startsOn: leave.starts_on, endsOn: leave.ends_on, reason: leave.reason, slotsClosed, appointmentsToMove: await presentRows(affected) }, 201);
     },
   );
 

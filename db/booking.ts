@@ -35,6 +35,54 @@ export async function generateSlots(db: Db, fromDate: string, toDate: string): P
   return Number(result.numAffectedRows ?? 0);
 }
 
+/**
+ * Closes the future slots that fall on leave (schedule_exceptions; dates are the clinic's local
+ * dates), booked ones included, so a cancel there frees nothing to book or offer. Slots are made
+ * ahead of time, so leave entered later needs this as well as generateSlots' own skip.
+ * Returns how many slots it closed; a second run closes none.
+ */
+export async function closeSlotsOnLeave(db: Db | Transaction<Database>, practitionerId?: string): Promise<number> {
+  const result = await sql`
+    UPDATE slots s SET status = 'busy-unavailable'
+    FROM clinics c, schedule_exceptions e
+    WHERE c.id = s.clinic_id AND e.practitioner_id = s.practitioner_id
+      AND (s.starts_at AT TIME ZONE c.time_zone)::date BETWEEN e.starts_on AND e.ends_on
+      AND s.status = 'free' AND s.starts_at > now()
+      ${practitionerId ? sql`AND s.practitioner_id = ${practitionerId}` : sql``}`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/**
+ * Records a practitioner's leave on the clinic's local dates [startsOn, endsOn], once (the same
+ * dates again return the first record), closes its slots, and lists the live appointments in it,
+ * which the registrar must move. One transaction: the leave and the closed slots go together.
+ */
+export async function recordLeave(db: Db, input: { practitionerId: string; startsOn: string; endsOn: string; reason: string; by: string }) {
+  return db.transaction().execute(async (tx) => {
+    const inserted = await tx.insertInto('schedule_exceptions')
+      .values({ practitioner_id: input.practitionerId, starts_on: input.startsOn, ends_on: input.endsOn, reason: input.reason })
+      .onConflict((oc) => oc.columns(['practitioner_id', 'starts_on', 'ends_on']).doNothing())
+      .returningAll().executeTakeFirst();
+    const leave = inserted ?? (await tx.selectFrom('schedule_exceptions').selectAll()
+      .where('practitioner_id', '=', input.practitionerId).where('starts_on', '=', input.startsOn).where('ends_on', '=', input.endsOn).executeTakeFirstOrThrow());
+    if (inserted) {
+      await tx.insertInto('audit_log').values({
+        actor: input.by, action: 'leave-recorded', entity: 'practitioner', entity_id: input.practitionerId, workflow_id: null,
+        dedupe_key: `leave:${leave.id}`, details: JSON.stringify({ startsOn: input.startsOn, endsOn: input.endsOn }),
+      }).execute();
+    }
+    const slotsClosed = await closeSlotsOnLeave(tx, input.practitionerId);
+    const affected = await tx.selectFrom('appointments as a').innerJoin('clinics as c', 'c.id', 'a.clinic_id').selectAll('a')
+      .where('a.practitioner_id', '=', input.practitionerId)
+      .where('a.status', 'in', ['held', 'offered', 'booked'])
+      .where('a.starts_at', '>', sql<Date>`now()`)
+      .where(sql<boolean>`(a.starts_at AT TIME ZONE c.time_zone)::date BETWEEN ${input.startsOn}::date AND ${input.endsOn}::date`)
+      .orderBy('a.starts_at')
+      .execute();
+    return { leave, slotsClosed, affected };
+  });
+}
+
 /** A slot with what booking rules need, and whether a live appointment already has it. */
 export async function bookableSlot(db: Db | Transaction<Database>, slotId: string) {
   return db

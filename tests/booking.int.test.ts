@@ -314,6 +314,37 @@ describe('appointment booking', () => {
     expect(await auditActions(`booking-${body.id}`)).toEqual(['held', 'rescheduled']);
   });
 
+  test('leave entered after slots exist closes them, keeps them out of search and booking, and lists the visits to move', async () => {
+    const clinic = await makeClinic(engine.db);
+    const [alice, walter] = [await makePatient(engine.db), await makePatient(engine.db)];
+    const [booked, free, nextDay] = [await makeSlot(engine.db, clinic, daysFromNow(10, 7)), await makeSlot(engine.db, clinic, daysFromNow(10, 8)), await makeSlot(engine.db, clinic, daysFromNow(11, 8))];
+    const { body: visit } = await book(booked.id, alice);
+    await call('POST', `/appointments/${visit.id}/confirm`, await registrar());
+    // Walter waits for this practitioner: a slot on leave must not be offered to him.
+    await call('POST', '/waitlist', await registrar(), { patientId: walter, specialty: clinic.specialty, practitionerId: clinic.practitionerId, wantedBefore: daysFromNow(30).toISOString() }, `w-${randomUUID()}`);
+    const day = daysFromNow(10).toISOString().slice(0, 10); // 07:00–08:00 UTC is the same date in Moscow
+
+    const leave = { startsOn: day, endsOn: day, reason: 'annual leave' };
+    const recorded = await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await registrar(), leave);
+    expect(recorded).toMatchObject({ status: 201, body: { practitionerId: clinic.practitionerId, startsOn: day, endsOn: day, slotsClosed: 2, appointmentsToMove: [{ id: visit.id, status: 'booked' }] } });
+    const again = await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await registrar(), leave);
+    expect(again).toMatchObject({ status: 201, body: { id: recorded.body.id, slotsClosed: 0 } });
+    expect(await engine.db.selectFrom('schedule_exceptions').select('id').where('practitioner_id', '=', clinic.practitionerId).execute()).toHaveLength(1);
+
+    const search = async (d: string) => (await call('GET', `/slots?from=${d}&to=${d}&practitionerId=${clinic.practitionerId}`, await registrar())).body.slots.map((x: Json) => x.id);
+    expect(await search(day)).toEqual([]);
+    expect(await search(daysFromNow(11).toISOString().slice(0, 10))).toEqual([nextDay.id]);
+    expect(await book(free.id, walter)).toMatchObject({ status: 409, body: { error: { code: 'slot_unavailable' } } });
+    // The registrar cancels the visit on leave: its slot stays closed and nobody is offered it.
+    expect((await call('POST', `/appointments/${visit.id}/cancel`, await registrar(), { reason: 'doctor on leave' })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await engine.db.selectFrom('appointments').select('id').where('patient_id', '=', walter).execute()).toEqual([]);
+
+    expect(await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await registrar(), { ...leave, endsOn: daysFromNow(9).toISOString().slice(0, 10) })).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+    expect(await call('POST', `/practitioners/${randomUUID()}/leave`, await registrar(), leave)).toMatchObject({ status: 404, body: { error: { code: 'practitioner_not_found' } } });
+    expect(await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await patientToken(alice), leave)).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+  });
+
   test('refuses bad input with a clear 4xx and its code, and writes nothing', async () => {
     const clinic = await makeClinic(engine.db, { policy: { horizonDays: 30 } });
     const patientId = await makePatient(engine.db);

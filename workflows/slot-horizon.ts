@@ -18,7 +18,7 @@ export const SLOT_HORIZON_SCHEDULE_ID = 'slot-horizon-daily';
 export const LAPSED_HOLDS_SCHEDULE_ID = 'lapsed-holds-sweep';
 
 /** Generates slots from every schedule for the next `days` local days; returns how many were new. */
-export async function slotHorizonWorkflow(input: { days: number }): Promise<{ slotsAdded: number }> {
+export async function slotHorizonWorkflow(input: { days: number }): Promise<{ slotsAdded: number; slotsClosed?: number }> {
   return extendSlotHorizon(input);
 }
 

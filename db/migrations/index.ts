@@ -10,6 +10,7 @@ import * as labOrder from './2026_11_25_1230_lab_order';
 import * as cds from './2026_11_25_1240_cds';
 import * as onboarding from './2026_11_25_1250_onboarding';
 import * as audit from './2026_11_25_1300_audit';
+import * as leaveOnce from './2026_11_26_0100_leave_once';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_1200_core': core,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_1240_cds': cds,
   '2026_11_25_1250_onboarding': onboarding,
   '2026_11_25_1300_audit': audit,
+  '2026_11_26_0100_leave_once': leaveOnce,
 };
