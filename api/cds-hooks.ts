@@ -3,7 +3,8 @@
  * endpoint per service at `POST /cds-services/{id}`. An external EHR calls it with our bearer token
  * (role doctor or admin) and the prefetch from discovery; we never query a FHIR server ourselves.
  * Model scores go through cdsAssessmentWorkflow (cds worker scores, clinical worker stores); rule
- * cards (eGFR, flags, duplicate orders) come from the pure rules in workflows/lib.
+ * cards (eGFR, flags, duplicate orders) come from the pure rules in workflows/lib and are stored
+ * as one assessment per call (model id `cds-rules`), so every card traces back to a row.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -12,12 +13,12 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdConflictPolicy } from '@temporalio/common';
 import { PROJECT_ROOT } from '../config';
-import { labTestNames, listReferenceRanges } from '../db/cds';
+import { labTestNames, insertAssessmentOnce, listReferenceRanges } from '../db/cds';
 import { cdsAssessmentWorkflow } from '../workflows/cds';
-import { modelCard, notScoredCard, type CdsCard } from '../workflows/lib/cds-cards';
+import { ASSESSMENT_EXTENSION, modelCard, notScoredCard, type CdsCard } from '../workflows/lib/cds-cards';
 import { ageOn, labValues, latestValues, loincOf, mapModelFeatures, patientSex, VITALS, type FhirObservation, type FhirPatient } from '../workflows/lib/cds-features';
 import { parseModelMeta } from '../workflows/lib/cds-model-meta';
-import { egfrCard, flagCards, latestOf, LOINC, reviewDraftLabOrders, type DraftLabOrder } from '../workflows/lib/cds-rules';
+import { egfrCard, flagCards, latestOf, LOINC, reviewDraftLabOrders, RULES_ID, RULES_VERSION, type DraftLabOrder } from '../workflows/lib/cds-rules';
 import { newRouter, type ApiDeps } from './app';
 import { requireRole } from './auth';
 import { ApiError, errorResponse } from './errors';
@@ -155,12 +156,14 @@ export function cdsHooksRouter(deps: ApiDeps) {
     },
   });
 
+  // The same hookInstance with another patient or other values is another assessment: a keyed
+  // digest (no readable patient data) of both joins its key, so a reused hookInstance never
+  // returns someone else's card.
+  const keyedDigest = (value: unknown) => createHmac('sha256', deps.config.AUTH_SECRET).update(JSON.stringify(value)).digest('hex').slice(0, 16);
+
   /** Scores and stores through Temporal; maps the worker's refusals to 4xx/5xx codes. */
   async function assess(serviceId: ServiceId, hookInstance: string, patientRef: string, features: Record<string, number>, provenance: unknown) {
-    // The same hookInstance with another patient or other values is another assessment: a keyed
-    // digest (no readable patient data) of both joins the id, so a reused hookInstance never
-    // returns someone else's card.
-    const digest = createHmac('sha256', deps.config.AUTH_SECRET).update(JSON.stringify([patientRef, Object.entries(features).sort()])).digest('hex').slice(0, 16);
+    const digest = keyedDigest([patientRef, Object.entries(features).sort()]);
     const workflowId = `cds-${hookInstance}-${serviceId}-${digest}`;
     try {
       return await deps.temporal.workflow.execute(cdsAssessmentWorkflow, {
@@ -178,6 +181,22 @@ export function cdsHooksRouter(deps: ApiDeps) {
       if (failure?.type === 'ModelNotFound') throw new ApiError(503, 'unavailable', 'The model this service needs is not loaded by the inference worker.');
       throw new ApiError(504, 'timeout', 'The assessment did not complete in time.', { workflowId });
     }
+  }
+
+  /**
+   * Stores what the rules layer said (its id and version, the inputs it read, its cards) as one
+   * assessment per call, and marks each rule card with it, as model cards are. The same call
+   * again finds the same row.
+   */
+  async function traceRuleCards(serviceId: ServiceId, hookInstance: string, patientRef: string, inputs: unknown, ruleCards: CdsCard[]): Promise<void> {
+    if (!ruleCards.length) return;
+    const requestKey = `rules:${hookInstance}:${serviceId}:${keyedDigest([patientRef, inputs])}`;
+    const row = await insertAssessmentOnce(deps.db, {
+      request_key: requestKey, service_id: serviceId, patient_ref: patientRef, lab_order_id: null, model_id: RULES_ID, model_version: RULES_VERSION,
+      inputs: JSON.stringify(inputs), output: JSON.stringify({ cards: ruleCards }), score: null, band: null,
+    });
+    const trace = { id: row.id, modelId: RULES_ID, modelVersion: RULES_VERSION, createdAt: row.created_at.toISOString() };
+    for (const ruleCard of ruleCards) ruleCard.extension = { ...ruleCard.extension, [ASSESSMENT_EXTENSION]: trace };
   }
 
   return newRouter()
@@ -211,15 +230,18 @@ export function cdsHooksRouter(deps: ApiDeps) {
           cards.push(modelCard(diabetesModel, assessment, mapping.notes));
         }
         const creatinine = latestOf(labs, LOINC.creatinine);
-        if (creatinine) cards.push(egfrCard({ creatinine, ageYears, sex }));
-        cards.push(...flagCards(latestValues(labs), await listReferenceRanges(deps.db), sex));
+        const ruleCards = [...(creatinine ? [egfrCard({ creatinine, ageYears, sex })] : []), ...flagCards(latestValues(labs), await listReferenceRanges(deps.db), sex)];
+        await traceRuleCards(service.id, body.hookInstance, body.context.patientId, { ageYears, sex, labs: latestValues(labs) }, ruleCards);
+        cards.push(...ruleCards);
       } else {
         const drafts = parseOrThrow(bundleOf('ServiceRequest', ServiceRequestSchema), body.context.draftOrders, 'context.draftOrders');
         const draftLabs: DraftLabOrder[] = drafts.flatMap((d) => {
           const loinc = loincOf(d.code);
           return loinc ? [{ id: d.id ?? null, loinc, display: d.code?.coding?.find((x) => x.code === loinc)?.display ?? d.code?.text ?? null }] : [];
         });
-        cards.push(...reviewDraftLabOrders({ drafts: draftLabs, labs, now, ageYears, sex, testNames: await labTestNames(deps.db) }));
+        const ruleCards = reviewDraftLabOrders({ drafts: draftLabs, labs, now, ageYears, sex, testNames: await labTestNames(deps.db) });
+        await traceRuleCards(service.id, body.hookInstance, body.context.patientId, { ageYears, sex, drafts: draftLabs, labs: latestValues(labs) }, ruleCards);
+        cards.push(...ruleCards);
       }
       return c.json({ cards: cards.map((card, i) => ({ uuid: cardUuid(body.hookInstance, service.id, i), ...card })) }, 200);
     });

@@ -134,6 +134,16 @@ describe('the CDS Hooks service', () => {
     expect(egfr).toMatchObject({ summary: 'eGFR 53 mL/min/1.73m² (KDIGO G3a, mildly to moderately decreased)', indicator: 'warning' });
     expect(flags[0]).toMatchObject({ summary: 'Potassium 6.5 mmol/L is critically high (HH)', indicator: 'critical' });
     expect(flags.map((f) => f.summary)).toContain('Glucose, fasting 6.5 mmol/L is above the reference range (H)');
+
+    // The rule cards trace back too: one stored assessment of the rules layer, with what it read.
+    const ruleTrace = egfr!.extension!['clinical-engine-assessment']!;
+    expect(ruleTrace).toMatchObject({ modelId: 'cds-rules', modelVersion: '1.0.0' });
+    for (const f of flags) expect(f.extension!['clinical-engine-assessment']!.id).toBe(ruleTrace.id);
+    const ruleRow = await engine.db.selectFrom('cds_assessments').selectAll().where('id', '=', ruleTrace.id).executeTakeFirstOrThrow();
+    expect(ruleRow).toMatchObject({ service_id: 'diabetes-progression', patient_ref: 'ehr-patient-1', model_id: 'cds-rules', model_version: '1.0.0', score: null, band: null });
+    expect(ruleRow.request_key).toMatch(new RegExp(`^rules:${hookInstance}:diabetes-progression:[0-9a-f]{16}$`));
+    expect((ruleRow.inputs as { labs: unknown[] }).labs).toContainEqual(expect.objectContaining({ loinc: '2160-0', value: 132.6 }));
+    expect((ruleRow.output as { cards: Card[] }).cards.map((c) => c.summary)).toEqual([egfr!.summary, ...flags.map((f) => f.summary)]);
     for (const c of body.cards) {
       expect(c.summary.length).toBeLessThan(140);
       expect(c.uuid).toMatch(/^[0-9a-f-]{36}$/);
@@ -142,10 +152,13 @@ describe('the CDS Hooks service', () => {
 
   test('calling twice with the same hookInstance stores one assessment and returns the same cards', async () => {
     const hookInstance = randomUUID();
-    const first = await call('diabetes-progression', patientView(hookInstance));
-    const second = await call('diabetes-progression', patientView(hookInstance));
+    const request = patientView(hookInstance); // the EHR's retry: the very same body
+    const first = await call('diabetes-progression', request);
+    const second = await call('diabetes-progression', request);
     expect(second.status).toBe(200);
     expect(second.body.cards[0]!.extension!['clinical-engine-assessment']!.id).toBe(first.body.cards[0]!.extension!['clinical-engine-assessment']!.id);
+    expect(second.body.cards[1]!.extension!['clinical-engine-assessment']!.id).toBe(first.body.cards[1]!.extension!['clinical-engine-assessment']!.id);
+    expect(await engine.db.selectFrom('cds_assessments').select('id').where('request_key', 'like', `rules:${hookInstance}:%`).execute()).toHaveLength(1);
     expect(second.body.cards.map((c) => c.uuid)).toEqual(first.body.cards.map((c) => c.uuid));
     const rows = await engine.db.selectFrom('cds_assessments').select('id').where('request_key', 'like', `cds-${hookInstance}-diabetes-progression-%`).execute();
     expect(rows).toHaveLength(1);
@@ -202,6 +215,7 @@ describe('the CDS Hooks service', () => {
       ['warning', 'Possible duplicate: Creatinine was resulted 2 days ago'],
       ['warning', 'eGFR 53 mL/min/1.73m² (KDIGO G3a, mildly to moderately decreased)'],
     ]);
+    expect(new Set(body.cards.map((c) => c.extension!['clinical-engine-assessment']!.modelId))).toEqual(new Set(['cds-rules']));
     expect(body.cards[0]!.suggestions![0]!.actions).toEqual([{ type: 'delete', description: 'Remove the draft Glucose, fasting order', resourceId: 'ServiceRequest/draft-glu' }]);
   });
 

@@ -9,6 +9,13 @@ export type Sex = 'female' | 'male';
 export type Flag = 'N' | 'L' | 'H' | 'LL' | 'HH';
 export type KdigoCategory = 'G1' | 'G2' | 'G3a' | 'G3b' | 'G4' | 'G5';
 
+/**
+ * The rules layer's id and version, stored with every rule card's assessment. Bump the version
+ * when a rule's logic or thresholds change, so stored cards say which rules made them.
+ */
+export const RULES_ID = 'cds-rules';
+export const RULES_VERSION = '1.0.0';
+
 export const LOINC = {
   creatinine: '2160-0',
   egfr: '98979-8',
