@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { sql } from 'kysely';
+import pg from 'pg';
 import { bookingStatusQuery } from '../workflows/booking';
 import { daysFromNow, makeClinic, makePatient, makeSlot } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
@@ -47,15 +49,33 @@ test('a booking survives the clinical worker being killed mid-booking, and nothi
   const token = await engine.token('registrar');
   const first = await startWorker();
 
-  // Book, and kill the worker the moment the hold is written, before it can report back.
+  // Catch the worker inside its hold transaction: the test's own uncommitted appointment on the
+  // same slot makes the worker's insert wait on the slot's unique index, after it has locked the
+  // patient. Postgres says who waits on whom, so the kill lands mid-booking every time.
+  const blocker = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await blocker.connect();
+  await blocker.query('BEGIN');
+  await blocker.query(
+    `INSERT INTO appointments (id, slot_id, patient_id, practitioner_id, clinic_id, starts_at, ends_at, status, workflow_id, booked_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'held', $8, 'test')`,
+    [randomUUID(), slot.id, await makePatient(engine.db), clinic.practitionerId, clinic.clinicId, slot.startsAt, slot.endsAt, `blocker-${randomUUID()}`],
+  );
+  const blockerPid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
   const request = jsonRequest('POST', token, { slotId: slot.id, patientId });
   (request.headers as Record<string, string>)['idempotency-key'] = `recovery-${randomUUID()}`;
   const booking = engine.app.request('/appointments', request);
-  const row = await eventually(() => engine.db.selectFrom('appointments').selectAll().where('slot_id', '=', slot.id).executeTakeFirst(), 30_000, 'hold row');
+  // Asked on another connection: inside the blocker's transaction pg_stat_activity is a snapshot.
+  await eventually(async () => {
+    const waiting = await sql<{ n: string }>`SELECT count(*) AS n FROM pg_stat_activity WHERE ${blockerPid}::int = ANY(pg_blocking_pids(pid))`.execute(engine.db);
+    return Number(waiting.rows[0]!.n) > 0;
+  }, 30_000, 'the worker waiting inside its hold transaction');
   await kill(first);
+  await blocker.query('ROLLBACK');
+  await blocker.end();
   const second = await startWorker();
   const booked = await booking;
   expect(booked.status).toBe(201);
+  const row = await engine.db.selectFrom('appointments').selectAll().where('slot_id', '=', slot.id).executeTakeFirstOrThrow();
   expect(await booked.json()).toMatchObject({ id: row.id, status: 'held' });
 
   // Confirm while no worker runs at all; the Update waits and completes once one is back.
