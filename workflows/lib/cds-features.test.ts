@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { ageOn, labValues, latestValues, mapModelFeatures, patientSex, type FhirObservation, type FhirPatient } from './cds-features';
+import modelMetaJson from '../../models/diabetes-progression.json';
 import { parseModelMeta } from './cds-model-meta';
 
-const meta = parseModelMeta(JSON.parse(readFileSync(path.join(__dirname, '../../models/diabetes-progression.json'), 'utf8')));
+const meta = parseModelMeta(modelMetaJson);
 
 function obs(loinc: string, value: number, unit: string, effectiveDateTime = '2026-11-20T09:00:00Z', status = 'final'): FhirObservation {
   return { resourceType: 'Observation', status, code: { coding: [{ system: 'http://loinc.org', code: loinc }] }, valueQuantity: { value, unit }, effectiveDateTime };
