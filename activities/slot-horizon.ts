@@ -2,10 +2,11 @@
 import { sql } from 'kysely';
 import type { Db } from '../db';
 import { bookingPolicy, closeSlotsOnLeave, generateSlots } from '../db/booking';
+import { addDays } from '../db/seed';
 import type { BookingPolicy } from '../workflows/booking';
 
+/** A slot the sweep freed, and whose hold it was (that patient is not offered it again). */
 export interface FreedSlot { appointmentId: string; slotId: string; clinicId: string; patientId: string }
-import { addDays } from '../db/seed';
 
 export function createSlotHorizonActivities(deps: { db: Db }) {
   return {
@@ -36,10 +37,7 @@ export function createSlotHorizonActivities(deps: { db: Db }) {
         if (input.sweepId) {
           const done = await tx.selectFrom('audit_log').select('details').where('action', '=', 'expired-by-sweep')
             .where(sql<boolean>`details->>'sweepId' = ${input.sweepId}`).execute();
-          if (done.length) {
-            const freed = done.map((d) => (d.details as FreedSlot & { sweepId: string })).map(({ appointmentId, slotId, clinicId, patientId }) => ({ appointmentId, slotId, clinicId, patientId }));
-            return { released: freed.length, freed };
-          }
+          if (done.length) return { released: done.length, freed: done.map((d) => (d.details as { freed: FreedSlot }).freed) };
         }
         const released = await tx
           .updateTable('appointments')
@@ -48,15 +46,16 @@ export function createSlotHorizonActivities(deps: { db: Db }) {
           .where('hold_expires_at', '<', sql<Date>`now() - make_interval(secs => ${input.overdueSeconds})`)
           .returning(['id', 'workflow_id', 'slot_id', 'clinic_id', 'patient_id'])
           .execute();
+        const freed: FreedSlot[] = released.map((r) => ({ appointmentId: r.id, slotId: r.slot_id, clinicId: r.clinic_id, patientId: r.patient_id }));
         if (released.length) {
-          await tx.insertInto('audit_log').values(released.map((r) => ({
+          await tx.insertInto('audit_log').values(released.map((r, i) => ({
             actor: 'system', action: 'expired-by-sweep', entity: 'appointment', entity_id: r.id, workflow_id: r.workflow_id, dedupe_key: `${r.workflow_id}:expired-by-sweep`,
-            details: JSON.stringify({ sweepId: input.sweepId ?? null, appointmentId: r.id, slotId: r.slot_id, clinicId: r.clinic_id, patientId: r.patient_id }),
+            details: JSON.stringify({ sweepId: input.sweepId ?? null, freed: freed[i] }),
           }))).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
           await tx.updateTable('waitlist_entries').set({ status: 'waiting', offered_appointment_id: null })
             .where('offered_appointment_id', 'in', released.map((r) => r.id)).where('status', '=', 'offered').execute();
         }
-        return { released: released.length, freed: released.map((r) => ({ appointmentId: r.id, slotId: r.slot_id, clinicId: r.clinic_id, patientId: r.patient_id })) };
+        return { released: released.length, freed };
       });
     },
   };

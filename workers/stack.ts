@@ -143,7 +143,8 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   // Postgres refuses a data folder that others can enter (mode must be 0700 or 0750), so only the
   // folders above it are made traversable, and a data folder opened up earlier is closed again.
   if (process.getuid?.() === 0) ensureTraversable([postgresBinaries(), path.dirname(dataDir)], say);
-  if (initialised && (statSync(dataDir).mode & 0o007) !== 0) chmodSync(dataDir, statSync(dataDir).mode & 0o750);
+  const dataMode = initialised ? statSync(dataDir).mode : 0;
+  if ((dataMode & 0o007) !== 0) chmodSync(dataDir, dataMode & 0o750);
   if (!initialised) {
     mkdirSync(dataDir, { recursive: true });
     if (process.getuid?.() === 0) {
