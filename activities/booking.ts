@@ -3,13 +3,12 @@
  * appointment id or the workflow id, so a retried activity never writes twice. Refusals
  * (slot taken, patient busy, rule broken) are non-retryable failures with their own type.
  */
-import { createHash } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db';
 import { appointmentView, bookableSlot, LIVE_STATUSES, lockPatient } from '../db/booking';
 import type { Database } from '../db/schema';
-import type { AppointmentView, BookingPolicy } from '../workflows/booking';
-import { bookingWorkflowId } from '../workflows/booking';
+import { bookingWorkflowId, type AppointmentView, type BookingPolicy } from '../domain/booking';
+import { nameUuid } from '../domain/ids';
 import { pgViolation, refuse } from './errors';
 
 
@@ -54,12 +53,6 @@ async function audit(tx: Transaction<Database> | Db, workflowId: string, action:
     .values({ actor, action, entity: 'appointment', entity_id: appointmentId, workflow_id: workflowId, dedupe_key: `${workflowId}:${action}`, details: JSON.stringify(details) })
     .onConflict((oc) => oc.column('dedupe_key').doNothing())
     .execute();
-}
-
-/** A uuid derived from a key, so a retried offer finds the appointment it already made. */
-export function derivedUuid(key: string): string {
-  const h = createHash('sha256').update(key).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 export function createBookingActivities(deps: { db: Db }) {
@@ -205,7 +198,7 @@ export function createBookingActivities(deps: { db: Db }) {
      * The slot is held for them ('offered') in the same transaction. Returns null when nobody fits.
      */
     async offerFreedSlot(input: { slotId: string; offerKey: string; excludePatientId: string; offerHoldSeconds: number }): Promise<AppointmentView | null> {
-      const offerId = derivedUuid(`offer:${input.offerKey}`);
+      const offerId = nameUuid('offer', input.offerKey);
       return db.transaction().execute(async (tx) => {
         // A retry after the offer committed returns it (its process is started from this answer).
         const already = await tx.selectFrom('appointments').selectAll().where('id', '=', offerId).executeTakeFirst();

@@ -1,6 +1,6 @@
 /** The clinical worker's CDS side effect: storing each assessment so any card can be traced back. */
 import type { Db } from '../db';
-import type { AssessmentForCard } from '../workflows/lib/cds-cards';
+import type { AssessmentForCard } from '../domain/cds/cards';
 import { insertAssessmentOnce } from '../db/cds';
 import type { FeatureContribution } from './cds';
 

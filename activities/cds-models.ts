@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { parseModelMeta, type ModelFeature, type ModelMeta } from '../workflows/lib/cds-model-meta';
+import { parseModelMeta, type ModelFeature, type ModelMeta } from '../domain/cds/model-meta';
 
 export type { ModelFeature, ModelMeta };
 

@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createBatchers } from './cds-batcher';
 import { loadModelRegistry, type ModelRegistry } from './cds-models';
 import { createCdsActivities } from './cds';
-import { parseModelMeta } from '../workflows/lib/cds-model-meta';
+import { parseModelMeta } from '../domain/cds/model-meta';
 
 const MODELS_DIR = path.join(__dirname, '../models');
 const golden = JSON.parse(readFileSync(path.join(MODELS_DIR, 'golden/diabetes-progression.json'), 'utf8')) as { cases: Array<{ features: number[]; score: number }> };

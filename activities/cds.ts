@@ -1,5 +1,5 @@
 /** Inference activities served by the cds worker on its own task queue. */
-import { bandFor } from '../workflows/lib/cds-model-meta';
+import { bandFor } from '../domain/cds/model-meta';
 import { createBatchers, type BatchSettings, type ModelBatcher } from './cds-batcher';
 import type { ModelRegistry } from './cds-models';
 import { refuse } from './errors';

@@ -2,8 +2,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../db';
 import { bookingPolicy, closeSlotsOnLeave, generateSlots } from '../db/booking';
-import { addDays } from '../db/seed';
-import type { BookingPolicy } from '../workflows/booking';
+import { addDays } from '../domain/time';
+import type { BookingPolicy } from '../domain/booking';
 
 /** A slot the sweep freed, and whose hold it was (that patient is not offered it again). */
 export interface FreedSlot { appointmentId: string; slotId: string; clinicId: string; patientId: string }

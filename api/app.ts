@@ -3,34 +3,17 @@
  * and one router per process. It holds no process logic: it starts, signals, updates and
  * queries workflows and reads lists from Postgres.
  */
-import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Client } from '@temporalio/client';
 import { requestId } from 'hono/request-id';
-import type { Config } from '../config';
-import type { Db } from '../db';
-import type { Logger } from '../logger';
-import type { AuthEnv } from './auth';
 import { bookingRouter } from './booking';
 import { cdsHooksRouter } from './cds-hooks';
 import { codecRouter } from './codec';
 import { docsRouter } from './docs';
-import { errorBody, handleError, validationHook } from './errors';
+import { errorBody, handleError } from './errors';
 import { healthRouter } from './health';
 import { opsRouter } from './ops';
+import { newRouter, type ApiDeps } from './router';
 
-export interface ApiDeps {
-  config: Config;
-  db: Db;
-  temporal: Client;
-  logger: Logger;
-}
-
-export type AppEnv = AuthEnv;
-
-/** A router with the shared validation hook, so every process's router reports errors alike. */
-export function newRouter() {
-  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-}
+export type { ApiDeps, AppEnv } from './router';
 
 export function createApp(deps: ApiDeps) {
   const app = newRouter();

@@ -6,17 +6,17 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Context } from 'hono';
-import { derivedUuid } from '../activities/booking';
 import { appointmentView, bookableSlot, bookingPolicy, patientAppointments, practitionerDay, recordLeave, searchFreeSlots } from '../db/booking';
-import { localDateTime } from '../db/seed';
+import { CHECK_IN_OPENS_SECONDS, type AppointmentView } from '../domain/booking';
+import { fhirAppointmentStatus } from '../domain/fhir';
+import { nameUuid } from '../domain/ids';
+import { localDateTime } from '../domain/time';
 import type { Appointment } from '../db/schema';
 import {
-  CHECK_IN_OPENS_SECONDS, bookingStatusQuery, bookingWorkflow, bookingWorkflowId, cancelUpdate, checkInSignal, confirmUpdate, holdSlotUpdate, rescheduleUpdate,
-  type AppointmentView,
+  bookingStatusQuery, bookingWorkflow, bookingWorkflowId, cancelUpdate, checkInSignal, confirmUpdate, holdSlotUpdate, rescheduleUpdate,
 } from '../workflows/booking';
-import { fhirAppointmentStatus } from '../workflows/lib/fhir';
 import { clinicIdKey, patientIdKey, processStatusKey } from '../workflows/search-attributes';
-import { newRouter, type ApiDeps, type AppEnv } from './app';
+import { newRouter, type ApiDeps, type AppEnv } from './router';
 import { requireRole, type Caller } from './auth';
 import { ApiError, errorResponse, fromProcessFailure, type FailureMap } from './errors';
 
@@ -174,7 +174,7 @@ export function bookingRouter(deps: ApiDeps) {
       if (!patient) throw new ApiError(404, 'patient_not_found', `Patient ${patientId} does not exist.`);
 
       // The same caller and key always name the same appointment, hence the same workflow.
-      const appointmentId = derivedUuid(`booking:${caller.id}:${key}`);
+      const appointmentId = nameUuid('booking', `${caller.id}:${key}`);
       const workflowId = bookingWorkflowId(appointmentId);
       try {
         const view = await temporal.workflow.executeUpdateWithStart(holdSlotUpdate, {
@@ -339,7 +339,7 @@ export function bookingRouter(deps: ApiDeps) {
       if (w.clinicId && !(await db.selectFrom('clinics').select('id').where('id', '=', w.clinicId).executeTakeFirst())) {
         throw new ApiError(404, 'clinic_not_found', `Clinic ${w.clinicId} does not exist.`);
       }
-      const id = derivedUuid(`waitlist:${caller.id}:${c.req.valid('header')['idempotency-key']}`);
+      const id = nameUuid('waitlist', `${caller.id}:${c.req.valid('header')['idempotency-key']}`);
       await db.insertInto('waitlist_entries').values({
         id, patient_id: w.patientId, specialty: w.specialty, practitioner_id: w.practitionerId ?? null, clinic_id: w.clinicId ?? null,
         wanted_before: w.wantedBefore, status: 'waiting', offered_appointment_id: null, created_by: caller.id,

@@ -5,8 +5,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Payload } from '@temporalio/common';
 import { cors } from 'hono/cors';
-import { payloadCodec } from '../temporal';
-import { newRouter, type ApiDeps } from './app';
+import { payloadCodec } from '../platform/temporal';
+import { newRouter, type ApiDeps } from './router';
 import { requireRole } from './auth';
 import { ApiError, errorResponse } from './errors';
 

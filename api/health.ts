@@ -1,7 +1,7 @@
 /** Liveness of the engine's dependencies, for load balancers and ops. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { pingDb } from '../db';
-import { newRouter, type ApiDeps } from './app';
+import { newRouter, type ApiDeps } from './router';
 
 const DependencySchema = z.object({ up: z.boolean(), latencyMs: z.number() });
 const HealthSchema = z

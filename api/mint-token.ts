@@ -3,7 +3,7 @@
  * prints a bearer token signed with this installation's AUTH_SECRET.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config';
+import { loadConfig } from '../platform/config';
 import { mintToken, ROLES, type Role } from './auth';
 
 async function main() {

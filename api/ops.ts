@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowFailedError } from '@temporalio/client';
 import { selfTestWorkflow } from '../workflows/self-test';
-import { newRouter, type ApiDeps } from './app';
+import { newRouter, type ApiDeps } from './router';
 import { requireRole } from './auth';
 import { ApiError, errorResponse } from './errors';
 

@@ -1,9 +1,9 @@
 /** The API process: serves the Hono app until SIGINT/SIGTERM, then drains and closes. */
 import { serve } from '@hono/node-server';
-import { loadConfig, requireDatabaseUrl } from '../config';
+import { loadConfig, requireDatabaseUrl } from '../platform/config';
 import { createDb } from '../db';
-import { createLogger } from '../logger';
-import { connectClient } from '../temporal';
+import { createLogger } from '../platform/logger';
+import { connectClient } from '../platform/temporal';
 import { createApp } from './app';
 
 async function main() {

@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import { sql } from 'kysely';
-import { DEMO_TIME_ZONE, localToday, seedDemoCity } from '../db/seed';
+import { DEMO_TIME_ZONE, seedDemoCity } from '../db/seed';
+import { localToday } from '../domain/time';
 import { freePort } from '../workers/stack';
 import { daysFromNow, makeClinic, makePatient, makeSlot } from '../tests/fixtures';
 import { startTestEngine } from '../tests/helpers';

@@ -16,8 +16,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import * as ort from 'onnxruntime-node';
 import { createCdsActivities } from '../activities/cds';
 import { loadModelRegistry } from '../activities/cds-models';
-import { loadConfig, PROJECT_ROOT } from '../config';
-import { dataConverter } from '../temporal';
+import { loadConfig, PROJECT_ROOT } from '../platform/config';
+import { dataConverter } from '../platform/temporal';
 import { bundleWorkflows } from '../workers/clinical';
 import { ensureTemporalCli, startTemporalDevServer, type RunningTemporal } from '../workers/stack';
 import type { benchScoreWorkflow } from './workflows';

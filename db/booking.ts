@@ -1,6 +1,6 @@
 /** Booking queries shared by the booking activities and the API. */
 import { sql, type Transaction } from 'kysely';
-import { DEFAULT_BOOKING_POLICY, type AppointmentView, type BookingPolicy } from '../workflows/booking';
+import { DEFAULT_BOOKING_POLICY, LIVE_STATUSES, type AppointmentView, type BookingPolicy } from '../domain/booking';
 import type { Db } from './index';
 import type { Appointment, Database } from './schema';
 
@@ -101,8 +101,7 @@ export async function lockPatient(tx: Transaction<Database>, patientId: string):
   await sql`SELECT pg_advisory_xact_lock(hashtextextended(${patientId}::text, 0))`.execute(tx);
 }
 
-/** Statuses that hold a slot (and the patient's time). */
-export const LIVE_STATUSES = ['held', 'offered', 'booked', 'arrived', 'fulfilled'] as const;
+export { LIVE_STATUSES };
 
 export function appointmentView(row: Appointment): AppointmentView {
   return {

@@ -1,7 +1,7 @@
 /** CDS queries: stored assessments (idempotent by request key) and the lab catalogue's ranges. */
 import type { Db } from './index';
 import type { CdsAssessment, NewCdsAssessment } from './schema';
-import type { ReferenceRange } from '../workflows/lib/cds-rules';
+import type { ReferenceRange } from '../domain/cds/rules';
 
 /**
  * Stores an assessment once per request key: a retried activity or a repeated hook call writes

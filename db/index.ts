@@ -4,7 +4,7 @@
  */
 import { Kysely, Migrator, PostgresDialect, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
-import { createLogger, type Logger } from '../logger';
+import { createLogger, type Logger } from '../platform/logger';
 import { migrations } from './migrations';
 import type { Database } from './schema';
 

@@ -1,5 +1,5 @@
 /** `npm run db:migrate`: applies pending migrations to DATABASE_URL (production deploys run this). */
-import { loadConfig, requireDatabaseUrl } from '../config';
+import { loadConfig, requireDatabaseUrl } from '../platform/config';
 import { createDb, migrateToLatest } from './index';
 
 async function main() {

@@ -4,6 +4,9 @@
  * bigint → string). Nullable columns are `T | null`, never optional.
  */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { Sex } from '../domain/patient';
+
+export type { Sex };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -11,7 +14,6 @@ type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json = ColumnType<unknown, string, string>;
 
 export type RolloutStage = 'preparation' | 'pilot' | 'live';
-export type Sex = 'female' | 'male' | 'other' | 'unknown';
 export type Priority = 'routine' | 'urgent' | 'asap' | 'stat';
 export type AppointmentStatus = 'held' | 'offered' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'expired';
 export type ReferralStatus = 'requested' | 'booked' | 'completed' | 'overdue' | 'cancelled';

@@ -4,7 +4,8 @@
  * Every insert is keyed (deterministic ids, ON CONFLICT DO NOTHING), so seeding twice is harmless.
  * All people here are synthetic.
  */
-import { createHash } from 'node:crypto';
+import { nameUuid } from '../domain/ids';
+import { addDays } from '../domain/time';
 import { generateSlots } from './booking';
 import type { Db } from './index';
 import type { Sex } from './schema';
@@ -13,8 +14,7 @@ export const DEMO_TIME_ZONE = 'Europe/Moscow';
 
 /** A stable uuid for a demo record, so tests and docs can name them. */
 export function demoId(key: string): string {
-  const h = createHash('sha256').update(`demo-city:${key}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return nameUuid('demo', key);
 }
 
 const CLINICS = [
@@ -65,6 +65,11 @@ const LAB_TESTS: Array<{
 
 /** Seeds the demo city and makes sure slots exist for the next `slotDays` local days. */
 export async function seedDemoCity(db: Db, opts: { today: string; slotDays: number; patients?: number }): Promise<{ slotsAdded: number }> {
+  // Demo ids are name-based (domain/ids.ts); a city seeded before they were made that way keeps its old ids.
+  const first = await db.selectFrom('clinics').select('id').where('code', '=', CLINICS[0]!.code).executeTakeFirst();
+  if (first && first.id !== demoId(`clinic:${CLINICS[0]!.code}`)) {
+    throw new Error('this data folder holds a demo city seeded by an older version (its ids were made another way): stop, delete the data folder (DATA_DIR, default .data) and start again');
+  }
   await db.transaction().execute(async (tx) => {
     for (const c of CLINICS) {
       await tx.insertInto('clinics').values({
@@ -114,26 +119,4 @@ export async function seedDemoCity(db: Db, opts: { today: string; slotDays: numb
   });
   const to = addDays(opts.today, opts.slotDays - 1);
   return { slotsAdded: await generateSlots(db, opts.today, to) };
-}
-
-/** 'YYYY-MM-DD' plus n calendar days. */
-export function addDays(date: string, n: number): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + n);
-  return d.toISOString().slice(0, 10);
-}
-
-/** An instant as the wall-clock time of a zone, 'YYYY-MM-DDTHH:MM' (what the clinic's clock says). */
-export function localDateTime(instant: Date | string, timeZone: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
-      .formatToParts(new Date(instant))
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
-}
-
-/** Today's date in a time zone, as 'YYYY-MM-DD'. */
-export function localToday(timeZone: string, now = new Date()): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
 import { generateSlots } from '../db/booking';
-import { dataConverter } from '../temporal';
+import { dataConverter } from '../platform/temporal';
 import { bookingStatusQuery } from '../workflows/booking';
 import { daysFromNow, makeClinic, makePatient, makeShortSlot, makeSlot, type TestClinic } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { CONFIG_KEYS } from '../config';
+import { CONFIG_KEYS } from '../platform/config';
 
 interface Service {
   image?: string;

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db';
-import { DEFAULT_BOOKING_POLICY, type BookingPolicy } from '../workflows/booking';
+import { DEFAULT_BOOKING_POLICY, type BookingPolicy } from '../domain/booking';
 
 export interface TestClinic {
   clinicId: string;

@@ -9,10 +9,10 @@ import type { Client } from '@temporalio/client';
 import { createApp } from '../api/app';
 import { mintToken, type Caller, type Role } from '../api/auth';
 import { loadModelRegistry, type ModelRegistry } from '../activities/cds-models';
-import { parseConfig, type Config } from '../config';
+import { parseConfig, type Config } from '../platform/config';
 import { createDb, type Db } from '../db';
-import { createLogger } from '../logger';
-import { connectClient, temporalAddress } from '../temporal';
+import { createLogger } from '../platform/logger';
+import { connectClient, temporalAddress } from '../platform/temporal';
 import { createCdsWorker, MODELS_DIR } from '../workers/cds';
 import { createClinicalWorker } from '../workers/clinical';
 

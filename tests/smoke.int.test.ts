@@ -1,4 +1,4 @@
-import { ENCRYPTED_ENCODING } from '../codec';
+import { ENCRYPTED_ENCODING } from '../platform/codec';
 import { jsonRequest, startTestEngine, type TestEngine } from './helpers';
 
 let engine: TestEngine;

@@ -8,9 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../config';
+import { PROJECT_ROOT } from '../platform/config';
 import { createDb, migrateToLatest } from '../db';
-import { DEMO_TIME_ZONE, localToday, seedDemoCity } from '../db/seed';
+import { DEMO_TIME_ZONE, seedDemoCity } from '../db/seed';
+import { localToday } from '../domain/time';
 import { ensureTemporalCli, freePort, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from '../workers/stack';
 import { bundleWorkflows, WORKFLOWS_PATH } from '../workers/clinical';
 

@@ -5,9 +5,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
-import { loadConfig, type Config } from '../config';
-import { createLogger, type Logger } from '../logger';
-import { connectWorker } from '../temporal';
+import { loadConfig, type Config } from '../platform/config';
+import { createLogger, type Logger } from '../platform/logger';
+import { connectWorker } from '../platform/temporal';
 
 export interface WorkerProcess {
   worker: Worker;

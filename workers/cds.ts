@@ -6,8 +6,8 @@ import path from 'node:path';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createCdsActivities } from '../activities/cds';
 import { loadModelRegistry, type ModelRegistry } from '../activities/cds-models';
-import { PROJECT_ROOT, type Config } from '../config';
-import { CDS_TASK_QUEUE, dataConverter } from '../temporal';
+import { PROJECT_ROOT, type Config } from '../platform/config';
+import { CDS_TASK_QUEUE, dataConverter } from '../platform/temporal';
 import { runWorkerProcess } from './bootstrap';
 
 export const MODELS_DIR = path.join(PROJECT_ROOT, 'models');

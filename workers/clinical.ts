@@ -4,9 +4,9 @@
  */
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createClinicalActivities } from '../activities';
-import { requireDatabaseUrl, type Config } from '../config';
+import { requireDatabaseUrl, type Config } from '../platform/config';
 import { createDb, type Db } from '../db';
-import { connectClient, dataConverter, FAILURE_CONVERTER_PATH } from '../temporal';
+import { connectClient, dataConverter, FAILURE_CONVERTER_PATH } from '../platform/temporal';
 import { ensureSchedule, lapsedHoldsSchedule, slotHorizonSchedule } from './schedules';
 import { runWorkerProcess } from './bootstrap';
 

@@ -9,9 +9,10 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { mintToken, type Caller } from '../api/auth';
-import { loadConfig, PROJECT_ROOT } from '../config';
+import { loadConfig, PROJECT_ROOT } from '../platform/config';
 import { createDb, migrateToLatest } from '../db';
-import { DEMO_TIME_ZONE, demoId, localToday, seedDemoCity } from '../db/seed';
+import { DEMO_TIME_ZONE, demoId, seedDemoCity } from '../db/seed';
+import { localToday } from '../domain/time';
 import { ensureTemporalCli, portInUse, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from './stack';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);

@@ -23,71 +23,11 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { createBookingActivities } from '../activities/booking';
+import {
+  CHECK_IN_OPENS_SECONDS, bookingWorkflowId,
+  type AppointmentView, type BookingInput, type BookingPolicy, type BookingState, type BookingStatus, type CancelRequest, type HoldRequest, type RescheduleRequest,
+} from '../domain/booking';
 import { clinicIdKey, patientIdKey, processStatusKey } from './search-attributes';
-
-/** Rules a clinic sets (booking_policies); durations in seconds so tests can pass seconds. */
-export interface BookingPolicy {
-  /** How many days ahead patients may book. */
-  horizonDays: number;
-  /** Active (held, offered or booked, future) appointments per patient per specialty. */
-  maxActivePerSpecialty: number;
-  /** How long a hold waits for confirmation. */
-  holdSeconds: number;
-  /** How long a waitlist offer waits for the patient to accept. */
-  offerHoldSeconds: number;
-  /** How long before the visit the reminder goes out. */
-  reminderLeadSeconds: number;
-  /** How long after the start a booked patient who has not checked in becomes a no-show. */
-  noShowGraceSeconds: number;
-}
-
-/** Production defaults: the one place they are written. */
-export const DEFAULT_BOOKING_POLICY: BookingPolicy = Object.freeze({
-  horizonDays: 60,
-  maxActivePerSpecialty: 2,
-  holdSeconds: 10 * 60,
-  offerHoldSeconds: 2 * 3600,
-  reminderLeadSeconds: 24 * 3600,
-  noShowGraceSeconds: 30 * 60,
-});
-
-/** How long before the visit a patient can check in at the desk. */
-export const CHECK_IN_OPENS_SECONDS = 2 * 3600;
-
-export type BookingStatus = 'held' | 'offered' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'expired';
-
-/** The appointment as the process sees it (times as ISO instants). */
-export interface AppointmentView {
-  appointmentId: string;
-  status: BookingStatus;
-  slotId: string;
-  patientId: string;
-  practitionerId: string;
-  clinicId: string;
-  startsAt: string;
-  endsAt: string;
-  holdExpiresAt: string | null;
-}
-
-export interface BookingState {
-  /** 'new' until the hold is taken; 'rejected' when it was refused. */
-  status: BookingStatus | 'new' | 'rejected';
-  appointment: AppointmentView | null;
-  reminderSent: boolean;
-}
-
-export interface BookingInput {
-  appointmentId: string;
-  patientId: string;
-  clinicId: string;
-  policy: BookingPolicy;
-  /** A waitlist offer: the hold is already taken for this patient by offerFreedSlot. */
-  offered?: AppointmentView;
-}
-
-export interface HoldRequest { slotId: string; bookedBy: string }
-export interface CancelRequest { by: string; reason: string }
-export interface RescheduleRequest { slotId: string; by: string }
 
 export const holdSlotUpdate = defineUpdate<AppointmentView, [HoldRequest]>('holdSlot');
 export const confirmUpdate = defineUpdate<AppointmentView, [{ by: string }]>('confirm');
@@ -98,7 +38,7 @@ export const checkInSignal = defineSignal<[{ by: string }]>('checkIn');
 export const visitCompletedSignal = defineSignal<[{ by: string }]>('visitCompleted');
 export const bookingStatusQuery = defineQuery<BookingState>('bookingStatus');
 
-export const bookingWorkflowId = (appointmentId: string) => `booking-${appointmentId}`;
+export { bookingWorkflowId };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HOLDING: BookingStatus[] = ['held', 'offered'];

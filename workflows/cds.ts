@@ -8,7 +8,7 @@
 import { proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { createCdsActivities } from '../activities/cds';
 import type { createCdsAssessmentActivities, StoredAssessment } from '../activities/cds-assessment';
-import { CDS_TASK_QUEUE } from './task-queues';
+import { CDS_TASK_QUEUE } from '../domain/task-queues';
 
 type CdsActivities = ReturnType<typeof createCdsActivities>;
 type CdsAssessmentActivities = ReturnType<typeof createCdsAssessmentActivities>;

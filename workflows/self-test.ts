@@ -6,7 +6,7 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createSelfTestActivities } from '../activities/self-test';
 import type { createCdsActivities } from '../activities/cds';
-import { CDS_TASK_QUEUE } from './task-queues';
+import { CDS_TASK_QUEUE } from '../domain/task-queues';
 
 type SelfTestActivities = ReturnType<typeof createSelfTestActivities>;
 type CdsActivities = ReturnType<typeof createCdsActivities>;

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { CLINICAL_TASK_QUEUE } from './workflows/task-queues';
+import { CLINICAL_TASK_QUEUE } from '../domain/task-queues';
 
-export const PROJECT_ROOT = __dirname;
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 const port = z.coerce.number().int().min(1).max(65535);
 

@@ -1,4 +1,4 @@
-import { creatinineMgDl, egfrCard, egfrCkdEpi2021, flagCards, interpret, kdigoCategory, pickRange, reviewDraftLabOrders, type ReferenceRange } from './cds-rules';
+import { creatinineMgDl, egfrCard, egfrCkdEpi2021, flagCards, interpret, kdigoCategory, pickRange, reviewDraftLabOrders, type ReferenceRange } from './rules';
 
 /** The demo catalogue's rows (db/seed.ts), as db/cds.ts returns them. */
 const RANGES: ReferenceRange[] = [

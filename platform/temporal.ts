@@ -8,7 +8,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { EncryptionCodec } from './codec';
 import type { Config } from './config';
 
-export { CLINICAL_TASK_QUEUE, CDS_TASK_QUEUE } from './workflows/task-queues';
+export { CLINICAL_TASK_QUEUE, CDS_TASK_QUEUE } from '../domain/task-queues';
 
 /** Bundled with the workflows (bundleWorkflowCode's failureConverterPath) and loaded by clients. */
 export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');

@@ -2,7 +2,7 @@
  * Our plain status names → FHIR R4 value sets, written down once. The API reports both.
  * Appointment: http://hl7.org/fhir/R4/valueset-appointmentstatus.html
  */
-import type { BookingStatus } from '../booking';
+import type { BookingStatus } from './booking';
 
 export type FhirAppointmentStatus = 'proposed' | 'pending' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'entered-in-error' | 'checked-in' | 'waitlist';
 

@@ -3,9 +3,10 @@
  * interpretation flags from reference ranges, and the duplicate-order review for order-sign.
  * Pure and deterministic (no I/O, no clock: "now" is passed in); each rule returns CDS Hooks cards.
  */
-import { card, fmt, type CdsCard } from './cds-cards';
+import { card, fmt, type CdsCard } from './cards';
 
-export type Sex = 'female' | 'male';
+import type { ReferenceSex } from '../patient';
+
 export type Flag = 'N' | 'L' | 'H' | 'LL' | 'HH';
 export type KdigoCategory = 'G1' | 'G2' | 'G3a' | 'G3b' | 'G4' | 'G5';
 
@@ -37,7 +38,7 @@ export interface ReferenceRange {
   loinc: string;
   name: string;
   unit: string;
-  sex: Sex | null;
+  sex: ReferenceSex | null;
   ref_low: number | null;
   ref_high: number | null;
   critical_low: number | null;
@@ -66,7 +67,7 @@ export function creatinineMgDl(value: number, unit: string): number | null {
  * NEJM 2021;385:1737): 142 × min(Scr/κ,1)^α × max(Scr/κ,1)^−1.200 × 0.9938^age × 1.012 (female);
  * κ = 0.7 / 0.9 and α = −0.241 / −0.302 for female / male; Scr in mg/dL. Adults only.
  */
-export function egfrCkdEpi2021(input: { creatinineMgDl: number; ageYears: number; sex: Sex }): number {
+export function egfrCkdEpi2021(input: { creatinineMgDl: number; ageYears: number; sex: ReferenceSex }): number {
   const { creatinineMgDl: scr, ageYears, sex } = input;
   if (!(scr > 0) || !Number.isFinite(scr)) throw new RangeError('creatinine must be a positive finite number');
   if (!(ageYears >= 18) || !Number.isFinite(ageYears)) throw new RangeError('CKD-EPI 2021 applies to adults (age >= 18)');
@@ -104,7 +105,7 @@ const KDIGO_TEXT: Record<KdigoCategory, string> = {
  * The eGFR card from the latest creatinine. Returns an info card saying why when eGFR cannot be
  * computed (sex not female/male, age unknown or under 18, unit not convertible).
  */
-export function egfrCard(input: { creatinine: LabValue; ageYears: number | null; sex: Sex | null }): CdsCard {
+export function egfrCard(input: { creatinine: LabValue; ageYears: number | null; sex: ReferenceSex | null }): CdsCard {
   const { creatinine, ageYears, sex } = input;
   const topic = { system: LOINC_SYSTEM, code: LOINC.egfr, display: 'eGFR (CKD-EPI 2021, creatinine)' };
   const scr = creatinineMgDl(creatinine.value, creatinine.unit);
@@ -133,7 +134,7 @@ export function egfrCard(input: { creatinine: LabValue; ageYears: number | null;
 }
 
 /** The range row for a test and sex: a sex-specific row first, else the row for every sex. */
-export function pickRange(ranges: readonly ReferenceRange[], loinc: string, sex: Sex | null): ReferenceRange | undefined {
+export function pickRange(ranges: readonly ReferenceRange[], loinc: string, sex: ReferenceSex | null): ReferenceRange | undefined {
   return ranges.find((r) => r.loinc === loinc && sex !== null && r.sex === sex) ?? ranges.find((r) => r.loinc === loinc && r.sex === null);
 }
 
@@ -161,7 +162,7 @@ function rangeText(r: ReferenceRange): string {
  * One card per latest value that is out of range: critical (LL/HH) or warning (L/H), critical first.
  * A value whose unit differs from the catalogue's, or with no range for the patient's sex, is skipped.
  */
-export function flagCards(latest: readonly LabValue[], ranges: readonly ReferenceRange[], sex: Sex | null): CdsCard[] {
+export function flagCards(latest: readonly LabValue[], ranges: readonly ReferenceRange[], sex: ReferenceSex | null): CdsCard[] {
   const cards: Array<{ flag: Flag; card: CdsCard }> = [];
   for (const v of latest) {
     const range = pickRange(ranges, v.loinc, sex);
@@ -209,7 +210,7 @@ export function reviewDraftLabOrders(input: {
   labs: readonly LabValue[];
   now: string;
   ageYears: number | null;
-  sex: Sex | null;
+  sex: ReferenceSex | null;
   testNames: Readonly<Record<string, string>>;
 }): CdsCard[] {
   const nowMs = Date.parse(input.now);

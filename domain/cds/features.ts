@@ -8,8 +8,9 @@
  * 8480-6 / 8462-4 (our approximation); `sex` is scored at the cohort mean because the dataset's
  * sex coding is undocumented, which makes its contribution ~0 instead of a guess.
  */
-import { normalizeUnit, latestOf, type LabValue, type Sex } from './cds-rules';
-import type { ModelMeta } from './cds-model-meta';
+import { normalizeUnit, latestOf, type LabValue } from './rules';
+import type { ReferenceSex } from '../patient';
+import type { ModelMeta } from './model-meta';
 
 export interface FhirCoding {
   system?: string;
@@ -73,7 +74,7 @@ export function ageOn(birthDate: string | undefined, onDate: string): number | n
 }
 
 /** FHIR administrative gender as the eGFR equation needs it; other and unknown give null. */
-export function patientSex(patient: FhirPatient): Sex | null {
+export function patientSex(patient: FhirPatient): ReferenceSex | null {
   return patient.gender === 'female' || patient.gender === 'male' ? patient.gender : null;
 }
 

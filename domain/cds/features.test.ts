@@ -1,6 +1,6 @@
-import { ageOn, labValues, latestValues, mapModelFeatures, patientSex, type FhirObservation, type FhirPatient } from './cds-features';
+import { ageOn, labValues, latestValues, mapModelFeatures, patientSex, type FhirObservation, type FhirPatient } from './features';
 import modelMetaJson from '../../models/diabetes-progression.json';
-import { parseModelMeta } from './cds-model-meta';
+import { parseModelMeta } from './model-meta';
 
 const meta = parseModelMeta(modelMetaJson);
 

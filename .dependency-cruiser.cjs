@@ -1,0 +1,38 @@
+/**
+ * The house's floors (ARCHITECTURE.md): an import runs down, never up. `npm test` runs this
+ * (`npm run lint:layers`) and fails on a violation.
+ *   domain → nothing of ours but domain
+ *   platform → domain
+ *   db → domain, platform
+ *   workflows → domain, workflows, and activity *types* only
+ *   activities → domain, platform, db, workflows (message definitions, ids)
+ *   api → anything below it; workers → anything; nothing imports workers (tests and bench excepted)
+ */
+const OURS = '^(domain|platform|db|workflows|activities|api|workers)/';
+module.exports = {
+  forbidden: [
+    { name: 'domain-is-the-floor', severity: 'error', comment: 'domain imports only domain',
+      from: { path: '^domain/' }, to: { path: '^(platform|db|workflows|activities|api|workers|tests|bench)/' } },
+    { name: 'platform-stands-on-domain', severity: 'error', comment: 'platform imports only domain and platform',
+      from: { path: '^platform/' }, to: { path: '^(db|workflows|activities|api|workers|tests|bench)/' } },
+    { name: 'db-below-processes', severity: 'error', comment: 'db never imports workflows, activities, api or workers',
+      from: { path: '^db/' }, to: { path: '^(workflows|activities|api|workers|tests|bench)/' } },
+    { name: 'workflows-deterministic', severity: 'error', comment: 'workflows import domain, workflows, and activity types only',
+      from: { path: '^workflows/' }, to: { path: '^(platform|db|api|workers|tests|bench)/' } },
+    { name: 'workflows-activity-types-only', severity: 'error', comment: 'a workflow may name activity types, never load their code',
+      from: { path: '^workflows/' }, to: { path: '^activities/', dependencyTypesNot: ['type-only'] } },
+    { name: 'activities-below-api', severity: 'error', comment: 'activities never import api or workers',
+      from: { path: '^activities/' }, to: { path: '^(api|workers|tests|bench)/' } },
+    { name: 'api-below-workers', severity: 'error', comment: 'nothing imports workers (entry points)',
+      from: { path: OURS, pathNot: '^workers/' }, to: { path: '^workers/' } },
+    { name: 'no-cycles', severity: 'error', comment: 'no import cycles between our files',
+      from: { path: OURS }, to: { circular: true, dependencyTypesNot: ['type-only'] } },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(node_modules|\\.data|\\.tools|\\.scratch|coverage)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    combinedDependencies: false,
+  },
+};
