@@ -82,6 +82,10 @@ describe('npm start supervises its workers', () => {
     const api = childRunning(engine.pid!, 'api/server.ts')!;
     expect([clinical, cds, api].every(Boolean)).toBe(true);
 
+    // The banner waits for the API only: kill the clinical worker once it has connected.
+    const workerLog = path.join(dataDir, 'logs', 'worker-clinical.log');
+    const startedWorkers = () => readFileSync(workerLog, 'utf8').split('"msg":"worker started"').length - 1;
+    await eventually(async () => { stillRunning(); return startedWorkers() >= 1; }, 120_000, 'the clinical worker');
     process.kill(clinical, 'SIGKILL');
     const restarted = await eventually(async () => {
       stillRunning();
@@ -90,8 +94,8 @@ describe('npm start supervises its workers', () => {
     }, 30_000, 'a new clinical worker');
     expect(output).toContain('worker-clinical exited (signal SIGKILL); restarting in 0.5 s (restart 1)');
     // The new worker has connected (its own log line), and nothing else was touched.
-    const workerLog = path.join(dataDir, 'logs', 'worker-clinical.log');
-    await eventually(async () => { stillRunning(); return readFileSync(workerLog, 'utf8').split('"msg":"worker started"').length - 1 >= 2; }, 120_000, 'the restarted worker');
+    await eventually(async () => { stillRunning(); return startedWorkers() >= 2; }, 120_000, 'the restarted worker')
+      .catch((err: Error) => { throw new Error(`${err.message}; npm start said:\n${output}\nworker log:\n${readFileSync(workerLog, 'utf8').slice(-3000)}`); });
     expect(JSON.parse(readFileSync(path.join(dataDir, 'run', 'pids.json'), 'utf8'))).toMatchObject({ children: { 'worker-clinical': restarted, 'worker-cds': cds, api } });
     expect([alive(cds), alive(api), childRunning(engine.pid!, 'workers/cds.ts'), childRunning(engine.pid!, 'api/server.ts')]).toEqual([true, true, cds, api]);
 
