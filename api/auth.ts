@@ -19,7 +19,13 @@ export interface Caller {
 
 export type AuthEnv = { Variables: { caller: Caller; requestId: string } };
 
+/** The longest lifetime a token may be minted with (`npm run token -- --hours` is bounded by it). */
+export const MAX_TOKEN_HOURS = 24 * 7;
+
 export async function mintToken(secret: string, caller: Caller, ttlSeconds = 12 * 3600): Promise<string> {
+  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > MAX_TOKEN_HOURS * 3600) {
+    throw new RangeError(`A token lifetime must be more than 0 and at most ${MAX_TOKEN_HOURS} hours.`);
+  }
   const now = Math.floor(Date.now() / 1000);
   return sign({ sub: caller.id, role: caller.role, pid: caller.patientId, prid: caller.practitionerId, iat: now, exp: now + ttlSeconds }, secret, 'HS256');
 }
@@ -33,8 +39,12 @@ async function readCaller(secret: string, header: string | undefined): Promise<C
   } catch {
     throw new ApiError(401, 'unauthenticated', 'The bearer token is invalid or expired.');
   }
+  // hono/jwt checks `exp` only when the token has one: a token without it would never expire.
+  if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) {
+    throw new ApiError(401, 'unauthenticated', 'The bearer token has no expiry.');
+  }
   const role = payload.role as Role;
-  if (typeof payload.sub !== 'string' || !ROLES.includes(role)) {
+  if (typeof payload.sub !== 'string' || !payload.sub || !ROLES.includes(role)) {
     throw new ApiError(401, 'unauthenticated', 'The bearer token has no valid subject or role.');
   }
   return {

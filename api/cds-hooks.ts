@@ -6,7 +6,7 @@
  * cards (eGFR, flags, duplicate orders) come from the pure rules in workflows/lib and are stored
  * as one assessment per call (model id `cds-rules`), so every card traces back to a row.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRoute, z } from '@hono/zod-openapi';
@@ -21,6 +21,7 @@ import { parseModelMeta } from '../domain/cds/model-meta';
 import { egfrCard, flagCards, latestOf, LOINC, reviewDraftLabOrders, RULES_ID, RULES_VERSION, type DraftLabOrder } from '../domain/cds/rules';
 import { newRouter, type ApiDeps } from './router';
 import { requireRole } from './auth';
+import { cdsRequestDigest } from './cds-digest';
 import { ApiError, errorResponse } from './errors';
 
 const DIABETES_MODEL_ID = 'diabetes-progression';
@@ -159,7 +160,7 @@ export function cdsHooksRouter(deps: ApiDeps) {
   // The same hookInstance with another patient or other values is another assessment: a keyed
   // digest (no readable patient data) of both joins its key, so a reused hookInstance never
   // returns someone else's card.
-  const keyedDigest = (value: unknown) => createHmac('sha256', deps.config.AUTH_SECRET).update(JSON.stringify(value)).digest('hex').slice(0, 16);
+  const keyedDigest = (value: unknown) => cdsRequestDigest(deps.config, value);
 
   /** Scores and stores through Temporal; maps the worker's refusals to 4xx/5xx codes. */
   async function assess(serviceId: ServiceId, hookInstance: string, patientRef: string, features: Record<string, number>, provenance: unknown) {

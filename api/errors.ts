@@ -35,6 +35,7 @@ export type ErrorCode =
   | 'invalid_features'
   | 'prefetch_missing'
   | 'unavailable'
+  | 'unsupported_media_type'
   | 'internal';
 
 export class ApiError extends Error {
@@ -77,14 +78,23 @@ export function validationHook(result: { success: boolean; error?: z.ZodError },
   return undefined;
 }
 
+/**
+ * What Hono and zod-openapi refuse before a handler runs: malformed JSON (400), a body in a
+ * content type the route does not take (415).
+ */
+const FRAMEWORK_ERRORS: Partial<Record<number, [ErrorCode, string]>> = {
+  400: ['malformed_json', 'The request body is not valid JSON.'],
+  401: ['unauthenticated', 'A valid bearer token is required.'],
+  415: ['unsupported_media_type', 'This route takes a body of content type application/json.'],
+};
+
 /** Hono's onError: known errors map to their status, everything else to a 500 without internals. */
 export function handleError(logger: Logger) {
   return (err: Error, c: Context) => {
     if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.details), err.status);
     if (err instanceof HTTPException) {
-      // Hono's JSON body parser throws a 400 HTTPException on malformed JSON.
-      const code = err.status === 400 ? 'malformed_json' : err.status === 401 ? 'unauthenticated' : 'internal';
-      return c.json(errorBody(code, err.status === 400 ? 'The request body is not valid JSON.' : err.message), err.status);
+      const [code, message] = FRAMEWORK_ERRORS[err.status] ?? ['internal', err.message];
+      return c.json(errorBody(code, message), err.status);
     }
     logger.error({ requestId: c.get('requestId'), err: { name: err.name, stack: err.stack } }, 'unhandled error');
     return c.json(errorBody('internal', 'Something went wrong on our side; the request id identifies it.'), 500);

@@ -1,27 +1,61 @@
 /**
  * `npm run token -- <role> [--patient <uuid>] [--practitioner <uuid>] [--sub <id>] [--hours <n>]`
- * prints a bearer token signed with this installation's AUTH_SECRET.
+ * prints a bearer token signed with this installation's AUTH_SECRET. Bad arguments print the
+ * usage and exit with code 2, never a token.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../platform/config';
-import { mintToken, ROLES, type Role } from './auth';
+import { MAX_TOKEN_HOURS, mintToken, ROLES, type Role } from './auth';
+
+const USAGE = `usage: npm run token -- <${ROLES.join('|')}> [--patient <uuid>] [--practitioner <uuid>] [--sub <id>] [--hours <n>, at most ${MAX_TOKEN_HOURS}]`;
+
+class UsageError extends Error {}
+
+/** Hours as a positive number up to MAX_TOKEN_HOURS ("1.5" is fine; "x", "-1", "0" are not). */
+export function parseHours(text: string): number {
+  const hours = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
+  if (!(hours > 0 && hours <= MAX_TOKEN_HOURS)) throw new UsageError(`--hours must be a number of hours above 0 and at most ${MAX_TOKEN_HOURS}; got "${text}".`);
+  return hours;
+}
+
+function parse(argv: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { patient: { type: 'string' }, practitioner: { type: 'string' }, sub: { type: 'string' }, hours: { type: 'string', default: '12' } },
+    });
+  } catch (err) {
+    // e.g. `--hours -1`: parseArgs reads -1 as an option; `--hours=-1` reaches parseHours.
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const { positionals, values } = parsed;
+  const role = positionals[0] as Role;
+  if (positionals.length !== 1 || !ROLES.includes(role)) throw new UsageError(`a role is required: one of ${ROLES.join(', ')}.`);
+  return { role, hours: parseHours(values.hours), sub: values.sub, patient: values.patient, practitioner: values.practitioner };
+}
 
 async function main() {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: { patient: { type: 'string' }, practitioner: { type: 'string' }, sub: { type: 'string' }, hours: { type: 'string', default: '12' } },
-  });
-  const role = positionals[0] as Role;
-  if (!ROLES.includes(role)) {
-    console.error(`usage: npm run token -- <${ROLES.join('|')}> [--patient <uuid>] [--practitioner <uuid>] [--sub <id>] [--hours <n>]`);
+  let args;
+  try {
+    args = parse(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n${USAGE}\n`);
     process.exit(2);
   }
   const token = await mintToken(
     loadConfig().AUTH_SECRET,
-    { id: values.sub ?? `${role}-cli`, role, patientId: values.patient, practitionerId: values.practitioner },
-    Number(values.hours) * 3600,
+    { id: args.sub ?? `${args.role}-cli`, role: args.role, patientId: args.patient, practitionerId: args.practitioner },
+    Math.round(args.hours * 3600),
   );
   process.stdout.write(`${token}\n`);
 }
 
-void main();
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

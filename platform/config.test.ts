@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from './config';
@@ -25,5 +25,31 @@ describe('configuration', () => {
     expect(second.AUTH_SECRET).toBe(first.AUTH_SECRET);
     expect(second.PAYLOAD_KEY).toBe(first.PAYLOAD_KEY);
     expect(Object.isFrozen(first)).toBe(true);
+  });
+});
+
+describe('the CDS digest secret', () => {
+  test('is generated once into the local secrets beside the token secret and kept between runs', () => {
+    const dir = dataDir();
+    const first = parseConfig({ DATA_DIR: dir });
+    expect(first.CDS_DIGEST_SECRET).toMatch(/^.{32,}$/);
+    expect(first.CDS_DIGEST_SECRET).not.toBe(first.AUTH_SECRET);
+    expect(parseConfig({ DATA_DIR: dir }).CDS_DIGEST_SECRET).toBe(first.CDS_DIGEST_SECRET);
+    expect(statSync(path.join(dir, 'secrets.json')).mode & 0o777).toBe(0o600);
+  });
+
+  test('is added to a secrets file written before it existed, keeping the other secrets', () => {
+    const dir = dataDir();
+    const old = { AUTH_SECRET: 'o'.repeat(43), PAYLOAD_KEY: Buffer.alloc(32, 7).toString('base64') };
+    writeFileSync(path.join(dir, 'secrets.json'), JSON.stringify(old), { mode: 0o600 });
+    const config = parseConfig({ DATA_DIR: dir });
+    expect(config).toMatchObject(old);
+    expect(config.CDS_DIGEST_SECRET).toMatch(/^.{32,}$/);
+    expect(JSON.parse(readFileSync(path.join(dir, 'secrets.json'), 'utf8'))).toEqual({ ...old, CDS_DIGEST_SECRET: config.CDS_DIGEST_SECRET });
+  });
+
+  test('is required in production, like the token secret', () => {
+    expect(() => parseConfig({ NODE_ENV: 'production', DATA_DIR: dataDir(), AUTH_SECRET: 'x'.repeat(32), PAYLOAD_KEY: Buffer.alloc(32).toString('base64') }))
+      .toThrow(/CDS_DIGEST_SECRET/);
   });
 });

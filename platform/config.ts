@@ -4,7 +4,7 @@
  * project-local data folder, so tokens and encrypted payloads stay readable between runs.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CLINICAL_TASK_QUEUE } from '../domain/task-queues';
@@ -32,6 +32,11 @@ const ConfigSchema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
   /** HMAC secret that signs bearer tokens (at least 32 characters). */
   AUTH_SECRET: z.string().min(32).optional(),
+  /**
+   * HMAC key of the CDS request digests that join assessment keys (at least 32 characters); its
+   * own secret, so rotating AUTH_SECRET does not change assessment ids.
+   */
+  CDS_DIGEST_SECRET: z.string().min(32).optional(),
   /** AES-256 key for the payload codec, base64 of 32 bytes, and its id. */
   PAYLOAD_KEY: z.string().optional(),
   PAYLOAD_KEY_ID: z.string().min(1).default('k1'),
@@ -53,25 +58,50 @@ const ConfigSchema = z.object({
 /** Every variable the code reads: docker-compose.yml may set these and no others. */
 export const CONFIG_KEYS = Object.keys(ConfigSchema.shape);
 
-export type Config = Readonly<
-  Omit<z.infer<typeof ConfigSchema>, 'AUTH_SECRET' | 'PAYLOAD_KEY'> & { AUTH_SECRET: string; PAYLOAD_KEY: string }
->;
+type SecretKey = 'AUTH_SECRET' | 'PAYLOAD_KEY' | 'CDS_DIGEST_SECRET';
 
-interface Secrets {
-  AUTH_SECRET: string;
-  PAYLOAD_KEY: string;
-}
+export type Config = Readonly<Omit<z.infer<typeof ConfigSchema>, SecretKey> & Record<SecretKey, string>>;
 
-/** Reads secrets from DATA_DIR/secrets.json, creating them on first use (never in production). */
+type Secrets = Record<SecretKey, string>;
+
+const generate: Record<SecretKey, () => string> = {
+  AUTH_SECRET: () => randomBytes(32).toString('base64url'),
+  PAYLOAD_KEY: () => randomBytes(32).toString('base64'),
+  CDS_DIGEST_SECRET: () => randomBytes(32).toString('base64url'),
+};
+
+/**
+ * Reads secrets from DATA_DIR/secrets.json, creating them on first use (never in production) and
+ * adding any an older file lacks. Written whole to a temp file first, so a process starting at the
+ * same moment never reads half a file; the first writer of a new file wins.
+ */
 function localSecrets(dataDir: string): Secrets {
   const file = path.join(dataDir, 'secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
-  const secrets: Secrets = {
-    AUTH_SECRET: randomBytes(32).toString('base64url'),
-    PAYLOAD_KEY: randomBytes(32).toString('base64'),
-  };
   mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  const temp = `${file}.${process.pid}.tmp`;
+  let stored: Partial<Secrets> | undefined;
+  try {
+    stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<Secrets>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const missing = (Object.keys(generate) as SecretKey[]).filter((k) => !stored?.[k]);
+  if (!missing.length) return stored as Secrets;
+  const secrets = { ...stored } as Secrets;
+  for (const key of missing) secrets[key] = generate[key]();
+  writeFileSync(temp, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  try {
+    if (stored) {
+      renameSync(temp, file);
+    } else {
+      linkSync(temp, file);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return localSecrets(dataDir);
+  } finally {
+    rmSync(temp, { force: true });
+  }
   return secrets;
 }
 
@@ -82,17 +112,21 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     throw new Error(`Invalid configuration: ${problems}`);
   }
   const c = parsed.data;
-  let { AUTH_SECRET, PAYLOAD_KEY } = c;
-  if (!AUTH_SECRET || !PAYLOAD_KEY) {
-    if (c.NODE_ENV === 'production') throw new Error('Invalid configuration: AUTH_SECRET and PAYLOAD_KEY are required in production');
+  let { AUTH_SECRET, PAYLOAD_KEY, CDS_DIGEST_SECRET } = c;
+  if (!AUTH_SECRET || !PAYLOAD_KEY || !CDS_DIGEST_SECRET) {
+    if (c.NODE_ENV === 'production') {
+      if (!AUTH_SECRET || !PAYLOAD_KEY) throw new Error('Invalid configuration: AUTH_SECRET and PAYLOAD_KEY are required in production');
+      throw new Error('Invalid configuration: CDS_DIGEST_SECRET is required in production');
+    }
     const local = localSecrets(c.DATA_DIR);
     AUTH_SECRET ??= local.AUTH_SECRET;
     PAYLOAD_KEY ??= local.PAYLOAD_KEY;
+    CDS_DIGEST_SECRET ??= local.CDS_DIGEST_SECRET;
   }
   if (Buffer.from(PAYLOAD_KEY, 'base64').length !== 32) {
     throw new Error('Invalid configuration: PAYLOAD_KEY must be base64 of exactly 32 bytes');
   }
-  return Object.freeze({ ...c, AUTH_SECRET, PAYLOAD_KEY });
+  return Object.freeze({ ...c, AUTH_SECRET, PAYLOAD_KEY, CDS_DIGEST_SECRET });
 }
 
 let cached: Config | undefined;

