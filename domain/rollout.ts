@@ -112,3 +112,15 @@ export function rolloutDashboard(state: RolloutState): RolloutDashboard {
     runs: state.runs,
   };
 }
+
+export type OnboardingPolicyOverrides = Partial<Omit<OnboardingPolicy, 'taskDeadlineSeconds'>> & { taskDeadlineSeconds?: Partial<OnboardingPolicy['taskDeadlineSeconds']> };
+export type RolloutPolicyOverrides = Partial<Omit<RolloutPolicy, 'onboarding'>> & { onboarding?: OnboardingPolicyOverrides };
+
+/** The production onboarding policy with some durations overridden (tests and benches pass seconds). */
+export function onboardingPolicyWith(o: OnboardingPolicyOverrides = {}): OnboardingPolicy {
+  return { ...DEFAULT_ONBOARDING_POLICY, ...o, taskDeadlineSeconds: { ...DEFAULT_ONBOARDING_POLICY.taskDeadlineSeconds, ...o.taskDeadlineSeconds } };
+}
+
+export function rolloutPolicyWith(o: RolloutPolicyOverrides = {}): RolloutPolicy {
+  return { ...DEFAULT_ROLLOUT_POLICY, ...o, onboarding: onboardingPolicyWith(o.onboarding) };
+}

@@ -228,8 +228,11 @@ export async function onboardingWorkflow(input: OnboardingInput): Promise<Onboar
         .filter((a): a is { t: TaskView; alarm: NonNullable<typeof a.alarm> } => a.alarm !== null)
         .sort((a, b) => a.alarm.at - b.alarm.at);
       const next = alarms[0];
-      const woke = await condition(() => changes !== seen, next ? Math.max(1, next.alarm.at - Date.now()) : undefined);
-      if (woke || !next) continue;
+      if (!next) {
+        await condition(() => changes !== seen);
+        continue;
+      }
+      if (await condition(() => changes !== seen, Math.max(1, next.alarm.at - Date.now()))) continue;
       await exclusive(async () => {
         const { t, alarm } = next;
         if (t.status !== 'open' || state.blockers.length) return;
@@ -244,13 +247,13 @@ export async function onboardingWorkflow(input: OnboardingInput): Promise<Onboar
   const enter = async (stage: OnboardingStage, deadlineSeconds: number | null) => {
     const deadlineAt = deadlineSeconds === null ? null : new Date(Date.now() + deadlineSeconds * 1000).toISOString();
     await exclusive(async () => {
+      await acts.enterStage({ ...ctx, stage, round: state.pilotRound, deadlineAt });
       state.stage = stage;
       for (const t of state.tasks.filter((x) => x.stage === stage && x.status === 'open')) {
         t.deadlineAt = deadlineAt;
         t.reminded = false;
         t.escalations = 0;
       }
-      await acts.enterStage({ ...ctx, stage, round: state.pilotRound, deadlineAt });
     });
   };
 
