@@ -55,3 +55,13 @@ export async function clinicsByStage(db: Q, stage?: OnboardingStage) {
 export async function onboardingTaskRows(db: Q, clinicId: string) {
   return db.selectFrom('onboarding_tasks').selectAll().where('clinic_id', '=', clinicId).orderBy('created_at').orderBy('task').execute();
 }
+
+/** The clinic's equipment items and staff, with how far each has come (ids for the equipment and training routes). */
+export async function clinicInventory(db: Q, clinicId: string) {
+  const items = await db.selectFrom('equipment_items').select(['id', 'item_code', 'kind', 'ordered_at', 'delivered_at', 'installed_at']).where('clinic_id', '=', clinicId).orderBy('item_code').execute();
+  const staff = await db.selectFrom('clinic_staff').select(['id', 'staff_code', 'role', 'trained_at', 'certified_at']).where('clinic_id', '=', clinicId).orderBy('staff_code').execute();
+  return {
+    equipmentItems: items.map((i) => ({ id: i.id, itemCode: i.item_code, kind: i.kind, step: i.installed_at ? 'installed' : i.delivered_at ? 'delivered' : i.ordered_at ? 'ordered' : 'none' })),
+    staffMembers: staff.map((s) => ({ id: s.id, staffCode: s.staff_code, role: s.role, trained: s.trained_at !== null, certified: s.certified_at !== null })),
+  };
+}

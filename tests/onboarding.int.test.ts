@@ -77,6 +77,8 @@ describe('clinic onboarding', () => {
     expect(view.body.progress).toMatchObject({ stage: 'live', tasksDone: 8, tasksTotal: 8, openBlockers: 0, status: 'live' });
     expect(view.body.tasks.every((t: Json) => t.fhir.status === 'completed')).toBe(true);
     expect(view.body.equipment).toEqual({ total: 2, installed: 2 });
+    expect(view.body.equipmentItems.map((i: Json) => i.step)).toEqual(['installed', 'installed']);
+    expect(view.body.staffMembers.map((m: Json) => m.certified).sort()).toEqual([false, true]);
     const kinds = (await events(clinic.clinicId)).map((e) => e.kind);
     expect(kinds.filter((k) => k === 'stage-entered')).toHaveLength(4);
     expect(kinds).toEqual(expect.arrayContaining(['onboarding-started', 'equipment-installed', 'staff-certified', 'pilot-metrics', 'decision-go']));

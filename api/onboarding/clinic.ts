@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { clinicsByStage, onboardingTimeline } from '../../db/onboarding';
+import { clinicInventory, clinicsByStage, onboardingTimeline } from '../../db/onboarding';
 import { EQUIPMENT_STEPS, fhirTask, type Progress } from '../../domain/onboarding';
 import { onboardingPolicyWith } from '../../domain/rollout';
 import {
@@ -79,6 +79,8 @@ export function clinicOnboardingRouter(deps: ApiDeps) {
         blockers: z.array(z.object({ id: Uuid, stage: StageSchema, description: z.string() })),
         equipment: z.object({ total: z.number().int(), installed: z.number().int() }), staff: z.object({ total: z.number().int(), certified: z.number().int() }),
         pilotRound: z.number().int(), pilotMetrics: z.record(z.string(), z.number()).nullable(), awaitingDecision: z.boolean(),
+        equipmentItems: z.array(z.object({ id: Uuid, itemCode: z.string(), kind: z.string(), step: z.string() })),
+        staffMembers: z.array(z.object({ id: Uuid, staffCode: z.string(), role: z.string(), trained: z.boolean(), certified: z.boolean() })),
         timeline: z.array(z.object({ kind: z.string(), stage: z.string(), details: z.unknown(), at: z.string() })),
       }), 'Progress and timeline'),
       400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('not_found: no onboarding for this clinic'),
@@ -96,6 +98,7 @@ export function clinicOnboardingRouter(deps: ApiDeps) {
       tasks: state.tasks.map((t) => ({ key: t.key, stage: t.stage, title: t.title, owner: t.owner, status: t.status, deadlineAt: t.deadlineAt, escalations: t.escalations, fhir: fhirTask(t, { stage: state.stage, blocked }) })),
       blockers: state.blockers, equipment: state.equipment, staff: state.staff, pilotRound: state.pilotRound,
       pilotMetrics: state.pilotMetrics ? { ...state.pilotMetrics } : null, awaitingDecision: state.awaitingDecision,
+      ...(await clinicInventory(db, clinicId)),
       timeline: await onboardingTimeline(db, clinicId),
     }, 200);
   });
