@@ -8,7 +8,7 @@ import type { Db } from '../db';
 import { equipmentCounts, pilotMetrics, recordOnboardingEvent, staffCounts } from '../db/onboarding';
 import type { Database } from '../db/schema';
 import {
-  BOOKABLE_STAGES, TASK_TEMPLATES, nextEquipmentStep,
+  BOOKABLE_STAGES, TASK_TEMPLATES, nextEquipmentStep, stageIndex,
   type BlockerView, type EquipmentStep, type IncidentView, type OnboardingStage, type PilotMetrics,
 } from '../domain/onboarding';
 import { refuse } from './errors';
@@ -34,7 +34,11 @@ export function createOnboardingActivities(deps: { db: Db }) {
         const clinic = await t.selectFrom('clinics').select(['rollout_stage']).where('id', '=', input.clinicId).forUpdate().executeTakeFirst();
         if (!clinic) throw refuse('NotFound', `clinic ${input.clinicId} does not exist`);
         await t.insertInto('onboarding_tasks')
-          .values(TASK_TEMPLATES.map((tpl) => ({ clinic_id: input.clinicId, stage: tpl.stage, task: tpl.key, title: tpl.title, owner_role: tpl.owner, status: 'requested' as const, approved_by: null, completed_at: null, workflow_id: input.workflowId })))
+          // A clinic that joins at a later stage did the earlier stages' work before the system came.
+          .values(TASK_TEMPLATES.map((tpl) => {
+            const before = stageIndex(tpl.stage) < stageIndex(clinic.rollout_stage);
+            return { clinic_id: input.clinicId, stage: tpl.stage, task: tpl.key, title: tpl.title, owner_role: tpl.owner, status: before ? 'completed' as const : 'requested' as const, approved_by: before ? 'before-onboarding' : null, completed_at: before ? sql<Date>`now()` : null, workflow_id: input.workflowId };
+          }))
           .onConflict((oc) => oc.columns(['clinic_id', 'stage', 'task']).doNothing())
           .execute();
         const done = await t.selectFrom('onboarding_tasks').select(['task', 'approved_by']).where('clinic_id', '=', input.clinicId).where('status', '=', 'completed').execute();
