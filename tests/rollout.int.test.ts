@@ -136,4 +136,12 @@ describe('the city rollout program', () => {
     for await (const wf of engine.client.workflow.list({ query: `WorkflowId = 'rollout-${programId}'` })) runs.push(wf.runId);
     expect(runs.length).toBeGreaterThan(1);
   }, 200_000);
+  test('the dashboard lists a clinic whose tasks are overdue as behind schedule', async () => {
+    const late = (await makeOnboardingClinic(engine.db)).clinicId;
+    const policy = { onboarding: fastPolicy({ taskDeadlineSeconds: { preparation: 2 }, reminderLeadSeconds: 1, escalationStepSeconds: 30 }) };
+    const { body } = await call(engine, 'POST', '/rollout-programs', { name: 'Late city', pilotClinicIds: [late], clinicIds: [], policy });
+    await eventually(async () => (await dashboard(engine, body.programId)).behindSchedule.includes(late), 30_000, 'behind schedule');
+    expect(await dashboard(engine, body.programId)).toMatchObject({ phase: 'pilots', perStage: { preparation: 1 } });
+    for (const id of [`rollout-${body.programId}`, `onboarding-${late}`]) await engine.client.workflow.getHandle(id).terminate('test over');
+  }, 60_000);
 });

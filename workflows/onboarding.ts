@@ -55,6 +55,7 @@ export async function onboardingWorkflow(input: OnboardingInput): Promise<Onboar
   let pendingDecision: DecisionRequest | null = null;
   let blockedSince: number | null = null;
   let lastReport = '';
+  let shown = '';
 
   // One change at a time: handlers and the main loop take turns on the clinic's records.
   let busy = false;
@@ -76,7 +77,11 @@ export async function onboardingWorkflow(input: OnboardingInput): Promise<Onboar
   /** Keeps search attributes current and tells the program of a new stage or schedule. */
   async function publish() {
     const p = progress();
-    upsertSearchAttributes([{ key: onboardingStageKey, value: state.stage }, { key: processStatusKey, value: p.status }]);
+    // Only on a change: every upsert is an event in the history.
+    if (`${state.stage}:${p.status}` !== shown) {
+      shown = `${state.stage}:${p.status}`;
+      upsertSearchAttributes([{ key: onboardingStageKey, value: state.stage }, { key: processStatusKey, value: p.status }]);
+    }
     const behind = p.status === 'overdue' || p.status === 'blocked';
     const report = `${state.stage}:${behind}`;
     if (programWorkflowId && report !== lastReport) {
