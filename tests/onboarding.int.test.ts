@@ -159,4 +159,12 @@ describe('clinic onboarding', () => {
     await engine.client.workflow.getHandle(`onboarding-${clinic.clinicId}`).terminate('test over');
   }, 120_000);
 
+  test('the OpenAPI document declares the onboarding and rollout routes with their refusals', async () => {
+    const doc = (await (await engine.app.request('/openapi.json')).json()) as any;
+    expect(doc.paths['/onboarding/{clinicId}/decision'].post.responses).toHaveProperty('409');
+    expect(doc.paths['/onboarding/{clinicId}/tasks/{taskId}/complete'].post.responses).toHaveProperty('422');
+    expect(doc.paths['/rollout-programs'].post.responses).toHaveProperty('201');
+    expect(doc.paths['/rollout-programs/{id}/pause'].post.responses).toHaveProperty('202');
+    expect(doc.paths['/appointments'].post.responses['409'].description).toContain('clinic_not_live');
+  });
 });
