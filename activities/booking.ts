@@ -9,6 +9,7 @@ import { appointmentView, bookableSlot, LIVE_STATUSES, lockPatient } from '../db
 import type { Database } from '../db/schema';
 import { bookingWorkflowId, type AppointmentView, type BookingPolicy } from '../domain/booking';
 import { nameUuid } from '../domain/ids';
+import { BOOKABLE_STAGES } from '../domain/onboarding';
 import { pgViolation, refuse } from './errors';
 
 
@@ -24,6 +25,7 @@ function mapViolation(err: unknown): never {
 async function checkBookingRules(tx: Transaction<Database>, patientId: string, slotId: string, policy: BookingPolicy, ignoreAppointmentId?: string) {
   const slot = await bookableSlot(tx, slotId);
   if (!slot) throw refuse('SlotNotFound', `slot ${slotId} does not exist`);
+  if (!BOOKABLE_STAGES.includes(slot.rollout_stage)) throw refuse('ClinicNotLive', `the clinic is in its ${slot.rollout_stage} stage and cannot be booked before its pilot`);
   if (slot.status !== 'free') throw refuse('SlotUnavailable', `slot ${slotId} is not open for booking`);
   const now = Date.now();
   if (slot.starts_at.getTime() <= now) throw refuse('SlotInPast', `slot ${slotId} has already started`);

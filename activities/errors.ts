@@ -20,7 +20,12 @@ export type FailureType =
   | 'InvalidInput'
   | 'ModelNotFound'
   | 'InvalidFeatures'
-  | 'RuleViolation';
+  | 'RuleViolation'
+  | 'ClinicNotLive'
+  | 'PreconditionFailed'
+  | 'BlockingIncidentsOpen'
+  | 'OnboardingBlocked'
+  | 'Forbidden';
 
 export function refuse(type: FailureType, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? undefined : [details] });

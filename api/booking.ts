@@ -10,6 +10,7 @@ import { appointmentView, bookableSlot, bookingPolicy, patientAppointments, prac
 import { CHECK_IN_OPENS_SECONDS, type AppointmentView } from '../domain/booking';
 import { fhirAppointmentStatus } from '../domain/fhir';
 import { nameUuid } from '../domain/ids';
+import { BOOKABLE_STAGES } from '../domain/onboarding';
 import { localDateTime } from '../domain/time';
 import type { Appointment } from '../db/schema';
 import {
@@ -31,6 +32,7 @@ const BOOKING_FAILURES: FailureMap = {
   TooManyBookings: [422, 'too_many_bookings'],
   InvalidState: [409, 'invalid_state'],
   OtherClinic: [422, 'other_clinic'],
+  ClinicNotLive: [409, 'clinic_not_live'],
 };
 
 const Uuid = z.string().uuid();
@@ -153,7 +155,7 @@ export function bookingRouter(deps: ApiDeps) {
         201: json(AppointmentSchema, 'The slot is held; confirm it before holdExpiresAt'),
         400: errorResponse('Malformed request'), ...AUTH_ERRORS,
         404: errorResponse('slot_not_found / patient_not_found'),
-        409: errorResponse('slot_taken / patient_busy / slot_unavailable / idempotency_key_reused'),
+        409: errorResponse('slot_taken / patient_busy / slot_unavailable / idempotency_key_reused / clinic_not_live'),
         422: errorResponse('slot_in_past / beyond_booking_horizon / too_many_bookings'),
       },
     }),
@@ -165,6 +167,7 @@ export function bookingRouter(deps: ApiDeps) {
       // Early, friendly refusals; the activity checks again inside its transaction.
       const slot = await bookableSlot(db, slotId);
       if (!slot) throw new ApiError(404, 'slot_not_found', `Slot ${slotId} does not exist.`);
+      if (!BOOKABLE_STAGES.includes(slot.rollout_stage)) throw new ApiError(409, 'clinic_not_live', `This clinic is in its ${slot.rollout_stage} stage: it takes bookings from its pilot on.`, { stage: slot.rollout_stage });
       const policy = await bookingPolicy(db, slot.clinic_id);
       if (slot.starts_at.getTime() <= Date.now()) throw new ApiError(422, 'slot_in_past', 'That slot has already started.');
       if (slot.starts_at.getTime() > Date.now() + policy.horizonDays * 86_400_000) {

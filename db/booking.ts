@@ -1,6 +1,7 @@
 /** Booking queries shared by the booking activities and the API. */
 import { sql, type Transaction } from 'kysely';
 import { DEFAULT_BOOKING_POLICY, LIVE_STATUSES, type AppointmentView, type BookingPolicy } from '../domain/booking';
+import { BOOKABLE_STAGES } from '../domain/onboarding';
 import type { Db } from './index';
 import type { Appointment, Database } from './schema';
 
@@ -88,7 +89,8 @@ export async function bookableSlot(db: Db | Transaction<Database>, slotId: strin
   return db
     .selectFrom('slots as s')
     .innerJoin('practitioners as p', 'p.id', 's.practitioner_id')
-    .select(['s.id', 's.practitioner_id', 's.clinic_id', 's.starts_at', 's.ends_at', 's.status', 'p.specialty'])
+    .innerJoin('clinics as c', 'c.id', 's.clinic_id')
+    .select(['s.id', 's.practitioner_id', 's.clinic_id', 's.starts_at', 's.ends_at', 's.status', 'p.specialty', 'c.rollout_stage'])
     .select((eb) =>
       eb.exists(eb.selectFrom('appointments as a').select('a.id').whereRef('a.slot_id', '=', 's.id').where('a.status', 'in', [...LIVE_STATUSES])).as('taken'),
     )
@@ -160,6 +162,8 @@ export async function searchFreeSlots(db: Db, q: SlotSearch) {
     .where(sql<boolean>`s.starts_at < (${q.to}::date + 1)::timestamp AT TIME ZONE c.time_zone`)
     .where('s.starts_at', '>', sql<Date>`now()`)
     .where('s.status', '=', 'free')
+    // Only clinics that reached pilot are bookable (onboarding, domain/onboarding.ts BOOKABLE_STAGES).
+    .where('c.rollout_stage', 'in', [...BOOKABLE_STAGES])
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('appointments as a').select('a.id').whereRef('a.slot_id', '=', 's.id').where('a.status', 'in', [...LIVE_STATUSES]))))
     .$if(q.specialty !== undefined, (b) => b.where('p.specialty', '=', q.specialty!))
     .$if(q.practitionerId !== undefined, (b) => b.where('s.practitioner_id', '=', q.practitionerId!))

@@ -13,7 +13,7 @@ type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json = ColumnType<unknown, string, string>;
 
-export type RolloutStage = 'preparation' | 'pilot' | 'live';
+export type RolloutStage = 'preparation' | 'training' | 'pilot' | 'live';
 export type Priority = 'routine' | 'urgent' | 'asap' | 'stat';
 export type AppointmentStatus = 'held' | 'offered' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'expired';
 export type ReferralStatus = 'requested' | 'booked' | 'completed' | 'overdue' | 'cancelled';
@@ -231,6 +231,80 @@ export interface OnboardingTasksTable {
   completed_at: Timestamp | null;
   workflow_id: string;
   created_at: CreatedAt;
+  title: Generated<string>;
+  owner_role: Generated<string>;
+  deadline_at: Timestamp | null;
+  blocked: Generated<boolean>;
+  escalations: Generated<number>;
+  updated_at: UpdatedAt;
+}
+
+export interface EquipmentItemsTable {
+  id: Generated<string>;
+  clinic_id: string;
+  item_code: string;
+  kind: string;
+  ordered_at: Timestamp | null;
+  delivered_at: Timestamp | null;
+  installed_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export type StaffRole = 'doctor' | 'nurse' | 'registrar' | 'lab' | 'manager';
+
+export interface ClinicStaffTable {
+  id: Generated<string>;
+  clinic_id: string;
+  staff_code: string;
+  role: StaffRole;
+  trained_at: Timestamp | null;
+  certified_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface OnboardingBlockersTable {
+  id: string;
+  clinic_id: string;
+  stage: string;
+  description: string;
+  reported_by: string;
+  reported_at: CreatedAt;
+  resolved_by: string | null;
+  resolved_at: Timestamp | null;
+}
+
+export interface PilotIncidentsTable {
+  id: string;
+  clinic_id: string;
+  blocking: boolean;
+  status: 'open' | 'resolved';
+  description: string;
+  reported_by: string;
+  reported_at: CreatedAt;
+  resolved_by: string | null;
+  resolved_at: Timestamp | null;
+}
+
+export interface OnboardingEventsTable {
+  id: Generated<string>;
+  clinic_id: string;
+  workflow_id: string;
+  kind: string;
+  stage: string;
+  details: ColumnType<unknown, string | undefined, never>;
+  dedupe_key: string;
+  at: CreatedAt;
+}
+
+export interface RolloutProgramsTable {
+  id: string;
+  name: string;
+  workflow_id: string;
+  pilot_clinic_ids: string[];
+  clinic_ids: string[];
+  policy: Json;
+  created_by: string;
+  created_at: CreatedAt;
 }
 
 export interface AuditLogTable {
@@ -264,6 +338,12 @@ export interface Database {
   lab_results: LabResultsTable;
   cds_assessments: CdsAssessmentsTable;
   onboarding_tasks: OnboardingTasksTable;
+  equipment_items: EquipmentItemsTable;
+  clinic_staff: ClinicStaffTable;
+  onboarding_blockers: OnboardingBlockersTable;
+  pilot_incidents: PilotIncidentsTable;
+  onboarding_events: OnboardingEventsTable;
+  rollout_programs: RolloutProgramsTable;
   audit_log: AuditLogTable;
 }
 

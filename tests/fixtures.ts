@@ -18,7 +18,7 @@ export interface TestClinic {
 export async function makeClinic(db: Db, opts: { timeZone?: string; policy?: Partial<BookingPolicy> } = {}): Promise<TestClinic> {
   const clinicId = randomUUID();
   const specialty = `cardiology-${clinicId.slice(0, 8)}`;
-  await db.insertInto('clinics').values({ id: clinicId, code: `T-${clinicId.slice(0, 8)}`, name: 'Test clinic', address: 'Test street 1', time_zone: opts.timeZone ?? 'Europe/Moscow' }).execute();
+  await db.insertInto('clinics').values({ id: clinicId, code: `T-${clinicId.slice(0, 8)}`, name: 'Test clinic', address: 'Test street 1', time_zone: opts.timeZone ?? 'Europe/Moscow', rollout_stage: 'live' }).execute();
   const [p1, p2] = await db.insertInto('practitioners').values([
     { clinic_id: clinicId, full_name: 'Dr Test', specialty },
     { clinic_id: clinicId, full_name: 'Dr Other', specialty: `neurology-${clinicId.slice(0, 8)}` },

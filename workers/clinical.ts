@@ -9,6 +9,7 @@ import { createDb, type Db } from '../db';
 import { connectClient, dataConverter, FAILURE_CONVERTER_PATH } from '../platform/temporal';
 import { ensureSchedule, lapsedHoldsSchedule, slotHorizonSchedule } from './schedules';
 import { runWorkerProcess } from './bootstrap';
+import { ensureDemoRollout } from './demo-rollout';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -48,6 +49,7 @@ if (require.main === module) {
     for (const schedule of [slotHorizonSchedule(config.CLINICAL_TASK_QUEUE), lapsedHoldsSchedule(config.CLINICAL_TASK_QUEUE)]) {
       if (await ensureSchedule(client, schedule)) logger.info({ scheduleId: schedule.scheduleId }, 'created schedule');
     }
+    if (await ensureDemoRollout(client, db, config.CLINICAL_TASK_QUEUE)) logger.info('started the demo city rollout program');
     await client.connection.close();
     return { worker, close: () => db.destroy() };
   }).catch((err) => {

@@ -3,3 +3,5 @@ export { selfTestWorkflow } from './self-test';
 export { cdsAssessmentWorkflow } from './cds';
 export { bookingWorkflow } from './booking';
 export { lapsedHoldsWorkflow, slotHorizonWorkflow } from './slot-horizon';
+export { onboardingWorkflow } from './onboarding';
+export { rolloutProgramWorkflow } from './rollout';

@@ -1,0 +1,106 @@
+/**
+ * Rollout programs: start one (pilots first, then waves), read its dashboard, pause, resume and add
+ * a clinic while it runs. The program is a workflow; its dashboard is a Query.
+ */
+import { randomUUID } from 'node:crypto';
+import { createRoute, z } from '@hono/zod-openapi';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { nameUuid } from '../../domain/ids';
+import { rolloutPolicyWith } from '../../domain/rollout';
+import { addClinicUpdate, pauseProgramSignal, resumeProgramSignal, rolloutDashboardQuery, rolloutProgramWorkflow, rolloutWorkflowId } from '../../workflows/rollout';
+import { processStatusKey } from '../../workflows/search-attributes';
+import { requireRole } from '../auth';
+import { ApiError, errorResponse, fromProcessFailure } from '../errors';
+import { newRouter, type ApiDeps } from '../router';
+import { AUTH_ERRORS, body, json, ONBOARDING_FAILURES, OnboardingPolicySchema, Uuid } from './shared';
+
+const DashboardSchema = z.object({
+  programId: Uuid, name: z.string().optional(), phase: z.enum(['pilots', 'waves', 'done']), paused: z.boolean(), total: z.number().int(),
+  perStage: z.record(z.string(), z.number().int()), behindSchedule: z.array(Uuid), pilots: z.array(Uuid), runs: z.number().int(),
+}).openapi('RolloutDashboard');
+const IdParam = z.object({ id: Uuid });
+
+export function programsRouter(deps: ApiDeps) {
+  const { db, temporal, config } = deps;
+  const admin = requireRole(config.AUTH_SECRET, 'admin');
+  const ops = requireRole(config.AUTH_SECRET, 'ops', 'admin');
+  const router = newRouter();
+
+  async function program(id: string) {
+    const row = await db.selectFrom('rollout_programs').select(['id', 'name', 'workflow_id']).where('id', '=', id).executeTakeFirst();
+    if (!row) throw new ApiError(404, 'program_not_found', `Rollout program ${id} does not exist.`);
+    return { row, handle: temporal.workflow.getHandle(row.workflow_id) };
+  }
+  async function clinicsExist(ids: string[]) {
+    if (ids.length === 0) return;
+    const found = new Set((await db.selectFrom('clinics').select('id').where('id', 'in', ids).execute()).map((r) => r.id));
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length) throw new ApiError(404, 'clinic_not_found', `${missing.length} clinic(s) do not exist.`, { missing });
+  }
+
+  router.openapi(createRoute({
+    method: 'post', path: '/rollout-programs', summary: 'Start a city rollout program: pilots first, then the other clinics in waves (idempotent per Idempotency-Key)',
+    security: [{ bearer: [] }], middleware: [admin] as const,
+    request: {
+      headers: z.object({ 'idempotency-key': z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/).optional() }),
+      ...body(z.object({
+        name: z.string().min(1).max(200), pilotClinicIds: z.array(Uuid).max(50), clinicIds: z.array(Uuid).max(5000),
+        policy: z.object({ maxConcurrent: z.number().int().min(1).max(500).optional(), continueAsNewEvents: z.number().int().min(200).max(40_000).optional(), onboarding: OnboardingPolicySchema.optional() }).optional(),
+      })),
+    },
+    responses: { 201: json(z.object({ programId: Uuid, workflowId: z.string() }), 'The program runs'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('clinic_not_found') },
+  }), async (c) => {
+    const req = c.req.valid('json');
+    const caller = c.get('caller');
+    const key = c.req.valid('header')['idempotency-key'];
+    await clinicsExist([...req.pilotClinicIds, ...req.clinicIds]);
+    const programId = key ? nameUuid('rollout', `${caller.id}:${key}`) : randomUUID();
+    const policy = rolloutPolicyWith(req.policy);
+    const workflowId = rolloutWorkflowId(programId);
+    await db.insertInto('rollout_programs').values({
+      id: programId, name: req.name, workflow_id: workflowId, pilot_clinic_ids: req.pilotClinicIds, clinic_ids: req.clinicIds, policy: JSON.stringify(policy), created_by: caller.id,
+    }).onConflict((oc) => oc.column('id').doNothing()).execute();
+    await temporal.workflow.start(rolloutProgramWorkflow, {
+      workflowId, taskQueue: config.CLINICAL_TASK_QUEUE, args: [{ programId, pilotClinicIds: req.pilotClinicIds, clinicIds: req.clinicIds, policy }],
+      workflowIdConflictPolicy: 'USE_EXISTING', typedSearchAttributes: [{ key: processStatusKey, value: 'pilots' }],
+    });
+    return c.json({ programId, workflowId }, 201);
+  });
+
+  router.openapi(createRoute({
+    method: 'get', path: '/rollout-programs/{id}', summary: 'The program\'s dashboard: clinics per stage, clinics behind schedule', security: [{ bearer: [] }], middleware: [ops] as const,
+    request: { params: IdParam }, responses: { 200: json(DashboardSchema, 'Dashboard'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('program_not_found') },
+  }), async (c) => {
+    const { row, handle } = await program(c.req.valid('param').id);
+    const dashboard = await handle.query(rolloutDashboardQuery).catch((err) => {
+      if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'program_not_found', 'The program\'s process no longer exists.');
+      throw err;
+    });
+    return c.json({ ...dashboard, name: row.name }, 200);
+  });
+
+  for (const [action, signal, summary] of [['pause', pauseProgramSignal, 'Pause: no new clinic starts onboarding (running ones go on)'], ['resume', resumeProgramSignal, 'Resume starting clinics']] as const) {
+    router.openapi(createRoute({
+      method: 'post', path: `/rollout-programs/{id}/${action}`, summary, security: [{ bearer: [] }], middleware: [admin] as const,
+      request: { params: IdParam }, responses: { 202: json(z.object({ accepted: z.literal(true) }), 'Sent to the program'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('program_not_found') },
+    }), async (c) => {
+      const { handle } = await program(c.req.valid('param').id);
+      await handle.signal(signal, { by: c.get('caller').id }).catch((err) => fromProcessFailure(err, ONBOARDING_FAILURES));
+      return c.json({ accepted: true as const }, 202);
+    });
+  }
+
+  router.openapi(createRoute({
+    method: 'post', path: '/rollout-programs/{id}/clinics', summary: 'Add a clinic to a running program (it joins the queue of waves)', security: [{ bearer: [] }], middleware: [admin] as const,
+    request: { params: IdParam, ...body(z.object({ clinicId: Uuid })) },
+    responses: { 200: json(DashboardSchema, 'Dashboard after the change'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('program_not_found / clinic_not_found'), 409: errorResponse('invalid_state: the program has finished') },
+  }), async (c) => {
+    const { row, handle } = await program(c.req.valid('param').id);
+    const { clinicId } = c.req.valid('json');
+    await clinicsExist([clinicId]);
+    const dashboard = await handle.executeUpdate(addClinicUpdate, { args: [{ clinicId, by: c.get('caller').id }] }).catch((err) => fromProcessFailure(err, ONBOARDING_FAILURES));
+    return c.json({ ...dashboard, name: row.name }, 200);
+  });
+
+  return router;
+}
