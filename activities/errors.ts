@@ -20,7 +20,9 @@ export type FailureType =
   | 'InvalidInput'
   | 'ModelNotFound'
   | 'InvalidFeatures'
-  | 'RuleViolation';
+  | 'RuleViolation'
+  | 'WrongPractitioner'
+  | 'WrongPatient';
 
 export function refuse(type: FailureType, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? undefined : [details] });

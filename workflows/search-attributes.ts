@@ -7,6 +7,10 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const clinicIdKey = defineSearchAttributeKey('ClinicId', SearchAttributeType.KEYWORD);
 export const patientIdKey = defineSearchAttributeKey('PatientId', SearchAttributeType.KEYWORD);
 export const processStatusKey = defineSearchAttributeKey('ProcessStatus', SearchAttributeType.KEYWORD);
+/** When a referral must be booked by: ops filter overdue ones with `DeadlineAt < now AND ProcessStatus = 'offered'`. */
+export const deadlineAtKey = defineSearchAttributeKey('DeadlineAt', SearchAttributeType.DATETIME);
+/** A referral not booked within its legal waiting time. */
+export const breachedKey = defineSearchAttributeKey('Breached', SearchAttributeType.BOOL);
 
-/** Registered on the dev server at start (`--search-attribute NAME=Keyword`). */
-export const SEARCH_ATTRIBUTES = ['ClinicId', 'PatientId', 'ProcessStatus'] as const;
+/** Registered on the dev server at start (`--search-attribute NAME=Type`). */
+export const SEARCH_ATTRIBUTES = ['ClinicId', 'PatientId', 'ProcessStatus', 'DeadlineAt', 'Breached'] as const;
