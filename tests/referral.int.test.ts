@@ -65,7 +65,7 @@ const report = async (e: TestEngine, id: string, practitionerId: string, patient
 
 describe('a referral to a specialist', () => {
   test('is offered slots, booked, attended, reported on, acknowledged by the referring doctor and closed', async () => {
-    const clinic = await referralClinic(engine, [{ waitSeconds: 600 }]);
+    const clinic = await referralClinic(engine, [{ waitSeconds: 7200 }]);
     const { id, patientId, appointmentId, slot } = await attendedReferral(engine, clinic);
     const offered = (await row(engine, id)).offered_slots as Json[];
     expect(offered).toEqual(expect.arrayContaining([expect.objectContaining({ slotId: slot.id, practitionerId: clinic.practitionerId, withinDeadline: true })]));

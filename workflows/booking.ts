@@ -102,6 +102,8 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
       busy = false;
     }
   };
+  /** Signals to the referral still in flight: the process ends only once they are sent. */
+  const notices: Promise<unknown>[] = [];
   /** Freed slots offered so far: keys each offer, so a second freeing of a slot is a new offer. */
   let offers = 0;
   /** Reschedules tried so far: keys each move's audit row, so a retried move is recognised. */
@@ -116,7 +118,7 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
     state.status = view.status;
     upsertSearchAttributes([{ key: processStatusKey, value: view.status }]);
     // Best effort: a referral that has ended no longer listens.
-    if (input.referralWorkflowId) void getExternalWorkflowHandle(input.referralWorkflowId).signal(bookingChangedSignal, view).catch(() => undefined);
+    if (input.referralWorkflowId) notices.push(getExternalWorkflowHandle(input.referralWorkflowId).signal(bookingChangedSignal, view).catch(() => undefined));
     return view;
   };
   // Best effort: if the offer fails (someone booked the slot first), the slot is simply gone.
@@ -265,6 +267,7 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
     }
     // fulfilled, cancelled, noshow, expired: the process is over. Let in-flight handlers finish.
     await condition(allHandlersFinished);
+    await Promise.all(notices);
     return state;
   }
 }
