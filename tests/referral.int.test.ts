@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import { sql } from 'kysely';
 import { temporalAddress } from '../platform/temporal';
+import { demoId } from '../db/seed';
 import { createClinicalWorker } from '../workers/clinical';
+import { startOpenReferrals } from '../workers/referrals';
 import { referralStatusQuery } from '../workflows/referral';
 import { breachedKey, deadlineAtKey, processStatusKey } from '../workflows/search-attributes';
 import { daysFromNow, makeClinic, makePatient, makeShortSlot, makeSlot, type TestClinic } from './fixtures';
@@ -223,6 +226,26 @@ describe('a referral to a specialist', () => {
     expect(await engine.db.selectFrom('referrals').select('id').where('patient_id', '=', patientId).execute()).toHaveLength(1);
     await becomes(engine, one.body.id, 'offered');
     expect((await steps(engine, one.body.id)).filter((s) => s === 'process-started')).toHaveLength(1);
+  });
+});
+
+describe('the demo city\'s referrals', () => {
+  test('get their processes when a clinical worker starts: the registrar queue shows the breached one first', async () => {
+    expect(await startOpenReferrals(engine.client, engine.db, engine.config.CLINICAL_TASK_QUEUE)).toBeGreaterThanOrEqual(6);
+    await startOpenReferrals(engine.client, engine.db, engine.config.CLINICAL_TASK_QUEUE); // a second start changes nothing
+    const [fresh, escalated, breached] = [demoId('referral:1'), demoId('referral:3'), demoId('referral:4')];
+    await eventually(async () => (await row(engine, breached)).breached && (await row(engine, escalated)).escalation_level === 1, 30_000, 'demo escalations');
+    const queue = await call(engine, 'GET', `/referrals/queue?clinicId=${demoId('clinic:PC-01')}`, await registrar(engine));
+    expect(queue.body.referrals.map((r: Json) => r.id).slice(0, 2)).toEqual([breached, escalated]);
+    expect(queue.body.referrals.map((r: Json) => r.id)).toContain(fresh);
+    expect((await steps(engine, fresh)).filter((s) => s === 'process-started')).toHaveLength(1);
+    // The share of the demo city's referrals booked within their deadline, among those whose outcome is known
+    // (booked, or unbooked past the deadline): what the README reports.
+    const { rows } = await sql<{ within: number; decided: number }>`
+      SELECT count(*) FILTER (WHERE booked_at IS NOT NULL AND booked_at <= deadline_at)::int AS within,
+             count(*) FILTER (WHERE booked_at IS NOT NULL OR deadline_at < now())::int AS decided
+      FROM referrals WHERE created_by = 'demo-seed'`.execute(engine.db);
+    expect(rows[0]).toEqual({ within: 2, decided: 5 });
   });
 });
 

@@ -9,6 +9,7 @@ import { createDb, type Db } from '../db';
 import { connectClient, dataConverter, FAILURE_CONVERTER_PATH } from '../platform/temporal';
 import { ensureSchedule, lapsedHoldsSchedule, slotHorizonSchedule } from './schedules';
 import { runWorkerProcess } from './bootstrap';
+import { startOpenReferrals } from './referrals';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -48,6 +49,7 @@ if (require.main === module) {
     for (const schedule of [slotHorizonSchedule(config.CLINICAL_TASK_QUEUE), lapsedHoldsSchedule(config.CLINICAL_TASK_QUEUE)]) {
       if (await ensureSchedule(client, schedule)) logger.info({ scheduleId: schedule.scheduleId }, 'created schedule');
     }
+    logger.info({ referrals: await startOpenReferrals(client, db, config.CLINICAL_TASK_QUEUE) }, 'open referrals have their processes');
     await client.connection.close();
     return { worker, close: () => db.destroy() };
   }).catch((err) => {
