@@ -104,6 +104,18 @@ describe('a referral to a specialist', () => {
     expect((await call(engine, 'POST', `/referrals/${id}/acknowledge`, await doctor(engine, clinic.practitionerId))).body.error.code).toBe('wrong_practitioner');
   });
 
+  test('a report nobody acknowledges brings a reminder, then the head of department; the acknowledgement still closes it', async () => {
+    const clinic = await referralClinic(engine, [{ waitSeconds: 7200, acknowledgeSeconds: 2 }]);
+    const { id, patientId } = await attendedReferral(engine, clinic);
+    expect((await report(engine, id, clinic.practitionerId, patientId)).status).toBe(200);
+    await eventually(async () => (await steps(engine, id)).includes('acknowledge-escalated-head-of-department'), 30_000, 'acknowledgement escalated');
+    const events = await engine.db.selectFrom('referral_events').select(['step', 'at']).where('referral_id', '=', id).orderBy('at').execute();
+    const at = (step: string) => events.find((e) => e.step === step)!.at.getTime();
+    expect(at('acknowledge-reminder')).toBeGreaterThanOrEqual(at('reported') + 2000);
+    expect(at('acknowledge-escalated-head-of-department')).toBeGreaterThanOrEqual(at('reported') + 4000);
+    expect((await call(engine, 'POST', `/referrals/${id}/acknowledge`, await doctor(engine, clinic.otherPractitionerId))).body.status).toBe('closed');
+  });
+
   test('nobody books: the registrar queue puts it first at the policy share, then it breaches at the deadline and ops can find it', async () => {
     // A: 20 s wait, escalated after 2 s. B: a nearer deadline (15 s) but escalated only after 13.5 s.
     const clinic = await referralClinic(engine, [{ waitSeconds: 20, share: 0.1 }, { waitSeconds: 15, share: 0.9, urgency: 'urgent' }]);
@@ -200,6 +212,8 @@ describe('a referral to a specialist', () => {
     const patient = await engine.token('patient', { id: `p-${patientId}`, patientId });
     expect((await call(engine, 'POST', `/appointments/${held.body.id}/cancel`, patient, { reason: 'cannot come' })).status).toBe(200);
     expect(await becomes(engine, body.id, 'offered')).toMatchObject({ appointment_id: null });
+    // Offered again: a fresh search recorded as its own step.
+    await eventually(async () => (await steps(engine, body.id)).length === 7, 30_000, 'offered again');
     expect(await steps(engine, body.id)).toEqual(['created', 'process-started', 'offered', 'booking-adopted', 'booked', 'booking-cancelled', 'offered']);
   });
 
