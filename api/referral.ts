@@ -144,6 +144,8 @@ export function referralRouter(deps: ApiDeps) {
       const validUntil = b.validUntil ? new Date(b.validUntil) : new Date(createdAt.getTime() + policy.validityDays * 86_400_000);
       if (validUntil.getTime() <= createdAt.getTime()) throw new ApiError(422, 'validity_in_past', 'validUntil has already passed.');
 
+      // The row is written before the process starts, so lists and the queue show the referral at
+      // once; every later step is written by the process's activities.
       await db.transaction().execute(async (tx) => {
         const inserted = await tx.insertInto('referrals').values({
           id: referralId, patient_id: b.patientId, clinic_id: referrer.clinic_id, referring_practitioner_id: referrer.id, specialty, priority: fhirPriority(urgency),

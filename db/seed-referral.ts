@@ -10,6 +10,8 @@ import type { Db } from './index';
 import { referralDeadline } from './referral';
 
 const demoId = (key: string) => nameUuid('demo', key);
+/** Specialty → its practitioner's index in each demo clinic (db/seed.ts SPECIALTIES). */
+const SPECIALIST: Record<string, number> = { cardiology: 2, endocrinology: 3, neurology: 4, ophthalmology: 5 };
 const DAY = 86_400_000;
 
 interface DemoReferral {
@@ -53,6 +55,12 @@ export async function seedDemoReferrals(db: Db, now = new Date()): Promise<void>
         acknowledged_at: r.status === 'closed' ? closedAt : null, acknowledged_by: r.status === 'closed' ? `doctor-${referrer}` : null,
         cancel_reason: r.status === 'cancelled' ? 'symptoms resolved' : null, closed_at: closedAt,
       }).onConflict((oc) => oc.column('id').doNothing()).execute();
+      if (r.status === 'closed') {
+        await tx.insertInto('referral_reports').values({
+          referral_id: id, practitioner_id: demoId(`practitioner:${r.clinic}:${SPECIALIST[r.specialty]}`), patient_id: demoId(`patient:${r.patient}`),
+          conclusion: 'Seen; findings in keeping with the referral diagnosis.', icd10: [r.icd10], recommendations: 'Continue treatment; review in 6 months.',
+        }).onConflict((oc) => oc.column('referral_id').doNothing()).execute();
+      }
       const events: Array<[string, Date | null]> = [['created', createdAt], ['booked', bookedAt], ['reported', r.status === 'closed' ? new Date(bookedAt!.getTime() + DAY) : null],
         ['acknowledged', r.status === 'closed' ? closedAt : null], [r.status, r.status === 'created' ? null : closedAt]];
       for (const [step, at] of events) {
