@@ -117,8 +117,8 @@ describe('a referral to a specialist', () => {
   });
 
   test('nobody books: the registrar queue puts it first at the policy share, then it breaches at the deadline and ops can find it', async () => {
-    // A: 20 s wait, escalated after 2 s. B: a nearer deadline (15 s) but escalated only after 13.5 s.
-    const clinic = await referralClinic(engine, [{ waitSeconds: 20, share: 0.1 }, { waitSeconds: 15, share: 0.9, urgency: 'urgent' }]);
+    // A: 30 s wait, escalated after 1.5 s. B: a nearer deadline (25 s) but escalated only after 23.75 s.
+    const clinic = await referralClinic(engine, [{ waitSeconds: 30, share: 0.05 }, { waitSeconds: 25, share: 0.95, urgency: 'urgent' }]);
     const a = (await refer(engine, clinic, await makePatient(engine.db))).body;
     const b = (await refer(engine, clinic, await makePatient(engine.db), { urgency: 'urgent' })).body;
     expect(Date.parse(b.deadlineAt)).toBeLessThan(Date.parse(a.deadlineAt));
@@ -126,15 +126,18 @@ describe('a referral to a specialist', () => {
     const queue = await call(engine, 'GET', `/referrals/queue?clinicId=${clinic.clinicId}`, await registrar(engine));
     expect(queue.body.referrals.map((r: Json) => r.id)).toEqual([a.id, b.id]);
 
-    const breached = await eventually(async () => ((await row(engine, a.id)).breached ? row(engine, a.id) : undefined), 40_000, 'breached');
+    const breached = await eventually(async () => ((await row(engine, a.id)).breached ? row(engine, a.id) : undefined), 60_000, 'breached');
     expect(breached).toMatchObject({ status: 'offered', escalation_level: 2, booked_at: null });
     expect(await steps(engine, a.id)).toEqual(expect.arrayContaining(['escalated-registrar-queue', 'breached-escalated-head-of-department']));
     const events = await engine.db.selectFrom('referral_events').select(['step', 'at']).where('referral_id', '=', a.id).execute();
     const breachAt = events.find((ev) => ev.step === 'breached-escalated-head-of-department')!.at;
     expect(breachAt.getTime()).toBeGreaterThanOrEqual(Date.parse(a.deadlineAt));
 
-    const description = await engine.client.workflow.getHandle(`referral-${a.id}`).describe();
-    expect(description.typedSearchAttributes.get(breachedKey)).toBe(true);
+    // The process upserts its search attributes once the step is written.
+    const description = await eventually(async () => {
+      const d = await engine.client.workflow.getHandle(`referral-${a.id}`).describe();
+      return d.typedSearchAttributes.get(breachedKey) === true ? d : undefined;
+    }, 30_000, 'Breached search attribute');
     expect(description.typedSearchAttributes.get(processStatusKey)).toBe('offered');
     expect(description.typedSearchAttributes.get(deadlineAtKey)?.toISOString()).toBe(a.deadlineAt);
     const found: string[] = [];
@@ -163,7 +166,7 @@ describe('a referral to a specialist', () => {
     const patientId = await makePatient(engine.db);
     const { body } = await refer(engine, clinic, patientId);
     await becomes(engine, body.id, 'offered');
-    const soon = await makeShortSlot(engine.db, clinic, 8, 3);
+    const soon = await makeShortSlot(engine.db, clinic, 15, 3);
     const first = await call(engine, 'POST', `/referrals/${body.id}/book`, await registrar(engine), { slotId: soon.id });
     expect(first.status).toBe(201);
     await eventually(async () => (await row(engine, body.id)).no_shows === 1, 40_000, 'no-show recorded');
@@ -268,10 +271,12 @@ describe('the clinical worker restarted mid-referral', () => {
   let connection: NativeConnection;
   const startWorker = async () => {
     const worker = await createClinicalWorker({ connection, config: own.config, db: own.db, workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } });
-    return { worker, running: worker.run() };
+    current = { worker, running: worker.run() };
+    return current;
   };
+  let current: { worker: Worker; running: Promise<void> } | undefined;
   const stopWorker = async (w: { worker: Worker; running: Promise<void> }) => {
-    w.worker.shutdown();
+    if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
     await w.running;
   };
   beforeAll(async () => {
@@ -279,6 +284,7 @@ describe('the clinical worker restarted mid-referral', () => {
     connection = await NativeConnection.connect({ address: temporalAddress(own.config) });
   });
   afterAll(async () => {
+    if (current) await stopWorker(current);
     await connection.close();
     await own.stop();
   });

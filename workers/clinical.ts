@@ -49,7 +49,8 @@ if (require.main === module) {
     for (const schedule of [slotHorizonSchedule(config.CLINICAL_TASK_QUEUE), lapsedHoldsSchedule(config.CLINICAL_TASK_QUEUE)]) {
       if (await ensureSchedule(client, schedule)) logger.info({ scheduleId: schedule.scheduleId }, 'created schedule');
     }
-    logger.info({ referrals: await startOpenReferrals(client, db, config.CLINICAL_TASK_QUEUE) }, 'open referrals have their processes');
+    // Not from a test's throwaway worker: it would claim the demo's processes for its own task queue.
+    if (config.NODE_ENV !== 'test') logger.info({ referrals: await startOpenReferrals(client, db, config.CLINICAL_TASK_QUEUE) }, 'open referrals have their processes');
     await client.connection.close();
     return { worker, close: () => db.destroy() };
   }).catch((err) => {

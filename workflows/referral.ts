@@ -208,7 +208,8 @@ export async function referralWorkflow(input: ReferralInput): Promise<ReferralSt
       if (req.patientId !== input.patientId) throw refusal('WrongPatient', 'this report is for another patient than the referral\'s');
       if (!state.appointmentPractitionerId || req.practitionerId !== state.appointmentPractitionerId) throw refusal('WrongPractitioner', 'only the specialist who saw the patient may post the report');
       if (!req.conclusion.trim() || req.icd10.length === 0 || !req.icd10.every((c: string) => ICD10.test(c))) throw refusal('InvalidInput', 'a report needs a conclusion and ICD-10 codes of the right shape');
-      if (!['attended', 'reported', 'closed'].includes(state.status)) throw new Error(`cannot report on a referral that is ${state.status}`);
+      // 'booked' too: the check-in may be recorded but not yet applied here; the queue decides in turn.
+      if (!['booked', 'attended', 'reported', 'closed'].includes(state.status)) throw new Error(`cannot report on a referral that is ${state.status}`);
     },
   });
   setHandler(acknowledgeReportUpdate, (req) => ask<ReferralState>({ kind: 'acknowledge', req }), {
