@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
 import { temporalAddress } from '../platform/temporal';
+import { referralDeadline, referralPolicy } from '../db/referral';
 import { demoId } from '../db/seed';
 import { createClinicalWorker } from '../workers/clinical';
 import { startOpenReferrals } from '../workers/referrals';
@@ -243,6 +244,27 @@ describe('a referral to a specialist', () => {
     expect(await engine.db.selectFrom('referrals').select('id').where('patient_id', '=', patientId).execute()).toHaveLength(1);
     await becomes(engine, one.body.id, 'offered');
     expect((await steps(engine, one.body.id)).filter((s) => s === 'process-started')).toHaveLength(1);
+  });
+});
+
+describe('waiting-time policy and calendar', () => {
+  test('a clinic\'s own policy wins over its region\'s, the region\'s over the defaults; its closures move the deadline', async () => {
+    const clinic = await makeClinic(engine.db);
+    const region = `RU-T${randomUUID().slice(0, 6)}`;
+    expect((await referralPolicy(engine.db, clinic.clinicId, 'specialist', 'routine')).wait).toEqual({ workingDays: 14 });
+    await engine.db.insertInto('clinic_calendars').values({ clinic_id: clinic.clinicId, country: 'RU', region }).execute();
+    const row = { kind: 'specialist' as const, urgency: 'routine' as const, wait_hours: null, wait_seconds: null, acknowledge_seconds: 86_400, no_show_limit: 2, validity_days: 30 };
+    await engine.db.insertInto('referral_policies').values({ ...row, clinic_id: null, region, wait_working_days: 10 }).execute();
+    expect((await referralPolicy(engine.db, clinic.clinicId, 'specialist', 'routine')).wait).toEqual({ workingDays: 10 });
+    await engine.db.insertInto('referral_policies').values({ ...row, clinic_id: clinic.clinicId, region: null, wait_working_days: 7 }).execute();
+    const policy = await referralPolicy(engine.db, clinic.clinicId, 'specialist', 'routine');
+    expect(policy.wait).toEqual({ workingDays: 7 });
+
+    // Friday 30 Oct 2026 in Moscow: 7 working days (4 Nov is a holiday) end on Wed 11 Nov; closed on 5 Nov, on Thu 12 Nov.
+    const start = new Date('2026-10-30T12:00:00Z');
+    expect((await referralDeadline(engine.db, clinic.clinicId, start, policy)).toISOString()).toBe('2026-11-11T21:00:00.000Z');
+    await engine.db.insertInto('clinic_closures').values({ clinic_id: clinic.clinicId, closed_on: '2026-11-05', reason: 'sanitary day' }).execute();
+    expect((await referralDeadline(engine.db, clinic.clinicId, start, policy)).toISOString()).toBe('2026-11-12T21:00:00.000Z');
   });
 });
 
