@@ -25,7 +25,9 @@ export type FailureType =
   | 'PreconditionFailed'
   | 'BlockingIncidentsOpen'
   | 'OnboardingBlocked'
-  | 'Forbidden';
+  | 'Forbidden'
+  | 'WrongPractitioner'
+  | 'WrongPatient';
 
 export function refuse(type: FailureType, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? undefined : [details] });

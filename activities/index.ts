@@ -3,6 +3,7 @@ import type { Db } from '../db';
 import { createBookingActivities } from './booking';
 import { createCdsAssessmentActivities } from './cds-assessment';
 import { createOnboardingActivities } from './onboarding';
+import { createReferralActivities } from './referral';
 import { createSelfTestActivities } from './self-test';
 import { createSlotHorizonActivities } from './slot-horizon';
 
@@ -17,5 +18,6 @@ export function createClinicalActivities(deps: ClinicalDeps) {
     ...createSlotHorizonActivities(deps),
     ...createCdsAssessmentActivities(deps),
     ...createOnboardingActivities(deps),
+    ...createReferralActivities(deps),
   };
 }

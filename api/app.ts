@@ -12,6 +12,7 @@ import { errorBody, handleError } from './errors';
 import { healthRouter } from './health';
 import { onboardingRouter } from './onboarding';
 import { opsRouter } from './ops';
+import { referralRouter } from './referral';
 import { newRouter, type ApiDeps } from './router';
 
 export type { ApiDeps, AppEnv } from './router';
@@ -38,6 +39,7 @@ export function createApp(deps: ApiDeps) {
   app.route('/cds-services', cdsHooksRouter(deps));
   app.route('/', bookingRouter(deps));
   app.route('/', onboardingRouter(deps));
+  app.route('/', referralRouter(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Clinical process engine API', version: '0.1.0', description: 'Starts, signals, updates and queries the clinic\'s durable processes.' },

@@ -119,6 +119,18 @@ export function bookingRouter(deps: ApiDeps) {
   }
   const presentRows = (rows: Appointment[]) => Promise.all(rows.map((row) => present(appointmentView(row))));
 
+  /** The process of a referral awaiting booking that this slot serves (same patient, its specialty or named practitioner). */
+  async function referralFor(referralId: string, patientId: string, slot: { practitioner_id: string; specialty: string }): Promise<string> {
+    const r = await db.selectFrom('referrals').select(['patient_id', 'status', 'specialty', 'target_practitioner_id', 'workflow_id']).where('id', '=', referralId).executeTakeFirst();
+    if (!r) throw new ApiError(404, 'referral_not_found', `Referral ${referralId} does not exist.`);
+    if (r.patient_id !== patientId) throw new ApiError(422, 'wrong_patient', 'The referral is for another patient.');
+    if (r.status !== 'offered' && r.status !== 'created') throw new ApiError(409, 'invalid_state', `The referral is ${r.status}; it is not awaiting a booking.`);
+    if (r.target_practitioner_id ? r.target_practitioner_id !== slot.practitioner_id : r.specialty !== slot.specialty) {
+      throw new ApiError(422, 'wrong_practitioner', 'That slot is not with the practitioner or specialty the referral names.');
+    }
+    return r.workflow_id;
+  }
+
   const router = newRouter();
 
   router.openapi(
@@ -150,17 +162,17 @@ export function bookingRouter(deps: ApiDeps) {
     createRoute({
       method: 'post', path: '/appointments', summary: 'Book a slot: holds it for the patient until confirmed (hold duration per clinic policy)',
       security: [{ bearer: [] }], middleware: [bookers] as const,
-      request: { headers: IdempotencyHeader, ...body(z.object({ slotId: Uuid, patientId: Uuid })) },
+      request: { headers: IdempotencyHeader, ...body(z.object({ slotId: Uuid, patientId: Uuid, referralId: Uuid.optional().openapi({ description: 'The referral this visit serves: its process adopts the booking' }) })) },
       responses: {
         201: json(AppointmentSchema, 'The slot is held; confirm it before holdExpiresAt'),
         400: errorResponse('Malformed request'), ...AUTH_ERRORS,
-        404: errorResponse('slot_not_found / patient_not_found'),
-        409: errorResponse('slot_taken / patient_busy / slot_unavailable / idempotency_key_reused / clinic_not_live'),
-        422: errorResponse('slot_in_past / beyond_booking_horizon / too_many_bookings'),
+        404: errorResponse('slot_not_found / patient_not_found / referral_not_found'),
+        409: errorResponse('slot_taken / patient_busy / slot_unavailable / idempotency_key_reused / clinic_not_live / invalid_state (the referral is not awaiting a booking)'),
+        422: errorResponse('slot_in_past / beyond_booking_horizon / too_many_bookings / wrong_patient / wrong_practitioner (the slot does not serve the referral)'),
       },
     }),
     async (c) => {
-      const { slotId, patientId } = c.req.valid('json');
+      const { slotId, patientId, referralId } = c.req.valid('json');
       const key = c.req.valid('header')['idempotency-key'];
       const caller = c.get('caller');
       assertOwnPatient(caller, patientId);
@@ -175,6 +187,7 @@ export function bookingRouter(deps: ApiDeps) {
       }
       const patient = await db.selectFrom('patients').select('id').where('id', '=', patientId).executeTakeFirst();
       if (!patient) throw new ApiError(404, 'patient_not_found', `Patient ${patientId} does not exist.`);
+      const referralWorkflowId = referralId ? await referralFor(referralId, patientId, slot) : undefined;
 
       // The same caller and key always name the same appointment, hence the same workflow.
       const appointmentId = nameUuid('booking', `${caller.id}:${key}`);
@@ -184,7 +197,7 @@ export function bookingRouter(deps: ApiDeps) {
           args: [{ slotId, bookedBy: caller.id }],
           updateId: 'hold',
           startWorkflowOperation: new WithStartWorkflowOperation(bookingWorkflow, {
-            workflowId, taskQueue: config.CLINICAL_TASK_QUEUE, args: [{ appointmentId, patientId, clinicId: slot.clinic_id, policy }],
+            workflowId, taskQueue: config.CLINICAL_TASK_QUEUE, args: [{ appointmentId, patientId, clinicId: slot.clinic_id, policy, ...(referralWorkflowId ? { referralWorkflowId } : {}) }],
             workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
             typedSearchAttributes: [{ key: clinicIdKey, value: slot.clinic_id }, { key: patientIdKey, value: patientId }, { key: processStatusKey, value: 'new' }],
           }),

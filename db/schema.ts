@@ -4,9 +4,10 @@
  * bigint → string). Nullable columns are `T | null`, never optional.
  */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ReferralKind, ReferralStatus, ReferralUrgency } from '../domain/referral';
 import type { Sex } from '../domain/patient';
 
-export type { Sex };
+export type { Sex, ReferralStatus };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -16,7 +17,6 @@ type Json = ColumnType<unknown, string, string>;
 export type RolloutStage = 'preparation' | 'training' | 'pilot' | 'live';
 export type Priority = 'routine' | 'urgent' | 'asap' | 'stat';
 export type AppointmentStatus = 'held' | 'offered' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'expired';
-export type ReferralStatus = 'requested' | 'booked' | 'completed' | 'overdue' | 'cancelled';
 export type LabOrderStatus = 'ordered' | 'collected' | 'resulted' | 'reviewed' | 'cancelled';
 export type Interpretation = 'N' | 'L' | 'H' | 'LL' | 'HH' | 'A' | 'AA';
 export type OnboardingTaskStatus = 'requested' | 'in-progress' | 'completed' | 'rejected' | 'cancelled';
@@ -168,6 +168,70 @@ export interface ReferralsTable {
   created_by: string;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  kind: Generated<ReferralKind>;
+  urgency: Generated<ReferralUrgency>;
+  icd10: string | null;
+  reason: string | null;
+  target_practitioner_id: string | null;
+  target_test: string | null;
+  valid_until: Timestamp;
+  breached: Generated<boolean>;
+  /** 0 none; 1 top of the referring clinic's registrar queue; 2 head of department. */
+  escalation_level: Generated<number>;
+  offered_slots: ColumnType<unknown, string | undefined, string>;
+  no_shows: Generated<number>;
+  booked_at: Timestamp | null;
+  acknowledged_at: Timestamp | null;
+  acknowledged_by: string | null;
+  cancel_reason: string | null;
+  closed_at: Timestamp | null;
+}
+
+export interface ReferralEventsTable {
+  id: Generated<string>;
+  referral_id: string;
+  at: CreatedAt;
+  step: string;
+  actor: string;
+  details: ColumnType<unknown, string | undefined, never>;
+  dedupe_key: string;
+}
+
+export interface ReferralReportsTable {
+  referral_id: string;
+  practitioner_id: string;
+  patient_id: string;
+  conclusion: string;
+  icd10: string[];
+  recommendations: string;
+  created_at: CreatedAt;
+}
+
+export interface ReferralPoliciesTable {
+  id: Generated<string>;
+  clinic_id: string | null;
+  region: string | null;
+  kind: ReferralKind;
+  urgency: ReferralUrgency;
+  wait_working_days: number | null;
+  wait_hours: number | null;
+  wait_seconds: number | null;
+  escalation_share: Generated<number>;
+  acknowledge_seconds: number;
+  no_show_limit: number;
+  validity_days: number;
+}
+
+export interface ClinicCalendarsTable {
+  clinic_id: string;
+  country: string;
+  region: string | null;
+}
+
+export interface ClinicClosuresTable {
+  clinic_id: string;
+  closed_on: string;
+  reason: string;
 }
 
 export interface LabOrdersTable {
@@ -333,6 +397,11 @@ export interface Database {
   waitlist_entries: WaitlistEntriesTable;
   notifications: NotificationsTable;
   referrals: ReferralsTable;
+  referral_events: ReferralEventsTable;
+  referral_reports: ReferralReportsTable;
+  referral_policies: ReferralPoliciesTable;
+  clinic_calendars: ClinicCalendarsTable;
+  clinic_closures: ClinicClosuresTable;
   lab_orders: LabOrdersTable;
   specimens: SpecimensTable;
   lab_results: LabResultsTable;
@@ -360,3 +429,5 @@ export type LabReferenceRange = Selectable<LabReferenceRangesTable>;
 export type CdsAssessment = Selectable<CdsAssessmentsTable>;
 export type NewCdsAssessment = Insertable<CdsAssessmentsTable>;
 export type NewAuditEntry = Insertable<AuditLogTable>;
+export type Referral = Selectable<ReferralsTable>;
+export type ReferralEvent = Selectable<ReferralEventsTable>;

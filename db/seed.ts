@@ -8,6 +8,7 @@ import { nameUuid } from '../domain/ids';
 import { addDays } from '../domain/time';
 import { generateSlots } from './booking';
 import { seedDemoOnboarding } from './seed-onboarding';
+import { seedDemoReferrals } from './seed-referral';
 import type { Db } from './index';
 import type { Sex } from './schema';
 
@@ -119,6 +120,7 @@ export async function seedDemoCity(db: Db, opts: { today: string; slotDays: numb
     }
   });
   await seedDemoOnboarding(db);
+  await seedDemoReferrals(db);
   const to = addDays(opts.today, opts.slotDays - 1);
   return { slotsAdded: await generateSlots(db, opts.today, to) };
 }

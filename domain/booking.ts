@@ -59,8 +59,13 @@ export interface BookingInput {
   patientId: string;
   clinicId: string;
   policy: BookingPolicy;
-  /** A waitlist offer: the hold is already taken for this patient by offerFreedSlot. */
+  /**
+   * A waitlist offer (the hold already taken by offerFreedSlot), or a referral's booking (already
+   * held and confirmed by the referral process, which starts this one as its child).
+   */
   offered?: AppointmentView;
+  /** The referral this booking serves: its process is told of every change (bookingChangedSignal). */
+  referralWorkflowId?: string;
 }
 
 export interface HoldRequest { slotId: string; bookedBy: string }

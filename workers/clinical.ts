@@ -10,6 +10,7 @@ import { connectClient, dataConverter, FAILURE_CONVERTER_PATH } from '../platfor
 import { ensureSchedule, lapsedHoldsSchedule, slotHorizonSchedule } from './schedules';
 import { runWorkerProcess } from './bootstrap';
 import { ensureDemoRollout } from './demo-rollout';
+import { startOpenReferrals } from './referrals';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -50,6 +51,9 @@ if (require.main === module) {
       if (await ensureSchedule(client, schedule)) logger.info({ scheduleId: schedule.scheduleId }, 'created schedule');
     }
     if (await ensureDemoRollout(client, db, config.CLINICAL_TASK_QUEUE)) logger.info('started the demo city rollout program');
+
+    // Not from a test's throwaway worker: it would claim the demo's processes for its own task queue.
+    if (config.NODE_ENV !== 'test') logger.info({ referrals: await startOpenReferrals(client, db, config.CLINICAL_TASK_QUEUE) }, 'open referrals have their processes');
     await client.connection.close();
     return { worker, close: () => db.destroy() };
   }).catch((err) => {

@@ -14,6 +14,7 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  getExternalWorkflowHandle,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -37,6 +38,10 @@ export const checkInSignal = defineSignal<[{ by: string }]>('checkIn');
 /** The doctor closes the visit before the slot ends (otherwise the slot's end closes it). */
 export const visitCompletedSignal = defineSignal<[{ by: string }]>('visitCompleted');
 export const bookingStatusQuery = defineQuery<BookingState>('bookingStatus');
+/** Sent by a booking to the referral it serves, on every change of its appointment. */
+export const bookingChangedSignal = defineSignal<[AppointmentView]>('bookingChanged');
+/** Another process (a cancelled referral) cancels this booking: the cancel Update without an answer. */
+export const cancelRequestSignal = defineSignal<[CancelRequest]>('cancelRequest');
 
 export { bookingWorkflowId };
 
@@ -97,6 +102,8 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
       busy = false;
     }
   };
+  /** Signals to the referral still in flight: the process ends only once they are sent. */
+  const notices: Promise<unknown>[] = [];
   /** Freed slots offered so far: keys each offer, so a second freeing of a slot is a new offer. */
   let offers = 0;
   /** Reschedules tried so far: keys each move's audit row, so a retried move is recognised. */
@@ -110,6 +117,8 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
     state.appointment = view;
     state.status = view.status;
     upsertSearchAttributes([{ key: processStatusKey, value: view.status }]);
+    // Best effort: a referral that has ended no longer listens.
+    if (input.referralWorkflowId) notices.push(getExternalWorkflowHandle(input.referralWorkflowId).signal(bookingChangedSignal, view).catch(() => undefined));
     return view;
   };
   // Best effort: if the offer fails (someone booked the slot first), the slot is simply gone.
@@ -202,6 +211,14 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
     },
   );
 
+  setHandler(cancelRequestSignal, (req) => {
+    void exclusive(async () => {
+      if (!state.appointment || !CHANGEABLE.includes(state.appointment.status)) return;
+      const view = apply(await interactive.cancelAppointment({ appointmentId: input.appointmentId, workflowId, by: req.by, reason: req.reason }));
+      if (view.status === 'cancelled') await offerFreed(view.slotId);
+    }).catch(() => undefined); // the visit has started: check-in, no-show and the visit's end decide
+  });
+
   setHandler(checkInSignal, () => {
     const a = state.appointment;
     if (a?.status === 'booked' && Date.now() >= Date.parse(a.startsAt) - CHECK_IN_OPENS_SECONDS * 1000) checkedIn = true;
@@ -250,6 +267,7 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
     }
     // fulfilled, cancelled, noshow, expired: the process is over. Let in-flight handlers finish.
     await condition(allHandlersFinished);
+    await Promise.all(notices);
     return state;
   }
 }

@@ -5,3 +5,4 @@ export { bookingWorkflow } from './booking';
 export { lapsedHoldsWorkflow, slotHorizonWorkflow } from './slot-horizon';
 export { onboardingWorkflow } from './onboarding';
 export { rolloutProgramWorkflow } from './rollout';
+export { referralWorkflow } from './referral';

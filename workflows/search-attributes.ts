@@ -9,6 +9,10 @@ export const patientIdKey = defineSearchAttributeKey('PatientId', SearchAttribut
 export const processStatusKey = defineSearchAttributeKey('ProcessStatus', SearchAttributeType.KEYWORD);
 /** An onboarding's stage: preparation, training, pilot or live. */
 export const onboardingStageKey = defineSearchAttributeKey('OnboardingStage', SearchAttributeType.KEYWORD);
+/** When a referral must be booked by: ops filter overdue ones with `DeadlineAt < now AND ProcessStatus = 'offered'`. */
+export const deadlineAtKey = defineSearchAttributeKey('DeadlineAt', SearchAttributeType.DATETIME);
+/** A referral not booked within its legal waiting time. */
+export const breachedKey = defineSearchAttributeKey('Breached', SearchAttributeType.BOOL);
 
-/** Registered on the dev server at start (`--search-attribute NAME=Keyword`). */
-export const SEARCH_ATTRIBUTES = ['ClinicId', 'PatientId', 'ProcessStatus', 'OnboardingStage'] as const;
+/** Registered on the dev server at start (`--search-attribute NAME=Type`). */
+export const SEARCH_ATTRIBUTES = ['ClinicId', 'PatientId', 'ProcessStatus', 'OnboardingStage', 'DeadlineAt', 'Breached'] as const;

@@ -1,0 +1,112 @@
+/**
+ * Side effects of the referral workflow. Each runs in one transaction with statement and lock
+ * timeouts below the activity's own 10 s, and records its step once (referral_events.dedupe_key),
+ * so a retried activity never writes twice.
+ */
+import { sql, type Transaction } from 'kysely';
+import type { Db } from '../db';
+import { bookableSlot, bookingPolicy } from '../db/booking';
+import type { Database } from '../db/schema';
+import { LIVE_STATUSES, type BookingPolicy } from '../domain/booking';
+import type { ReferralStatus, ReportInput, SlotOffer } from '../domain/referral';
+import { refuse } from './errors';
+
+type Tx = Transaction<Database>;
+
+async function inTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (tx) => {
+    await sql`SET LOCAL statement_timeout = '5s'`.execute(tx);
+    await sql`SET LOCAL lock_timeout = '3s'`.execute(tx);
+    return fn(tx);
+  });
+}
+
+/** Inserts the event; true when it is new (not a retry's second write). */
+async function event(tx: Tx, e: { referralId: string; step: string; actor: string; key: string; details?: object }): Promise<boolean> {
+  const row = await tx.insertInto('referral_events')
+    .values({ referral_id: e.referralId, step: e.step, actor: e.actor, dedupe_key: e.key, details: JSON.stringify(e.details ?? {}) })
+    .onConflict((oc) => oc.column('dedupe_key').doNothing()).returning('id').executeTakeFirst();
+  return row !== undefined;
+}
+
+export interface StepInput {
+  referralId: string;
+  workflowId: string;
+  step: string;
+  /** The step's identity within the process (e.g. `booked:<appointmentId>`), so a retry records it once. */
+  key: string;
+  actor: string;
+  status?: ReferralStatus;
+  details?: object;
+  set?: { appointmentId?: string | null; booked?: boolean; noShows?: number; cancelReason?: string; acknowledgedBy?: string; closed?: boolean; escalationLevel?: number; breached?: boolean };
+}
+
+export function createReferralActivities(deps: { db: Db }) {
+  const { db } = deps;
+
+  return {
+    /**
+     * Finds free slots of the referral's specialty (or its named practitioner) across the city's
+     * clinics, earliest first, before the referral's validity ends; marks those before the deadline;
+     * records them as offered.
+     */
+    async offerSlots(input: { referralId: string; workflowId: string; specialty: string; targetPractitionerId: string | null; deadlineAt: string; validUntil: string; round: number; limit: number }): Promise<SlotOffer[]> {
+      return inTx(db, async (tx) => {
+        const rows = await tx.selectFrom('slots as s').innerJoin('practitioners as p', 'p.id', 's.practitioner_id')
+          .select(['s.id', 's.practitioner_id', 's.clinic_id', 's.starts_at'])
+          .where('s.starts_at', '>', sql<Date>`now()`).where('s.starts_at', '<', new Date(input.validUntil)).where('s.status', '=', 'free')
+          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('appointments as a').select('a.id').whereRef('a.slot_id', '=', 's.id').where('a.status', 'in', [...LIVE_STATUSES]))))
+          .$if(input.targetPractitionerId !== null, (q) => q.where('s.practitioner_id', '=', input.targetPractitionerId!))
+          .$if(input.targetPractitionerId === null, (q) => q.where('p.specialty', '=', input.specialty))
+          .orderBy('s.starts_at').orderBy('s.id').limit(input.limit).execute();
+        const offers: SlotOffer[] = rows.map((r) => ({
+          slotId: r.id, practitionerId: r.practitioner_id, clinicId: r.clinic_id, startsAt: r.starts_at.toISOString(), withinDeadline: r.starts_at.getTime() <= Date.parse(input.deadlineAt),
+        }));
+        const fresh = await event(tx, { referralId: input.referralId, step: 'offered', actor: 'system', key: `${input.workflowId}:offered:${input.round}`, details: { slots: offers.length, withinDeadline: offers.filter((o) => o.withinDeadline).length } });
+        if (!fresh) return (await tx.selectFrom('referrals').select('offered_slots').where('id', '=', input.referralId).executeTakeFirstOrThrow()).offered_slots as SlotOffer[];
+        await tx.updateTable('referrals').set({ status: 'offered', offered_slots: JSON.stringify(offers), updated_at: sql`now()` })
+          .where('id', '=', input.referralId).where('status', 'in', ['created', 'offered', 'booked']).execute();
+        return offers;
+      });
+    },
+
+    /** The clinic and booking rules of the slot a referral books (refused when there is no such slot). */
+    async bookingPolicyForSlot(input: { slotId: string }): Promise<{ clinicId: string; policy: BookingPolicy }> {
+      const slot = await bookableSlot(db, input.slotId);
+      if (!slot) throw refuse('SlotNotFound', `slot ${input.slotId} does not exist`);
+      return { clinicId: slot.clinic_id, policy: await bookingPolicy(db, slot.clinic_id) };
+    },
+
+    /** Records one step of the referral: its timeline event and the row's new status and fields, together. */
+    async recordReferralStep(input: StepInput): Promise<void> {
+      await inTx(db, async (tx) => {
+        if (!(await event(tx, { referralId: input.referralId, step: input.step, actor: input.actor, key: `${input.workflowId}:${input.key}`, details: input.details }))) return;
+        const s = input.set ?? {};
+        await tx.updateTable('referrals').set({
+          updated_at: sql`now()`,
+          ...(input.status ? { status: input.status } : {}),
+          ...(s.appointmentId !== undefined ? { appointment_id: s.appointmentId } : {}),
+          ...(s.booked ? { booked_at: sql`now()` } : {}),
+          ...(s.noShows !== undefined ? { no_shows: s.noShows } : {}),
+          ...(s.cancelReason !== undefined ? { cancel_reason: s.cancelReason } : {}),
+          ...(s.acknowledgedBy !== undefined ? { acknowledged_by: s.acknowledgedBy, acknowledged_at: sql`now()` } : {}),
+          ...(s.closed ? { closed_at: sql`now()` } : {}),
+          ...(s.escalationLevel !== undefined ? { escalation_level: sql`greatest(escalation_level, ${s.escalationLevel})` } : {}),
+          ...(s.breached ? { breached: true } : {}),
+        }).where('id', '=', input.referralId).execute();
+      });
+    },
+
+    /** Stores the specialist's report once (one per referral) and moves the referral to reported. */
+    async recordReport(input: { referralId: string; workflowId: string; report: ReportInput }): Promise<void> {
+      await inTx(db, async (tx) => {
+        const r = input.report;
+        await tx.insertInto('referral_reports').values({
+          referral_id: input.referralId, practitioner_id: r.practitionerId, patient_id: r.patientId, conclusion: r.conclusion, icd10: r.icd10, recommendations: r.recommendations,
+        }).onConflict((oc) => oc.column('referral_id').doNothing()).execute();
+        if (!(await event(tx, { referralId: input.referralId, step: 'reported', actor: `practitioner:${r.practitionerId}`, key: `${input.workflowId}:reported`, details: { icd10: r.icd10.length } }))) return;
+        await tx.updateTable('referrals').set({ status: 'reported', report_received_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', input.referralId).execute();
+      });
+    },
+  };
+}

@@ -1,0 +1,315 @@
+/**
+ * Referral routes: start a referral (idempotent per Idempotency-Key), read one with its timeline
+ * and live step, list and queue them, book a slot for one, post the specialist's report,
+ * acknowledge it, cancel. Registrars and doctors start referrals; patients see and cancel their own.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { Context } from 'hono';
+import { listReferrals, referralDeadline, referralPolicy, referralStart, referralTimeline, referralView, registrarQueue } from '../db/referral';
+import type { Referral } from '../db/schema';
+import { nameUuid } from '../domain/ids';
+import { ICD10, REFERRAL_KINDS, REFERRAL_URGENCIES, fhirPriority, type ReferralStatus } from '../domain/referral';
+import {
+  acknowledgeReportUpdate, bookReferralUpdate, cancelReferralUpdate, postReportUpdate, referralStatusQuery, referralWorkflow, referralWorkflowId,
+} from '../workflows/referral';
+import { requireRole, type Caller } from './auth';
+import { ApiError, errorResponse, fromProcessFailure, type FailureMap } from './errors';
+import { newRouter, type ApiDeps, type AppEnv } from './router';
+
+const REFERRAL_FAILURES: FailureMap = {
+  SlotNotFound: [404, 'slot_not_found'],
+  PatientNotFound: [404, 'patient_not_found'],
+  SlotUnavailable: [409, 'slot_unavailable'],
+  SlotInPast: [422, 'slot_in_past'],
+  BeyondHorizon: [422, 'beyond_booking_horizon'],
+  SlotTaken: [409, 'slot_taken'],
+  PatientBusy: [409, 'patient_busy'],
+  TooManyBookings: [422, 'too_many_bookings'],
+  InvalidState: [409, 'invalid_state'],
+  InvalidInput: [422, 'validation_failed'],
+  WrongPractitioner: [403, 'wrong_practitioner'],
+  WrongPatient: [403, 'wrong_patient'],
+};
+
+const Uuid = z.string().uuid();
+const STATUSES = ['created', 'offered', 'booked', 'attended', 'reported', 'closed', 'cancelled', 'expired'] as const satisfies readonly ReferralStatus[];
+const IdempotencyHeader = z.object({
+  'idempotency-key': z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'Idempotency-Key must be 8–128 letters, digits or _.:-').openapi({ param: { name: 'idempotency-key', in: 'header' }, example: 'ref-2026-11-26-001' }),
+});
+const ReferralSchema = z.object({
+  id: Uuid, status: z.enum(STATUSES), fhir: z.object({ serviceRequest: z.string(), task: z.string(), businessStatus: z.string() }),
+  patientId: Uuid, clinicId: Uuid, referringPractitionerId: Uuid.nullable(), kind: z.string(), urgency: z.string(), priority: z.string(), specialty: z.string(),
+  targetPractitionerId: Uuid.nullable(), targetTest: z.string().nullable(), icd10: z.string().nullable(), reason: z.string().nullable(),
+  deadlineAt: z.string().datetime(), validUntil: z.string().datetime(), breached: z.boolean(), escalationLevel: z.number().int().openapi({ description: '0 none, 1 top of the registrar queue, 2 head of department' }),
+  appointmentId: Uuid.nullable(), bookedAt: z.string().datetime().nullable(), offeredSlots: z.array(z.unknown()), noShows: z.number().int(),
+  reportReceivedAt: z.string().datetime().nullable(), acknowledgedAt: z.string().datetime().nullable(), cancelReason: z.string().nullable(),
+  closedAt: z.string().datetime().nullable(), createdAt: z.string().datetime(),
+}).openapi('Referral');
+const ReferralDetailSchema = ReferralSchema.extend({
+  timeline: z.array(z.object({ at: z.string().datetime(), step: z.string(), actor: z.string(), details: z.unknown() })),
+  process: z.object({ status: z.string(), escalateAt: z.string(), escalationLevel: z.number(), acknowledgeLevel: z.number(), appointmentId: Uuid.nullable() }).nullable(),
+}).openapi('ReferralDetail');
+const ReferralListSchema = z.object({ referrals: z.array(ReferralSchema), nextOffset: z.number().int().nullable() }).openapi('ReferralList');
+const BookedSchema = z.object({ appointmentId: Uuid, status: z.string(), slotId: Uuid, practitionerId: Uuid, clinicId: Uuid, startsAt: z.string().datetime() }).openapi('ReferralBooking');
+
+const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const body = <T extends z.ZodTypeAny>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+const AUTH_ERRORS = { 401: errorResponse('No or invalid token'), 403: errorResponse('Role not allowed, or not your record') };
+const IdParam = z.object({ id: Uuid });
+
+const CreateSchema = z.object({
+  patientId: Uuid,
+  referringPractitionerId: Uuid,
+  kind: z.enum(REFERRAL_KINDS as [string, ...string[]]).default('specialist'),
+  urgency: z.enum(REFERRAL_URGENCIES as [string, ...string[]]).default('routine'),
+  specialty: z.string().min(1).max(80).optional().openapi({ description: 'Target specialty (or diagnostic service); taken from targetPractitionerId when omitted' }),
+  targetPractitionerId: Uuid.optional(),
+  targetTest: z.string().min(1).max(40).optional().openapi({ description: 'A test or procedure code (LOINC) for diagnostic referrals' }),
+  reason: z.string().min(1).max(1000),
+  icd10: z.string().max(10).openapi({ example: 'I10' }),
+  validUntil: z.string().datetime({ offset: true }).optional().openapi({ description: 'Defaults to the policy\'s validity (30 days)' }),
+});
+
+export function referralRouter(deps: ApiDeps) {
+  const { db, temporal, config } = deps;
+  const anyone = requireRole(config.AUTH_SECRET, 'patient', 'registrar', 'doctor', 'admin');
+  const referrers = requireRole(config.AUTH_SECRET, 'registrar', 'doctor', 'admin');
+  const staff = requireRole(config.AUTH_SECRET, 'registrar', 'doctor', 'admin');
+  const bookers = requireRole(config.AUTH_SECRET, 'patient', 'registrar', 'admin');
+  const doctors = requireRole(config.AUTH_SECRET, 'doctor');
+
+  async function ownReferral(c: Context<AppEnv>, id: string): Promise<Referral> {
+    const row = await db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new ApiError(404, 'referral_not_found', `Referral ${id} does not exist.`);
+    const caller = c.get('caller');
+    if (caller.role === 'patient' && caller.patientId !== row.patient_id) throw new ApiError(403, 'forbidden', 'Patients see only their own referrals.');
+    return row;
+  }
+  async function update<T>(row: Referral, send: (h: ReturnType<typeof temporal.workflow.getHandle>) => Promise<T>): Promise<T> {
+    try {
+      return await send(temporal.workflow.getHandle(row.workflow_id));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'invalid_state', `The referral is ${row.status}; it can no longer change.`);
+      return fromProcessFailure(err, REFERRAL_FAILURES);
+    }
+  }
+  const fresh = async (id: string) => referralView(await db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+
+  const router = newRouter();
+
+  router.openapi(
+    createRoute({
+      method: 'post', path: '/referrals', summary: 'Refer a patient: starts the referral process (deadline from the clinic\'s calendar and policy)',
+      security: [{ bearer: [] }], middleware: [referrers] as const, request: { headers: IdempotencyHeader, ...body(CreateSchema) },
+      responses: {
+        201: json(ReferralSchema, 'The referral, its deadline set; the process is offering slots'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS,
+        404: errorResponse('patient_not_found / practitioner_not_found'), 409: errorResponse('idempotency_key_reused'),
+        422: errorResponse('invalid_icd10 / validity_in_past / unknown_specialty / wrong_practitioner'),
+      },
+    }),
+    async (c) => {
+      const b = c.req.valid('json');
+      const caller = c.get('caller');
+      const key = c.req.valid('header')['idempotency-key'];
+      const referralId = nameUuid('referral', `${caller.id}:${key}`);
+      const existing = await db.selectFrom('referrals').selectAll().where('id', '=', referralId).executeTakeFirst();
+      if (existing) {
+        if (existing.patient_id !== b.patientId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for another referral; use a new key.');
+        await startProcess(existing);
+        return c.json(referralView(existing), 201);
+      }
+      // Every refusal before anything is written.
+      if (!ICD10.test(b.icd10)) throw new ApiError(422, 'invalid_icd10', 'icd10 must be an ICD-10 code such as I10 or E11.65.');
+      if (caller.role === 'doctor' && caller.practitionerId !== b.referringPractitionerId) throw new ApiError(422, 'wrong_practitioner', 'A doctor refers in their own name.');
+      const referrer = await db.selectFrom('practitioners').select(['id', 'clinic_id']).where('id', '=', b.referringPractitionerId).executeTakeFirst();
+      if (!referrer) throw new ApiError(404, 'practitioner_not_found', `Practitioner ${b.referringPractitionerId} does not exist.`);
+      if (!(await db.selectFrom('patients').select('id').where('id', '=', b.patientId).executeTakeFirst())) throw new ApiError(404, 'patient_not_found', `Patient ${b.patientId} does not exist.`);
+      let specialty = b.specialty;
+      if (b.targetPractitionerId) {
+        const target = await db.selectFrom('practitioners').select(['id', 'specialty']).where('id', '=', b.targetPractitionerId).executeTakeFirst();
+        if (!target) throw new ApiError(422, 'wrong_practitioner', `Practitioner ${b.targetPractitionerId} does not exist.`);
+        if (specialty && target.specialty !== specialty) throw new ApiError(422, 'wrong_practitioner', 'The named practitioner does not practise that specialty.');
+        specialty = target.specialty;
+      }
+      if (!specialty) throw new ApiError(400, 'validation_failed', 'Name a specialty or a target practitioner.');
+      if (!(await db.selectFrom('practitioners').select('id').where('specialty', '=', specialty).limit(1).executeTakeFirst())) {
+        throw new ApiError(422, 'unknown_specialty', 'No practitioner in the city practises that specialty.');
+      }
+      const kind = b.kind as Referral['kind'];
+      const urgency = b.urgency as Referral['urgency'];
+      const policy = await referralPolicy(db, referrer.clinic_id, kind, urgency);
+      const createdAt = new Date();
+      const deadline = await referralDeadline(db, referrer.clinic_id, createdAt, policy);
+      const validUntil = b.validUntil ? new Date(b.validUntil) : new Date(createdAt.getTime() + policy.validityDays * 86_400_000);
+      if (validUntil.getTime() <= createdAt.getTime()) throw new ApiError(422, 'validity_in_past', 'validUntil has already passed.');
+
+      // The row is written before the process starts, so lists and the queue show the referral at
+      // once; every later step is written by the process's activities.
+      await db.transaction().execute(async (tx) => {
+        const inserted = await tx.insertInto('referrals').values({
+          id: referralId, patient_id: b.patientId, clinic_id: referrer.clinic_id, referring_practitioner_id: referrer.id, specialty, priority: fhirPriority(urgency),
+          status: 'created', deadline_at: deadline, appointment_id: null, report_received_at: null, workflow_id: referralWorkflowId(referralId), created_by: caller.id,
+          created_at: createdAt, kind, urgency, icd10: b.icd10, reason: b.reason, target_practitioner_id: b.targetPractitionerId ?? null, target_test: b.targetTest ?? null,
+          valid_until: validUntil, booked_at: null, acknowledged_at: null, acknowledged_by: null, cancel_reason: null, closed_at: null,
+        }).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
+        if (inserted) {
+          await tx.insertInto('referral_events').values({
+            referral_id: referralId, step: 'created', actor: caller.id, dedupe_key: `${referralWorkflowId(referralId)}:created`,
+            details: JSON.stringify({ kind, urgency, deadlineAt: deadline.toISOString(), validUntil: validUntil.toISOString() }),
+          }).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
+        }
+      });
+      const row = await db.selectFrom('referrals').selectAll().where('id', '=', referralId).executeTakeFirstOrThrow();
+      if (row.patient_id !== b.patientId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for another referral; use a new key.');
+      await startProcess(row);
+      return c.json(referralView(row), 201);
+    },
+  );
+
+  /** Starts the referral's process once; a retry (or a process already ended) leaves it be. */
+  async function startProcess(row: Referral) {
+    try {
+      await temporal.workflow.start(referralWorkflow, {
+        workflowId: row.workflow_id, taskQueue: config.CLINICAL_TASK_QUEUE, args: [await referralStart(db, row)],
+        workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0) });
+
+  router.openapi(
+    createRoute({
+      method: 'get', path: '/referrals/queue', summary: 'The registrar\'s work queue: referrals awaiting booking, escalated first, then nearest deadline',
+      security: [{ bearer: [] }], middleware: [staff] as const, request: { query: z.object({ clinicId: Uuid, limit: z.coerce.number().int().min(1).max(200).default(50) }) },
+      responses: { 200: json(ReferralListSchema, 'The queue, in working order'), 400: errorResponse('Malformed query'), ...AUTH_ERRORS },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      return c.json({ referrals: (await registrarQueue(db, q.clinicId, q.limit)).map(referralView), nextOffset: null }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get', path: '/referrals', summary: 'Referrals by clinic, status and breach, newest first, paged', security: [{ bearer: [] }], middleware: [staff] as const,
+      request: { query: ListQuery.extend({ clinicId: Uuid.optional(), status: z.enum(STATUSES).optional(), breached: z.enum(['true', 'false']).optional() }) },
+      responses: { 200: json(ReferralListSchema, 'A page of referrals; nextOffset fetches the next'), 400: errorResponse('Malformed query'), ...AUTH_ERRORS },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const rows = await listReferrals(db, { clinicId: q.clinicId, status: q.status, breached: q.breached === undefined ? undefined : q.breached === 'true', limit: q.limit + 1, offset: q.offset });
+      return c.json({ referrals: rows.slice(0, q.limit).map(referralView), nextOffset: rows.length > q.limit ? q.offset + q.limit : null }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get', path: '/referrals/{id}', summary: 'One referral with its timeline (Postgres) and live step (the process\'s query)', security: [{ bearer: [] }], middleware: [anyone] as const,
+      request: { params: IdParam }, responses: { 200: json(ReferralDetailSchema, 'The referral'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('referral_not_found') },
+    }),
+    async (c) => {
+      const row = await ownReferral(c, c.req.valid('param').id);
+      const [timeline, live] = await Promise.all([referralTimeline(db, row.id), temporal.workflow.getHandle(row.workflow_id).query(referralStatusQuery).catch(() => null)]);
+      return c.json({
+        ...referralView(row),
+        timeline: timeline.map((e) => ({ at: e.at.toISOString(), step: e.step, actor: e.actor, details: e.details })),
+        process: live ? { status: live.status, escalateAt: live.escalateAt, escalationLevel: live.escalationLevel, acknowledgeLevel: live.acknowledgeLevel, appointmentId: live.appointmentId } : null,
+      }, 200);
+    },
+  );
+
+  const ACTION_ERRORS = { 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('referral_not_found'), 409: errorResponse('invalid_state') };
+
+  router.openapi(
+    createRoute({
+      method: 'post', path: '/referrals/{id}/book', summary: 'Book a slot for the referral: held and confirmed at once, run by its own booking process',
+      security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam, ...body(z.object({ slotId: Uuid })) },
+      responses: {
+        201: json(BookedSchema, 'Booked'), ...ACTION_ERRORS, 404: errorResponse('referral_not_found / slot_not_found'),
+        409: errorResponse('invalid_state / slot_taken / patient_busy / slot_unavailable'), 422: errorResponse('slot_in_past / beyond_booking_horizon / too_many_bookings'),
+      },
+    }),
+    async (c) => {
+      const row = await ownReferral(c, c.req.valid('param').id);
+      const { slotId } = c.req.valid('json');
+      const v = await update(row, (h) => h.executeUpdate(bookReferralUpdate, { args: [{ slotId, by: c.get('caller').id }] }));
+      return c.json({ appointmentId: v.appointmentId, status: v.status, slotId: v.slotId, practitionerId: v.practitionerId, clinicId: v.clinicId, startsAt: v.startsAt }, 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post', path: '/referrals/{id}/report', summary: 'The specialist who saw the patient posts the consultation report (once; a repeat is answered the same)',
+      security: [{ bearer: [] }], middleware: [doctors] as const,
+      request: { params: IdParam, ...body(z.object({ patientId: Uuid, conclusion: z.string().min(1).max(5000), icd10: z.array(z.string().max(10)).min(1).max(20), recommendations: z.string().max(5000) })) },
+      responses: { 200: json(ReferralSchema, 'Report recorded'), ...ACTION_ERRORS, 403: errorResponse('wrong_practitioner / wrong_patient'), 422: errorResponse('invalid_icd10') },
+    }),
+    async (c) => {
+      const row = await ownReferral(c, c.req.valid('param').id);
+      const b = c.req.valid('json');
+      const practitionerId = doctorOf(c.get('caller'));
+      if (!b.icd10.every((code) => ICD10.test(code))) throw new ApiError(422, 'invalid_icd10', 'Every ICD-10 code must look like I10 or E11.65.');
+      await update(row, (h) => h.executeUpdate(postReportUpdate, { args: [{ practitionerId, patientId: b.patientId, conclusion: b.conclusion, icd10: b.icd10, recommendations: b.recommendations }], updateId: 'report' }));
+      return c.json(await fresh(row.id), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post', path: '/referrals/{id}/acknowledge', summary: 'The referring doctor acknowledges the specialist\'s report; the referral closes',
+      security: [{ bearer: [] }], middleware: [doctors] as const, request: { params: IdParam },
+      responses: { 200: json(ReferralSchema, 'Acknowledged and closed'), ...ACTION_ERRORS, 403: errorResponse('wrong_practitioner') },
+    }),
+    async (c) => {
+      const row = await ownReferral(c, c.req.valid('param').id);
+      const caller = c.get('caller');
+      const practitionerId = doctorOf(caller);
+      if (practitionerId !== row.referring_practitioner_id) throw new ApiError(403, 'wrong_practitioner', 'Only the referring practitioner acknowledges the report.');
+      if (row.status === 'closed' && row.acknowledged_at) return c.json(referralView(row), 200);
+      await update(row, (h) => h.executeUpdate(acknowledgeReportUpdate, { args: [{ practitionerId, by: caller.id }], updateId: 'acknowledge' }));
+      return c.json(await fresh(row.id), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post', path: '/referrals/{id}/cancel', summary: 'Cancel the referral (referring doctor, patient or registrar; reason required); its booking is released',
+      security: [{ bearer: [] }], middleware: [anyone] as const, request: { params: IdParam, ...body(z.object({ reason: z.string().min(1).max(500) })) },
+      responses: { 200: json(ReferralSchema, 'Cancelled'), ...ACTION_ERRORS, 403: errorResponse('forbidden / wrong_practitioner') },
+    }),
+    async (c) => {
+      const row = await ownReferral(c, c.req.valid('param').id);
+      const caller = c.get('caller');
+      if (caller.role === 'doctor' && caller.practitionerId !== row.referring_practitioner_id) throw new ApiError(403, 'wrong_practitioner', 'Only the referring practitioner cancels a referral.');
+      if (row.status === 'cancelled') return c.json(referralView(row), 200);
+      await update(row, (h) => h.executeUpdate(cancelReferralUpdate, { args: [{ by: caller.id, reason: c.req.valid('json').reason }], updateId: 'cancel' }));
+      return c.json(await fresh(row.id), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get', path: '/patients/{id}/referrals', summary: 'A patient\'s referrals, newest first', security: [{ bearer: [] }], middleware: [anyone] as const,
+      request: { params: IdParam, query: ListQuery }, responses: { 200: json(ReferralListSchema, 'Referrals'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const caller = c.get('caller');
+      if (caller.role === 'patient' && caller.patientId !== id) throw new ApiError(403, 'forbidden', 'Patients see only their own referrals.');
+      const q = c.req.valid('query');
+      const rows = await listReferrals(db, { patientId: id, limit: q.limit + 1, offset: q.offset });
+      return c.json({ referrals: rows.slice(0, q.limit).map(referralView), nextOffset: rows.length > q.limit ? q.offset + q.limit : null }, 200);
+    },
+  );
+
+  return router;
+}
+
+function doctorOf(caller: Caller): string {
+  if (!caller.practitionerId) throw new ApiError(403, 'wrong_practitioner', 'This doctor token names no practitioner.');
+  return caller.practitionerId;
+}

@@ -1,0 +1,51 @@
+import { addHours, addWorkingDays, deadlineAfter, isWorkingDay, startOfLocalDay, type ClinicCalendar } from './calendar';
+
+const moscow: ClinicCalendar = { timeZone: 'Europe/Moscow', country: 'RU', closures: [] };
+
+describe('a clinic\'s working calendar', () => {
+  test('weekends, Russia\'s public holidays and the clinic\'s own closures are not working days', () => {
+    expect(isWorkingDay('2026-11-02', moscow)).toBe(true); // Monday
+    expect(isWorkingDay('2026-11-07', moscow)).toBe(false); // Saturday
+    expect(isWorkingDay('2026-11-04', moscow)).toBe(false); // Unity Day, a Wednesday
+    expect(isWorkingDay('2026-01-08', moscow)).toBe(false); // New Year holidays
+    expect(isWorkingDay('2026-11-05', { ...moscow, closures: ['2026-11-05'] })).toBe(false);
+  });
+
+  test('a local day begins at midnight on the clinic\'s clock, whatever its zone', () => {
+    expect(startOfLocalDay('2026-11-05', 'Europe/Moscow').toISOString()).toBe('2026-11-04T21:00:00.000Z');
+    expect(startOfLocalDay('2026-07-01', 'Europe/Berlin').toISOString()).toBe('2026-06-30T22:00:00.000Z');
+    expect(startOfLocalDay('2026-03-29', 'Europe/Berlin').toISOString()).toBe('2026-03-28T23:00:00.000Z'); // DST starts that night
+  });
+
+  test('counts working days across a weekend and the 4 November holiday', () => {
+    // Friday 30 Oct 2026, 15:00 Moscow. Working days after it: Mon 2, Tue 3, (Wed 4 holiday), Thu 5.
+    const start = new Date('2026-10-30T12:00:00Z');
+    expect(addWorkingDays(start, 1, moscow).toISOString()).toBe('2026-11-02T21:00:00.000Z'); // end of Mon 2 Nov
+    expect(addWorkingDays(start, 3, moscow).toISOString()).toBe('2026-11-05T21:00:00.000Z'); // end of Thu 5 Nov
+  });
+
+  test('an extra closure pushes the deadline a working day further', () => {
+    const start = new Date('2026-10-30T12:00:00Z');
+    expect(addWorkingDays(start, 3, { ...moscow, closures: ['2026-11-05'] }).toISOString()).toBe('2026-11-06T21:00:00.000Z');
+  });
+
+  test('a cancer-suspected referral made on 30 December waits out the New Year holidays (1–8 January)', () => {
+    // Wed 30 Dec 2026 → Thu 31 Dec (1); 1–8 Jan off, 9–10 Jan weekend; Mon 11 Jan (2), Tue 12 Jan (3).
+    expect(isWorkingDay('2027-01-05', moscow)).toBe(false);
+    expect(addWorkingDays(new Date('2026-12-30T08:00:00Z'), 3, moscow).toISOString()).toBe('2027-01-12T21:00:00.000Z');
+  });
+
+  test('the 14-working-day specialist wait spans almost three calendar weeks', () => {
+    const deadline = addWorkingDays(new Date('2026-10-30T12:00:00Z'), 14, moscow);
+    // Nov: 2,3,5,6,9,10,11,12,13,16,17,18,19,20 → end of Fri 20 Nov local.
+    expect(deadline.toISOString()).toBe('2026-11-20T21:00:00.000Z');
+  });
+
+  test('hour-based and second-based waits are plain elapsed time', () => {
+    const start = new Date('2026-11-04T10:00:00Z');
+    expect(addHours(start, 24).toISOString()).toBe('2026-11-05T10:00:00.000Z');
+    expect(deadlineAfter(start, { hours: 2 }, moscow).toISOString()).toBe('2026-11-04T12:00:00.000Z');
+    expect(deadlineAfter(start, { seconds: 30 }, moscow).toISOString()).toBe('2026-11-04T10:00:30.000Z');
+    expect(deadlineAfter(start, { workingDays: 1 }, moscow).toISOString()).toBe('2026-11-05T21:00:00.000Z');
+  });
+});
