@@ -20,7 +20,13 @@ export type FailureType =
   | 'InvalidInput'
   | 'ModelNotFound'
   | 'InvalidFeatures'
-  | 'RuleViolation';
+  | 'RuleViolation'
+  | 'UnknownTest'
+  | 'WrongUnit'
+  | 'NotFinite'
+  | 'ImpossibleValue'
+  | 'ReadBackMismatch'
+  | 'NotYourOrder';
 
 export function refuse(type: FailureType, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? undefined : [details] });

@@ -2,6 +2,7 @@
 import type { Db } from '../db';
 import { createBookingActivities } from './booking';
 import { createCdsAssessmentActivities } from './cds-assessment';
+import { createLabOrderActivities } from './lab-order';
 import { createSelfTestActivities } from './self-test';
 import { createSlotHorizonActivities } from './slot-horizon';
 
@@ -15,5 +16,6 @@ export function createClinicalActivities(deps: ClinicalDeps) {
     ...createBookingActivities(deps),
     ...createSlotHorizonActivities(deps),
     ...createCdsAssessmentActivities(deps),
+    ...createLabOrderActivities(deps),
   };
 }

@@ -79,6 +79,8 @@ export interface LabOrderInput {
   coveringPractitionerId: string | null;
   headPractitionerId: string | null;
   priority: LabPriority;
+  /** The doctor's clinical note (stored in Postgres; payloads are encrypted). */
+  note: string | null;
   /** LOINC codes (panels expanded). */
   tests: string[];
   orderedAt: string;

@@ -3,3 +3,4 @@ export { selfTestWorkflow } from './self-test';
 export { cdsAssessmentWorkflow } from './cds';
 export { bookingWorkflow } from './booking';
 export { lapsedHoldsWorkflow, slotHorizonWorkflow } from './slot-horizon';
+export { labOrderWorkflow } from './lab-order';

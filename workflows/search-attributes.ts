@@ -7,6 +7,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const clinicIdKey = defineSearchAttributeKey('ClinicId', SearchAttributeType.KEYWORD);
 export const patientIdKey = defineSearchAttributeKey('PatientId', SearchAttributeType.KEYWORD);
 export const processStatusKey = defineSearchAttributeKey('ProcessStatus', SearchAttributeType.KEYWORD);
+/** 'true' once a process passed its deadline unfinished (lab turnaround), so ops can filter on it. */
+export const overdueKey = defineSearchAttributeKey('Overdue', SearchAttributeType.KEYWORD);
 
 /** Registered on the dev server at start (`--search-attribute NAME=Keyword`). */
-export const SEARCH_ATTRIBUTES = ['ClinicId', 'PatientId', 'ProcessStatus'] as const;
+export const SEARCH_ATTRIBUTES = ['ClinicId', 'PatientId', 'ProcessStatus', 'Overdue'] as const;
