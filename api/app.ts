@@ -10,6 +10,7 @@ import { codecRouter } from './codec';
 import { docsRouter } from './docs';
 import { errorBody, handleError } from './errors';
 import { healthRouter } from './health';
+import { labOrderRouter } from './lab-order';
 import { opsRouter } from './ops';
 import { newRouter, type ApiDeps } from './router';
 
@@ -36,6 +37,7 @@ export function createApp(deps: ApiDeps) {
   app.route('/codec', codecRouter(deps));
   app.route('/cds-services', cdsHooksRouter(deps));
   app.route('/', bookingRouter(deps));
+  app.route('/', labOrderRouter(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Clinical process engine API', version: '0.1.0', description: 'Starts, signals, updates and queries the clinic\'s durable processes.' },

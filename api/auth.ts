@@ -15,13 +15,15 @@ export interface Caller {
   role: Role;
   patientId?: string;
   practitionerId?: string;
+  /** The clinic a lab (or clinic-bound staff) token acts for. */
+  clinicId?: string;
 }
 
 export type AuthEnv = { Variables: { caller: Caller; requestId: string } };
 
 export async function mintToken(secret: string, caller: Caller, ttlSeconds = 12 * 3600): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return sign({ sub: caller.id, role: caller.role, pid: caller.patientId, prid: caller.practitionerId, iat: now, exp: now + ttlSeconds }, secret, 'HS256');
+  return sign({ sub: caller.id, role: caller.role, pid: caller.patientId, prid: caller.practitionerId, cid: caller.clinicId, iat: now, exp: now + ttlSeconds }, secret, 'HS256');
 }
 
 async function readCaller(secret: string, header: string | undefined): Promise<Caller> {
@@ -42,6 +44,7 @@ async function readCaller(secret: string, header: string | undefined): Promise<C
     role,
     patientId: typeof payload.pid === 'string' ? payload.pid : undefined,
     practitionerId: typeof payload.prid === 'string' ? payload.prid : undefined,
+    clinicId: typeof payload.cid === 'string' ? payload.cid : undefined,
   };
 }
 

@@ -35,7 +35,14 @@ export type ErrorCode =
   | 'invalid_features'
   | 'prefetch_missing'
   | 'unavailable'
-  | 'internal';
+  | 'internal'
+  | 'lab_order_not_found'
+  | 'unknown_test'
+  | 'wrong_unit'
+  | 'not_finite'
+  | 'impossible_value'
+  | 'read_back_mismatch'
+  | 'unsupported_media_type';
 
 export class ApiError extends Error {
   constructor(

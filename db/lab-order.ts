@@ -1,6 +1,7 @@
 /** Lab order queries shared by activities and the API (the db or a transaction as first argument). */
 import { sql, type Kysely } from 'kysely';
 import type { CatalogueTest } from '../domain/interpretation';
+import { DEFAULT_LAB_ORDER_POLICY, type LabOrderPolicy } from '../domain/lab-order';
 import type { LabValue } from '../domain/cds/rules';
 import type { Database, LabOrder } from './schema';
 
@@ -131,4 +132,12 @@ export function turnaround(db: Q, from: Date, to: Date) {
     .groupBy(['x.loinc', 'x.clinic_id'])
     .orderBy('x.clinic_id').orderBy('x.loinc')
     .execute();
+}
+
+/** The clinic's lab order policy: its own row over the production defaults. */
+export async function labOrderPolicy(db: Q, clinicId: string): Promise<LabOrderPolicy> {
+  const row = await db.selectFrom('lab_order_policies').select('policy').where('clinic_id', '=', clinicId).executeTakeFirst();
+  const own = (row?.policy ?? {}) as Partial<LabOrderPolicy>;
+  const known = Object.fromEntries(Object.entries(own).filter(([k, v]) => k in DEFAULT_LAB_ORDER_POLICY && typeof v === 'number' && v >= 0));
+  return { ...DEFAULT_LAB_ORDER_POLICY, ...known };
 }

@@ -291,6 +291,11 @@ export interface LabEscalationContactsTable {
   head_practitioner_id: string | null;
 }
 
+export interface LabOrderPoliciesTable {
+  clinic_id: string;
+  policy: Json;
+}
+
 export interface PatientVitalsTable {
   id: Generated<string>;
   patient_id: string;
@@ -394,6 +399,7 @@ export interface Database {
   lab_notifications: LabNotificationsTable;
   lab_escalation_contacts: LabEscalationContactsTable;
   patient_vitals: PatientVitalsTable;
+  lab_order_policies: LabOrderPoliciesTable;
   cds_assessments: CdsAssessmentsTable;
   onboarding_tasks: OnboardingTasksTable;
   audit_log: AuditLogTable;

@@ -7,6 +7,7 @@
 import { nameUuid } from '../domain/ids';
 import { addDays } from '../domain/time';
 import { generateSlots } from './booking';
+import { seedLabOrderDemo } from './seed-lab-order';
 import type { Db } from './index';
 import type { Sex } from './schema';
 
@@ -117,6 +118,7 @@ export async function seedDemoCity(db: Db, opts: { today: string; slotDays: numb
       }
     }
   });
+  await seedLabOrderDemo(db, { clinicCodes: CLINICS.map((c) => c.code), patients: opts.patients ?? 200, asOf: new Date(`${opts.today}T09:00:00Z`) });
   const to = addDays(opts.today, opts.slotDays - 1);
   return { slotsAdded: await generateSlots(db, opts.today, to) };
 }

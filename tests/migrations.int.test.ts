@@ -57,6 +57,7 @@ const expected: SchemaSpec = {
   lab_cds_cards: { lab_order_id: ['uuid', false], round: ['int4', false], assessment_id: ['uuid', true], cards: ['jsonb', false], created_at: ['timestamptz', false] },
   lab_notifications: { id: ['uuid', false], lab_order_id: ['uuid', false], practitioner_id: ['uuid', true], kind: ['text', false], dedupe_key: ['text', false], created_at: ['timestamptz', false], sent_at: ['timestamptz', true] },
   lab_escalation_contacts: { clinic_id: ['uuid', false], covering_practitioner_id: ['uuid', true], head_practitioner_id: ['uuid', true] },
+  lab_order_policies: { clinic_id: ['uuid', false], policy: ['jsonb', false] },
   patient_vitals: { id: ['uuid', false], patient_id: ['uuid', false], loinc: ['text', false], value: ['float8', false], unit: ['text', false], effective_at: ['timestamptz', false], recorded_by: ['text', false], dedupe_key: ['text', false], created_at: ['timestamptz', false] },
   onboarding_tasks: { id: ['uuid', false], clinic_id: ['uuid', false], stage: ['text', false], task: ['text', false], status: ['text', false], approved_by: ['text', true], completed_at: ['timestamptz', true], workflow_id: ['text', false], created_at: ['timestamptz', false] },
   audit_log: { id: ['int8', false], at: ['timestamptz', false], actor: ['text', false], action: ['text', false], entity: ['text', false], entity_id: ['text', false], workflow_id: ['text', true], dedupe_key: ['text', true], details: ['jsonb', false] },

@@ -149,6 +149,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('head_practitioner_id', 'uuid', (c) => c.references('practitioners.id'))
     .execute();
 
+  // A clinic's own lab order policy (domain/lab-order.ts LabOrderPolicy, seconds); absent keys take the defaults.
+  await db.schema.createTable('lab_order_policies')
+    .addColumn('clinic_id', 'uuid', (c) => c.primaryKey().references('clinics.id'))
+    .addColumn('policy', 'jsonb', (c) => c.notNull())
+    .execute();
+
   await db.schema.createTable('patient_vitals')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('patient_id', 'uuid', (c) => c.notNull().references('patients.id'))
