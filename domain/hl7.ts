@@ -69,7 +69,9 @@ export function hl7Time(iso: string): string {
 
 /** The ACK: MSH + MSA (AA / AE / AR, the answered MSH-10) + ERR with the reason when not AA. */
 export function buildAck(opts: { code: 'AA' | 'AE' | 'AR'; answeredControlId: string; ackControlId: string; at: string; reason?: string }): string {
-  const clean = (s: string) => s.replace(/[|^~\\&\r\n]/g, ' ').slice(0, 200);
+  // HL7 escapes for the delimiters (\F\ field, \S\ component, \T\ subcomponent, \R\ repetition, \E\ escape).
+  const ESC: Record<string, string> = { '\\': '\\E\\', '|': '\\F\\', '^': '\\S\\', '&': '\\T\\', '~': '\\R\\', '\r': ' ', '\n': ' ' };
+  const clean = (s: string) => s.slice(0, 200).replace(/[\\|^&~\r\n]/g, (c) => ESC[c]!);
   const segments = [
     `MSH|^~\\&|CLINICAL-ENGINE|CITY|LIS|LAB|${hl7Time(opts.at)}||ACK^R01^ACK|${clean(opts.ackControlId)}|P|2.5.1`,
     `MSA|${opts.code}|${clean(opts.answeredControlId)}${opts.reason ? `|${clean(opts.reason)}` : ''}`,

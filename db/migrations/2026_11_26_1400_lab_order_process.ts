@@ -63,7 +63,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createTable('lab_order_events')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('lab_order_id', 'uuid', (c) => c.notNull().references('lab_orders.id'))
-    .addColumn('at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    // clock_timestamp: events written in one transaction keep their order.
+    .addColumn('at', 'timestamptz', (c) => c.notNull().defaultTo(sql`clock_timestamp()`))
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('actor', 'text', (c) => c.notNull())
     .addColumn('details', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
