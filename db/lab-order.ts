@@ -1,7 +1,7 @@
 /** Lab order queries shared by activities and the API (the db or a transaction as first argument). */
 import { sql, type Kysely } from 'kysely';
 import type { CatalogueTest } from '../domain/interpretation';
-import { DEFAULT_LAB_ORDER_POLICY, type LabOrderPolicy } from '../domain/lab-order';
+import { DEFAULT_LAB_ORDER_POLICY, type LabOrderInput, type LabOrderPolicy, type LabPriority } from '../domain/lab-order';
 import type { LabValue } from '../domain/cds/rules';
 import type { Database, LabOrder } from './schema';
 
@@ -140,4 +140,29 @@ export async function labOrderPolicy(db: Q, clinicId: string): Promise<LabOrderP
   const own = (row?.policy ?? {}) as Partial<LabOrderPolicy>;
   const known = Object.fromEntries(Object.entries(own).filter(([k, v]) => k in DEFAULT_LAB_ORDER_POLICY && typeof v === 'number' && v >= 0));
   return { ...DEFAULT_LAB_ORDER_POLICY, ...known };
+}
+
+/**
+ * Everything a lab order's process starts with, read once: the ordering doctor's clinic, the
+ * patient's sex and birth date, the tests (panels expanded) with their catalogue rows, the clinic's
+ * policy and its covering doctor and head of department. A refusal says which record is missing.
+ */
+export async function buildLabOrderInput(db: Q, req: { orderId: string; practitionerId: string; patientId: string; tests: string[]; priority: LabPriority; note: string | null; orderedAt: string }):
+  Promise<{ ok: true; input: LabOrderInput } | { ok: false; missing: 'practitioner' | 'patient' | 'tests'; unknown?: string[] }> {
+  const practitioner = await db.selectFrom('practitioners').select(['id', 'clinic_id']).where('id', '=', req.practitionerId).executeTakeFirst();
+  if (!practitioner) return { ok: false, missing: 'practitioner' };
+  const patient = await db.selectFrom('patients').select(['id', 'sex', 'birth_date']).where('id', '=', req.patientId).executeTakeFirst();
+  if (!patient) return { ok: false, missing: 'patient' };
+  const { loincs, unknown } = await expandTests(db, req.tests);
+  if (unknown.length || !loincs.length) return { ok: false, missing: 'tests', unknown };
+  const [catalogue, policy, contacts] = await Promise.all([
+    loadCatalogue(db, loincs), labOrderPolicy(db, practitioner.clinic_id),
+    db.selectFrom('lab_escalation_contacts').selectAll().where('clinic_id', '=', practitioner.clinic_id).executeTakeFirst(),
+  ]);
+  return { ok: true, input: {
+    orderId: req.orderId, patientId: patient.id, clinicId: practitioner.clinic_id, orderingPractitionerId: practitioner.id,
+    coveringPractitionerId: contacts?.covering_practitioner_id ?? null, headPractitionerId: contacts?.head_practitioner_id ?? null,
+    priority: req.priority, note: req.note, tests: loincs, orderedAt: req.orderedAt, catalogue,
+    patientSex: patient.sex === 'female' || patient.sex === 'male' ? patient.sex : null, patientBirthDate: patient.birth_date, policy,
+  } };
 }

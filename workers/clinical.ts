@@ -9,6 +9,7 @@ import { createDb, type Db } from '../db';
 import { connectClient, dataConverter, FAILURE_CONVERTER_PATH } from '../platform/temporal';
 import { ensureSchedule, lapsedHoldsSchedule, slotHorizonSchedule } from './schedules';
 import { runWorkerProcess } from './bootstrap';
+import { startDemoLabOrders } from './lab-order-demo';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -48,8 +49,16 @@ if (require.main === module) {
     for (const schedule of [slotHorizonSchedule(config.CLINICAL_TASK_QUEUE), lapsedHoldsSchedule(config.CLINICAL_TASK_QUEUE)]) {
       if (await ensureSchedule(client, schedule)) logger.info({ scheduleId: schedule.scheduleId }, 'created schedule');
     }
-    await client.connection.close();
-    return { worker, close: () => db.destroy() };
+    // The demo city's lab orders need this worker running, so they are started once it runs.
+    const demoOrders = new Promise((r) => setTimeout(r, 500))
+      .then(() => startDemoLabOrders({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE }))
+      .then((n) => { if (n) logger.info({ orders: n }, 'demo lab orders started'); })
+      .catch((err: unknown) => logger.warn({ err: String(err) }, 'demo lab orders not started'));
+    return { worker, close: async () => {
+      await Promise.race([demoOrders, new Promise((r) => setTimeout(r, 5000))]);
+      await client.connection.close();
+      await db.destroy();
+    } };
   }).catch((err) => {
     console.error(err);
     process.exit(1);

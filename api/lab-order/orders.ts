@@ -5,9 +5,9 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { expandTests, labOrderPolicy, labOrderRow, loadCatalogue } from '../../db/lab-order';
+import { buildLabOrderInput, labOrderRow } from '../../db/lab-order';
 import { nameUuid } from '../../domain/ids';
-import { LAB_PRIORITIES, labOrderWorkflowId, type CdsAwaitAnswer, type LabOrderInput } from '../../domain/lab-order';
+import { LAB_PRIORITIES, labOrderWorkflowId, type CdsAwaitAnswer } from '../../domain/lab-order';
 import {
   acknowledgeUpdate, awaitCdsUpdate, cancelLabOrderUpdate, labOrderWorkflow, registerLabOrderUpdate,
 } from '../../workflows/lab-order';
@@ -53,37 +53,28 @@ export function labOrdersRouter(deps: ApiDeps) {
     const caller = c.get('caller');
     const key = c.req.valid('header')['idempotency-key'];
     if (!caller.practitionerId) throw new ApiError(403, 'forbidden', 'Only a doctor with a practitioner id orders lab tests.');
-    const practitioner = await db.selectFrom('practitioners').select(['id', 'clinic_id']).where('id', '=', caller.practitionerId).executeTakeFirst();
-    if (!practitioner) throw new ApiError(404, 'practitioner_not_found', 'The caller\'s practitioner does not exist.');
-    const patient = await db.selectFrom('patients').select(['id', 'sex', 'birth_date']).where('id', '=', req.patientId).executeTakeFirst();
-    if (!patient) throw new ApiError(404, 'patient_not_found', `Patient ${req.patientId} does not exist.`);
-    const { loincs, unknown } = await expandTests(db, req.tests);
-    if (unknown.length) throw new ApiError(422, 'unknown_test', `Not in the lab catalogue: ${unknown.join(', ')}.`, { unknown });
-    const [catalogue, policy, contacts] = await Promise.all([
-      loadCatalogue(db, loincs), labOrderPolicy(db, practitioner.clinic_id),
-      db.selectFrom('lab_escalation_contacts').selectAll().where('clinic_id', '=', practitioner.clinic_id).executeTakeFirst(),
-    ]);
     const orderId = nameUuid('lab-order', `${caller.id}:${key}`);
-    const input: LabOrderInput = {
-      orderId, patientId: patient.id, clinicId: practitioner.clinic_id, orderingPractitionerId: practitioner.id,
-      coveringPractitionerId: contacts?.covering_practitioner_id ?? null, headPractitionerId: contacts?.head_practitioner_id ?? null,
-      priority: req.priority, note: req.note ?? null, tests: loincs, orderedAt: new Date().toISOString(), catalogue,
-      patientSex: patient.sex === 'female' || patient.sex === 'male' ? patient.sex : null, patientBirthDate: patient.birth_date, policy,
-    };
+    const built = await buildLabOrderInput(db, { orderId, practitionerId: caller.practitionerId, patientId: req.patientId, tests: req.tests, priority: req.priority, note: req.note ?? null, orderedAt: new Date().toISOString() });
+    if (!built.ok) {
+      if (built.missing === 'practitioner') throw new ApiError(404, 'practitioner_not_found', 'The caller\'s practitioner does not exist.');
+      if (built.missing === 'patient') throw new ApiError(404, 'patient_not_found', `Patient ${req.patientId} does not exist.`);
+      throw new ApiError(422, 'unknown_test', `Not in the lab catalogue: ${(built.unknown ?? []).join(', ')}.`, { unknown: built.unknown });
+    }
+    const { input } = built;
     try {
       await temporal.workflow.executeUpdateWithStart(registerLabOrderUpdate, {
         args: [], updateId: 'register',
         startWorkflowOperation: new WithStartWorkflowOperation(labOrderWorkflow, {
           workflowId: labOrderWorkflowId(orderId), taskQueue: config.CLINICAL_TASK_QUEUE, args: [input],
           workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: [{ key: clinicIdKey, value: practitioner.clinic_id }, { key: patientIdKey, value: patient.id }, { key: processStatusKey, value: 'ordered' }],
+          typedSearchAttributes: [{ key: clinicIdKey, value: input.clinicId }, { key: patientIdKey, value: input.patientId }, { key: processStatusKey, value: 'ordered' }],
         }),
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw labFailure(err) ?? err;
     }
     const row = await labOrderRow(db, orderId);
-    if (!row || row.patient_id !== patient.id || row.tests.join() !== loincs.join()) {
+    if (!row || row.patient_id !== input.patientId || row.tests.join() !== input.tests.join()) {
       throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different order; use a new key.');
     }
     return c.json(await presentOrder(db, orderId), 201);
