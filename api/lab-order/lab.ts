@@ -114,7 +114,7 @@ export function labRouter(deps: ApiDeps) {
     const caller = c.get('caller');
     const at = new Date().toISOString();
     const ack = (code: 'AA' | 'AE' | 'AR', controlId: string, reason?: string) => c.body(
-      buildAck({ code, answeredControlId: controlId, ackControlId: nameUuid('lab-order', `ack:${controlId}:${at}`).slice(0, 20), at, reason }),
+      buildAck({ code, answeredControlId: controlId, ackControlId: nameUuid('lab-order', `ack:${controlId}:${at}`).replace(/-/g, '').slice(0, 20), at, reason }),
       code === 'AA' ? 200 : code === 'AR' ? 400 : 422, { 'content-type': 'x-application/hl7-v2+er7' },
     );
     const parsed = parseOru(text.slice(0, 200_000));
