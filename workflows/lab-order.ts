@@ -247,37 +247,44 @@ export async function labOrderWorkflow(input: LabOrderInput): Promise<LabOrderSt
     if (!state.cds || view.round >= state.cds.round) state.cds = view;
   };
 
-  for (;;) {
-    const round = state.round;
-    cdsRuns.push(runCds(round));
-    const moved = () => state.round !== round;
-    const acked = () => ackRound === round;
-    if (state.criticalPending) {
-      // CLSI GP47: the ordering doctor at once, the covering doctor at ~15 min, the head before 60 min.
-      const steps: Array<{ step: 'ordering' | 'covering' | 'head'; recipient: string | null; afterSeconds: number }> = [
-        { step: 'ordering', recipient: input.orderingPractitionerId, afterSeconds: 0 },
-        { step: 'covering', recipient: input.coveringPractitionerId, afterSeconds: policy.escalateCoveringSeconds },
-        { step: 'head', recipient: input.headPractitionerId, afterSeconds: policy.escalateHeadSeconds },
-      ];
-      let waited = 0;
-      for (const s of steps) {
-        if (s.afterSeconds > waited && (await condition(() => acked() || moved(), (s.afterSeconds - waited) * 1000))) break;
-        waited = s.afterSeconds;
-        const at = await acts.notifyCritical({ orderId, workflowId, round, step: s.step, practitionerId: s.recipient });
-        state.escalations.push({ step: s.step, recipient: s.recipient, at });
+  outer: for (;;) {
+    for (;;) {
+      const round = state.round;
+      cdsRuns.push(runCds(round));
+      const moved = () => state.round !== round;
+      const acked = () => ackRound === round;
+      if (state.criticalPending) {
+        // CLSI GP47: the ordering doctor at once, the covering doctor at ~15 min, the head before 60 min.
+        const steps: Array<{ step: 'ordering' | 'covering' | 'head'; recipient: string | null; afterSeconds: number }> = [
+          { step: 'ordering', recipient: input.orderingPractitionerId, afterSeconds: 0 },
+          { step: 'covering', recipient: input.coveringPractitionerId, afterSeconds: policy.escalateCoveringSeconds },
+          { step: 'head', recipient: input.headPractitionerId, afterSeconds: policy.escalateHeadSeconds },
+        ];
+        let waited = 0;
+        for (const s of steps) {
+          if (s.afterSeconds > waited && (await condition(() => acked() || moved(), (s.afterSeconds - waited) * 1000))) break;
+          if (acked() || moved()) break;
+          waited = s.afterSeconds;
+          const at = await acts.notifyCritical({ orderId, workflowId, round, step: s.step, practitionerId: s.recipient });
+          state.escalations.push({ step: s.step, recipient: s.recipient, at });
+        }
       }
+      await condition(() => acked() || moved());
+      if (moved()) continue;
+      if (await condition(moved, policy.amendWindowSeconds * 1000)) continue;
+      break;
     }
-    await condition(() => acked() || moved());
-    if (moved()) continue;
-    if (await condition(moved, policy.amendWindowSeconds * 1000)) continue;
-    break;
+    // The order closes with its card: a CDS worker that is down only delays this.
+    await Promise.all(cdsRuns);
+    // An amendment that came in while the card was awaited opens a new round instead.
+    const closed = await exclusive(async () => {
+      if (ackRound !== state.round) return false;
+      await acts.recordLabStep({ orderId, key: `${workflowId}:closed`, status: 'closed', actor: 'system', details: {} });
+      setStatus('closed');
+      return true;
+    });
+    if (closed) break outer;
   }
-  // The order closes with its card: a CDS worker that is down only delays this.
-  await Promise.all(cdsRuns);
-  await exclusive(async () => {
-    await acts.recordLabStep({ orderId, key: `${workflowId}:closed`, status: 'closed', actor: 'system', details: {} });
-    setStatus('closed');
-  });
   await condition(allHandlersFinished);
   return state;
 }
