@@ -23,6 +23,7 @@ const CreateSchema = z.object({
   priority: z.enum(LAB_PRIORITIES).default('routine'),
   note: z.string().max(2000).optional(),
 }).openapi('NewLabOrder');
+const EventsSchema = z.object({ events: z.array(z.object({ at: z.string().datetime(), kind: z.string(), actor: z.string(), details: z.unknown() })) }).openapi('LabOrderEvents');
 const CdsSchema = z.object({ status: z.enum(['ready', 'pending']), round: z.number().int(), cards: z.array(z.unknown()) }).openapi('LabOrderCds');
 
 /** '10s', '500ms' or a number of seconds → ms, at most 60 s. */
@@ -89,6 +90,17 @@ export function labOrdersRouter(deps: ApiDeps) {
     if (caller.role !== 'ops') await orderFor(db, caller, id, 'reader');
     else if (!(await labOrderRow(db, id))) throw new ApiError(404, 'lab_order_not_found', `Lab order ${id} does not exist.`);
     return c.json(await presentOrder(db, id), 200);
+  });
+
+  router.openapi(createRoute({
+    method: 'get', path: '/lab-orders/{id}/events', summary: 'The order\'s timeline: each step with its time and who', security: [{ bearer: [] }], middleware: [readers] as const,
+    request: { params: IdParam }, responses: { 200: json(EventsSchema, 'Events, oldest first'), ...AUTH_ERRORS, 404: errorResponse('lab_order_not_found') },
+  }), async (c) => {
+    const caller = c.get('caller');
+    const { id } = c.req.valid('param');
+    if (caller.role !== 'ops') await orderFor(db, caller, id, 'reader');
+    const rows = await db.selectFrom('lab_order_events').select(['at', 'kind', 'actor', 'details']).where('lab_order_id', '=', id).orderBy('at').execute();
+    return c.json({ events: rows.map((r) => ({ at: r.at.toISOString(), kind: r.kind, actor: r.actor, details: r.details })) }, 200);
   });
 
   router.openapi(createRoute({
