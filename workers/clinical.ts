@@ -49,8 +49,8 @@ if (require.main === module) {
     for (const schedule of [slotHorizonSchedule(config.CLINICAL_TASK_QUEUE), lapsedHoldsSchedule(config.CLINICAL_TASK_QUEUE)]) {
       if (await ensureSchedule(client, schedule)) logger.info({ scheduleId: schedule.scheduleId }, 'created schedule');
     }
-    // The demo city's lab orders need this worker running, so they are started once it runs.
-    const demoOrders = new Promise((r) => setTimeout(r, 500))
+    // The demo city's lab orders (embedded demo start only) need this worker running: started once it runs.
+    const demoOrders = config.DEMO_LAB_ORDERS !== 'on' ? Promise.resolve() : new Promise((r) => setTimeout(r, 500))
       .then(() => startDemoLabOrders({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE }))
       .then((n) => { if (n) logger.info({ orders: n }, 'demo lab orders started'); })
       .catch((err: unknown) => logger.warn({ err: String(err) }, 'demo lab orders not started'));

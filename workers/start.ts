@@ -86,7 +86,7 @@ async function main() {
     await db.destroy();
     say(`Database ready: ${migrated.results?.length ?? 0} new migrations, ${seeded.slotsAdded} new slots.`);
 
-    const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress };
+    const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, DEMO_LAB_ORDERS: process.env.DEMO_LAB_ORDERS ?? 'on' };
     for (const [name, file] of [['worker-clinical', 'workers/clinical.ts'], ['worker-cds', 'workers/cds.ts'], ['api', 'api/server.ts']] as const) {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, file)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
