@@ -27,7 +27,13 @@ export type FailureType =
   | 'OnboardingBlocked'
   | 'Forbidden'
   | 'WrongPractitioner'
-  | 'WrongPatient';
+  | 'WrongPatient'
+  | 'UnknownTest'
+  | 'WrongUnit'
+  | 'NotFinite'
+  | 'ImpossibleValue'
+  | 'ReadBackMismatch'
+  | 'NotYourOrder';
 
 export function refuse(type: FailureType, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? undefined : [details] });

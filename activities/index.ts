@@ -4,6 +4,7 @@ import { createBookingActivities } from './booking';
 import { createCdsAssessmentActivities } from './cds-assessment';
 import { createOnboardingActivities } from './onboarding';
 import { createReferralActivities } from './referral';
+import { createLabOrderActivities } from './lab-order';
 import { createSelfTestActivities } from './self-test';
 import { createSlotHorizonActivities } from './slot-horizon';
 
@@ -19,5 +20,6 @@ export function createClinicalActivities(deps: ClinicalDeps) {
     ...createCdsAssessmentActivities(deps),
     ...createOnboardingActivities(deps),
     ...createReferralActivities(deps),
+    ...createLabOrderActivities(deps),
   };
 }

@@ -15,6 +15,8 @@ export interface Caller {
   role: Role;
   patientId?: string;
   practitionerId?: string;
+  /** The clinic a lab (or clinic-bound staff) token acts for. */
+  clinicId?: string;
 }
 
 export type AuthEnv = { Variables: { caller: Caller; requestId: string } };
@@ -27,7 +29,7 @@ export async function mintToken(secret: string, caller: Caller, ttlSeconds = 12 
     throw new RangeError(`A token lifetime must be more than 0 and at most ${MAX_TOKEN_HOURS} hours.`);
   }
   const now = Math.floor(Date.now() / 1000);
-  return sign({ sub: caller.id, role: caller.role, pid: caller.patientId, prid: caller.practitionerId, iat: now, exp: now + ttlSeconds }, secret, 'HS256');
+  return sign({ sub: caller.id, role: caller.role, pid: caller.patientId, prid: caller.practitionerId, cid: caller.clinicId, iat: now, exp: now + ttlSeconds }, secret, 'HS256');
 }
 
 async function readCaller(secret: string, header: string | undefined): Promise<Caller> {
@@ -52,6 +54,7 @@ async function readCaller(secret: string, header: string | undefined): Promise<C
     role,
     patientId: typeof payload.pid === 'string' ? payload.pid : undefined,
     practitionerId: typeof payload.prid === 'string' ? payload.prid : undefined,
+    clinicId: typeof payload.cid === 'string' ? payload.cid : undefined,
   };
 }
 

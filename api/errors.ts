@@ -47,7 +47,13 @@ export type ErrorCode =
   | 'prefetch_missing'
   | 'unavailable'
   | 'unsupported_media_type'
-  | 'internal';
+  | 'internal'
+  | 'lab_order_not_found'
+  | 'unknown_test'
+  | 'wrong_unit'
+  | 'not_finite'
+  | 'impossible_value'
+  | 'read_back_mismatch';
 
 export class ApiError extends Error {
   constructor(

@@ -1,5 +1,5 @@
 /**
- * `npm run token -- <role> [--patient <uuid>] [--practitioner <uuid>] [--sub <id>] [--hours <n>]`
+ * `npm run token -- <role> [--patient <uuid>] [--practitioner <uuid>] [--clinic <uuid>] [--sub <id>] [--hours <n>]`
  * prints a bearer token signed with this installation's AUTH_SECRET. Bad arguments print the
  * usage and exit with code 2, never a token.
  */
@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../platform/config';
 import { MAX_TOKEN_HOURS, mintToken, ROLES, type Role } from './auth';
 
-const USAGE = `usage: npm run token -- <${ROLES.join('|')}> [--patient <uuid>] [--practitioner <uuid>] [--sub <id>] [--hours <n>, at most ${MAX_TOKEN_HOURS}]`;
+const USAGE = `usage: npm run token -- <${ROLES.join('|')}> [--patient <uuid>] [--practitioner <uuid>] [--clinic <uuid>] [--sub <id>] [--hours <n>, at most ${MAX_TOKEN_HOURS}]`;
 
 class UsageError extends Error {}
 
@@ -24,7 +24,7 @@ function parse(argv: string[]) {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { patient: { type: 'string' }, practitioner: { type: 'string' }, sub: { type: 'string' }, hours: { type: 'string', default: '12' } },
+      options: { patient: { type: 'string' }, practitioner: { type: 'string' }, clinic: { type: 'string' }, sub: { type: 'string' }, hours: { type: 'string', default: '12' } },
     });
   } catch (err) {
     // e.g. `--hours -1`: parseArgs reads -1 as an option; `--hours=-1` reaches parseHours.
@@ -33,7 +33,7 @@ function parse(argv: string[]) {
   const { positionals, values } = parsed;
   const role = positionals[0] as Role;
   if (positionals.length !== 1 || !ROLES.includes(role)) throw new UsageError(`a role is required: one of ${ROLES.join(', ')}.`);
-  return { role, hours: parseHours(values.hours), sub: values.sub, patient: values.patient, practitioner: values.practitioner };
+  return { role, hours: parseHours(values.hours), sub: values.sub, patient: values.patient, practitioner: values.practitioner, clinic: values.clinic };
 }
 
 async function main() {
@@ -47,7 +47,7 @@ async function main() {
   }
   const token = await mintToken(
     loadConfig().AUTH_SECRET,
-    { id: args.sub ?? `${args.role}-cli`, role: args.role, patientId: args.patient, practitionerId: args.practitioner },
+    { id: args.sub ?? `${args.role}-cli`, role: args.role, patientId: args.patient, practitionerId: args.practitioner, clinicId: args.clinic },
     Math.round(args.hours * 3600),
   );
   process.stdout.write(`${token}\n`);

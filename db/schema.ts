@@ -17,7 +17,7 @@ type Json = ColumnType<unknown, string, string>;
 export type RolloutStage = 'preparation' | 'training' | 'pilot' | 'live';
 export type Priority = 'routine' | 'urgent' | 'asap' | 'stat';
 export type AppointmentStatus = 'held' | 'offered' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'expired';
-export type LabOrderStatus = 'ordered' | 'collected' | 'resulted' | 'reviewed' | 'cancelled';
+export type LabOrderStatus = 'ordered' | 'collected' | 'received' | 'resulted' | 'final' | 'acknowledged' | 'closed' | 'cancelled' | 'reviewed';
 export type Interpretation = 'N' | 'L' | 'H' | 'LL' | 'HH' | 'A' | 'AA';
 export type OnboardingTaskStatus = 'requested' | 'in-progress' | 'completed' | 'rejected' | 'cancelled';
 
@@ -88,6 +88,8 @@ export interface LabTestsTable {
   name: string;
   unit: string;
   specimen_type: string;
+  physio_low: number | null;
+  physio_high: number | null;
 }
 
 export interface LabReferenceRangesTable {
@@ -100,6 +102,8 @@ export interface LabReferenceRangesTable {
   critical_low: number | null;
   critical_high: number | null;
   source: string;
+  age_min_years: number | null;
+  age_max_years: number | null;
 }
 
 export interface AppointmentsTable {
@@ -245,6 +249,127 @@ export interface LabOrdersTable {
   workflow_id: string;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  clinical_note: string | null;
+  created_by: string | null;
+  deadline_at: Timestamp | null;
+  overdue: Generated<boolean>;
+  barcode: string | null;
+  collected_by: string | null;
+  collected_at: Timestamp | null;
+  received_at: Timestamp | null;
+  resulted_at: Timestamp | null;
+  final_at: Timestamp | null;
+  acknowledged_at: Timestamp | null;
+  acknowledged_by: string | null;
+  ack_seconds: number | null;
+  cancelled_at: Timestamp | null;
+  cancel_reason: string | null;
+  rejection_count: Generated<number>;
+  critical_pending: Generated<boolean>;
+  round: Generated<number>;
+}
+
+export interface LabTestUnitsTable { loinc: string; unit: string; factor: number }
+export interface LabPanelsTable { code: string; name: string }
+export interface LabPanelTestsTable { panel_code: string; loinc: string }
+
+export interface LabOrderEventsTable {
+  id: Generated<string>;
+  lab_order_id: string;
+  at: CreatedAt;
+  kind: string;
+  actor: string;
+  details: Json;
+  dedupe_key: string;
+}
+
+export interface LabResultVersionsTable {
+  id: Generated<string>;
+  lab_order_id: string;
+  loinc: string;
+  version: number;
+  value: number;
+  unit: string;
+  reported_value: number;
+  reported_unit: string;
+  interpretation: 'N' | 'L' | 'H' | 'LL' | 'HH';
+  ref_low: number | null;
+  ref_high: number | null;
+  status: 'preliminary' | 'final' | 'amended' | 'corrected';
+  source: string;
+  posted_by: string;
+  resulted_at: CreatedAt;
+}
+
+export interface LabCriticalNotificationsTable {
+  id: Generated<string>;
+  lab_order_id: string;
+  round: number;
+  step: 'ordering' | 'covering' | 'head';
+  recipient_practitioner_id: string | null;
+  notified_at: CreatedAt;
+}
+
+export interface LabAcknowledgementsTable {
+  id: Generated<string>;
+  lab_order_id: string;
+  round: number;
+  practitioner_id: string;
+  read_back: Json;
+  critical: boolean;
+  seconds_from_final: number;
+  acknowledged_at: CreatedAt;
+}
+
+export interface LabSpecimenRejectionsTable {
+  id: Generated<string>;
+  lab_order_id: string;
+  attempt: number;
+  reason: 'haemolysed' | 'clotted' | 'wrong-tube' | 'unlabelled';
+  barcode: string | null;
+  rejected_by: string;
+  rejected_at: CreatedAt;
+}
+
+export interface LabCdsCardsTable {
+  lab_order_id: string;
+  round: number;
+  assessment_id: string | null;
+  cards: Json;
+  created_at: CreatedAt;
+}
+
+export interface LabNotificationsTable {
+  id: Generated<string>;
+  lab_order_id: string;
+  practitioner_id: string | null;
+  kind: string;
+  dedupe_key: string;
+  created_at: CreatedAt;
+  sent_at: Timestamp | null;
+}
+
+export interface LabEscalationContactsTable {
+  clinic_id: string;
+  covering_practitioner_id: string | null;
+  head_practitioner_id: string | null;
+}
+
+export interface LabOrderPoliciesTable {
+  clinic_id: string;
+  policy: Json;
+}
+
+export interface PatientVitalsTable {
+  id: Generated<string>;
+  patient_id: string;
+  loinc: string;
+  value: number;
+  unit: string;
+  effective_at: Timestamp;
+  recorded_by: string;
+  dedupe_key: string;
+  created_at: CreatedAt;
 }
 
 export interface SpecimensTable {
@@ -405,6 +530,19 @@ export interface Database {
   lab_orders: LabOrdersTable;
   specimens: SpecimensTable;
   lab_results: LabResultsTable;
+  lab_test_units: LabTestUnitsTable;
+  lab_panels: LabPanelsTable;
+  lab_panel_tests: LabPanelTestsTable;
+  lab_order_events: LabOrderEventsTable;
+  lab_result_versions: LabResultVersionsTable;
+  lab_critical_notifications: LabCriticalNotificationsTable;
+  lab_acknowledgements: LabAcknowledgementsTable;
+  lab_specimen_rejections: LabSpecimenRejectionsTable;
+  lab_cds_cards: LabCdsCardsTable;
+  lab_notifications: LabNotificationsTable;
+  lab_escalation_contacts: LabEscalationContactsTable;
+  patient_vitals: PatientVitalsTable;
+  lab_order_policies: LabOrderPoliciesTable;
   cds_assessments: CdsAssessmentsTable;
   onboarding_tasks: OnboardingTasksTable;
   equipment_items: EquipmentItemsTable;
@@ -431,3 +569,4 @@ export type NewCdsAssessment = Insertable<CdsAssessmentsTable>;
 export type NewAuditEntry = Insertable<AuditLogTable>;
 export type Referral = Selectable<ReferralsTable>;
 export type ReferralEvent = Selectable<ReferralEventsTable>;
+export type LabOrder = Selectable<LabOrdersTable>;

@@ -9,6 +9,7 @@ import { addDays } from '../domain/time';
 import { generateSlots } from './booking';
 import { seedDemoOnboarding } from './seed-onboarding';
 import { seedDemoReferrals } from './seed-referral';
+import { seedLabOrderDemo } from './seed-lab-order';
 import type { Db } from './index';
 import type { Sex } from './schema';
 
@@ -121,6 +122,7 @@ export async function seedDemoCity(db: Db, opts: { today: string; slotDays: numb
   });
   await seedDemoOnboarding(db);
   await seedDemoReferrals(db);
+  await seedLabOrderDemo(db, { clinicCodes: CLINICS.map((c) => c.code), patients: opts.patients ?? 200, asOf: new Date(`${opts.today}T09:00:00Z`) });
   const to = addDays(opts.today, opts.slotDays - 1);
   return { slotsAdded: await generateSlots(db, opts.today, to) };
 }

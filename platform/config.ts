@@ -53,6 +53,8 @@ const ConfigSchema = z.object({
   CDS_MAX_CONCURRENT: z.coerce.number().int().min(1).default(64),
   CDS_BATCH_SIZE: z.coerce.number().int().min(1).default(32),
   CDS_BATCH_WAIT_MS: z.coerce.number().min(0).default(2),
+  /** 'on' (the embedded demo start sets it): the clinical worker starts the demo city's lab orders. */
+  DEMO_LAB_ORDERS: z.enum(['on', 'off']).default('off'),
 });
 
 /** Every variable the code reads: docker-compose.yml may set these and no others. */

@@ -11,6 +11,7 @@ import { ensureSchedule, lapsedHoldsSchedule, slotHorizonSchedule } from './sche
 import { runWorkerProcess } from './bootstrap';
 import { ensureDemoRollout } from './demo-rollout';
 import { startOpenReferrals } from './referrals';
+import { startDemoLabOrders } from './lab-order-demo';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -54,8 +55,16 @@ if (require.main === module) {
 
     // Not from a test's throwaway worker: it would claim the demo's processes for its own task queue.
     if (config.NODE_ENV !== 'test') logger.info({ referrals: await startOpenReferrals(client, db, config.CLINICAL_TASK_QUEUE) }, 'open referrals have their processes');
-    await client.connection.close();
-    return { worker, close: () => db.destroy() };
+    // The demo city's lab orders (embedded demo start only) need this worker running: started once it runs.
+    const demoOrders = config.DEMO_LAB_ORDERS !== 'on' ? Promise.resolve() : new Promise((r) => setTimeout(r, 500))
+      .then(() => startDemoLabOrders({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE }))
+      .then((n) => { if (n) logger.info({ orders: n }, 'demo lab orders started'); })
+      .catch((err: unknown) => logger.warn({ err: String(err) }, 'demo lab orders not started'));
+    return { worker, close: async () => {
+      await Promise.race([demoOrders, new Promise((r) => setTimeout(r, 5000))]);
+      await client.connection.close();
+      await db.destroy();
+    } };
   }).catch((err) => {
     console.error(err);
     process.exit(1);

@@ -13,7 +13,7 @@ export const DEMO_CALLERS: Caller[] = [
   { id: 'demo-patient', role: 'patient', patientId: demoId('patient:0') },
   { id: 'demo-registrar', role: 'registrar' },
   { id: 'demo-doctor', role: 'doctor', practitionerId: demoId('practitioner:PC-01:0') },
-  { id: 'demo-lab', role: 'lab' },
+  { id: 'demo-lab', role: 'lab', clinicId: demoId('clinic:PC-01') },
   { id: 'demo-ops', role: 'ops' },
   { id: 'demo-admin', role: 'admin' },
 ];

@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { EphemeralServerExecutable } from '@temporalio/testing';
-import { breachedKey, clinicIdKey, deadlineAtKey, onboardingStageKey, patientIdKey, processStatusKey } from '../workflows/search-attributes';
+import { breachedKey, clinicIdKey, deadlineAtKey, onboardingStageKey, overdueKey, patientIdKey, processStatusKey } from '../workflows/search-attributes';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 type Say = (line: string) => void;
@@ -196,7 +196,7 @@ export async function startTemporalDevServer(opts: {
       uiPort: opts.uiPort,
       dbFilename: opts.dbFilename,
       log: { format: 'json', level: 'error' },
-      searchAttributes: [clinicIdKey, patientIdKey, processStatusKey, onboardingStageKey, deadlineAtKey, breachedKey],
+      searchAttributes: [clinicIdKey, patientIdKey, processStatusKey, onboardingStageKey, deadlineAtKey, breachedKey, overdueKey],
       extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true'],
     },
   });

@@ -91,7 +91,8 @@ async function main() {
     await db.destroy();
     say(`Database ready: ${migrated.results?.length ?? 0} new migrations, ${seeded ? `${seeded.slotsAdded} new demo slots` : 'no demo data (external DATABASE_URL; --demo adds it)'}.`);
 
-    const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress };
+    // The demo city's lab orders start with the clinical worker, only when this start seeds the demo.
+    const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, DEMO_LAB_ORDERS: demo ? (process.env.DEMO_LAB_ORDERS ?? 'on') : 'off' };
     supervisor = new Supervisor(
       CHILDREN.map(([name, file]) => ({
         name, command: process.execPath, args: ['--import', 'tsx', path.join(PROJECT_ROOT, file)], env, cwd: PROJECT_ROOT, logFile: path.join(logDir, `${name}.log`),

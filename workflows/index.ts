@@ -6,3 +6,4 @@ export { lapsedHoldsWorkflow, slotHorizonWorkflow } from './slot-horizon';
 export { onboardingWorkflow } from './onboarding';
 export { rolloutProgramWorkflow } from './rollout';
 export { referralWorkflow } from './referral';
+export { labOrderWorkflow } from './lab-order';

@@ -14,5 +14,8 @@ export const deadlineAtKey = defineSearchAttributeKey('DeadlineAt', SearchAttrib
 /** A referral not booked within its legal waiting time. */
 export const breachedKey = defineSearchAttributeKey('Breached', SearchAttributeType.BOOL);
 
+/** 'true' once a process passed its deadline unfinished (lab turnaround), so ops can filter on it. */
+export const overdueKey = defineSearchAttributeKey('Overdue', SearchAttributeType.KEYWORD);
+
 /** Registered on the dev server at start (`--search-attribute NAME=Type`). */
-export const SEARCH_ATTRIBUTES = ['ClinicId', 'PatientId', 'ProcessStatus', 'OnboardingStage', 'DeadlineAt', 'Breached'] as const;
+export const SEARCH_ATTRIBUTES = ['ClinicId', 'PatientId', 'ProcessStatus', 'OnboardingStage', 'DeadlineAt', 'Breached', 'Overdue'] as const;

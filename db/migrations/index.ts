@@ -13,6 +13,7 @@ import * as audit from './2026_11_25_1300_audit';
 import * as leaveOnce from './2026_11_26_0100_leave_once';
 import * as onboardingRollout from './2026_11_26_1500_onboarding_rollout';
 import * as referralProcess from './2026_11_26_1300_referral_process';
+import * as labOrderProcess from './2026_11_26_1400_lab_order_process';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_1200_core': core,
@@ -24,5 +25,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_1300_audit': audit,
   '2026_11_26_0100_leave_once': leaveOnce,
   '2026_11_26_1300_referral_process': referralProcess,
+  '2026_11_26_1400_lab_order_process': labOrderProcess,
   '2026_11_26_1500_onboarding_rollout': onboardingRollout,
 };

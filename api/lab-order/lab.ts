@@ -1,0 +1,139 @@
+/**
+ * The lab's side: its worklist, specimen collected / received / rejected, results as JSON or as an
+ * HL7 v2 ORU^R01 message (answered with an HL7 ACK). A lab token acts only on its own clinic's orders.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { labOrderRow, labWorklist } from '../../db/lab-order';
+import { buildAck, parseOru } from '../../domain/hl7';
+import { nameUuid } from '../../domain/ids';
+import { REJECTION_REASONS, type PostResultsAnswer } from '../../domain/lab-order';
+import { collectSpecimenUpdate, postResultsUpdate, receiveSpecimenUpdate, rejectSpecimenUpdate } from '../../workflows/lab-order';
+import { newRouter, type ApiDeps } from '../router';
+import { requireRole } from '../auth';
+import { ApiError, errorResponse } from '../errors';
+import { AUTH_ERRORS, IdParam, LabOrderSchema, body, json, labFailure, orderFor, presentOrder, sendUpdate } from './shared';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HL7_TYPES = ['text/plain', 'x-application/hl7-v2+er7', 'application/hl7-v2'];
+
+const ResultsSchema = z.object({
+  results: z.array(z.object({
+    loinc: z.string().max(20),
+    // Any JSON value: the process's validator refuses what is not a finite number (not_finite), by test.
+    value: z.union([z.number(), z.string(), z.null()]).openapi({ type: 'number', example: 4.2 }),
+    unit: z.string().max(30),
+    status: z.enum(['preliminary', 'final', 'corrected']).optional(),
+  })).min(1).max(50),
+}).openapi('LabResultsPost');
+const PostAnswerSchema = z.object({ status: z.string(), recorded: z.number().int(), duplicates: z.number().int(), results: z.array(z.unknown()) }).openapi('LabResultsAnswer');
+const WorklistSchema = z.object({ orders: z.array(z.object({
+  id: z.string(), patientId: z.string(), priority: z.string(), status: z.string(), tests: z.array(z.string()), createdAt: z.string(),
+  deadlineAt: z.string().nullable(), overdue: z.boolean(), barcode: z.string().nullable(), rejectionCount: z.number().int(),
+})) }).openapi('LabWorklist');
+
+export function labRouter(deps: ApiDeps) {
+  const { db, temporal, config } = deps;
+  const lab = requireRole(config.AUTH_SECRET, 'lab', 'admin');
+  const router = newRouter();
+  const ACTION = { 200: json(LabOrderSchema, 'The order after the step'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('lab_order_not_found'), 409: errorResponse('invalid_state') };
+
+  router.openapi(createRoute({
+    method: 'get', path: '/lab/worklist', summary: 'The lab\'s open orders, stat first, then oldest', security: [{ bearer: [] }], middleware: [lab] as const,
+    request: { query: z.object({ clinicId: z.string().uuid().optional() }) },
+    responses: { 200: json(WorklistSchema, 'Open orders'), 400: errorResponse('clinicId needed for admin'), ...AUTH_ERRORS },
+  }), async (c) => {
+    const caller = c.get('caller');
+    const clinicId = caller.role === 'lab' ? caller.clinicId : c.req.valid('query').clinicId;
+    if (!clinicId) throw new ApiError(caller.role === 'lab' ? 403 : 400, caller.role === 'lab' ? 'forbidden' : 'validation_failed', 'A lab token names its clinic (cid); admin passes clinicId.');
+    const rows = await labWorklist(db, clinicId);
+    return c.json({ orders: rows.map((r) => ({
+      id: r.id, patientId: r.patient_id, priority: r.priority, status: r.status, tests: r.tests, createdAt: r.created_at.toISOString(),
+      deadlineAt: r.deadline_at?.toISOString() ?? null, overdue: r.overdue, barcode: r.barcode, rejectionCount: r.rejection_count,
+    })) }, 200);
+  });
+
+  router.openapi(createRoute({
+    method: 'post', path: '/lab-orders/{id}/specimen/collect', summary: 'Specimen collected: barcode, who and when', security: [{ bearer: [] }], middleware: [lab] as const,
+    request: { params: IdParam, ...body(z.object({ barcode: z.string().regex(/^[A-Za-z0-9-]{4,40}$/) })) }, responses: ACTION,
+  }), async (c) => {
+    const row = await orderFor(db, c.get('caller'), c.req.valid('param').id, 'lab');
+    await sendUpdate(temporal, row, (h) => h.executeUpdate(collectSpecimenUpdate, { args: [{ barcode: c.req.valid('json').barcode, by: c.get('caller').id }] }));
+    return c.json(await presentOrder(db, row.id), 200);
+  });
+
+  router.openapi(createRoute({
+    method: 'post', path: '/lab-orders/{id}/specimen/receive', summary: 'Specimen received by the lab', security: [{ bearer: [] }], middleware: [lab] as const,
+    request: { params: IdParam }, responses: ACTION,
+  }), async (c) => {
+    const row = await orderFor(db, c.get('caller'), c.req.valid('param').id, 'lab');
+    await sendUpdate(temporal, row, (h) => h.executeUpdate(receiveSpecimenUpdate, { args: [{ by: c.get('caller').id }] }));
+    return c.json(await presentOrder(db, row.id), 200);
+  });
+
+  router.openapi(createRoute({
+    method: 'post', path: '/lab-orders/{id}/specimen/reject', summary: 'Specimen rejected with its reason: back to collection, or cancelled past the policy\'s limit',
+    security: [{ bearer: [] }], middleware: [lab] as const,
+    request: { params: IdParam, ...body(z.object({ reason: z.enum(REJECTION_REASONS) })) }, responses: ACTION,
+  }), async (c) => {
+    const row = await orderFor(db, c.get('caller'), c.req.valid('param').id, 'lab');
+    await sendUpdate(temporal, row, (h) => h.executeUpdate(rejectSpecimenUpdate, { args: [{ reason: c.req.valid('json').reason, by: c.get('caller').id }] }));
+    return c.json(await presentOrder(db, row.id), 200);
+  });
+
+  router.openapi(createRoute({
+    method: 'post', path: '/lab-orders/{id}/results', summary: 'Post results (validated before they enter history; the same result twice is recorded once; after final: an amendment)',
+    security: [{ bearer: [] }], middleware: [lab] as const,
+    request: { params: IdParam, headers: z.object({ 'idempotency-key': z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/).optional() }), ...body(ResultsSchema) },
+    responses: {
+      200: json(PostAnswerSchema.extend({ order: LabOrderSchema }), 'Recorded (duplicates counted, not recorded again)'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS,
+      404: errorResponse('lab_order_not_found'), 409: errorResponse('invalid_state: the specimen is not received'),
+      422: errorResponse('unknown_test / wrong_unit / not_finite / impossible_value (details: index, loinc)'),
+    },
+  }), async (c) => {
+    const row = await orderFor(db, c.get('caller'), c.req.valid('param').id, 'lab');
+    const key = c.req.valid('header')['idempotency-key'];
+    const results = c.req.valid('json').results.map((r) => ({ ...r, value: r.value as unknown }));
+    const answer = await sendUpdate(temporal, row, (h) => h.executeUpdate(postResultsUpdate, { args: [{ results, by: c.get('caller').id, source: 'json' }], ...(key ? { updateId: `results:${key}` } : {}) }));
+    return c.json({ ...answer, order: await presentOrder(db, row.id) }, 200);
+  });
+
+  router.openapi(createRoute({
+    method: 'post', path: '/lab-results/hl7v2', summary: 'Results as an HL7 v2 ORU^R01 message (ORC-2/OBR-2 = our order id); answers with an HL7 ACK (AA / AE / AR)',
+    security: [{ bearer: [] }], middleware: [lab] as const,
+    request: { body: { content: { 'x-application/hl7-v2+er7': { schema: z.string() }, 'text/plain': { schema: z.string() } }, required: true } },
+    responses: {
+      200: { description: 'MSA AA: accepted', content: { 'x-application/hl7-v2+er7': { schema: z.string() } } },
+      400: { description: 'MSA AR: malformed, not an ORU^R01', content: { 'x-application/hl7-v2+er7': { schema: z.string() } } },
+      422: { description: 'MSA AE: unknown order, not this lab\'s, or a result refused (code in MSA-3/ERR)', content: { 'x-application/hl7-v2+er7': { schema: z.string() } } },
+      ...AUTH_ERRORS, 415: errorResponse('unsupported_media_type'),
+    },
+  }), async (c) => {
+    const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!HL7_TYPES.includes(type)) throw new ApiError(415, 'unsupported_media_type', `Send the message as ${HL7_TYPES.join(' or ')}.`);
+    const text = await c.req.text();
+    const caller = c.get('caller');
+    const at = new Date().toISOString();
+    const ack = (code: 'AA' | 'AE' | 'AR', controlId: string, reason?: string) => c.body(
+      buildAck({ code, answeredControlId: controlId, ackControlId: nameUuid('lab-order', `ack:${controlId}:${at}`).replace(/-/g, '').slice(0, 20), at, reason }),
+      code === 'AA' ? 200 : code === 'AR' ? 400 : 422, { 'content-type': 'x-application/hl7-v2+er7' },
+    );
+    const parsed = parseOru(text.slice(0, 200_000));
+    if (!parsed.ok) return ack('AR', parsed.controlId, parsed.reason);
+    const m = parsed.message;
+    const row = UUID.test(m.placerOrderId) ? await labOrderRow(db, m.placerOrderId) : undefined;
+    if (!row || (caller.role === 'lab' && caller.clinicId !== row.clinic_id)) return ack('AE', m.controlId, 'unknown order: the placer order number names no order of this lab');
+    try {
+      const answer: PostResultsAnswer = await temporal.workflow.getHandle(row.workflow_id).executeUpdate(postResultsUpdate, {
+        args: [{ results: m.results.map((r) => ({ loinc: r.loinc, value: r.value, unit: r.unit, status: r.status })), by: caller.id, source: 'hl7v2' }],
+        updateId: `hl7:${m.controlId.slice(0, 100)}`,
+      });
+      return ack('AA', m.controlId, `recorded ${answer.recorded}, duplicates ${answer.duplicates}; order ${answer.status}`);
+    } catch (err) {
+      const refused = labFailure(err);
+      if (!refused) throw err;
+      return ack('AE', m.controlId, `${refused.code}: ${refused.message}`);
+    }
+  });
+
+  return router;
+}
