@@ -1,8 +1,10 @@
 /** Lab order queries shared by activities and the API (the db or a transaction as first argument). */
 import { sql, type Kysely } from 'kysely';
 import type { CatalogueTest } from '../domain/interpretation';
-import { DEFAULT_LAB_ORDER_POLICY, type LabOrderInput, type LabOrderPolicy, type LabPriority } from '../domain/lab-order';
+import { addWorkingDays } from '../domain/calendar';
+import { DEFAULT_LAB_ORDER_POLICY, turnaroundDeadline, type LabOrderInput, type LabOrderPolicy, type LabPriority } from '../domain/lab-order';
 import type { LabValue } from '../domain/cds/rules';
+import { clinicCalendar } from './calendar';
 import type { Database, LabOrder } from './schema';
 
 type Q = Kysely<Database>;
@@ -159,8 +161,12 @@ export async function buildLabOrderInput(db: Q, req: { orderId: string; practiti
     loadCatalogue(db, loincs), labOrderPolicy(db, practitioner.clinic_id),
     db.selectFrom('lab_escalation_contacts').selectAll().where('clinic_id', '=', practitioner.clinic_id).executeTakeFirst(),
   ]);
+  // Routine turnaround is the legal waiting time for diagnostics, in the clinic's working days.
+  const deadlineAt = req.priority === 'routine'
+    ? addWorkingDays(new Date(req.orderedAt), policy.routineDays, await clinicCalendar(db, practitioner.clinic_id)).toISOString()
+    : turnaroundDeadline(req.priority, req.orderedAt, policy);
   return { ok: true, input: {
-    orderId: req.orderId, patientId: patient.id, clinicId: practitioner.clinic_id, orderingPractitionerId: practitioner.id,
+    deadlineAt, orderId: req.orderId, patientId: patient.id, clinicId: practitioner.clinic_id, orderingPractitionerId: practitioner.id,
     coveringPractitionerId: contacts?.covering_practitioner_id ?? null, headPractitionerId: contacts?.head_practitioner_id ?? null,
     priority: req.priority, note: req.note, tests: loincs, orderedAt: req.orderedAt, catalogue,
     patientSex: patient.sex === 'female' || patient.sex === 'male' ? patient.sex : null, patientBirthDate: patient.birth_date, policy,

@@ -54,8 +54,9 @@ export const DEFAULT_LAB_ORDER_POLICY: LabOrderPolicy = Object.freeze({
 const DAY_MS = 86_400_000;
 
 /**
- * The routine deadline. Calendar days for now; the referral process's clinic calendar
- * (domain/calendar.ts) will switch this one function to working days.
+ * The routine deadline in calendar days: the fallback for orders started without a deadline.
+ * Orders get theirs from buildLabOrderInput (db/lab-order.ts), in the clinic's working days
+ * (domain/calendar.ts), since date-holidays stays out of the workflow bundle.
  */
 export function routineDeadline(orderedAt: string, days: number): string {
   return new Date(Date.parse(orderedAt) + days * DAY_MS).toISOString();
@@ -71,6 +72,8 @@ export function turnaroundDeadline(priority: LabPriority, orderedAt: string, pol
 export const labOrderWorkflowId = (orderId: string) => `lab-order-${orderId}`;
 
 export interface LabOrderInput {
+  /** When the order must be final (routine: the clinic's working days), computed before the start; absent in orders started earlier. */
+  deadlineAt?: string;
   orderId: string;
   patientId: string;
   clinicId: string;

@@ -57,7 +57,7 @@ export async function labOrderWorkflow(input: LabOrderInput): Promise<LabOrderSt
     retry: { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2 },
   });
   const state: LabOrderState = {
-    status: 'ordered', deadlineAt: turnaroundDeadline(input.priority, input.orderedAt, policy), overdue: false, specimen: null, rejections: [],
+    status: 'ordered', deadlineAt: input.deadlineAt ?? turnaroundDeadline(input.priority, input.orderedAt, policy), overdue: false, specimen: null, rejections: [],
     results: [], finalAt: null, round: 0, criticalPending: false, escalations: [], acknowledgedAt: null, cds: null, cancelReason: null,
   };
   let registered = false;
