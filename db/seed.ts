@@ -118,5 +118,5 @@ export async function seedDemoCity(db: Db, opts: { today: string; slotDays: numb
     }
   });
   const to = addDays(opts.today, opts.slotDays - 1);
-  return { slotsAdded: await generateSlots(db, opts.today, to) };
+  return { slotsAdded: (await generateSlots(db, opts.today, to)).added };
 }

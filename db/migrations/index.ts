@@ -11,6 +11,7 @@ import * as cds from './2026_11_25_1240_cds';
 import * as onboarding from './2026_11_25_1250_onboarding';
 import * as audit from './2026_11_25_1300_audit';
 import * as leaveOnce from './2026_11_26_0100_leave_once';
+import * as bookingGuards from './2026_11_26_1200_booking_guards';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_1200_core': core,
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_1250_onboarding': onboarding,
   '2026_11_25_1300_audit': audit,
   '2026_11_26_0100_leave_once': leaveOnce,
+  '2026_11_26_1200_booking_guards': bookingGuards,
 };
