@@ -157,6 +157,7 @@ export function bookingRouter(deps: ApiDeps) {
         404: errorResponse('slot_not_found / patient_not_found'),
         409: errorResponse('slot_taken / patient_busy / slot_unavailable / idempotency_key_reused'),
         422: errorResponse('slot_in_past / beyond_booking_horizon / too_many_bookings'),
+        503: errorResponse('unavailable: the slot stayed locked past the step\'s deadline; nothing was held, try again'),
       },
     }),
     async (c) => {
@@ -210,6 +211,7 @@ export function bookingRouter(deps: ApiDeps) {
     200: json(AppointmentSchema, 'The appointment after the change'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS,
     404: errorResponse('appointment_not_found'), 409: errorResponse('invalid_state (including: the visit has started) / slot_taken / patient_busy / idempotency_key_reused'),
     422: errorResponse('slot_in_past / beyond_booking_horizon / too_many_bookings / other_clinic'),
+    503: errorResponse('unavailable: the database stayed busy past the step\'s deadline; nothing changed, try again'),
   };
   const IdParam = z.object({ id: Uuid });
 
