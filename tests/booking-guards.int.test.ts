@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { createSelfTestActivities } from '../activities/self-test';
 import { generateSlots } from '../db/booking';
+import { inTransaction, TransactionAbandoned } from '../db/tx';
 import { DEFAULT_BOOKING_POLICY, type BookingPolicy } from '../domain/booking';
 import { bookingStatusQuery, bookingWorkflow, bookingWorkflowId, holdSlotUpdate } from '../workflows/booking';
 import { clinicIdKey, patientIdKey, processStatusKey } from '../workflows/search-attributes';
@@ -117,10 +118,10 @@ describe('holds and their deadline', () => {
           typedSearchAttributes: [{ key: clinicIdKey, value: clinic.clinicId }, { key: patientIdKey, value: patientId }, { key: processStatusKey, value: 'new' }],
         }),
       });
-      const settled = hold.then(() => 'held', () => 'refused');
+      const settled = hold.then(() => 'held', (err: { cause?: { type?: string } }) => `refused: ${err.cause?.type}`);
       await eventually(async () => (await blocker.waiters()) > 0, 30_000, 'the hold waiting on the slot');
       // The process gives up at its deadline and says so to the caller.
-      expect(await settled).toBe('refused');
+      expect(await settled).toBe('refused: Busy');
     } finally {
       await blocker.release();
     }
@@ -133,6 +134,31 @@ describe('holds and their deadline', () => {
     // The slot is free for the next patient.
     expect((await book(slot.id, patientId)).status).toBe(201);
   }, 120_000);
+});
+
+describe('transactions with limits (db/tx.ts, for every activity)', () => {
+  test('a lock wait ends at lockMs, and work whose caller gave up is rolled back, not committed', async () => {
+    const clinic = await makeClinic(engine.db);
+    const [patientId, other] = [await makePatient(engine.db), await makePatient(engine.db)];
+    const slot = await makeSlot(engine.db, clinic, daysFromNow(4));
+    const blocker = await openBlocker({ slotId: slot.id, patientId: other, practitionerId: clinic.practitionerId, clinicId: clinic.clinicId, startsAt: slot.startsAt, endsAt: slot.endsAt });
+    const appointment = { id: randomUUID(), slot_id: slot.id, patient_id: patientId, practitioner_id: clinic.practitionerId, clinic_id: clinic.clinicId, starts_at: slot.startsAt, ends_at: slot.endsAt, status: 'held' as const, hold_expires_at: null, workflow_id: `tx-${randomUUID()}`, booked_by: 'test', cancel_reason: null };
+    try {
+      await expect(inTransaction(engine.db, { statementMs: 5000, lockMs: 300 }, (tx) => tx.insertInto('appointments').values(appointment).execute())).rejects.toMatchObject({ code: '55P03' });
+    } finally {
+      await blocker.release();
+    }
+    const caller = new AbortController();
+    await expect(inTransaction(engine.db, { statementMs: 5000, lockMs: 1000, signal: caller.signal }, async (tx) => {
+      await tx.insertInto('appointments').values(appointment).execute();
+      caller.abort();
+    })).rejects.toBeInstanceOf(TransactionAbandoned);
+    await expect(inTransaction(engine.db, { statementMs: 5000, lockMs: 1000, deadlineAt: Date.now() + 50 }, async (tx) => {
+      await tx.insertInto('appointments').values(appointment).execute();
+      await sleep(100);
+    })).rejects.toBeInstanceOf(TransactionAbandoned);
+    expect(await engine.db.selectFrom('appointments').select('id').where('slot_id', '=', slot.id).execute()).toEqual([]);
+  });
 });
 
 describe('a practitioner is never in two places', () => {
