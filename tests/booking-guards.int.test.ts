@@ -94,7 +94,9 @@ describe('cancel and the waitlist offer', () => {
     }
     const offer = await eventually(() => engine.db.selectFrom('appointments').selectAll().where('slot_id', '=', slot.id).where('status', '=', 'offered').executeTakeFirst(), 60_000, 'the offer');
     expect(offer).toMatchObject({ patient_id: walter, booked_by: 'waitlist' });
-    expect(await engine.client.workflow.getHandle(offer.workflow_id).query(bookingStatusQuery)).toMatchObject({ status: 'offered', appointment: { patientId: walter } });
+    // The offer's own process starts just after its row commits.
+    const process = await eventually(() => engine.client.workflow.getHandle(offer.workflow_id).query(bookingStatusQuery).catch(() => undefined), 30_000, 'the offer\'s process');
+    expect(process).toMatchObject({ status: 'offered', appointment: { patientId: walter } });
   }, 150_000);
 });
 
