@@ -6,11 +6,12 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db';
 import { appointmentView, bookableSlot, LIVE_STATUSES, lockPatient } from '../db/booking';
-import type { Database } from '../db/schema';
+import type { Appointment, Database } from '../db/schema';
 import { bookingWorkflowId, type AppointmentView, type BookingPolicy } from '../domain/booking';
 import { nameUuid } from '../domain/ids';
 import { BOOKABLE_STAGES } from '../domain/onboarding';
 import { pgViolation, refuse } from './errors';
+import { activityTransaction } from './tx';
 
 
 /** Turns the database's double-booking guards into typed refusals. */
@@ -60,9 +61,15 @@ async function audit(tx: Transaction<Database> | Db, workflowId: string, action:
 export function createBookingActivities(deps: { db: Db }) {
   const { db } = deps;
 
-  /** Moves a held/offered/booked appointment to a new status; returns the row as it is now. */
-  async function transition(appointmentId: string, from: readonly string[], set: { status: AppointmentView['status']; cancel_reason?: string }, workflowId: string, actor: string, only: { holdLive?: boolean; beforeStart?: boolean } = {}) {
-    return db.transaction().execute(async (tx) => {
+  /**
+   * Moves a held/offered/booked appointment to a new status; returns the row as it is now.
+   * `then` runs in the same transaction when this call made the move (waitlist, notifications).
+   */
+  async function transition(
+    appointmentId: string, from: readonly string[], set: { status: AppointmentView['status']; cancel_reason?: string }, workflowId: string, actor: string,
+    only: { holdLive?: boolean; beforeStart?: boolean } = {}, then?: (tx: Transaction<Database>, row: Appointment) => Promise<unknown>,
+  ) {
+    return activityTransaction(db, async (tx) => {
       const row = await tx
         .updateTable('appointments')
         .set({ ...set, hold_expires_at: null, updated_at: sql`now()` })
@@ -73,6 +80,7 @@ export function createBookingActivities(deps: { db: Db }) {
         .returningAll()
         .executeTakeFirst();
       if (row) await audit(tx, workflowId, set.status, actor, appointmentId);
+      if (row && then) await then(tx, row);
       const current = row ?? (await tx.selectFrom('appointments').selectAll().where('id', '=', appointmentId).executeTakeFirst());
       if (!current) throw refuse('NotFound', `appointment ${appointmentId} does not exist`);
       return current;
@@ -82,7 +90,7 @@ export function createBookingActivities(deps: { db: Db }) {
   return {
     /** Takes the slot for the patient (status held, expiring per policy), or refuses with a typed failure. */
     async holdSlot(input: { appointmentId: string; workflowId: string; patientId: string; slotId: string; bookedBy: string; policy: BookingPolicy }): Promise<AppointmentView> {
-      return db.transaction().execute(async (tx) => {
+      return activityTransaction(db, async (tx) => {
         const existing = await tx.selectFrom('appointments').selectAll().where('id', '=', input.appointmentId).executeTakeFirst();
         if (existing) return appointmentView(existing);
         // One booking decision per patient at a time, so the per-specialty limit holds under races.
@@ -107,31 +115,31 @@ export function createBookingActivities(deps: { db: Db }) {
 
     /** held/offered → booked. A lapsed hold cannot be confirmed, even if its process is late to expire it. */
     async confirmAppointment(input: { appointmentId: string; workflowId: string; by: string }): Promise<AppointmentView> {
-      const row = await transition(input.appointmentId, ['held', 'offered'], { status: 'booked' }, input.workflowId, input.by, { holdLive: true });
+      const row = await transition(input.appointmentId, ['held', 'offered'], { status: 'booked' }, input.workflowId, input.by, { holdLive: true },
+        (tx) => tx.updateTable('waitlist_entries').set({ status: 'booked' }).where('offered_appointment_id', '=', input.appointmentId).execute());
       if (row.status !== 'booked') throw refuse('InvalidState', `the appointment is ${row.status} and cannot be confirmed`);
-      await db.updateTable('waitlist_entries').set({ status: 'booked' }).where('offered_appointment_id', '=', input.appointmentId).execute();
       return appointmentView(row);
     },
 
     /** held/offered → expired when nobody confirmed in time; a lapsed offer puts the patient back on the waitlist. */
     async expireHold(input: { appointmentId: string; workflowId: string }): Promise<AppointmentView> {
-      const row = await transition(input.appointmentId, ['held', 'offered'], { status: 'expired' }, input.workflowId, 'system');
-      if (row.status === 'expired') {
-        await db.updateTable('waitlist_entries').set({ status: 'waiting', offered_appointment_id: null })
-          .where('offered_appointment_id', '=', input.appointmentId).where('status', '=', 'offered').execute();
-      }
+      const row = await transition(input.appointmentId, ['held', 'offered'], { status: 'expired' }, input.workflowId, 'system', {},
+        (tx) => tx.updateTable('waitlist_entries').set({ status: 'waiting', offered_appointment_id: null })
+          .where('offered_appointment_id', '=', input.appointmentId).where('status', '=', 'offered').execute());
       return appointmentView(row);
     },
 
     /** held/offered/booked → cancelled; the patient is told. */
     async cancelAppointment(input: { appointmentId: string; workflowId: string; by: string; reason: string }): Promise<AppointmentView> {
-      const row = await transition(input.appointmentId, ['held', 'offered', 'booked'], { status: 'cancelled', cancel_reason: input.reason }, input.workflowId, input.by, { beforeStart: true });
+      const row = await transition(input.appointmentId, ['held', 'offered', 'booked'], { status: 'cancelled', cancel_reason: input.reason }, input.workflowId, input.by, { beforeStart: true },
+        async (tx, moved) => {
+          await tx.updateTable('waitlist_entries').set({ status: 'cancelled' }).where('offered_appointment_id', '=', input.appointmentId).where('status', '=', 'offered').execute();
+          await tx.insertInto('notifications').values({ patient_id: moved.patient_id, appointment_id: moved.id, kind: 'cancelled', dedupe_key: `${input.workflowId}:cancelled` })
+            .onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
+        });
       if (row.status !== 'cancelled') {
         throw refuse('InvalidState', row.starts_at.getTime() <= Date.now() && row.status === 'booked' ? 'the visit has started; it can no longer be cancelled' : `the appointment is ${row.status} and cannot be cancelled`);
       }
-      await db.updateTable('waitlist_entries').set({ status: 'cancelled' }).where('offered_appointment_id', '=', input.appointmentId).where('status', '=', 'offered').execute();
-      await db.insertInto('notifications').values({ patient_id: row.patient_id, appointment_id: row.id, kind: 'cancelled', dedupe_key: `${input.workflowId}:cancelled` })
-        .onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
       return appointmentView(row);
     },
 
@@ -141,7 +149,7 @@ export function createBookingActivities(deps: { db: Db }) {
      */
     async moveAppointment(input: { appointmentId: string; workflowId: string; newSlotId: string; by: string; policy: BookingPolicy; moveNumber: number }): Promise<{ appointment: AppointmentView; freedSlotId: string | null }> {
       const dedupeKey = `${input.workflowId}:rescheduled:${input.moveNumber}`;
-      return db.transaction().execute(async (tx) => {
+      return activityTransaction(db, async (tx) => {
         const current = await tx.selectFrom('appointments').selectAll().where('id', '=', input.appointmentId).forUpdate().executeTakeFirst();
         if (!current) throw refuse('NotFound', `appointment ${input.appointmentId} does not exist`);
         // A retry after the move committed finds it done; the audit row says which slot it freed.
@@ -173,15 +181,15 @@ export function createBookingActivities(deps: { db: Db }) {
 
     /** Queues the reminder for the patient's app, once per visit time. */
     async sendReminder(input: { appointmentId: string; workflowId: string; patientId: string; startsAt: string }): Promise<void> {
-      await db.insertInto('notifications')
+      await activityTransaction(db, (tx) => tx.insertInto('notifications')
         .values({ patient_id: input.patientId, appointment_id: input.appointmentId, kind: 'reminder', dedupe_key: `${input.workflowId}:reminder:${input.startsAt}` })
         .onConflict((oc) => oc.column('dedupe_key').doNothing())
-        .execute();
+        .execute());
     },
 
-    /** booked → arrived (the registrar checked the patient in). */
-    async markArrived(input: { appointmentId: string; workflowId: string }): Promise<AppointmentView> {
-      return appointmentView(await transition(input.appointmentId, ['booked'], { status: 'arrived' }, input.workflowId, 'registrar'));
+    /** booked → arrived: `by` is who checked the patient in (processes started before it was passed say 'registrar'). */
+    async markArrived(input: { appointmentId: string; workflowId: string; by?: string }): Promise<AppointmentView> {
+      return appointmentView(await transition(input.appointmentId, ['booked'], { status: 'arrived' }, input.workflowId, input.by ?? 'registrar'));
     },
 
     /** booked → noshow when the grace period after the start passed without a check-in. */
@@ -189,9 +197,9 @@ export function createBookingActivities(deps: { db: Db }) {
       return appointmentView(await transition(input.appointmentId, ['booked'], { status: 'noshow' }, input.workflowId, 'system'));
     },
 
-    /** arrived → fulfilled when the visit ends. */
-    async completeVisit(input: { appointmentId: string; workflowId: string }): Promise<AppointmentView> {
-      return appointmentView(await transition(input.appointmentId, ['arrived'], { status: 'fulfilled' }, input.workflowId, 'system'));
+    /** arrived → fulfilled: by the doctor (`by`) who closed the visit, else by the system when the slot ends. */
+    async completeVisit(input: { appointmentId: string; workflowId: string; by?: string }): Promise<AppointmentView> {
+      return appointmentView(await transition(input.appointmentId, ['arrived'], { status: 'fulfilled' }, input.workflowId, input.by ?? 'system'));
     },
 
     /**
@@ -201,7 +209,7 @@ export function createBookingActivities(deps: { db: Db }) {
      */
     async offerFreedSlot(input: { slotId: string; offerKey: string; excludePatientId: string; offerHoldSeconds: number }): Promise<AppointmentView | null> {
       const offerId = nameUuid('offer', input.offerKey);
-      return db.transaction().execute(async (tx) => {
+      return activityTransaction(db, async (tx) => {
         // A retry after the offer committed returns it (its process is started from this answer).
         const already = await tx.selectFrom('appointments').selectAll().where('id', '=', offerId).executeTakeFirst();
         if (already) return already.status === 'offered' ? appointmentView(already) : null;

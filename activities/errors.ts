@@ -33,10 +33,16 @@ export type FailureType =
   | 'NotFinite'
   | 'ImpossibleValue'
   | 'ReadBackMismatch'
-  | 'NotYourOrder';
+  | 'NotYourOrder'
+  | 'Busy';
 
 export function refuse(type: FailureType, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? undefined : [details] });
+}
+
+/** The database was too busy to answer in time (a lock wait or statement timed out): worth another try, unless `final`. */
+export function retryLater(message: string, final = false): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'Busy', message, nonRetryable: final });
 }
 
 /** The Postgres error code and constraint of a failed statement, if it is one. */

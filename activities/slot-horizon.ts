@@ -4,6 +4,10 @@ import type { Db } from '../db';
 import { bookingPolicy, closeSlotsOnLeave, generateSlots } from '../db/booking';
 import { addDays } from '../domain/time';
 import type { BookingPolicy } from '../domain/booking';
+import { createLogger } from '../platform/logger';
+import { activityTransaction } from './tx';
+
+const log = createLogger('slot-horizon');
 
 /** A slot the sweep freed, and whose hold it was (that patient is not offered it again). */
 export interface FreedSlot { appointmentId: string; slotId: string; clinicId: string; patientId: string }
@@ -13,13 +17,17 @@ export function createSlotHorizonActivities(deps: { db: Db }) {
     /**
      * Generates slots for [today, today + days) in every clinic's zone and closes those on leave.
      * Existing slots are kept (ON CONFLICT DO NOTHING), so a retry or a second run adds nothing.
+     * Slots that would overlap another of the practitioner's (overlapping schedules) are skipped,
+     * counted and logged: the schedules need fixing, the job goes on.
      */
-    async extendSlotHorizon(input: { days: number }): Promise<{ slotsAdded: number; slotsClosed: number }> {
+    async extendSlotHorizon(input: { days: number }): Promise<{ slotsAdded: number; slotsClosed: number; overlapsSkipped: number }> {
       // From yesterday in UTC, so every zone's local "today" is covered.
       const from = addDays(new Date().toISOString().slice(0, 10), -1);
-      const slotsAdded = await generateSlots(deps.db, from, addDays(from, input.days + 1));
+      const generated = await activityTransaction(deps.db, (tx) => generateSlots(tx, from, addDays(from, input.days + 1)));
+      if (generated.overlapsSkipped > 0) log.warn({ overlapsSkipped: generated.overlapsSkipped, from, days: input.days }, 'overlapping schedules: slots skipped');
       // Leave written straight into schedule_exceptions (not through the API) closes its slots here.
-      return { slotsAdded, slotsClosed: await closeSlotsOnLeave(deps.db) };
+      const slotsClosed = await activityTransaction(deps.db, (tx) => closeSlotsOnLeave(tx));
+      return { slotsAdded: generated.added, slotsClosed, overlapsSkipped: generated.overlapsSkipped };
     },
 
     /** The rules of one clinic, for the processes the sweep starts there. */
@@ -33,7 +41,8 @@ export function createSlotHorizonActivities(deps: { db: Db }) {
      * its commit finds its audit rows and returns the same slots.
      */
     async releaseLapsedHolds(input: { overdueSeconds: number; sweepId?: string }): Promise<{ released: number; freed: FreedSlot[] }> {
-      return deps.db.transaction().execute(async (tx) => {
+      return activityTransaction(deps.db, async (tx) => {
+        // The sweep's own rows, found by audit_log_sweep_idx (an expression index on this lookup).
         if (input.sweepId) {
           const done = await tx.selectFrom('audit_log').select('details').where('action', '=', 'expired-by-sweep')
             .where(sql<boolean>`details->>'sweepId' = ${input.sweepId}`).execute();

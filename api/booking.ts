@@ -14,7 +14,7 @@ import { BOOKABLE_STAGES } from '../domain/onboarding';
 import { localDateTime } from '../domain/time';
 import type { Appointment } from '../db/schema';
 import {
-  bookingStatusQuery, bookingWorkflow, bookingWorkflowId, cancelUpdate, checkInSignal, confirmUpdate, holdSlotUpdate, rescheduleUpdate,
+  bookingStatusQuery, bookingWorkflow, bookingWorkflowId, cancelUpdate, checkInSignal, confirmUpdate, holdSlotUpdate, rescheduleUpdate, visitCompletedSignal,
 } from '../workflows/booking';
 import { clinicIdKey, patientIdKey, processStatusKey } from '../workflows/search-attributes';
 import { newRouter, type ApiDeps, type AppEnv } from './router';
@@ -33,6 +33,7 @@ const BOOKING_FAILURES: FailureMap = {
   InvalidState: [409, 'invalid_state'],
   OtherClinic: [422, 'other_clinic'],
   ClinicNotLive: [409, 'clinic_not_live'],
+  Busy: [503, 'unavailable'],
 };
 
 const Uuid = z.string().uuid();
@@ -88,6 +89,7 @@ export function bookingRouter(deps: ApiDeps) {
   const bookers = requireRole(config.AUTH_SECRET, 'patient', 'registrar', 'admin');
   const desk = requireRole(config.AUTH_SECRET, 'registrar', 'admin');
   const staff = requireRole(config.AUTH_SECRET, 'registrar', 'doctor', 'admin');
+  const clinicians = requireRole(config.AUTH_SECRET, 'doctor', 'admin');
 
   /** The appointment's row, checked against the caller. */
   async function ownAppointment(c: Context<AppEnv>, id: string): Promise<Appointment> {
@@ -169,6 +171,7 @@ export function bookingRouter(deps: ApiDeps) {
         404: errorResponse('slot_not_found / patient_not_found / referral_not_found'),
         409: errorResponse('slot_taken / patient_busy / slot_unavailable / idempotency_key_reused / clinic_not_live / invalid_state (the referral is not awaiting a booking)'),
         422: errorResponse('slot_in_past / beyond_booking_horizon / too_many_bookings / wrong_patient / wrong_practitioner (the slot does not serve the referral)'),
+        503: errorResponse('unavailable: the slot stayed locked past the step\'s deadline; nothing was held, try again'),
       },
     }),
     async (c) => {
@@ -224,6 +227,7 @@ export function bookingRouter(deps: ApiDeps) {
     200: json(AppointmentSchema, 'The appointment after the change'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS,
     404: errorResponse('appointment_not_found'), 409: errorResponse('invalid_state (including: the visit has started) / slot_taken / patient_busy / idempotency_key_reused'),
     422: errorResponse('slot_in_past / beyond_booking_horizon / too_many_bookings / other_clinic'),
+    503: errorResponse('unavailable: the database stayed busy past the step\'s deadline; nothing changed, try again'),
   };
   const IdParam = z.object({ id: Uuid });
 
@@ -269,6 +273,26 @@ export function bookingRouter(deps: ApiDeps) {
         throw new ApiError(409, 'invalid_state', `Check-in opens ${CHECK_IN_OPENS_SECONDS / 3600} hours before the visit.`);
       }
       await update(row, (h) => h.signal(checkInSignal, { by: c.get('caller').id }));
+      return c.json({ id: row.id, accepted: true as const }, 202);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post', path: '/appointments/{id}/complete', summary: 'The doctor closes the visit before its slot ends (a signal to the process)',
+      security: [{ bearer: [] }], middleware: [clinicians] as const, request: { params: z.object({ id: Uuid }) },
+      responses: {
+        202: json(z.object({ id: Uuid, accepted: z.literal(true) }), 'Completion recorded; the process marks the visit fulfilled'), 400: errorResponse('Malformed id'),
+        401: errorResponse('No or invalid token'), 403: errorResponse('Not a doctor or admin, or another doctor\'s visit'), 404: errorResponse('appointment_not_found'),
+        409: errorResponse('invalid_state: only a visit whose patient has arrived can be completed'),
+      },
+    }),
+    async (c) => {
+      const row = await ownAppointment(c, c.req.valid('param').id);
+      const caller = c.get('caller');
+      if (caller.role === 'doctor' && caller.practitionerId !== row.practitioner_id) throw new ApiError(403, 'forbidden', 'Doctors complete their own visits.');
+      if (row.status !== 'arrived') throw new ApiError(409, 'invalid_state', `Only a visit whose patient has arrived can be completed; this one is ${row.status}.`);
+      await update(row, (h) => h.signal(visitCompletedSignal, { by: caller.id }));
       return c.json({ id: row.id, accepted: true as const }, 202);
     },
   );

@@ -5,35 +5,56 @@ import { BOOKABLE_STAGES } from '../domain/onboarding';
 import type { Db } from './index';
 import type { Appointment, Database } from './schema';
 
+/** What a slot generation did: slots added, and wanted slots skipped because they overlap another of the practitioner's. */
+export interface SlotGeneration { added: number; overlapsSkipped: number }
+
 /**
  * Turns weekly schedules into slots for local dates [fromDate, toDate] (inclusive, 'YYYY-MM-DD').
  * Postgres does the zone arithmetic (`local timestamp AT TIME ZONE clinic zone`), so slots are
  * correct instants across DST changes. Breaks and leave are skipped; existing slots are kept.
- * Returns the number of new slots.
+ * A practitioner's slots never overlap (slots_practitioner_no_overlap): where two of their
+ * schedules overlap, the earlier-starting slot is kept and the other skipped and counted in
+ * `overlapsSkipped`, for the caller to report (the schedules need fixing).
  */
-export async function generateSlots(db: Db, fromDate: string, toDate: string): Promise<number> {
-  const result = await sql`
-    INSERT INTO slots (practitioner_id, clinic_id, starts_at, ends_at)
-    SELECT s.practitioner_id, s.clinic_id,
-           t AT TIME ZONE c.time_zone,
-           (t + make_interval(mins => s.slot_minutes)) AT TIME ZONE c.time_zone
-    FROM schedules s
-    JOIN clinics c ON c.id = s.clinic_id
-    -- timestamp (not timestamptz) series: wall-clock days, turned into instants per clinic below
-    CROSS JOIN generate_series(${fromDate}::timestamp, ${toDate}::timestamp, interval '1 day') AS d
-    CROSS JOIN LATERAL generate_series(
-      d + s.start_time,
-      d + s.end_time - make_interval(mins => s.slot_minutes),
-      make_interval(mins => s.slot_minutes)) AS t
-    WHERE extract(isodow FROM d) = s.weekday
-      AND d::date >= s.valid_from AND (s.valid_to IS NULL OR d::date <= s.valid_to)
-      AND NOT (s.break_start IS NOT NULL
-               AND t::time < s.break_end
-               AND (t + make_interval(mins => s.slot_minutes))::time > s.break_start)
-      AND NOT EXISTS (SELECT 1 FROM schedule_exceptions e
-                      WHERE e.practitioner_id = s.practitioner_id AND d::date BETWEEN e.starts_on AND e.ends_on)
-    ON CONFLICT (practitioner_id, starts_at) DO NOTHING`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
+export async function generateSlots(db: Db | Transaction<Database>, fromDate: string, toDate: string): Promise<SlotGeneration> {
+  const result = await sql<{ added: string; wanted: string }>`
+    WITH wanted AS (
+      SELECT s.practitioner_id, s.clinic_id,
+             t AT TIME ZONE c.time_zone AS starts_at,
+             (t + make_interval(mins => s.slot_minutes)) AT TIME ZONE c.time_zone AS ends_at
+      FROM schedules s
+      JOIN clinics c ON c.id = s.clinic_id
+      -- timestamp (not timestamptz) series: wall-clock days, turned into instants per clinic above
+      CROSS JOIN generate_series(${fromDate}::timestamp, ${toDate}::timestamp, interval '1 day') AS d
+      CROSS JOIN LATERAL generate_series(
+        d + s.start_time,
+        d + s.end_time - make_interval(mins => s.slot_minutes),
+        make_interval(mins => s.slot_minutes)) AS t
+      WHERE extract(isodow FROM d) = s.weekday
+        AND d::date >= s.valid_from AND (s.valid_to IS NULL OR d::date <= s.valid_to)
+        AND NOT (s.break_start IS NOT NULL
+                 AND t::time < s.break_end
+                 AND (t + make_interval(mins => s.slot_minutes))::time > s.break_start)
+        AND NOT EXISTS (SELECT 1 FROM schedule_exceptions e
+                        WHERE e.practitioner_id = s.practitioner_id AND d::date BETWEEN e.starts_on AND e.ends_on)
+    ),
+    -- Slots already there (the same practitioner, start and end) are kept, not counted as overlaps.
+    fresh AS (
+      SELECT w.* FROM wanted w
+      WHERE NOT EXISTS (SELECT 1 FROM slots x WHERE x.practitioner_id = w.practitioner_id AND x.starts_at = w.starts_at AND x.ends_at = w.ends_at)
+    ),
+    -- Any conflict (the same start, or an overlap with an existing or an earlier new slot) is skipped.
+    added AS (
+      INSERT INTO slots (practitioner_id, clinic_id, starts_at, ends_at)
+      SELECT DISTINCT ON (practitioner_id, starts_at, ends_at) practitioner_id, clinic_id, starts_at, ends_at FROM fresh
+      ORDER BY practitioner_id, starts_at, ends_at
+      ON CONFLICT DO NOTHING
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM added) AS added, (SELECT count(*) FROM fresh) AS wanted`.execute(db);
+  const row = result.rows[0]!;
+  const added = Number(row.added);
+  return { added, overlapsSkipped: Number(row.wanted) - added };
 }
 
 /**

@@ -124,5 +124,5 @@ export async function seedDemoCity(db: Db, opts: { today: string; slotDays: numb
   await seedDemoReferrals(db);
   await seedLabOrderDemo(db, { clinicCodes: CLINICS.map((c) => c.code), patients: opts.patients ?? 200, asOf: new Date(`${opts.today}T09:00:00Z`) });
   const to = addDays(opts.today, opts.slotDays - 1);
-  return { slotsAdded: await generateSlots(db, opts.today, to) };
+  return { slotsAdded: (await generateSlots(db, opts.today, to)).added };
 }

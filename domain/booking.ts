@@ -17,7 +17,23 @@ export interface BookingPolicy {
   reminderLeadSeconds: number;
   /** How long after the start a booked patient who has not checked in becomes a no-show. */
   noShowGraceSeconds: number;
+  /**
+   * How long a caller waits on one step (hold, confirm, cancel, reschedule). Not a clinic rule
+   * (no column): absent means DEFAULT_STEP_TIMEOUTS; tests pass seconds.
+   */
+  stepTimeouts?: StepTimeouts;
 }
+
+/**
+ * One step's time limits: each attempt, and in all. Every activity's transaction ends before its
+ * attempt does (statement and lock timeouts below it), so nothing is written after the caller was
+ * told the step failed.
+ */
+export interface StepTimeouts { attemptSeconds: number; deadlineSeconds: number }
+export const DEFAULT_STEP_TIMEOUTS: StepTimeouts = Object.freeze({ attemptSeconds: 10, deadlineSeconds: 30 });
+
+/** How many times a freed slot's waitlist offer is tried before the slot is left to search. */
+export const OFFER_MAX_ATTEMPTS = 5;
 
 /** Production defaults: the one place they are written. */
 export const DEFAULT_BOOKING_POLICY: BookingPolicy = Object.freeze({

@@ -15,6 +15,7 @@ import {
   defineSignal,
   defineUpdate,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -25,7 +26,7 @@ import {
 } from '@temporalio/workflow';
 import type { createBookingActivities } from '../activities/booking';
 import {
-  CHECK_IN_OPENS_SECONDS, bookingWorkflowId,
+  CHECK_IN_OPENS_SECONDS, DEFAULT_STEP_TIMEOUTS, OFFER_MAX_ATTEMPTS, bookingWorkflowId,
   type AppointmentView, type BookingInput, type BookingPolicy, type BookingState, type BookingStatus, type CancelRequest, type HoldRequest, type RescheduleRequest,
 } from '../domain/booking';
 import { clinicIdKey, patientIdKey, processStatusKey } from './search-attributes';
@@ -52,10 +53,16 @@ const CHANGEABLE: BookingStatus[] = ['held', 'offered', 'booked'];
 type BookingActivities = ReturnType<typeof createBookingActivities>;
 const RETRY: RetryPolicy = { initialInterval: '200ms', maximumInterval: '5s' };
 const acts = proxyActivities<BookingActivities>({ startToCloseTimeout: '10s', retry: RETRY });
-// What a caller waits on (hold, confirm, cancel, reschedule) runs as local activities: one short
-// transaction in the worker that runs the workflow, without a round trip through the server.
-// They give up after 30 s, so a caller is answered and no hold can be written after its process ended.
-const interactive = proxyLocalActivities<BookingActivities>({ startToCloseTimeout: '10s', scheduleToCloseTimeout: '30s', retry: RETRY });
+// A waitlist offer is best effort: a few tries, then the slot is left to search.
+const offering = proxyActivities<BookingActivities>({ startToCloseTimeout: '10s', retry: { ...RETRY, maximumAttempts: OFFER_MAX_ATTEMPTS } });
+
+/**
+ * Patches (old histories replay without them; see patched()). OFFER_AFTER_ANSWER: a cancel or
+ * reschedule answers once it commits and queues the freed slot; the main loop offers it, with
+ * bounded retries. AUDIT_ACTORS: check-in and completion record who did them.
+ */
+const OFFER_AFTER_ANSWER = 'booking-offer-after-answer';
+const AUDIT_ACTORS = 'booking-audit-actors';
 
 /**
  * Starts the booking process of a waitlist offer (its hold already taken by offerFreedSlot). It
@@ -85,9 +92,20 @@ function refuseOnceStarted(appointment: AppointmentView, what: string) {
 /** Runs one appointment from hold to its end. Started by `POST /appointments` (update-with-start). */
 export async function bookingWorkflow(input: BookingInput): Promise<BookingState> {
   const { workflowId } = workflowInfo();
+  // What a caller waits on (hold, confirm, cancel, reschedule) runs as local activities: one short
+  // transaction in the worker that runs the workflow, without a round trip through the server.
+  // They give up at the deadline (30 s by default), so a caller is answered; each activity's
+  // transaction ends before its attempt does, so no hold can be written after its process gave up.
+  const steps = input.policy.stepTimeouts ?? DEFAULT_STEP_TIMEOUTS;
+  const interactive = proxyLocalActivities<BookingActivities>({ startToCloseTimeout: steps.attemptSeconds * 1000, scheduleToCloseTimeout: steps.deadlineSeconds * 1000, retry: RETRY });
   const state: BookingState = { status: input.offered ? input.offered.status : 'new', appointment: input.offered ?? null, reminderSent: false };
   let checkedIn = false;
   let visitCompleted = false;
+  /** Who checked the patient in, and who closed the visit (for the audit log). */
+  let checkedInBy = 'registrar';
+  let completedBy: string | undefined;
+  /** Slots freed by a cancel, reschedule or lapse, waiting for the main loop to offer them. */
+  const freedSlots: string[] = [];
   /** Bumped when the visit moves, so waiting timers start over from the new time. */
   let version = 0;
   // One transition at a time: handlers and the main loop take turns on the appointment.
@@ -122,11 +140,16 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
     return view;
   };
   // Best effort: if the offer fails (someone booked the slot first), the slot is simply gone.
-  const offerFreed = async (slotId: string) => {
-    const offer = await acts
+  const offerFreed = async (slotId: string, via: typeof acts = acts) => {
+    const offer = await via
       .offerFreedSlot({ slotId, offerKey: `${workflowId}:${++offers}`, excludePatientId: input.patientId, offerHoldSeconds: input.policy.offerHoldSeconds })
       .catch(() => null);
     if (offer) await startOfferProcess(offer, input.policy);
+  };
+  /** Hands a freed slot to the main loop (patched), or offers it here and now as released code did. */
+  const freed = async (slotId: string) => {
+    if (patched(OFFER_AFTER_ANSWER)) freedSlots.push(slotId);
+    else await offerFreed(slotId);
   };
   const requireStatus = (allowed: BookingStatus[], action: string) => {
     if (!state.appointment || !allowed.includes(state.appointment.status)) {
@@ -177,7 +200,7 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
         if (state.appointment?.status === 'cancelled') return state.appointment;
         requireStatus(CHANGEABLE, 'cancel');
         const view = apply(await interactive.cancelAppointment({ appointmentId: input.appointmentId, workflowId, by: req.by, reason: req.reason }).catch(rethrowBusiness));
-        if (view.status === 'cancelled') await offerFreed(view.slotId);
+        if (view.status === 'cancelled') await freed(view.slotId);
         return view;
       }),
     {
@@ -199,7 +222,7 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
           .moveAppointment({ appointmentId: input.appointmentId, workflowId, newSlotId: req.slotId, by: req.by, policy: input.policy, moveNumber: ++moves })
           .catch(rethrowBusiness);
         apply(appointment);
-        if (freedSlotId) await offerFreed(freedSlotId);
+        if (freedSlotId) await freed(freedSlotId);
         return appointment;
       }),
     {
@@ -215,16 +238,20 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
     void exclusive(async () => {
       if (!state.appointment || !CHANGEABLE.includes(state.appointment.status)) return;
       const view = apply(await interactive.cancelAppointment({ appointmentId: input.appointmentId, workflowId, by: req.by, reason: req.reason }));
-      if (view.status === 'cancelled') await offerFreed(view.slotId);
+      if (view.status === 'cancelled') await freed(view.slotId);
     }).catch(() => undefined); // the visit has started: check-in, no-show and the visit's end decide
   });
 
-  setHandler(checkInSignal, () => {
+  setHandler(checkInSignal, (req) => {
     const a = state.appointment;
-    if (a?.status === 'booked' && Date.now() >= Date.parse(a.startsAt) - CHECK_IN_OPENS_SECONDS * 1000) checkedIn = true;
+    if (a?.status === 'booked' && Date.now() >= Date.parse(a.startsAt) - CHECK_IN_OPENS_SECONDS * 1000) {
+      checkedIn = true;
+      checkedInBy = req?.by ?? checkedInBy;
+    }
   });
-  setHandler(visitCompletedSignal, () => {
+  setHandler(visitCompletedSignal, (req) => {
     visitCompleted = true;
+    completedBy ??= req?.by;
   });
 
   // The API sends the hold with the start; a start without one ends here (once no hold is in flight).
@@ -237,23 +264,27 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
   // At least 1 ms: a zero timeout would make condition() wait without one.
   const until = (iso: string, extraSeconds = 0) => Math.max(1, Date.parse(iso) + extraSeconds * 1000 - Date.now());
   for (;;) {
+    // Offers of freed slots are made here, outside the handlers: the caller has had their answer.
+    while (freedSlots.length > 0) await offerFreed(freedSlots.shift()!, offering);
     const a = state.appointment!;
     const seen = version;
     const moved = () => version !== seen || state.appointment!.status !== a.status;
+    // Waits also end for a slot to offer (a move to another practitioner at the same time changes no time).
+    const wake = () => moved() || freedSlots.length > 0;
     if (HOLDING.includes(a.status)) {
-      if (await condition(moved, until(a.holdExpiresAt!))) continue;
+      if (await condition(wake, until(a.holdExpiresAt!))) continue;
       const lapsed = await exclusive(async () => (HOLDING.includes(state.appointment!.status) ? apply(await acts.expireHold({ appointmentId: input.appointmentId, workflowId })) : undefined));
-      if (lapsed?.status === 'expired') await offerFreed(lapsed.slotId);
+      if (lapsed?.status === 'expired') await freed(lapsed.slotId);
       continue;
     }
     if (a.status === 'booked') {
       if (!state.reminderSent) {
-        if (await condition(moved, until(a.startsAt, -input.policy.reminderLeadSeconds))) continue;
+        if (await condition(wake, until(a.startsAt, -input.policy.reminderLeadSeconds))) continue;
         await acts.sendReminder({ appointmentId: input.appointmentId, workflowId, patientId: input.patientId, startsAt: a.startsAt });
         state.reminderSent = true;
       }
-      if (await condition(() => moved() || checkedIn, until(a.startsAt, input.policy.noShowGraceSeconds))) {
-        await exclusive(async () => (checkedIn && !moved() ? apply(await acts.markArrived({ appointmentId: input.appointmentId, workflowId })) : undefined));
+      if (await condition(() => wake() || checkedIn, until(a.startsAt, input.policy.noShowGraceSeconds))) {
+        await exclusive(async () => (checkedIn && !moved() ? apply(await acts.markArrived({ appointmentId: input.appointmentId, workflowId, ...(patched(AUDIT_ACTORS) ? { by: checkedInBy } : {}) })) : undefined));
         continue;
       }
       // Re-checked under the lock: a reschedule that got there first moved the visit.
@@ -261,12 +292,15 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
       continue;
     }
     if (a.status === 'arrived') {
-      await condition(() => visitCompleted, until(a.endsAt));
-      await exclusive(async () => apply(await acts.completeVisit({ appointmentId: input.appointmentId, workflowId })));
+      const early = await condition(() => visitCompleted, until(a.endsAt));
+      const by = early ? completedBy : undefined;
+      await exclusive(async () => apply(await acts.completeVisit({ appointmentId: input.appointmentId, workflowId, ...(patched(AUDIT_ACTORS) && by ? { by } : {}) })));
       continue;
     }
-    // fulfilled, cancelled, noshow, expired: the process is over. Let in-flight handlers finish.
+    // fulfilled, cancelled, noshow, expired: the process is over. Let in-flight handlers finish,
+    // then offer what they freed.
     await condition(allHandlersFinished);
+    if (freedSlots.length > 0) continue;
     await Promise.all(notices);
     return state;
   }

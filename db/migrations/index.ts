@@ -11,6 +11,7 @@ import * as cds from './2026_11_25_1240_cds';
 import * as onboarding from './2026_11_25_1250_onboarding';
 import * as audit from './2026_11_25_1300_audit';
 import * as leaveOnce from './2026_11_26_0100_leave_once';
+import * as bookingGuards from './2026_11_26_1200_booking_guards';
 import * as onboardingRollout from './2026_11_26_1500_onboarding_rollout';
 import * as referralProcess from './2026_11_26_1300_referral_process';
 import * as labOrderProcess from './2026_11_26_1400_lab_order_process';
@@ -24,6 +25,7 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_1250_onboarding': onboarding,
   '2026_11_25_1300_audit': audit,
   '2026_11_26_0100_leave_once': leaveOnce,
+  '2026_11_26_1200_booking_guards': bookingGuards,
   '2026_11_26_1300_referral_process': referralProcess,
   '2026_11_26_1400_lab_order_process': labOrderProcess,
   '2026_11_26_1500_onboarding_rollout': onboardingRollout,
