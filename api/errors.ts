@@ -9,6 +9,7 @@ import { z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../platform/logger';
+import { countBookingConflict } from '../platform/metrics';
 
 export type ErrorCode =
   | 'validation_failed'
@@ -80,7 +81,10 @@ export function validationHook(result: { success: boolean; error?: z.ZodError },
 /** Hono's onError: known errors map to their status, everything else to a 500 without internals. */
 export function handleError(logger: Logger) {
   return (err: Error, c: Context) => {
-    if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.details), err.status);
+    if (err instanceof ApiError) {
+      if (err.status === 409) countBookingConflict(err.code);
+      return c.json(errorBody(err.code, err.message, err.details), err.status);
+    }
     if (err instanceof HTTPException) {
       // Hono's JSON body parser throws a 400 HTTPException on malformed JSON.
       const code = err.status === 400 ? 'malformed_json' : err.status === 401 ? 'unauthenticated' : 'internal';

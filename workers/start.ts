@@ -9,11 +9,11 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { mintToken, type Caller } from '../api/auth';
-import { loadConfig, PROJECT_ROOT } from '../platform/config';
+import { isLoopbackHost, loadConfig, PROJECT_ROOT, type Config } from '../platform/config';
 import { createDb, migrateToLatest } from '../db';
 import { DEMO_TIME_ZONE, demoId, seedDemoCity } from '../db/seed';
 import { localToday } from '../domain/time';
-import { ensureTemporalCli, portInUse, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from './stack';
+import { ensureTemporalCli, freePort, portInUse, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from './stack';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const SLOT_HORIZON_DAYS = 60;
@@ -75,6 +75,7 @@ async function main() {
       say(`Starting the Temporal dev server on port ${config.TEMPORAL_DEV_PORT} (history in .data/temporal.db)...`);
       temporal = await startTemporalDevServer({
         executable, port: config.TEMPORAL_DEV_PORT, uiPort: config.TEMPORAL_UI_PORT, dbFilename: path.join(config.DATA_DIR, 'temporal.db'),
+        uiCodecEndpoint: `http://${config.API_HOST}:${config.API_PORT}/codec`,
       });
       temporalAddress = temporal.address;
       uiUrl = temporal.uiUrl;
@@ -86,9 +87,11 @@ async function main() {
     await db.destroy();
     say(`Database ready: ${migrated.results?.length ?? 0} new migrations, ${seeded.slotsAdded} new slots.`);
 
-    const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress };
+    const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, ...embeddedUiEnv(config) };
+    const metricsPorts = { 'worker-clinical': await freePort(), 'worker-cds': await freePort() };
     for (const [name, file] of [['worker-clinical', 'workers/clinical.ts'], ['worker-cds', 'workers/cds.ts'], ['api', 'api/server.ts']] as const) {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, file)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const childEnv = name === 'api' ? env : { ...env, WORKER_METRICS_PORT: String(metricsPorts[name]) };
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, file)], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
       const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
       child.stdout!.pipe(log);
       child.stderr!.pipe(log);
@@ -112,6 +115,7 @@ async function main() {
     say(`  API           ${apiUrl}`);
     say(`  API docs      ${apiUrl}/docs`);
     say(`  Health        ${apiUrl}/health`);
+    say(`  Metrics       ${apiUrl}/metrics, workers http://127.0.0.1:${metricsPorts['worker-clinical']}/metrics (clinical), :${metricsPorts['worker-cds']}/metrics (cds)`);
     say(`  Temporal UI   ${uiUrl ?? '(external Temporal: its own UI)'}`);
     say(`  Temporal      ${temporalAddress}`);
     say(`  Postgres      ${postgres ? databaseUrl : '(external DATABASE_URL)'}`);
@@ -123,6 +127,13 @@ async function main() {
     say(`Start failed: ${err instanceof Error ? err.message || err.name : inspect(err)}`);
     await stopAll(1);
   }
+}
+
+/** The dev server's UI decodes through the API: its origins may call /codec, token-less on loopback only. */
+function embeddedUiEnv(config: Config): Record<string, string> {
+  if (config.TEMPORAL_ADDRESS) return {};
+  const origins = [`http://127.0.0.1:${config.TEMPORAL_UI_PORT}`, `http://localhost:${config.TEMPORAL_UI_PORT}`];
+  return { CORS_ORIGINS: [...config.CORS_ORIGINS, ...origins].join(','), CODEC_LOOPBACK_OPEN: String(isLoopbackHost(config.API_HOST)) };
 }
 
 async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
