@@ -10,7 +10,7 @@ import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { PROJECT_ROOT } from '../platform/config';
-import { cdsAssessmentWorkflow } from '../workflows/cds';
+import { createCdsActivities } from '../activities/cds';
 import { freeLoopbackPort } from '../workers/metrics';
 import { daysFromNow, makeClinic, makePatient, makeSlot } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
@@ -69,15 +69,22 @@ describe('metrics for ops', () => {
     await eventually(async () => sample(await scrape(), 'clinical_processes_started_total', type) >= sample(before, 'clinical_processes_started_total', type) + 2, 30_000, 'runs counted');
   });
 
+  test('a process that ends is counted by type and outcome', async () => {
+    const labels = { workflow_type: 'selfTestWorkflow', outcome: 'completed' };
+    const before = sample(await scrape(), 'clinical_processes_ended_total', labels);
+    expect((await engine.app.request('/ops/self-test', jsonRequest('POST', await engine.token('ops')))).status).toBe(200);
+    await eventually(async () => sample(await scrape(), 'clinical_processes_ended_total', labels) >= before + 1, 30_000, 'the run counted as completed');
+  });
+
   test('scoring is timed per model in the CDS latency histogram', async () => {
     const golden = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'models/golden/diabetes-progression.json'), 'utf8')) as { cases: Array<{ features: number[] }> };
     const meta = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'models/diabetes-progression.json'), 'utf8')) as { features: Array<{ name: string }> };
     const labels = { model: 'diabetes-progression', outcome: 'ok' };
     const before = sample(await scrape(), 'clinical_cds_score_seconds_count', labels);
-    await engine.client.workflow.execute(cdsAssessmentWorkflow, {
-      workflowId: `cds-${randomUUID()}-metrics`, taskQueue: engine.config.CLINICAL_TASK_QUEUE, workflowExecutionTimeout: '30s',
-      args: [{ serviceId: 'metrics-test', patientRef: 'synthetic', modelId: 'diabetes-progression', features: Object.fromEntries(meta.features.map((f, i) => [f.name, golden.cases[0]!.features[i]!])), provenance: null }],
-    });
+    // The activity itself, in this process: every test file's cds worker polls the one `cds` queue,
+    // so through Temporal another process may score it and count it in its own registry.
+    const { scoreModel } = createCdsActivities({ registry: engine.registry });
+    await scoreModel({ modelId: 'diabetes-progression', features: Object.fromEntries(meta.features.map((f, i) => [f.name, golden.cases[0]!.features[i]!])) });
     const after = await scrape();
     expect(sample(after, 'clinical_cds_score_seconds_count', labels)).toBe(before + 1);
     expect(after).toContain('clinical_cds_score_seconds_bucket{le="0.1",model="diabetes-progression",outcome="ok"}');
