@@ -4,6 +4,7 @@
  * queries workflows and reads lists from Postgres.
  */
 import { requestId } from 'hono/request-id';
+import { httpRequestSeconds } from '../platform/metrics';
 import { bookingRouter } from './booking';
 import { cdsHooksRouter } from './cds-hooks';
 import { codecRouter } from './codec';
@@ -12,6 +13,7 @@ import { errorBody, handleError } from './errors';
 import { healthRouter } from './health';
 import { onboardingRouter } from './onboarding';
 import { labOrderRouter } from './lab-order';
+import { metricsRouter } from './metrics';
 import { opsRouter } from './ops';
 import { referralRouter } from './referral';
 import { newRouter, type ApiDeps } from './router';
@@ -24,17 +26,20 @@ export function createApp(deps: ApiDeps) {
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
+    const ms = performance.now() - started;
     // Route pattern, status and opaque ids only: no bodies, no query strings.
     deps.logger.info({
       requestId: c.get('requestId'), method: c.req.method, route: c.req.routePath, status: c.res.status,
-      ms: Math.round((performance.now() - started) * 10) / 10, role: c.get('caller')?.role,
+      ms: Math.round(ms * 10) / 10, role: c.get('caller')?.role,
     }, 'request');
+    httpRequestSeconds.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, ms / 1000);
   });
   app.onError(handleError(deps.logger));
   app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}.`), 404));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.route('/', healthRouter(deps));
+  app.route('/', metricsRouter(deps));
   app.route('/ops', opsRouter(deps));
   app.route('/codec', codecRouter(deps));
   app.route('/cds-services', cdsHooksRouter(deps));

@@ -2,7 +2,8 @@
  * Bearer tokens (HS256 JWT) with one role each. A patient token also names its patient id and a
  * doctor token its practitioner id, so handlers can check that a caller touches only their own records.
  */
-import type { MiddlewareHandler } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context, MiddlewareHandler } from 'hono';
 import { sign, verify } from 'hono/jwt';
 import { ApiError } from './errors';
 
@@ -69,3 +70,16 @@ export function requireRole(secret: string, ...roles: Role[]): MiddlewareHandler
     await next();
   };
 }
+
+/**
+ * The peer's address when the request came over a real socket (@hono/node-server), else
+ * undefined (in-process `app.request()`): callers treat undefined as not loopback.
+ */
+export function peerAddress(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
+}
+

@@ -1,13 +1,20 @@
 /**
- * Codec endpoint for the Temporal UI (its "codec server"): decodes encrypted payloads for
- * callers with the admin role only, so ops browsing workflows see ciphertext, not patient data.
+ * Codec endpoint for the Temporal UI (its "codec server"): decodes encrypted payloads for ops
+ * and admins, so the UI shows them what a process carries while the Temporal server stores ciphertext.
+ *
+ * Rules: a bearer token of role ops or admin (production: the UI's own login passes its token,
+ * TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true). CORS only for CORS_ORIGINS. The one exception is the
+ * embedded start's local default (CODEC_LOOPBACK_OPEN): /decode answers without a token only when
+ * the API listens on loopback, the peer is loopback and the Origin is an allowed one.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Payload } from '@temporalio/common';
+import type { Context, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+import { isLoopbackHost, type Config } from '../platform/config';
 import { payloadCodec } from '../platform/temporal';
 import { newRouter, type ApiDeps } from './router';
-import { requireRole } from './auth';
+import { peerAddress, requireRole, type AuthEnv } from './auth';
 import { ApiError, errorResponse } from './errors';
 
 /** Payloads as the UI sends them: proto JSON, bytes in base64. */
@@ -23,27 +30,50 @@ const toJson = (p: Payload) => ({
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 
+const CODEC_ROLES = ['ops', 'admin'] as const;
+
+/** CORS headers for configured origins only; any other origin gets none (the browser then refuses). */
+export function corsForConfiguredOrigins(origins: readonly string[]): MiddlewareHandler {
+  const allowed = cors({ origin: [...origins], credentials: true, allowHeaders: ['authorization', 'content-type', 'x-namespace'], allowMethods: ['POST', 'OPTIONS'] });
+  return async (c, next) => (origins.includes(c.req.header('origin') ?? '') ? allowed(c, next) : next());
+}
+
+/** True when the token-less local default applies to this request (see the module comment). */
+export function loopbackOpen(config: Config, c: Context): boolean {
+  return config.CODEC_LOOPBACK_OPEN && isLoopbackHost(config.API_HOST) && isLoopbackHost(peerAddress(c))
+    && config.CORS_ORIGINS.includes(c.req.header('origin') ?? '');
+}
+
+/** ops/admin token, or (decode only, no token sent) the loopback default. */
+function codecAccess(config: Config, op: 'encode' | 'decode'): MiddlewareHandler<AuthEnv> {
+  const withToken = requireRole(config.AUTH_SECRET, ...CODEC_ROLES);
+  return async (c, next) => {
+    if (op === 'decode' && !c.req.header('authorization') && loopbackOpen(config, c)) return next();
+    return withToken(c, next);
+  };
+}
+
 export function codecRouter(deps: ApiDeps) {
   const codec = payloadCodec(deps.config);
   const route = (op: 'encode' | 'decode') =>
     createRoute({
       method: 'post',
       path: `/${op}`,
-      summary: op === 'decode' ? 'Decrypts payloads for the Temporal UI (admin only)' : 'Encrypts payloads for the Temporal UI (admin only)',
+      summary: op === 'decode' ? 'Decrypts payloads for the Temporal UI (ops and admin)' : 'Encrypts payloads for the Temporal UI (ops and admin)',
       security: [{ bearer: [] }],
-      middleware: [requireRole(deps.config.AUTH_SECRET, 'admin')] as const,
+      middleware: [codecAccess(deps.config, op)] as const,
       request: { body: { content: { 'application/json': { schema: PayloadsSchema } }, required: true } },
       responses: {
         200: { description: 'The payloads, transformed', content: { 'application/json': { schema: PayloadsSchema } } },
         400: errorResponse('Not payloads, or not decodable with our keys'),
         401: errorResponse('No or invalid token'),
-        403: errorResponse('Only admins may decode'),
+        403: errorResponse('Only ops and admins may use the codec'),
       },
     });
 
   const router = newRouter();
-  // The UI calls from the browser, from its own origin.
-  router.use('*', cors({ origin: (origin) => origin, credentials: true, allowHeaders: ['authorization', 'content-type', 'x-namespace'] }));
+  // The UI calls from the browser, from its own origin: only configured origins get CORS headers.
+  router.use('*', corsForConfiguredOrigins(deps.config.CORS_ORIGINS));
   for (const op of ['encode', 'decode'] as const) {
     router.openapi(route(op), async (c) => {
       const { payloads } = c.req.valid('json');

@@ -9,6 +9,7 @@ import { z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../platform/logger';
+import { countBookingConflict } from '../platform/metrics';
 
 export type ErrorCode =
   | 'validation_failed'
@@ -108,7 +109,10 @@ const FRAMEWORK_ERRORS: Partial<Record<number, [ErrorCode, string]>> = {
 /** Hono's onError: known errors map to their status, everything else to a 500 without internals. */
 export function handleError(logger: Logger) {
   return (err: Error, c: Context) => {
-    if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.details), err.status);
+    if (err instanceof ApiError) {
+      if (err.status === 409) countBookingConflict(err.code);
+      return c.json(errorBody(err.code, err.message, err.details), err.status);
+    }
     if (err instanceof HTTPException) {
       const [code, message] = FRAMEWORK_ERRORS[err.status] ?? ['internal', err.message];
       return c.json(errorBody(code, message), err.status);

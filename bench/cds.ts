@@ -21,6 +21,7 @@ import { dataConverter } from '../platform/temporal';
 import { bundleWorkflows } from '../workers/clinical';
 import { ensureTemporalCli, startTemporalDevServer, type RunningTemporal } from '../workers/stack';
 import type { benchScoreWorkflow } from './workflows';
+import { processMetricsSinks } from '../workers/metrics';
 
 const MODEL = 'diabetes-progression';
 const MODELS_DIR = path.join(PROJECT_ROOT, 'models');
@@ -96,7 +97,7 @@ async function main() {
   const wfQueue = `bench-wf-${runId}`;
   const workflowWorker = await Worker.create({
     connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: wfQueue, dataConverter: dataConverter(config),
-    workflowBundle: await bundleWorkflows(require.resolve('./workflows')),
+    workflowBundle: await bundleWorkflows(require.resolve('./workflows')), sinks: processMetricsSinks(),
   });
   const wfRunning = workflowWorker.run();
   for (const [mode, batch, concurrency, n] of [['single, batching off', OFF, 1, 200], [`${CONCURRENCY} concurrent, batching off`, OFF, CONCURRENCY, 1500], [`${CONCURRENCY} concurrent, batching on`, ON, CONCURRENCY, 1500]] as const) {

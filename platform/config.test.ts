@@ -53,3 +53,18 @@ describe('the CDS digest secret', () => {
       .toThrow(/CDS_DIGEST_SECRET/);
   });
 });
+
+describe('the codec\'s loopback default', () => {
+  const base = () => ({ DATA_DIR: dataDir(), AUTH_SECRET: 'x'.repeat(32), PAYLOAD_KEY: Buffer.alloc(32).toString('base64') });
+  test('is off unless set, and reads CORS_ORIGINS as a list', () => {
+    const config = parseConfig({ ...base(), CORS_ORIGINS: 'http://127.0.0.1:8233, http://localhost:8233/' });
+    expect(config.CODEC_LOOPBACK_OPEN).toBe(false);
+    expect(config.CORS_ORIGINS).toEqual(['http://127.0.0.1:8233', 'http://localhost:8233']);
+  });
+
+  test('is refused for an API listening beyond loopback, and in production', () => {
+    expect(() => parseConfig({ ...base(), CODEC_LOOPBACK_OPEN: 'true', API_HOST: '0.0.0.0' })).toThrow(/CODEC_LOOPBACK_OPEN/);
+    expect(() => parseConfig({ ...base(), NODE_ENV: 'production', CODEC_LOOPBACK_OPEN: 'true' })).toThrow(/CODEC_LOOPBACK_OPEN/);
+    expect(parseConfig({ ...base(), CODEC_LOOPBACK_OPEN: 'true', API_HOST: '127.0.0.1' }).CODEC_LOOPBACK_OPEN).toBe(true);
+  });
+});

@@ -55,6 +55,16 @@ const ConfigSchema = z.object({
   CDS_BATCH_WAIT_MS: z.coerce.number().min(0).default(2),
   /** 'on' (the embedded demo start sets it): the clinical worker starts the demo city's lab orders. */
   DEMO_LAB_ORDERS: z.enum(['on', 'off']).default('off'),
+  /** Browser origins allowed to call the API cross-origin (the Temporal UI for /codec), comma-separated. */
+  CORS_ORIGINS: z.string().default('').transform((v) => v.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean)),
+  /**
+   * Local default of the embedded start only: /codec/decode answers token-less requests from a
+   * loopback address with an allowed Origin, while the API itself listens on loopback. Never in production.
+   */
+  CODEC_LOOPBACK_OPEN: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Port of a worker's own /metrics (its metrics plus the Temporal SDK's); 0 = off. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
 });
 
 /** Every variable the code reads: docker-compose.yml may set these and no others. */
@@ -125,10 +135,20 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     PAYLOAD_KEY ??= local.PAYLOAD_KEY;
     CDS_DIGEST_SECRET ??= local.CDS_DIGEST_SECRET;
   }
+  if (c.CODEC_LOOPBACK_OPEN && (c.NODE_ENV === 'production' || !isLoopbackHost(c.API_HOST))) {
+    throw new Error('Invalid configuration: CODEC_LOOPBACK_OPEN is only for an API on a loopback API_HOST, never in production');
+  }
   if (Buffer.from(PAYLOAD_KEY, 'base64').length !== 32) {
     throw new Error('Invalid configuration: PAYLOAD_KEY must be base64 of exactly 32 bytes');
   }
   return Object.freeze({ ...c, AUTH_SECRET, PAYLOAD_KEY, CDS_DIGEST_SECRET });
+}
+
+/** True for 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const h = host.replace(/^\[|\]$/g, '').replace(/^::ffff:/i, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 let cached: Config | undefined;

@@ -7,6 +7,7 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { EncryptionCodec } from './codec';
 import type { Config } from './config';
+import { startCountingInterceptor } from './metrics';
 
 export { CLINICAL_TASK_QUEUE, CDS_TASK_QUEUE } from '../domain/task-queues';
 
@@ -34,7 +35,10 @@ export function temporalAddress(config: Config): string {
 /** A client for starting, signalling, updating and querying workflows. */
 export async function connectClient(config: Config): Promise<Client> {
   const connection = await Connection.connect({ address: temporalAddress(config) });
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config) });
+  return new Client({
+    connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config),
+    interceptors: { workflow: [startCountingInterceptor()] },
+  });
 }
 
 /** The connection a worker polls its task queue on. */

@@ -6,6 +6,7 @@ import { dataConverter } from '../platform/temporal';
 import { bookingStatusQuery } from '../workflows/booking';
 import { daysFromNow, makeClinic, makePatient, makeShortSlot, makeSlot, type TestClinic } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
+import { processMetricsSinks } from '../workers/metrics';
 
 let engine: TestEngine;
 beforeAll(async () => { engine = await startTestEngine(); });
@@ -254,7 +255,7 @@ describe('appointment booking', () => {
     for (const r of results) expect([200, 409]).toContain(r.status);
     const row = await appointmentRow(body.id);
     const history = await engine.client.workflow.getHandle(row.workflow_id).fetchHistory();
-    await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! }, dataConverter: dataConverter(engine.config) }, history);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! }, dataConverter: dataConverter(engine.config), sinks: processMetricsSinks() }, history);
     // Whatever order won, the database and the process agree, and at most one slot is held.
     const state = await engine.client.workflow.getHandle(row.workflow_id).query(bookingStatusQuery).catch(() => null);
     if (state) expect(state.appointment?.status).toBe(row.status);

@@ -7,6 +7,7 @@
  */
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { recordedHistories, replayDataConverter } from './histories/history-files';
+import { processMetricsSinks } from '../workers/metrics';
 
 const histories = recordedHistories();
 const startedAttributes = (history: (typeof histories)[number]['history']) => history.events?.[0]?.workflowExecutionStartedEventAttributes;
@@ -31,7 +32,7 @@ describe('histories recorded from released workflow code', () => {
     // The real workflow id (from the started event), as a workflow may read workflowInfo().workflowId;
     // results come back one per history, in order, so each is named by its file.
     const results = Worker.runReplayHistories(
-      { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! }, dataConverter: replayDataConverter(), replayName: 'recorded-histories' },
+      { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! }, dataConverter: replayDataConverter(), replayName: 'recorded-histories', sinks: processMetricsSinks() },
       histories.map(({ file, history }) => ({ workflowId: startedAttributes(history)?.workflowId || file, history })),
     );
     let i = 0;

@@ -32,11 +32,11 @@ describe('the engine end to end', () => {
     expect(Buffer.from(payload!.metadata!.encoding!).toString()).toBe(ENCRYPTED_ENCODING);
     expect(Buffer.from(payload!.data!).toString('latin1')).not.toContain('test-ops');
 
-    // The codec endpoint decodes it for an admin (the Temporal UI's codec server), never for ops.
+    // The codec endpoint decodes it for ops (the Temporal UI's codec server), never for a doctor.
     const asJson = { payloads: [{ metadata: Object.fromEntries(Object.entries(payload!.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])), data: Buffer.from(payload!.data!).toString('base64') }] };
-    const denied = await engine.app.request('/codec/decode', jsonRequest('POST', await engine.token('ops'), asJson));
+    const denied = await engine.app.request('/codec/decode', jsonRequest('POST', await engine.token('doctor'), asJson));
     expect(denied.status).toBe(403);
-    const decoded = await engine.app.request('/codec/decode', jsonRequest('POST', await engine.token('admin'), asJson));
+    const decoded = await engine.app.request('/codec/decode', jsonRequest('POST', await engine.token('ops'), asJson));
     expect(decoded.status).toBe(200);
     const [plain] = ((await decoded.json()) as { payloads: Array<{ data: string }> }).payloads;
     expect(JSON.parse(Buffer.from(plain!.data, 'base64').toString())).toEqual({ requestedBy: 'test-ops' });

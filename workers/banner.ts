@@ -16,6 +16,8 @@ export interface BannerInfo {
   embeddedPostgresUrl?: string;
   dataDir: string;
   logDir: string;
+  /** Where the API's and the workers' /metrics are. */
+  metrics?: string;
   /** The demo tokens and their file; unset when the demo is off. */
   demo?: { tokens: Record<string, string>; file: string };
   cwd?: string;
@@ -29,6 +31,7 @@ export function bannerLines(b: BannerInfo): string[] {
     `  API           ${b.apiUrl}`,
     `  API docs      ${b.apiUrl}/docs`,
     `  Health        ${b.apiUrl}/health`,
+    ...(b.metrics ? [`  Metrics       ${b.metrics}`] : []),
     `  Temporal UI   ${b.uiUrl ?? '(external Temporal: its own UI)'}`,
     `  Temporal      ${b.temporalAddress}`,
     `  Postgres      ${b.embeddedPostgresUrl ?? '(external DATABASE_URL)'}`,

@@ -8,6 +8,7 @@ import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type Worker } 
 import { loadConfig, type Config } from '../platform/config';
 import { createLogger, type Logger } from '../platform/logger';
 import { connectWorker } from '../platform/temporal';
+import { coreMetricsTelemetry, freeLoopbackPort, serveWorkerMetrics } from './metrics';
 
 export interface WorkerProcess {
   worker: Worker;
@@ -22,7 +23,10 @@ export async function runWorkerProcess(
 ): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(`worker-${name}`, config.LOG_LEVEL);
+  // The SDK's core serves its worker metrics on a private loopback port; our /metrics forwards them.
+  const corePort = config.WORKER_METRICS_PORT ? await freeLoopbackPort() : undefined;
   Runtime.install({
+    ...(corePort ? { telemetryOptions: coreMetricsTelemetry(`127.0.0.1:${corePort}`) } : {}),
     logger: new DefaultLogger(temporalLevel(config.LOG_LEVEL), (entry) => {
       logger[entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'info')]({ ...entry.meta }, entry.message);
     }),
@@ -31,11 +35,16 @@ export async function runWorkerProcess(
   const connection = await connectWorker(config);
   const { worker, close } = await build({ config, logger, connection });
   logger.info({ taskQueue: worker.options.taskQueue }, 'worker started');
+  const metrics = config.WORKER_METRICS_PORT
+    ? await serveWorkerMetrics({ config, port: config.WORKER_METRICS_PORT, host: config.WORKER_METRICS_HOST, coreMetricsUrl: `http://127.0.0.1:${corePort}/metrics` })
+    : undefined;
+  if (metrics) logger.info({ port: metrics.port }, 'worker metrics at /metrics');
   const heartbeat = config.WORKER_HEALTH_FILE ? setInterval(() => touchHealthFile(config.WORKER_HEALTH_FILE!, worker), 5000) : undefined;
   try {
     await worker.run();
   } finally {
     clearInterval(heartbeat);
+    await metrics?.close();
     await close();
     await connection.close();
     logger.info('worker stopped');

@@ -12,6 +12,7 @@ import { runWorkerProcess } from './bootstrap';
 import { ensureDemoRollout } from './demo-rollout';
 import { startOpenReferrals } from './referrals';
 import { startDemoLabOrders } from './lab-order-demo';
+import { processMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './metrics';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -21,7 +22,7 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
  */
 export async function bundleWorkflows(workflowsPath = WORKFLOWS_PATH, onError: (m: string) => void = console.error): Promise<{ code: string }> {
   const quiet = () => undefined;
-  return bundleWorkflowCode({ workflowsPath, failureConverterPath: FAILURE_CONVERTER_PATH, logger: { info: quiet, warn: quiet, error: onError, debug: quiet, trace: quiet, log: quiet } });
+  return bundleWorkflowCode({ workflowsPath, failureConverterPath: FAILURE_CONVERTER_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: { info: quiet, warn: quiet, error: onError, debug: quiet, trace: quiet, log: quiet } });
 }
 
 export async function createClinicalWorker(opts: {
@@ -37,6 +38,7 @@ export async function createClinicalWorker(opts: {
     workflowBundle: opts.workflowBundle,
     activities: createClinicalActivities({ db: opts.db }),
     dataConverter: dataConverter(opts.config),
+    sinks: processMetricsSinks(),
   });
 }
 

@@ -186,6 +186,8 @@ export async function startTemporalDevServer(opts: {
   port?: number;
   uiPort?: number;
   dbFilename?: string;
+  /** The UI decodes payloads through this codec server (the API's /codec); the browser calls it. */
+  uiCodecEndpoint?: string;
 }): Promise<RunningTemporal> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
@@ -197,7 +199,10 @@ export async function startTemporalDevServer(opts: {
       dbFilename: opts.dbFilename,
       log: { format: 'json', level: 'error' },
       searchAttributes: [clinicIdKey, patientIdKey, processStatusKey, onboardingStageKey, deadlineAtKey, breachedKey, overdueKey],
-      extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true'],
+      extraArgs: [
+        '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
+        ...(opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
+      ],
     },
   });
   return {

@@ -8,13 +8,13 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { loadConfig, PROJECT_ROOT } from '../platform/config';
+import { isLoopbackHost, loadConfig, PROJECT_ROOT, type Config } from '../platform/config';
 import { createDb, migrateToLatest } from '../db';
 import { DEMO_TIME_ZONE, seedDemoCity } from '../db/seed';
 import { localToday } from '../domain/time';
 import { bannerLines, shownPath } from './banner';
 import { demoTokensFile, parseStartArgs, removeDemoTokens, wantsDemo, writeDemoTokens } from './demo';
-import { ensureTemporalCli, portInUse, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from './stack';
+import { ensureTemporalCli, freePort, portInUse, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from './stack';
 import { Supervisor } from './supervisor';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -80,7 +80,10 @@ async function main() {
       const executable = await ensureTemporalCli(path.join(PROJECT_ROOT, '.tools'), say, config.TEMPORAL_CLI_PATH);
       const dbFilename = path.join(config.DATA_DIR, 'temporal.db');
       say(`Starting the Temporal dev server on port ${config.TEMPORAL_DEV_PORT} (history in ${shownPath(dbFilename)})...`);
-      temporal = await startTemporalDevServer({ executable, port: config.TEMPORAL_DEV_PORT, uiPort: config.TEMPORAL_UI_PORT, dbFilename });
+      temporal = await startTemporalDevServer({
+        executable, port: config.TEMPORAL_DEV_PORT, uiPort: config.TEMPORAL_UI_PORT, dbFilename,
+        uiCodecEndpoint: `http://${config.API_HOST}:${config.API_PORT}/codec`,
+      });
       temporalAddress = temporal.address;
       uiUrl = temporal.uiUrl;
     }
@@ -92,10 +95,12 @@ async function main() {
     say(`Database ready: ${migrated.results?.length ?? 0} new migrations, ${seeded ? `${seeded.slotsAdded} new demo slots` : 'no demo data (external DATABASE_URL; --demo adds it)'}.`);
 
     // The demo city's lab orders start with the clinical worker, only when this start seeds the demo.
-    const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, DEMO_LAB_ORDERS: demo ? (process.env.DEMO_LAB_ORDERS ?? 'on') : 'off' };
+    const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, ...embeddedUiEnv(config), DEMO_LAB_ORDERS: demo ? (process.env.DEMO_LAB_ORDERS ?? 'on') : 'off' };
+    const metricsPorts: Record<string, number> = { 'worker-clinical': await freePort(), 'worker-cds': await freePort() };
     supervisor = new Supervisor(
       CHILDREN.map(([name, file]) => ({
-        name, command: process.execPath, args: ['--import', 'tsx', path.join(PROJECT_ROOT, file)], env, cwd: PROJECT_ROOT, logFile: path.join(logDir, `${name}.log`),
+        name, command: process.execPath, args: ['--import', 'tsx', path.join(PROJECT_ROOT, file)], cwd: PROJECT_ROOT, logFile: path.join(logDir, `${name}.log`),
+        env: metricsPorts[name] ? { ...env, WORKER_METRICS_PORT: String(metricsPorts[name]) } : env,
       })),
       {
         say,
@@ -119,13 +124,20 @@ async function main() {
     }
     const lines = bannerLines({
       seconds: (Date.now() - startedAt) / 1000, apiUrl, uiUrl, temporalAddress, embeddedPostgresUrl: postgres ? databaseUrl : undefined,
-      dataDir: config.DATA_DIR, logDir, demo: tokens ? { tokens, file: demoTokensFile(config.DATA_DIR) } : undefined,
+      dataDir: config.DATA_DIR, logDir, metrics: `${apiUrl}/metrics, workers http://127.0.0.1:${metricsPorts['worker-clinical']}/metrics (clinical), :${metricsPorts['worker-cds']}/metrics (cds)`, demo: tokens ? { tokens, file: demoTokensFile(config.DATA_DIR) } : undefined,
     });
     for (const line of lines) say(line);
   } catch (err) {
     say(`Start failed: ${err instanceof Error ? err.message || err.name : inspect(err)}`);
     await stopAll(1);
   }
+}
+
+/** The dev server's UI decodes through the API: its origins may call /codec, token-less on loopback only. */
+function embeddedUiEnv(config: Config): Record<string, string> {
+  if (config.TEMPORAL_ADDRESS) return {};
+  const origins = [`http://127.0.0.1:${config.TEMPORAL_UI_PORT}`, `http://localhost:${config.TEMPORAL_UI_PORT}`];
+  return { CORS_ORIGINS: [...config.CORS_ORIGINS, ...origins].join(','), CODEC_LOOPBACK_OPEN: String(isLoopbackHost(config.API_HOST)) };
 }
 
 async function waitForHealth(url: string, timeoutMs: number, logDir: string): Promise<void> {
