@@ -55,7 +55,7 @@ describe('the CDS digest secret', () => {
 });
 
 describe('the codec\'s loopback default', () => {
-  const base = () => ({ DATA_DIR: dataDir(), AUTH_SECRET: 'x'.repeat(32), PAYLOAD_KEY: Buffer.alloc(32).toString('base64') });
+  const base = () => ({ DATA_DIR: dataDir(), AUTH_SECRET: 'x'.repeat(32), CDS_DIGEST_SECRET: 'd'.repeat(32), PAYLOAD_KEY: Buffer.alloc(32).toString('base64') });
   test('is off unless set, and reads CORS_ORIGINS as a list', () => {
     const config = parseConfig({ ...base(), CORS_ORIGINS: 'http://127.0.0.1:8233, http://localhost:8233/' });
     expect(config.CODEC_LOOPBACK_OPEN).toBe(false);
