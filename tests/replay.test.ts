@@ -6,7 +6,7 @@
  * Needs no server: the global setup's bundle only.
  */
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { recordedHistories, replayDataConverter } from './histories/history-files';
+import { oneProtobufjs, recordedHistories, replayDataConverter } from './histories/history-files';
 import { processMetricsSinks } from '../workers/metrics';
 
 const histories = recordedHistories();
@@ -21,6 +21,10 @@ beforeAll(() => {
 });
 
 describe('histories recorded from released workflow code', () => {
+  test('load with the SDK\'s own loader: one protobufjs is installed (package.json overrides)', () => {
+    expect(oneProtobufjs()).toBe(true);
+  });
+
   test('cover every workflow the clinical worker runs', () => {
     const types = new Set(histories.map(({ history }) => startedAttributes(history)?.workflowType?.name));
     expect([...types].sort()).toEqual(['bookingWorkflow', 'cdsAssessmentWorkflow', 'lapsedHoldsWorkflow', 'selfTestWorkflow', 'slotHorizonWorkflow']);

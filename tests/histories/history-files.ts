@@ -7,8 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { historyFromJSON as sdkHistoryFromJSON, historyToJSON as sdkHistoryToJSON } from '@temporalio/common/lib/proto-utils';
-import * as proto from '@temporalio/proto';
-import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
+import type * as proto from '@temporalio/proto';
 import { EncryptionCodec } from '../../platform/codec';
 import { FAILURE_CONVERTER_PATH } from '../../platform/temporal';
 
@@ -33,49 +32,18 @@ export function replayDataConverter(): DataConverter {
 }
 
 /**
- * The SDK's converters (historyFromJSON/historyToJSON) call protobufjs' protojson from the copy
- * @temporalio/common depends on, with a reflected type built by the copy @temporalio/proto
- * depends on. When npm installs two copies (it does here: a protobufjs 7 hoisted for
- * @grpc/proto-loader pushes both 8.x copies down under each package), protojson's
- * `instanceof Type` fails with "type must be a Type". The `"overrides": { "protobufjs": "8.8.1" }`
- * entry in package.json makes them one copy; until an install has it, the same conversion runs
- * with protojson from @temporalio/proto's own copy (constant-case enum names only, which is what
- * the recorder and `temporal workflow show --output json` write).
+ * The SDK's own loader. It needs one protobufjs for @temporalio/common and @temporalio/proto: npm
+ * used to hoist a protobufjs 7 for @grpc/proto-loader and push an 8.x copy under each, and then
+ * protojson's `instanceof Type` failed with "type must be a Type". package.json's
+ * `"overrides": { "protobufjs": "8.8.1" }` keeps them one copy (tests/replay.test.ts checks it).
  */
-const SDK_PROTOBUFJS = resolveFrom('@temporalio/common', 'protobufjs/ext/protojson');
-const PROTO_PROTOBUFJS = resolveFrom('@temporalio/proto', 'protobufjs/ext/protojson');
-const ONE_PROTOBUFJS = SDK_PROTOBUFJS === PROTO_PROTOBUFJS;
+export const historyFromJSON = (json: unknown): History => sdkHistoryFromJSON(json);
+export const historyToJSON = (history: History): string => sdkHistoryToJSON(history);
 
-function resolveFrom(pkg: string, request: string): string {
-  return require.resolve(request, { paths: [path.dirname(require.resolve(`${pkg}/package.json`))] });
-}
-
-interface ProtoJson {
-  fromJson(type: unknown, json: unknown, options?: { ignoreUnknownFields?: boolean }): History | null;
-  toJson(type: unknown, message: unknown): unknown;
-}
-let sameCopy: { protojson: ProtoJson; historyType: unknown } | undefined;
-function protoCopy() {
-  if (!sameCopy) {
-    const protojson = require(PROTO_PROTOBUFJS) as ProtoJson;
-    const root = patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown };
-    sameCopy = { protojson, historyType: root.lookupType('temporal.api.history.v1.History') };
-  }
-  return sameCopy;
-}
-
-export function historyFromJSON(json: unknown): History {
-  if (ONE_PROTOBUFJS) return sdkHistoryFromJSON(json);
-  const { protojson, historyType } = protoCopy();
-  const history = protojson.fromJson(historyType, json, { ignoreUnknownFields: true });
-  if (!history) throw new TypeError('Invalid history');
-  return history;
-}
-
-export function historyToJSON(history: History): string {
-  if (ONE_PROTOBUFJS) return sdkHistoryToJSON(history);
-  const { protojson, historyType } = protoCopy();
-  return JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2);
+/** True when the SDK and its proto package load the same protobufjs (the override is installed). */
+export function oneProtobufjs(): boolean {
+  const from = (pkg: string) => require.resolve('protobufjs/ext/protojson', { paths: [path.dirname(require.resolve(`${pkg}/package.json`))] });
+  return from('@temporalio/common') === from('@temporalio/proto');
 }
 
 /** Every recorded history, by file name (`<workflowType>-<path>.json`). */
