@@ -3,6 +3,7 @@
  * timeouts below the activity's own 10 s, and records its step once (referral_events.dedupe_key),
  * so a retried activity never writes twice.
  */
+import { BOOKABLE_STAGES } from '../domain/onboarding';
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db';
 import { bookableSlot, bookingPolicy } from '../db/booking';
@@ -53,7 +54,10 @@ export function createReferralActivities(deps: { db: Db }) {
     async offerSlots(input: { referralId: string; workflowId: string; specialty: string; targetPractitionerId: string | null; deadlineAt: string; validUntil: string; round: number; limit: number }): Promise<SlotOffer[]> {
       return inTx(db, async (tx) => {
         const rows = await tx.selectFrom('slots as s').innerJoin('practitioners as p', 'p.id', 's.practitioner_id')
+          .innerJoin('clinics as c', 'c.id', 's.clinic_id')
           .select(['s.id', 's.practitioner_id', 's.clinic_id', 's.starts_at'])
+          // Only clinics that take bookings (pilot or live: onboarding) are offered.
+          .where('c.rollout_stage', 'in', [...BOOKABLE_STAGES])
           .where('s.starts_at', '>', sql<Date>`now()`).where('s.starts_at', '<', new Date(input.validUntil)).where('s.status', '=', 'free')
           .where(({ not, exists, selectFrom }) => not(exists(selectFrom('appointments as a').select('a.id').whereRef('a.slot_id', '=', 's.id').where('a.status', 'in', [...LIVE_STATUSES]))))
           .$if(input.targetPractitionerId !== null, (q) => q.where('s.practitioner_id', '=', input.targetPractitionerId!))

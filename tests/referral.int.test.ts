@@ -92,6 +92,20 @@ describe('a referral to a specialist', () => {
     expect(others.status).toBe(403);
   });
 
+  test('is offered only slots of clinics that take bookings, not of a clinic still in preparation', async () => {
+    const clinic = await referralClinic(engine, [{ waitSeconds: 7200 }]);
+    const later = await makeSlot(engine.db, clinic, 2 * 86_400);
+    // Another clinic with the same specialty and an earlier slot, still preparing to join.
+    const preparing = await makeClinic(engine.db);
+    await engine.db.updateTable('clinics').set({ rollout_stage: 'preparation' }).where('id', '=', preparing.clinicId).execute();
+    const [cardiologist] = await engine.db.insertInto('practitioners').values({ clinic_id: preparing.clinicId, full_name: 'Dr Early', specialty: clinic.specialty }).returning('id').execute();
+    const early = await makeSlot(engine.db, preparing, 3600, 20, cardiologist!.id);
+    const created = await refer(engine, clinic, await makePatient(engine.db));
+    const offered = (await becomes(engine, created.body.id as string, 'offered')).offered_slots as Json[];
+    expect(offered.map((o) => o.slotId)).toContain(later.id);
+    expect(offered.map((o) => o.slotId)).not.toContain(early.id);
+  });
+
   test('a report posted twice is recorded once; another practitioner or another patient is refused', async () => {
     const clinic = await referralClinic(engine, [{ waitSeconds: 600 }]);
     const { id, patientId } = await attendedReferral(engine, clinic);
