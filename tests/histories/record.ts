@@ -20,10 +20,9 @@ import globalSetup from '../global-setup';
 import globalTeardown from '../global-teardown';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from '../helpers';
 import { HISTORIES_DIR, historyToJSON, REPLAY_TEST_PAYLOAD_KEY, REPLAY_TEST_PAYLOAD_KEY_ID } from './history-files';
+import { processPaths, type Recorded } from './record-processes';
 
 type Json = Record<string, any>;
-/** A recording: file name (without .json) → the workflow id whose history it holds. */
-type Recorded = Record<string, string>;
 
 let engine: TestEngine;
 
@@ -148,6 +147,9 @@ const PATHS: Record<string, () => Promise<Recorded>> = {
     const { body } = await call('POST', '/ops/self-test', await engine.token('ops'));
     return { 'selfTestWorkflow-ops': body.workflowId as string };
   },
+
+  // Referral, lab order, onboarding and rollout paths (tests/histories/record-processes.ts).
+  ...processPaths(() => engine),
 };
 
 /**
