@@ -12,6 +12,7 @@ import {
 } from '../../domain/lab-order';
 import type { AppEnv } from '../router';
 import type { Caller } from '../auth';
+import { canActInClinic } from '../access';
 import { ApiError, errorResponse, type ErrorCode } from '../errors';
 
 export const Uuid = z.string().uuid();
@@ -66,7 +67,7 @@ export async function orderFor(db: Db, caller: Caller, id: string, access: Acces
   if (caller.role === 'admin') return row;
   if (caller.role === 'lab') {
     if (access !== 'lab' && access !== 'reader') throw new ApiError(403, 'forbidden', 'The lab cannot do this.');
-    if (!caller.clinicId || caller.clinicId !== row.clinic_id) throw new ApiError(403, 'forbidden', 'Labs act only on their own clinic\'s orders.');
+    if (!canActInClinic(caller, row.clinic_id)) throw new ApiError(403, 'forbidden', 'Labs act only on their own clinic\'s orders.');
     return row;
   }
   if (caller.role === 'doctor') {
