@@ -13,6 +13,7 @@ import { healthRouter } from './health';
 import { onboardingRouter } from './onboarding';
 import { labOrderRouter } from './lab-order';
 import { opsRouter } from './ops';
+import { recordRouter } from './record';
 import { referralRouter } from './referral';
 import { newRouter, type ApiDeps } from './router';
 
@@ -42,6 +43,7 @@ export function createApp(deps: ApiDeps) {
   app.route('/', onboardingRouter(deps));
   app.route('/', referralRouter(deps));
   app.route('/', labOrderRouter(deps));
+  app.route('/', recordRouter(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Clinical process engine API', version: '0.1.0', description: 'Starts, signals, updates and queries the clinic\'s durable processes.' },

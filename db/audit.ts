@@ -31,14 +31,14 @@ export async function insertAccessAudit(db: Db, e: AccessAuditEntry): Promise<vo
 
 export interface AuditRow { id: string; at: Date; actor: string; action: string; entity: string; entity_id: string; details: unknown }
 
-/** Keyset page on (at, id) newest first; `before` is the last row's position. */
-export async function auditPage(db: Db, q: { patientId?: string; userId?: string; action?: string; before?: { at: string; id: string }; limit: number }): Promise<AuditRow[]> {
+/** Keyset page on id (bigserial: insertion order), newest first; `before` is the last row's id. */
+export async function auditPage(db: Db, q: { patientId?: string; userId?: string; action?: string; before?: string; limit: number }): Promise<AuditRow[]> {
   let query = db.selectFrom('audit_log').select(['id', 'at', 'actor', 'action', 'entity', 'entity_id', 'details']);
   if (q.patientId) query = query.where(sql<string>`details->>'patientId'`, '=', q.patientId).where(sql<boolean>`details ? 'patientId'`);
   if (q.userId) query = query.where('actor', '=', q.userId);
   if (q.action) query = query.where('action', '=', q.action);
-  if (q.before) query = query.where(sql<boolean>`(at, id) < (${q.before.at}::timestamptz, ${q.before.id}::bigint)`);
-  return query.orderBy('at', 'desc').orderBy('id', 'desc').limit(q.limit).execute() as Promise<AuditRow[]>;
+  if (q.before) query = query.where('id', '<', q.before);
+  return query.orderBy('id', 'desc').limit(q.limit).execute() as Promise<AuditRow[]>;
 }
 
 /**

@@ -6,9 +6,9 @@ import { type Kysely, sql } from 'kysely';
  * The ops queries look rows up by patient, by user and (break-the-glass) by time.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await sql`CREATE INDEX audit_log_patient_idx ON audit_log ((details->>'patientId'), at DESC, id DESC) WHERE details ? 'patientId'`.execute(db);
-  await sql`CREATE INDEX audit_log_actor_idx ON audit_log (actor, at DESC, id DESC)`.execute(db);
-  await sql`CREATE INDEX audit_log_break_glass_idx ON audit_log (at DESC, id DESC) WHERE action = 'break-the-glass'`.execute(db);
+  await sql`CREATE INDEX audit_log_patient_idx ON audit_log ((details->>'patientId'), id DESC) WHERE details ? 'patientId'`.execute(db);
+  await sql`CREATE INDEX audit_log_actor_idx ON audit_log (actor, id DESC)`.execute(db);
+  await sql`CREATE INDEX audit_log_break_glass_idx ON audit_log (id DESC) WHERE action = 'break-the-glass'`.execute(db);
   // The record's merge reads each kind by patient, newest first.
   await sql`CREATE INDEX IF NOT EXISTS appointments_patient_starts_idx ON appointments (patient_id, starts_at DESC)`.execute(db);
   await sql`CREATE INDEX IF NOT EXISTS referrals_patient_created_idx ON referrals (patient_id, created_at DESC)`.execute(db);
