@@ -256,8 +256,7 @@ export function bookingRouter(deps: ApiDeps) {
       const row = await ownAppointment(c, c.req.valid('param').id);
       const { slotId } = c.req.valid('json');
       const key = c.req.valid('header')['idempotency-key'];
-      const target = await bookableSlot(db, slotId);
-      if (target && c.get('caller').role === 'registrar') assertActInClinic(c.get('caller'), target.clinic_id, 'the clinic of that slot');
+      // The appointment's clinic was checked above; the move itself stays in that clinic (other_clinic).
       const view = await update(row, (h) => h.executeUpdate(rescheduleUpdate, { args: [{ slotId, by: c.get('caller').id }], updateId: `reschedule:${key}` }));
       // A key's first move is answered again for the same key; naming another slot with it is a mistake, not a move.
       if (view.slotId !== slotId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used to move this appointment to another slot; use a new key.');

@@ -14,7 +14,8 @@ afterAll(async () => { await engine.stop(); });
 type Json = Record<string, any>;
 /** A registrar of the clinic (registrars act only for the clinic(s) on their token). */
 const registrar = (clinicId: string) => engine.token('registrar', { clinicId });
-const slotClinic = async (slotId: string) => (await engine.db.selectFrom('slots').select('clinic_id').where('id', '=', slotId).executeTakeFirstOrThrow()).clinic_id;
+/** The slot's clinic; a slot that does not exist is refused (404) before any clinic is looked at. */
+const slotClinic = async (slotId: string) => (/^[0-9a-f-]{36}$/i.test(slotId) ? await engine.db.selectFrom('slots').select('clinic_id').where('id', '=', slotId).executeTakeFirst() : undefined)?.clinic_id ?? '00000000-0000-4000-8000-000000000000';
 const patientToken = (patientId: string) => engine.token('patient', { id: `patient-${patientId}`, patientId });
 
 async function call(method: string, path: string, token: string, body?: unknown, idempotencyKey?: string): Promise<{ status: number; body: Json }> {
