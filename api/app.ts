@@ -15,6 +15,7 @@ import { onboardingRouter } from './onboarding';
 import { labOrderRouter } from './lab-order';
 import { metricsRouter } from './metrics';
 import { opsRouter } from './ops';
+import { recordRouter } from './record';
 import { referralRouter } from './referral';
 import { newRouter, type ApiDeps } from './router';
 
@@ -47,6 +48,7 @@ export function createApp(deps: ApiDeps) {
   app.route('/', onboardingRouter(deps));
   app.route('/', referralRouter(deps));
   app.route('/', labOrderRouter(deps));
+  app.route('/', recordRouter(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Clinical process engine API', version: '0.1.0', description: 'Starts, signals, updates and queries the clinic\'s durable processes.' },

@@ -18,6 +18,15 @@ export interface Caller {
   practitionerId?: string;
   /** The clinic a lab (or clinic-bound staff) token acts for. */
   clinicId?: string;
+  /** Every clinic the token acts for (`cid` plus `cids`); registrars and labs are scoped to them (api/access.ts). */
+  clinicIds?: string[];
+}
+
+/** The clinics a token names: `cid`, and `cids` as an array or a comma-separated string. */
+export function clinicClaims(cid: unknown, cids: unknown): string[] {
+  const list = Array.isArray(cids) ? cids : typeof cids === 'string' ? cids.split(',') : [];
+  const all = [cid, ...list].filter((x): x is string => typeof x === 'string').map((x) => x.trim()).filter(Boolean);
+  return [...new Set(all)];
 }
 
 export type AuthEnv = { Variables: { caller: Caller; requestId: string } };
@@ -30,7 +39,7 @@ export async function mintToken(secret: string, caller: Caller, ttlSeconds = 12 
     throw new RangeError(`A token lifetime must be more than 0 and at most ${MAX_TOKEN_HOURS} hours.`);
   }
   const now = Math.floor(Date.now() / 1000);
-  return sign({ sub: caller.id, role: caller.role, pid: caller.patientId, prid: caller.practitionerId, cid: caller.clinicId, iat: now, exp: now + ttlSeconds }, secret, 'HS256');
+  return sign({ sub: caller.id, role: caller.role, pid: caller.patientId, prid: caller.practitionerId, cid: caller.clinicId, ...(caller.clinicIds?.length ? { cids: caller.clinicIds } : {}), iat: now, exp: now + ttlSeconds }, secret, 'HS256');
 }
 
 async function readCaller(secret: string, header: string | undefined): Promise<Caller> {
@@ -56,6 +65,7 @@ async function readCaller(secret: string, header: string | undefined): Promise<C
     patientId: typeof payload.pid === 'string' ? payload.pid : undefined,
     practitionerId: typeof payload.prid === 'string' ? payload.prid : undefined,
     clinicId: typeof payload.cid === 'string' ? payload.cid : undefined,
+    clinicIds: clinicClaims(payload.cid, payload.cids),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Booking routes: search slots, book (update-with-start, idempotent per Idempotency-Key),
  * confirm, cancel, reschedule, check in, the waitlist, and the lists patients and doctors read.
- * Patients act only on their own records; registrars on anyone's.
+ * Access is decided in api/access.ts: patients their own records, registrars their clinic(s),
+ * doctors the patients they care for.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
@@ -19,6 +20,7 @@ import {
 import { clinicIdKey, patientIdKey, processStatusKey } from '../workflows/search-attributes';
 import { newRouter, type ApiDeps, type AppEnv } from './router';
 import { requireRole, type Caller } from './auth';
+import { canActForPractitioner, canActOnAppointment, canBookFor, canReadPatientRecord, assertActInClinic } from './access';
 import { ApiError, errorResponse, fromProcessFailure, type FailureMap } from './errors';
 
 const BOOKING_FAILURES: FailureMap = {
@@ -92,10 +94,10 @@ export function bookingRouter(deps: ApiDeps) {
   const clinicians = requireRole(config.AUTH_SECRET, 'doctor', 'admin');
 
   /** The appointment's row, checked against the caller. */
-  async function ownAppointment(c: Context<AppEnv>, id: string): Promise<Appointment> {
+  async function ownAppointment(c: Context<AppEnv>, id: string, action: 'read' | 'write' = 'write'): Promise<Appointment> {
     const row = await db.selectFrom('appointments').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new ApiError(404, 'appointment_not_found', `Appointment ${id} does not exist.`);
-    assertOwnPatient(c.get('caller'), row.patient_id);
+    await canActOnAppointment(c, db, row, action);
     return row;
   }
 
@@ -182,6 +184,7 @@ export function bookingRouter(deps: ApiDeps) {
       // Early, friendly refusals; the activity checks again inside its transaction.
       const slot = await bookableSlot(db, slotId);
       if (!slot) throw new ApiError(404, 'slot_not_found', `Slot ${slotId} does not exist.`);
+      await canBookFor(c, db, patientId, slot.clinic_id, { type: 'Appointment', id: nameUuid('booking', `${caller.id}:${key}`) });
       if (!BOOKABLE_STAGES.includes(slot.rollout_stage)) throw new ApiError(409, 'clinic_not_live', `This clinic is in its ${slot.rollout_stage} stage: it takes bookings from its pilot on.`, { stage: slot.rollout_stage });
       const policy = await bookingPolicy(db, slot.clinic_id);
       if (slot.starts_at.getTime() <= Date.now()) throw new ApiError(422, 'slot_in_past', 'That slot has already started.');
@@ -253,6 +256,7 @@ export function bookingRouter(deps: ApiDeps) {
       const row = await ownAppointment(c, c.req.valid('param').id);
       const { slotId } = c.req.valid('json');
       const key = c.req.valid('header')['idempotency-key'];
+      // The appointment's clinic was checked above; the move itself stays in that clinic (other_clinic).
       const view = await update(row, (h) => h.executeUpdate(rescheduleUpdate, { args: [{ slotId, by: c.get('caller').id }], updateId: `reschedule:${key}` }));
       // A key's first move is answered again for the same key; naming another slot with it is a mistake, not a move.
       if (view.slotId !== slotId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used to move this appointment to another slot; use a new key.');
@@ -290,7 +294,6 @@ export function bookingRouter(deps: ApiDeps) {
     async (c) => {
       const row = await ownAppointment(c, c.req.valid('param').id);
       const caller = c.get('caller');
-      if (caller.role === 'doctor' && caller.practitionerId !== row.practitioner_id) throw new ApiError(403, 'forbidden', 'Doctors complete their own visits.');
       if (row.status !== 'arrived') throw new ApiError(409, 'invalid_state', `Only a visit whose patient has arrived can be completed; this one is ${row.status}.`);
       await update(row, (h) => h.signal(visitCompletedSignal, { by: caller.id }));
       return c.json({ id: row.id, accepted: true as const }, 202);
@@ -304,7 +307,7 @@ export function bookingRouter(deps: ApiDeps) {
       responses: { 200: json(AppointmentSchema.extend({ process: z.object({ status: z.string(), reminderSent: z.boolean() }).nullable() }), 'The appointment'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('appointment_not_found') },
     }),
     async (c) => {
-      const row = await ownAppointment(c, c.req.valid('param').id);
+      const row = await ownAppointment(c, c.req.valid('param').id, 'read');
       const state = await temporal.workflow.getHandle(row.workflow_id).query(bookingStatusQuery).catch(() => null);
       return c.json({ ...(await present(appointmentView(row))), process: state ? { status: state.status, reminderSent: state.reminderSent } : null }, 200);
     },
@@ -318,7 +321,7 @@ export function bookingRouter(deps: ApiDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      assertOwnPatient(c.get('caller'), id);
+      await canReadPatientRecord(c, db, id, { type: 'AppointmentList', id });
       return c.json({ appointments: await presentRows(await patientAppointments(db, id)) }, 200);
     },
   );
@@ -333,6 +336,7 @@ export function bookingRouter(deps: ApiDeps) {
       const { id } = c.req.valid('param');
       const caller = c.get('caller');
       if (caller.role === 'doctor' && caller.practitionerId !== id) throw new ApiError(403, 'forbidden', 'Doctors see their own day list.');
+      await canActForPractitioner(c, db, id);
       return c.json({ appointments: await presentRows(await practitionerDay(db, id, c.req.valid('query').date)) }, 200);
     },
   );
@@ -353,6 +357,7 @@ export function bookingRouter(deps: ApiDeps) {
       if (endsOn < startsOn) throw new ApiError(400, 'validation_failed', '`endsOn` is before `startsOn`.');
       if (Date.parse(endsOn) - Date.parse(startsOn) > 366 * 86_400_000) throw new ApiError(400, 'validation_failed', 'Leave spans at most a year at a time.');
       if (!(await db.selectFrom('practitioners').select('id').where('id', '=', id).executeTakeFirst())) throw new ApiError(404, 'practitioner_not_found', `Practitioner ${id} does not exist.`);
+      await canActForPractitioner(c, db, id);
       const { leave, slotsClosed, affected } = await recordLeave(db, { practitionerId: id, startsOn, endsOn, reason, by: c.get('caller').id });
       return c.json({ id: leave.id, practitionerId: id, startsOn: leave.starts_on, endsOn: leave.ends_on, reason: leave.reason, slotsClosed, appointmentsToMove: await presentRows(affected) }, 201);
     },
@@ -379,6 +384,8 @@ export function bookingRouter(deps: ApiDeps) {
       if (w.clinicId && !(await db.selectFrom('clinics').select('id').where('id', '=', w.clinicId).executeTakeFirst())) {
         throw new ApiError(404, 'clinic_not_found', `Clinic ${w.clinicId} does not exist.`);
       }
+      if (caller.role === 'registrar' && w.clinicId) assertActInClinic(caller, w.clinicId, 'that clinic');
+      if (caller.role === 'registrar' && w.practitionerId) await canActForPractitioner(c, db, w.practitionerId);
       const id = nameUuid('waitlist', `${caller.id}:${c.req.valid('header')['idempotency-key']}`);
       await db.insertInto('waitlist_entries').values({
         id, patient_id: w.patientId, specialty: w.specialty, practitioner_id: w.practitionerId ?? null, clinic_id: w.clinicId ?? null,

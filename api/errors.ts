@@ -54,7 +54,9 @@ export type ErrorCode =
   | 'wrong_unit'
   | 'not_finite'
   | 'impossible_value'
-  | 'read_back_mismatch';
+  | 'read_back_mismatch'
+  | 'no_care_relationship'
+  | 'wrong_clinic';
 
 export class ApiError extends Error {
   constructor(

@@ -1,13 +1,13 @@
 /**
- * `npm run token -- <role> [--patient <uuid>] [--practitioner <uuid>] [--clinic <uuid>] [--sub <id>] [--hours <n>]`
+ * `npm run token -- <role> [--patient <uuid>] [--practitioner <uuid>] [--clinic <uuid>[,<uuid>…]] [--sub <id>] [--hours <n>]`
  * prints a bearer token signed with this installation's AUTH_SECRET. Bad arguments print the
  * usage and exit with code 2, never a token.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../platform/config';
-import { MAX_TOKEN_HOURS, mintToken, ROLES, type Role } from './auth';
+import { clinicClaims, MAX_TOKEN_HOURS, mintToken, ROLES, type Role } from './auth';
 
-const USAGE = `usage: npm run token -- <${ROLES.join('|')}> [--patient <uuid>] [--practitioner <uuid>] [--clinic <uuid>] [--sub <id>] [--hours <n>, at most ${MAX_TOKEN_HOURS}]`;
+const USAGE = `usage: npm run token -- <${ROLES.join('|')}> [--patient <uuid>] [--practitioner <uuid>] [--clinic <uuid>[,<uuid>…]] [--sub <id>] [--hours <n>, at most ${MAX_TOKEN_HOURS}]`;
 
 class UsageError extends Error {}
 
@@ -45,9 +45,11 @@ async function main() {
     process.stderr.write(`${err.message}\n${USAGE}\n`);
     process.exit(2);
   }
+  // `--clinic a,b`: a registrar or lab working for several clinics (cid = the first, cids = all).
+  const clinics = clinicClaims(undefined, args.clinic);
   const token = await mintToken(
     loadConfig().AUTH_SECRET,
-    { id: args.sub ?? `${args.role}-cli`, role: args.role, patientId: args.patient, practitionerId: args.practitioner, clinicId: args.clinic },
+    { id: args.sub ?? `${args.role}-cli`, role: args.role, patientId: args.patient, practitionerId: args.practitioner, clinicId: clinics[0], ...(clinics.length > 1 ? { clinicIds: clinics } : {}) },
     Math.round(args.hours * 3600),
   );
   process.stdout.write(`${token}\n`);

@@ -14,6 +14,7 @@ import {
   acknowledgeReportUpdate, bookReferralUpdate, cancelReferralUpdate, postReportUpdate, referralStatusQuery, referralWorkflow, referralWorkflowId,
 } from '../workflows/referral';
 import { requireRole, type Caller } from './auth';
+import { assertActInClinic, auditAccess, canActOnReferral, canReadPatientRecord, clinicFilterFor } from './access';
 import { ApiError, errorResponse, fromProcessFailure, type FailureMap } from './errors';
 import { newRouter, type ApiDeps, type AppEnv } from './router';
 
@@ -79,11 +80,10 @@ export function referralRouter(deps: ApiDeps) {
   const bookers = requireRole(config.AUTH_SECRET, 'patient', 'registrar', 'admin');
   const doctors = requireRole(config.AUTH_SECRET, 'doctor');
 
-  async function ownReferral(c: Context<AppEnv>, id: string): Promise<Referral> {
+  async function ownReferral(c: Context<AppEnv>, id: string, action: 'read' | 'write' = 'write'): Promise<Referral> {
     const row = await db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new ApiError(404, 'referral_not_found', `Referral ${id} does not exist.`);
-    const caller = c.get('caller');
-    if (caller.role === 'patient' && caller.patientId !== row.patient_id) throw new ApiError(403, 'forbidden', 'Patients see only their own referrals.');
+    await canActOnReferral(c, db, row, action);
     return row;
   }
   async function update<T>(row: Referral, send: (h: ReturnType<typeof temporal.workflow.getHandle>) => Promise<T>): Promise<T> {
@@ -124,6 +124,7 @@ export function referralRouter(deps: ApiDeps) {
       if (caller.role === 'doctor' && caller.practitionerId !== b.referringPractitionerId) throw new ApiError(422, 'wrong_practitioner', 'A doctor refers in their own name.');
       const referrer = await db.selectFrom('practitioners').select(['id', 'clinic_id']).where('id', '=', b.referringPractitionerId).executeTakeFirst();
       if (!referrer) throw new ApiError(404, 'practitioner_not_found', `Practitioner ${b.referringPractitionerId} does not exist.`);
+      if (caller.role === 'registrar') assertActInClinic(caller, referrer.clinic_id, 'the referring practitioner\'s clinic');
       if (!(await db.selectFrom('patients').select('id').where('id', '=', b.patientId).executeTakeFirst())) throw new ApiError(404, 'patient_not_found', `Patient ${b.patientId} does not exist.`);
       let specialty = b.specialty;
       if (b.targetPractitionerId) {
@@ -163,6 +164,7 @@ export function referralRouter(deps: ApiDeps) {
       const row = await db.selectFrom('referrals').selectAll().where('id', '=', referralId).executeTakeFirstOrThrow();
       if (row.patient_id !== b.patientId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for another referral; use a new key.');
       await startProcess(row);
+      await auditAccess(c, db, { patientId: row.patient_id, resource: { type: 'ServiceRequest', id: row.id }, action: 'write' });
       return c.json(referralView(row), 201);
     },
   );
@@ -189,6 +191,7 @@ export function referralRouter(deps: ApiDeps) {
     }),
     async (c) => {
       const q = c.req.valid('query');
+      clinicFilterFor(c.get('caller'), q.clinicId);
       return c.json({ referrals: (await registrarQueue(db, q.clinicId, q.limit)).map(referralView), nextOffset: null }, 200);
     },
   );
@@ -201,7 +204,7 @@ export function referralRouter(deps: ApiDeps) {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const rows = await listReferrals(db, { clinicId: q.clinicId, status: q.status, breached: q.breached === undefined ? undefined : q.breached === 'true', limit: q.limit + 1, offset: q.offset });
+      const rows = await listReferrals(db, { clinicId: clinicFilterFor(c.get('caller'), q.clinicId), status: q.status, breached: q.breached === undefined ? undefined : q.breached === 'true', limit: q.limit + 1, offset: q.offset });
       return c.json({ referrals: rows.slice(0, q.limit).map(referralView), nextOffset: rows.length > q.limit ? q.offset + q.limit : null }, 200);
     },
   );
@@ -212,7 +215,7 @@ export function referralRouter(deps: ApiDeps) {
       request: { params: IdParam }, responses: { 200: json(ReferralDetailSchema, 'The referral'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('referral_not_found') },
     }),
     async (c) => {
-      const row = await ownReferral(c, c.req.valid('param').id);
+      const row = await ownReferral(c, c.req.valid('param').id, 'read');
       const [timeline, live] = await Promise.all([referralTimeline(db, row.id), temporal.workflow.getHandle(row.workflow_id).query(referralStatusQuery).catch(() => null)]);
       return c.json({
         ...referralView(row),
@@ -298,8 +301,7 @@ export function referralRouter(deps: ApiDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const caller = c.get('caller');
-      if (caller.role === 'patient' && caller.patientId !== id) throw new ApiError(403, 'forbidden', 'Patients see only their own referrals.');
+      await canReadPatientRecord(c, db, id, { type: 'ServiceRequestList', id });
       const q = c.req.valid('query');
       const rows = await listReferrals(db, { patientId: id, limit: q.limit + 1, offset: q.offset });
       return c.json({ referrals: rows.slice(0, q.limit).map(referralView), nextOffset: rows.length > q.limit ? q.offset + q.limit : null }, 200);

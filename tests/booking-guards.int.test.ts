@@ -22,7 +22,10 @@ afterAll(async () => { await engine.stop(); });
 
 type Json = Record<string, any>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const registrar = (id = 'test-registrar') => engine.token('registrar', { id });
+/** A registrar of the clinic (registrars act only for the clinic(s) on their token). */
+const registrar = (clinicId: string, id = 'test-registrar') => engine.token('registrar', { id, clinicId });
+/** The slot's clinic; a slot that does not exist is refused (404) before any clinic is looked at. */
+const slotClinic = async (slotId: string) => (/^[0-9a-f-]{36}$/i.test(slotId) ? await engine.db.selectFrom('slots').select('clinic_id').where('id', '=', slotId).executeTakeFirst() : undefined)?.clinic_id ?? '00000000-0000-4000-8000-000000000000';
 
 async function call(method: string, path: string, token: string, body?: unknown, idempotencyKey?: string): Promise<{ status: number; body: Json }> {
   const init = jsonRequest(method, token, body);
@@ -30,7 +33,7 @@ async function call(method: string, path: string, token: string, body?: unknown,
   const res = await engine.app.request(path, init);
   return { status: res.status, body: (await res.json()) as Json };
 }
-const book = async (slotId: string, patientId: string) => call('POST', '/appointments', await registrar(), { slotId, patientId }, `key-${randomUUID()}`);
+const book = async (slotId: string, patientId: string) => call('POST', '/appointments', await registrar(await slotClinic(slotId)), { slotId, patientId }, `key-${randomUUID()}`);
 const statusBecomes = (id: string, status: string, timeoutMs = 30_000) =>
   eventually(async () => (await engine.db.selectFrom('appointments').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status === status, timeoutMs, `appointment ${status}`);
 
@@ -69,18 +72,18 @@ describe('cancel and the waitlist offer', () => {
     const clinic = await makeClinic(engine.db, { policy: { offerHoldSeconds: 120 } });
     const [alice, walter] = [await makePatient(engine.db), await makePatient(engine.db)];
     const slot = await makeSlot(engine.db, clinic, daysFromNow(6));
-    expect((await call('POST', '/waitlist', await registrar(), {
+    expect((await call('POST', '/waitlist', await registrar(clinic.clinicId), {
       patientId: walter, specialty: clinic.specialty, practitionerId: clinic.practitionerId, wantedBefore: daysFromNow(20).toISOString(),
     }, `wait-${randomUUID()}`)).status).toBe(201);
     const { body: a } = await book(slot.id, alice);
-    expect((await call('POST', `/appointments/${a.id}/confirm`, await registrar())).status).toBe(200);
+    expect((await call('POST', `/appointments/${a.id}/confirm`, await registrar(clinic.clinicId))).status).toBe(200);
 
     // Walter is being booked elsewhere at that very time, in a transaction that has not finished:
     // the offer to him waits on the patient-overlap constraint until it does.
     const elsewhere = await makeSlot(engine.db, clinic, slot.startsAt, 20, clinic.otherPractitionerId);
     const blocker = await openBlocker({ slotId: elsewhere.id, patientId: walter, practitionerId: clinic.otherPractitionerId, clinicId: clinic.clinicId, startsAt: elsewhere.startsAt, endsAt: elsewhere.endsAt });
     try {
-      const cancelling = call('POST', `/appointments/${a.id}/cancel`, await registrar(), { reason: 'feeling better' });
+      const cancelling = call('POST', `/appointments/${a.id}/cancel`, await registrar(clinic.clinicId), { reason: 'feeling better' });
       const answered = await Promise.race([cancelling, sleep(45_000).then(() => 'no answer while the offer was stuck')]);
       expect(answered).toMatchObject({ status: 200, body: { id: a.id, status: 'cancelled' } });
       // Answered before the offer finished: no activity of the process (the offer is its only one yet) has closed.
@@ -211,8 +214,8 @@ describe('the audit trail', () => {
     // Starts in 10 s and lasts 30 minutes: only the doctor can close it within the test.
     const slot = await makeSlot(engine.db, clinic, 10, 30);
     const { body } = await book(slot.id, patientId);
-    expect((await call('POST', `/appointments/${body.id}/confirm`, await registrar())).status).toBe(200);
-    const desk = await registrar('registrar-desk-7');
+    expect((await call('POST', `/appointments/${body.id}/confirm`, await registrar(clinic.clinicId))).status).toBe(200);
+    const desk = await registrar(clinic.clinicId, 'registrar-desk-7');
     expect(await call('POST', `/appointments/${body.id}/check-in`, desk)).toMatchObject({ status: 202 });
     await statusBecomes(body.id, 'arrived');
 

@@ -46,7 +46,7 @@ test('a booking survives the clinical worker being killed mid-booking, and nothi
   const clinic = await makeClinic(engine.db);
   const patientId = await makePatient(engine.db);
   const slot = await makeSlot(engine.db, clinic, daysFromNow(3));
-  const token = await engine.token('registrar');
+  const token = await engine.token('registrar', { clinicId: clinic.clinicId });
   const first = await startWorker();
 
   // Catch the worker inside its hold transaction: the test's own uncommitted appointment on the

@@ -13,7 +13,10 @@ beforeAll(async () => { engine = await startTestEngine(); });
 afterAll(async () => { await engine.stop(); });
 
 type Json = Record<string, any>;
-const registrar = () => engine.token('registrar');
+/** A registrar of the clinic (registrars act only for the clinic(s) on their token). */
+const registrar = (clinicId: string) => engine.token('registrar', { clinicId });
+/** The slot's clinic; a slot that does not exist is refused (404) before any clinic is looked at. */
+const slotClinic = async (slotId: string) => (/^[0-9a-f-]{36}$/i.test(slotId) ? await engine.db.selectFrom('slots').select('clinic_id').where('id', '=', slotId).executeTakeFirst() : undefined)?.clinic_id ?? '00000000-0000-4000-8000-000000000000';
 const patientToken = (patientId: string) => engine.token('patient', { id: `patient-${patientId}`, patientId });
 
 async function call(method: string, path: string, token: string, body?: unknown, idempotencyKey?: string): Promise<{ status: number; body: Json }> {
@@ -23,7 +26,7 @@ async function call(method: string, path: string, token: string, body?: unknown,
   return { status: res.status, body: (await res.json()) as Json };
 }
 const book = async (slotId: string, patientId: string, token?: string, key = `key-${randomUUID()}`) =>
-  call('POST', '/appointments', token ?? (await registrar()), { slotId, patientId }, key);
+  call('POST', '/appointments', token ?? (await registrar(await slotClinic(slotId))), { slotId, patientId }, key);
 const appointmentRow = (id: string) => engine.db.selectFrom('appointments').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 const statusBecomes = (id: string, status: string, timeoutMs = 20_000) =>
   eventually(async () => (await appointmentRow(id)).status === status, timeoutMs, `appointment ${status}`);
@@ -59,7 +62,7 @@ describe('appointment booking', () => {
 
     // The reminder goes out reminderLeadSeconds before the visit, once.
     await eventually(() => engine.db.selectFrom('notifications').selectAll().where('appointment_id', '=', id).where('kind', '=', 'reminder').executeTakeFirst(), 15_000, 'reminder');
-    const checkIn = await call('POST', `/appointments/${id}/check-in`, await registrar());
+    const checkIn = await call('POST', `/appointments/${id}/check-in`, await registrar(clinic.clinicId));
     expect(checkIn).toMatchObject({ status: 202, body: { id, accepted: true } });
     await statusBecomes(id, 'arrived');
     await statusBecomes(id, 'fulfilled');
@@ -76,7 +79,7 @@ describe('appointment booking', () => {
     const clinic = await makeClinic(engine.db);
     const patientId = await makePatient(engine.db);
     const slot = await makeSlot(engine.db, clinic, daysFromNow(3));
-    const token = await registrar();
+    const token = await registrar(clinic.clinicId);
     const [first, second] = await Promise.all([book(slot.id, patientId, token, 'same-key-123'), book(slot.id, patientId, token, 'same-key-123')]);
     expect(first.status).toBe(201);
     expect(second.status).toBe(201);
@@ -90,9 +93,9 @@ describe('appointment booking', () => {
     const [alice, bob] = [await makePatient(engine.db), await makePatient(engine.db)];
     const slot = await makeSlot(engine.db, clinic, daysFromNow(4, 8));
     const { body: a } = await book(slot.id, alice);
-    await call('POST', `/appointments/${a.id}/confirm`, await registrar());
+    await call('POST', `/appointments/${a.id}/confirm`, await registrar(clinic.clinicId));
     const date = slot.startsAt.toISOString().slice(0, 10);
-    const search = async () => (await call('GET', `/slots?from=${date}&to=${date}&practitionerId=${clinic.practitionerId}`, await registrar())).body.slots.map((s: Json) => s.id);
+    const search = async () => (await call('GET', `/slots?from=${date}&to=${date}&practitionerId=${clinic.practitionerId}`, await registrar(clinic.clinicId))).body.slots.map((s: Json) => s.id);
     expect(await search()).not.toContain(slot.id);
 
     const cancelled = await call('POST', `/appointments/${a.id}/cancel`, await patientToken(alice), { reason: 'feeling better' });
@@ -102,7 +105,7 @@ describe('appointment booking', () => {
     expect(await processState(a.id)).toMatchObject({ status: 'cancelled', appointment: { status: 'cancelled' } });
     expect((await book(slot.id, bob)).status).toBe(201);
 
-    const again = await call('POST', `/appointments/${a.id}/confirm`, await registrar());
+    const again = await call('POST', `/appointments/${a.id}/confirm`, await registrar(clinic.clinicId));
     expect(again).toMatchObject({ status: 409, body: { error: { code: 'invalid_state' } } });
   });
 
@@ -111,18 +114,18 @@ describe('appointment booking', () => {
     const [alice, bob] = [await makePatient(engine.db), await makePatient(engine.db)];
     const [a, b, c] = [await makeSlot(engine.db, clinic, daysFromNow(5, 7)), await makeSlot(engine.db, clinic, daysFromNow(5, 8)), await makeSlot(engine.db, clinic, daysFromNow(5, 9))];
     const { body: appt } = await book(a.id, alice);
-    await call('POST', `/appointments/${appt.id}/confirm`, await registrar());
+    await call('POST', `/appointments/${appt.id}/confirm`, await registrar(clinic.clinicId));
     expect((await book(c.id, bob)).status).toBe(201);
 
-    const moved = await call('POST', `/appointments/${appt.id}/reschedule`, await registrar(), { slotId: b.id }, `move-${randomUUID()}`);
+    const moved = await call('POST', `/appointments/${appt.id}/reschedule`, await registrar(clinic.clinicId), { slotId: b.id }, `move-${randomUUID()}`);
     expect(moved).toMatchObject({ status: 200, body: { id: appt.id, slotId: b.id, status: 'booked', startsAt: b.startsAt.toISOString() } });
     const date = a.startsAt.toISOString().slice(0, 10);
-    const free = (await call('GET', `/slots?from=${date}&to=${date}&practitionerId=${clinic.practitionerId}`, await registrar())).body.slots.map((s: Json) => s.id);
+    const free = (await call('GET', `/slots?from=${date}&to=${date}&practitionerId=${clinic.practitionerId}`, await registrar(clinic.clinicId))).body.slots.map((s: Json) => s.id);
     expect(free).toContain(a.id);
     expect(free).not.toContain(b.id);
     expect(await processState(appt.id)).toMatchObject({ status: 'booked', appointment: { slotId: b.id, startsAt: b.startsAt.toISOString() } });
 
-    const lost = await call('POST', `/appointments/${appt.id}/reschedule`, await registrar(), { slotId: c.id }, `move-${randomUUID()}`);
+    const lost = await call('POST', `/appointments/${appt.id}/reschedule`, await registrar(clinic.clinicId), { slotId: c.id }, `move-${randomUUID()}`);
     expect(lost).toMatchObject({ status: 409, body: { error: { code: 'slot_taken' } } });
     expect(await appointmentRow(appt.id)).toMatchObject({ slot_id: b.id, status: 'booked' });
     expect(await processState(appt.id)).toMatchObject({ status: 'booked', appointment: { slotId: b.id } });
@@ -134,7 +137,7 @@ describe('appointment booking', () => {
     const slot = await makeSlot(engine.db, clinic, daysFromNow(2));
     const { body } = await book(slot.id, patientId);
     await statusBecomes(body.id, 'expired', 15_000);
-    const late = await call('POST', `/appointments/${body.id}/confirm`, await registrar());
+    const late = await call('POST', `/appointments/${body.id}/confirm`, await registrar(clinic.clinicId));
     expect(late).toMatchObject({ status: 409, body: { error: { code: 'invalid_state' } } });
     expect(await auditActions(`booking-${body.id}`)).toEqual(['held', 'expired']);
     expect(await processState(body.id)).toMatchObject({ status: 'expired', appointment: { holdExpiresAt: null } });
@@ -145,9 +148,9 @@ describe('appointment booking', () => {
     const patientId = await makePatient(engine.db);
     const slot = await makeShortSlot(engine.db, clinic, 3, 60);
     const { body } = await book(slot.id, patientId);
-    await call('POST', `/appointments/${body.id}/confirm`, await registrar());
+    await call('POST', `/appointments/${body.id}/confirm`, await registrar(clinic.clinicId));
     await statusBecomes(body.id, 'noshow', 15_000);
-    const late = await call('POST', `/appointments/${body.id}/check-in`, await registrar());
+    const late = await call('POST', `/appointments/${body.id}/check-in`, await registrar(clinic.clinicId));
     expect(late).toMatchObject({ status: 409, body: { error: { code: 'invalid_state' } } });
     await eventually(async () => (await processState(body.id)).status === 'noshow', 10_000, 'process says noshow');
     expect(await processState(body.id)).toMatchObject({ status: 'noshow', reminderSent: true });
@@ -164,8 +167,8 @@ describe('appointment booking', () => {
     expect((await wait(wendy)).status).toBe(201);
 
     const { body: a } = await book(slot.id, alice);
-    await call('POST', `/appointments/${a.id}/confirm`, await registrar());
-    await call('POST', `/appointments/${a.id}/cancel`, await registrar(), { reason: 'clinic closed' });
+    await call('POST', `/appointments/${a.id}/confirm`, await registrar(clinic.clinicId));
+    await call('POST', `/appointments/${a.id}/cancel`, await registrar(clinic.clinicId), { reason: 'clinic closed' });
 
     const offer = await eventually(() => engine.db.selectFrom('appointments').selectAll().where('slot_id', '=', slot.id).where('status', '=', 'offered').executeTakeFirst(), 10_000, 'offer');
     expect(offer).toMatchObject({ patient_id: walter, booked_by: 'waitlist' });
@@ -185,7 +188,7 @@ describe('appointment booking', () => {
     const clinic = await makeClinic(engine.db);
     const slot = await makeSlot(engine.db, clinic, daysFromNow(7));
     const patients = await Promise.all(Array.from({ length: 50 }, () => makePatient(engine.db)));
-    const token = await registrar();
+    const token = await registrar(clinic.clinicId);
     const results = await Promise.all(patients.map((p) => book(slot.id, p, token)));
     const statuses = results.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
@@ -224,7 +227,7 @@ describe('appointment booking', () => {
     const clinic = await makeClinic(engine.db);
     const [p1, p2] = [await makePatient(engine.db), await makePatient(engine.db)];
     const [s1, s2] = [await makeSlot(engine.db, clinic, daysFromNow(3, 7)), await makeSlot(engine.db, clinic, daysFromNow(3, 8))];
-    const token = await registrar();
+    const token = await registrar(clinic.clinicId);
     expect((await book(s1.id, p1, token, 'reused-key-42')).status).toBe(201);
     expect(await book(s2.id, p2, token, 'reused-key-42')).toMatchObject({ status: 409, body: { error: { code: 'idempotency_key_reused' } } });
     expect(await engine.db.selectFrom('appointments').select('patient_id').where('slot_id', 'in', [s1.id, s2.id]).execute()).toEqual([{ patient_id: p1 }]);
@@ -235,8 +238,8 @@ describe('appointment booking', () => {
     const patientId = await makePatient(engine.db);
     const slot = await makeSlot(engine.db, clinic, daysFromNow(3));
     const { body } = await book(slot.id, patientId);
-    await call('POST', `/appointments/${body.id}/confirm`, await registrar());
-    expect(await call('POST', `/appointments/${body.id}/check-in`, await registrar())).toMatchObject({ status: 409, body: { error: { code: 'invalid_state' } } });
+    await call('POST', `/appointments/${body.id}/confirm`, await registrar(clinic.clinicId));
+    expect(await call('POST', `/appointments/${body.id}/check-in`, await registrar(clinic.clinicId))).toMatchObject({ status: 409, body: { error: { code: 'invalid_state' } } });
     expect((await appointmentRow(body.id)).status).toBe('booked');
   });
 
@@ -245,7 +248,7 @@ describe('appointment booking', () => {
     const patientId = await makePatient(engine.db);
     const [a, b, c] = [await makeSlot(engine.db, clinic, daysFromNow(4, 7)), await makeSlot(engine.db, clinic, daysFromNow(4, 8)), await makeSlot(engine.db, clinic, daysFromNow(4, 9))];
     const { body } = await book(a.id, patientId);
-    const token = await registrar();
+    const token = await registrar(clinic.clinicId);
     const results = await Promise.all([
       call('POST', `/appointments/${body.id}/confirm`, token),
       call('POST', `/appointments/${body.id}/reschedule`, token, { slotId: b.id }, `r-${randomUUID()}`),
@@ -272,9 +275,9 @@ describe('appointment booking', () => {
     const { body } = await book(slot.id, patientId);
     const ours = `ClinicId = '${clinic.clinicId}' AND PatientId = '${patientId}'`;
     expect(await listed(`${ours} AND ProcessStatus = 'held'`, 1)).toEqual([`booking-${body.id}`]);
-    await call('POST', `/appointments/${body.id}/confirm`, await registrar());
+    await call('POST', `/appointments/${body.id}/confirm`, await registrar(clinic.clinicId));
     expect(await listed(`${ours} AND ProcessStatus = 'booked'`, 1)).toEqual([`booking-${body.id}`]);
-    await call('POST', `/appointments/${body.id}/cancel`, await registrar(), { reason: 'test' });
+    await call('POST', `/appointments/${body.id}/cancel`, await registrar(clinic.clinicId), { reason: 'test' });
     expect(await listed(`${ours} AND ProcessStatus = 'cancelled'`, 1)).toEqual([`booking-${body.id}`]);
     expect(await listed(`${ours} AND ProcessStatus = 'booked'`, 0)).toEqual([]);
   });
@@ -285,16 +288,16 @@ describe('appointment booking', () => {
     const slot = await makeShortSlot(engine.db, clinic, 3, 300);
     const later = await makeSlot(engine.db, clinic, daysFromNow(3, 10));
     const { body } = await book(slot.id, patientId);
-    expect((await call('POST', `/appointments/${body.id}/confirm`, await registrar())).status).toBe(200);
+    expect((await call('POST', `/appointments/${body.id}/confirm`, await registrar(clinic.clinicId))).status).toBe(200);
     await new Promise((r) => setTimeout(r, Math.max(0, slot.startsAt.getTime() - Date.now()) + 300));
-    const cancel = await call('POST', `/appointments/${body.id}/cancel`, await registrar(), { reason: 'too late' });
+    const cancel = await call('POST', `/appointments/${body.id}/cancel`, await registrar(clinic.clinicId), { reason: 'too late' });
     expect(cancel).toMatchObject({ status: 409, body: { error: { code: 'invalid_state', message: expect.stringContaining('started') } } });
-    const move = await call('POST', `/appointments/${body.id}/reschedule`, await registrar(), { slotId: later.id }, `late-${randomUUID()}`);
+    const move = await call('POST', `/appointments/${body.id}/reschedule`, await registrar(clinic.clinicId), { slotId: later.id }, `late-${randomUUID()}`);
     expect(move).toMatchObject({ status: 409, body: { error: { code: 'invalid_state', message: expect.stringContaining('started') } } });
     expect(await appointmentRow(body.id)).toMatchObject({ status: 'booked', slot_id: slot.id });
     expect(await processState(body.id)).toMatchObject({ status: 'booked', appointment: { slotId: slot.id } });
     // Check-in is what is left to do.
-    expect((await call('POST', `/appointments/${body.id}/check-in`, await registrar())).status).toBe(202);
+    expect((await call('POST', `/appointments/${body.id}/check-in`, await registrar(clinic.clinicId))).status).toBe(202);
     await statusBecomes(body.id, 'arrived');
   });
 
@@ -305,7 +308,7 @@ describe('appointment booking', () => {
     const [a, b, c] = [await makeSlot(engine.db, clinic, daysFromNow(6, 7)), await makeSlot(engine.db, clinic, daysFromNow(6, 8)), await makeSlot(engine.db, clinic, daysFromNow(6, 9))];
     const away = await makeSlot(engine.db, elsewhere, daysFromNow(6, 10));
     const { body } = await book(a.id, patientId);
-    const registrarToken = await registrar();
+    const registrarToken = await registrar(clinic.clinicId);
     const moveTo = (slotId: string, key: string) => call('POST', `/appointments/${body.id}/reschedule`, registrarToken, { slotId }, key);
     expect(await moveTo(away.id, `away-${randomUUID()}`)).toMatchObject({ status: 422, body: { error: { code: 'other_clinic' } } });
     expect(await moveTo(b.id, 'move-key-0001')).toMatchObject({ status: 200, body: { slotId: b.id } });
@@ -320,29 +323,29 @@ describe('appointment booking', () => {
     const [alice, walter] = [await makePatient(engine.db), await makePatient(engine.db)];
     const [booked, free, nextDay] = [await makeSlot(engine.db, clinic, daysFromNow(10, 7)), await makeSlot(engine.db, clinic, daysFromNow(10, 8)), await makeSlot(engine.db, clinic, daysFromNow(11, 8))];
     const { body: visit } = await book(booked.id, alice);
-    await call('POST', `/appointments/${visit.id}/confirm`, await registrar());
+    await call('POST', `/appointments/${visit.id}/confirm`, await registrar(clinic.clinicId));
     // Walter waits for this practitioner: a slot on leave must not be offered to him.
-    await call('POST', '/waitlist', await registrar(), { patientId: walter, specialty: clinic.specialty, practitionerId: clinic.practitionerId, wantedBefore: daysFromNow(30).toISOString() }, `w-${randomUUID()}`);
+    await call('POST', '/waitlist', await registrar(clinic.clinicId), { patientId: walter, specialty: clinic.specialty, practitionerId: clinic.practitionerId, wantedBefore: daysFromNow(30).toISOString() }, `w-${randomUUID()}`);
     const day = daysFromNow(10).toISOString().slice(0, 10); // 07:00–08:00 UTC is the same date in Moscow
 
     const leave = { startsOn: day, endsOn: day, reason: 'annual leave' };
-    const recorded = await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await registrar(), leave);
+    const recorded = await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await registrar(clinic.clinicId), leave);
     expect(recorded).toMatchObject({ status: 201, body: { practitionerId: clinic.practitionerId, startsOn: day, endsOn: day, slotsClosed: 2, appointmentsToMove: [{ id: visit.id, status: 'booked' }] } });
-    const again = await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await registrar(), leave);
+    const again = await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await registrar(clinic.clinicId), leave);
     expect(again).toMatchObject({ status: 201, body: { id: recorded.body.id, slotsClosed: 0 } });
     expect(await engine.db.selectFrom('schedule_exceptions').select('id').where('practitioner_id', '=', clinic.practitionerId).execute()).toHaveLength(1);
 
-    const search = async (d: string) => (await call('GET', `/slots?from=${d}&to=${d}&practitionerId=${clinic.practitionerId}`, await registrar())).body.slots.map((x: Json) => x.id);
+    const search = async (d: string) => (await call('GET', `/slots?from=${d}&to=${d}&practitionerId=${clinic.practitionerId}`, await registrar(clinic.clinicId))).body.slots.map((x: Json) => x.id);
     expect(await search(day)).toEqual([]);
     expect(await search(daysFromNow(11).toISOString().slice(0, 10))).toEqual([nextDay.id]);
     expect(await book(free.id, walter)).toMatchObject({ status: 409, body: { error: { code: 'slot_unavailable' } } });
     // The registrar cancels the visit on leave: its slot stays closed and nobody is offered it.
-    expect((await call('POST', `/appointments/${visit.id}/cancel`, await registrar(), { reason: 'doctor on leave' })).status).toBe(200);
+    expect((await call('POST', `/appointments/${visit.id}/cancel`, await registrar(clinic.clinicId), { reason: 'doctor on leave' })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 500));
     expect(await engine.db.selectFrom('appointments').select('id').where('patient_id', '=', walter).execute()).toEqual([]);
 
-    expect(await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await registrar(), { ...leave, endsOn: daysFromNow(9).toISOString().slice(0, 10) })).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
-    expect(await call('POST', `/practitioners/${randomUUID()}/leave`, await registrar(), leave)).toMatchObject({ status: 404, body: { error: { code: 'practitioner_not_found' } } });
+    expect(await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await registrar(clinic.clinicId), { ...leave, endsOn: daysFromNow(9).toISOString().slice(0, 10) })).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+    expect(await call('POST', `/practitioners/${randomUUID()}/leave`, await registrar(clinic.clinicId), leave)).toMatchObject({ status: 404, body: { error: { code: 'practitioner_not_found' } } });
     expect(await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await patientToken(alice), leave)).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
   });
 
@@ -351,7 +354,7 @@ describe('appointment booking', () => {
     const patientId = await makePatient(engine.db);
     const past = await makeSlot(engine.db, clinic, -3600);
     const far = await makeSlot(engine.db, clinic, daysFromNow(45));
-    const token = await registrar();
+    const token = await registrar(clinic.clinicId);
     expect(await book(randomUUID(), patientId)).toMatchObject({ status: 404, body: { error: { code: 'slot_not_found' } } });
     expect(await book(past.id, patientId)).toMatchObject({ status: 422, body: { error: { code: 'slot_in_past' } } });
     expect(await book(far.id, patientId)).toMatchObject({ status: 422, body: { error: { code: 'beyond_booking_horizon' } } });
@@ -389,7 +392,7 @@ describe('slot search in each clinic\'s own time zone', () => {
     const lateEvening = await makeSlot(engine.db, ny, await nyInstant(`${day} 23:30`));
     const earlyMorning = await makeSlot(engine.db, ny, await nyInstant(`${next} 00:30`));
     expect(lateEvening.startsAt.toISOString().slice(0, 10)).toBe(next);
-    const search = async (d: string) => (await call('GET', `/slots?from=${d}&to=${d}&clinicId=${ny.clinicId}`, await registrar())).body.slots as Json[];
+    const search = async (d: string) => (await call('GET', `/slots?from=${d}&to=${d}&clinicId=${ny.clinicId}`, await registrar(ny.clinicId))).body.slots as Json[];
     const onDay = await search(day);
     expect(onDay.map((s) => s.id)).toContain(lateEvening.id);
     expect(onDay.map((s) => s.id)).not.toContain(earlyMorning.id);
@@ -399,7 +402,7 @@ describe('slot search in each clinic\'s own time zone', () => {
     const patientId = await makePatient(engine.db);
     const booked = await book(lateEvening.id, patientId);
     expect(booked).toMatchObject({ status: 201, body: { localStart: `${day}T23:30`, timeZone: 'America/New_York' } });
-    const list = (await call('GET', `/patients/${patientId}/appointments`, await registrar())).body.appointments as Json[];
+    const list = (await call('GET', `/patients/${patientId}/appointments`, await registrar(ny.clinicId))).body.appointments as Json[];
     expect(list).toMatchObject([{ id: booked.body.id, localStart: `${day}T23:30`, timeZone: 'America/New_York' }]);
   });
 
@@ -411,7 +414,7 @@ describe('slot search in each clinic\'s own time zone', () => {
       break_start: '09:20', break_end: '09:40', valid_from: day, valid_to: day,
     }).execute();
     await generateSlots(engine.db, day, day);
-    const slots = (await call('GET', `/slots?from=${day}&to=${day}&clinicId=${ny.clinicId}`, await registrar())).body.slots as Json[];
+    const slots = (await call('GET', `/slots?from=${day}&to=${day}&clinicId=${ny.clinicId}`, await registrar(ny.clinicId))).body.slots as Json[];
     // 09:00 and 09:40 local; 09:20 falls in the break.
     expect(slots.map((s) => s.localStart)).toEqual([`${day}T09:00`, `${day}T09:40`]);
     const offsetHours = (Date.parse(slots[0]!.startsAt) - Date.parse(`${day}T09:00:00Z`)) / 3_600_000;

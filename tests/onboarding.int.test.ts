@@ -8,8 +8,9 @@ beforeAll(async () => { engine = await startTestEngine(); });
 afterAll(async () => { await engine.stop(); });
 
 type Json = Record<string, any>;
-async function call(method: string, path: string, role: 'ops' | 'admin' | 'registrar' | 'doctor', body?: unknown): Promise<{ status: number; body: Json }> {
-  const init = jsonRequest(method, await engine.token(role), body);
+/** `clinicId`: the clinic the token works for (registrars act only for their own clinic). */
+async function call(method: string, path: string, role: 'ops' | 'admin' | 'registrar' | 'doctor', body?: unknown, clinicId?: string): Promise<{ status: number; body: Json }> {
+  const init = jsonRequest(method, await engine.token(role, clinicId ? { clinicId } : {}), body);
   if (path === '/appointments') (init.headers as Record<string, string>)['idempotency-key'] = `key-${Math.random().toString(36).slice(2, 12)}`;
   const res = await engine.app.request(path, init);
   return { status: res.status, body: (await res.json()) as Json };
@@ -35,7 +36,7 @@ describe('clinic onboarding', () => {
     const url = `/onboarding/${clinic.clinicId}`;
 
     // Not bookable before the pilot: its slots are not offered, and a booking is refused naming the stage.
-    const refused = await call('POST', '/appointments', 'registrar', { slotId: slot.id, patientId });
+    const refused = await call('POST', '/appointments', 'registrar', { slotId: slot.id, patientId }, clinic.clinicId);
     expect(refused).toMatchObject({ status: 409, body: { error: { code: 'clinic_not_live', details: { stage: 'preparation' } } } });
     const day = slot.startsAt.toISOString().slice(0, 10);
     expect((await call('GET', `/slots?from=${day}&to=${day}&clinicId=${clinic.clinicId}`, 'registrar')).body.slots).toEqual([]);
@@ -65,7 +66,7 @@ describe('clinic onboarding', () => {
     // Pilot: bookable; metrics gathered; then the program office decides.
     await stageIs(clinic.clinicId, 'pilot');
     expect(await clinicStage(clinic.clinicId)).toBe('pilot');
-    expect((await call('POST', '/appointments', 'registrar', { slotId: slot.id, patientId })).status).toBe(201);
+    expect((await call('POST', '/appointments', 'registrar', { slotId: slot.id, patientId }, clinic.clinicId)).status).toBe(201);
     await eventually(async () => (await progress(clinic.clinicId)).status === 'awaiting-decision', 30_000, 'awaiting decision');
     expect((await call('POST', `${url}/decision`, 'ops', { decision: 'go', reason: 'pilot fine' })).status).toBe(403);
     const go = await call('POST', `${url}/decision`, 'admin', { decision: 'go', reason: 'pilot fine' });

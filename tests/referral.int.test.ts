@@ -25,7 +25,8 @@ async function call(e: TestEngine, method: string, path: string, token: string, 
   return { status: res.status, body: (await res.json()) as Json };
 }
 const doctor = (e: TestEngine, practitionerId: string) => e.token('doctor', { id: `doctor-${practitionerId}`, practitionerId });
-const registrar = (e: TestEngine) => e.token('registrar');
+/** The referring clinic's registrar (registrars act only for the clinic(s) on their token). */
+const registrar = (e: TestEngine, clinicId: string) => e.token('registrar', { clinicId });
 
 /** A clinic whose referrals wait seconds, not working days (referral_policies rows). */
 async function referralClinic(e: TestEngine, policies: Policy[], booking: Parameters<typeof makeClinic>[1] = {}): Promise<TestClinic> {
@@ -57,9 +58,9 @@ async function attendedReferral(e: TestEngine, clinic: TestClinic) {
   const id = created.body.id as string;
   const slot = await makeSlot(e.db, clinic, 3600);
   await becomes(e, id, 'offered');
-  const booked = await call(e, 'POST', `/referrals/${id}/book`, await registrar(e), { slotId: slot.id });
+  const booked = await call(e, 'POST', `/referrals/${id}/book`, await registrar(e, clinic.clinicId), { slotId: slot.id });
   expect(booked).toMatchObject({ status: 201, body: { status: 'booked', slotId: slot.id, practitionerId: clinic.practitionerId } });
-  const checkIn = await call(e, 'POST', `/appointments/${booked.body.appointmentId}/check-in`, await registrar(e));
+  const checkIn = await call(e, 'POST', `/appointments/${booked.body.appointmentId}/check-in`, await registrar(e, clinic.clinicId));
   expect(checkIn.status).toBe(202);
   await becomes(e, id, 'attended');
   return { id, patientId, appointmentId: booked.body.appointmentId as string, slot };
@@ -83,7 +84,7 @@ describe('a referral to a specialist', () => {
     const r = await row(engine, id);
     expect(r.booked_at!.getTime()).toBeLessThanOrEqual(r.deadline_at.getTime());
     expect(r).toMatchObject({ acknowledged_by: `doctor-${clinic.otherPractitionerId}`, escalation_level: 0 });
-    const detail = await call(engine, 'GET', `/referrals/${id}`, await registrar(engine));
+    const detail = await call(engine, 'GET', `/referrals/${id}`, await registrar(engine, clinic.clinicId));
     expect(detail.body.timeline.map((t: Json) => t.step)).toContain('acknowledged');
     expect(detail.body.process).toMatchObject({ status: 'closed' });
     const mine = await call(engine, 'GET', `/patients/${patientId}/referrals`, await engine.token('patient', { id: `p-${patientId}`, patientId }));
@@ -138,7 +139,7 @@ describe('a referral to a specialist', () => {
     const b = (await refer(engine, clinic, await makePatient(engine.db), { urgency: 'urgent' })).body;
     expect(Date.parse(b.deadlineAt)).toBeLessThan(Date.parse(a.deadlineAt));
     await eventually(async () => (await row(engine, a.id)).escalation_level === 1, 30_000, 'escalated to the registrar queue');
-    const queue = await call(engine, 'GET', `/referrals/queue?clinicId=${clinic.clinicId}`, await registrar(engine));
+    const queue = await call(engine, 'GET', `/referrals/queue?clinicId=${clinic.clinicId}`, await registrar(engine, clinic.clinicId));
     expect(queue.body.referrals.map((r: Json) => r.id)).toEqual([a.id, b.id]);
 
     const breached = await eventually(async () => ((await row(engine, a.id)).breached ? row(engine, a.id) : undefined), 60_000, 'breached');
@@ -162,9 +163,9 @@ describe('a referral to a specialist', () => {
       return found.length >= 1;
     }, 15_000, 'listed as breached');
     expect(found).toContain(`referral-${a.id}`);
-    const listed = await call(engine, 'GET', `/referrals?clinicId=${clinic.clinicId}&breached=true`, await registrar(engine));
+    const listed = await call(engine, 'GET', `/referrals?clinicId=${clinic.clinicId}&breached=true`, await registrar(engine, clinic.clinicId));
     expect(listed.body.referrals.map((r: Json) => r.id)).toContain(a.id);
-    for (const r of [a, b]) expect((await call(engine, 'POST', `/referrals/${r.id}/cancel`, await registrar(engine), { reason: 'test over' })).status).toBe(200);
+    for (const r of [a, b]) expect((await call(engine, 'POST', `/referrals/${r.id}/cancel`, await registrar(engine, clinic.clinicId), { reason: 'test over' })).status).toBe(200);
   });
 
   test('expires at the end of its validity when nobody books it', async () => {
@@ -173,7 +174,7 @@ describe('a referral to a specialist', () => {
     const expired = await becomes(engine, body.id, 'expired');
     expect(expired.closed_at).not.toBeNull();
     const slot = await makeSlot(engine.db, clinic, daysFromNow(2));
-    expect(await call(engine, 'POST', `/referrals/${body.id}/book`, await registrar(engine), { slotId: slot.id })).toMatchObject({ status: 409, body: { error: { code: 'invalid_state' } } });
+    expect(await call(engine, 'POST', `/referrals/${body.id}/book`, await registrar(engine, clinic.clinicId), { slotId: slot.id })).toMatchObject({ status: 409, body: { error: { code: 'invalid_state' } } });
   });
 
   test('a no-show at the specialist sends it back to offering, and it is booked again', async () => {
@@ -182,7 +183,7 @@ describe('a referral to a specialist', () => {
     const { body } = await refer(engine, clinic, patientId);
     await becomes(engine, body.id, 'offered');
     const soon = await makeShortSlot(engine.db, clinic, 15, 3);
-    const first = await call(engine, 'POST', `/referrals/${body.id}/book`, await registrar(engine), { slotId: soon.id });
+    const first = await call(engine, 'POST', `/referrals/${body.id}/book`, await registrar(engine, clinic.clinicId), { slotId: soon.id });
     expect(first.status).toBe(201);
     await eventually(async () => (await row(engine, body.id)).no_shows === 1, 40_000, 'no-show recorded');
     const back = await becomes(engine, body.id, 'offered');
@@ -190,7 +191,7 @@ describe('a referral to a specialist', () => {
     expect((await engine.db.selectFrom('appointments').select('status').where('id', '=', first.body.appointmentId).executeTakeFirstOrThrow()).status).toBe('noshow');
 
     const later = await makeSlot(engine.db, clinic, daysFromNow(3));
-    const second = await call(engine, 'POST', `/referrals/${body.id}/book`, await registrar(engine), { slotId: later.id });
+    const second = await call(engine, 'POST', `/referrals/${body.id}/book`, await registrar(engine, clinic.clinicId), { slotId: later.id });
     expect(second).toMatchObject({ status: 201, body: { slotId: later.id } });
     expect(await row(engine, body.id)).toMatchObject({ status: 'booked', appointment_id: second.body.appointmentId, no_shows: 1 });
     expect(await steps(engine, body.id)).toEqual(['created', 'process-started', 'offered', 'booked', 'no-show', 'offered', 'booked']);
@@ -201,7 +202,7 @@ describe('a referral to a specialist', () => {
     const { body } = await refer(engine, clinic, await makePatient(engine.db));
     await becomes(engine, body.id, 'offered');
     const slot = await makeSlot(engine.db, clinic, daysFromNow(4));
-    const booked = await call(engine, 'POST', `/referrals/${body.id}/book`, await registrar(engine), { slotId: slot.id });
+    const booked = await call(engine, 'POST', `/referrals/${body.id}/book`, await registrar(engine, clinic.clinicId), { slotId: slot.id });
     const referrer = await doctor(engine, clinic.otherPractitionerId);
     expect((await call(engine, 'POST', `/referrals/${body.id}/cancel`, referrer, {})).status).toBe(400);
     expect((await call(engine, 'POST', `/referrals/${body.id}/cancel`, await doctor(engine, clinic.practitionerId), { reason: 'x' })).status).toBe(403);
@@ -209,7 +210,7 @@ describe('a referral to a specialist', () => {
     expect(cancelled).toMatchObject({ status: 200, body: { status: 'cancelled', cancelReason: 'symptoms resolved', fhir: { serviceRequest: 'revoked', task: 'cancelled' } } });
     await eventually(async () => (await engine.db.selectFrom('appointments').select('status').where('id', '=', booked.body.appointmentId).executeTakeFirstOrThrow()).status === 'cancelled', 30_000, 'appointment cancelled');
     const date = slot.startsAt.toISOString().slice(0, 10);
-    const free = await call(engine, 'GET', `/slots?from=${date}&to=${date}&practitionerId=${clinic.practitionerId}`, await registrar(engine));
+    const free = await call(engine, 'GET', `/slots?from=${date}&to=${date}&practitionerId=${clinic.practitionerId}`, await registrar(engine, clinic.clinicId));
     expect(free.body.slots.map((s: Json) => s.id)).toContain(slot.id);
   });
 
@@ -220,7 +221,7 @@ describe('a referral to a specialist', () => {
     await becomes(engine, body.id, 'offered');
     const slot = await makeSlot(engine.db, clinic, daysFromNow(5));
     const wrong = await makeSlot(engine.db, clinic, daysFromNow(5, 11), 20, clinic.otherPractitionerId);
-    const reg = await registrar(engine);
+    const reg = await registrar(engine, clinic.clinicId);
     expect((await call(engine, 'POST', '/appointments', reg, { slotId: wrong.id, patientId, referralId: body.id }, `k-${randomUUID()}`)).body.error.code).toBe('wrong_practitioner');
     const held = await call(engine, 'POST', '/appointments', reg, { slotId: slot.id, patientId, referralId: body.id }, `k-${randomUUID()}`);
     expect(held.status).toBe(201);
@@ -288,7 +289,7 @@ describe('the demo city\'s referrals', () => {
     await startOpenReferrals(engine.client, engine.db, engine.config.CLINICAL_TASK_QUEUE); // a second start changes nothing
     const [fresh, escalated, breached] = [demoId('referral:1'), demoId('referral:3'), demoId('referral:4')];
     await eventually(async () => (await row(engine, breached)).breached && (await row(engine, escalated)).escalation_level === 1, 30_000, 'demo escalations');
-    const queue = await call(engine, 'GET', `/referrals/queue?clinicId=${demoId('clinic:PC-01')}`, await registrar(engine));
+    const queue = await call(engine, 'GET', `/referrals/queue?clinicId=${demoId('clinic:PC-01')}`, await registrar(engine, demoId('clinic:PC-01')));
     expect(queue.body.referrals.map((r: Json) => r.id).slice(0, 2)).toEqual([breached, escalated]);
     expect(queue.body.referrals.map((r: Json) => r.id)).toContain(fresh);
     expect((await steps(engine, fresh)).filter((s) => s === 'process-started')).toHaveLength(1);

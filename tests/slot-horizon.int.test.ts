@@ -44,14 +44,14 @@ test('a hold whose booking process was terminated is released by the lapsed-hold
   const [alice, bob] = [await makePatient(engine.db), await makePatient(engine.db)];
   const slot = await makeSlot(engine.db, clinic, daysFromNow(2));
   const book = async (patientId: string) => {
-    const init = jsonRequest('POST', await engine.token('registrar'), { slotId: slot.id, patientId });
+    const init = jsonRequest('POST', await engine.token('registrar', { clinicId: clinic.clinicId }), { slotId: slot.id, patientId });
     (init.headers as Record<string, string>)['idempotency-key'] = `sweep-${randomUUID()}`;
     const res = await engine.app.request('/appointments', init);
     return { status: res.status, body: (await res.json()) as { id: string } };
   };
   // Carol waits for an earlier visit with this practitioner: the slot the sweep frees is hers to take.
   const carol = await makePatient(engine.db);
-  const waitInit = jsonRequest('POST', await engine.token('registrar'), { patientId: carol, specialty: clinic.specialty, practitionerId: clinic.practitionerId, wantedBefore: daysFromNow(20).toISOString() });
+  const waitInit = jsonRequest('POST', await engine.token('registrar', { clinicId: clinic.clinicId }), { patientId: carol, specialty: clinic.specialty, practitionerId: clinic.practitionerId, wantedBefore: daysFromNow(20).toISOString() });
   (waitInit.headers as Record<string, string>)['idempotency-key'] = `wait-${randomUUID()}`;
   expect((await engine.app.request('/waitlist', waitInit)).status).toBe(201);
   const held = await book(alice);

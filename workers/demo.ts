@@ -11,7 +11,7 @@ import { demoId } from '../db/seed';
 
 export const DEMO_CALLERS: Caller[] = [
   { id: 'demo-patient', role: 'patient', patientId: demoId('patient:0') },
-  { id: 'demo-registrar', role: 'registrar' },
+  { id: 'demo-registrar', role: 'registrar', clinicId: demoId('clinic:PC-01') },
   { id: 'demo-doctor', role: 'doctor', practitionerId: demoId('practitioner:PC-01:0') },
   { id: 'demo-lab', role: 'lab', clinicId: demoId('clinic:PC-01') },
   { id: 'demo-ops', role: 'ops' },

@@ -11,7 +11,7 @@ import { collectSpecimenUpdate, postResultsUpdate, receiveSpecimenUpdate, reject
 import { newRouter, type ApiDeps } from '../router';
 import { requireRole } from '../auth';
 import { ApiError, errorResponse } from '../errors';
-import { AUTH_ERRORS, IdParam, LabOrderSchema, body, json, labFailure, orderFor, presentOrder, sendUpdate } from './shared';
+import { AUTH_ERRORS, IdParam, LabOrderSchema, body, json, labFailure, auditedOrder, presentOrder, sendUpdate } from './shared';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HL7_TYPES = ['text/plain', 'x-application/hl7-v2+er7', 'application/hl7-v2'];
@@ -56,7 +56,7 @@ export function labRouter(deps: ApiDeps) {
     method: 'post', path: '/lab-orders/{id}/specimen/collect', summary: 'Specimen collected: barcode, who and when', security: [{ bearer: [] }], middleware: [lab] as const,
     request: { params: IdParam, ...body(z.object({ barcode: z.string().regex(/^[A-Za-z0-9-]{4,40}$/) })) }, responses: ACTION,
   }), async (c) => {
-    const row = await orderFor(db, c.get('caller'), c.req.valid('param').id, 'lab');
+    const row = await auditedOrder(c, db, c.req.valid('param').id, 'lab');
     await sendUpdate(temporal, row, (h) => h.executeUpdate(collectSpecimenUpdate, { args: [{ barcode: c.req.valid('json').barcode, by: c.get('caller').id }] }));
     return c.json(await presentOrder(db, row.id), 200);
   });
@@ -65,7 +65,7 @@ export function labRouter(deps: ApiDeps) {
     method: 'post', path: '/lab-orders/{id}/specimen/receive', summary: 'Specimen received by the lab', security: [{ bearer: [] }], middleware: [lab] as const,
     request: { params: IdParam }, responses: ACTION,
   }), async (c) => {
-    const row = await orderFor(db, c.get('caller'), c.req.valid('param').id, 'lab');
+    const row = await auditedOrder(c, db, c.req.valid('param').id, 'lab');
     await sendUpdate(temporal, row, (h) => h.executeUpdate(receiveSpecimenUpdate, { args: [{ by: c.get('caller').id }] }));
     return c.json(await presentOrder(db, row.id), 200);
   });
@@ -75,7 +75,7 @@ export function labRouter(deps: ApiDeps) {
     security: [{ bearer: [] }], middleware: [lab] as const,
     request: { params: IdParam, ...body(z.object({ reason: z.enum(REJECTION_REASONS) })) }, responses: ACTION,
   }), async (c) => {
-    const row = await orderFor(db, c.get('caller'), c.req.valid('param').id, 'lab');
+    const row = await auditedOrder(c, db, c.req.valid('param').id, 'lab');
     await sendUpdate(temporal, row, (h) => h.executeUpdate(rejectSpecimenUpdate, { args: [{ reason: c.req.valid('json').reason, by: c.get('caller').id }] }));
     return c.json(await presentOrder(db, row.id), 200);
   });
@@ -90,7 +90,7 @@ export function labRouter(deps: ApiDeps) {
       422: errorResponse('unknown_test / wrong_unit / not_finite / impossible_value (details: index, loinc)'),
     },
   }), async (c) => {
-    const row = await orderFor(db, c.get('caller'), c.req.valid('param').id, 'lab');
+    const row = await auditedOrder(c, db, c.req.valid('param').id, 'lab');
     const key = c.req.valid('header')['idempotency-key'];
     const results = c.req.valid('json').results.map((r) => ({ ...r, value: r.value as unknown }));
     const answer = await sendUpdate(temporal, row, (h) => h.executeUpdate(postResultsUpdate, { args: [{ results, by: c.get('caller').id, source: 'json' }], ...(key ? { updateId: `results:${key}` } : {}) }));

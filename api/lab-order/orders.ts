@@ -13,9 +13,10 @@ import {
 } from '../../workflows/lab-order';
 import { clinicIdKey, patientIdKey, processStatusKey } from '../../workflows/search-attributes';
 import { newRouter, type ApiDeps } from '../router';
+import { auditAccess } from '../access';
 import { requireRole } from '../auth';
 import { ApiError, errorResponse } from '../errors';
-import { AUTH_ERRORS, IdParam, IdempotencyHeader, LabOrderSchema, Uuid, body, json, labFailure, orderFor, presentOrder, sendUpdate } from './shared';
+import { AUTH_ERRORS, IdParam, IdempotencyHeader, LabOrderSchema, Uuid, body, json, labFailure, auditedOrder, presentOrder, sendUpdate } from './shared';
 
 const CreateSchema = z.object({
   patientId: Uuid,
@@ -78,6 +79,7 @@ export function labOrdersRouter(deps: ApiDeps) {
     if (!row || row.patient_id !== input.patientId || row.tests.join() !== input.tests.join()) {
       throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different order; use a new key.');
     }
+    await auditAccess(c, db, { patientId: row.patient_id, resource: { type: 'ServiceRequest', id: row.id }, action: 'write' });
     return c.json(await presentOrder(db, orderId), 201);
   });
 
@@ -87,7 +89,7 @@ export function labOrdersRouter(deps: ApiDeps) {
   }), async (c) => {
     const caller = c.get('caller');
     const { id } = c.req.valid('param');
-    if (caller.role !== 'ops') await orderFor(db, caller, id, 'reader');
+    if (caller.role !== 'ops') await auditedOrder(c, db, id, 'reader');
     else if (!(await labOrderRow(db, id))) throw new ApiError(404, 'lab_order_not_found', `Lab order ${id} does not exist.`);
     return c.json(await presentOrder(db, id), 200);
   });
@@ -98,7 +100,7 @@ export function labOrdersRouter(deps: ApiDeps) {
   }), async (c) => {
     const caller = c.get('caller');
     const { id } = c.req.valid('param');
-    if (caller.role !== 'ops') await orderFor(db, caller, id, 'reader');
+    if (caller.role !== 'ops') await auditedOrder(c, db, id, 'reader');
     const rows = await db.selectFrom('lab_order_events').select(['at', 'kind', 'actor', 'details']).where('lab_order_id', '=', id).orderBy('at').execute();
     return c.json({ events: rows.map((r) => ({ at: r.at.toISOString(), kind: r.kind, actor: r.actor, details: r.details })) }, 200);
   });
@@ -108,7 +110,7 @@ export function labOrdersRouter(deps: ApiDeps) {
     request: { params: IdParam, ...body(z.object({ reason: z.string().min(1).max(500) })) },
     responses: { 200: json(LabOrderSchema, 'Cancelled'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('lab_order_not_found'), 409: errorResponse('invalid_state: the specimen is already collected') },
   }), async (c) => {
-    const row = await orderFor(db, c.get('caller'), c.req.valid('param').id, 'ordering-doctor');
+    const row = await auditedOrder(c, db, c.req.valid('param').id, 'ordering-doctor');
     await sendUpdate(temporal, row, (h) => h.executeUpdate(cancelLabOrderUpdate, { args: [{ by: c.get('caller').id, reason: c.req.valid('json').reason }] }));
     return c.json(await presentOrder(db, row.id), 200);
   });
@@ -123,7 +125,7 @@ export function labOrdersRouter(deps: ApiDeps) {
     },
   }), async (c) => {
     const caller = c.get('caller');
-    const row = await orderFor(db, caller, c.req.valid('param').id, 'acknowledging-doctor');
+    const row = await auditedOrder(c, db, c.req.valid('param').id, 'acknowledging-doctor');
     const practitionerId = caller.practitionerId ?? (caller.role === 'admin' ? row.ordering_practitioner_id : '');
     await sendUpdate(temporal, row, (h) => h.executeUpdate(acknowledgeUpdate, { args: [{ practitionerId, readBack: c.req.valid('json').readBack }] }));
     return c.json(await presentOrder(db, row.id), 200);
@@ -135,7 +137,7 @@ export function labOrdersRouter(deps: ApiDeps) {
     request: { params: IdParam, query: z.object({ wait: z.string().optional().openapi({ example: '10s' }) }) },
     responses: { 200: json(CdsSchema, 'ready with cards, or pending'), 400: errorResponse('Malformed wait'), ...AUTH_ERRORS, 404: errorResponse('lab_order_not_found') },
   }), async (c) => {
-    const row = await orderFor(db, c.get('caller'), c.req.valid('param').id, 'reader');
+    const row = await auditedOrder(c, db, c.req.valid('param').id, 'reader');
     const waitMs = parseWait(c.req.valid('query').wait);
     let answer: CdsAwaitAnswer | undefined;
     try {

@@ -12,6 +12,7 @@ import {
 } from '../../domain/lab-order';
 import type { AppEnv } from '../router';
 import type { Caller } from '../auth';
+import { auditAccess, canActInClinic } from '../access';
 import { ApiError, errorResponse, type ErrorCode } from '../errors';
 
 export const Uuid = z.string().uuid();
@@ -66,7 +67,7 @@ export async function orderFor(db: Db, caller: Caller, id: string, access: Acces
   if (caller.role === 'admin') return row;
   if (caller.role === 'lab') {
     if (access !== 'lab' && access !== 'reader') throw new ApiError(403, 'forbidden', 'The lab cannot do this.');
-    if (!caller.clinicId || caller.clinicId !== row.clinic_id) throw new ApiError(403, 'forbidden', 'Labs act only on their own clinic\'s orders.');
+    if (!canActInClinic(caller, row.clinic_id)) throw new ApiError(403, 'forbidden', 'Labs act only on their own clinic\'s orders.');
     return row;
   }
   if (caller.role === 'doctor') {
@@ -79,6 +80,13 @@ export async function orderFor(db: Db, caller: Caller, id: string, access: Acces
     throw new ApiError(403, 'forbidden', 'Doctors act only on the orders they placed (or cover).');
   }
   throw new ApiError(403, 'forbidden', 'This role cannot act on lab orders.');
+}
+
+/** orderFor, then the access recorded in the audit log (reads as 'read', everything else as 'write'). */
+export async function auditedOrder(c: Context<AppEnv>, db: Db, id: string, access: Access): Promise<LabOrder> {
+  const row = await orderFor(db, c.get('caller'), id, access);
+  await auditAccess(c, db, { patientId: row.patient_id, resource: { type: 'ServiceRequest', id: row.id }, action: access === 'reader' ? 'read' : 'write' });
+  return row;
 }
 
 export const ResultSchema = z.object({

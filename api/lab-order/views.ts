@@ -8,6 +8,7 @@ import { fhirObservation } from '../../domain/lab-order';
 import { VITAL_SIGNS, vitalObservations } from '../../domain/vitals';
 import { newRouter, type ApiDeps } from '../router';
 import { requireRole } from '../auth';
+import { auditAccess } from '../access';
 import { ApiError, errorResponse } from '../errors';
 import { AUTH_ERRORS, IdParam, IdempotencyHeader, ResultSchema, body, json, resultView } from './shared';
 
@@ -58,6 +59,7 @@ export function labViewsRouter(deps: ApiDeps) {
     const caller = c.get('caller');
     const { id } = c.req.valid('param');
     if (caller.role === 'patient' && caller.patientId !== id) throw new ApiError(403, 'forbidden', 'Patients read only their own results.');
+    await auditAccess(c, db, { patientId: id, resource: { type: 'DiagnosticReportList', id }, action: 'read' });
     const orders = await db.selectFrom('lab_orders').select(['id', 'final_at', 'round'])
       .where('patient_id', '=', id).where('final_at', 'is not', null).where('status', 'in', ['final', 'acknowledged', 'closed'])
       .$if(caller.role === 'doctor', (q) => q.where('ordering_practitioner_id', '=', caller.practitionerId ?? ''))
@@ -90,6 +92,7 @@ export function labViewsRouter(deps: ApiDeps) {
       patient_id: id, loinc: v.loinc, value: v.value, unit: v.unit, effective_at: at, recorded_by: by, dedupe_key: `${by}:${key}:${v.loinc}`,
     }))).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
     const rows = await db.selectFrom('patient_vitals').selectAll().where('dedupe_key', 'in', checked.values.map((v) => `${by}:${key}:${v.loinc}`)).execute();
+    await auditAccess(c, db, { patientId: id, resource: { type: 'Observation', id: `vitals:${key}` }, action: 'write' });
     const display = Object.fromEntries(Object.values(VITAL_SIGNS).map((s) => [s.loinc, s.display]));
     return c.json({ observations: rows.map((r) => ({
       resourceType: 'Observation', id: r.id, status: 'final', category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],

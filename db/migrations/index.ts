@@ -15,6 +15,7 @@ import * as bookingGuards from './2026_11_26_1200_booking_guards';
 import * as onboardingRollout from './2026_11_26_1500_onboarding_rollout';
 import * as referralProcess from './2026_11_26_1300_referral_process';
 import * as labOrderProcess from './2026_11_26_1400_lab_order_process';
+import * as recordAccess from './2026_11_26_1700_record_access';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_1200_core': core,
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_1300_referral_process': referralProcess,
   '2026_11_26_1400_lab_order_process': labOrderProcess,
   '2026_11_26_1500_onboarding_rollout': onboardingRollout,
+  '2026_11_26_1700_record_access': recordAccess,
 };

@@ -34,14 +34,16 @@ async function call(method: string, url: string, token: string, body?: unknown):
   if (res.status >= 300) throw new Error(`${method} ${url} answered ${res.status}: ${JSON.stringify(json)}`);
   return { status: res.status, body: json };
 }
-const registrar = () => engine.token('registrar');
-const book = async (slotId: string, patientId: string) => (await call('POST', '/appointments', await registrar(), { slotId, patientId })).body as { id: string };
-const act = async (id: string, action: string, body?: unknown) => call('POST', `/appointments/${id}/${action}`, await registrar(), body);
+/** A registrar of the slot's / appointment's clinic (registrars act only for the clinic(s) on their token). */
+const registrar = (clinicId: string) => engine.token('registrar', { clinicId });
+const clinicOf = async (table: 'slots' | 'appointments', id: string) => (await engine.db.selectFrom(table).select('clinic_id').where('id', '=', id).executeTakeFirstOrThrow()).clinic_id;
+const book = async (slotId: string, patientId: string) => (await call('POST', '/appointments', await registrar(await clinicOf('slots', slotId)), { slotId, patientId })).body as { id: string };
+const act = async (id: string, action: string, body?: unknown) => call('POST', `/appointments/${id}/${action}`, await registrar(await clinicOf('appointments', id)), body);
 const statusBecomes = (id: string, status: string) =>
   eventually(async () => (await engine.db.selectFrom('appointments').select('status').where('id', '=', id).executeTakeFirst())?.status === status, 60_000, `appointment ${status}`);
 const wfId = (appointmentId: string) => `booking-${appointmentId}`;
 const waitFor = async (clinic: TestClinic, patientId: string) =>
-  call('POST', '/waitlist', await registrar(), { patientId, specialty: clinic.specialty, practitionerId: clinic.practitionerId, wantedBefore: daysFromNow(30).toISOString() });
+  call('POST', '/waitlist', await registrar(clinic.clinicId), { patientId, specialty: clinic.specialty, practitionerId: clinic.practitionerId, wantedBefore: daysFromNow(30).toISOString() });
 const offeredTo = (slotId: string) =>
   eventually(() => engine.db.selectFrom('appointments').select(['id', 'workflow_id']).where('slot_id', '=', slotId).where('status', '=', 'offered').executeTakeFirst(), 60_000, 'waitlist offer');
 
