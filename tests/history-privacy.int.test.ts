@@ -63,7 +63,7 @@ test('histories on the Temporal server hold no patient name, birth date or resul
     .returning('id').executeTakeFirstOrThrow();
   const clinic = await makeClinic(engine.db);
   const slot = await makeSlot(engine.db, clinic, daysFromNow(6));
-  const init = jsonRequest('POST', await engine.token('registrar'), { slotId: slot.id, patientId: patient.id });
+  const init = jsonRequest('POST', await engine.token('registrar', { clinicIds: [clinic.clinicId] }), { slotId: slot.id, patientId: patient.id });
   (init.headers as Record<string, string>)['idempotency-key'] = `privacy-${randomUUID()}`;
   const booked = await engine.app.request('/appointments', init);
   expect(booked.status).toBe(201);

@@ -30,8 +30,8 @@ const scrape = async () => {
   expect(res.status).toBe(200);
   return res.text();
 };
-async function book(slotId: string, patientId: string) {
-  const init = jsonRequest('POST', await engine.token('registrar'), { slotId, patientId });
+async function book(slotId: string, patientId: string, clinicId: string) {
+  const init = jsonRequest('POST', await engine.token('registrar', { clinicIds: [clinicId] }), { slotId, patientId });
   (init.headers as Record<string, string>)['idempotency-key'] = `m-${randomUUID()}`;
   return engine.app.request('/appointments', init);
 }
@@ -43,13 +43,13 @@ describe('metrics for ops', () => {
     const slot = await makeSlot(engine.db, clinic, daysFromNow(5));
     const before = await scrape();
 
-    const first = await book(slot.id, alice);
+    const first = await book(slot.id, alice, clinic.clinicId);
     expect(first.status).toBe(201);
     const { id } = (await first.json()) as { id: string };
-    const conflict = await book(slot.id, bob);
+    const conflict = await book(slot.id, bob, clinic.clinicId);
     expect(conflict.status).toBe(409);
     expect(((await conflict.json()) as { error: { code: string } }).error.code).toBe('slot_taken');
-    expect((await engine.app.request(`/appointments/${id}`, { headers: { authorization: `Bearer ${await engine.token('registrar')}` } })).status).toBe(200);
+    expect((await engine.app.request(`/appointments/${id}`, { headers: { authorization: `Bearer ${await engine.token('registrar', { clinicIds: [clinic.clinicId] })}` } })).status).toBe(200);
 
     const after = await scrape();
     const type = { workflow_type: 'bookingWorkflow' };

@@ -190,6 +190,8 @@ describe('a referral to a specialist', () => {
     expect(back.appointment_id).toBeNull();
     expect((await engine.db.selectFrom('appointments').select('status').where('id', '=', first.body.appointmentId).executeTakeFirstOrThrow()).status).toBe('noshow');
 
+    // The row says offered once the activity commits; the process takes the step right after it.
+    await eventually(async () => (await call(engine, 'GET', `/referrals/${body.id}`, await registrar(engine, clinic.clinicId))).body.process?.status === 'offered', 30_000, 'process offering again');
     const later = await makeSlot(engine.db, clinic, daysFromNow(3));
     const second = await call(engine, 'POST', `/referrals/${body.id}/book`, await registrar(engine, clinic.clinicId), { slotId: later.id });
     expect(second).toMatchObject({ status: 201, body: { slotId: later.id } });
