@@ -47,6 +47,7 @@ export type ErrorCode =
   | 'prefetch_missing'
   | 'unavailable'
   | 'unsupported_media_type'
+  | 'payload_too_large'
   | 'internal'
   | 'lab_order_not_found'
   | 'unknown_test'

@@ -55,6 +55,12 @@ const ConfigSchema = z.object({
   CDS_BATCH_WAIT_MS: z.coerce.number().min(0).default(2),
   /** 'on' (the embedded demo start sets it): the clinical worker starts the demo city's lab orders. */
   DEMO_LAB_ORDERS: z.enum(['on', 'off']).default('off'),
+  /** Browser origins allowed to call the API cross-origin (CORS), comma-separated; default none. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .refine((list) => list.every((o) => /^https?:\/\/[^/\s]+$/.test(o)), 'each origin must be scheme://host[:port]'),
 });
 
 /** Every variable the code reads: docker-compose.yml may set these and no others. */

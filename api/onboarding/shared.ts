@@ -16,8 +16,8 @@ export const ONBOARDING_FAILURES: FailureMap = {
 export const Uuid = z.string().uuid();
 export const StageSchema = z.enum(ONBOARDING_STAGES);
 
-export const OnboardingPolicySchema = z.object({
-  taskDeadlineSeconds: z.object({ preparation: z.number().positive(), training: z.number().positive(), pilot: z.number().positive() }).partial().optional(),
+export const OnboardingPolicySchema = z.strictObject({
+  taskDeadlineSeconds: z.strictObject({ preparation: z.number().positive(), training: z.number().positive(), pilot: z.number().positive() }).partial().optional(),
   reminderLeadSeconds: z.number().nonnegative().optional(),
   escalationStepSeconds: z.number().positive().optional(),
   certifiedShare: z.number().min(0).max(1).optional(),
