@@ -84,13 +84,15 @@ export function clinicOnboardingRouter(deps: ApiDeps) {
         timeline: z.array(z.object({ kind: z.string(), stage: z.string(), details: z.unknown(), at: z.string() })),
       }), 'Progress and timeline'),
       400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('not_found: no onboarding for this clinic'),
+      503: errorResponse('unavailable: the process did not answer its query'),
     },
   }), async (c) => {
     const { clinicId } = c.req.valid('param');
     const handle = temporal.workflow.getHandle(onboardingWorkflowId(clinicId));
     const [progress, state] = await Promise.all([handle.query(onboardingProgressQuery), handle.query(onboardingStateQuery)]).catch((err) => {
       if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'not_found', `Clinic ${clinicId} has no onboarding process.`);
-      throw err;
+      // The process exists but did not answer (its worker is away, or its last task failed).
+      throw new ApiError(503, 'unavailable', 'The onboarding process did not answer; try again later.');
     });
     const blocked = state.blockers.length > 0;
     return c.json({
