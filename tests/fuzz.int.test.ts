@@ -15,6 +15,8 @@ import { createLogger } from '../platform/logger';
 import { startTestEngine, type TestEngine } from './helpers';
 
 const FULL = process.env.FUZZ_MODE === 'full';
+/** The CLI through the Python that .ci/run installs it into (`pip install -r tests/fuzz/requirements.txt`). */
+const SCHEMATHESIS = ['-m', 'schemathesis.cli'];
 /** Test cases per operation and pass: about 61 routes × 2 passes × n, plus schemathesis's own coverage cases. */
 const MAX_EXAMPLES = Number(process.env.FUZZ_MAX_EXAMPLES ?? (FULL ? 100 : 10));
 
@@ -22,7 +24,7 @@ let engine: TestEngine;
 let server: ServerType;
 let baseUrl: string;
 beforeAll(async () => {
-  const installed = spawnSync('schemathesis', ['--version'], { encoding: 'utf8' });
+  const installed = spawnSync('python3', [...SCHEMATHESIS, '--version'], { encoding: 'utf8' });
   if (installed.status !== 0) throw new Error('schemathesis is not installed: pip install -r tests/fuzz/requirements.txt (.ci/run does)');
   engine = await startTestEngine();
   // Its own app, logging unhandled errors (with their stacks, never bodies) so a 5xx can be traced.
@@ -51,7 +53,7 @@ function schemathesis(token: string, label: string): Promise<Outcome> {
     '--report', 'ndjson', '--report-dir', dir,
   ];
   return new Promise((resolve) => {
-    const child = spawn('schemathesis', args, { env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_HOOKS: '' } });
+    const child = spawn('python3', [...SCHEMATHESIS, ...args], { env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_HOOKS: '' } });
     let output = '';
     child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { output += d.toString(); });

@@ -64,6 +64,17 @@ describe('request bodies', () => {
   });
 });
 
+describe('numbers a process cannot take', () => {
+  test('an onboarding policy with durations beyond a year is refused (a timer that long failed the workflow task, and its queries then 500ed)', async () => {
+    const clinic = await makeClinic(engine.db);
+    const res = await call('POST', `/onboarding/${clinic.clinicId}/start`, await engine.token('admin'), { policy: { taskDeadlineSeconds: { preparation: 1e300 }, pilotPeriodSeconds: 1e300 } });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body.error.details)).toContain('policy.taskDeadlineSeconds.preparation');
+    const get = await call('GET', `/onboarding/${clinic.clinicId}`, await engine.token('admin'));
+    expect(get.status).toBe(404);
+  });
+});
+
 describe('text that looks like SQL or script', () => {
   test('is stored and returned verbatim, and does nothing', async () => {
     const clinic = await makeClinic(engine.db);
