@@ -26,6 +26,8 @@ let baseUrl: string;
 beforeAll(async () => {
   const installed = spawnSync('python3', [...SCHEMATHESIS, '--version'], { encoding: 'utf8' });
   if (installed.status !== 0) throw new Error('schemathesis is not installed: pip install -r tests/fuzz/requirements.txt (.ci/run does)');
+  // Its own Temporal namespace (tests/test-stack.ts): no workflow of another test file is visible.
+  process.env.TEMPORAL_NAMESPACE = 'fuzz';
   engine = await startTestEngine();
   // Its own app, logging unhandled errors (with their stacks, never bodies) so a 5xx can be traced.
   const app = createApp({ config: engine.config, db: engine.db, temporal: engine.client, logger: createLogger('fuzz', 'error') });

@@ -186,6 +186,8 @@ export async function startTemporalDevServer(opts: {
   port?: number;
   uiPort?: number;
   dbFilename?: string;
+  /** More namespaces besides `default` (the tests give the property-based run one of its own). */
+  namespaces?: string[];
 }): Promise<RunningTemporal> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
@@ -197,7 +199,7 @@ export async function startTemporalDevServer(opts: {
       dbFilename: opts.dbFilename,
       log: { format: 'json', level: 'error' },
       searchAttributes: [clinicIdKey, patientIdKey, processStatusKey, onboardingStageKey, deadlineAtKey, breachedKey, overdueKey],
-      extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true'],
+      extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true', ...(opts.namespaces ?? []).flatMap((ns) => ['--namespace', ns])],
     },
   });
   return {
