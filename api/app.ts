@@ -11,10 +11,12 @@ import { codecRouter } from './codec';
 import { docsRouter } from './docs';
 import { errorBody, handleError } from './errors';
 import { healthRouter } from './health';
+import { corsForOrigins, limitBodies } from './hostile';
 import { onboardingRouter } from './onboarding';
 import { labOrderRouter } from './lab-order';
 import { metricsRouter } from './metrics';
 import { opsRouter } from './ops';
+import { opsSummaryRouter } from './ops-summary';
 import { recordRouter } from './record';
 import { referralRouter } from './referral';
 import { newRouter, type ApiDeps } from './router';
@@ -24,6 +26,8 @@ export type { ApiDeps, AppEnv } from './router';
 export function createApp(deps: ApiDeps) {
   const app = newRouter();
   app.use(requestId());
+  app.use(corsForOrigins(deps.config.CORS_ORIGINS));
+  app.use(limitBodies());
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
@@ -42,6 +46,7 @@ export function createApp(deps: ApiDeps) {
   app.route('/', healthRouter(deps));
   app.route('/', metricsRouter(deps));
   app.route('/ops', opsRouter(deps));
+  app.route('/ops', opsSummaryRouter(deps));
   app.route('/codec', codecRouter(deps));
   app.route('/cds-services', cdsHooksRouter(deps));
   app.route('/', bookingRouter(deps));

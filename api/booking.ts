@@ -166,7 +166,7 @@ export function bookingRouter(deps: ApiDeps) {
     createRoute({
       method: 'post', path: '/appointments', summary: 'Book a slot: holds it for the patient until confirmed (hold duration per clinic policy)',
       security: [{ bearer: [] }], middleware: [bookers] as const,
-      request: { headers: IdempotencyHeader, ...body(z.object({ slotId: Uuid, patientId: Uuid, referralId: Uuid.optional().openapi({ description: 'The referral this visit serves: its process adopts the booking' }) })) },
+      request: { headers: IdempotencyHeader, ...body(z.strictObject({ slotId: Uuid, patientId: Uuid, referralId: Uuid.optional().openapi({ description: 'The referral this visit serves: its process adopts the booking' }) })) },
       responses: {
         201: json(AppointmentSchema, 'The slot is held; confirm it before holdExpiresAt'),
         400: errorResponse('Malformed request'), ...AUTH_ERRORS,
@@ -241,7 +241,7 @@ export function bookingRouter(deps: ApiDeps) {
   });
 
   router.openapi(
-    createRoute({ method: 'post', path: '/appointments/{id}/cancel', summary: 'Cancel before the visit; the slot is offered to the waitlist', security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam, ...body(z.object({ reason: z.string().min(1).max(500) })) }, responses: ACTION_RESPONSES }),
+    createRoute({ method: 'post', path: '/appointments/{id}/cancel', summary: 'Cancel before the visit; the slot is offered to the waitlist', security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam, ...body(z.strictObject({ reason: z.string().min(1).max(500) })) }, responses: ACTION_RESPONSES }),
     async (c) => {
       const row = await ownAppointment(c, c.req.valid('param').id);
       const { reason } = c.req.valid('json');
@@ -251,7 +251,7 @@ export function bookingRouter(deps: ApiDeps) {
   );
 
   router.openapi(
-    createRoute({ method: 'post', path: '/appointments/{id}/reschedule', summary: 'Move to another slot; the old one is freed only once the new one is held', security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam, headers: IdempotencyHeader, ...body(z.object({ slotId: Uuid })) }, responses: ACTION_RESPONSES }),
+    createRoute({ method: 'post', path: '/appointments/{id}/reschedule', summary: 'Move to another slot; the old one is freed only once the new one is held', security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam, headers: IdempotencyHeader, ...body(z.strictObject({ slotId: Uuid })) }, responses: ACTION_RESPONSES }),
     async (c) => {
       const row = await ownAppointment(c, c.req.valid('param').id);
       const { slotId } = c.req.valid('json');
@@ -345,7 +345,7 @@ export function bookingRouter(deps: ApiDeps) {
     createRoute({
       method: 'post', path: '/practitioners/{id}/leave', summary: 'Record leave on the clinic\'s local dates: closes those slots and lists the visits to move',
       security: [{ bearer: [] }], middleware: [desk] as const,
-      request: { params: z.object({ id: Uuid }), ...body(z.object({ startsOn: LocalDate, endsOn: LocalDate, reason: z.string().min(1).max(200) })) },
+      request: { params: z.strictObject({ id: Uuid }), ...body(z.strictObject({ startsOn: LocalDate, endsOn: LocalDate, reason: z.string().min(1).max(200) })) },
       responses: {
         201: json(LeaveSchema, 'Leave recorded (the same dates again answer with the same record)'), 400: errorResponse('Malformed request, or endsOn before startsOn'),
         ...AUTH_ERRORS, 404: errorResponse('practitioner_not_found'),
@@ -368,7 +368,7 @@ export function bookingRouter(deps: ApiDeps) {
       method: 'post', path: '/waitlist', summary: 'Wait for an earlier slot with a practitioner or specialty', security: [{ bearer: [] }], middleware: [bookers] as const,
       request: {
         headers: IdempotencyHeader,
-        ...body(z.object({ patientId: Uuid, specialty: z.string().min(1), practitionerId: Uuid.optional(), clinicId: Uuid.optional(), wantedBefore: z.string().datetime({ offset: true }) })),
+        ...body(z.strictObject({ patientId: Uuid, specialty: z.string().min(1), practitionerId: Uuid.optional(), clinicId: Uuid.optional(), wantedBefore: z.string().datetime({ offset: true }) })),
       },
       responses: { 201: json(WaitlistSchema, 'On the waitlist'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('patient_not_found / practitioner_not_found / clinic_not_found') },
     }),

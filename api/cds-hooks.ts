@@ -76,7 +76,8 @@ const bundleOf = <T>(resourceType: string, resource: z.ZodType<T>) => z.looseObj
   return [];
 }));
 
-const HookRequestSchema = z.object({
+const HookRequestSchema = z.strictObject({
+  extension: z.record(z.string(), z.unknown()).optional(),
   hook: z.enum(['patient-view', 'order-sign']),
   hookInstance: z.uuid(),
   fhirServer: z.url().optional(),

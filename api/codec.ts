@@ -18,8 +18,8 @@ import { peerAddress, requireRole, type AuthEnv } from './auth';
 import { ApiError, errorResponse } from './errors';
 
 /** Payloads as the UI sends them: proto JSON, bytes in base64. */
-const JsonPayloadSchema = z.object({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() });
-const PayloadsSchema = z.object({ payloads: z.array(JsonPayloadSchema).max(1000) }).openapi('CodecPayloads');
+const JsonPayloadSchema = z.strictObject({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() });
+const PayloadsSchema = z.strictObject({ payloads: z.array(JsonPayloadSchema).max(1000) }).openapi('CodecPayloads');
 
 const fromJson = (p: z.infer<typeof JsonPayloadSchema>): Payload => ({
   metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),

@@ -48,6 +48,7 @@ export type ErrorCode =
   | 'prefetch_missing'
   | 'unavailable'
   | 'unsupported_media_type'
+  | 'payload_too_large'
   | 'internal'
   | 'lab_order_not_found'
   | 'unknown_test'
@@ -92,7 +93,10 @@ export function errorBody(code: string, message: string, details?: unknown) {
 /** zod-openapi's defaultHook: request validation failures become 400 validation_failed. */
 export function validationHook(result: { success: boolean; error?: z.ZodError }, c: Context) {
   if (!result.success && result.error) {
-    const details = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    // An unknown field (strict schemas) is named in the path, one entry per field.
+    const details = result.error.issues.flatMap((i) => (i.code === 'unrecognized_keys'
+      ? i.keys.map((key) => ({ path: [...i.path, key].join('.'), message: `Unknown field "${key}".` }))
+      : [{ path: i.path.join('.'), message: i.message }]));
     return c.json(errorBody('validation_failed', 'The request is not valid: see details.', details), 400);
   }
   return undefined;

@@ -59,7 +59,7 @@ const body = <T extends z.ZodTypeAny>(schema: T) => ({ body: { content: { 'appli
 const AUTH_ERRORS = { 401: errorResponse('No or invalid token'), 403: errorResponse('Role not allowed, or not your record') };
 const IdParam = z.object({ id: Uuid });
 
-const CreateSchema = z.object({
+const CreateSchema = z.strictObject({
   patientId: Uuid,
   referringPractitionerId: Uuid,
   kind: z.enum(REFERRAL_KINDS as [string, ...string[]]).default('specialist'),
@@ -230,7 +230,7 @@ export function referralRouter(deps: ApiDeps) {
   router.openapi(
     createRoute({
       method: 'post', path: '/referrals/{id}/book', summary: 'Book a slot for the referral: held and confirmed at once, run by its own booking process',
-      security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam, ...body(z.object({ slotId: Uuid })) },
+      security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam, ...body(z.strictObject({ slotId: Uuid })) },
       responses: {
         201: json(BookedSchema, 'Booked'), ...ACTION_ERRORS, 404: errorResponse('referral_not_found / slot_not_found'),
         409: errorResponse('invalid_state / slot_taken / patient_busy / slot_unavailable'), 422: errorResponse('slot_in_past / beyond_booking_horizon / too_many_bookings'),
@@ -248,7 +248,7 @@ export function referralRouter(deps: ApiDeps) {
     createRoute({
       method: 'post', path: '/referrals/{id}/report', summary: 'The specialist who saw the patient posts the consultation report (once; a repeat is answered the same)',
       security: [{ bearer: [] }], middleware: [doctors] as const,
-      request: { params: IdParam, ...body(z.object({ patientId: Uuid, conclusion: z.string().min(1).max(5000), icd10: z.array(z.string().max(10)).min(1).max(20), recommendations: z.string().max(5000) })) },
+      request: { params: IdParam, ...body(z.strictObject({ patientId: Uuid, conclusion: z.string().min(1).max(5000), icd10: z.array(z.string().max(10)).min(1).max(20), recommendations: z.string().max(5000) })) },
       responses: { 200: json(ReferralSchema, 'Report recorded'), ...ACTION_ERRORS, 403: errorResponse('wrong_practitioner / wrong_patient'), 422: errorResponse('invalid_icd10') },
     }),
     async (c) => {
@@ -281,7 +281,7 @@ export function referralRouter(deps: ApiDeps) {
   router.openapi(
     createRoute({
       method: 'post', path: '/referrals/{id}/cancel', summary: 'Cancel the referral (referring doctor, patient or registrar; reason required); its booking is released',
-      security: [{ bearer: [] }], middleware: [anyone] as const, request: { params: IdParam, ...body(z.object({ reason: z.string().min(1).max(500) })) },
+      security: [{ bearer: [] }], middleware: [anyone] as const, request: { params: IdParam, ...body(z.strictObject({ reason: z.string().min(1).max(500) })) },
       responses: { 200: json(ReferralSchema, 'Cancelled'), ...ACTION_ERRORS, 403: errorResponse('forbidden / wrong_practitioner') },
     }),
     async (c) => {

@@ -52,6 +52,12 @@ describe('the CDS digest secret', () => {
     expect(() => parseConfig({ NODE_ENV: 'production', DATA_DIR: dataDir(), AUTH_SECRET: 'x'.repeat(32), PAYLOAD_KEY: Buffer.alloc(32).toString('base64') }))
       .toThrow(/CDS_DIGEST_SECRET/);
   });
+
+  test('CORS origins: none by default, a comma-separated list of scheme://host[:port] otherwise', () => {
+    expect(parseConfig({ DATA_DIR: dataDir() }).CORS_ORIGINS).toEqual([]);
+    expect(parseConfig({ DATA_DIR: dataDir(), CORS_ORIGINS: 'https://ops.example, http://localhost:8233' }).CORS_ORIGINS).toEqual(['https://ops.example', 'http://localhost:8233']);
+    expect(() => parseConfig({ DATA_DIR: dataDir(), CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS/);
+  });
 });
 
 describe('the codec\'s loopback default', () => {

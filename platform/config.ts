@@ -55,8 +55,12 @@ const ConfigSchema = z.object({
   CDS_BATCH_WAIT_MS: z.coerce.number().min(0).default(2),
   /** 'on' (the embedded demo start sets it): the clinical worker starts the demo city's lab orders. */
   DEMO_LAB_ORDERS: z.enum(['on', 'off']).default('off'),
-  /** Browser origins allowed to call the API cross-origin (the Temporal UI for /codec), comma-separated. */
-  CORS_ORIGINS: z.string().default('').transform((v) => v.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean)),
+  /** Browser origins allowed to call the API cross-origin (CORS: the Temporal UI for /codec, apps), comma-separated; default none. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean))
+    .refine((list) => list.every((o) => /^https?:\/\/[^/\s]+$/.test(o)), 'each origin must be scheme://host[:port]'),
   /**
    * Local default of the embedded start only: /codec/decode answers token-less requests from a
    * loopback address with an allowed Origin, while the API itself listens on loopback. Never in production.

@@ -188,6 +188,8 @@ export async function startTemporalDevServer(opts: {
   dbFilename?: string;
   /** The UI decodes payloads through this codec server (the API's /codec); the browser calls it. */
   uiCodecEndpoint?: string;
+  /** More namespaces besides `default` (the tests give the property-based run one of its own). */
+  namespaces?: string[];
 }): Promise<RunningTemporal> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
@@ -202,6 +204,7 @@ export async function startTemporalDevServer(opts: {
       extraArgs: [
         '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
         ...(opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
+        ...(opts.namespaces ?? []).flatMap((ns) => ['--namespace', ns]),
       ],
     },
   });

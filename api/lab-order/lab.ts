@@ -16,8 +16,8 @@ import { AUTH_ERRORS, IdParam, LabOrderSchema, body, json, labFailure, auditedOr
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HL7_TYPES = ['text/plain', 'x-application/hl7-v2+er7', 'application/hl7-v2'];
 
-const ResultsSchema = z.object({
-  results: z.array(z.object({
+const ResultsSchema = z.strictObject({
+  results: z.array(z.strictObject({
     loinc: z.string().max(20),
     // Any JSON value: the process's validator refuses what is not a finite number (not_finite), by test.
     value: z.union([z.number(), z.string(), z.null()]).openapi({ type: 'number', example: 4.2 }),
@@ -54,7 +54,7 @@ export function labRouter(deps: ApiDeps) {
 
   router.openapi(createRoute({
     method: 'post', path: '/lab-orders/{id}/specimen/collect', summary: 'Specimen collected: barcode, who and when', security: [{ bearer: [] }], middleware: [lab] as const,
-    request: { params: IdParam, ...body(z.object({ barcode: z.string().regex(/^[A-Za-z0-9-]{4,40}$/) })) }, responses: ACTION,
+    request: { params: IdParam, ...body(z.strictObject({ barcode: z.string().regex(/^[A-Za-z0-9-]{4,40}$/) })) }, responses: ACTION,
   }), async (c) => {
     const row = await auditedOrder(c, db, c.req.valid('param').id, 'lab');
     await sendUpdate(temporal, row, (h) => h.executeUpdate(collectSpecimenUpdate, { args: [{ barcode: c.req.valid('json').barcode, by: c.get('caller').id }] }));
@@ -73,7 +73,7 @@ export function labRouter(deps: ApiDeps) {
   router.openapi(createRoute({
     method: 'post', path: '/lab-orders/{id}/specimen/reject', summary: 'Specimen rejected with its reason: back to collection, or cancelled past the policy\'s limit',
     security: [{ bearer: [] }], middleware: [lab] as const,
-    request: { params: IdParam, ...body(z.object({ reason: z.enum(REJECTION_REASONS) })) }, responses: ACTION,
+    request: { params: IdParam, ...body(z.strictObject({ reason: z.enum(REJECTION_REASONS) })) }, responses: ACTION,
   }), async (c) => {
     const row = await auditedOrder(c, db, c.req.valid('param').id, 'lab');
     await sendUpdate(temporal, row, (h) => h.executeUpdate(rejectSpecimenUpdate, { args: [{ reason: c.req.valid('json').reason, by: c.get('caller').id }] }));

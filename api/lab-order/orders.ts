@@ -18,7 +18,7 @@ import { requireRole } from '../auth';
 import { ApiError, errorResponse } from '../errors';
 import { AUTH_ERRORS, IdParam, IdempotencyHeader, LabOrderSchema, Uuid, body, json, labFailure, auditedOrder, presentOrder, sendUpdate } from './shared';
 
-const CreateSchema = z.object({
+const CreateSchema = z.strictObject({
   patientId: Uuid,
   tests: z.array(z.string().regex(/^\d{1,7}-\d$/, 'a LOINC test or panel code')).min(1).max(30).openapi({ example: ['24331-1', '2345-7'] }),
   priority: z.enum(LAB_PRIORITIES).default('routine'),
@@ -107,7 +107,7 @@ export function labOrdersRouter(deps: ApiDeps) {
 
   router.openapi(createRoute({
     method: 'post', path: '/lab-orders/{id}/cancel', summary: 'Cancel an order before its specimen is collected', security: [{ bearer: [] }], middleware: [doctor] as const,
-    request: { params: IdParam, ...body(z.object({ reason: z.string().min(1).max(500) })) },
+    request: { params: IdParam, ...body(z.strictObject({ reason: z.string().min(1).max(500) })) },
     responses: { 200: json(LabOrderSchema, 'Cancelled'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('lab_order_not_found'), 409: errorResponse('invalid_state: the specimen is already collected') },
   }), async (c) => {
     const row = await auditedOrder(c, db, c.req.valid('param').id, 'ordering-doctor');
@@ -118,7 +118,7 @@ export function labOrdersRouter(deps: ApiDeps) {
   router.openapi(createRoute({
     method: 'post', path: '/lab-orders/{id}/acknowledge', summary: 'Acknowledge final results (ordering or covering doctor); critical values need a read-back of value and unit',
     security: [{ bearer: [] }], middleware: [doctor] as const,
-    request: { params: IdParam, ...body(z.object({ readBack: z.array(z.object({ loinc: z.string(), value: z.number(), unit: z.string().min(1) })).max(30).default([]) })) },
+    request: { params: IdParam, ...body(z.strictObject({ readBack: z.array(z.strictObject({ loinc: z.string(), value: z.number(), unit: z.string().min(1) })).max(30).default([]) })) },
     responses: {
       200: json(LabOrderSchema, 'Acknowledged'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('lab_order_not_found'),
       409: errorResponse('invalid_state: not final'), 422: errorResponse('read_back_mismatch: the read-back does not match a critical value and unit'),

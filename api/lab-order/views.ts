@@ -18,7 +18,7 @@ const InboxSchema = z.object({ orders: z.array(z.object({
 const PatientResultsSchema = z.object({ reports: z.array(z.object({
   orderId: z.string(), status: z.enum(['final', 'amended']), releasedAt: z.string(), results: z.array(ResultSchema), observations: z.array(z.unknown()),
 })) }).openapi('PatientLabResults');
-const VitalsSchema = z.object({
+const VitalsSchema = z.strictObject({
   weight: z.number().optional().openapi({ description: 'kg' }), height: z.number().optional().openapi({ description: 'cm' }), bmi: z.number().optional().openapi({ description: 'kg/m²; derived from weight and height when absent' }),
   systolic: z.number().optional().openapi({ description: 'mmHg' }), diastolic: z.number().optional().openapi({ description: 'mmHg' }),
   effectiveAt: z.string().datetime({ offset: true }).optional(),

@@ -55,7 +55,7 @@ export function clinicOnboardingRouter(deps: ApiDeps) {
 
   router.openapi(createRoute({
     method: 'post', path: '/onboarding/{clinicId}/start', summary: 'Start one clinic\'s onboarding outside a program (idempotent)', security: [{ bearer: [] }], middleware: [admin] as const,
-    request: { params: ClinicParam, ...body(z.object({ policy: OnboardingPolicySchema.optional() })) },
+    request: { params: ClinicParam, ...body(z.strictObject({ policy: OnboardingPolicySchema.optional() })) },
     responses: { 202: json(z.object({ workflowId: z.string() }), 'Onboarding runs'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('clinic_not_found') },
   }), async (c) => {
     const { clinicId } = c.req.valid('param');
@@ -84,13 +84,15 @@ export function clinicOnboardingRouter(deps: ApiDeps) {
         timeline: z.array(z.object({ kind: z.string(), stage: z.string(), details: z.unknown(), at: z.string() })),
       }), 'Progress and timeline'),
       400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('not_found: no onboarding for this clinic'),
+      503: errorResponse('unavailable: the process did not answer its query'),
     },
   }), async (c) => {
     const { clinicId } = c.req.valid('param');
     const handle = temporal.workflow.getHandle(onboardingWorkflowId(clinicId));
     const [progress, state] = await Promise.all([handle.query(onboardingProgressQuery), handle.query(onboardingStateQuery)]).catch((err) => {
       if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'not_found', `Clinic ${clinicId} has no onboarding process.`);
-      throw err;
+      // The process exists but did not answer (its worker is away, or its last task failed).
+      throw new ApiError(503, 'unavailable', 'The onboarding process did not answer; try again later.');
     });
     const blocked = state.blockers.length > 0;
     return c.json({
@@ -106,7 +108,7 @@ export function clinicOnboardingRouter(deps: ApiDeps) {
   router.openapi(createRoute({
     method: 'post', path: '/onboarding/{clinicId}/tasks/{taskId}/complete', summary: 'Complete a task of the current stage (its owner\'s role, or admin); checked against the data it claims',
     security: [{ bearer: [] }], middleware: [ops] as const,
-    request: { params: z.object({ clinicId: Uuid, taskId: z.string().regex(/^[a-z-]{3,40}$/) }), ...body(z.object({ expectedPatients: z.number().int().nonnegative().optional().openapi({ description: 'registry-migration: the source registry\'s patient count, to reconcile' }) })) },
+    request: { params: z.strictObject({ clinicId: Uuid, taskId: z.string().regex(/^[a-z-]{3,40}$/) }), ...body(z.strictObject({ expectedPatients: z.number().int().nonnegative().optional().openapi({ description: 'registry-migration: the source registry\'s patient count, to reconcile' }) })) },
     responses: WRITE_RESPONSES,
   }), async (c) => {
     const { clinicId, taskId } = c.req.valid('param');
@@ -117,7 +119,7 @@ export function clinicOnboardingRouter(deps: ApiDeps) {
 
   router.openapi(createRoute({
     method: 'post', path: '/onboarding/{clinicId}/blockers', summary: 'Report a blocker: the stage pauses (its deadlines stop) until it is resolved', security: [{ bearer: [] }], middleware: [ops] as const,
-    request: { params: ClinicParam, ...body(z.object({ description: z.string().min(1).max(500) })) },
+    request: { params: ClinicParam, ...body(z.strictObject({ description: z.string().min(1).max(500) })) },
     responses: { ...WRITE_RESPONSES, 201: json(ProgressSchema.extend({ blockerId: Uuid }), 'Blocker open') },
   }), async (c) => {
     const { clinicId } = c.req.valid('param');
@@ -136,7 +138,7 @@ export function clinicOnboardingRouter(deps: ApiDeps) {
 
   router.openapi(createRoute({
     method: 'post', path: '/onboarding/{clinicId}/training', summary: 'Record a staff member trained (certified: passed the assessment)', security: [{ bearer: [] }], middleware: [ops] as const,
-    request: { params: ClinicParam, ...body(z.object({ staffId: Uuid, certified: z.boolean() })) }, responses: WRITE_RESPONSES,
+    request: { params: ClinicParam, ...body(z.strictObject({ staffId: Uuid, certified: z.boolean() })) }, responses: WRITE_RESPONSES,
   }), async (c) => {
     const { clinicId } = c.req.valid('param');
     const { staffId, certified } = c.req.valid('json');
@@ -145,7 +147,7 @@ export function clinicOnboardingRouter(deps: ApiDeps) {
 
   router.openapi(createRoute({
     method: 'post', path: '/onboarding/{clinicId}/equipment/{itemId}', summary: 'An equipment item\'s next step: ordered → delivered → installed', security: [{ bearer: [] }], middleware: [ops] as const,
-    request: { params: z.object({ clinicId: Uuid, itemId: Uuid }), ...body(z.object({ step: z.enum(EQUIPMENT_STEPS) })) }, responses: WRITE_RESPONSES,
+    request: { params: z.strictObject({ clinicId: Uuid, itemId: Uuid }), ...body(z.strictObject({ step: z.enum(EQUIPMENT_STEPS) })) }, responses: WRITE_RESPONSES,
   }), async (c) => {
     const { clinicId, itemId } = c.req.valid('param');
     return c.json(await send(clinicId, (h) => h.executeUpdate(equipmentStepUpdate, { args: [{ itemId, step: c.req.valid('json').step, by: c.get('caller').id }] })), 200);
@@ -153,7 +155,7 @@ export function clinicOnboardingRouter(deps: ApiDeps) {
 
   router.openapi(createRoute({
     method: 'post', path: '/onboarding/{clinicId}/incidents', summary: 'Report a pilot incident (blocking ones stop go-live until resolved)', security: [{ bearer: [] }], middleware: [reporters] as const,
-    request: { params: ClinicParam, ...body(z.object({ blocking: z.boolean(), description: z.string().min(1).max(500) })) },
+    request: { params: ClinicParam, ...body(z.strictObject({ blocking: z.boolean(), description: z.string().min(1).max(500) })) },
     responses: { ...WRITE_RESPONSES, 201: json(ProgressSchema.extend({ incidentId: Uuid }), 'Incident open') },
   }), async (c) => {
     const { clinicId } = c.req.valid('param');
@@ -174,7 +176,7 @@ export function clinicOnboardingRouter(deps: ApiDeps) {
   router.openapi(createRoute({
     method: 'post', path: '/onboarding/{clinicId}/decision', summary: 'The program office\'s go / no-go after the pilot (go is refused while blocking incidents are open; no-go runs another pilot period)',
     security: [{ bearer: [] }], middleware: [admin] as const,
-    request: { params: ClinicParam, ...body(z.object({ decision: z.enum(['go', 'no-go']), reason: z.string().min(1).max(500) })) }, responses: WRITE_RESPONSES,
+    request: { params: ClinicParam, ...body(z.strictObject({ decision: z.enum(['go', 'no-go']), reason: z.string().min(1).max(500) })) }, responses: WRITE_RESPONSES,
   }), async (c) => {
     const { clinicId } = c.req.valid('param');
     const { decision, reason } = c.req.valid('json');

@@ -43,9 +43,9 @@ export function programsRouter(deps: ApiDeps) {
     security: [{ bearer: [] }], middleware: [admin] as const,
     request: {
       headers: z.object({ 'idempotency-key': z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/).optional() }),
-      ...body(z.object({
+      ...body(z.strictObject({
         name: z.string().min(1).max(200), pilotClinicIds: z.array(Uuid).max(50), clinicIds: z.array(Uuid).max(5000),
-        policy: z.object({ maxConcurrent: z.number().int().min(1).max(500).optional(), continueAsNewEvents: z.number().int().min(200).max(40_000).optional(), onboarding: OnboardingPolicySchema.optional() }).optional(),
+        policy: z.strictObject({ maxConcurrent: z.number().int().min(1).max(500).optional(), continueAsNewEvents: z.number().int().min(200).max(40_000).optional(), onboarding: OnboardingPolicySchema.optional() }).optional(),
       })),
     },
     responses: { 201: json(z.object({ programId: Uuid, workflowId: z.string() }), 'The program runs'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('clinic_not_found') },
@@ -92,7 +92,7 @@ export function programsRouter(deps: ApiDeps) {
 
   router.openapi(createRoute({
     method: 'post', path: '/rollout-programs/{id}/clinics', summary: 'Add a clinic to a running program (it joins the queue of waves)', security: [{ bearer: [] }], middleware: [admin] as const,
-    request: { params: IdParam, ...body(z.object({ clinicId: Uuid })) },
+    request: { params: IdParam, ...body(z.strictObject({ clinicId: Uuid })) },
     responses: { 200: json(DashboardSchema, 'Dashboard after the change'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('program_not_found / clinic_not_found'), 409: errorResponse('invalid_state: the program has finished') },
   }), async (c) => {
     const { row, handle } = await program(c.req.valid('param').id);

@@ -16,12 +16,16 @@ export const ONBOARDING_FAILURES: FailureMap = {
 export const Uuid = z.string().uuid();
 export const StageSchema = z.enum(ONBOARDING_STAGES);
 
-export const OnboardingPolicySchema = z.object({
-  taskDeadlineSeconds: z.object({ preparation: z.number().positive(), training: z.number().positive(), pilot: z.number().positive() }).partial().optional(),
-  reminderLeadSeconds: z.number().nonnegative().optional(),
-  escalationStepSeconds: z.number().positive().optional(),
+/** The longest duration a policy may name: a year (a timer beyond what Temporal takes would fail the workflow task). */
+const MAX_POLICY_SECONDS = 366 * 24 * 3600;
+const Seconds = z.number().positive().max(MAX_POLICY_SECONDS);
+
+export const OnboardingPolicySchema = z.strictObject({
+  taskDeadlineSeconds: z.strictObject({ preparation: Seconds, training: Seconds, pilot: Seconds }).partial().optional(),
+  reminderLeadSeconds: z.number().nonnegative().max(MAX_POLICY_SECONDS).optional(),
+  escalationStepSeconds: Seconds.optional(),
   certifiedShare: z.number().min(0).max(1).optional(),
-  pilotPeriodSeconds: z.number().positive().optional(),
+  pilotPeriodSeconds: Seconds.optional(),
 }).openapi('OnboardingPolicyOverrides');
 
 export const ProgressSchema = z.object({
