@@ -25,12 +25,16 @@ export function limitBodies(): MiddlewareHandler<AppEnv> {
   return (c, next) => (LARGE_BODY_PATHS.some((p) => p.test(c.req.path)) ? large : small)(c, next);
 }
 
-/** CORS for the configured origins only; with none configured, no cross-origin caller is allowed. */
+/**
+ * CORS for the configured origins only; with none configured, no cross-origin caller is allowed.
+ * /codec answers its own preflight (the Temporal UI sends X-Namespace): api/codec.ts.
+ */
 export function corsForOrigins(origins: readonly string[]): MiddlewareHandler<AppEnv> {
-  return cors({
+  const forApi = cors({
     origin: (origin) => (origins.includes(origin) ? origin : null),
     allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
     allowMethods: ['GET', 'POST', 'OPTIONS'],
     maxAge: 600,
   });
+  return (c, next) => (c.req.path.startsWith('/codec/') ? next() : forApi(c, next));
 }
