@@ -1,0 +1,148 @@
+/** Booking a slot and changing an appointment: hold, confirm, cancel, reschedule, check in, complete. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { appointmentView, bookableSlot, bookingPolicy } from '../../db/booking';
+import { CHECK_IN_OPENS_SECONDS } from '../../domain/booking';
+import { nameUuid } from '../../domain/ids';
+import { BOOKABLE_STAGES } from '../../domain/onboarding';
+import { bookingWorkflow, bookingWorkflowId, cancelUpdate, checkInSignal, confirmUpdate, holdSlotUpdate, rescheduleUpdate, visitCompletedSignal } from '../../workflows/booking';
+import { clinicIdKey, patientIdKey, processStatusKey } from '../../workflows/search-attributes';
+import { newRouter } from '../router';
+import { canBookFor } from '../access';
+import { ApiError, errorResponse, fromProcessFailure } from '../errors';
+import { BOOKING_FAILURES, Uuid, IdempotencyHeader, AppointmentSchema, json, body, AUTH_ERRORS, assertOwnPatient, type BookingContext } from './shared';
+
+export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: BookingContext) {
+  const { db, temporal, config, bookers, desk, clinicians, ownAppointment, update, present, referralFor, ACTION_RESPONSES, IdParam } = ctx;
+
+  router.openapi(
+    createRoute({
+      method: 'post', path: '/appointments', summary: 'Book a slot: holds it for the patient until confirmed (hold duration per clinic policy)',
+      security: [{ bearer: [] }], middleware: [bookers] as const,
+      request: { headers: IdempotencyHeader, ...body(z.strictObject({ slotId: Uuid, patientId: Uuid, referralId: Uuid.optional().openapi({ description: 'The referral this visit serves: its process adopts the booking' }) })) },
+      responses: {
+        201: json(AppointmentSchema, 'The slot is held; confirm it before holdExpiresAt'),
+        400: errorResponse('Malformed request'), ...AUTH_ERRORS,
+        404: errorResponse('slot_not_found / patient_not_found / referral_not_found'),
+        409: errorResponse('slot_taken / patient_busy / slot_unavailable / idempotency_key_reused / clinic_not_live / invalid_state (the referral is not awaiting a booking)'),
+        422: errorResponse('slot_in_past / beyond_booking_horizon / too_many_bookings / wrong_patient / wrong_practitioner (the slot does not serve the referral)'),
+        503: errorResponse('unavailable: the slot stayed locked past the step\'s deadline; nothing was held, try again'),
+      },
+    }),
+    async (c) => {
+      const { slotId, patientId, referralId } = c.req.valid('json');
+      const key = c.req.valid('header')['idempotency-key'];
+      const caller = c.get('caller');
+      assertOwnPatient(caller, patientId);
+      // Early, friendly refusals; the activity checks again inside its transaction.
+      const slot = await bookableSlot(db, slotId);
+      if (!slot) throw new ApiError(404, 'slot_not_found', `Slot ${slotId} does not exist.`);
+      await canBookFor(c, db, patientId, slot.clinic_id, { type: 'Appointment', id: nameUuid('booking', `${caller.id}:${key}`) });
+      if (!BOOKABLE_STAGES.includes(slot.rollout_stage)) throw new ApiError(409, 'clinic_not_live', `This clinic is in its ${slot.rollout_stage} stage: it takes bookings from its pilot on.`, { stage: slot.rollout_stage });
+      const policy = await bookingPolicy(db, slot.clinic_id);
+      if (slot.starts_at.getTime() <= Date.now()) throw new ApiError(422, 'slot_in_past', 'That slot has already started.');
+      if (slot.starts_at.getTime() > Date.now() + policy.horizonDays * 86_400_000) {
+        throw new ApiError(422, 'beyond_booking_horizon', `Bookings open ${policy.horizonDays} days ahead at this clinic.`);
+      }
+      const patient = await db.selectFrom('patients').select('id').where('id', '=', patientId).executeTakeFirst();
+      if (!patient) throw new ApiError(404, 'patient_not_found', `Patient ${patientId} does not exist.`);
+      const referralWorkflowId = referralId ? await referralFor(referralId, patientId, slot) : undefined;
+
+      // The same caller and key always name the same appointment, hence the same workflow.
+      const appointmentId = nameUuid('booking', `${caller.id}:${key}`);
+      const workflowId = bookingWorkflowId(appointmentId);
+      try {
+        const view = await temporal.workflow.executeUpdateWithStart(holdSlotUpdate, {
+          args: [{ slotId, bookedBy: caller.id }],
+          updateId: 'hold',
+          startWorkflowOperation: new WithStartWorkflowOperation(bookingWorkflow, {
+            workflowId, taskQueue: config.CLINICAL_TASK_QUEUE, args: [{ appointmentId, patientId, clinicId: slot.clinic_id, policy, ...(referralWorkflowId ? { referralWorkflowId } : {}) }],
+            workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            typedSearchAttributes: [{ key: clinicIdKey, value: slot.clinic_id }, { key: patientIdKey, value: patientId }, { key: processStatusKey, value: 'new' }],
+          }),
+        });
+        // The key names an earlier request; a different slot or patient under it is a client bug.
+        if (view.slotId !== slotId || view.patientId !== patientId) {
+          throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different booking; use a new key.');
+        }
+        return c.json(await present(view), 201);
+      } catch (err) {
+        if (err instanceof ApiError) throw err;
+        if (err instanceof WorkflowExecutionAlreadyStartedError) {
+          // The process for this key has ended: answer with what it left, never book again.
+          const row = await db.selectFrom('appointments').selectAll().where('id', '=', appointmentId).executeTakeFirst();
+          if (row && row.slot_id === slotId && row.patient_id === patientId) return c.json(await present(appointmentView(row)), 201);
+          throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a request that ended; use a new key.');
+        }
+        return fromProcessFailure(err, BOOKING_FAILURES);
+      }
+    },
+  );
+
+
+  router.openapi(createRoute({ method: 'post', path: '/appointments/{id}/confirm', summary: 'Confirm a held or offered appointment', security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam }, responses: ACTION_RESPONSES }), async (c) => {
+    const row = await ownAppointment(c, c.req.valid('param').id);
+    const view = await update(row, (h) => h.executeUpdate(confirmUpdate, { args: [{ by: c.get('caller').id }] }));
+    return c.json(await present(view), 200);
+  });
+
+  router.openapi(
+    createRoute({ method: 'post', path: '/appointments/{id}/cancel', summary: 'Cancel before the visit; the slot is offered to the waitlist', security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam, ...body(z.strictObject({ reason: z.string().min(1).max(500) })) }, responses: ACTION_RESPONSES }),
+    async (c) => {
+      const row = await ownAppointment(c, c.req.valid('param').id);
+      const { reason } = c.req.valid('json');
+      const view = await update(row, (h) => h.executeUpdate(cancelUpdate, { args: [{ by: c.get('caller').id, reason }] }));
+      return c.json(await present(view), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({ method: 'post', path: '/appointments/{id}/reschedule', summary: 'Move to another slot; the old one is freed only once the new one is held', security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam, headers: IdempotencyHeader, ...body(z.strictObject({ slotId: Uuid })) }, responses: ACTION_RESPONSES }),
+    async (c) => {
+      const row = await ownAppointment(c, c.req.valid('param').id);
+      const { slotId } = c.req.valid('json');
+      const key = c.req.valid('header')['idempotency-key'];
+      // The appointment's clinic was checked above; the move itself stays in that clinic (other_clinic).
+      const view = await update(row, (h) => h.executeUpdate(rescheduleUpdate, { args: [{ slotId, by: c.get('caller').id }], updateId: `reschedule:${key}` }));
+      // A key's first move is answered again for the same key; naming another slot with it is a mistake, not a move.
+      if (view.slotId !== slotId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used to move this appointment to another slot; use a new key.');
+      return c.json(await present(view), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post', path: '/appointments/{id}/check-in', summary: 'The registrar checks the patient in (a signal to the process)',
+      security: [{ bearer: [] }], middleware: [desk] as const, request: { params: z.object({ id: Uuid }) },
+      responses: { 202: json(z.object({ id: Uuid, accepted: z.literal(true) }), 'Check-in recorded; the process marks the patient arrived'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('appointment_not_found'), 409: errorResponse('invalid_state: only a booked appointment can check in, from 2 hours before its start') },
+    }),
+    async (c) => {
+      const row = await ownAppointment(c, c.req.valid('param').id);
+      if (row.status !== 'booked') throw new ApiError(409, 'invalid_state', `Only a booked appointment can check in; this one is ${row.status}.`);
+      if (Date.now() < row.starts_at.getTime() - CHECK_IN_OPENS_SECONDS * 1000) {
+        throw new ApiError(409, 'invalid_state', `Check-in opens ${CHECK_IN_OPENS_SECONDS / 3600} hours before the visit.`);
+      }
+      await update(row, (h) => h.signal(checkInSignal, { by: c.get('caller').id }));
+      return c.json({ id: row.id, accepted: true as const }, 202);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post', path: '/appointments/{id}/complete', summary: 'The doctor closes the visit before its slot ends (a signal to the process)',
+      security: [{ bearer: [] }], middleware: [clinicians] as const, request: { params: z.object({ id: Uuid }) },
+      responses: {
+        202: json(z.object({ id: Uuid, accepted: z.literal(true) }), 'Completion recorded; the process marks the visit fulfilled'), 400: errorResponse('Malformed id'),
+        401: errorResponse('No or invalid token'), 403: errorResponse('Not a doctor or admin, or another doctor\'s visit'), 404: errorResponse('appointment_not_found'),
+        409: errorResponse('invalid_state: only a visit whose patient has arrived can be completed'),
+      },
+    }),
+    async (c) => {
+      const row = await ownAppointment(c, c.req.valid('param').id);
+      const caller = c.get('caller');
+      if (row.status !== 'arrived') throw new ApiError(409, 'invalid_state', `Only a visit whose patient has arrived can be completed; this one is ${row.status}.`);
+      await update(row, (h) => h.signal(visitCompletedSignal, { by: caller.id }));
+      return c.json({ id: row.id, accepted: true as const }, 202);
+    },
+  );
+}

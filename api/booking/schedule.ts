@@ -1,0 +1,135 @@
+/** Slot search, appointment reads and lists, day lists, leave and the waitlist. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { appointmentView, patientAppointments, practitionerDay, recordLeave, searchFreeSlots } from '../../db/booking';
+import { nameUuid } from '../../domain/ids';
+import { bookingStatusQuery } from '../../workflows/booking';
+import { newRouter } from '../router';
+import { canActForPractitioner, canReadPatientRecord, assertActInClinic } from '../access';
+import { ApiError, errorResponse } from '../errors';
+import { Uuid, LocalDate, IdempotencyHeader, AppointmentSchema, AppointmentListSchema, SlotSchema, LeaveSchema, WaitlistSchema, json, body, AUTH_ERRORS, assertOwnPatient, type BookingContext } from './shared';
+
+export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: BookingContext) {
+  const { db, temporal, anyone, bookers, desk, staff, ownAppointment, present, presentRows } = ctx;
+
+  router.openapi(
+    createRoute({
+      method: 'get', path: '/slots', summary: 'Free slots between two of the clinic\'s local dates', security: [{ bearer: [] }], middleware: [anyone] as const,
+      request: {
+        query: z.object({
+          from: LocalDate, to: LocalDate, specialty: z.string().min(1).optional(), practitionerId: Uuid.optional(), clinicId: Uuid.optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+        }),
+      },
+      responses: { 200: json(z.object({ slots: z.array(SlotSchema) }), 'Free slots, earliest first'), 400: errorResponse('Malformed dates or ids'), ...AUTH_ERRORS },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      if (q.to < q.from) throw new ApiError(400, 'validation_failed', '`to` is before `from`.');
+      if (Date.parse(q.to) - Date.parse(q.from) > 62 * 86_400_000) throw new ApiError(400, 'validation_failed', 'Search at most 62 days at a time.');
+      const rows = await searchFreeSlots(db, q);
+      return c.json({
+        slots: rows.map((r) => ({
+          id: r.id, startsAt: r.starts_at.toISOString(), endsAt: r.ends_at.toISOString(), localStart: r.local_start, timeZone: r.time_zone,
+          practitionerId: r.practitioner_id, practitionerName: r.practitioner_name, specialty: r.specialty, clinicId: r.clinic_id, clinicName: r.clinic_name,
+        })),
+      }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get', path: '/appointments/{id}', summary: 'One appointment, with where its process is', security: [{ bearer: [] }], middleware: [anyone] as const,
+      request: { params: z.object({ id: Uuid }) },
+      responses: { 200: json(AppointmentSchema.extend({ process: z.object({ status: z.string(), reminderSent: z.boolean() }).nullable() }), 'The appointment'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('appointment_not_found') },
+    }),
+    async (c) => {
+      const row = await ownAppointment(c, c.req.valid('param').id, 'read');
+      const state = await temporal.workflow.getHandle(row.workflow_id).query(bookingStatusQuery).catch(() => null);
+      return c.json({ ...(await present(appointmentView(row))), process: state ? { status: state.status, reminderSent: state.reminderSent } : null }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get', path: '/patients/{id}/appointments', summary: 'A patient\'s appointments, newest first', security: [{ bearer: [] }], middleware: [anyone] as const,
+      request: { params: z.object({ id: Uuid }) },
+      responses: { 200: json(AppointmentListSchema, 'Appointments'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      await canReadPatientRecord(c, db, id, { type: 'AppointmentList', id });
+      return c.json({ appointments: await presentRows(await patientAppointments(db, id)) }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get', path: '/practitioners/{id}/day', summary: 'A practitioner\'s appointments on one local date of their clinic', security: [{ bearer: [] }], middleware: [staff] as const,
+      request: { params: z.object({ id: Uuid }), query: z.object({ date: LocalDate }) },
+      responses: { 200: json(AppointmentListSchema, 'The day list, in time order'), 400: errorResponse('Malformed id or date'), ...AUTH_ERRORS },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const caller = c.get('caller');
+      if (caller.role === 'doctor' && caller.practitionerId !== id) throw new ApiError(403, 'forbidden', 'Doctors see their own day list.');
+      await canActForPractitioner(c, db, id);
+      return c.json({ appointments: await presentRows(await practitionerDay(db, id, c.req.valid('query').date)) }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post', path: '/practitioners/{id}/leave', summary: 'Record leave on the clinic\'s local dates: closes those slots and lists the visits to move',
+      security: [{ bearer: [] }], middleware: [desk] as const,
+      request: { params: z.strictObject({ id: Uuid }), ...body(z.strictObject({ startsOn: LocalDate, endsOn: LocalDate, reason: z.string().min(1).max(200) })) },
+      responses: {
+        201: json(LeaveSchema, 'Leave recorded (the same dates again answer with the same record)'), 400: errorResponse('Malformed request, or endsOn before startsOn'),
+        ...AUTH_ERRORS, 404: errorResponse('practitioner_not_found'),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { startsOn, endsOn, reason } = c.req.valid('json');
+      if (endsOn < startsOn) throw new ApiError(400, 'validation_failed', '`endsOn` is before `startsOn`.');
+      if (Date.parse(endsOn) - Date.parse(startsOn) > 366 * 86_400_000) throw new ApiError(400, 'validation_failed', 'Leave spans at most a year at a time.');
+      if (!(await db.selectFrom('practitioners').select('id').where('id', '=', id).executeTakeFirst())) throw new ApiError(404, 'practitioner_not_found', `Practitioner ${id} does not exist.`);
+      await canActForPractitioner(c, db, id);
+      const { leave, slotsClosed, affected } = await recordLeave(db, { practitionerId: id, startsOn, endsOn, reason, by: c.get('caller').id });
+      return c.json({ id: leave.id, practitionerId: id, startsOn: leave.starts_on, endsOn: leave.ends_on, reason: leave.reason, slotsClosed, appointmentsToMove: await presentRows(affected) }, 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post', path: '/waitlist', summary: 'Wait for an earlier slot with a practitioner or specialty', security: [{ bearer: [] }], middleware: [bookers] as const,
+      request: {
+        headers: IdempotencyHeader,
+        ...body(z.strictObject({ patientId: Uuid, specialty: z.string().min(1), practitionerId: Uuid.optional(), clinicId: Uuid.optional(), wantedBefore: z.string().datetime({ offset: true }) })),
+      },
+      responses: { 201: json(WaitlistSchema, 'On the waitlist'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('patient_not_found / practitioner_not_found / clinic_not_found') },
+    }),
+    async (c) => {
+      const w = c.req.valid('json');
+      const caller = c.get('caller');
+      assertOwnPatient(caller, w.patientId);
+      const patient = await db.selectFrom('patients').select('id').where('id', '=', w.patientId).executeTakeFirst();
+      if (!patient) throw new ApiError(404, 'patient_not_found', `Patient ${w.patientId} does not exist.`);
+      if (w.practitionerId && !(await db.selectFrom('practitioners').select('id').where('id', '=', w.practitionerId).executeTakeFirst())) {
+        throw new ApiError(404, 'practitioner_not_found', `Practitioner ${w.practitionerId} does not exist.`);
+      }
+      if (w.clinicId && !(await db.selectFrom('clinics').select('id').where('id', '=', w.clinicId).executeTakeFirst())) {
+        throw new ApiError(404, 'clinic_not_found', `Clinic ${w.clinicId} does not exist.`);
+      }
+      if (caller.role === 'registrar' && w.clinicId) assertActInClinic(caller, w.clinicId, 'that clinic');
+      if (caller.role === 'registrar' && w.practitionerId) await canActForPractitioner(c, db, w.practitionerId);
+      const id = nameUuid('waitlist', `${caller.id}:${c.req.valid('header')['idempotency-key']}`);
+      await db.insertInto('waitlist_entries').values({
+        id, patient_id: w.patientId, specialty: w.specialty, practitioner_id: w.practitionerId ?? null, clinic_id: w.clinicId ?? null,
+        wanted_before: w.wantedBefore, status: 'waiting', offered_appointment_id: null, created_by: caller.id,
+      }).onConflict((oc) => oc.column('id').doNothing()).execute();
+      const e = await db.selectFrom('waitlist_entries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      return c.json({ id: e.id, patientId: e.patient_id, specialty: e.specialty, practitionerId: e.practitioner_id, clinicId: e.clinic_id, wantedBefore: e.wanted_before.toISOString(), status: e.status }, 201);
+    },
+  );
+
+}
