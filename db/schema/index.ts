@@ -1,0 +1,85 @@
+/**
+ * The Database interface: one entry per table, columns as Postgres returns them through `pg`
+ * with the parsers set in db/index.ts (numeric → number, date → 'YYYY-MM-DD' string,
+ * bigint → string). Nullable columns are `T | null`, never optional.
+ */
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { ReferralStatus } from '../../domain/referral';
+import type { Sex } from '../../domain/patient';
+import type * as booking from './booking';
+import type * as cdsAudit from './cds-audit';
+import type * as core from './core';
+import type * as labOrder from './lab-order';
+import type * as onboarding from './onboarding';
+import type * as referral from './referral';
+
+export type { Sex, ReferralStatus };
+export * from './booking';
+export * from './cds-audit';
+export * from './core';
+export * from './lab-order';
+export * from './onboarding';
+export * from './referral';
+
+export interface Database {
+  clinics: core.ClinicsTable;
+  practitioners: core.PractitionersTable;
+  patients: core.PatientsTable;
+  schedules: core.SchedulesTable;
+  schedule_exceptions: core.ScheduleExceptionsTable;
+  slots: core.SlotsTable;
+  lab_tests: core.LabTestsTable;
+  lab_reference_ranges: core.LabReferenceRangesTable;
+  appointments: booking.AppointmentsTable;
+  booking_policies: booking.BookingPoliciesTable;
+  waitlist_entries: booking.WaitlistEntriesTable;
+  notifications: booking.NotificationsTable;
+  referrals: referral.ReferralsTable;
+  referral_events: referral.ReferralEventsTable;
+  referral_reports: referral.ReferralReportsTable;
+  referral_policies: referral.ReferralPoliciesTable;
+  clinic_calendars: referral.ClinicCalendarsTable;
+  clinic_closures: referral.ClinicClosuresTable;
+  lab_orders: labOrder.LabOrdersTable;
+  specimens: labOrder.SpecimensTable;
+  lab_results: labOrder.LabResultsTable;
+  lab_test_units: labOrder.LabTestUnitsTable;
+  lab_panels: labOrder.LabPanelsTable;
+  lab_panel_tests: labOrder.LabPanelTestsTable;
+  lab_order_events: labOrder.LabOrderEventsTable;
+  lab_result_versions: labOrder.LabResultVersionsTable;
+  lab_critical_notifications: labOrder.LabCriticalNotificationsTable;
+  lab_acknowledgements: labOrder.LabAcknowledgementsTable;
+  lab_specimen_rejections: labOrder.LabSpecimenRejectionsTable;
+  lab_cds_cards: labOrder.LabCdsCardsTable;
+  lab_notifications: labOrder.LabNotificationsTable;
+  lab_escalation_contacts: labOrder.LabEscalationContactsTable;
+  patient_vitals: labOrder.PatientVitalsTable;
+  lab_order_policies: labOrder.LabOrderPoliciesTable;
+  cds_assessments: cdsAudit.CdsAssessmentsTable;
+  onboarding_tasks: onboarding.OnboardingTasksTable;
+  equipment_items: onboarding.EquipmentItemsTable;
+  clinic_staff: onboarding.ClinicStaffTable;
+  onboarding_blockers: onboarding.OnboardingBlockersTable;
+  pilot_incidents: onboarding.PilotIncidentsTable;
+  onboarding_events: onboarding.OnboardingEventsTable;
+  rollout_programs: onboarding.RolloutProgramsTable;
+  audit_log: cdsAudit.AuditLogTable;
+}
+
+export type Clinic = Selectable<core.ClinicsTable>;
+export type Practitioner = Selectable<core.PractitionersTable>;
+export type Patient = Selectable<core.PatientsTable>;
+export type Slot = Selectable<core.SlotsTable>;
+export type Appointment = Selectable<booking.AppointmentsTable>;
+export type NewAppointment = Insertable<booking.AppointmentsTable>;
+export type AppointmentUpdate = Updateable<booking.AppointmentsTable>;
+export type WaitlistEntry = Selectable<booking.WaitlistEntriesTable>;
+export type LabTest = Selectable<core.LabTestsTable>;
+export type LabReferenceRange = Selectable<core.LabReferenceRangesTable>;
+export type CdsAssessment = Selectable<cdsAudit.CdsAssessmentsTable>;
+export type NewCdsAssessment = Insertable<cdsAudit.CdsAssessmentsTable>;
+export type NewAuditEntry = Insertable<cdsAudit.AuditLogTable>;
+export type Referral = Selectable<referral.ReferralsTable>;
+export type ReferralEvent = Selectable<referral.ReferralEventsTable>;
+export type LabOrder = Selectable<labOrder.LabOrdersTable>;
