@@ -20,6 +20,7 @@ import type { CurrentResult, LabCdsView, LabOrderInput, ReadBack, RejectionReaso
 import type { ReferenceSex } from '../domain/patient';
 import { PROJECT_ROOT } from '../platform/config';
 import type { ModelScore } from './cds';
+import { activityTransaction } from './tx';
 
 export const LAB_CDS_MODEL_ID = 'diabetes-progression';
 export const LAB_CDS_SERVICE_ID = 'lab-order-results';
@@ -35,13 +36,8 @@ export interface GatheredFeatures extends FeatureMapping {
   orderLabs: LabValue[];
 }
 
-async function inTx<T>(db: Db, fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (tx) => {
-    await sql`SET LOCAL statement_timeout = '5s'`.execute(tx);
-    await sql`SET LOCAL lock_timeout = '3s'`.execute(tx);
-    return fn(tx);
-  });
-}
+/** One transaction, bounded by this activity's own timeouts (activities/tx.ts). */
+const inTx = activityTransaction;
 
 /** Writes an event once; returns when it happened (the first write's time on a retry). */
 async function event(tx: Transaction<Database>, orderId: string, key: string, kind: string, actor: string, details: object = {}): Promise<{ at: string; fresh: boolean }> {

@@ -10,17 +10,13 @@ import { bookableSlot, bookingPolicy } from '../db/booking';
 import type { Database } from '../db/schema';
 import { LIVE_STATUSES, type BookingPolicy } from '../domain/booking';
 import type { ReferralStatus, ReportInput, SlotOffer } from '../domain/referral';
+import { activityTransaction } from './tx';
 import { refuse } from './errors';
 
 type Tx = Transaction<Database>;
 
-async function inTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (tx) => {
-    await sql`SET LOCAL statement_timeout = '5s'`.execute(tx);
-    await sql`SET LOCAL lock_timeout = '3s'`.execute(tx);
-    return fn(tx);
-  });
-}
+/** One transaction, bounded by this activity's own timeouts (activities/tx.ts). */
+const inTx = activityTransaction;
 
 /** Inserts the event; true when it is new (not a retry's second write). */
 async function event(tx: Tx, e: { referralId: string; step: string; actor: string; key: string; details?: object }): Promise<boolean> {
