@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from '@hono/zod-openapi';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../platform/logger';
 import { countBookingConflict } from '../platform/metrics';
@@ -144,4 +144,20 @@ export function fromProcessFailure(err: unknown, map: FailureMap): never {
   }
   if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'not_found', 'No such process.');
   throw err;
+}
+
+/**
+ * Sends a signal, query or Update to a record's process. A process that has ended means the
+ * record can no longer change (409 invalid_state, naming its status); a refusal maps through `map`.
+ */
+export async function sendToProcess<T>(
+  temporal: Client, row: { workflow_id: string; status: string }, what: string, map: FailureMap,
+  send: (handle: WorkflowHandle) => Promise<T>,
+): Promise<T> {
+  try {
+    return await send(temporal.workflow.getHandle(row.workflow_id));
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'invalid_state', `The ${what} is ${row.status}; it can no longer change.`);
+    return fromProcessFailure(err, map);
+  }
 }

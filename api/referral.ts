@@ -4,7 +4,7 @@
  * acknowledge it, cancel. Registrars and doctors start referrals; patients see and cancel their own.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import type { Context } from 'hono';
 import { listReferrals, referralDeadline, referralPolicy, referralStart, referralTimeline, referralView, registrarQueue } from '../db/referral';
 import type { Referral } from '../db/schema';
@@ -15,7 +15,7 @@ import {
 } from '../workflows/referral';
 import { requireRole, type Caller } from './auth';
 import { assertActInClinic, auditAccess, canActOnReferral, canReadPatientRecord, clinicFilterFor } from './access';
-import { ApiError, errorResponse, fromProcessFailure, type FailureMap } from './errors';
+import { ApiError, errorResponse, sendToProcess, type FailureMap } from './errors';
 import { newRouter, type ApiDeps, type AppEnv } from './router';
 
 const REFERRAL_FAILURES: FailureMap = {
@@ -86,14 +86,7 @@ export function referralRouter(deps: ApiDeps) {
     await canActOnReferral(c, db, row, action);
     return row;
   }
-  async function update<T>(row: Referral, send: (h: ReturnType<typeof temporal.workflow.getHandle>) => Promise<T>): Promise<T> {
-    try {
-      return await send(temporal.workflow.getHandle(row.workflow_id));
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'invalid_state', `The referral is ${row.status}; it can no longer change.`);
-      return fromProcessFailure(err, REFERRAL_FAILURES);
-    }
-  }
+  const update = <T>(row: Referral, send: (h: WorkflowHandle) => Promise<T>): Promise<T> => sendToProcess(temporal, row, 'referral', REFERRAL_FAILURES, send);
   const fresh = async (id: string) => referralView(await db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
 
   const router = newRouter();

