@@ -19,6 +19,8 @@ function mapViolation(err: unknown): never {
   const v = pgViolation(err);
   if (v?.code === '23505' && v.constraint === 'appointments_slot_live_uniq') throw refuse('SlotTaken', 'the slot is already booked');
   if (v?.code === '23P01') throw refuse('PatientBusy', 'the patient has another appointment at that time');
+  // The same appointment id for another patient at the same moment: one request key, two bookings.
+  if (v?.code === '23505' && v.constraint === 'appointments_pkey') throw refuse('DuplicateRequest', 'this request key was used for another booking at the same time');
   throw err;
 }
 
@@ -58,6 +60,8 @@ async function audit(tx: Transaction<Database> | Db, workflowId: string, action:
     .execute();
 }
 
+export type HoldInput = { appointmentId: string; workflowId: string; patientId: string; slotId: string; bookedBy: string; policy: BookingPolicy; confirm?: boolean };
+
 export function createBookingActivities(deps: { db: Db }) {
   const { db } = deps;
 
@@ -87,29 +91,53 @@ export function createBookingActivities(deps: { db: Db }) {
     });
   }
 
+  /** holdSlot's transaction; `created` says whether this call made the appointment (or found it made by an earlier call with the same id). */
+  async function holdSlotRow(input: HoldInput): Promise<{ view: AppointmentView; created: boolean }> {
+    return activityTransaction(db, async (tx) => {
+      // One booking decision per patient at a time, so the per-specialty limit holds under races
+      // (and the same request sent twice at once finds the first one's appointment).
+      await lockPatient(tx, input.patientId);
+      const existing = await tx.selectFrom('appointments').selectAll().where('id', '=', input.appointmentId).executeTakeFirst();
+      if (existing) return { view: appointmentView(existing), created: false };
+      const patient = await tx.selectFrom('patients').select('id').where('id', '=', input.patientId).executeTakeFirst();
+      if (!patient) throw refuse('PatientNotFound', `patient ${input.patientId} does not exist`);
+      const slot = await checkBookingRules(tx, input.patientId, input.slotId, input.policy);
+      const row = await tx
+        .insertInto('appointments')
+        .values({
+          id: input.appointmentId, slot_id: slot.id, patient_id: input.patientId, practitioner_id: slot.practitioner_id, clinic_id: slot.clinic_id,
+          starts_at: slot.starts_at, ends_at: slot.ends_at, status: input.confirm ? 'booked' : 'held',
+          hold_expires_at: input.confirm ? null : sql<Date>`now() + make_interval(secs => ${input.policy.holdSeconds})`,
+          workflow_id: input.workflowId, booked_by: input.bookedBy, cancel_reason: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+        .catch(mapViolation);
+      await audit(tx, input.workflowId, 'held', input.bookedBy, input.appointmentId, { slotId: slot.id });
+      if (input.confirm) await audit(tx, input.workflowId, 'booked', input.bookedBy, input.appointmentId);
+      return { view: appointmentView(row), created: true };
+    });
+  }
+
   return {
-    /** Takes the slot for the patient (status held, expiring per policy), or refuses with a typed failure. */
-    async holdSlot(input: { appointmentId: string; workflowId: string; patientId: string; slotId: string; bookedBy: string; policy: BookingPolicy }): Promise<AppointmentView> {
-      return activityTransaction(db, async (tx) => {
-        const existing = await tx.selectFrom('appointments').selectAll().where('id', '=', input.appointmentId).executeTakeFirst();
-        if (existing) return appointmentView(existing);
-        // One booking decision per patient at a time, so the per-specialty limit holds under races.
-        await lockPatient(tx, input.patientId);
-        const patient = await tx.selectFrom('patients').select('id').where('id', '=', input.patientId).executeTakeFirst();
-        if (!patient) throw refuse('PatientNotFound', `patient ${input.patientId} does not exist`);
-        const slot = await checkBookingRules(tx, input.patientId, input.slotId, input.policy);
-        const row = await tx
-          .insertInto('appointments')
-          .values({
-            id: input.appointmentId, slot_id: slot.id, patient_id: input.patientId, practitioner_id: slot.practitioner_id, clinic_id: slot.clinic_id,
-            starts_at: slot.starts_at, ends_at: slot.ends_at, status: 'held', hold_expires_at: sql<Date>`now() + make_interval(secs => ${input.policy.holdSeconds})`,
-            workflow_id: input.workflowId, booked_by: input.bookedBy, cancel_reason: null,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow()
-          .catch(mapViolation);
-        await audit(tx, input.workflowId, 'held', input.bookedBy, input.appointmentId, { slotId: slot.id });
-        return appointmentView(row);
+    holdSlotRow,
+    /**
+     * Takes the slot for the patient (status held, expiring per policy), or refuses with a typed
+     * failure. With `confirm` (the registrar's one-call booking) the appointment is booked at once.
+     * Called by the API itself (before the process starts) and by the referral process.
+     */
+    async holdSlot(input: HoldInput): Promise<AppointmentView> {
+      return (await holdSlotRow(input)).view;
+    },
+
+    /**
+     * Takes back an appointment this API call made whose process could not start (Temporal
+     * unreachable): the caller is told nothing was booked and retries with the same key.
+     */
+    async withdrawUnstarted(input: { appointmentId: string; workflowId: string; by: string }): Promise<void> {
+      await activityTransaction(db, async (tx) => {
+        const gone = await tx.deleteFrom('appointments').where('id', '=', input.appointmentId).where('status', 'in', ['held', 'booked']).returning('id').executeTakeFirst();
+        if (gone) await audit(tx, input.workflowId, 'withdrawn', input.by, input.appointmentId, { reason: 'process did not start' });
       });
     },
 

@@ -34,6 +34,7 @@ export type FailureType =
   | 'ImpossibleValue'
   | 'ReadBackMismatch'
   | 'NotYourOrder'
+  | 'DuplicateRequest'
   | 'Busy';
 
 export function refuse(type: FailureType, message: string, details?: unknown): ApplicationFailure {

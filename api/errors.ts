@@ -136,6 +136,15 @@ export type FailureMap = Record<string, [ContentfulStatusCode, ErrorCode]>;
  * anything else is rethrown for onError. Validators reject with a plain Error: the state
  * did not allow the action.
  */
+/** A refusal thrown by an activity function the API ran itself (no process in between). */
+export function fromRefusal(err: unknown, map: FailureMap): never {
+  if (err instanceof ApplicationFailure && err.type && map[err.type]) {
+    const [status, code] = map[err.type]!;
+    throw new ApiError(status, code, err.message);
+  }
+  throw err;
+}
+
 export function fromProcessFailure(err: unknown, map: FailureMap): never {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
     const type = err.cause.type ?? 'Error';

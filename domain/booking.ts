@@ -80,6 +80,11 @@ export interface BookingInput {
    * held and confirmed by the referral process, which starts this one as its child).
    */
   offered?: AppointmentView;
+  /**
+   * The appointment as the API committed it before starting this process (held, or booked by a
+   * one-call booking): the caller had its answer from Postgres, this process keeps the timers.
+   */
+  held?: AppointmentView;
   /** The referral this booking serves: its process is told of every change (bookingChangedSignal). */
   referralWorkflowId?: string;
 }

@@ -41,6 +41,11 @@ export const visitCompletedSignal = defineSignal<[{ by: string }]>('visitComplet
 export const bookingStatusQuery = defineQuery<BookingState>('bookingStatus');
 /** Sent by a booking to the referral it serves, on every change of its appointment. */
 export const bookingChangedSignal = defineSignal<[AppointmentView]>('bookingChanged');
+/**
+ * The API confirmed the appointment in Postgres (held/offered → booked) and tells the process,
+ * which takes the new view if it still holds: an answer from a later change is never undone.
+ */
+export const confirmedSignal = defineSignal<[AppointmentView]>('confirmed');
 /** Another process (a cancelled referral) cancels this booking: the cancel Update without an answer. */
 export const cancelRequestSignal = defineSignal<[CancelRequest]>('cancelRequest');
 
@@ -98,7 +103,8 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
   // transaction ends before its attempt does, so no hold can be written after its process gave up.
   const steps = input.policy.stepTimeouts ?? DEFAULT_STEP_TIMEOUTS;
   const interactive = proxyLocalActivities<BookingActivities>({ startToCloseTimeout: steps.attemptSeconds * 1000, scheduleToCloseTimeout: steps.deadlineSeconds * 1000, retry: RETRY });
-  const state: BookingState = { status: input.offered ? input.offered.status : 'new', appointment: input.offered ?? null, reminderSent: false };
+  const initial = input.offered ?? input.held;
+  const state: BookingState = { status: initial ? initial.status : 'new', appointment: initial ?? null, reminderSent: false };
   let checkedIn = false;
   let visitCompleted = false;
   /** Who checked the patient in, and who closed the visit (for the audit log). */
@@ -234,6 +240,12 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
     },
   );
 
+  setHandler(confirmedSignal, (view) => {
+    void exclusive(async () => {
+      if (view.appointmentId === input.appointmentId && view.status === 'booked' && state.appointment && HOLDING.includes(state.appointment.status)) apply(view);
+    });
+  });
+
   setHandler(cancelRequestSignal, (req) => {
     void exclusive(async () => {
       if (!state.appointment || !CHANGEABLE.includes(state.appointment.status)) return;
@@ -254,7 +266,12 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
     completedBy ??= req?.by;
   });
 
-  // The API sends the hold with the start; a start without one ends here (once no hold is in flight).
+  // The API made the appointment before this process started: the referral it serves hears of it now.
+  if (input.held && input.referralWorkflowId) {
+    const referral = getExternalWorkflowHandle(input.referralWorkflowId);
+    notices.push(referral.signal(bookingChangedSignal, input.held).catch(() => undefined));
+  }
+  // A start with the hold in an Update (processes started before `held`): a start without one ends here.
   if (!state.appointment) {
     await condition(() => state.appointment !== null || state.status === 'rejected', '5 minutes');
     await condition(allHandlersFinished);

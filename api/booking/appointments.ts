@@ -1,36 +1,46 @@
 /** Booking a slot and changing an appointment: hold, confirm, cancel, reschedule, check in, complete. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { appointmentView, bookableSlot, bookingPolicy } from '../../db/booking';
+import { createBookingActivities } from '../../activities/booking';
+import { bookableSlot, bookingPolicy } from '../../db/booking';
 import { CHECK_IN_OPENS_SECONDS } from '../../domain/booking';
 import { nameUuid } from '../../domain/ids';
 import { BOOKABLE_STAGES } from '../../domain/onboarding';
-import { bookingWorkflow, bookingWorkflowId, cancelUpdate, checkInSignal, confirmUpdate, holdSlotUpdate, rescheduleUpdate, visitCompletedSignal } from '../../workflows/booking';
-import { clinicIdKey, patientIdKey, processStatusKey } from '../../workflows/search-attributes';
+import { bookingWorkflowId, cancelUpdate, checkInSignal, rescheduleUpdate, visitCompletedSignal } from '../../workflows/booking';
 import { newRouter } from '../router';
 import { canBookFor } from '../access';
-import { ApiError, errorResponse, fromProcessFailure } from '../errors';
+import { ApiError, errorResponse, fromRefusal } from '../errors';
+import { startBookingProcess, tellConfirmed } from './process';
 import { BOOKING_FAILURES, Uuid, IdempotencyHeader, AppointmentSchema, json, body, AUTH_ERRORS, assertOwnPatient, type BookingContext } from './shared';
 
 export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: BookingContext) {
   const { db, temporal, config, bookers, desk, clinicians, ownAppointment, update, present, referralFor, ACTION_RESPONSES, IdParam } = ctx;
+  const booking = createBookingActivities({ db });
+  const { logger } = ctx;
+  const processDeps = { db, temporal, taskQueue: config.CLINICAL_TASK_QUEUE };
 
   router.openapi(
     createRoute({
       method: 'post', path: '/appointments', summary: 'Book a slot: holds it for the patient until confirmed (hold duration per clinic policy)',
       security: [{ bearer: [] }], middleware: [bookers] as const,
-      request: { headers: IdempotencyHeader, ...body(z.strictObject({ slotId: Uuid, patientId: Uuid, referralId: Uuid.optional().openapi({ description: 'The referral this visit serves: its process adopts the booking' }) })) },
+      request: {
+        headers: IdempotencyHeader,
+        ...body(z.strictObject({
+          slotId: Uuid, patientId: Uuid,
+          referralId: Uuid.optional().openapi({ description: 'The referral this visit serves: its process adopts the booking' }),
+          confirm: z.boolean().optional().openapi({ description: 'Book and confirm in one call (the registrar at the desk): answered booked, with no hold to confirm' }),
+        })),
+      },
       responses: {
-        201: json(AppointmentSchema, 'The slot is held; confirm it before holdExpiresAt'),
+        201: json(AppointmentSchema, 'The slot is held (confirm it before holdExpiresAt), or booked with "confirm": true'),
         400: errorResponse('Malformed request'), ...AUTH_ERRORS,
         404: errorResponse('slot_not_found / patient_not_found / referral_not_found'),
         409: errorResponse('slot_taken / patient_busy / slot_unavailable / idempotency_key_reused / clinic_not_live / invalid_state (the referral is not awaiting a booking)'),
         422: errorResponse('slot_in_past / beyond_booking_horizon / too_many_bookings / wrong_patient / wrong_practitioner (the slot does not serve the referral)'),
-        503: errorResponse('unavailable: the slot stayed locked past the step\'s deadline; nothing was held, try again'),
+        503: errorResponse('unavailable: the slot stayed locked past the step\'s deadline, or the process could not start; nothing was held, try again'),
       },
     }),
     async (c) => {
-      const { slotId, patientId, referralId } = c.req.valid('json');
+      const { slotId, patientId, referralId, confirm } = c.req.valid('json');
       const key = c.req.valid('header')['idempotency-key'];
       const caller = c.get('caller');
       assertOwnPatient(caller, patientId);
@@ -48,41 +58,32 @@ export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: Boo
       if (!patient) throw new ApiError(404, 'patient_not_found', `Patient ${patientId} does not exist.`);
       const referralWorkflowId = referralId ? await referralFor(referralId, patientId, slot) : undefined;
 
-      // The same caller and key always name the same appointment, hence the same workflow.
+      // The same caller and key always name the same appointment, hence the same process.
       const appointmentId = nameUuid('booking', `${caller.id}:${key}`);
       const workflowId = bookingWorkflowId(appointmentId);
-      try {
-        const view = await temporal.workflow.executeUpdateWithStart(holdSlotUpdate, {
-          args: [{ slotId, bookedBy: caller.id }],
-          updateId: 'hold',
-          startWorkflowOperation: new WithStartWorkflowOperation(bookingWorkflow, {
-            workflowId, taskQueue: config.CLINICAL_TASK_QUEUE, args: [{ appointmentId, patientId, clinicId: slot.clinic_id, policy, ...(referralWorkflowId ? { referralWorkflowId } : {}) }],
-            workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
-            typedSearchAttributes: [{ key: clinicIdKey, value: slot.clinic_id }, { key: patientIdKey, value: patientId }, { key: processStatusKey, value: 'new' }],
-          }),
-        });
-        // The key names an earlier request; a different slot or patient under it is a client bug.
-        if (view.slotId !== slotId || view.patientId !== patientId) {
-          throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different booking; use a new key.');
-        }
-        return c.json(await present(view), 201);
-      } catch (err) {
-        if (err instanceof ApiError) throw err;
-        if (err instanceof WorkflowExecutionAlreadyStartedError) {
-          // The process for this key has ended: answer with what it left, never book again.
-          const row = await db.selectFrom('appointments').selectAll().where('id', '=', appointmentId).executeTakeFirst();
-          if (row && row.slot_id === slotId && row.patient_id === patientId) return c.json(await present(appointmentView(row)), 201);
-          throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a request that ended; use a new key.');
-        }
-        return fromProcessFailure(err, BOOKING_FAILURES);
+      // Postgres decides (one short transaction); a refusal is answered at once, with no process.
+      const { view, created } = await booking.holdSlotRow({ appointmentId, workflowId, patientId, slotId, bookedBy: caller.id, policy, confirm: confirm === true }).catch((err) => fromRefusal(err, BOOKING_FAILURES));
+      // The key names an earlier request; a different slot or patient under it is a client bug.
+      if (view.slotId !== slotId || view.patientId !== patientId) {
+        throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different booking; use a new key.');
       }
+      try {
+        await startBookingProcess(processDeps, view, policy, referralWorkflowId);
+      } catch (err) {
+        // No process, no appointment: what this call made is taken back, and the same key may try again.
+        if (created) await booking.withdrawUnstarted({ appointmentId, workflowId, by: caller.id });
+        throw new ApiError(503, 'unavailable', 'The booking process could not be started; nothing was booked. Try again with the same Idempotency-Key.', { cause: String(err) });
+      }
+      return c.json(await present(view), 201);
     },
   );
 
 
   router.openapi(createRoute({ method: 'post', path: '/appointments/{id}/confirm', summary: 'Confirm a held or offered appointment', security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam }, responses: ACTION_RESPONSES }), async (c) => {
     const row = await ownAppointment(c, c.req.valid('param').id);
-    const view = await update(row, (h) => h.executeUpdate(confirmUpdate, { args: [{ by: c.get('caller').id }] }));
+    // Postgres decides (held/offered with a live hold → booked); the process hears of it right after.
+    const view = await booking.confirmAppointment({ appointmentId: row.id, workflowId: row.workflow_id, by: c.get('caller').id }).catch((err) => fromRefusal(err, BOOKING_FAILURES));
+    await tellConfirmed(processDeps, view, (err) => logger.warn({ appointmentId: row.id, err: String(err) }, 'confirmed; the process will find it on its hold timer'));
     return c.json(await present(view), 200);
   });
 

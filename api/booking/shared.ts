@@ -24,6 +24,7 @@ export const BOOKING_FAILURES: FailureMap = {
   InvalidState: [409, 'invalid_state'],
   OtherClinic: [422, 'other_clinic'],
   ClinicNotLive: [409, 'clinic_not_live'],
+  DuplicateRequest: [409, 'idempotency_key_reused'],
   Busy: [503, 'unavailable'],
 };
 
@@ -76,7 +77,7 @@ export function assertOwnPatient(caller: Caller, patientId: string) {
 
 /** What the booking routes share: role gates and helpers bound to this API's dependencies. */
 export function bookingContext(deps: ApiDeps) {
-  const { db, temporal, config } = deps;
+  const { db, temporal, config, logger } = deps;
   const anyone = requireRole(config.AUTH_SECRET, 'patient', 'registrar', 'doctor', 'admin');
   const bookers = requireRole(config.AUTH_SECRET, 'patient', 'registrar', 'admin');
   const desk = requireRole(config.AUTH_SECRET, 'registrar', 'admin');
@@ -124,7 +125,7 @@ export function bookingContext(deps: ApiDeps) {
     503: errorResponse('unavailable: the database stayed busy past the step\'s deadline; nothing changed, try again'),
   };
   const IdParam = z.object({ id: Uuid });
-  return { db, temporal, config, anyone, bookers, desk, staff, clinicians, ownAppointment, update, present, presentRows, referralFor, ACTION_RESPONSES, IdParam };
+  return { db, temporal, config, logger, anyone, bookers, desk, staff, clinicians, ownAppointment, update, present, presentRows, referralFor, ACTION_RESPONSES, IdParam };
 }
 
 export type BookingContext = ReturnType<typeof bookingContext>;
