@@ -20,8 +20,12 @@ export interface LoadResult {
 
 interface Ctx { job?: BookingJob; id?: string; t0?: number }
 
+/** autocannon gives each connection amount/connections requests: whole bookings only when the jobs divide evenly. */
+export const evenJobs = (count: number, clients: number) => Math.ceil(count / clients) * clients;
+
 export async function runBookingLoad(opts: { apiUrl: string; token: string; jobs: BookingJob[]; clients: number; mode: BookingMode; keyPrefix: string }): Promise<LoadResult> {
   const { jobs, mode } = opts;
+  if (jobs.length % opts.clients !== 0) throw new RangeError(`${jobs.length} jobs do not divide among ${opts.clients} clients (evenJobs)`);
   let next = 0;
   const book: number[] = [];
   const confirm: number[] = [];
@@ -39,8 +43,9 @@ export async function runBookingLoad(opts: { apiUrl: string; token: string; jobs
     path: '/appointments',
     setupRequest: (req, context) => {
       const ctx = context as Ctx;
+      // Built once per connection ahead of sending, and once more after its last answer (never sent).
       const job = jobs[next++];
-      if (!job) return req; // only reached past `amount`, which stops the run
+      if (!job) return req;
       ctx.job = job;
       ctx.id = undefined;
       ctx.t0 = performance.now();

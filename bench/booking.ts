@@ -1,84 +1,145 @@
 /**
- * `npm run bench:booking`: bookings per second end to end through the HTTP API (API → Temporal
- * update-with-start → clinical worker → Postgres) and the book call's p50/p99 latency, at several
- * client concurrencies; and slot search latency over a year of the demo city's slots.
- * Everything runs on this machine: API, worker, Temporal and Postgres share its cores.
+ * `npm run bench:booking [-- --server]`: complete bookings against the engine as users run it
+ * (`npm start`: API, both workers, Temporal and Postgres as their own processes on this machine).
+ * At 1, 8 and 32 clients, in one run on the same slots:
+ *   - plain: the same hold and confirm transactions straight on Postgres (no HTTP, no workflow);
+ *   - two-call: POST /appointments then POST …/confirm through the API (autocannon);
+ *   - one-call: POST /appointments with "confirm": true (the registrar's desk);
+ * with the workflow/plain ratio, p50/p99 of each call, the time until every booking's process
+ * says `booked` in Temporal, and CPU ms per booking of each process. Then a 500-way race for one
+ * slot, and slot search over a city grown to ~1M slots. Prints a table and one JSON line.
  */
-import { randomUUID } from 'node:crypto';
-import { serve } from '@hono/node-server';
-import { sql } from 'kysely';
-import { DEMO_TIME_ZONE, seedDemoCity } from '../db/seed';
+import os from 'node:os';
+import { Client, Connection } from '@temporalio/client';
+import { createBookingActivities } from '../activities/booking';
+import { DEMO_TIME_ZONE } from '../db/seed';
+import { bookingPolicy } from '../db/booking';
 import { localToday } from '../domain/time';
-import { freePort } from '../workers/stack';
-import { daysFromNow, makeClinic, makePatient, makeSlot } from '../tests/fixtures';
-import { startTestEngine } from '../tests/helpers';
-import { percentile, startBenchStack } from './stack';
+import { benchJobs, benchPatients, benchSlots, benchClinic, growCity } from './booking-fixtures';
+import { evenJobs, runBookingLoad, runSlotRace, type BookingJob, type BookingMode } from './booking-load';
+import { runSearches } from './booking-search';
+import { cpuSeconds, startEngineProcess, type EngineProcess } from './engine-process';
+import { percentile } from './stack';
 
-const BOOKINGS_PER_LEVEL = Number(process.env.BENCH_BOOKINGS ?? 300);
-const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,8,32').split(',').map(Number);
-const SEARCHES = 200;
+const server = process.argv.includes('--server');
+const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,8,32').split(',').map(Number);
+const PER_LEVEL: Record<number, number> = { 1: 200, 8: 600, 32: 1000 };
+const bookingsAt = (clients: number) => evenJobs(Number(process.env.BENCH_BOOKINGS ?? PER_LEVEL[clients] ?? 600), clients);
+const RACE = Number(process.env.BENCH_RACE ?? 500);
+const CITY_SLOTS = Number(process.env.BENCH_SLOTS ?? 1_000_000);
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+type Row = Record<string, string | number>;
+
+/** The same bookings as plain Postgres transactions: hold then confirm, `clients` at a time. */
+async function plainBookings(engine: EngineProcess, jobs: BookingJob[], clients: number, clinicId: string) {
+  const booking = createBookingActivities({ db: engine.db });
+  const policy = await bookingPolicy(engine.db, clinicId);
+  const latencies: number[] = [];
+  let next = 0;
+  let failures = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: clients }, async () => {
+    for (let i = next++; i < jobs.length; i = next++) {
+      const job = jobs[i]!;
+      const t0 = performance.now();
+      const appointmentId = crypto.randomUUID();
+      try {
+        await booking.holdSlotRow({ appointmentId, workflowId: `plain-${appointmentId}`, patientId: job.patientId, slotId: job.slotId, bookedBy: 'bench', policy });
+        await booking.confirmAppointment({ appointmentId, workflowId: `plain-${appointmentId}`, by: 'bench' });
+      } catch {
+        failures++;
+      }
+      latencies.push(performance.now() - t0);
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  // Frees the slots for the runs through the API (the audit rows stay: the log is append-only).
+  await engine.db.deleteFrom('appointments').where('clinic_id', '=', clinicId).execute();
+  return { perSecond: +((jobs.length - failures) / seconds).toFixed(1), p50: +percentile(latencies, 50).toFixed(1), p99: +percentile(latencies, 99).toFixed(1), failures };
+}
+
+/** CPU seconds used so far by each of the engine's processes. */
+function cpuByProcess(engine: EngineProcess): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, pids] of Object.entries(engine.pids())) out[name] = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  return out;
+}
+
+/** Seconds from `since` until Temporal lists `count` of the clinic's processes as booked. */
+async function catchUp(temporal: Client, clinicId: string, count: number, since: number): Promise<number> {
+  const deadline = Date.now() + 300_000;
+  while (Date.now() < deadline) {
+    const { count: n } = await temporal.workflow.count(`WorkflowType = 'bookingWorkflow' AND ClinicId = '${clinicId}' AND ProcessStatus = 'booked'`);
+    if (n >= count) return +((performance.now() - since) / 1000).toFixed(1);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return NaN;
+}
+
+async function apiRun(engine: EngineProcess, temporal: Client, mode: BookingMode, clients: number, jobs: BookingJob[], clinicId: string, row: Row) {
+  const token = await engine.token({ id: 'bench-registrar', role: 'registrar', clinicId });
+  const cpu0 = cpuByProcess(engine);
+  const load = await runBookingLoad({ apiUrl: engine.apiUrl, token, jobs, clients, mode, keyPrefix: `bench-${mode}-${clients}-${Date.now()}` });
+  const ended = performance.now();
+  const cpu1 = cpuByProcess(engine);
+  const settled = await catchUp(temporal, clinicId, load.completed, ended);
+  const cpuMs = Object.fromEntries(Object.keys(cpu1).map((k) => [k, +(((cpu1[k]! - (cpu0[k] ?? 0)) * 1000) / Math.max(1, load.completed)).toFixed(1)]));
+  const prefix = mode === 'two-call' ? '' : '1call';
+  Object.assign(row, {
+    [`${prefix || 'api'}PerSec`]: load.completePerSecond, [`${prefix || 'book'}P50`]: load.bookP50, [`${prefix || 'book'}P99`]: load.bookP99,
+    ...(mode === 'two-call' ? { confirmP50: load.confirmP50!, confirmP99: load.confirmP99!, allBookedInTemporalS: settled } : { '1callBookedInTemporalS': settled }),
+    [`${mode}Failures`]: Object.entries(load.failures).map(([k, v]) => `${k}×${v}`).join(', ') || 0,
+  });
+  return { load, cpuMs };
+}
 
 async function main() {
-  const stack = await startBenchStack();
-  const engine = await startTestEngine();
-  const port = await freePort();
-  const server = serve({ fetch: engine.app.fetch, hostname: '127.0.0.1', port });
-  const base = `http://127.0.0.1:${port}`;
-  const token = await engine.token('registrar');
-  const rows: Array<Record<string, number | string>> = [];
+  const engine = await startEngineProcess({ temporalMode: server ? 'server' : 'dev', say });
+  const connection = await Connection.connect({ address: engine.temporalAddress });
+  const temporal = new Client({ connection, namespace: 'default' });
+  const rows: Row[] = [];
+  const cpuRows: Row[] = [];
+  const extra: Row[] = [];
   try {
-    for (const concurrency of CONCURRENCY) {
-      const clinic = await makeClinic(engine.db, { policy: { horizonDays: 400, maxActivePerSpecialty: 100_000 } });
-      const jobs = await Promise.all(Array.from({ length: BOOKINGS_PER_LEVEL }, async (_, i) => ({
-        slotId: (await makeSlot(engine.db, clinic, new Date(daysFromNow(2).getTime() + i * 20 * 60_000))).id,
-        patientId: await makePatient(engine.db),
-      })));
-      const latencies: number[] = [];
-      let failures = 0;
-      let next = 0;
-      const started = performance.now();
-      await Promise.all(Array.from({ length: concurrency }, async () => {
-        while (next < jobs.length) {
-          const job = jobs[next++]!;
-          const t0 = performance.now();
-          const res = await fetch(`${base}/appointments`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': `bench-${randomUUID()}` },
-            body: JSON.stringify(job),
-          });
-          await res.arrayBuffer();
-          latencies.push(performance.now() - t0);
-          if (res.status !== 201) failures++;
-        }
-      }));
-      const seconds = (performance.now() - started) / 1000;
-      rows.push({ test: 'book', concurrency, requests: jobs.length, failures, perSecond: +(jobs.length / seconds).toFixed(1), p50Ms: +percentile(latencies, 50).toFixed(1), p99Ms: +percentile(latencies, 99).toFixed(1) });
+    for (const clients of CLIENTS) {
+      const n = bookingsAt(clients);
+      say(`== ${clients} client(s), ${n} bookings each way`);
+      const { clinic, jobs } = await benchJobs(engine.db, n);
+      const plain = await plainBookings(engine, jobs, clients, clinic.clinicId);
+      const row: Row = { clients, bookings: n, plainPerSec: plain.perSecond, plainP50: plain.p50, plainP99: plain.p99 };
+      const two = await apiRun(engine, temporal, 'two-call', clients, jobs, clinic.clinicId, row);
+      const other = await benchJobs(engine.db, n);
+      await apiRun(engine, temporal, 'one-call', clients, other.jobs, other.clinic.clinicId, row);
+      row.ratioPlainToApi = +(plain.perSecond / Math.max(0.1, two.load.completePerSecond)).toFixed(1);
+      rows.push(row);
+      cpuRows.push({ clients, mode: 'two-call', ...two.cpuMs });
+      say(JSON.stringify(row));
     }
 
-    // A year of slots for the demo city, then searches by specialty over a week.
+    say(`== a ${RACE}-way race for one slot`);
+    const raceClinic = await benchClinic(engine.db);
+    const [raceSlot] = await benchSlots(engine.db, raceClinic, 1, 3);
+    const racers = await benchPatients(engine.db, RACE);
+    const raceToken = await engine.token({ id: 'bench-registrar', role: 'registrar', clinicId: raceClinic.clinicId });
+    extra.push({ test: 'race', ...(await runSlotRace({ apiUrl: engine.apiUrl, token: raceToken, slotId: raceSlot!, patientIds: racers, keyPrefix: `race-${Date.now()}` })) });
+
+    say(`== slot search over ~${CITY_SLOTS} slots`);
     const t0 = performance.now();
-    const { slotsAdded } = await seedDemoCity(engine.db, { today: localToday(DEMO_TIME_ZONE), slotDays: 365, patients: 10 });
-    const total = Number((await engine.db.selectFrom('slots').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
-    console.log(`seeded ${slotsAdded} more slots in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${total} slots in all`);
-    await sql`ANALYZE`.execute(engine.db);
-    const searchLatencies: number[] = [];
-    const specialties = ['general-practice', 'cardiology', 'endocrinology', 'neurology', 'ophthalmology'];
-    for (let i = 0; i < SEARCHES; i++) {
-      const from = daysFromNow(1 + (i % 300)).toISOString().slice(0, 10);
-      const to = daysFromNow(7 + (i % 300)).toISOString().slice(0, 10);
-      const t = performance.now();
-      const res = await fetch(`${base}/slots?from=${from}&to=${to}&specialty=${specialties[i % specialties.length]}&limit=50`, { headers: { authorization: `Bearer ${token}` } });
-      await res.arrayBuffer();
-      searchLatencies.push(performance.now() - t);
-    }
-    rows.push({ test: 'search-week-by-specialty', concurrency: 1, requests: SEARCHES, failures: 0, slotsInDb: total, perSecond: +(SEARCHES / (searchLatencies.reduce((a, b) => a + b, 0) / 1000)).toFixed(1), p50Ms: +percentile(searchLatencies, 50).toFixed(1), p99Ms: +percentile(searchLatencies, 99).toFixed(1) });
+    const slots = await growCity(engine.db, localToday(DEMO_TIME_ZONE), CITY_SLOTS);
+    say(`city has ${slots} slots (grown in ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    const searchToken = await engine.token({ id: 'bench-patient', role: 'patient', patientId: racers[0]! });
+    extra.push({ test: 'search-week-by-specialty', slotsInDb: slots, ...(await runSearches({ apiUrl: engine.apiUrl, token: searchToken, count: 400 })) });
   } finally {
-    server.close();
+    await connection.close();
     await engine.stop();
-    await stack.stop();
   }
+  say(`\nbench:booking, Temporal ${server ? 'server (temporal-server v1.29.1, Postgres persistence)' : 'dev server (CLI v1.5.1, SQLite file)'}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 16)}Z`);
   console.table(rows);
-  console.log(JSON.stringify({ bench: 'booking', rows }));
+  say('CPU ms per complete booking, by process (two-call run):');
+  console.table(cpuRows);
+  console.table(extra);
+  say(JSON.stringify({ bench: 'booking', temporal: server ? 'server' : 'dev', rows, cpuRows, extra }));
 }
 
 main().catch((err) => {

@@ -15,6 +15,8 @@ import { freePort } from '../platform/ports';
 
 export interface EngineProcess {
   apiUrl: string;
+  /** host:port of the engine's Temporal frontend. */
+  temporalAddress: string;
   dataDir: string;
   db: Db;
   token(caller: Caller): Promise<string>;
@@ -70,7 +72,7 @@ export function cpuSeconds(pid: number): number {
 
 export async function startEngineProcess(opts: { temporalMode?: 'dev' | 'server'; env?: NodeJS.ProcessEnv; say?: (line: string) => void } = {}): Promise<EngineProcess> {
   const say = opts.say ?? (() => undefined);
-  if (process.env.BENCH_API_URL && process.env.BENCH_DATA_DIR) return attach(process.env.BENCH_API_URL, process.env.BENCH_DATA_DIR, undefined);
+  if (process.env.BENCH_API_URL && process.env.BENCH_DATA_DIR) return attach(process.env.BENCH_API_URL, process.env.BENCH_TEMPORAL_ADDRESS ?? '127.0.0.1:7233', process.env.BENCH_DATA_DIR, undefined);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'clinical-bench-'));
   const [pgPort, temporalPort, uiPort, apiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const env: NodeJS.ProcessEnv = {
@@ -90,14 +92,15 @@ export async function startEngineProcess(opts: { temporalMode?: 'dev' | 'server'
     child.once('exit', (code) => { clearInterval(timer); reject(new Error(`npm start exited with ${code}:\n${output.slice(-4000)}`)); });
   });
   say(output.split('\n').find((l) => l.includes('is up')) ?? 'engine is up');
-  return attach(`http://127.0.0.1:${apiPort}`, dataDir, child, String(pgPort));
+  return attach(`http://127.0.0.1:${apiPort}`, `127.0.0.1:${temporalPort}`, dataDir, child, String(pgPort));
 }
 
-function attach(apiUrl: string, dataDir: string, child: ChildProcess | undefined, embeddedPort?: string): EngineProcess {
+function attach(apiUrl: string, temporalAddress: string, dataDir: string, child: ChildProcess | undefined, embeddedPort?: string): EngineProcess {
   const config = parseConfig({ DATA_DIR: dataDir, NODE_ENV: 'development', EMBEDDED_PG_PORT: process.env.BENCH_PG_PORT ?? embeddedPort });
   const db = createDb(embeddedDatabaseUrl(config.EMBEDDED_PG_PORT), 32);
   return {
     apiUrl,
+    temporalAddress,
     dataDir,
     db,
     token: (caller) => mintToken(config.AUTH_SECRET, caller),
