@@ -19,6 +19,8 @@ import { Supervisor } from './supervisor';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const SLOT_HORIZON_DAYS = 60;
+/** Extra node flags for the API and workers, e.g. ENGINE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof). */
+const childNodeArgs = () => (process.env.ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const CHILDREN = [['worker-clinical', 'workers/clinical.ts'], ['worker-cds', 'workers/cds.ts'], ['api', 'api/server.ts']] as const;
 
 async function main() {
@@ -99,7 +101,7 @@ async function main() {
     const metricsPorts: Record<string, number> = { 'worker-clinical': await freePort(), 'worker-cds': await freePort() };
     supervisor = new Supervisor(
       CHILDREN.map(([name, file]) => ({
-        name, command: process.execPath, args: ['--import', 'tsx', path.join(PROJECT_ROOT, file)], cwd: PROJECT_ROOT, logFile: path.join(logDir, `${name}.log`),
+        name, command: process.execPath, args: [...childNodeArgs(), '--import', 'tsx', path.join(PROJECT_ROOT, file)], cwd: PROJECT_ROOT, logFile: path.join(logDir, `${name}.log`),
         env: metricsPorts[name] ? { ...env, WORKER_METRICS_PORT: String(metricsPorts[name]) } : env,
       })),
       {

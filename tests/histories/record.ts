@@ -60,6 +60,17 @@ const PATHS: Record<string, () => Promise<Recorded>> = {
     return { 'bookingWorkflow-happy-path': wfId(id) };
   },
 
+  /** The registrar's one-call booking (booked from the start), then cancelled by the patient's clinic. */
+  async 'desk-booking'() {
+    const clinic = await makeClinic(engine.db);
+    const slot = await makeSlot(engine.db, clinic, daysFromNow(4, 10));
+    const { id } = (await call('POST', '/appointments', await registrar(clinic.clinicId), { slotId: slot.id, patientId: await makePatient(engine.db), confirm: true })).body as { id: string };
+    await eventually(async () => (await engine.client.workflow.getHandle(wfId(id)).describe()).historyLength >= 4, 60_000, 'the process has run its first task');
+    await act(id, 'cancel', { reason: 'synthetic test reason' });
+    await eventually(async () => (await engine.client.workflow.getHandle(wfId(id)).describe()).status.name === 'COMPLETED', 60_000, 'the process ended');
+    return { 'bookingWorkflow-desk-booking': wfId(id) };
+  },
+
   /** Cancelled with a patient on the waitlist: the slot goes to them as an offer, its own process. */
   async cancel() {
     const clinic = await makeClinic(engine.db);
