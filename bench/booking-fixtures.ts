@@ -6,7 +6,6 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../db';
-import { generateSlots } from '../db/booking';
 import { makeClinic, type TestClinic } from '../tests/fixtures';
 import type { BookingJob } from './booking-load';
 
@@ -40,24 +39,33 @@ export async function benchJobs(db: Db, count: number): Promise<{ clinic: TestCl
   return { clinic, jobs: slots.map((slotId, i) => ({ slotId, patientId: patients[i]! })) };
 }
 
-/** Grows the demo city to about `target` slots over a year: copies of its practitioners and schedules, then the engine's generation. */
-export async function growCity(db: Db, today: string, target: number): Promise<number> {
+/**
+ * Grows the demo city to about `target` free slots over the next year: copies of its
+ * practitioners (same clinics and specialties), then 20-minute weekday slots 08:00–16:00 on the
+ * clinic's clock for every practitioner. One statement each; slots that would overlap one a
+ * practitioner already has are skipped (the exclusion constraint, ON CONFLICT DO NOTHING).
+ * (The engine's generateSlots works from weekly schedules over a 60-day horizon; a year of a
+ * grown city in one call of it is far slower than the bench needs, so the bench writes slots directly.)
+ */
+export async function growCity(db: Db, target: number): Promise<number> {
   const count = async () => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM slots`.execute(db)).rows[0]!.n);
   const before = await count();
   if (before >= target) return before;
-  const copies = Math.max(1, Math.ceil(target / Math.max(1, before)) - 1);
+  const perPractitioner = 261 * 24; // weekdays in a year × slots a day
+  const originals = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM practitioners WHERE full_name NOT LIKE '% (bench %'`.execute(db)).rows[0]!.n);
+  const copies = Math.max(0, Math.ceil((target - before) / perPractitioner / Math.max(1, originals)) - 1);
   await sql`
-    WITH originals AS (SELECT * FROM practitioners WHERE full_name LIKE 'Dr %' AND full_name NOT LIKE '% (bench %'),
-    made AS (
-      INSERT INTO practitioners (clinic_id, full_name, specialty)
-      SELECT o.clinic_id, o.full_name || ' (bench ' || k || ')', o.specialty FROM originals o CROSS JOIN generate_series(1, ${copies}) AS k
-      RETURNING id, clinic_id, full_name, specialty)
-    INSERT INTO schedules (practitioner_id, clinic_id, weekday, start_time, end_time, slot_minutes, break_start, break_end, valid_from, valid_to)
-    SELECT m.id, s.clinic_id, s.weekday, s.start_time, s.end_time, s.slot_minutes, s.break_start, s.break_end, s.valid_from, s.valid_to
-    FROM made m JOIN originals o ON m.full_name LIKE o.full_name || ' (bench %' AND o.clinic_id = m.clinic_id
-    JOIN schedules s ON s.practitioner_id = o.id`.execute(db);
-  const end = new Date(Date.parse(`${today}T00:00:00Z`) + 365 * 86_400_000).toISOString().slice(0, 10);
-  await generateSlots(db, today, end);
+    INSERT INTO practitioners (clinic_id, full_name, specialty)
+    SELECT o.clinic_id, o.full_name || ' (bench ' || k || ')', o.specialty
+    FROM practitioners o CROSS JOIN generate_series(1, ${copies}) AS k WHERE o.full_name NOT LIKE '% (bench %'`.execute(db);
+  await sql`
+    INSERT INTO slots (practitioner_id, clinic_id, starts_at, ends_at)
+    SELECT p.id, p.clinic_id, (d + k * interval '20 minutes' + interval '8 hours') AT TIME ZONE c.time_zone, (d + (k + 1) * interval '20 minutes' + interval '8 hours') AT TIME ZONE c.time_zone
+    FROM practitioners p JOIN clinics c ON c.id = p.clinic_id
+    CROSS JOIN generate_series(date_trunc('day', now())::timestamp + interval '1 day', date_trunc('day', now())::timestamp + interval '365 days', interval '1 day') AS d
+    CROSS JOIN generate_series(0, 23) AS k
+    WHERE extract(isodow FROM d) < 6
+    ON CONFLICT DO NOTHING`.execute(db);
   await sql`ANALYZE slots`.execute(db);
   return count();
 }

@@ -12,9 +12,7 @@
 import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { createBookingActivities } from '../activities/booking';
-import { DEMO_TIME_ZONE } from '../db/seed';
 import { bookingPolicy } from '../db/booking';
-import { localToday } from '../domain/time';
 import { benchJobs, benchPatients, benchSlots, benchClinic, growCity } from './booking-fixtures';
 import { evenJobs, runBookingLoad, runSlotRace, type BookingJob, type BookingMode } from './booking-load';
 import { runSearches } from './booking-search';
@@ -22,7 +20,7 @@ import { cpuSeconds, startEngineProcess, type EngineProcess } from './engine-pro
 import { percentile } from './stack';
 
 const server = process.argv.includes('--server');
-const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,8,32').split(',').map(Number);
+const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,8,32').split(',').filter(Boolean).map(Number);
 const PER_LEVEL: Record<number, number> = { 1: 200, 8: 600, 32: 1000 };
 const bookingsAt = (clients: number) => evenJobs(Number(process.env.BENCH_BOOKINGS ?? PER_LEVEL[clients] ?? 600), clients);
 const RACE = Number(process.env.BENCH_RACE ?? 500);
@@ -126,7 +124,7 @@ async function main() {
 
     say(`== slot search over ~${CITY_SLOTS} slots`);
     const t0 = performance.now();
-    const slots = await growCity(engine.db, localToday(DEMO_TIME_ZONE), CITY_SLOTS);
+    const slots = await growCity(engine.db, CITY_SLOTS);
     say(`city has ${slots} slots (grown in ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     const searchToken = await engine.token({ id: 'bench-patient', role: 'patient', patientId: racers[0]! });
     extra.push({ test: 'search-week-by-specialty', slotsInDb: slots, ...(await runSearches({ apiUrl: engine.apiUrl, token: searchToken, count: 400 })) });

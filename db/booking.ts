@@ -164,35 +164,55 @@ export interface SlotSearch {
 }
 
 /**
- * Free future slots between two of the clinic's local dates (inclusive). Each clinic's own zone
- * turns its dates into instants, so "25 November" means 25 November on that clinic's wall clock.
- * A UTC window widened by ±14 h lets the starts_at index narrow the scan first.
+ * `s` is a free future slot between two of the clinic's (`c`) local dates (inclusive). Each
+ * clinic's own zone turns its dates into instants, so "25 November" means 25 November on that
+ * clinic's wall clock. A UTC window widened by ±14 h lets an index on starts_at narrow the scan first.
  */
-export async function searchFreeSlots(db: Db, q: SlotSearch) {
-  return db
-    .selectFrom('slots as s')
-    .innerJoin('practitioners as p', 'p.id', 's.practitioner_id')
-    .innerJoin('clinics as c', 'c.id', 's.clinic_id')
-    .select([
-      's.id', 's.starts_at', 's.ends_at', 's.practitioner_id', 'p.full_name as practitioner_name', 'p.specialty', 's.clinic_id', 'c.name as clinic_name', 'c.time_zone',
-      sql<string>`to_char(s.starts_at AT TIME ZONE c.time_zone, 'YYYY-MM-DD"T"HH24:MI')`.as('local_start'),
-    ])
-    .where('s.starts_at', '>=', sql<Date>`${q.from}::date - interval '14 hours'`)
-    .where('s.starts_at', '<', sql<Date>`${q.to}::date + interval '38 hours'`)
-    .where(sql<boolean>`s.starts_at >= (${q.from}::date)::timestamp AT TIME ZONE c.time_zone`)
-    .where(sql<boolean>`s.starts_at < (${q.to}::date + 1)::timestamp AT TIME ZONE c.time_zone`)
-    .where('s.starts_at', '>', sql<Date>`now()`)
-    .where('s.status', '=', 'free')
-    // Only clinics that reached pilot are bookable (onboarding, domain/onboarding.ts BOOKABLE_STAGES).
-    .where('c.rollout_stage', 'in', [...BOOKABLE_STAGES])
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('appointments as a').select('a.id').whereRef('a.slot_id', '=', 's.id').where('a.status', 'in', [...LIVE_STATUSES]))))
-    .$if(q.specialty !== undefined, (b) => b.where('p.specialty', '=', q.specialty!))
-    .$if(q.practitionerId !== undefined, (b) => b.where('s.practitioner_id', '=', q.practitionerId!))
-    .$if(q.clinicId !== undefined, (b) => b.where('s.clinic_id', '=', q.clinicId!))
-    .orderBy('s.starts_at')
-    .orderBy('s.id')
-    .limit(q.limit)
-    .execute();
+function freeInWindow(q: SlotSearch) {
+  return sql<boolean>`s.starts_at >= ${q.from}::date - interval '14 hours' AND s.starts_at < ${q.to}::date + interval '38 hours'
+    AND s.starts_at >= (${q.from}::date)::timestamp AT TIME ZONE c.time_zone AND s.starts_at < (${q.to}::date + 1)::timestamp AT TIME ZONE c.time_zone
+    AND s.starts_at > now() AND s.status = 'free'
+    AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.status IN (${sql.join([...LIVE_STATUSES])}))`;
+}
+
+const SLOT_COLUMNS = sql`s.id, s.starts_at, s.ends_at, s.practitioner_id, p.full_name AS practitioner_name, p.specialty, s.clinic_id, c.name AS clinic_name, c.time_zone,
+  to_char(s.starts_at AT TIME ZONE c.time_zone, 'YYYY-MM-DD"T"HH24:MI') AS local_start`;
+
+interface FoundSlot {
+  id: string; starts_at: Date; ends_at: Date; practitioner_id: string; practitioner_name: string; specialty: string;
+  clinic_id: string; clinic_name: string; time_zone: string; local_start: string;
+}
+
+/**
+ * Free slots, earliest first. Only clinics that reached pilot are bookable (domain/onboarding.ts
+ * BOOKABLE_STAGES). By specialty or practitioner, each matching practitioner's own slots are read
+ * in time order (the unique (practitioner_id, starts_at) index, at most `limit` each) and merged:
+ * a city's year of slots costs the same as a week's. Without either, one scan by time.
+ */
+export async function searchFreeSlots(db: Db, q: SlotSearch): Promise<FoundSlot[]> {
+  const stages = sql.join([...BOOKABLE_STAGES]);
+  const clinic = q.clinicId ? sql`AND c.id = ${q.clinicId}` : sql``;
+  if (q.specialty !== undefined || q.practitionerId !== undefined) {
+    const who = sql.join([
+      ...(q.specialty !== undefined ? [sql`p.specialty = ${q.specialty}`] : []),
+      ...(q.practitionerId !== undefined ? [sql`p.id = ${q.practitionerId}`] : []),
+    ], sql` AND `);
+    const result = await sql<FoundSlot>`
+      SELECT ${SLOT_COLUMNS}
+      FROM practitioners p JOIN clinics c ON c.id = p.clinic_id
+      CROSS JOIN LATERAL (
+        SELECT s.* FROM slots s WHERE s.practitioner_id = p.id AND ${freeInWindow(q)}
+        ORDER BY s.starts_at LIMIT ${q.limit}) s
+      WHERE ${who} AND c.rollout_stage IN (${stages}) ${clinic}
+      ORDER BY s.starts_at, s.id LIMIT ${q.limit}`.execute(db);
+    return result.rows;
+  }
+  const result = await sql<FoundSlot>`
+    SELECT ${SLOT_COLUMNS}
+    FROM slots s JOIN practitioners p ON p.id = s.practitioner_id JOIN clinics c ON c.id = s.clinic_id
+    WHERE ${freeInWindow(q)} AND c.rollout_stage IN (${stages}) ${clinic}
+    ORDER BY s.starts_at, s.id LIMIT ${q.limit}`.execute(db);
+  return result.rows;
 }
 
 /** A patient's appointments, newest visit first. */

@@ -47,11 +47,11 @@ export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: Boo
       // Early, friendly refusals; the activity checks again inside its transaction.
       const slot = await bookableSlot(db, slotId);
       if (!slot) throw new ApiError(404, 'slot_not_found', `Slot ${slotId} does not exist.`);
-      // The losers of a race for a slot hear it from this first read, unless it is their own retry.
+      await canBookFor(c, db, patientId, slot.clinic_id, { type: 'Appointment', id: nameUuid('booking', `${caller.id}:${key}`) });
+      // The losers of a race for a slot hear it from the slot's first read, unless it is their own retry.
       if (slot.taken && !(await db.selectFrom('appointments').select('id').where('id', '=', nameUuid('booking', `${caller.id}:${key}`)).executeTakeFirst())) {
         throw new ApiError(409, 'slot_taken', 'the slot is already booked');
       }
-      await canBookFor(c, db, patientId, slot.clinic_id, { type: 'Appointment', id: nameUuid('booking', `${caller.id}:${key}`) });
       if (!BOOKABLE_STAGES.includes(slot.rollout_stage)) throw new ApiError(409, 'clinic_not_live', `This clinic is in its ${slot.rollout_stage} stage: it takes bookings from its pilot on.`, { stage: slot.rollout_stage });
       const policy = await bookingPolicy(db, slot.clinic_id);
       if (slot.starts_at.getTime() <= Date.now()) throw new ApiError(422, 'slot_in_past', 'That slot has already started.');
