@@ -8,12 +8,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { PROJECT_ROOT } from '../platform/config';
+import { freePortBelow32768 } from '../platform/ports';
 import { ENGINE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { RunningTemporal } from './stack';
 import { ensureTemporalServerBinaries, postgresTarget, setupTemporalSchemas, temporalServerModuleDir, type PostgresTarget } from './temporal-server-setup';
@@ -43,20 +43,6 @@ export interface ServerModeOptions {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * A free loopback port below 32768: the server stores membership ports in a smallint column, and
- * the kernel's own free ports (ephemeral range) lie above it.
- */
-function freePortBelow32768(taken: Set<number>): Promise<number> {
-  const candidate = 20_000 + Math.floor(Math.random() * 12_000);
-  if (taken.has(candidate)) return freePortBelow32768(taken);
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', () => resolve(freePortBelow32768(taken)));
-    probe.listen(candidate, '127.0.0.1', () => probe.close(() => resolve(candidate)));
-  });
-}
 
 /** The environment the server renders docker/temporal-server.yaml from: nothing else of ours leaks in. */
 async function serverEnv(target: PostgresTarget, port: number, dynamicConfig: string): Promise<NodeJS.ProcessEnv> {
@@ -147,11 +133,15 @@ async function registerAndWait(connection: Connection, namespace: string, timeou
 }
 
 /** Builds (once), sets up the schemas, starts the server, registers; resolves when the engine can use it. */
-export async function startTemporalServer(opts: ServerModeOptions): Promise<RunningTemporal & { setup: string[] }> {
+export async function startTemporalServer(opts: ServerModeOptions): Promise<RunningTemporal & { /** What was done, with timings, for the start log. */ setup: string[] }> {
   const { say } = opts;
+  // The server keeps its services' ports in smallint columns (cluster_membership).
+  if (opts.port > 32_767) throw new Error(`TEMPORAL_DEV_PORT ${opts.port} is too high for TEMPORAL_MODE=server: the server stores ports as smallint (use one below 32768)`);
   const binaries = await ensureTemporalServerBinaries({ serverPath: opts.serverPath, sqlToolPath: opts.sqlToolPath, say });
   const target = postgresTarget(opts.databaseUrl);
+  const schemaStarted = Date.now();
   const setup = await setupTemporalSchemas({ sqlTool: binaries.sqlTool, moduleDir: await temporalServerModuleDir(), target, say });
+  const serverStarted = Date.now();
 
   // The server reads <root>/<config>/<env>.yaml: the shared template, copied so DATA_DIR shows what ran.
   const configDir = path.join(opts.dataDir, 'temporal-server');
@@ -186,5 +176,7 @@ export async function startTemporalServer(opts: ServerModeOptions): Promise<Runn
     await stop();
     throw err;
   }
+  const seconds = (from: number, to: number) => `${((to - from) / 1000).toFixed(1)} s`;
+  setup.push(`schemas ${seconds(schemaStarted, serverStarted)}, server up and registered ${seconds(serverStarted, Date.now())}`);
   return { address, stop, setup };
 }
