@@ -79,7 +79,8 @@ export async function ensureTemporalServerBinaries(opts: { serverPath?: string; 
 
 /** The server module's source (schema scripts), from the Go module cache, downloaded if missing. */
 export async function temporalServerModuleDir(): Promise<string> {
-  const modcache = process.env.GOMODCACHE || (which('go') ? execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim() : '');
+  // Go's default module cache when go itself is not on PATH (binaries given, sources downloaded earlier).
+  const modcache = process.env.GOMODCACHE || (which('go') ? execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim() : path.join(os.homedir(), 'go', 'pkg', 'mod'));
   const cached = modcache && path.join(modcache, `${SERVER_MODULE}@${TEMPORAL_SERVER_VERSION}`);
   if (cached && existsSync(path.join(cached, 'schema'))) return cached;
   if (!which('go')) throw new Error(`TEMPORAL_MODE=server needs the schema scripts of ${SERVER_MODULE}@${TEMPORAL_SERVER_VERSION}: install Go (it downloads them)`);

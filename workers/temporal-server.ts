@@ -155,8 +155,13 @@ export async function startTemporalServer(opts: ServerModeOptions): Promise<Runn
     cwd: configDir, env: await serverEnv(target, opts.port, dynamicConfig), stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
-  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  let stopping = false;
+  const exited = new Promise<void>((resolve) => server.once('exit', (code, signal) => {
+    if (!stopping) say(`temporal-server exited (${code ?? signal}) while the engine runs; see ${logFile}`);
+    resolve();
+  }));
   const stop = async () => {
+    stopping = true;
     if (server.exitCode !== null || server.signalCode !== null) return;
     server.kill('SIGTERM');
     const timer = setTimeout(() => server.kill('SIGKILL'), 20_000);
