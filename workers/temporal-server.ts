@@ -156,8 +156,9 @@ export async function startTemporalServer(opts: ServerModeOptions): Promise<Runn
   });
   closeSync(fd);
   let stopping = false;
+  let up = false;
   const exited = new Promise<void>((resolve) => server.once('exit', (code, signal) => {
-    if (!stopping) say(`temporal-server exited (${code ?? signal}) while the engine runs; see ${logFile}`);
+    if (up && !stopping) say(`temporal-server exited (${code ?? signal}) while the engine runs; see ${logFile}`);
     resolve();
   }));
   const stop = async () => {
@@ -181,6 +182,7 @@ export async function startTemporalServer(opts: ServerModeOptions): Promise<Runn
     await stop();
     throw err;
   }
+  up = true;
   const seconds = (from: number, to: number) => `${((to - from) / 1000).toFixed(1)} s`;
   setup.push(`schemas ${seconds(schemaStarted, serverStarted)}, server up and registered ${seconds(serverStarted, Date.now())}`);
   return { address, stop, setup };
