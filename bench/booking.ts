@@ -16,7 +16,8 @@ import { bookingPolicy } from '../db/booking';
 import { benchJobs, benchPatients, benchSlots, benchClinic, growCity } from './booking-fixtures';
 import { evenJobs, runBookingLoad, runSlotRace, type BookingJob, type BookingMode } from './booking-load';
 import { runSearches } from './booking-search';
-import { cpuSeconds, startEngineProcess, type EngineProcess } from './engine-process';
+import { startEngineProcess, type EngineProcess } from './engine-process';
+import { cpuSeconds } from './process-cpu';
 import { percentile } from './stack';
 
 const server = process.argv.includes('--server');
@@ -78,7 +79,7 @@ async function catchUp(temporal: Client, clinicId: string, count: number, since:
 async function apiRun(engine: EngineProcess, temporal: Client, mode: BookingMode, clients: number, jobs: BookingJob[], clinicId: string, row: Row) {
   const token = await engine.token({ id: 'bench-registrar', role: 'registrar', clinicId });
   const cpu0 = cpuByProcess(engine);
-  const load = await runBookingLoad({ apiUrl: engine.apiUrl, token, jobs, clients, mode, keyPrefix: `bench-${mode}-${clients}-${Date.now()}` });
+  const load = await runBookingLoad({ apiUrl: engine.baseUrl, token, jobs, clients, mode, keyPrefix: `bench-${mode}-${clients}-${Date.now()}` });
   const ended = performance.now();
   const cpu1 = cpuByProcess(engine);
   const settled = await catchUp(temporal, clinicId, load.completed, ended);
@@ -93,7 +94,9 @@ async function apiRun(engine: EngineProcess, temporal: Client, mode: BookingMode
 }
 
 async function main() {
-  const engine = await startEngineProcess({ temporalMode: server ? 'server' : 'dev', say });
+  say(`starting the engine (npm start, TEMPORAL_MODE=${server ? 'server' : 'dev'})...`);
+  const engine = await startEngineProcess({ temporalMode: server ? 'server' : 'dev', env: { LOG_LEVEL: 'warn' } });
+  say(`engine up in ${engine.startSeconds.toFixed(1)} s`);
   const connection = await Connection.connect({ address: engine.temporalAddress });
   const temporal = new Client({ connection, namespace: 'default' });
   const rows: Row[] = [];
@@ -120,14 +123,14 @@ async function main() {
     const [raceSlot] = await benchSlots(engine.db, raceClinic, 1, 3);
     const racers = await benchPatients(engine.db, RACE);
     const raceToken = await engine.token({ id: 'bench-registrar', role: 'registrar', clinicId: raceClinic.clinicId });
-    extra.push({ test: 'race', ...(await runSlotRace({ apiUrl: engine.apiUrl, token: raceToken, slotId: raceSlot!, patientIds: racers, keyPrefix: `race-${Date.now()}` })) });
+    extra.push({ test: 'race', ...(await runSlotRace({ apiUrl: engine.baseUrl, token: raceToken, slotId: raceSlot!, patientIds: racers, keyPrefix: `race-${Date.now()}` })) });
 
     say(`== slot search over ~${CITY_SLOTS} slots`);
     const t0 = performance.now();
     const slots = await growCity(engine.db, CITY_SLOTS);
     say(`city has ${slots} slots (grown in ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     const searchToken = await engine.token({ id: 'bench-patient', role: 'patient', patientId: racers[0]! });
-    extra.push({ test: 'search-week-by-specialty', slotsInDb: slots, ...(await runSearches({ apiUrl: engine.apiUrl, token: searchToken, count: 400 })) });
+    extra.push({ test: 'search-week-by-specialty', slotsInDb: slots, ...(await runSearches({ apiUrl: engine.baseUrl, token: searchToken, count: 400 })) });
   } finally {
     await connection.close();
     await engine.stop();

@@ -1,116 +1,128 @@
 /**
- * The engine as users run it, for benchmarks: `npm start` (workers/start.ts) as a child process
- * with its own DATA_DIR and free ports, or an engine already running (BENCH_API_URL + BENCH_DATA_DIR).
- * Gives the API's URL, the database (for the bench's own fixtures), a token minter on the
- * engine's secret, and the child's pids for CPU accounting.
+ * `npm start` as a child process with its own data folder and ports, for benchmarks and tests
+ * that need the whole engine: with the Temporal dev server (`dev`) or the production Temporal
+ * server on the embedded Postgres (`server`, TEMPORAL_MODE=server). Resolves once the banner is
+ * printed, with the API's URL, the demo tokens and a stop().
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mintToken, type Caller } from '../api/auth';
 import { createDb, type Db } from '../db';
-import { embeddedDatabaseUrl, parseConfig, PROJECT_ROOT } from '../platform/config';
-import { freePort } from '../platform/ports';
+import { parseConfig, PROJECT_ROOT } from '../platform/config';
+import { freePort, freePortBelow32768 } from '../platform/ports';
+import { enginePids } from './process-cpu';
+
+export type TemporalMode = 'dev' | 'server';
 
 export interface EngineProcess {
-  apiUrl: string;
-  /** host:port of the engine's Temporal frontend. */
+  temporalMode: TemporalMode;
+  baseUrl: string;
+  /** host:port of the Temporal frontend, namespace `default`. */
   temporalAddress: string;
+  /** The embedded Postgres (database `clinical`; `temporal` and `temporal_visibility` in server mode). */
+  postgresUrl: string;
   dataDir: string;
+  /** Demo bearer tokens by role (patient, registrar, doctor, lab, ops, admin). */
+  tokens: Record<string, string>;
+  /** From the start of the process to its banner, in seconds. */
+  startSeconds: number;
+  pid: number;
+  /** The engine's database, for a bench's own fixtures (closed by stop()). */
   db: Db;
+  /** A token for any caller, signed with the engine's secret. */
   token(caller: Caller): Promise<string>;
-  /** The engine's processes by name (api, worker-clinical, worker-cds, temporal, postgres), for CPU per process. */
+  /** The engine's processes by part (api, worker-clinical, worker-cds, temporal, postgres), for CPU per part. */
   pids(): Record<string, number[]>;
-  stop(): Promise<void>;
+  /** Everything npm start printed so far. */
+  output(): string;
+  /** SIGTERM, waits for the orderly stop (SIGKILL after 90 s); removes a data folder it made. Resolves with the exit code. */
+  stop(): Promise<number | null>;
 }
 
-/** Live processes with their parent and command line (Linux /proc). */
-function processTable(): Array<{ pid: number; ppid: number; cmd: string }> {
-  const rows: Array<{ pid: number; ppid: number; cmd: string }> = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      rows.push({ pid: Number(entry), ppid, cmd: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ') });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return rows;
+export interface EngineProcessOptions {
+  temporalMode: TemporalMode;
+  /** Reuse a data folder (a restart); default a fresh temporary one, removed by stop(). */
+  dataDir?: string;
+  /** Extra environment (e.g. LOG_LEVEL). */
+  env?: Record<string, string>;
+  /** How long to wait for the banner; a first server-mode run may build the server (minutes). */
+  timeoutMs?: number;
 }
 
-/** All descendants of a pid, grouped by what they are. */
-export function enginePids(root: number): Record<string, number[]> {
-  const table = processTable();
-  const found: Record<string, number[]> = { start: [root] };
-  const walk = (pid: number, group?: string) => {
-    for (const child of table.filter((p) => p.ppid === pid)) {
-      const name = group ?? (child.cmd.includes('workers/clinical.ts') ? 'worker-clinical'
-        : child.cmd.includes('workers/cds.ts') ? 'worker-cds'
-          : child.cmd.includes('api/server.ts') ? 'api'
-            : /temporal|server start/.test(child.cmd) ? 'temporal'
-              : /postgres/.test(child.cmd) ? 'postgres' : 'other');
-      (found[name] ??= []).push(child.pid);
-      walk(child.pid, name === 'other' ? undefined : name);
-    }
-  };
-  walk(root);
-  return found;
-}
+/** Variables of the calling process that belong to another stack (a test run's), never this engine's. */
+const FOREIGN = ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'AUTH_SECRET', 'PAYLOAD_KEY', 'CDS_DIGEST_SECRET', 'CLINICAL_TASK_QUEUE', 'WORKFLOW_BUNDLE_PATH', 'TEST_DATA_DIR'];
 
-/** Seconds of CPU (user + system) a process has used so far; 0 once it is gone. */
-export function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100/s)
-  } catch {
-    return 0;
-  }
-}
-
-export async function startEngineProcess(opts: { temporalMode?: 'dev' | 'server'; env?: NodeJS.ProcessEnv; say?: (line: string) => void } = {}): Promise<EngineProcess> {
-  const say = opts.say ?? (() => undefined);
-  if (process.env.BENCH_API_URL && process.env.BENCH_DATA_DIR) return attach(process.env.BENCH_API_URL, process.env.BENCH_TEMPORAL_ADDRESS ?? '127.0.0.1:7233', process.env.BENCH_DATA_DIR, undefined);
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'clinical-bench-'));
-  const [pgPort, temporalPort, uiPort, apiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+export async function startEngineProcess(opts: EngineProcessOptions): Promise<EngineProcess> {
+  const ownDir = !opts.dataDir;
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), `clinical-${opts.temporalMode}-`));
+  // The server mode keeps its ports in smallint columns: its frontend port must be below 32768.
+  const temporalPort = await freePortBelow32768();
+  const [pgPort, uiPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const env: NodeJS.ProcessEnv = {
-    ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'warn', DATA_DIR: dataDir, TEMPORAL_MODE: opts.temporalMode ?? 'dev',
-    EMBEDDED_PG_PORT: String(pgPort), TEMPORAL_DEV_PORT: String(temporalPort), TEMPORAL_UI_PORT: String(uiPort), API_PORT: String(apiPort), ...opts.env,
+    ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', ...opts.env, DATA_DIR: dataDir, TEMPORAL_MODE: opts.temporalMode,
+    EMBEDDED_PG_PORT: String(pgPort), TEMPORAL_DEV_PORT: String(temporalPort), TEMPORAL_UI_PORT: String(uiPort), API_PORT: String(apiPort), API_HOST: '127.0.0.1',
   };
-  for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'AUTH_SECRET', 'PAYLOAD_KEY', 'CDS_DIGEST_SECRET', 'CLINICAL_TASK_QUEUE', 'WORKFLOW_BUNDLE_PATH', 'TEST_DATA_DIR']) delete env[key];
+  for (const key of FOREIGN) delete env[key];
+  const started = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/start.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
-  say(`starting the engine (npm start, TEMPORAL_MODE=${env.TEMPORAL_MODE}) in ${dataDir}...`);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (output.includes('is up')) { clearInterval(timer); resolve(); }
-    }, 200);
-    child.once('exit', (code) => { clearInterval(timer); reject(new Error(`npm start exited with ${code}:\n${output.slice(-4000)}`)); });
-  });
-  say(output.split('\n').find((l) => l.includes('is up')) ?? 'engine is up');
-  return attach(`http://127.0.0.1:${apiPort}`, `127.0.0.1:${temporalPort}`, dataDir, child, String(pgPort));
-}
+  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-function attach(apiUrl: string, temporalAddress: string, dataDir: string, child: ChildProcess | undefined, embeddedPort?: string): EngineProcess {
-  const config = parseConfig({ DATA_DIR: dataDir, NODE_ENV: 'development', EMBEDDED_PG_PORT: process.env.BENCH_PG_PORT ?? embeddedPort });
-  const db = createDb(embeddedDatabaseUrl(config.EMBEDDED_PG_PORT), 32);
-  return {
-    apiUrl,
-    temporalAddress,
-    dataDir,
-    db,
-    token: (caller) => mintToken(config.AUTH_SECRET, caller),
-    pids: () => (child?.pid ? enginePids(child.pid) : {}),
-    async stop() {
-      await db.destroy();
-      if (!child) return;
+  let db: Db | undefined;
+  const stop = async (): Promise<number | null> => {
+    await db?.destroy();
+    if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      await new Promise((resolve) => { child.once('exit', resolve); setTimeout(resolve, 60_000).unref(); });
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+      const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+      timer.unref();
+      await exited;
+      clearTimeout(timer);
+    }
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    return child.exitCode;
+  };
+
+  const timeoutMs = opts.timeoutMs ?? 600_000;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (output.includes('is up')) {
+          clearInterval(timer);
+          resolve();
+        } else if (child.exitCode !== null || child.signalCode !== null || output.includes('Start failed')) {
+          clearInterval(timer);
+          reject(new Error(`npm start (TEMPORAL_MODE=${opts.temporalMode}) failed:\n${output}`));
+        } else if (Date.now() - started > timeoutMs) {
+          clearInterval(timer);
+          reject(new Error(`npm start (TEMPORAL_MODE=${opts.temporalMode}) printed no banner within ${timeoutMs / 1000} s:\n${output}`));
+        }
+      }, 250);
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const tokens = JSON.parse(readFileSync(path.join(dataDir, 'demo-tokens.json'), 'utf8')) as Record<string, string>;
+  const postgresUrl = `postgres://clinical:clinical@127.0.0.1:${pgPort}/clinical`;
+  db = createDb(postgresUrl, 32);
+  const { AUTH_SECRET } = parseConfig({ DATA_DIR: dataDir, NODE_ENV: 'development' });
+  return {
+    temporalMode: opts.temporalMode,
+    baseUrl: `http://127.0.0.1:${apiPort}`,
+    temporalAddress: `127.0.0.1:${temporalPort}`,
+    postgresUrl,
+    dataDir,
+    tokens,
+    startSeconds: (Date.now() - started) / 1000,
+    pid: child.pid!,
+    db,
+    token: (caller) => mintToken(AUTH_SECRET, caller),
+    pids: () => enginePids(child.pid!),
+    output: () => output,
+    stop,
   };
 }

@@ -23,6 +23,11 @@ const ConfigSchema = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_CLI_PATH: z.string().optional(),
+  /** `npm start`'s local Temporal: the CLI's dev server, or `server`: the production temporal-server on the embedded Postgres. */
+  TEMPORAL_MODE: z.enum(['dev', 'server']).default('dev'),
+  /** The production server and its SQL tool (TEMPORAL_MODE=server); unset: built once into ~/.cache/clinical-engine/bin. */
+  TEMPORAL_SERVER_PATH: z.string().optional(),
+  TEMPORAL_SQL_TOOL_PATH: z.string().optional(),
   /** Task queue of the clinical worker (tests give a worker its own queue). */
   CLINICAL_TASK_QUEUE: z.string().min(1).default(CLINICAL_TASK_QUEUE),
   API_HOST: z.string().default('127.0.0.1'),

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { CONFIG_KEYS } from '../platform/config';
+import { ENGINE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { SERVER_SETTINGS } from '../workers/temporal-server';
 
 interface Service {
   image?: string;
@@ -10,6 +12,8 @@ interface Service {
   environment?: Record<string, unknown>;
   healthcheck?: { test: unknown };
   depends_on?: Record<string, { condition: string }>;
+  volumes?: string[];
+  entrypoint?: string[];
 }
 const compose = parse(readFileSync(path.join(__dirname, '../docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const ENGINE = ['api', 'worker-clinical', 'worker-cds', 'migrate'];
@@ -40,6 +44,22 @@ describe('the production docker-compose.yml', () => {
       expect([name, keys.filter((k) => !CONFIG_KEYS.includes(k))]).toEqual([name, []]);
       expect(keys).toEqual(expect.arrayContaining(['NODE_ENV', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'AUTH_SECRET', 'PAYLOAD_KEY']));
       expect(compose.services[name]!.environment!.NODE_ENV).toBe('production');
+    }
+  });
+
+  test('runs Temporal with the schema steps, config and settings of TEMPORAL_MODE=server (which CI tests)', () => {
+    const { temporal, 'temporal-schema': schema, 'temporal-setup': setup } = compose.services;
+    expect(temporal!.volumes).toEqual(expect.arrayContaining([expect.stringMatching(/^\.\/docker\/temporal-server\.yaml:/), expect.stringMatching(/^\.\/docker\/temporal-dynamic-config\.yaml:/)]));
+    expect(temporal!.entrypoint!.join(' ')).toContain('temporal-server --root /etc/clinical --config temporal --env clinical');
+    expect(temporal!.depends_on).toMatchObject({ 'temporal-schema': { condition: 'service_completed_successfully' } });
+    const { NUM_HISTORY_SHARDS, SQL_MAX_CONNS, SQL_VIS_MAX_CONNS } = SERVER_SETTINGS;
+    expect(temporal!.environment).toMatchObject({ NUM_HISTORY_SHARDS: Number(NUM_HISTORY_SHARDS), SQL_MAX_CONNS: Number(SQL_MAX_CONNS), SQL_VIS_MAX_CONNS: Number(SQL_VIS_MAX_CONNS) });
+    const steps = schema!.command!.join(' ');
+    for (const step of ['create-database', 'setup-schema -v 0.0', 'update-schema -d /etc/temporal/schema/postgresql/v12/', 'temporal:temporal', 'temporal_visibility:visibility']) expect(steps).toContain(step);
+    const registration = setup!.command!.join(' ');
+    expect(registration).toContain(`namespace create --namespace default --retention ${SERVER_SETTINGS.retentionDays * 24}h`);
+    for (const key of ENGINE_SEARCH_ATTRIBUTES) {
+      expect(registration).toContain(`${key.name}:${key.type.charAt(0)}${key.type.slice(1).toLowerCase()}`);
     }
   });
 });

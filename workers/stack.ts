@@ -7,7 +7,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { EphemeralServerExecutable } from '@temporalio/testing';
-import { breachedKey, clinicIdKey, deadlineAtKey, onboardingStageKey, overdueKey, patientIdKey, processStatusKey } from '../workflows/search-attributes';
+import { ENGINE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 type Say = (line: string) => void;
@@ -183,7 +183,7 @@ export async function startTemporalDevServer(opts: {
       uiPort: opts.uiPort,
       dbFilename: opts.dbFilename,
       log: { format: 'json', level: 'error' },
-      searchAttributes: [clinicIdKey, patientIdKey, processStatusKey, onboardingStageKey, deadlineAtKey, breachedKey, overdueKey],
+      searchAttributes: [...ENGINE_SEARCH_ATTRIBUTES],
       extraArgs: [
         '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
         ...(opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),

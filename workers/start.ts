@@ -16,6 +16,7 @@ import { bannerLines, shownPath } from './banner';
 import { demoTokensFile, parseStartArgs, removeDemoTokens, wantsDemo, writeDemoTokens } from './demo';
 import { ensureTemporalCli, freePort, portInUse, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from './stack';
 import { Supervisor } from './supervisor';
+import { startTemporalServer } from './temporal-server';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const SLOT_HORIZON_DAYS = 60;
@@ -79,6 +80,19 @@ async function main() {
     let uiUrl: string | undefined;
     if (!temporalAddress) {
       if (await portInUse(config.TEMPORAL_DEV_PORT)) throw new Error(`port ${config.TEMPORAL_DEV_PORT} is busy: is the engine already running? (TEMPORAL_DEV_PORT moves it)`);
+      if (config.TEMPORAL_MODE === 'server') {
+        say(`Starting the production Temporal server on port ${config.TEMPORAL_DEV_PORT} (history in Postgres: temporal, temporal_visibility)...`);
+        const server = await startTemporalServer({
+          dataDir: config.DATA_DIR, logDir, port: config.TEMPORAL_DEV_PORT, databaseUrl, namespace: config.TEMPORAL_NAMESPACE,
+          serverPath: config.TEMPORAL_SERVER_PATH, sqlToolPath: config.TEMPORAL_SQL_TOOL_PATH, say,
+        });
+        temporal = server;
+        say(`Temporal schemas: ${server.setup.join(', ')}; namespace ${config.TEMPORAL_NAMESPACE} and search attributes registered.`);
+        temporalAddress = temporal.address;
+        uiUrl = 'none: the production server has no UI (docker compose runs temporalio/ui)';
+      }
+    }
+    if (!temporalAddress) {
       const executable = await ensureTemporalCli(path.join(PROJECT_ROOT, '.tools'), say, config.TEMPORAL_CLI_PATH);
       const dbFilename = path.join(config.DATA_DIR, 'temporal.db');
       say(`Starting the Temporal dev server on port ${config.TEMPORAL_DEV_PORT} (history in ${shownPath(dbFilename)})...`);
@@ -137,7 +151,7 @@ async function main() {
 
 /** The dev server's UI decodes through the API: its origins may call /codec, token-less on loopback only. */
 function embeddedUiEnv(config: Config): Record<string, string> {
-  if (config.TEMPORAL_ADDRESS) return {};
+  if (config.TEMPORAL_ADDRESS || config.TEMPORAL_MODE === 'server') return {};
   const origins = [`http://127.0.0.1:${config.TEMPORAL_UI_PORT}`, `http://localhost:${config.TEMPORAL_UI_PORT}`];
   return { CORS_ORIGINS: [...config.CORS_ORIGINS, ...origins].join(','), CODEC_LOOPBACK_OPEN: String(isLoopbackHost(config.API_HOST)) };
 }
