@@ -72,9 +72,9 @@ export async function startEngineProcess(opts: EngineProcessOptions): Promise<En
   child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  let db: Db | undefined;
+  const opened: { db?: Db } = {};
   const stop = async (): Promise<number | null> => {
-    await db?.destroy();
+    await opened.db?.destroy();
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
@@ -108,7 +108,8 @@ export async function startEngineProcess(opts: EngineProcessOptions): Promise<En
   }
   const tokens = JSON.parse(readFileSync(path.join(dataDir, 'demo-tokens.json'), 'utf8')) as Record<string, string>;
   const postgresUrl = `postgres://clinical:clinical@127.0.0.1:${pgPort}/clinical`;
-  db = createDb(postgresUrl, 32);
+  const db = createDb(postgresUrl, 32);
+  opened.db = db;
   const { AUTH_SECRET } = parseConfig({ DATA_DIR: dataDir, NODE_ENV: 'development' });
   return {
     temporalMode: opts.temporalMode,
