@@ -2,7 +2,8 @@
  * CDS Hooks 2.0 service (https://cds-hooks.hl7.org/2.0/): discovery at `GET /cds-services` and one
  * endpoint per service at `POST /cds-services/{id}`. An external EHR calls it with our bearer token
  * (role doctor or admin) and the prefetch from discovery; we never query a FHIR server ourselves.
- * Model scores go through cdsAssessmentWorkflow (cds worker scores, clinical worker stores); rule
+ * Model scores come from the cds worker's scoring endpoint and are stored here (api/cds-assess.ts),
+ * or, when that endpoint is off or unreachable, through cdsAssessmentWorkflow; rule
  * cards (eGFR, flags, duplicate orders) come from the pure rules in workflows/lib and are stored
  * as one assessment per call (model id `cds-rules`), so every card traces back to a row.
  */
@@ -10,17 +11,15 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRoute, z } from '@hono/zod-openapi';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure, WorkflowIdConflictPolicy } from '@temporalio/common';
 import { PROJECT_ROOT } from '../platform/config';
 import { labTestNames, insertAssessmentOnce, listReferenceRanges } from '../db/cds';
-import { cdsAssessmentWorkflow } from '../workflows/cds';
 import { ASSESSMENT_EXTENSION, modelCard, notScoredCard, type CdsCard } from '../domain/cds/cards';
 import { ageOn, labValues, latestValues, loincOf, mapModelFeatures, patientSex, VITALS, type FhirObservation, type FhirPatient } from '../domain/cds/features';
 import { parseModelMeta } from '../domain/cds/model-meta';
 import { egfrCard, flagCards, latestOf, LOINC, reviewDraftLabOrders, RULES_ID, RULES_VERSION, type DraftLabOrder } from '../domain/cds/rules';
 import { newRouter, type ApiDeps } from './router';
 import { requireRole } from './auth';
+import { createAssessor } from './cds-assess';
 import { cdsRequestDigest } from './cds-digest';
 import { ApiError, errorResponse } from './errors';
 
@@ -112,12 +111,6 @@ function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: string): T
   throw new ApiError(400, 'validation_failed', 'The request is not valid: see details.', details);
 }
 
-/** The first ApplicationFailure in a failure's cause chain (activity → workflow → client). */
-function applicationFailure(err: unknown): ApplicationFailure | undefined {
-  for (let e = err as { cause?: unknown } | undefined; e; e = e.cause as typeof e) if (e instanceof ApplicationFailure) return e;
-  return undefined;
-}
-
 export function cdsHooksRouter(deps: ApiDeps) {
   const diabetesModel = parseModelMeta(JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'models', `${DIABETES_MODEL_ID}.json`), 'utf8')), `models/${DIABETES_MODEL_ID}.json`);
   const auth = requireRole(deps.config.AUTH_SECRET, 'doctor', 'admin');
@@ -158,32 +151,8 @@ export function cdsHooksRouter(deps: ApiDeps) {
     },
   });
 
-  // The same hookInstance with another patient or other values is another assessment: a keyed
-  // digest (no readable patient data) of both joins its key, so a reused hookInstance never
-  // returns someone else's card.
+  const assessor = createAssessor(deps);
   const keyedDigest = (value: unknown) => cdsRequestDigest(deps.config, value);
-
-  /** Scores and stores through Temporal; maps the worker's refusals to 4xx/5xx codes. */
-  async function assess(serviceId: ServiceId, hookInstance: string, patientRef: string, features: Record<string, number>, provenance: unknown) {
-    const digest = keyedDigest([patientRef, Object.entries(features).sort()]);
-    const workflowId = `cds-${hookInstance}-${serviceId}-${digest}`;
-    try {
-      return await deps.temporal.workflow.execute(cdsAssessmentWorkflow, {
-        workflowId,
-        taskQueue: deps.config.CLINICAL_TASK_QUEUE,
-        args: [{ serviceId, patientRef, modelId: DIABETES_MODEL_ID, features, provenance }],
-        workflowExecutionTimeout: '10s',
-        // A repeated call while the first runs joins it; after it, the new run finds the stored row.
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowFailedError)) throw err;
-      const failure = applicationFailure(err);
-      if (failure?.type === 'InvalidFeatures') throw new ApiError(422, 'invalid_features', `The model refused the inputs: ${failure.message}`, failure.details?.[0]);
-      if (failure?.type === 'ModelNotFound') throw new ApiError(503, 'unavailable', 'The model this service needs is not loaded by the inference worker.');
-      throw new ApiError(504, 'timeout', 'The assessment did not complete in time.', { workflowId });
-    }
-  }
 
   /**
    * Stores what the rules layer said (its id and version, the inputs it read, its cards) as one
@@ -228,7 +197,10 @@ export function cdsHooksRouter(deps: ApiDeps) {
         if (mapping.missing.length) {
           cards.push(notScoredCard(DIABETES_MODEL_ID, mapping.missing));
         } else {
-          const assessment = await assess(service.id, body.hookInstance, body.context.patientId, mapping.features, { sources: mapping.sources, notes: mapping.notes, evaluatedAt: now });
+          const assessment = await assessor.assess({
+            serviceId: service.id, hookInstance: body.hookInstance, patientRef: body.context.patientId, modelId: DIABETES_MODEL_ID,
+            features: mapping.features, provenance: { sources: mapping.sources, notes: mapping.notes, evaluatedAt: now },
+          });
           cards.push(modelCard(diabetesModel, assessment, mapping.notes));
         }
         const creatinine = latestOf(labs, LOINC.creatinine);
