@@ -16,7 +16,7 @@ import { labTestNames, insertAssessmentOnce, listReferenceRanges } from '../db/c
 import { ASSESSMENT_EXTENSION, modelCard, notScoredCard, type CdsCard } from '../domain/cds/cards';
 import { ageOn, labValues, latestValues, loincOf, mapModelFeatures, patientSex, VITALS, type FhirObservation, type FhirPatient } from '../domain/cds/features';
 import { parseModelMeta } from '../domain/cds/model-meta';
-import { egfrCard, flagCards, latestOf, LOINC, reviewDraftLabOrders, RULES_ID, RULES_VERSION, type DraftLabOrder } from '../domain/cds/rules';
+import { egfrCard, flagCards, latestOf, LOINC, reviewDraftLabOrders, RULES_ID, RULES_VERSION, type DraftLabOrder, type ReferenceRange } from '../domain/cds/rules';
 import { newRouter, type ApiDeps } from './router';
 import { requireRole } from './auth';
 import { createAssessor } from './cds-assess';
@@ -24,6 +24,7 @@ import { cdsRequestDigest } from './cds-digest';
 import { ApiError, errorResponse } from './errors';
 
 const DIABETES_MODEL_ID = 'diabetes-progression';
+const REFERENCE_RANGES_TTL_MS = 60_000;
 /** The demo catalogue's lab tests (db/seed.ts) the services read: model inputs, creatinine, flags. */
 const LAB_LOINCS = ['2093-3', '13457-7', '2085-9', '2571-8', '2345-7', '4548-4', '2160-0', '2823-3', '2951-2', '718-7'];
 const VITAL_LOINCS = [VITALS.bmi, VITALS.map, VITALS.systolic, VITALS.diastolic];
@@ -152,6 +153,17 @@ export function cdsHooksRouter(deps: ApiDeps) {
   });
 
   const assessor = createAssessor(deps);
+  // The catalogue's reference ranges, read once a minute rather than on every hook call: a range
+  // edited in the catalogue shows in CDS Hooks cards within REFERENCE_RANGES_TTL_MS.
+  let ranges: { at: number; value: Promise<ReferenceRange[]> } | undefined;
+  const referenceRanges = () => {
+    if (!ranges || Date.now() - ranges.at > REFERENCE_RANGES_TTL_MS) {
+      const value = listReferenceRanges(deps.db);
+      ranges = { at: Date.now(), value };
+      value.catch(() => { if (ranges?.value === value) ranges = undefined; });
+    }
+    return ranges.value;
+  };
   const keyedDigest = (value: unknown) => cdsRequestDigest(deps.config, value);
 
   /**
@@ -203,8 +215,9 @@ export function cdsHooksRouter(deps: ApiDeps) {
           });
           cards.push(modelCard(diabetesModel, assessment, mapping.notes));
         }
+        // Only after the model answered: a refused call (422) stores nothing.
         const creatinine = latestOf(labs, LOINC.creatinine);
-        const ruleCards = [...(creatinine ? [egfrCard({ creatinine, ageYears, sex })] : []), ...flagCards(latestValues(labs), await listReferenceRanges(deps.db), sex)];
+        const ruleCards = [...(creatinine ? [egfrCard({ creatinine, ageYears, sex })] : []), ...flagCards(latestValues(labs), await referenceRanges(), sex)];
         await traceRuleCards(service.id, body.hookInstance, body.context.patientId, { ageYears, sex, labs: latestValues(labs) }, ruleCards);
         cards.push(...ruleCards);
       } else {

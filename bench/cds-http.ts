@@ -12,18 +12,34 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mintToken } from '../api/auth';
 import { PROJECT_ROOT, type Config } from '../platform/config';
 import { freePort } from '../platform/ports';
 
-export interface HttpRow { path: string; mode: string; n: number; perSecond: number; p50Ms: number; p99Ms: number; failures: number }
+export interface HttpRow {
+  path: string; mode: string; n: number; perSecond: number; p50Ms: number; p99Ms: number; failures: number;
+  /** CPU ms per call of each process during the timed run (Linux /proc; the load generator is this process). */
+  cpuMsPerCall: Record<string, number>;
+}
+
+/** User + system CPU ms of a process so far (Linux), 0 where /proc is not there. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
 
 const CLIENTS = [1, 64] as const;
+const [FAST, SLOW] = ['fast path (no workflow)', 'workflow path'];
 /** Calls per (path, clients): enough for ~15 s of load at the rates each path reaches. */
 const CALLS: Record<'fast' | 'workflow', Record<(typeof CLIENTS)[number], number>> = {
   fast: { 1: 600, 64: 6000 },
-  workflow: { 1: 150, 64: 1200 },
+  workflow: { 1: 100, 64: 600 },
 };
 
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString();
@@ -58,10 +74,10 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 24
   }
 }
 
-function summarise(pathName: string, clients: number, lat: number[], ms: number, failures: number): HttpRow {
+function summarise(pathName: string, clients: number, lat: number[], ms: number, failures: number, cpuMsPerCall: Record<string, number>): HttpRow {
   const s = [...lat].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN;
-  return { path: pathName, mode: `${clients} client${clients > 1 ? 's' : ''}`, n: lat.length, perSecond: Math.round((lat.length * 1000) / ms), p50Ms: +q(0.5).toFixed(2), p99Ms: +q(0.99).toFixed(2), failures };
+  return { path: pathName, mode: `${clients} client${clients > 1 ? 's' : ''}`, n: lat.length, perSecond: Math.round((lat.length * 1000) / ms), p50Ms: +q(0.5).toFixed(2), p99Ms: +q(0.99).toFixed(2), failures, cpuMsPerCall };
 }
 
 /** `total` calls with `clients` in flight; every answer must be 200 with a scored model card. */
@@ -89,12 +105,17 @@ export async function benchCdsHooksHttp(config: Config): Promise<{ rows: HttpRow
   const [fastPort, workflowPort, inferencePort] = [await freePort(), await freePort(), await freePort()];
   const secrets = { AUTH_SECRET: config.AUTH_SECRET, PAYLOAD_KEY: config.PAYLOAD_KEY, CDS_DIGEST_SECRET: config.CDS_DIGEST_SECRET, CDS_INFERENCE_SECRET: config.CDS_INFERENCE_SECRET };
   const env = { ...process.env, ...secrets, NODE_ENV: 'test', LOG_LEVEL: 'warn', DEMO_LAB_ORDERS: 'off', DATA_DIR: process.env.TEST_DATA_DIR };
-  const children = [
-    child('worker-cds', 'workers/cds.ts', { ...env, CDS_INFERENCE_PORT: String(inferencePort) }),
-    child('worker-clinical', 'workers/clinical.ts', env),
-    child('api-fast', 'api/server.ts', { ...env, API_PORT: String(fastPort), CDS_INFERENCE_PORT: String(inferencePort) }),
-    child('api-workflow', 'api/server.ts', { ...env, API_PORT: String(workflowPort), CDS_INFERENCE_PORT: '0' }),
-  ];
+  const procs = {
+    'worker-cds': child('worker-cds', 'workers/cds.ts', { ...env, CDS_INFERENCE_PORT: String(inferencePort) }),
+    'worker-clinical': child('worker-clinical', 'workers/clinical.ts', env),
+    'api-fast': child('api-fast', 'api/server.ts', { ...env, API_PORT: String(fastPort), CDS_INFERENCE_PORT: String(inferencePort) }),
+    'api-workflow': child('api-workflow', 'api/server.ts', { ...env, API_PORT: String(workflowPort), CDS_INFERENCE_PORT: '0' }),
+  };
+  const children = Object.values(procs);
+  const cpuNow = (): Record<string, number> => ({
+    ...Object.fromEntries(Object.entries(procs).map(([name, p]) => [name, cpuMs(p.pid)])),
+    loadgen: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+  });
   const token = await mintToken(config.AUTH_SECRET, { id: 'bench-doctor', role: 'doctor' });
   const urls = { fast: `http://127.0.0.1:${fastPort}/cds-services/diabetes-progression`, workflow: `http://127.0.0.1:${workflowPort}/cds-services/diabetes-progression` };
   const rows: HttpRow[] = [];
@@ -102,11 +123,14 @@ export async function benchCdsHooksHttp(config: Config): Promise<{ rows: HttpRow
     // Ready when each API answers a scored card (the workflow one needs the clinical worker's bundle).
     for (const url of Object.values(urls)) await until(url, async () => (await load(url, token, 1, 1, 0)).failures === 0);
     let offset = 1_000;
-    for (const [name, label] of [['fast', 'fast path (no workflow)'], ['workflow', 'workflow path']] as const) {
+    for (const [name, label] of [['fast', FAST], ['workflow', SLOW]] as const) {
       for (const clients of CLIENTS) {
         await load(urls[name], token, Math.min(200, CALLS[name][clients] / 4), clients, (offset += 100_000)); // warm-up
+        const before = cpuNow();
         const r = await load(urls[name], token, CALLS[name][clients], clients, (offset += 100_000));
-        rows.push(summarise(`HTTP CDS Hooks, ${label}`, clients, r.lat, r.ms, r.failures));
+        const after = cpuNow();
+        const perCall = Object.fromEntries(Object.keys(after).filter((k) => after[k]! > before[k]!).map((k) => [k, +((after[k]! - before[k]!) / r.lat.length).toFixed(2)]));
+        rows.push(summarise(`HTTP CDS Hooks, ${label}`, clients, r.lat, r.ms, r.failures, perCall));
       }
     }
   } finally {
@@ -118,7 +142,8 @@ export async function benchCdsHooksHttp(config: Config): Promise<{ rows: HttpRow
   }
   const ratios: Record<string, number> = {};
   for (const clients of CLIENTS) {
-    const [fast, slow] = [rows.find((r) => r.path.includes('fast') && r.mode.startsWith(`${clients} `))!, rows.find((r) => r.path.includes('workflow') && r.mode.startsWith(`${clients} `))!];
+    const row = (label: string) => rows.find((r) => r.path.endsWith(label) && r.mode.startsWith(`${clients} `))!;
+    const [fast, slow] = [row(FAST), row(SLOW)];
     ratios[`HTTP fast / workflow path, ${clients} client(s), calls/s`] = +(fast.perSecond / slow.perSecond).toFixed(2);
     ratios[`HTTP workflow / fast path, ${clients} client(s), p50`] = +(slow.p50Ms / fast.p50Ms).toFixed(2);
   }

@@ -145,7 +145,7 @@ async function main() {
   for (const [k, v] of Object.entries(ratios)) console.log(`ratio ${k}: ${v.toFixed(2)}`);
   console.log(`\nCDS Hooks end to end over HTTP (POST /cds-services/${MODEL}, full prefetch, new hookInstance per call; API, cds and clinical workers as separate processes), ${new Date().toISOString().slice(0, 10)}`);
   console.log(`${'path'.padEnd(44)}${'clients'.padEnd(12)}${'n'.padStart(7)}${'calls/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'failed'.padStart(8)}`);
-  for (const r of http.rows) console.log(`${r.path.padEnd(44)}${r.mode.padEnd(12)}${String(r.n).padStart(7)}${String(r.perSecond).padStart(10)}${r.p50Ms.toFixed(1).padStart(10)}${r.p99Ms.toFixed(1).padStart(10)}${String(r.failures).padStart(8)}`);
+  for (const r of http.rows) console.log(`${r.path.padEnd(44)}${r.mode.padEnd(12)}${String(r.n).padStart(7)}${String(r.perSecond).padStart(10)}${r.p50Ms.toFixed(1).padStart(10)}${r.p99Ms.toFixed(1).padStart(10)}${String(r.failures).padStart(8)}  cpu ms/call ${Object.entries(r.cpuMsPerCall).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   for (const [k, v] of Object.entries(http.ratios)) console.log(`ratio ${k}: ${v.toFixed(2)}`);
   console.log(JSON.stringify({
     bench: 'cds', model: `${MODEL}@${meta.version}`, rows, httpRows: http.rows,
