@@ -76,6 +76,10 @@ const bundleOf = <T>(resourceType: string, resource: z.ZodType<T>) => z.looseObj
   return [];
 }));
 
+// Built once: zod compiles a schema on its first use, which per request would cost more than the parse.
+const ObservationBundleSchema = bundleOf('Observation', ObservationSchema);
+const ServiceRequestBundleSchema = bundleOf('ServiceRequest', ServiceRequestSchema);
+
 const HookRequestSchema = z.strictObject({
   extension: z.record(z.string(), z.unknown()).optional(),
   hook: z.enum(['patient-view', 'order-sign']),
@@ -197,7 +201,7 @@ export function cdsHooksRouter(deps: ApiDeps) {
       }
       const patient = (body.prefetch!.patient === null ? { resourceType: 'Patient' } : parseOrThrow(PatientSchema, body.prefetch!.patient, 'prefetch.patient')) as FhirPatient;
       const observations = (Object.keys(service.prefetch).filter((k) => k !== 'patient'))
-        .flatMap((k) => (body.prefetch![k] === null ? [] : (parseOrThrow(bundleOf('Observation', ObservationSchema), body.prefetch![k], `prefetch.${k}`) as FhirObservation[])));
+        .flatMap((k) => (body.prefetch![k] === null ? [] : (parseOrThrow(ObservationBundleSchema, body.prefetch![k], `prefetch.${k}`) as FhirObservation[])));
       const labs = labValues(observations);
       const now = new Date().toISOString();
       const ageYears = ageOn(patient.birthDate, now);
@@ -221,7 +225,7 @@ export function cdsHooksRouter(deps: ApiDeps) {
         await traceRuleCards(service.id, body.hookInstance, body.context.patientId, { ageYears, sex, labs: latestValues(labs) }, ruleCards);
         cards.push(...ruleCards);
       } else {
-        const drafts = parseOrThrow(bundleOf('ServiceRequest', ServiceRequestSchema), body.context.draftOrders, 'context.draftOrders');
+        const drafts = parseOrThrow(ServiceRequestBundleSchema, body.context.draftOrders, 'context.draftOrders');
         const draftLabs: DraftLabOrder[] = drafts.flatMap((d) => {
           const loinc = loincOf(d.code);
           return loinc ? [{ id: d.id ?? null, loinc, display: d.code?.coding?.find((x) => x.code === loinc)?.display ?? d.code?.text ?? null }] : [];

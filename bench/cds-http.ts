@@ -12,7 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mintToken } from '../api/auth';
 import { PROJECT_ROOT, type Config } from '../platform/config';
@@ -60,8 +60,36 @@ function hookCall(i: number): string {
   });
 }
 
+/**
+ * CPU ms so far of the stack's Postgres (postmaster and its backends, from the postmaster.pid of
+ * the bench stack's data folder) and Temporal dev server (the process serving TEMPORAL_ADDRESS's
+ * port). Backends that exit between two readings take their CPU with them: a lower bound.
+ */
+function stackCpuMs(): Record<string, number> {
+  try {
+    const postmaster = Number(readFileSync(path.join(process.env.TEST_DATA_DIR!, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const port = process.env.TEMPORAL_ADDRESS!.split(':')[1]!;
+    let postgres = cpuMs(postmaster);
+    let temporal = 0;
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)) {
+      try {
+        const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+        if (ppid === postmaster) postgres += cpuMs(pid);
+        else if (/start-dev/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(port)) temporal += cpuMs(pid);
+      } catch {
+        // the process ended while we looked
+      }
+    }
+    return { postgres, temporal };
+  } catch {
+    return {};
+  }
+}
+
+/** BENCH_CPU_PROF=<dir>: each child writes V8 CPU profiles (one per thread) into <dir>/<name> when it exits. */
 function child(name: string, file: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, file)], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.join(process.env.BENCH_CPU_PROF, name)] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(PROJECT_ROOT, file)], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
   proc.stderr!.on('data', (d: Buffer) => { if (/Error|error:/.test(d.toString())) process.stderr.write(`[${name}] ${d}`); });
   return proc;
 }
@@ -114,6 +142,7 @@ export async function benchCdsHooksHttp(config: Config): Promise<{ rows: HttpRow
   const children = Object.values(procs);
   const cpuNow = (): Record<string, number> => ({
     ...Object.fromEntries(Object.entries(procs).map(([name, p]) => [name, cpuMs(p.pid)])),
+    ...stackCpuMs(),
     loadgen: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
   });
   const token = await mintToken(config.AUTH_SECRET, { id: 'bench-doctor', role: 'doctor' });
