@@ -31,6 +31,15 @@ export interface ModelScore {
   warnings: string[];
 }
 
+/**
+ * The cds worker's internal scoring endpoint (workers/cds-inference.ts), which the CDS Hooks API
+ * calls instead of a workflow: POST this path with a ScoreModelInput and the shared secret in
+ * this header; 200 is a ModelScore, 422/404 a refusal `{ type, message, details? }` (the same
+ * refusals the scoreModel activity makes), 503 overloaded.
+ */
+export const CDS_INFERENCE_PATH = '/score';
+export const CDS_INFERENCE_SECRET_HEADER = 'x-cds-inference-secret';
+
 /** Batching on by default with the config's settings; `{ maxBatchSize: 1, maxWaitMs: 0 }` turns it off. */
 export function createCdsActivities(deps: { registry: ModelRegistry; batch?: BatchSettings; batchers?: Map<string, ModelBatcher> }) {
   const batchers = deps.batchers ?? createBatchers(deps.registry.list(), deps.batch ?? { maxBatchSize: 32, maxWaitMs: 2 });

@@ -2,7 +2,8 @@
  * CDS Hooks 2.0 service (https://cds-hooks.hl7.org/2.0/): discovery at `GET /cds-services` and one
  * endpoint per service at `POST /cds-services/{id}`. An external EHR calls it with our bearer token
  * (role doctor or admin) and the prefetch from discovery; we never query a FHIR server ourselves.
- * Model scores go through cdsAssessmentWorkflow (cds worker scores, clinical worker stores); rule
+ * Model scores come from the cds worker's scoring endpoint and are stored here (api/cds-assess.ts),
+ * or, when that endpoint is off or unreachable, through cdsAssessmentWorkflow; rule
  * cards (eGFR, flags, duplicate orders) come from the pure rules in workflows/lib and are stored
  * as one assessment per call (model id `cds-rules`), so every card traces back to a row.
  */
@@ -10,21 +11,20 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRoute, z } from '@hono/zod-openapi';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure, WorkflowIdConflictPolicy } from '@temporalio/common';
 import { PROJECT_ROOT } from '../platform/config';
 import { labTestNames, insertAssessmentOnce, listReferenceRanges } from '../db/cds';
-import { cdsAssessmentWorkflow } from '../workflows/cds';
 import { ASSESSMENT_EXTENSION, modelCard, notScoredCard, type CdsCard } from '../domain/cds/cards';
 import { ageOn, labValues, latestValues, loincOf, mapModelFeatures, patientSex, VITALS, type FhirObservation, type FhirPatient } from '../domain/cds/features';
 import { parseModelMeta } from '../domain/cds/model-meta';
-import { egfrCard, flagCards, latestOf, LOINC, reviewDraftLabOrders, RULES_ID, RULES_VERSION, type DraftLabOrder } from '../domain/cds/rules';
+import { egfrCard, flagCards, latestOf, LOINC, reviewDraftLabOrders, RULES_ID, RULES_VERSION, type DraftLabOrder, type ReferenceRange } from '../domain/cds/rules';
 import { newRouter, type ApiDeps } from './router';
 import { requireRole } from './auth';
+import { createAssessor } from './cds-assess';
 import { cdsRequestDigest } from './cds-digest';
 import { ApiError, errorResponse } from './errors';
 
 const DIABETES_MODEL_ID = 'diabetes-progression';
+const REFERENCE_RANGES_TTL_MS = 60_000;
 /** The demo catalogue's lab tests (db/seed.ts) the services read: model inputs, creatinine, flags. */
 const LAB_LOINCS = ['2093-3', '13457-7', '2085-9', '2571-8', '2345-7', '4548-4', '2160-0', '2823-3', '2951-2', '718-7'];
 const VITAL_LOINCS = [VITALS.bmi, VITALS.map, VITALS.systolic, VITALS.diastolic];
@@ -76,6 +76,10 @@ const bundleOf = <T>(resourceType: string, resource: z.ZodType<T>) => z.looseObj
   return [];
 }));
 
+// Built once: zod compiles a schema on its first use, which per request would cost more than the parse.
+const ObservationBundleSchema = bundleOf('Observation', ObservationSchema);
+const ServiceRequestBundleSchema = bundleOf('ServiceRequest', ServiceRequestSchema);
+
 const HookRequestSchema = z.strictObject({
   extension: z.record(z.string(), z.unknown()).optional(),
   hook: z.enum(['patient-view', 'order-sign']),
@@ -110,12 +114,6 @@ function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: string): T
   if (parsed.success) return parsed.data;
   const details = parsed.error.issues.map((i) => ({ path: [where, ...i.path].join('.'), message: i.message }));
   throw new ApiError(400, 'validation_failed', 'The request is not valid: see details.', details);
-}
-
-/** The first ApplicationFailure in a failure's cause chain (activity → workflow → client). */
-function applicationFailure(err: unknown): ApplicationFailure | undefined {
-  for (let e = err as { cause?: unknown } | undefined; e; e = e.cause as typeof e) if (e instanceof ApplicationFailure) return e;
-  return undefined;
 }
 
 export function cdsHooksRouter(deps: ApiDeps) {
@@ -158,32 +156,19 @@ export function cdsHooksRouter(deps: ApiDeps) {
     },
   });
 
-  // The same hookInstance with another patient or other values is another assessment: a keyed
-  // digest (no readable patient data) of both joins its key, so a reused hookInstance never
-  // returns someone else's card.
-  const keyedDigest = (value: unknown) => cdsRequestDigest(deps.config, value);
-
-  /** Scores and stores through Temporal; maps the worker's refusals to 4xx/5xx codes. */
-  async function assess(serviceId: ServiceId, hookInstance: string, patientRef: string, features: Record<string, number>, provenance: unknown) {
-    const digest = keyedDigest([patientRef, Object.entries(features).sort()]);
-    const workflowId = `cds-${hookInstance}-${serviceId}-${digest}`;
-    try {
-      return await deps.temporal.workflow.execute(cdsAssessmentWorkflow, {
-        workflowId,
-        taskQueue: deps.config.CLINICAL_TASK_QUEUE,
-        args: [{ serviceId, patientRef, modelId: DIABETES_MODEL_ID, features, provenance }],
-        workflowExecutionTimeout: '10s',
-        // A repeated call while the first runs joins it; after it, the new run finds the stored row.
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowFailedError)) throw err;
-      const failure = applicationFailure(err);
-      if (failure?.type === 'InvalidFeatures') throw new ApiError(422, 'invalid_features', `The model refused the inputs: ${failure.message}`, failure.details?.[0]);
-      if (failure?.type === 'ModelNotFound') throw new ApiError(503, 'unavailable', 'The model this service needs is not loaded by the inference worker.');
-      throw new ApiError(504, 'timeout', 'The assessment did not complete in time.', { workflowId });
+  const assessor = createAssessor(deps);
+  // The catalogue's reference ranges, read once a minute rather than on every hook call: a range
+  // edited in the catalogue shows in CDS Hooks cards within REFERENCE_RANGES_TTL_MS.
+  let ranges: { at: number; value: Promise<ReferenceRange[]> } | undefined;
+  const referenceRanges = () => {
+    if (!ranges || Date.now() - ranges.at > REFERENCE_RANGES_TTL_MS) {
+      const value = listReferenceRanges(deps.db);
+      ranges = { at: Date.now(), value };
+      value.catch(() => { if (ranges?.value === value) ranges = undefined; });
     }
-  }
+    return ranges.value;
+  };
+  const keyedDigest = (value: unknown) => cdsRequestDigest(deps.config, value);
 
   /**
    * Stores what the rules layer said (its id and version, the inputs it read, its cards) as one
@@ -216,7 +201,7 @@ export function cdsHooksRouter(deps: ApiDeps) {
       }
       const patient = (body.prefetch!.patient === null ? { resourceType: 'Patient' } : parseOrThrow(PatientSchema, body.prefetch!.patient, 'prefetch.patient')) as FhirPatient;
       const observations = (Object.keys(service.prefetch).filter((k) => k !== 'patient'))
-        .flatMap((k) => (body.prefetch![k] === null ? [] : (parseOrThrow(bundleOf('Observation', ObservationSchema), body.prefetch![k], `prefetch.${k}`) as FhirObservation[])));
+        .flatMap((k) => (body.prefetch![k] === null ? [] : (parseOrThrow(ObservationBundleSchema, body.prefetch![k], `prefetch.${k}`) as FhirObservation[])));
       const labs = labValues(observations);
       const now = new Date().toISOString();
       const ageYears = ageOn(patient.birthDate, now);
@@ -228,15 +213,19 @@ export function cdsHooksRouter(deps: ApiDeps) {
         if (mapping.missing.length) {
           cards.push(notScoredCard(DIABETES_MODEL_ID, mapping.missing));
         } else {
-          const assessment = await assess(service.id, body.hookInstance, body.context.patientId, mapping.features, { sources: mapping.sources, notes: mapping.notes, evaluatedAt: now });
+          const assessment = await assessor.assess({
+            serviceId: service.id, hookInstance: body.hookInstance, patientRef: body.context.patientId, modelId: DIABETES_MODEL_ID,
+            features: mapping.features, provenance: { sources: mapping.sources, notes: mapping.notes, evaluatedAt: now },
+          });
           cards.push(modelCard(diabetesModel, assessment, mapping.notes));
         }
+        // Only after the model answered: a refused call (422) stores nothing.
         const creatinine = latestOf(labs, LOINC.creatinine);
-        const ruleCards = [...(creatinine ? [egfrCard({ creatinine, ageYears, sex })] : []), ...flagCards(latestValues(labs), await listReferenceRanges(deps.db), sex)];
+        const ruleCards = [...(creatinine ? [egfrCard({ creatinine, ageYears, sex })] : []), ...flagCards(latestValues(labs), await referenceRanges(), sex)];
         await traceRuleCards(service.id, body.hookInstance, body.context.patientId, { ageYears, sex, labs: latestValues(labs) }, ruleCards);
         cards.push(...ruleCards);
       } else {
-        const drafts = parseOrThrow(bundleOf('ServiceRequest', ServiceRequestSchema), body.context.draftOrders, 'context.draftOrders');
+        const drafts = parseOrThrow(ServiceRequestBundleSchema, body.context.draftOrders, 'context.draftOrders');
         const draftLabs: DraftLabOrder[] = drafts.flatMap((d) => {
           const loinc = loincOf(d.code);
           return loinc ? [{ id: d.id ?? null, loinc, display: d.code?.coding?.find((x) => x.code === loinc)?.display ?? d.code?.text ?? null }] : [];

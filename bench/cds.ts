@@ -5,7 +5,10 @@
  *  (b) the end-to-end path through Temporal (client → workflow → cds worker → result, payloads
  *      encrypted), against TEMPORAL_ADDRESS or a dev server started here;
  *  (c) the same model in Python's onnxruntime on the same (golden) inputs, in the same run,
- *      with node/python ratios. Bounded loops; prints a table and one JSON line.
+ *      with node/python ratios;
+ *  (d) CDS Hooks calls over HTTP through the API route, fast path (the cds worker's scoring
+ *      endpoint, no workflow) and workflow path, at 1 and 64 clients, with their ratio (bench/cds-http.ts).
+ * Runs on a throwaway bench stack (Postgres + Temporal dev server). Bounded loops; prints tables and one JSON line.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -19,8 +22,9 @@ import { loadModelRegistry } from '../activities/cds-models';
 import { loadConfig, PROJECT_ROOT } from '../platform/config';
 import { dataConverter } from '../platform/temporal';
 import { bundleWorkflows } from '../workers/clinical';
-import { ensureTemporalCli, startTemporalDevServer, type RunningTemporal } from '../workers/stack';
 import type { benchScoreWorkflow } from './workflows';
+import { benchCdsHooksHttp } from './cds-http';
+import { startBenchStack } from './stack';
 import { processMetricsSinks } from '../workers/metrics';
 
 const MODEL = 'diabetes-progression';
@@ -60,6 +64,7 @@ function python(batch: number, n: number): { inferencesPerSecond: number; p50Ms:
 
 async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
+  const stack = await startBenchStack();
   const registry = await loadModelRegistry(MODELS_DIR, { intraOpThreads: 1 });
   const meta = registry.get(MODEL)!.meta;
   const golden = JSON.parse(readFileSync(path.join(MODELS_DIR, 'golden', `${MODEL}.json`), 'utf8')) as { cases: Array<{ features: number[] }> };
@@ -85,12 +90,7 @@ async function main() {
 
   // (b) end to end through Temporal.
   const config = loadConfig();
-  let dev: RunningTemporal | undefined;
-  let address = config.TEMPORAL_ADDRESS;
-  if (!address) {
-    dev = await startTemporalDevServer({ executable: await ensureTemporalCli(path.join(PROJECT_ROOT, '.tools'), (l) => console.error(l), config.TEMPORAL_CLI_PATH) });
-    address = dev.address;
-  }
+  const address = config.TEMPORAL_ADDRESS!;
   const connection = await NativeConnection.connect({ address });
   const client = new Client({ connection: await Connection.connect({ address }), namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config) });
   const runId = randomUUID().slice(0, 8);
@@ -120,7 +120,10 @@ async function main() {
   await wfRunning;
   await connection.close();
   await client.connection.close();
-  await dev?.stop();
+
+  // (d) CDS Hooks over HTTP through the API: fast path and workflow path.
+  const http = await benchCdsHooksHttp(config);
+  await stack.stop();
 
   // (c) Python onnxruntime on the same golden inputs, same run.
   const py1 = python(1, 5000);
@@ -140,7 +143,14 @@ async function main() {
   console.log(`${'path'.padEnd(26)}${'mode'.padEnd(28)}${'n'.padStart(7)}${'inf/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}`);
   for (const r of rows) console.log(`${r.path.padEnd(26)}${r.mode.padEnd(28)}${String(r.n).padStart(7)}${String(r.inferencesPerSecond).padStart(10)}${r.p50Ms.toFixed(3).padStart(10)}${r.p99Ms.toFixed(3).padStart(10)}`);
   for (const [k, v] of Object.entries(ratios)) console.log(`ratio ${k}: ${v.toFixed(2)}`);
-  console.log(JSON.stringify({ bench: 'cds', model: `${MODEL}@${meta.version}`, rows, ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, +v.toFixed(3)])) }));
+  console.log(`\nCDS Hooks end to end over HTTP (POST /cds-services/${MODEL}, full prefetch, new hookInstance per call; API, cds and clinical workers as separate processes), ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`${'path'.padEnd(44)}${'clients'.padEnd(12)}${'n'.padStart(7)}${'calls/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'failed'.padStart(8)}`);
+  for (const r of http.rows) console.log(`${r.path.padEnd(44)}${r.mode.padEnd(12)}${String(r.n).padStart(7)}${String(r.perSecond).padStart(10)}${r.p50Ms.toFixed(1).padStart(10)}${r.p99Ms.toFixed(1).padStart(10)}${String(r.failures).padStart(8)}  cpu ms/call ${Object.entries(r.cpuMsPerCall).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const [k, v] of Object.entries(http.ratios)) console.log(`ratio ${k}: ${v.toFixed(2)}`);
+  console.log(JSON.stringify({
+    bench: 'cds', model: `${MODEL}@${meta.version}`, rows, httpRows: http.rows,
+    ratios: { ...Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, +v.toFixed(3)])), ...http.ratios },
+  }));
 }
 
 main().then(() => process.exit(0), (err) => {

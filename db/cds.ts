@@ -5,13 +5,13 @@ import type { ReferenceRange } from '../domain/cds/rules';
 
 /**
  * Stores an assessment once per request key: a retried activity or a repeated hook call writes
- * nothing new and gets the row stored first.
+ * nothing new and gets the row stored first. One statement when the key is new (the hot path of a
+ * CDS Hooks call); a repeat reads the stored row with a second one, whose fresh snapshot also sees
+ * a row that a concurrent first call committed while the insert waited on it.
  */
 export async function insertAssessmentOnce(db: Db, row: NewCdsAssessment): Promise<CdsAssessment> {
-  return db.transaction().execute(async (tx) => {
-    await tx.insertInto('cds_assessments').values(row).onConflict((oc) => oc.column('request_key').doNothing()).execute();
-    return tx.selectFrom('cds_assessments').selectAll().where('request_key', '=', row.request_key).executeTakeFirstOrThrow();
-  });
+  const inserted = await db.insertInto('cds_assessments').values(row).onConflict((oc) => oc.column('request_key').doNothing()).returningAll().executeTakeFirst();
+  return inserted ?? db.selectFrom('cds_assessments').selectAll().where('request_key', '=', row.request_key).executeTakeFirstOrThrow();
 }
 
 export function findAssessment(db: Db, id: string): Promise<CdsAssessment | undefined> {

@@ -58,6 +58,19 @@ const ConfigSchema = z.object({
   CDS_MAX_CONCURRENT: z.coerce.number().int().min(1).default(64),
   CDS_BATCH_SIZE: z.coerce.number().int().min(1).default(32),
   CDS_BATCH_WAIT_MS: z.coerce.number().min(0).default(2),
+  /**
+   * The cds worker's internal scoring endpoint (POST /score), which the CDS Hooks API calls
+   * instead of starting a workflow per hook call; 0 = off (the API then uses the workflow path).
+   */
+  CDS_INFERENCE_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  /** Where the cds worker binds that endpoint. */
+  CDS_INFERENCE_HOST: z.string().default('127.0.0.1'),
+  /** Where the API finds it when not on this machine (e.g. http://worker-cds:7301); default http://127.0.0.1:CDS_INFERENCE_PORT. */
+  CDS_INFERENCE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Shared secret (at least 32 characters) the API sends to the scoring endpoint in a header. */
+  CDS_INFERENCE_SECRET: z.string().min(32).optional(),
+  /** Requests the scoring endpoint holds at once; beyond it answers 503 and the API falls back to the workflow path. */
+  CDS_INFERENCE_MAX_PENDING: z.coerce.number().int().min(1).default(256),
   /** 'on' (the embedded demo start sets it): the clinical worker starts the demo city's lab orders. */
   DEMO_LAB_ORDERS: z.enum(['on', 'off']).default('off'),
   /** Browser origins allowed to call the API cross-origin (CORS: the Temporal UI for /codec, apps), comma-separated; default none. */
@@ -79,7 +92,7 @@ const ConfigSchema = z.object({
 /** Every variable the code reads: docker-compose.yml may set these and no others. */
 export const CONFIG_KEYS = Object.keys(ConfigSchema.shape);
 
-type SecretKey = 'AUTH_SECRET' | 'PAYLOAD_KEY' | 'CDS_DIGEST_SECRET';
+type SecretKey = 'AUTH_SECRET' | 'PAYLOAD_KEY' | 'CDS_DIGEST_SECRET' | 'CDS_INFERENCE_SECRET';
 
 export type Config = Readonly<Omit<z.infer<typeof ConfigSchema>, SecretKey> & Record<SecretKey, string>>;
 
@@ -89,6 +102,7 @@ const generate: Record<SecretKey, () => string> = {
   AUTH_SECRET: () => randomBytes(32).toString('base64url'),
   PAYLOAD_KEY: () => randomBytes(32).toString('base64'),
   CDS_DIGEST_SECRET: () => randomBytes(32).toString('base64url'),
+  CDS_INFERENCE_SECRET: () => randomBytes(32).toString('base64url'),
 };
 
 /**
@@ -133,16 +147,21 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     throw new Error(`Invalid configuration: ${problems}`);
   }
   const c = parsed.data;
-  let { AUTH_SECRET, PAYLOAD_KEY, CDS_DIGEST_SECRET } = c;
-  if (!AUTH_SECRET || !PAYLOAD_KEY || !CDS_DIGEST_SECRET) {
+  let { AUTH_SECRET, PAYLOAD_KEY, CDS_DIGEST_SECRET, CDS_INFERENCE_SECRET } = c;
+  // In production the scoring endpoint's secret is needed only where the endpoint is used.
+  const inferenceUsed = c.CDS_INFERENCE_PORT > 0 || Boolean(c.CDS_INFERENCE_URL);
+  if (!AUTH_SECRET || !PAYLOAD_KEY || !CDS_DIGEST_SECRET || !CDS_INFERENCE_SECRET) {
     if (c.NODE_ENV === 'production') {
       if (!AUTH_SECRET || !PAYLOAD_KEY) throw new Error('Invalid configuration: AUTH_SECRET and PAYLOAD_KEY are required in production');
-      throw new Error('Invalid configuration: CDS_DIGEST_SECRET is required in production');
+      if (!CDS_DIGEST_SECRET) throw new Error('Invalid configuration: CDS_DIGEST_SECRET is required in production');
+      if (inferenceUsed) throw new Error('Invalid configuration: CDS_INFERENCE_SECRET is required in production when CDS_INFERENCE_PORT or CDS_INFERENCE_URL is set');
+    } else {
+      const local = localSecrets(c.DATA_DIR);
+      AUTH_SECRET ??= local.AUTH_SECRET;
+      PAYLOAD_KEY ??= local.PAYLOAD_KEY;
+      CDS_DIGEST_SECRET ??= local.CDS_DIGEST_SECRET;
+      CDS_INFERENCE_SECRET ??= local.CDS_INFERENCE_SECRET;
     }
-    const local = localSecrets(c.DATA_DIR);
-    AUTH_SECRET ??= local.AUTH_SECRET;
-    PAYLOAD_KEY ??= local.PAYLOAD_KEY;
-    CDS_DIGEST_SECRET ??= local.CDS_DIGEST_SECRET;
   }
   if (c.CODEC_LOOPBACK_OPEN && (c.NODE_ENV === 'production' || !isLoopbackHost(c.API_HOST))) {
     throw new Error('Invalid configuration: CODEC_LOOPBACK_OPEN is only for an API on a loopback API_HOST, never in production');
@@ -150,7 +169,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   if (Buffer.from(PAYLOAD_KEY, 'base64').length !== 32) {
     throw new Error('Invalid configuration: PAYLOAD_KEY must be base64 of exactly 32 bytes');
   }
-  return Object.freeze({ ...c, AUTH_SECRET, PAYLOAD_KEY, CDS_DIGEST_SECRET });
+  return Object.freeze({ ...c, AUTH_SECRET, PAYLOAD_KEY, CDS_DIGEST_SECRET, CDS_INFERENCE_SECRET: CDS_INFERENCE_SECRET ?? '' });
 }
 
 /** True for 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`. */

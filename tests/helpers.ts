@@ -13,7 +13,8 @@ import { parseConfig, type Config } from '../platform/config';
 import { createDb, type Db } from '../db';
 import { createLogger } from '../platform/logger';
 import { connectClient, temporalAddress } from '../platform/temporal';
-import { createCdsWorker, MODELS_DIR } from '../workers/cds';
+import { freePort } from '../platform/ports';
+import { cdsActivitiesFor, createCdsWorker, MODELS_DIR, serveCdsInference } from '../workers/cds';
 import { createClinicalWorker } from '../workers/clinical';
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
@@ -35,14 +36,21 @@ export interface TestEngine {
  * Each engine gets its own clinical task queue, so a test file's workflows run on its own worker
  * and never wait on another file's worker that has already stopped.
  */
-export async function startTestEngine(opts: { clinicalTaskQueue?: string; clinicalWorker?: boolean } = {}): Promise<TestEngine> {
+export async function startTestEngine(opts: { clinicalTaskQueue?: string; clinicalWorker?: boolean; configOverrides?: Record<string, string> } = {}): Promise<TestEngine> {
   quietRuntime();
-  const config = testConfig({ CLINICAL_TASK_QUEUE: opts.clinicalTaskQueue ?? `clinical-test-${randomUUID().slice(0, 8)}` });
+  // The cds worker's scoring endpoint on a free port, as npm start runs it: CDS Hooks calls take the fast path.
+  const config = testConfig({
+    CLINICAL_TASK_QUEUE: opts.clinicalTaskQueue ?? `clinical-test-${randomUUID().slice(0, 8)}`,
+    CDS_INFERENCE_PORT: String(await freePort()),
+    ...opts.configOverrides,
+  });
   const db = createDb(config.DATABASE_URL!, 5);
   const client = await connectClient(config);
   const connection = await NativeConnection.connect({ address: temporalAddress(config) });
   const registry = await loadModelRegistry(MODELS_DIR);
-  const workers: Worker[] = [await createCdsWorker({ connection, config, registry })];
+  const cdsActivities = cdsActivitiesFor(config, registry);
+  const workers: Worker[] = [await createCdsWorker({ connection, config, registry, activities: cdsActivities })];
+  const inference = await serveCdsInference(config, cdsActivities);
   if (opts.clinicalWorker !== false) {
     workers.push(await createClinicalWorker({ connection, config, db, workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } }));
   }
@@ -54,6 +62,7 @@ export async function startTestEngine(opts: { clinicalTaskQueue?: string; clinic
     async stop() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await Promise.allSettled(running);
+      await inference?.close();
       await connection.close();
       await client.connection.close();
       await db.destroy();

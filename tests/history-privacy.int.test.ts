@@ -14,7 +14,8 @@ import { jsonRequest, startTestEngine, type TestEngine } from './helpers';
 let engine: TestEngine;
 let raw: Client;
 beforeAll(async () => {
-  engine = await startTestEngine();
+  // The CDS Hooks call takes its workflow path here (the fallback; the fast path writes no history): that history is checked.
+  engine = await startTestEngine({ configOverrides: { CDS_INFERENCE_PORT: '0' } });
   // A client with no codec and no converter of ours: histories come back as the server holds them.
   raw = new Client({ connection: await Connection.connect({ address: temporalAddress(engine.config) }), namespace: engine.config.TEMPORAL_NAMESPACE });
 });

@@ -5,6 +5,7 @@
  * found as npm start finds it (TEMPORAL_CLI_PATH, then PATH).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,6 +103,25 @@ describe('npm start supervises its workers', () => {
     });
     const body = (await booked.json()) as Json;
     expect([booked.status, body.status, body.slotId]).toEqual([201, 'held', slot!.id]);
+
+    // npm start gives the cds worker's scoring endpoint the same port and secret in both children:
+    // a CDS Hooks call is scored there (no workflow) and answers a model card.
+    expect(readFileSync(path.join(dataDir, 'logs', 'worker-cds.log'), 'utf8')).toContain('cds scoring endpoint listening');
+    const obs = (code: string, value: number, unit: string) => ({ resource: { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code }] }, valueQuantity: { value, unit }, effectiveDateTime: from } });
+    const hook = await fetch(`${apiUrl}/cds-services/diabetes-progression`, {
+      method: 'POST', headers: { authorization: `Bearer ${tokens.doctor!}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        hook: 'patient-view', hookInstance: randomUUID(), context: { userId: 'Practitioner/1', patientId: 'ehr-1' },
+        prefetch: {
+          patient: { resourceType: 'Patient', gender: 'male', birthDate: '1966-01-15' },
+          labs: { resourceType: 'Bundle', entry: [obs('2093-3', 5.5, 'mmol/L'), obs('13457-7', 3.1, 'mmol/L'), obs('2085-9', 1.1, 'mmol/L'), obs('2571-8', 2.0, 'mmol/L'), obs('2345-7', 6.0, 'mmol/L')] },
+          vitals: { resourceType: 'Bundle', entry: [obs('39156-5', 29, 'kg/m2'), obs('8480-6', 135, 'mm[Hg]'), obs('8462-4', 85, 'mm[Hg]')] },
+        },
+      }),
+    });
+    const cards = (await hook.json()) as Json;
+    expect([hook.status, String(cards.cards?.[0]?.summary)]).toEqual([200, expect.stringMatching(/^Diabetes progression: /)]);
+    expect(readFileSync(path.join(dataDir, 'logs', 'api.log'), 'utf8')).not.toContain('cds scoring endpoint unreachable');
 
     engine.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => engine!.once('exit', (c) => resolve(c)));

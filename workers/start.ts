@@ -111,7 +111,10 @@ async function main() {
     say(`Database ready: ${migrated.results?.length ?? 0} new migrations, ${seeded ? `${seeded.slotsAdded} new demo slots` : 'no demo data (external DATABASE_URL; --demo adds it)'}.`);
 
     // The demo city's lab orders start with the clinical worker, only when this start seeds the demo.
-    const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, ...embeddedUiEnv(config), DEMO_LAB_ORDERS: demo ? (process.env.DEMO_LAB_ORDERS ?? 'on') : 'off' };
+    const env = {
+      ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, ...embeddedUiEnv(config), DEMO_LAB_ORDERS: demo ? (process.env.DEMO_LAB_ORDERS ?? 'on') : 'off',
+      ...await inferenceEnv(config),
+    };
     const metricsPorts: Record<string, number> = { 'worker-clinical': await freePort(), 'worker-cds': await freePort() };
     supervisor = new Supervisor(
       CHILDREN.map(([name, file]) => ({
@@ -154,6 +157,15 @@ function embeddedUiEnv(config: Config): Record<string, string> {
   if (config.TEMPORAL_ADDRESS || config.TEMPORAL_MODE === 'server') return {};
   const origins = [`http://127.0.0.1:${config.TEMPORAL_UI_PORT}`, `http://localhost:${config.TEMPORAL_UI_PORT}`];
   return { CORS_ORIGINS: [...config.CORS_ORIGINS, ...origins].join(','), CODEC_LOOPBACK_OPEN: String(isLoopbackHost(config.API_HOST)) };
+}
+
+/**
+ * The cds worker's scoring endpoint, which the API calls for CDS Hooks (no workflow per call): the
+ * same port and secret for both children; a free loopback port unless CDS_INFERENCE_PORT is set (0 = off).
+ */
+async function inferenceEnv(config: Config): Promise<Record<string, string>> {
+  const port = process.env.CDS_INFERENCE_PORT !== undefined ? config.CDS_INFERENCE_PORT : await freePort();
+  return { CDS_INFERENCE_PORT: String(port), CDS_INFERENCE_SECRET: config.CDS_INFERENCE_SECRET };
 }
 
 async function waitForHealth(url: string, timeoutMs: number, logDir: string): Promise<void> {
