@@ -42,12 +42,34 @@ export async function mintToken(secret: string, caller: Caller, ttlSeconds = 12 
   return sign({ sub: caller.id, role: caller.role, pid: caller.patientId, prid: caller.practitionerId, cid: caller.clinicId, ...(caller.clinicIds?.length ? { cids: caller.clinicIds } : {}), iat: now, exp: now + ttlSeconds }, secret, 'HS256');
 }
 
+/**
+ * Tokens already verified, with their caller, until they expire: an app or a desk sends the same
+ * token with every call, and verifying an HMAC through WebCrypto costs more than the call's own
+ * work. Keyed by secret and token; bounded (the oldest entries go first).
+ */
+const verified = new Map<string, { caller: Caller; expMs: number }>();
+const VERIFIED_MAX = 10_000;
+
 async function readCaller(secret: string, header: string | undefined): Promise<Caller> {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
   if (!match) throw new ApiError(401, 'unauthenticated', 'A bearer token is required.');
+  const key = `${secret}\u0000${match[1]}`;
+  const hit = verified.get(key);
+  if (hit && hit.expMs > Date.now()) return hit.caller;
+  if (hit) verified.delete(key);
+  const caller = await verifyCaller(secret, match[1]!);
+  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+  verified.set(key, { caller, expMs: callerExpiry.get(caller)! });
+  return caller;
+}
+
+/** When each verified caller's token expires (epoch ms). */
+const callerExpiry = new WeakMap<Caller, number>();
+
+async function verifyCaller(secret: string, token: string): Promise<Caller> {
   let payload: Record<string, unknown>;
   try {
-    payload = (await verify(match[1]!, secret, 'HS256')) as Record<string, unknown>;
+    payload = (await verify(token, secret, 'HS256')) as Record<string, unknown>;
   } catch {
     throw new ApiError(401, 'unauthenticated', 'The bearer token is invalid or expired.');
   }
@@ -59,14 +81,16 @@ async function readCaller(secret: string, header: string | undefined): Promise<C
   if (typeof payload.sub !== 'string' || !payload.sub || !ROLES.includes(role)) {
     throw new ApiError(401, 'unauthenticated', 'The bearer token has no valid subject or role.');
   }
-  return {
+  const caller: Caller = Object.freeze({
     id: payload.sub,
     role,
     patientId: typeof payload.pid === 'string' ? payload.pid : undefined,
     practitionerId: typeof payload.prid === 'string' ? payload.prid : undefined,
     clinicId: typeof payload.cid === 'string' ? payload.cid : undefined,
     clinicIds: clinicClaims(payload.cid, payload.cids),
-  };
+  });
+  callerExpiry.set(caller, payload.exp * 1000);
+  return caller;
 }
 
 /** Lets the request through only with a valid token whose role is one of `roles`. */
