@@ -4,6 +4,7 @@
  * must report exactly that rule with exactly those ids. Each test works in clinics of its own and
  * checks only them (and this engine's task queue), so other files' processes never show up here.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { checkInvariants, runInvariants, type Violation } from '../workers/invariants';
@@ -219,5 +220,17 @@ describe('each rule finds its broken row', () => {
     const workflowId = `onboarding-${clinic.clinicId}`;
     await engine.db.insertInto('onboarding_events').values({ clinic_id: clinic.clinicId, workflow_id: workflowId, kind: 'onboarding-started', stage: 'preparation', dedupe_key: `${workflowId}:started` }).execute();
     await reports([clinic.clinicId], [{ rule: 'onboarding-open-not-running', ids: { clinicId: clinic.clinicId, workflowId } }]);
-  });
+
+    // The command ops run checks everything (this run's other rows too): it prints this one by its ids and exits 1.
+    const cli = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', 'workers/check-invariants.ts', '--once', '--settle-ms', '0'],
+        { env: { ...process.env, NODE_ENV: 'test', DATA_DIR: process.env.TEST_DATA_DIR, LOG_LEVEL: 'silent' }, timeout: 120_000 },
+        (err, stdout) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, out: stdout }));
+    });
+    expect(cli.code).toBe(1);
+    expect(cli.out).toContain(`VIOLATION onboarding-open-not-running clinicId=${clinic.clinicId} workflowId=${workflowId}: `);
+    expect(cli.out).toMatch(/^FAIL onboarding-open-not-running +checked \d+, violations \d+$/m);
+    expect(cli.out).toMatch(/^ok {3}patient-no-overlap +checked \d+, violations 0$/m);
+    expect(cli.out).not.toMatch(/Test Patient|Lab Patient|1970-05-05/);
+  }, 150_000);
 });
