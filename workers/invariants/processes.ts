@@ -25,6 +25,12 @@ export interface ProcessSpec {
   idName: string;
   /** Rows Postgres says are open, in the check's clinic scope. */
   openRows(ctx: Ctx): Promise<ProcessRow[]>;
+  /**
+   * A workflow with no row yet may be waiting for its first step (booking's hold, lab order's
+   * registration come with the start; a start without them ends by itself after 5 minutes): such
+   * a workflow is reported only once older than this (default: the settle time alone).
+   */
+  rowlessGraceMs?: number;
   /** The rows of these workflows, open or not, in any clinic. */
   rowsByWorkflowId(ctx: Ctx, workflowIds: string[]): Promise<ProcessRow[]>;
 }
@@ -59,7 +65,8 @@ export async function compareProcesses(ctx: Ctx, spec: ProcessSpec): Promise<Rul
     const row = rows.get(w.workflowId);
     // Scoped to clinics: a row elsewhere is not ours; a missing row is judged only on our own task queue.
     if (ctx.clinicIds && (row ? !ctx.clinicIds.includes(row.clinicId) : !ctx.taskQueue)) return false;
-    return !row || (!row.open && isSettled(ctx, row.changedAt));
+    if (!row) return w.startTime.getTime() < ctx.settledBefore.getTime() - (spec.rowlessGraceMs ?? 0);
+    return !row.open && isSettled(ctx, row.changedAt);
   });
   await mapLimit(judged, DESCRIBE_LANES, async (w) => {
     const d = await ctx.temporalView.describe(w.workflowId);
