@@ -58,8 +58,6 @@ export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: Boo
       if (slot.starts_at.getTime() > Date.now() + policy.horizonDays * 86_400_000) {
         throw new ApiError(422, 'beyond_booking_horizon', `Bookings open ${policy.horizonDays} days ahead at this clinic.`);
       }
-      const patient = await db.selectFrom('patients').select('id').where('id', '=', patientId).executeTakeFirst();
-      if (!patient) throw new ApiError(404, 'patient_not_found', `Patient ${patientId} does not exist.`);
       const referralWorkflowId = referralId ? await referralFor(referralId, patientId, slot) : undefined;
 
       // The same caller and key always name the same appointment, hence the same process.
