@@ -20,7 +20,8 @@ import { startEngineProcess, type EngineProcess } from './engine-process';
 import { cpuSeconds } from './process-cpu';
 import { percentile } from './stack';
 
-const server = process.argv.includes('--server');
+// `--server`: the production server only; `--both`: the dev server, then the server, one table.
+const MODES: Array<'dev' | 'server'> = process.argv.includes('--both') ? ['dev', 'server'] : process.argv.includes('--server') ? ['server'] : ['dev'];
 const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,8,32').split(',').filter(Boolean).map(Number);
 const PER_LEVEL: Record<number, number> = { 1: 200, 8: 600, 32: 1000 };
 const bookingsAt = (clients: number) => evenJobs(Number(process.env.BENCH_BOOKINGS ?? PER_LEVEL[clients] ?? 600), clients);
@@ -93,9 +94,9 @@ async function apiRun(engine: EngineProcess, temporal: Client, mode: BookingMode
   return { load, cpuMs };
 }
 
-async function main() {
-  say(`starting the engine (npm start, TEMPORAL_MODE=${server ? 'server' : 'dev'})...`);
-  const engine = await startEngineProcess({ temporalMode: server ? 'server' : 'dev', env: { LOG_LEVEL: 'warn' } });
+async function runMode(mode: 'dev' | 'server') {
+  say(`starting the engine (npm start, TEMPORAL_MODE=${mode})...`);
+  const engine = await startEngineProcess({ temporalMode: mode, env: { LOG_LEVEL: 'warn' } });
   say(`engine up in ${engine.startSeconds.toFixed(1)} s`);
   const connection = await Connection.connect({ address: engine.temporalAddress });
   const temporal = new Client({ connection, namespace: 'default' });
@@ -108,13 +109,13 @@ async function main() {
       say(`== ${clients} client(s), ${n} bookings each way`);
       const { clinic, jobs } = await benchJobs(engine.db, n);
       const plain = await plainBookings(engine, jobs, clients, clinic.clinicId);
-      const row: Row = { clients, bookings: n, plainPerSec: plain.perSecond, plainP50: plain.p50, plainP99: plain.p99 };
+      const row: Row = { temporal: mode, clients, bookings: n, plainPerSec: plain.perSecond, plainP50: plain.p50, plainP99: plain.p99 };
       const two = await apiRun(engine, temporal, 'two-call', clients, jobs, clinic.clinicId, row);
       const other = await benchJobs(engine.db, n);
       await apiRun(engine, temporal, 'one-call', clients, other.jobs, other.clinic.clinicId, row);
       row.ratioPlainToApi = +(plain.perSecond / Math.max(0.1, two.load.completePerSecond)).toFixed(1);
       rows.push(row);
-      cpuRows.push({ clients, mode: 'two-call', ...two.cpuMs });
+      cpuRows.push({ temporal: mode, clients, ...two.cpuMs });
       say(JSON.stringify(row));
     }
 
@@ -123,24 +124,37 @@ async function main() {
     const [raceSlot] = await benchSlots(engine.db, raceClinic, 1, 3);
     const racers = await benchPatients(engine.db, RACE);
     const raceToken = await engine.token({ id: 'bench-registrar', role: 'registrar', clinicId: raceClinic.clinicId });
-    extra.push({ test: 'race', ...(await runSlotRace({ apiUrl: engine.baseUrl, token: raceToken, slotId: raceSlot!, patientIds: racers, keyPrefix: `race-${Date.now()}` })) });
+    extra.push({ temporal: mode, test: 'race', ...(await runSlotRace({ apiUrl: engine.baseUrl, token: raceToken, slotId: raceSlot!, patientIds: racers, keyPrefix: `race-${Date.now()}` })) });
 
     say(`== slot search over ~${CITY_SLOTS} slots`);
     const t0 = performance.now();
     const slots = await growCity(engine.db, CITY_SLOTS);
     say(`city has ${slots} slots (grown in ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     const searchToken = await engine.token({ id: 'bench-patient', role: 'patient', patientId: racers[0]! });
-    extra.push({ test: 'search-week-by-specialty', slotsInDb: slots, ...(await runSearches({ apiUrl: engine.baseUrl, token: searchToken, count: 400 })) });
+    extra.push({ temporal: mode, test: 'search-week-by-specialty', slotsInDb: slots, ...(await runSearches({ apiUrl: engine.baseUrl, token: searchToken, count: 400 })) });
   } finally {
     await connection.close();
     await engine.stop();
   }
-  say(`\nbench:booking, Temporal ${server ? 'server (temporal-server v1.29.1, Postgres persistence)' : 'dev server (CLI v1.5.1, SQLite file)'}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 16)}Z`);
-  console.table(rows);
+  return { rows, cpuRows, extra };
+}
+
+async function main() {
+  const all = { rows: [] as Row[], cpuRows: [] as Row[], extra: [] as Row[] };
+  for (const mode of MODES) {
+    const r = await runMode(mode);
+    all.rows.push(...r.rows);
+    all.cpuRows.push(...r.cpuRows);
+    all.extra.push(...r.extra);
+  }
+  const names = { dev: 'dev = Temporal CLI v1.5.1 dev server, SQLite file (WAL)', server: 'server = temporal-server v1.29.1, Postgres persistence, 4 shards' };
+  say(`\nbench:booking against npm start; ${MODES.map((m) => names[m]).join('; ')}; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg()[0]!.toFixed(1)} at the end; ${new Date().toISOString().slice(0, 16)}Z`);
+  say('Complete bookings/s (hold + confirm answered 201 + 200) and latencies in ms; plain = the same transactions on Postgres alone:');
+  console.table(all.rows);
   say('CPU ms per complete booking, by process (two-call run):');
-  console.table(cpuRows);
-  console.table(extra);
-  say(JSON.stringify({ bench: 'booking', temporal: server ? 'server' : 'dev', rows, cpuRows, extra }));
+  console.table(all.cpuRows);
+  console.table(all.extra);
+  say(JSON.stringify({ bench: 'booking', ...all }));
 }
 
 main().catch((err) => {
