@@ -6,7 +6,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { sql } from 'kysely';
 import { createDb, type Db } from '../db';
-import type { LoadRecord } from './mixed-load';
+import { demoCity, type LoadRecord } from './mixed-load';
 
 export interface Probe { db: Db; temporal: Client; close(): Promise<void> }
 
@@ -74,7 +74,7 @@ export async function processCounts(probe: Probe, since: Date): Promise<Array<{ 
  * per key (a retried POST that created a second row), `lost` answers the client got (201, an id)
  * whose row is missing.
  */
-export async function rowAccounting(probe: Probe, since: Date, record: LoadRecord) {
+export async function rowAccounting(probe: Probe, since: Date, record: LoadRecord, doctorPractitionerId = demoCity().doctorPractitionerId) {
   const { db } = probe;
   const count = async (table: 'appointments' | 'referrals' | 'lab_orders', by?: { column: 'booked_by' | 'created_by'; value: string }) => {
     let q = db.selectFrom(table).select(sql<number>`count(*)::int`.as('n')).where('created_at', '>=', since);
@@ -87,7 +87,7 @@ export async function rowAccounting(probe: Probe, since: Date, record: LoadRecor
   const kinds = [
     ['appointments', 'appointments', { column: 'booked_by', value: 'demo-registrar' }],
     ['referrals', 'referrals', { column: 'created_by', value: 'demo-doctor' }],
-    ['lab_orders', 'labOrders', { column: 'created_by', value: 'demo-doctor' }],
+    ['lab_orders', 'labOrders', { column: 'created_by', value: doctorPractitionerId }],
   ] as const;
   const out: Record<string, { keys: number; answered: number; rows: number; duplicated: number; lost: number }> = {};
   for (const [table, kind, by] of kinds) {

@@ -54,6 +54,8 @@ export interface EngineProcess {
   pidOf(part: keyof typeof CHILD_MARKERS): number | undefined;
   /** How many times a worker's log says it started polling. */
   workerStarts(name: 'worker-clinical' | 'worker-cds'): number;
+  /** Cleanups for parts started again outside npm start (a fault run's Postgres or dev server), run by stop(). */
+  adopted: Array<() => void>;
   /** SIGTERM and wait (bounded); removes the data folder unless keepData. */
   stop(opts?: { keepData?: boolean }): Promise<number | null>;
 }
@@ -81,8 +83,9 @@ export async function startEngineProcess(opts: { dataDir?: string; env?: NodeJS.
   }
   const tokens = JSON.parse(readFileSync(path.join(dataDir, 'demo-tokens.json'), 'utf8')) as Record<string, string>;
   const logOf = (name: string) => { try { return readFileSync(path.join(dataDir, 'logs', `${name}.log`), 'utf8'); } catch { return ''; } };
+  const adopted: Array<() => void> = [];
   return {
-    child, dataDir, ports, tokens, running,
+    child, dataDir, ports, tokens, running, adopted,
     apiUrl: `http://127.0.0.1:${ports.api}`,
     databaseUrl: `postgres://clinical:clinical@127.0.0.1:${ports.pg}/clinical`,
     temporalAddress: `127.0.0.1:${ports.temporal}`,
@@ -94,6 +97,9 @@ export async function startEngineProcess(opts: { dataDir?: string; env?: NodeJS.
       if (running()) {
         child.kill('SIGTERM');
         code = await new Promise<number | null>((resolve) => { child.once('exit', (c) => resolve(c)); setTimeout(() => resolve(null), 60_000).unref(); });
+      }
+      for (const cleanup of adopted.splice(0)) {
+        try { cleanup(); } catch { /* already gone */ }
       }
       if (!stopOpts.keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
       return code;

@@ -1,0 +1,140 @@
+/**
+ * The faults a site meets, each done to a real `npm start` engine (tests/engine-process.ts) while
+ * the mixed load runs: a worker or the API SIGKILLed (the supervisor restarts it), the CDS worker
+ * frozen (SIGSTOP … SIGCONT), the Temporal dev server stopped and started again on the same SQLite
+ * file with the same arguments, Postgres stopped (`pg_ctl stop -m fast`) and started again on the
+ * same data folder. Each inject() returns once the part is back, with what the API said meanwhile.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
+import { argvOf, alive, type EngineProcess } from '../tests/engine-process';
+
+export interface FaultObservations {
+  /** When the part was back (ms epoch): restarted, resumed or started again. */
+  healedAt: number;
+  /** /health answers while the part was away: status code and which dependencies were down. */
+  health: Array<{ status: number; down: string[] }>;
+  /** A write tried while the part was away (no retry): its status and error code, and how long it took. */
+  probes: Array<{ status: number; code?: string; ms: number }>;
+}
+
+export interface FaultScenario {
+  name: string;
+  /** The fault in one line, for the README's table. */
+  what: string;
+  inject(engine: EngineProcess, opts: { downMs: number; log: (line: string) => void }): Promise<FaultObservations>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+/** Samples /health and one booking search+hold attempt every second while `down()` holds. */
+async function observeWhile(engine: EngineProcess, forMs: number): Promise<Pick<FaultObservations, 'health' | 'probes'>> {
+  const health: FaultObservations['health'] = [];
+  const probes: FaultObservations['probes'] = [];
+  const end = Date.now() + forMs;
+  while (Date.now() < end) {
+    const h = await fetch(`${engine.apiUrl}/health`, { signal: AbortSignal.timeout(10_000) })
+      .then(async (r) => { const b = (await r.json()) as Record<string, any>; return { status: r.status, down: Object.entries(b).filter(([, v]) => v && typeof v === 'object' && v.up === false).map(([k]) => k) }; })
+      .catch(() => ({ status: 0, down: ['api'] }));
+    health.push(h);
+    const started = Date.now();
+    const p = await fetch(`${engine.apiUrl}/referrals`, {
+      method: 'POST', signal: AbortSignal.timeout(30_000),
+      headers: { authorization: `Bearer ${engine.tokens.doctor}`, 'content-type': 'application/json', 'idempotency-key': `fault-probe-${started}` },
+      body: JSON.stringify({ patientId: '00000000-0000-4000-8000-000000000000', referringPractitionerId: '00000000-0000-4000-8000-000000000000', specialty: 'cardiology', urgency: 'routine', reason: 'probe', icd10: 'I10' }),
+    }).then(async (r) => ({ status: r.status, code: ((await r.json().catch(() => ({}))) as any)?.error?.code as string | undefined }))
+      .catch(() => ({ status: 0, code: 'network' }));
+    probes.push({ ...p, ms: Date.now() - started });
+    await sleep(Math.max(0, 1000 - (Date.now() - started)));
+  }
+  return { health, probes };
+}
+
+function killChild(part: 'clinical' | 'api', worker?: 'worker-clinical'): FaultScenario['inject'] {
+  return async (engine, { log }) => {
+    const pid = engine.pidOf(part);
+    if (!pid) throw new Error(`no ${part} process`);
+    const startsBefore = worker ? engine.workerStarts(worker) : 0;
+    process.kill(pid, 'SIGKILL');
+    log(`SIGKILL ${part} (pid ${pid})`);
+    const seen = await observeWhile(engine, 1500);
+    await until(() => { const now = engine.pidOf(part); return now !== undefined && now !== pid; }, 60_000, `a new ${part} process`);
+    if (worker) await until(() => engine.workerStarts(worker) > startsBefore, 120_000, `the restarted ${worker} polling`);
+    else await until(() => fetch(`${engine.apiUrl}/health`).then((r) => r.ok, () => false), 120_000, 'the restarted API');
+    return { healedAt: Date.now(), ...seen };
+  };
+}
+
+const postgresIds = () => ({
+  uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()),
+  gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()),
+});
+
+export const SCENARIOS: Record<string, FaultScenario> = {
+  'clinical-sigkill': { name: 'clinical-sigkill', what: 'clinical worker SIGKILLed (supervisor restarts it)', inject: killChild('clinical', 'worker-clinical') },
+  'api-sigkill': { name: 'api-sigkill', what: 'API SIGKILLed mid-request (supervisor restarts it; clients retry with the same Idempotency-Key)', inject: killChild('api') },
+  'cds-stop': {
+    name: 'cds-stop', what: 'CDS worker stopped (SIGSTOP, SIGCONT after the pause)',
+    async inject(engine, { downMs, log }) {
+      const pid = engine.pidOf('cds');
+      if (!pid) throw new Error('no cds worker');
+      process.kill(pid, 'SIGSTOP');
+      log(`SIGSTOP cds worker (pid ${pid}) for ${downMs / 1000} s`);
+      try {
+        return { ...(await observeWhile(engine, downMs)), healedAt: Date.now() };
+      } finally {
+        process.kill(pid, 'SIGCONT');
+        log('SIGCONT cds worker');
+      }
+    },
+  },
+  'temporal-restart': {
+    name: 'temporal-restart', what: 'Temporal dev server stopped, started again on the same SQLite file',
+    async inject(engine, { downMs, log }) {
+      const pid = engine.pidOf('temporal');
+      if (!pid) throw new Error('no dev server');
+      const argv = argvOf(pid);
+      process.kill(pid, 'SIGTERM');
+      await until(() => !alive(pid), 30_000, 'the dev server to exit');
+      log(`Temporal dev server stopped (pid ${pid}) for ${downMs / 1000} s`);
+      const seen = await observeWhile(engine, downMs);
+      // npm start does not supervise the dev server: ops (here, the fault run) start it with the same arguments.
+      const again = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore' });
+      again.unref();
+      engine.adopted.push(() => { if (again.pid && alive(again.pid)) process.kill(again.pid, 'SIGTERM'); });
+      await until(() => fetch(`${engine.apiUrl}/health`).then((r) => r.ok, () => false), 120_000, 'Temporal back in /health');
+      log(`Temporal dev server started again (pid ${again.pid})`);
+      return { ...seen, healedAt: Date.now() };
+    },
+  },
+  'postgres-stop': {
+    name: 'postgres-stop', what: 'Postgres stopped (pg_ctl stop -m fast), started again on the same data folder',
+    async inject(engine, { downMs, log }) {
+      const pid = engine.pidOf('postgres');
+      if (!pid) throw new Error('no postgres');
+      const argv = argvOf(pid);
+      const pgCtl = path.join(path.dirname(argv[0]!), 'pg_ctl');
+      const dataDir = argv[argv.indexOf('-D') + 1]!;
+      const ids = process.getuid?.() === 0 ? postgresIds() : undefined;
+      execFileSync(pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', ...ids });
+      log(`Postgres stopped for ${downMs / 1000} s`);
+      const seen = await observeWhile(engine, downMs);
+      const again = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore', ...ids });
+      again.unref();
+      engine.adopted.push(() => { try { execFileSync(pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', ...ids }); } catch { /* already down */ } });
+      await until(() => fetch(`${engine.apiUrl}/health`).then((r) => r.ok, () => false), 120_000, 'Postgres back in /health');
+      log(`Postgres started again (pid ${again.pid})`);
+      return { ...seen, healedAt: Date.now() };
+    },
+  },
+};
