@@ -48,6 +48,11 @@ const ConfigSchema = z.object({
     .refine((keys) => keys.every((k) => k.id && Buffer.from(k.key, 'base64').length === 32), 'each entry must be id:base64-of-32-bytes'),
   /** Workers touch this file while they run, for container health checks. */
   WORKER_HEALTH_FILE: z.string().optional(),
+  /**
+   * Where the API finds the workers' health files (worker-clinical.health, worker-cds.health) for
+   * /health; unset (workers in other containers) means /health does not report the workers.
+   */
+  WORKER_HEALTH_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Inference worker settings: how many activities run at once, and batching. */
   CDS_MAX_CONCURRENT: z.coerce.number().int().min(1).default(64),

@@ -3,11 +3,11 @@
  * encrypting data converter, and a clean shutdown on SIGINT/SIGTERM (in-flight tasks finish,
  * then the process exits).
  */
-import { writeFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../platform/config';
 import { createLogger, type Logger } from '../platform/logger';
 import { connectWorker } from '../platform/temporal';
+import { startHealthBeat } from './health-file';
 import { coreMetricsTelemetry, freeLoopbackPort, serveWorkerMetrics } from './metrics';
 
 export interface WorkerProcess {
@@ -39,21 +39,17 @@ export async function runWorkerProcess(
     ? await serveWorkerMetrics({ config, port: config.WORKER_METRICS_PORT, host: config.WORKER_METRICS_HOST, coreMetricsUrl: `http://127.0.0.1:${corePort}/metrics` })
     : undefined;
   if (metrics) logger.info({ port: metrics.port }, 'worker metrics at /metrics');
-  const heartbeat = config.WORKER_HEALTH_FILE ? setInterval(() => touchHealthFile(config.WORKER_HEALTH_FILE!, worker), 5000) : undefined;
+  // Touched only while the worker runs and its connection answers (workers/health-file.ts).
+  const heartbeat = config.WORKER_HEALTH_FILE ? startHealthBeat({ file: config.WORKER_HEALTH_FILE, worker, connection }) : undefined;
   try {
     await worker.run();
   } finally {
-    clearInterval(heartbeat);
+    heartbeat?.stop();
     await metrics?.close();
     await close();
     await connection.close();
     logger.info('worker stopped');
   }
-}
-
-/** Container health: the file's age says whether the worker still runs. */
-function touchHealthFile(file: string, worker: Worker) {
-  if (worker.getState() === 'RUNNING') writeFileSync(file, new Date().toISOString());
 }
 
 function temporalLevel(level: Config['LOG_LEVEL']): LogLevel {

@@ -9,6 +9,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { isLoopbackHost, loadConfig, PROJECT_ROOT, type Config } from '../platform/config';
+import { WORKER_NAMES, workerHealthFile, type WorkerName } from '../platform/health';
 import { createDb, migrateToLatest } from '../db';
 import { DEMO_TIME_ZONE, seedDemoCity } from '../db/seed';
 import { localToday } from '../domain/time';
@@ -97,10 +98,16 @@ async function main() {
     // The demo city's lab orders start with the clinical worker, only when this start seeds the demo.
     const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, ...embeddedUiEnv(config), DEMO_LAB_ORDERS: demo ? (process.env.DEMO_LAB_ORDERS ?? 'on') : 'off' };
     const metricsPorts: Record<string, number> = { 'worker-clinical': await freePort(), 'worker-cds': await freePort() };
+    // Each worker touches its health file while it can work; the API's /health reads their age.
+    const runDir = path.dirname(pidsFile);
+    for (const name of WORKER_NAMES) rmSync(workerHealthFile(runDir, name), { force: true });
+    const childEnv = (name: string): NodeJS.ProcessEnv => (WORKER_NAMES as readonly string[]).includes(name)
+      ? { ...env, WORKER_METRICS_PORT: String(metricsPorts[name]), WORKER_HEALTH_FILE: workerHealthFile(runDir, name as WorkerName) }
+      : { ...env, WORKER_HEALTH_DIR: runDir };
     supervisor = new Supervisor(
       CHILDREN.map(([name, file]) => ({
         name, command: process.execPath, args: ['--import', 'tsx', path.join(PROJECT_ROOT, file)], cwd: PROJECT_ROOT, logFile: path.join(logDir, `${name}.log`),
-        env: metricsPorts[name] ? { ...env, WORKER_METRICS_PORT: String(metricsPorts[name]) } : env,
+        env: childEnv(name),
       })),
       {
         say,

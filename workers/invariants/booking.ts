@@ -48,7 +48,7 @@ async function count(ctx: Ctx, where = sql``): Promise<number> {
 async function slotMatches(ctx: Ctx): Promise<RuleResult> {
   const { rows } = await sql<{ id: string; slot_id: string }>`SELECT a.id, a.slot_id FROM appointments a LEFT JOIN slots s ON s.id = a.slot_id
     WHERE (s.id IS NULL OR a.practitioner_id <> s.practitioner_id OR a.clinic_id <> s.clinic_id OR a.starts_at <> s.starts_at OR a.ends_at <> s.ends_at)
-    ${clinicScope(ctx, 'a.clinic_id')}`.execute(ctx.db);
+      AND a.updated_at < ${ctx.settledBefore} ${clinicScope(ctx, 'a.clinic_id')}`.execute(ctx.db);
   return {
     rule: 'appointment-slot', checked: await count(ctx),
     violations: rows.map((r) => ({ rule: 'appointment-slot', ids: { appointmentId: r.id, slotId: r.slot_id }, message: 'the appointment does not match its slot (missing, or another practitioner, clinic or time)' })),
@@ -115,7 +115,7 @@ async function audited(ctx: Ctx): Promise<RuleResult> {
   const { rows } = await sql<{ id: string; status: string; created: boolean }>`
     SELECT * FROM (SELECT a.id, a.status, ${has(sql`l.action IN ('held', 'offered', 'booked')`)} AS created,
       ${has(sql`(l.action = a.status OR (a.status = 'expired' AND l.action = 'expired-by-sweep'))`)} AS current
-      FROM appointments a WHERE true ${clinicScope(ctx, 'a.clinic_id')}) x
+      FROM appointments a WHERE a.updated_at < ${ctx.settledBefore} ${clinicScope(ctx, 'a.clinic_id')}) x
     WHERE NOT created OR NOT current`.execute(ctx.db);
   const violations = rows.map((r): Violation => ({
     rule, ids: { appointmentId: r.id },

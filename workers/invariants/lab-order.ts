@@ -112,7 +112,7 @@ async function audited(ctx: Ctx): Promise<RuleResult> {
         WHEN 'acknowledged' THEN e.dedupe_key = o.workflow_id || ':acknowledged:' || o.round
         ELSE e.kind = o.status END)`)} AS stepped,
       (NOT o.overdue OR ${ev(sql`e.kind = 'overdue'`)}) AS flagged
-      FROM lab_orders o WHERE true ${clinicScope(ctx, 'o.clinic_id')}) x
+      FROM lab_orders o WHERE o.updated_at < ${ctx.settledBefore} ${clinicScope(ctx, 'o.clinic_id')}) x
     WHERE NOT stepped OR NOT flagged`.execute(ctx.db);
   const { rows: [total] } = await sql<{ n: string }>`SELECT count(*) AS n FROM lab_orders o WHERE true ${clinicScope(ctx, 'o.clinic_id')}`.execute(ctx.db);
   const violations = rows.map((r): Violation => ({

@@ -54,7 +54,7 @@ async function audited(ctx: Ctx): Promise<RuleResult> {
     SELECT * FROM (SELECT r.id, r.status,
       (r.status = 'created' OR ${has(sql`e.step = r.status`)}) AS stepped,
       (NOT r.breached OR ${has(sql`e.step = 'breached-escalated-head-of-department'`)}) AS flagged
-      FROM referrals r WHERE true ${clinicScope(ctx, 'r.clinic_id')}) x
+      FROM referrals r WHERE r.updated_at < ${ctx.settledBefore} ${clinicScope(ctx, 'r.clinic_id')}) x
     WHERE NOT stepped OR NOT flagged`.execute(ctx.db);
   const { rows: [total] } = await sql<{ n: string }>`SELECT count(*) AS n FROM referrals r WHERE true ${clinicScope(ctx, 'r.clinic_id')}`.execute(ctx.db);
   const violations = rows.map((r): Violation => ({
