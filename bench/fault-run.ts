@@ -4,7 +4,7 @@
  * checker run. Returns the README's table row: fault, load, processes in flight, lost, duplicated,
  * time to recover. Shared by tests/faults-*.int.test.ts (small load) and `npm run bench:faults`.
  */
-import { checkInvariantsSettled, type Violation } from '../workers/invariants';
+import { checkInvariantsSettled, runInvariants, type Violation } from '../workers/invariants';
 import type { EngineProcess } from '../tests/engine-process';
 import type { FaultObservations, FaultScenario } from './fault-scenarios';
 import { LoadRecord, runMixedLoad } from './mixed-load';
@@ -35,13 +35,20 @@ export interface FaultResult {
   rows: Awaited<ReturnType<typeof rowAccounting>>;
   lost: number;
   duplicated: number;
+  /** Violations the fault brought (found after it, settled, and not already there before the load). */
   violations: Violation[];
+  /** Violations already there before the load began (the demo city's own data), reported apart. */
+  before: Violation[];
 }
+
+const violationKey = (v: Violation) => `${v.rule}|${JSON.stringify(Object.entries(v.ids).sort())}`;
 
 export async function runFault(engine: EngineProcess, scenario: FaultScenario, opts: FaultRunOptions): Promise<FaultResult> {
   const log = opts.log ?? (() => undefined);
   const probe = await openProbe(engine.databaseUrl, engine.temporalAddress);
   try {
+    const deps = { db: probe.db, temporal: probe.temporal, namespace: 'default' };
+    const before = (await runInvariants(deps, { settleMs: 10_000 })).violations;
     const since = new Date(Date.now() - 1000);
     const record = new LoadRecord();
     const load = runMixedLoad({ apiUrl: engine.apiUrl, tokens: engine.tokens }, {
@@ -59,9 +66,10 @@ export async function runFault(engine: EngineProcess, scenario: FaultScenario, o
     const rows = await rowAccounting(probe, since, record);
     const table = Object.values(rows);
     const left = Object.values(drained.left).reduce((s, n) => s + n, 0);
-    const { violations } = await checkInvariantsSettled({ db: probe.db, temporal: probe.temporal, namespace: 'default' }, { settleMs: 10_000 });
+    const known = new Set(before.map(violationKey));
+    const violations = (await checkInvariantsSettled(deps, { settleMs: 10_000 })).violations.filter((v) => !known.has(violationKey(v)));
     return {
-      scenario, record, observations, inFlight, recoverMs, drainMs, left: drained.left, rows, violations,
+      scenario, record, observations, inFlight, recoverMs, drainMs, left: drained.left, rows, violations, before,
       lost: table.reduce((s, r) => s + r.lost, 0) + left,
       duplicated: table.reduce((s, r) => s + r.duplicated, 0),
     };

@@ -6,6 +6,7 @@
  * same data folder. Each inject() returns once the part is back, with what the API said meanwhile.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { argvOf, alive, type EngineProcess } from '../tests/engine-process';
 
@@ -80,6 +81,26 @@ const postgresIds = () => ({
   gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()),
 });
 
+/** Writes zeros into `file` until the disk says ENOSPC; returns the bytes written. */
+function fillDisk(file: string): number {
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(1 << 20);
+  let written = 0;
+  try {
+    for (;;) written += writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+  return written;
+}
+
+/** True when `dir` is a mount point of its own (a small tmpfs the run made for the data folder). */
+export function isOwnMount(dir: string): boolean {
+  return execFileSync('cat', ['/proc/mounts'], { encoding: 'utf8' }).split('\n').some((l) => l.split(' ')[1] === path.resolve(dir));
+}
+
 export const SCENARIOS: Record<string, FaultScenario> = {
   'clinical-sigkill': { name: 'clinical-sigkill', what: 'clinical worker SIGKILLed (supervisor restarts it)', inject: killChild('clinical', 'worker-clinical') },
   'api-sigkill': { name: 'api-sigkill', what: 'API SIGKILLed mid-request (supervisor restarts it; clients retry with the same Idempotency-Key)', inject: killChild('api') },
@@ -134,6 +155,24 @@ export const SCENARIOS: Record<string, FaultScenario> = {
       engine.adopted.push(() => { try { execFileSync(pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', ...ids }); } catch { /* already down */ } });
       await until(() => fetch(`${engine.apiUrl}/health`).then((r) => r.ok, () => false), 120_000, 'Postgres back in /health');
       log(`Postgres started again (pid ${again.pid})`);
+      return { ...seen, healedAt: Date.now() };
+    },
+  },
+  'disk-full': {
+    name: 'disk-full', what: 'data folder (Postgres and Temporal SQLite, one tmpfs) filled to ENOSPC, then freed',
+    async inject(engine, { downMs, log }) {
+      if (!isOwnMount(engine.dataDir)) throw new Error(`disk-full needs DATA_DIR on a mount of its own (a small tmpfs); ${engine.dataDir} is not`);
+      const filler = path.join(engine.dataDir, 'filler.bin');
+      const bytes = fillDisk(filler);
+      log(`data folder full (${(bytes / 2 ** 20).toFixed(0)} MiB of filler) for ${downMs / 1000} s`);
+      let seen: Awaited<ReturnType<typeof observeWhile>>;
+      try {
+        seen = await observeWhile(engine, downMs);
+      } finally {
+        rmSync(filler, { force: true });
+        log('filler removed');
+      }
+      await until(() => fetch(`${engine.apiUrl}/health`).then((r) => r.ok, () => false), 120_000, 'the engine healthy once space returned');
       return { ...seen, healedAt: Date.now() };
     },
   },

@@ -81,8 +81,19 @@ export async function startEngineProcess(opts: { dataDir?: string; env?: NodeJS.
     if (Date.now() > deadline) { child.kill('SIGTERM'); throw new Error(`npm start printed no banner in time:\n${output}`); }
     await new Promise((r) => setTimeout(r, 200));
   }
-  const tokens = JSON.parse(readFileSync(path.join(dataDir, 'demo-tokens.json'), 'utf8')) as Record<string, string>;
+  // The banner waits for the API only; the workers build their bundle and start the demo's processes after it.
   const logOf = (name: string) => { try { return readFileSync(path.join(dataDir, 'logs', `${name}.log`), 'utf8'); } catch { return ''; } };
+  // A fresh demo city logs its lab orders started; on data kept from an earlier run nothing is logged, so 10 s after ready will do.
+  const workersDeadline = Date.now() + 180_000;
+  let readySince = 0;
+  while (Date.now() < workersDeadline && running()) {
+    const clinical = logOf('worker-clinical');
+    const ready = clinical.includes('"msg":"worker started"') && logOf('worker-cds').includes('"msg":"worker started"');
+    readySince = ready ? readySince || Date.now() : 0;
+    if (ready && (env.DEMO_LAB_ORDERS === 'off' || /demo lab orders (not )?started/.test(clinical) || Date.now() - readySince > 10_000)) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const tokens = JSON.parse(readFileSync(path.join(dataDir, 'demo-tokens.json'), 'utf8')) as Record<string, string>;
   const adopted: Array<() => void> = [];
   return {
     child, dataDir, ports, tokens, running, adopted,

@@ -15,6 +15,8 @@ export async function faultRun(engine: EngineProcess, name: keyof typeof SCENARI
   const opts = { ...SMALL_LOAD, downMs, log: (l: string) => say(`[${name}] ${l}`) };
   const r = await runFault(engine, SCENARIOS[name]!, opts);
   say(`[${name}] ${observed(r.observations)}\n${faultRow(r, opts)}`);
+  for (const v of r.before) say(`[${name}] (before the load) ${v.rule} ${JSON.stringify(v.ids)}: ${v.message}`);
+  say(`[${name}] rows: ${JSON.stringify(r.rows)}; left pending: ${JSON.stringify(r.left)}`);
   for (const v of r.violations) say(`[${name}] VIOLATION ${v.rule} ${JSON.stringify(v.ids)}: ${v.message}`);
   return r;
 }
