@@ -5,7 +5,10 @@
  * counted against the keys sent, the invariant checker. Prints what the API answered meanwhile
  * and one row per fault for the README's Reliability table.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEngineProcess } from '../tests/engine-process';
 import { SCENARIOS } from './fault-scenarios';
@@ -15,15 +18,23 @@ import { printLoad } from './mixed';
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main() {
-  const { values } = parseArgs({ options: { seconds: { type: 'string' }, rate: { type: 'string' }, down: { type: 'string' }, only: { type: 'string' } } });
+  const { values } = parseArgs({ options: { seconds: { type: 'string' }, rate: { type: 'string' }, down: { type: 'string' }, only: { type: 'string' }, 'tmpfs-mib': { type: 'string' } } });
   const loadSeconds = Number(values.seconds ?? process.env.BENCH_SECONDS ?? 60);
   const rate = Number(values.rate ?? process.env.BENCH_RATE ?? 4);
   const downMs = Number(values.down ?? 30) * 1000;
-  const names = values.only ? values.only.split(',') : Object.keys(SCENARIOS);
+  const names = values.only ? values.only.split(',') : Object.keys(SCENARIOS).filter((n) => n !== 'disk-full' || process.getuid?.() === 0);
   const unknown = names.filter((n) => !SCENARIOS[n]);
   if (unknown.length) throw new Error(`unknown fault ${unknown.join(', ')}; one of ${Object.keys(SCENARIOS).join(', ')}`);
   say(`machine: ${os.cpus().length} cores (nproc), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
-  const engine = await startEngineProcess();
+  // disk-full needs the data folder on a small disk of its own: a tmpfs (root only).
+  const tmpfsMib = Number(values['tmpfs-mib'] ?? (names.includes('disk-full') ? 1024 : 0));
+  let dataDir: string | undefined;
+  if (tmpfsMib) {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'clinical-faults-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${tmpfsMib}m,mode=0755`, 'tmpfs', dataDir]);
+    say(`data folder on a ${tmpfsMib} MiB tmpfs at ${dataDir}`);
+  }
+  const engine = await startEngineProcess({ dataDir });
   const rows: string[] = [];
   try {
     for (const name of names) {
@@ -41,6 +52,10 @@ async function main() {
     }
   } finally {
     await engine.stop();
+    if (dataDir) {
+      execFileSync('umount', [dataDir]);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   }
   say('\n| fault | load during it | processes in flight | lost | duplicated | time to recover | fault → backlog drained | invariant violations |');
   say('| --- | --- | --- | --- | --- | --- | --- | --- |');
