@@ -41,6 +41,18 @@ export interface FaultResult {
   before: Violation[];
 }
 
+/** The checker, tried again on a transient error (a dev server just started again may not know its namespace for a moment). */
+async function withRetries<T>(fn: () => Promise<T>, tries = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= tries) throw err;
+      await new Promise((r) => setTimeout(r, 5_000));
+    }
+  }
+}
+
 const violationKey = (v: Violation) => `${v.rule}|${JSON.stringify(Object.entries(v.ids).sort())}`;
 
 export async function runFault(engine: EngineProcess, scenario: FaultScenario, opts: FaultRunOptions): Promise<FaultResult> {
@@ -48,11 +60,11 @@ export async function runFault(engine: EngineProcess, scenario: FaultScenario, o
   const probe = await openProbe(engine.databaseUrl, engine.temporalAddress);
   try {
     const deps = { db: probe.db, temporal: probe.temporal, namespace: 'default' };
-    const before = (await runInvariants(deps, { settleMs: 10_000 })).violations;
+    const before = (await withRetries(() => runInvariants(deps, { settleMs: 10_000 }))).violations;
     const since = new Date(Date.now() - 1000);
     const record = new LoadRecord();
     const load = runMixedLoad({ apiUrl: engine.apiUrl, tokens: engine.tokens }, {
-      durationMs: opts.loadSeconds * 1000, rate: opts.rate, runId: `${scenario.name}-${Date.now().toString(36)}`, retryForMs: opts.downMs + 120_000,
+      durationMs: opts.loadSeconds * 1000, rate: opts.rate, runId: `${scenario.name}-${Date.now().toString(36)}`, retryForMs: opts.downMs + 60_000,
     }, record);
     await new Promise((r) => setTimeout(r, opts.faultAfterMs));
     const inFlight = (await probe.temporal.workflow.count(`ExecutionStatus = 'Running'`)).count;
@@ -61,13 +73,13 @@ export async function runFault(engine: EngineProcess, scenario: FaultScenario, o
     const recoverMs = observations.healedAt - observations.returnedAt;
     log(`${scenario.name}: back ${(recoverMs / 1000).toFixed(1)} s after the part returned; waiting for the load to end`);
     await load;
-    const drained = await drain(probe, since, opts.drainTimeoutMs ?? 180_000);
+    const drained = await drain(probe, since, opts.drainTimeoutMs ?? 120_000);
     const drainMs = Date.now() - faultAt;
     const rows = await rowAccounting(probe, since, record);
     const table = Object.values(rows);
     const left = Object.values(drained.left).reduce((s, n) => s + n, 0);
     const known = new Set(before.map(violationKey));
-    const violations = (await checkInvariantsSettled(deps, { settleMs: 10_000 })).violations.filter((v) => !known.has(violationKey(v)));
+    const violations = (await withRetries(() => checkInvariantsSettled(deps, { settleMs: 10_000 }))).violations.filter((v) => !known.has(violationKey(v)));
     return {
       scenario, record, observations, inFlight, recoverMs, drainMs, left: drained.left, rows, violations, before,
       lost: table.reduce((s, r) => s + r.lost, 0) + left,

@@ -15,12 +15,12 @@ describe('faults: the CDS worker and the Temporal server away mid-load', () => {
     const r = await faultRun(engine!, 'cds-stop', 30_000);
     expectNothingLostOrDoubled(r);
     expect(r.record.resulted.size).toBeGreaterThan(0);
-  }, 400_000);
+  }, 600_000);
 
   test('the Temporal dev server stopped and started again on the same file: /health says so, processes resume', async () => {
     const r = await faultRun(engine!, 'temporal-restart', 15_000);
     expect(r.observations.health.some((h) => h.status === 503 && h.down.includes('temporal'))).toBe(true);
     expect(r.observations.health.every((h) => !h.down.includes('postgres'))).toBe(true);
     expectNothingLostOrDoubled(r);
-  }, 400_000);
+  }, 600_000);
 });

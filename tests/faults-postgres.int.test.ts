@@ -20,5 +20,5 @@ describe('faults: Postgres away mid-load', () => {
     expect(probes.filter((p) => p.status === 0 || p.status >= 500).every((p) => p.status === 503 && p.code === 'unavailable')).toBe(true);
     expect(r.record.count((o) => o.startsWith('500'))).toBe(0);
     expectNothingLostOrDoubled(r);
-  }, 400_000);
+  }, 600_000);
 });

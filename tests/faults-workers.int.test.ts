@@ -17,7 +17,7 @@ describe('faults: a worker and the API killed mid-load', () => {
     expect(engine!.workerStarts('worker-clinical')).toBeGreaterThan(before);
     expect(engine!.output()).toContain('worker-clinical exited (signal SIGKILL)');
     expectNothingLostOrDoubled(r);
-  }, 400_000);
+  }, 600_000);
 
   test('the API SIGKILLed during requests is restarted; clients retrying with the same keys create nothing twice', async () => {
     const r = await faultRun(engine!, 'api-sigkill');
@@ -25,5 +25,5 @@ describe('faults: a worker and the API killed mid-load', () => {
     // The kill cut requests off or refused them: the clients saw it and retried.
     expect(r.record.count((o) => o.startsWith('network'))).toBeGreaterThan(0);
     expectNothingLostOrDoubled(r);
-  }, 400_000);
+  }, 600_000);
 });
