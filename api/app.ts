@@ -39,7 +39,16 @@ export function createApp(deps: ApiDeps) {
     }, 'request');
     httpRequestSeconds.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, ms / 1000);
   });
-  app.onError(handleError(deps.logger));
+  const onError = handleError(deps.logger);
+  app.onError(onError);
+  // What Hono does not give onError (thrown values that are not `instanceof Error` here) gets the same answer.
+  app.use(async (c, next) => {
+    try {
+      await next();
+    } catch (err) {
+      c.res = onError(err, c);
+    }
+  });
   app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}.`), 404));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });

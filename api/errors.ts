@@ -10,6 +10,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type Wor
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../platform/logger';
 import { countBookingConflict } from '../platform/metrics';
+import { UNAVAILABLE_MESSAGE, unavailableDependency } from './unavailable';
 
 export type ErrorCode =
   | 'validation_failed'
@@ -112,9 +113,15 @@ const FRAMEWORK_ERRORS: Partial<Record<number, [ErrorCode, string]>> = {
   415: ['unsupported_media_type', 'This route takes a body of content type application/json.'],
 };
 
-/** Hono's onError: known errors map to their status, everything else to a 500 without internals. */
+/**
+ * Hono's onError: known errors map to their status, a dependency that is down to 503
+ * `unavailable`, everything else to a 500 without internals. Takes anything thrown: Hono passes
+ * only `instanceof Error` to onError, so app.ts also calls this for the rest (errors made in
+ * another realm, such as Node's socket errors under Jest's sandbox).
+ */
 export function handleError(logger: Logger) {
-  return (err: Error, c: Context) => {
+  return (thrown: unknown, c: Context) => {
+    const err = (thrown !== null && typeof thrown === 'object' ? thrown : new Error(String(thrown))) as Error;
     if (err instanceof ApiError) {
       if (err.status === 409) countBookingConflict(err.code);
       return c.json(errorBody(err.code, err.message, err.details), err.status);
@@ -122,6 +129,12 @@ export function handleError(logger: Logger) {
     if (err instanceof HTTPException) {
       const [code, message] = FRAMEWORK_ERRORS[err.status] ?? ['internal', err.message];
       return c.json(errorBody(code, message), err.status);
+    }
+    const down = unavailableDependency(err);
+    if (down) {
+      logger.warn({ requestId: c.get('requestId'), dependency: down, err: { name: err.name, code: (err as { code?: unknown }).code } }, 'dependency unavailable');
+      c.header('Retry-After', '5');
+      return c.json(errorBody('unavailable', UNAVAILABLE_MESSAGE[down]), 503);
     }
     logger.error({ requestId: c.get('requestId'), err: { name: err.name, stack: err.stack } }, 'unhandled error');
     return c.json(errorBody('internal', 'Something went wrong on our side; the request id identifies it.'), 500);

@@ -1,26 +1,45 @@
-/** Liveness of the engine's dependencies, for load balancers and ops. */
+/**
+ * Health of each part of the engine, for load balancers and ops: Postgres, Temporal, and (when
+ * WORKER_HEALTH_DIR says where their files are) each worker, from the age of the file it touches
+ * while it can work (workers/health-file.ts). Any part down: 503, `status: "degraded"` and
+ * `degraded` naming the parts.
+ */
 import { createRoute, z } from '@hono/zod-openapi';
 import { pingDb } from '../db';
+import { healthFileAgeMs, WORKER_NAMES, WORKER_STALE_MS, workerHealthFile } from '../platform/health';
 import { newRouter, type ApiDeps } from './router';
 
+/** A dependency that does not answer within this is down (health must answer fast, not hang). */
+const CHECK_DEADLINE_MS = 3000;
+
 const DependencySchema = z.object({ up: z.boolean(), latencyMs: z.number() });
+const WorkerSchema = z.object({ up: z.boolean(), lastBeatSecondsAgo: z.number().nullable() });
 const HealthSchema = z
-  .object({ status: z.enum(['ok', 'degraded']), postgres: DependencySchema, temporal: DependencySchema.extend({ namespace: z.string() }) })
+  .object({
+    status: z.enum(['ok', 'degraded']),
+    degraded: z.array(z.string()).openapi({ description: 'The parts that are down: postgres, temporal, worker-clinical, worker-cds', example: ['worker-cds'] }),
+    postgres: DependencySchema,
+    temporal: DependencySchema.extend({ namespace: z.string() }),
+    workers: z.record(z.string(), WorkerSchema).optional().openapi({ description: 'Each worker, from its health file (absent when WORKER_HEALTH_DIR is not set)' }),
+  })
   .openapi('Health');
 
 const healthRoute = createRoute({
   method: 'get',
   path: '/health',
-  summary: 'Reports whether Postgres and Temporal answer',
+  summary: 'Reports whether Postgres, Temporal and each worker are up',
   responses: {
-    200: { description: 'Both dependencies are up', content: { 'application/json': { schema: HealthSchema } } },
-    503: { description: 'A dependency is down', content: { 'application/json': { schema: HealthSchema } } },
+    200: { description: 'Every part is up', content: { 'application/json': { schema: HealthSchema } } },
+    503: { description: 'A part is down: `degraded` names it', content: { 'application/json': { schema: HealthSchema } } },
   },
 });
 
 async function timed(check: () => Promise<boolean>): Promise<{ up: boolean; latencyMs: number }> {
   const started = performance.now();
-  const up = await check().catch(() => false);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), CHECK_DEADLINE_MS); });
+  const up = await Promise.race([check().catch(() => false), deadline]);
+  clearTimeout(timer);
   return { up, latencyMs: Math.round(performance.now() - started) };
 }
 
@@ -31,12 +50,23 @@ export function healthRouter(deps: ApiDeps) {
       timed(() => pingDb(deps.db)),
       timed(() =>
         deps.temporal.connection
-          .withDeadline(Date.now() + 3000, () => deps.temporal.workflowService.describeNamespace({ namespace }))
+          .withDeadline(Date.now() + CHECK_DEADLINE_MS, () => deps.temporal.workflowService.describeNamespace({ namespace }))
           .then(() => true),
       ),
     ]);
-    const ok = postgres.up && temporal.up;
-    const body = { status: ok ? ('ok' as const) : ('degraded' as const), postgres, temporal: { ...temporal, namespace } };
-    return ok ? c.json(body, 200) : c.json(body, 503);
+    const dir = deps.config.WORKER_HEALTH_DIR;
+    const workers = dir
+      ? Object.fromEntries(WORKER_NAMES.map((name) => {
+        const age = healthFileAgeMs(workerHealthFile(dir, name));
+        return [name, { up: age !== null && age <= WORKER_STALE_MS, lastBeatSecondsAgo: age === null ? null : Math.round(age / 1000) }];
+      }))
+      : undefined;
+    const degraded = [
+      ...(postgres.up ? [] : ['postgres']),
+      ...(temporal.up ? [] : ['temporal']),
+      ...Object.entries(workers ?? {}).filter(([, w]) => !w.up).map(([name]) => name),
+    ];
+    const body = { status: degraded.length ? ('degraded' as const) : ('ok' as const), degraded, postgres, temporal: { ...temporal, namespace }, ...(workers ? { workers } : {}) };
+    return degraded.length ? c.json(body, 503) : c.json(body, 200);
   });
 }

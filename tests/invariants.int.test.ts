@@ -4,10 +4,11 @@
  * must report exactly that rule with exactly those ids. Each test works in clinics of its own and
  * checks only them (and this engine's task queue), so other files' processes never show up here.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { checkInvariants, runInvariants, type Violation } from '../workers/invariants';
-import { makeClinic, makePatient, makeSlot, type TestClinic } from './fixtures';
+import { makeClinic, makePatient, makeShortSlot, makeSlot, type TestClinic } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
 import { labApi, makeLabClinic, makeLabPatient, LIPIDS_MMOL } from './lab-fixtures';
 
@@ -110,6 +111,47 @@ describe('a clean engine', () => {
       'referral-audit': 1, 'referral-open-not-running': 1, 'lab-order-audit': 2, 'lab-result-interpretation': 2, 'lab-result-cds': 2, 'lab-critical-followup': 1,
     });
   });
+  test('every process run to its end (rescheduled, no-show, fulfilled, referral closed, specimen rejected and re-collected) leaves nothing behind', async () => {
+    const fast = await makeClinic(engine.db, { policy: { reminderLeadSeconds: 1, noShowGraceSeconds: 2 } });
+    const clinic = await makeClinic(engine.db);
+    await engine.db.insertInto('referral_policies').values({
+      clinic_id: clinic.clinicId, region: null, kind: 'specialist', urgency: 'routine', wait_working_days: null, wait_hours: null, wait_seconds: 7200,
+      escalation_share: 0.5, acknowledge_seconds: 3600, no_show_limit: 2, validity_days: 30,
+    }).execute();
+    const status = (id: string, want: string) => eventually(async () => (await appointmentStatus(id)) === want, 30_000, `appointment ${want}`);
+    const reg = await registrar(clinic.clinicId);
+
+    const moved = await bookAndConfirm(clinic, (await makeSlot(engine.db, clinic, 86_400)).id, await makePatient(engine.db));
+    const to = await makeSlot(engine.db, clinic, 90_000);
+    expect((await call('POST', `/appointments/${moved}/reschedule`, reg, { slotId: to.id })).status).toBe(200);
+    const noShow = await bookAndConfirm(fast, (await makeShortSlot(engine.db, fast, 3, 2)).id, await makePatient(engine.db));
+    const otherShort = await engine.db.insertInto('slots').values({ practitioner_id: fast.otherPractitionerId, clinic_id: fast.clinicId, starts_at: new Date(Date.now() + 3000), ends_at: new Date(Date.now() + 5000) }).returning('id').executeTakeFirstOrThrow();
+    const visit = await bookAndConfirm(fast, otherShort.id, await makePatient(engine.db));
+    expect((await call('POST', `/appointments/${visit}/check-in`, await registrar(fast.clinicId))).status).toBe(202);
+
+    const referralId = await offeredReferral(clinic);
+    const patientId = (await engine.db.selectFrom('referrals').select('patient_id').where('id', '=', referralId).executeTakeFirstOrThrow()).patient_id;
+    const booked = await call('POST', `/referrals/${referralId}/book`, reg, { slotId: (await makeSlot(engine.db, clinic, 3600)).id });
+    expect(booked.status).toBe(201);
+    expect((await call('POST', `/appointments/${booked.body.appointmentId}/check-in`, reg)).status).toBe(202);
+    await eventually(async () => (await engine.db.selectFrom('referrals').select('status').where('id', '=', referralId).executeTakeFirst())?.status === 'attended', 30_000, 'attended');
+    const specialist = await engine.token('doctor', { id: `doctor-${clinic.practitionerId}`, practitionerId: clinic.practitionerId });
+    expect((await call('POST', `/referrals/${referralId}/report`, specialist, { patientId, conclusion: 'Stable angina.', icd10: ['I20.8'], recommendations: 'Stress ECG.' })).status).toBe(200);
+    const referrer = await engine.token('doctor', { id: `doctor-${clinic.otherPractitionerId}`, practitionerId: clinic.otherPractitionerId });
+    expect((await call('POST', `/referrals/${referralId}/acknowledge`, referrer)).body.status).toBe('closed');
+
+    const lab = await makeLabClinic(engine.db);
+    const api = labApi(engine, lab);
+    const order = (await api.order(await makeLabPatient(engine.db), ['2823-3'])).body.id as string;
+    expect((await api.call('POST', `/lab-orders/${order}/specimen/collect`, await api.labToken(), { barcode: 'TUBE-1' })).status).toBe(200);
+    expect((await api.call('POST', `/lab-orders/${order}/specimen/reject`, await api.labToken(), { reason: 'haemolysed' })).body.status).toBe('ordered');
+    await api.collectAndReceive(order, 'TUBE-2');
+    expect((await api.post(order, [{ loinc: '2823-3', value: 4.2, unit: 'mmol/L' }])).status).toBe(200);
+
+    await status(noShow, 'noshow');
+    await status(visit, 'fulfilled');
+    await reports([fast.clinicId, clinic.clinicId, lab.clinicId], []);
+  }, 120_000);
 });
 
 describe('each rule finds its broken row', () => {
@@ -219,5 +261,17 @@ describe('each rule finds its broken row', () => {
     const workflowId = `onboarding-${clinic.clinicId}`;
     await engine.db.insertInto('onboarding_events').values({ clinic_id: clinic.clinicId, workflow_id: workflowId, kind: 'onboarding-started', stage: 'preparation', dedupe_key: `${workflowId}:started` }).execute();
     await reports([clinic.clinicId], [{ rule: 'onboarding-open-not-running', ids: { clinicId: clinic.clinicId, workflowId } }]);
-  });
+
+    // The command ops run checks everything (this run's other rows too): it prints this one by its ids and exits 1.
+    const cli = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', 'workers/check-invariants.ts', '--once', '--settle-ms', '0'],
+        { env: { ...process.env, NODE_ENV: 'test', DATA_DIR: process.env.TEST_DATA_DIR, LOG_LEVEL: 'silent' }, timeout: 120_000 },
+        (err, stdout) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, out: stdout }));
+    });
+    expect(cli.code).toBe(1);
+    expect(cli.out).toContain(`VIOLATION onboarding-open-not-running clinicId=${clinic.clinicId} workflowId=${workflowId}: `);
+    expect(cli.out).toMatch(/^FAIL onboarding-open-not-running +checked \d+, violations \d+$/m);
+    expect(cli.out).toMatch(/^ok {3}patient-no-overlap +checked \d+, violations 0$/m);
+    expect(cli.out).not.toMatch(/Test Patient|Lab Patient|1970-05-05/);
+  }, 150_000);
 });
