@@ -53,7 +53,7 @@ function observe(engine: EngineProcess): { stop(): Promise<Pick<FaultObservation
       const started = Date.now();
       const [h, p] = await Promise.all([
         fetch(`${engine.apiUrl}/health`, { signal: AbortSignal.timeout(10_000) })
-          .then(async (r) => { const b = (await r.json()) as Record<string, any>; return { status: r.status, down: Object.entries(b).filter(([, v]) => v && typeof v === 'object' && v.up === false).map(([k]) => k) }; })
+          .then(async (r) => { const b = (await r.json()) as Record<string, any>; return { status: r.status, down: Array.isArray(b.degraded) ? (b.degraded as string[]) : [] }; })
           .catch(() => ({ status: 0, down: ['api'] })),
         fetch(`${engine.apiUrl}/referrals`, {
           method: 'POST', signal: AbortSignal.timeout(30_000),

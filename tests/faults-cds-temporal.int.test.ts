@@ -13,6 +13,8 @@ describe('faults: the CDS worker and the Temporal server away mid-load', () => {
 
   test('with the CDS worker stopped for 30 s, lab orders wait and then finish with their cards', async () => {
     const r = await faultRun(engine!, 'cds-stop', 30_000);
+    // Its poll loop stopped, so its health file went stale: /health names it.
+    expect(r.observations.health.some((h) => h.status === 503 && h.down.includes('worker-cds'))).toBe(true);
     expectNothingLostOrDoubled(r);
     expect(r.record.resulted.size).toBeGreaterThan(0);
   }, 600_000);
