@@ -16,6 +16,8 @@ describe('faults: a worker and the API killed mid-load', () => {
     const r = await faultRun(engine!, 'clinical-sigkill');
     expect(engine!.workerStarts('worker-clinical')).toBeGreaterThan(before);
     expect(engine!.output()).toContain('worker-clinical exited (signal SIGKILL)');
+    // /health degrades only once the dead worker's health file is 15 s old (a quick restart never shows): then it names that worker alone.
+    for (const h of r.observations.health.filter((x) => x.status === 503)) expect(h.down).toEqual(['worker-clinical']);
     expectNothingLostOrDoubled(r);
   }, 600_000);
 
