@@ -53,7 +53,13 @@ async function main() {
   } finally {
     await engine.stop();
     if (dataDir) {
-      execFileSync('umount', [dataDir]);
+      // Parts the faults started again exit a moment after the engine: try for a while.
+      for (let i = 0; ; i++) {
+        try { execFileSync('umount', [dataDir], { stdio: 'ignore' }); break; } catch (err) {
+          if (i >= 30) throw err;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
       rmSync(dataDir, { recursive: true, force: true });
     }
   }
