@@ -62,7 +62,9 @@ export async function seedDemoReferrals(db: Db, now = new Date()): Promise<void>
         }).onConflict((oc) => oc.column('referral_id').doNothing()).execute();
       }
       const events: Array<[string, Date | null]> = [['created', createdAt], ['booked', bookedAt], ['reported', r.status === 'closed' ? new Date(bookedAt!.getTime() + DAY) : null],
-        ['acknowledged', r.status === 'closed' ? closedAt : null], [r.status, r.status === 'created' ? null : closedAt]];
+        ['acknowledged', r.status === 'closed' ? closedAt : null], [r.status, r.status === 'created' ? null : closedAt],
+        // A referral booked after its deadline was flagged at the deadline (what its process records).
+        ['breached-escalated-head-of-department', bookedAt !== null && bookedAt > deadline ? deadline : null]];
       for (const [step, at] of events) {
         if (!at) continue;
         await tx.insertInto('referral_events').values({ referral_id: id, at, step, actor: DEMO_REFERRAL_CREATOR, dedupe_key: `${referralWorkflowId(id)}:seed:${step}`, details: '{}' })

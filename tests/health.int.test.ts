@@ -9,13 +9,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createApp } from '../api/app';
 import { createDb, type Db } from '../db';
 import { workerHealthFile } from '../platform/health';
 import { createLogger } from '../platform/logger';
 import { freePort } from '../platform/ports';
-import { temporalAddress } from '../platform/temporal';
+import { dataConverter, temporalAddress } from '../platform/temporal';
 import { startHealthBeat } from '../workers/health-file';
 import { eventually, startTestEngine, testConfig, type TestEngine } from './helpers';
 
@@ -37,6 +38,26 @@ async function get(app: ReturnType<typeof createApp>, url: string, token?: strin
   const started = Date.now();
   const res = await app.request(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   return { status: res.status, body: (await res.json()) as Json, ms: Date.now() - started };
+}
+
+/** A TCP proxy to the test Temporal server that a test can cut (drop every connection, refuse new ones) and restore. */
+async function temporalProxy() {
+  const [host, port] = temporalAddress(engine.config).split(':');
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(port), host);
+    for (const s of [client, upstream]) { sockets.add(s); s.on('error', () => undefined); s.on('close', () => sockets.delete(s)); }
+    client.pipe(upstream).pipe(client);
+  });
+  const listen = (p: number) => new Promise<void>((r) => server.listen(p, '127.0.0.1', r));
+  await listen(0);
+  const proxyPort = (server.address() as net.AddressInfo).port;
+  return {
+    address: `127.0.0.1:${proxyPort}`,
+    cut: () => new Promise<void>((r) => { server.close(() => r()); for (const s of sockets) s.destroy(); }),
+    restore: async () => { if (!server.listening) await listen(proxyPort); },
+    async close() { for (const s of sockets) s.destroy(); if (server.listening) await new Promise((r) => server.close(r)); },
+  };
 }
 
 describe('/health', () => {
@@ -114,20 +135,34 @@ describe('Postgres unreachable', () => {
   });
 });
 
+describe('Temporal unreachable', () => {
+  test('/health names temporal within its deadline, and a route that starts a process answers 503 unavailable', async () => {
+    const proxy = await temporalProxy();
+    const connection = await Connection.connect({ address: proxy.address });
+    const temporal = new Client({ connection, namespace: engine.config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(engine.config) });
+    const app = createApp({ config: testConfig(), db: engine.db, temporal, logger: createLogger('test', 'silent') });
+    try {
+      expect((await get(app, '/health')).status).toBe(200);
+      await proxy.cut();
+      const health = await get(app, '/health');
+      expect(health.status).toBe(503);
+      expect(health.body).toMatchObject({ status: 'degraded', degraded: ['temporal'], postgres: { up: true }, temporal: { up: false } });
+      expect(health.ms).toBeLessThan(10_000);
+
+      const started = await app.request('/ops/self-test', { method: 'POST', headers: { authorization: `Bearer ${await engine.token('ops')}` } });
+      expect(started.status).toBe(503);
+      expect(await started.json()).toEqual({ error: { code: 'unavailable', message: expect.stringContaining('process engine is unavailable') } });
+    } finally {
+      await proxy.close();
+      await connection.close();
+    }
+  }, 120_000);
+});
+
 describe('a worker\'s health file', () => {
   test('stops being touched when the worker\'s connection to Temporal is cut, and is touched again when it returns', async () => {
-    const [host, port] = temporalAddress(engine.config).split(':');
-    const sockets = new Set<net.Socket>();
-    const proxy = net.createServer((client) => {
-      const upstream = net.connect(Number(port), host);
-      for (const s of [client, upstream]) { sockets.add(s); s.on('error', () => undefined); s.on('close', () => sockets.delete(s)); }
-      client.pipe(upstream).pipe(client);
-    });
-    const listen = (p: number) => new Promise<void>((r) => proxy.listen(p, '127.0.0.1', r));
-    await listen(0);
-    const proxyPort = (proxy.address() as net.AddressInfo).port;
-
-    const connection = await NativeConnection.connect({ address: `127.0.0.1:${proxyPort}` });
+    const proxy = await temporalProxy();
+    const connection = await NativeConnection.connect({ address: proxy.address });
     const worker = await Worker.create({ connection, taskQueue: `health-${randomUUID().slice(0, 8)}`, activities: { noop: async () => undefined } });
     const running = worker.run();
     const file = path.join(dir, 'beat.health');
@@ -138,23 +173,22 @@ describe('a worker\'s health file', () => {
       await eventually(async () => fresh(), 20_000, 'the first beats');
 
       // Cut: no new connections, the open ones dropped.
-      await new Promise<void>((r) => { proxy.close(() => r()); for (const s of sockets) s.destroy(); });
+      await proxy.cut();
       await eventually(async () => !fresh(), 20_000, 'the beats to stop');
       const stoppedAt = mtime();
       await new Promise((r) => setTimeout(r, 1500));
       expect(mtime()).toBe(stoppedAt);
       expect(worker.getState()).toBe('RUNNING'); // the SDK alone would still say all is well
 
-      await listen(proxyPort);
+      await proxy.restore();
       await eventually(async () => fresh(), 30_000, 'the beats to resume');
     } finally {
       beat.stop();
-      if (!proxy.listening) await listen(proxyPort).catch(() => undefined);
+      await proxy.restore().catch(() => undefined);
       worker.shutdown();
       await running.catch(() => undefined);
       await connection.close();
-      for (const s of sockets) s.destroy();
-      proxy.close();
+      await proxy.close();
     }
   });
 });

@@ -28,10 +28,12 @@ export function startHealthBeat(opts: { file: string; worker: Worker; connection
       inFlight = false;
     }
   };
-  void beat();
+  // The first beat once the worker has had a moment to start running, then every interval.
+  const first = setTimeout(() => void beat(), Math.min(1000, intervalMs));
   const timer = setInterval(() => void beat(), intervalMs);
+  first.unref();
   timer.unref();
-  return { stop() { stopped = true; clearInterval(timer); } };
+  return { stop() { stopped = true; clearTimeout(first); clearInterval(timer); } };
 }
 
 async function canWork(worker: Worker, connection: NativeConnection, deadlineMs: number): Promise<boolean> {

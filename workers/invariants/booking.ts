@@ -22,6 +22,8 @@ export const bookingProcess: ProcessSpec = {
   slug: 'booking',
   workflowType: bookingWorkflow.name,
   idName: 'appointmentId',
+  // Its first step comes with the start; a start without it ends by itself within 5 minutes.
+  rowlessGraceMs: 5 * 60_000,
   async openRows(ctx) {
     const { rows } = await sql<Row>`SELECT id, workflow_id, status, clinic_id, updated_at FROM appointments
       WHERE status IN ${open} ${clinicScope(ctx, 'clinic_id')}`.execute(ctx.db);

@@ -25,6 +25,12 @@ export interface ProcessSpec {
   idName: string;
   /** Rows Postgres says are open, in the check's clinic scope. */
   openRows(ctx: Ctx): Promise<ProcessRow[]>;
+  /**
+   * A workflow with no row yet may be waiting for its first step (booking's hold, lab order's
+   * registration come with the start; a start without them ends by itself after 5 minutes): such
+   * a workflow is reported only once older than this (default: the settle time alone).
+   */
+  rowlessGraceMs?: number;
   /** The rows of these workflows, open or not, in any clinic. */
   rowsByWorkflowId(ctx: Ctx, workflowIds: string[]): Promise<ProcessRow[]>;
 }
@@ -37,45 +43,59 @@ export async function compareProcesses(ctx: Ctx, spec: ProcessSpec): Promise<Rul
 
   // Open in Postgres, not in the running listing: confirmed with describe().
   const notListed = open.filter((r) => !running.has(r.workflowId) && isSettled(ctx, r.changedAt));
-  const openNotRunning: Violation[] = [];
+  const stopped: Array<{ row: ProcessRow; status: string }> = [];
   await mapLimit(notListed, DESCRIBE_LANES, async (row) => {
     const d = await ctx.temporalView.describe(row.workflowId);
-    if (d?.status === 'RUNNING') return;
-    openNotRunning.push({
-      rule: `${spec.slug}-open-not-running`, ids: ids(row.id, row.workflowId),
-      message: `${spec.slug} ${row.id} is ${row.status} in Postgres but its workflow is ${d ? d.status.toLowerCase() : 'missing'}`,
-    });
+    if (d?.status !== 'RUNNING') stopped.push({ row, status: d ? d.status.toLowerCase() : 'missing' });
   });
+  // Read again: a process that finished between the two reads closed its row first.
+  const nowOpen = await current(ctx, spec, stopped.map((x) => x.row.workflowId));
+  const openNotRunning = stopped.filter(({ row }) => nowOpen.get(row.workflowId)?.open && isSettled(ctx, nowOpen.get(row.workflowId)!.changedAt)).map(({ row, status }): Violation => ({
+    rule: `${spec.slug}-open-not-running`, ids: ids(row.id, row.workflowId),
+    message: `${spec.slug} ${row.id} is ${row.status} in Postgres but its workflow is ${status}`,
+  }));
 
   // Running in Temporal, not open in Postgres.
   const openIds = new Set(open.map((r) => r.workflowId));
   const candidates = [...running.values()].filter((w) => !openIds.has(w.workflowId) && w.startTime.getTime() < ctx.settledBefore.getTime());
-  const rows = new Map<string, ProcessRow>();
-  for (let i = 0; i < candidates.length; i += 1000) {
-    for (const r of await spec.rowsByWorkflowId(ctx, candidates.slice(i, i + 1000).map((w) => w.workflowId))) rows.set(r.workflowId, r);
-  }
-  const runningNotOpen: Violation[] = [];
+  const rows = await current(ctx, spec, candidates.map((w) => w.workflowId));
   const judged = candidates.filter((w) => {
     const row = rows.get(w.workflowId);
     // Scoped to clinics: a row elsewhere is not ours; a missing row is judged only on our own task queue.
     if (ctx.clinicIds && (row ? !ctx.clinicIds.includes(row.clinicId) : !ctx.taskQueue)) return false;
-    return !row || (!row.open && isSettled(ctx, row.changedAt));
+    if (!row) return w.startTime.getTime() < ctx.settledBefore.getTime() - (spec.rowlessGraceMs ?? 0);
+    return !row.open && isSettled(ctx, row.changedAt);
   });
+  const stillRunning: string[] = [];
   await mapLimit(judged, DESCRIBE_LANES, async (w) => {
-    const d = await ctx.temporalView.describe(w.workflowId);
-    if (d?.status !== 'RUNNING') return;
-    const row = rows.get(w.workflowId);
-    const id = row?.id ?? w.workflowId.slice(spec.slug.length + 1);
-    runningNotOpen.push({
-      rule: `${spec.slug}-running-not-open`, ids: ids(id, w.workflowId),
+    if ((await ctx.temporalView.describe(w.workflowId))?.status === 'RUNNING') stillRunning.push(w.workflowId);
+  });
+  // Read again: a row written (or reopened) since the first read is not a violation.
+  const reread = await current(ctx, spec, stillRunning);
+  const runningNotOpen = stillRunning.filter((wf) => {
+    const row = reread.get(wf);
+    return !row || (!row.open && isSettled(ctx, row.changedAt));
+  }).map((wf): Violation => {
+    const row = reread.get(wf);
+    return {
+      rule: `${spec.slug}-running-not-open`, ids: ids(row?.id ?? wf.slice(spec.slug.length + 1), wf),
       message: row ? `the ${spec.slug} workflow runs but Postgres says ${row.id} is ${row.status}` : `the ${spec.slug} workflow runs but Postgres has no row for it`,
-    });
+    };
   });
 
   return [
     { rule: `${spec.slug}-open-not-running`, checked: open.length, violations: openNotRunning },
     { rule: `${spec.slug}-running-not-open`, checked: running.size, violations: runningNotOpen },
   ];
+}
+
+/** The rows of these workflows as they are now, by workflow id. */
+async function current(ctx: Ctx, spec: ProcessSpec, workflowIds: string[]): Promise<Map<string, ProcessRow>> {
+  const out = new Map<string, ProcessRow>();
+  for (let i = 0; i < workflowIds.length; i += 1000) {
+    for (const r of await spec.rowsByWorkflowId(ctx, workflowIds.slice(i, i + 1000))) out.set(r.workflowId, r);
+  }
+  return out;
 }
 
 /** `AND <column> = ANY(<clinic ids>)` when the check is scoped to clinics, else nothing. */
