@@ -4,68 +4,34 @@
  * Temporal and Postgres up, and a patient then books through the HTTP API. The Temporal CLI is
  * found as npm start finds it (TEMPORAL_CLI_PATH, then PATH).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../platform/config';
-import { freePort } from '../platform/ports';
+import { alive, childRunning, jwtPayload, startEngineProcess, type EngineProcess } from './engine-process';
 import { eventually } from './helpers';
 
 type Json = Record<string, any>;
 
-/** The live child processes of a pid, with their command lines (Linux /proc). */
-function childrenOf(pid: number): Array<{ pid: number; cmd: string }> {
-  const found: Array<{ pid: number; cmd: string }> = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) !== pid || fields[0] === 'Z') continue;
-      found.push({ pid: Number(entry), cmd: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ') });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-const childRunning = (parent: number, file: string) => childrenOf(parent).find((c) => c.cmd.includes(file))?.pid;
-const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-const jwtPayload = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Json;
-
 describe('npm start supervises its workers', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'clinical-start-'));
-  let engine: ChildProcess | undefined;
-  let output = '';
+  let started: EngineProcess | undefined;
 
   afterAll(async () => {
-    if (engine && engine.exitCode === null && engine.signalCode === null) {
-      engine.kill('SIGTERM');
-      await new Promise((resolve) => { engine!.once('exit', resolve); setTimeout(resolve, 60_000).unref(); });
-    }
+    await started?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }, 90_000);
 
   test('a SIGKILLed clinical worker is restarted, the rest stays up, and a patient can still book', async () => {
-    const [pgPort, temporalPort, uiPort, apiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', DATA_DIR: dataDir,
-      EMBEDDED_PG_PORT: String(pgPort), TEMPORAL_DEV_PORT: String(temporalPort), TEMPORAL_UI_PORT: String(uiPort), API_PORT: String(apiPort) };
-    // The test run's own stack and secrets are not this engine's.
-    for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'AUTH_SECRET', 'PAYLOAD_KEY', 'CDS_DIGEST_SECRET', 'CLINICAL_TASK_QUEUE', 'WORKFLOW_BUNDLE_PATH', 'TEST_DATA_DIR']) delete env[key];
-    engine = spawn(process.execPath, ['--import', 'tsx', 'workers/start.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    engine.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-    engine.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
-    const running = () => engine!.exitCode === null && engine!.signalCode === null;
-    const stillRunning = () => { if (!running()) throw new Error(`npm start exited (${engine!.exitCode ?? engine!.signalCode}):\n${output}`); };
-
-    await eventually(async () => { stillRunning(); return output.includes('is up'); }, 200_000, `the banner:\n${output}`);
-    expect(output).toContain(path.join(dataDir, 'logs'));
+    started = await startEngineProcess({ dataDir });
+    const engine = started.child;
+    const output = started.output;
+    const stillRunning = () => { if (!started!.running()) throw new Error(`npm start exited:\n${output()}`); };
+    expect(output()).toContain(path.join(dataDir, 'logs'));
 
     const tokensFile = path.join(dataDir, 'demo-tokens.json');
     expect(statSync(tokensFile).mode & 0o777).toBe(0o600);
-    const tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string>;
+    const tokens = started.tokens;
     const clinical = childRunning(engine.pid!, 'workers/clinical.ts')!;
     const cds = childRunning(engine.pid!, 'workers/cds.ts')!;
     const api = childRunning(engine.pid!, 'api/server.ts')!;
@@ -73,7 +39,7 @@ describe('npm start supervises its workers', () => {
 
     // The banner waits for the API only: kill the clinical worker once it has connected.
     const workerLog = path.join(dataDir, 'logs', 'worker-clinical.log');
-    const startedWorkers = () => readFileSync(workerLog, 'utf8').split('"msg":"worker started"').length - 1;
+    const startedWorkers = () => started!.workerStarts('worker-clinical');
     await eventually(async () => { stillRunning(); return startedWorkers() >= 1; }, 120_000, 'the clinical worker');
     process.kill(clinical, 'SIGKILL');
     const restarted = await eventually(async () => {
@@ -81,14 +47,14 @@ describe('npm start supervises its workers', () => {
       const pid = childRunning(engine!.pid!, 'workers/clinical.ts');
       return pid !== undefined && pid !== clinical ? pid : undefined;
     }, 30_000, 'a new clinical worker');
-    expect(output).toContain('worker-clinical exited (signal SIGKILL); restarting in 0.5 s (restart 1)');
+    expect(output()).toContain('worker-clinical exited (signal SIGKILL); restarting in 0.5 s (restart 1)');
     // The new worker has connected (its own log line), and nothing else was touched.
     await eventually(async () => { stillRunning(); return startedWorkers() >= 2; }, 120_000, 'the restarted worker')
-      .catch((err: Error) => { throw new Error(`${err.message}; npm start said:\n${output}\nworker log:\n${readFileSync(workerLog, 'utf8').slice(-3000)}`); });
+      .catch((err: Error) => { throw new Error(`${err.message}; npm start said:\n${output()}\nworker log:\n${readFileSync(workerLog, 'utf8').slice(-3000)}`); });
     expect(JSON.parse(readFileSync(path.join(dataDir, 'run', 'pids.json'), 'utf8'))).toMatchObject({ children: { 'worker-clinical': restarted, 'worker-cds': cds, api } });
     expect([alive(cds), alive(api), childRunning(engine.pid!, 'workers/cds.ts'), childRunning(engine.pid!, 'api/server.ts')]).toEqual([true, true, cds, api]);
 
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    const apiUrl = started.apiUrl;
     const patient = tokens.patient!;
     const patientId = jwtPayload(patient).pid as string;
     const from = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
@@ -127,6 +93,6 @@ describe('npm start supervises its workers', () => {
     const code = await new Promise<number | null>((resolve) => engine!.once('exit', (c) => resolve(c)));
     expect(code).toBe(0);
     expect([alive(restarted), alive(cds), alive(api)]).toEqual([false, false, false]);
-    expect(output).not.toContain('(restart 2)');
+    expect(output()).not.toContain('(restart 2)');
   }, 300_000);
 });

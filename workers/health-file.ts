@@ -24,6 +24,8 @@ export function startHealthBeat(opts: { file: string; worker: Worker; connection
     inFlight = true;
     try {
       if (await canWork(opts.worker, opts.connection, deadlineMs) && !stopped) writeFileSync(opts.file, new Date().toISOString());
+    } catch {
+      // A full or read-only disk: the file goes stale and /health says so; the worker keeps working.
     } finally {
       inFlight = false;
     }

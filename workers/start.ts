@@ -135,7 +135,13 @@ async function main() {
           void stopAll(1);
         },
         // Where tests and ops find the children (opaque pids only).
-        onChange: (children) => writeFileSync(pidsFile, JSON.stringify({ supervisor: process.pid, children }, null, 2)),
+        onChange: (children) => {
+          try {
+            writeFileSync(pidsFile, JSON.stringify({ supervisor: process.pid, children }, null, 2));
+          } catch (err) {
+            say(`cannot write ${shownPath(pidsFile)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+          }
+        },
       },
     );
     supervisor.start();

@@ -88,6 +88,8 @@ export class Supervisor {
       spec, startedAt: 0, exits: [], restarts: 0,
       log: spec.logFile ? createWriteStream(spec.logFile, { flags: 'a' }) : undefined,
     }));
+    // A log that cannot be written (a full disk) loses lines; it must not take the supervisor down with it.
+    for (const s of this.children) s.log?.on('error', (err: NodeJS.ErrnoException) => this.opts.say(`${s.spec.name}: its log file cannot be written (${err.code ?? err.name}); its output is dropped`));
   }
 
   start(): void {
