@@ -94,7 +94,7 @@ function refuseOnceStarted(appointment: AppointmentView, what: string) {
   if (Date.now() >= Date.parse(appointment.startsAt)) throw new Error(`the visit has started; it can no longer be ${what}`);
 }
 
-/** Runs one appointment from hold to its end. Started by `POST /appointments` (update-with-start). */
+/** Runs one appointment from hold to its end. Started by `POST /appointments` with the row it made (`held`); processes started before that took the hold in an update-with-start. */
 export async function bookingWorkflow(input: BookingInput): Promise<BookingState> {
   const { workflowId } = workflowInfo();
   // What a caller waits on (hold, confirm, cancel, reschedule) runs as local activities: one short

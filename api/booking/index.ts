@@ -1,5 +1,5 @@
 /**
- * Booking routes: search slots, book (update-with-start, idempotent per Idempotency-Key),
+ * Booking routes: search slots, book (a Postgres transaction, then the process starts; idempotent per Idempotency-Key),
  * confirm, cancel, reschedule, check in, complete, the waitlist, and the lists patients and doctors read.
  * Access is decided in api/access.ts: patients their own records, registrars their clinic(s),
  * doctors the patients they care for.
