@@ -4,6 +4,7 @@
  * while it can work (workers/health-file.ts). Any part down: 503, `status: "degraded"` and
  * `degraded` naming the parts.
  */
+import { statfsSync } from 'node:fs';
 import { createRoute, z } from '@hono/zod-openapi';
 import { pingDb } from '../db';
 import { healthFileAgeMs, WORKER_NAMES, WORKER_STALE_MS, workerHealthFile } from '../platform/health';
@@ -12,7 +13,11 @@ import { newRouter, type ApiDeps } from './router';
 /** A dependency that does not answer within this is down (health must answer fast, not hang). */
 const CHECK_DEADLINE_MS = 3000;
 
+/** Below this much free space in DATA_DIR (Postgres' files, Temporal's SQLite, logs) writes are about to fail. */
+const DISK_LOW_BYTES = 64 * 1024 * 1024;
+
 const DependencySchema = z.object({ up: z.boolean(), latencyMs: z.number() });
+const DiskSchema = z.object({ up: z.boolean(), freeMb: z.number(), path: z.string() });
 const WorkerSchema = z.object({ up: z.boolean(), lastBeatSecondsAgo: z.number().nullable() });
 const HealthSchema = z
   .object({
@@ -21,6 +26,7 @@ const HealthSchema = z
     postgres: DependencySchema,
     temporal: DependencySchema.extend({ namespace: z.string() }),
     workers: z.record(z.string(), WorkerSchema).optional().openapi({ description: 'Each worker, from its health file (absent when WORKER_HEALTH_DIR is not set)' }),
+    disk: DiskSchema.optional().openapi({ description: 'Free space of the local data folder (npm start only): down below 64 MB' }),
   })
   .openapi('Health');
 
@@ -61,12 +67,25 @@ export function healthRouter(deps: ApiDeps) {
         return [name, { up: age !== null && age <= WORKER_STALE_MS, lastBeatSecondsAgo: age === null ? null : Math.round(age / 1000) }];
       }))
       : undefined;
+    // The local engine's data folder: Postgres and Temporal stop writing when it fills.
+    const disk = dir ? dataDiskSpace(deps.config.DATA_DIR) : undefined;
     const degraded = [
       ...(postgres.up ? [] : ['postgres']),
       ...(temporal.up ? [] : ['temporal']),
       ...Object.entries(workers ?? {}).filter(([, w]) => !w.up).map(([name]) => name),
+      ...(disk && !disk.up ? ['disk'] : []),
     ];
-    const body = { status: degraded.length ? ('degraded' as const) : ('ok' as const), degraded, postgres, temporal: { ...temporal, namespace }, ...(workers ? { workers } : {}) };
+    const body = { status: degraded.length ? ('degraded' as const) : ('ok' as const), degraded, postgres, temporal: { ...temporal, namespace }, ...(workers ? { workers } : {}), ...(disk ? { disk } : {}) };
     return degraded.length ? c.json(body, 503) : c.json(body, 200);
   });
+}
+
+function dataDiskSpace(path: string): { up: boolean; freeMb: number; path: string } | undefined {
+  try {
+    const fs = statfsSync(path);
+    const free = fs.bavail * fs.bsize;
+    return { up: free >= DISK_LOW_BYTES, freeMb: Math.floor(free / (1024 * 1024)), path };
+  } catch {
+    return undefined;
+  }
 }

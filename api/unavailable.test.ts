@@ -14,6 +14,12 @@ describe('unavailableDependency', () => {
     expect(unavailableDependency(new Error('Connection terminated unexpectedly'))).toBe('postgres');
   });
 
+  test('Postgres out of room: disk full, out of memory, an I/O error (a full data disk answers 503, not 500)', () => {
+    expect(unavailableDependency(withCode('could not extend file "base/16384/2619": No space left on device', '53100'))).toBe('postgres');
+    expect(unavailableDependency(withCode('out of memory', '53200'))).toBe('postgres');
+    expect(unavailableDependency(withCode('could not write to file', '58030'))).toBe('postgres');
+  });
+
   test('Temporal down: a ServiceError whose gRPC status is UNAVAILABLE', () => {
     const grpc = Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14, details: 'No connection established', metadata: {} });
     expect(unavailableDependency(new ServiceError('Failed to start Workflow', { cause: grpc }))).toBe('temporal');

@@ -7,8 +7,11 @@
 
 /** Node socket errors on the way to a dependency. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
-/** Postgres SQLSTATEs: connection exceptions (08…), shutdown and start-up (57P01–57P03), too many connections. */
-const PG_DOWN = /^(08\d{3}|57P0[1-3]|53300)$/;
+/**
+ * Postgres SQLSTATEs: connection exceptions (08…), shutdown and start-up (57P01–57P03), insufficient
+ * resources (53…: disk full, out of memory, too many connections) and I/O errors (58030).
+ */
+const PG_DOWN = /^(08\d{3}|57P0[1-3]|53\d{3}|58030)$/;
 /** What pg and pg-pool say when a connection could not be made or was lost (they set no code). */
 const PG_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error/i;
 /** gRPC status UNAVAILABLE: the Temporal frontend does not answer. */
