@@ -83,7 +83,10 @@ async function away(engine: EngineProcess, downMs: number, takeAway: () => Promi
     await giveBack();
     returnedAt = Date.now();
   }
-  await until(() => healthy(engine), 180_000, 'the engine healthy again');
+  await until(() => healthy(engine), 180_000, 'the engine healthy again').catch(async (err: Error) => {
+    const last = await fetch(`${engine.apiUrl}/health`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text(), (e: Error) => e.message);
+    throw new Error(`${err.message}; /health said: ${last}`);
+  });
   const healedAt = Date.now();
   return { returnedAt, healedAt, ...(await observer.stop()) };
 }
