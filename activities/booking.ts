@@ -60,7 +60,11 @@ async function audit(tx: Transaction<Database> | Db, workflowId: string, action:
     .execute();
 }
 
-export type HoldInput = { appointmentId: string; workflowId: string; patientId: string; slotId: string; bookedBy: string; policy: BookingPolicy; confirm?: boolean };
+export type HoldInput = {
+  appointmentId: string; workflowId: string; patientId: string; slotId: string; bookedBy: string; policy: BookingPolicy; confirm?: boolean;
+  /** The API answers before the process starts: the row stays unstamped until the start returns. */
+  processPending?: boolean;
+};
 
 export function createBookingActivities(deps: { db: Db }) {
   const { db } = deps;
@@ -109,6 +113,7 @@ export function createBookingActivities(deps: { db: Db }) {
           starts_at: slot.starts_at, ends_at: slot.ends_at, status: input.confirm ? 'booked' : 'held',
           hold_expires_at: input.confirm ? null : sql<Date>`now() + make_interval(secs => ${input.policy.holdSeconds})`,
           workflow_id: input.workflowId, booked_by: input.bookedBy, cancel_reason: null,
+          ...(input.processPending ? { process_started_at: null } : {}),
         })
         .returningAll()
         .executeTakeFirstOrThrow()

@@ -5,6 +5,7 @@ import type { Db } from '../db';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { AuthEnv } from './auth';
+import type { ProcessStarter } from './booking/process-starter';
 import { validationHook } from './errors';
 
 export interface ApiDeps {
@@ -12,6 +13,8 @@ export interface ApiDeps {
   db: Db;
   temporal: Client;
   logger: Logger;
+  /** Starts booking processes behind the answers (the API process); absent, each booking awaits its start. */
+  bookingStarter?: ProcessStarter;
 }
 
 export type AppEnv = AuthEnv;

@@ -234,3 +234,16 @@ export async function practitionerDay(db: Db, practitionerId: string, date: stri
     .orderBy('a.starts_at')
     .execute();
 }
+
+/** Stamps appointments whose processes are now known to run (one statement per batch). */
+export async function markProcessesStarted(db: Db, appointmentIds: string[]): Promise<void> {
+  if (appointmentIds.length === 0) return;
+  await db.updateTable('appointments').set({ process_started_at: sql`now()` }).where('id', 'in', appointmentIds).where('process_started_at', 'is', null).execute();
+}
+
+/** Appointments answered more than `olderThanSeconds` ago whose process was never seen started (oldest first). */
+export async function unstartedAppointments(db: Db, olderThanSeconds: number, limit: number): Promise<Appointment[]> {
+  return db.selectFrom('appointments').selectAll().where('process_started_at', 'is', null)
+    .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanSeconds})`)
+    .orderBy('created_at').limit(limit).execute();
+}

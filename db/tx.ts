@@ -52,11 +52,21 @@ export async function inTransaction<T>(db: Db, limits: TxLimits, fn: (tx: Transa
     if (limits.deadlineAt !== undefined && Date.now() >= limits.deadlineAt) throw new TransactionAbandoned('past its deadline');
   };
   check();
-  return db.transaction().execute(async (tx) => {
-    // set_config(…, true) is SET LOCAL with bind parameters: it ends with the transaction.
-    await sql`SELECT set_config('statement_timeout', ${String(statementMs)}, true), set_config('lock_timeout', ${String(lockMs)}, true)`.execute(tx);
-    const result = await fn(tx);
-    check();
-    return result;
+  // BEGIN and both limits in one round trip (a simple query may hold several statements; the
+  // limits are integers checked above, so inlining them is safe). SET LOCAL ends with the transaction.
+  return db.connection().execute(async (conn) => {
+    await sql.raw(`BEGIN; SET LOCAL statement_timeout = ${statementMs}; SET LOCAL lock_timeout = ${lockMs}`).execute(conn);
+    try {
+      // One connection inside BEGIN … COMMIT: a transaction in all but its type.
+      const result = await fn(conn as unknown as Transaction<Database>);
+      check();
+      const { rows } = await sql.raw<{ command?: string }>('COMMIT').execute(conn);
+      // A statement error swallowed inside left the transaction aborted: COMMIT then rolls back.
+      if (rows[0]?.command === 'ROLLBACK') throw new Error('transaction rolled back: an earlier statement failed');
+      return result;
+    } catch (err) {
+      await sql.raw('ROLLBACK').execute(conn).catch(() => undefined);
+      throw err;
+    }
   });
 }

@@ -89,6 +89,17 @@ const ConfigSchema = z.object({
    * loopback address with an allowed Origin, while the API itself listens on loopback. Never in production.
    */
   CODEC_LOOPBACK_OPEN: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /**
+   * The API process answers a booking from the committed row and starts its process right behind
+   * ('behind', with a reconciler for starts lost in a crash), or waits for the start ('await').
+   */
+  BOOKING_PROCESS_START: z.enum(['behind', 'await']).default('behind'),
+  /** How long a held booking's start waits for its confirm, so both go to Temporal as one start. */
+  BOOKING_START_COALESCE_MS: z.coerce.number().int().min(0).default(1000),
+  /** Starts in flight at once; beyond them bookings are answered and their processes queue. */
+  BOOKING_START_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  /** Bookings waiting for their processes beyond which new ones are refused (503). */
+  BOOKING_START_BACKLOG: z.coerce.number().int().min(1).default(5000),
   /** Port of a worker's own /metrics (its metrics plus the Temporal SDK's); 0 = off. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),

@@ -162,6 +162,11 @@ describe('transactions with limits (db/tx.ts, for every activity)', () => {
       await tx.insertInto('appointments').values(appointment).execute();
       await sleep(100);
     })).rejects.toBeInstanceOf(TransactionAbandoned);
+    // A statement error swallowed inside leaves the transaction aborted: its COMMIT rolls back, and says so.
+    await expect(inTransaction(engine.db, { statementMs: 5000, lockMs: 1000 }, async (tx) => {
+      await tx.insertInto('appointments').values(appointment).execute();
+      await sql`SELECT 1 / 0`.execute(tx).catch(() => undefined);
+    })).rejects.toThrow(/rolled back/);
     expect(await engine.db.selectFrom('appointments').select('id').where('slot_id', '=', slot.id).execute()).toEqual([]);
   });
 });

@@ -13,10 +13,9 @@ import { startBookingProcess, tellConfirmed } from './process';
 import { BOOKING_FAILURES, Uuid, IdempotencyHeader, AppointmentSchema, json, body, AUTH_ERRORS, assertOwnPatient, type BookingContext } from './shared';
 
 export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: BookingContext) {
-  const { db, temporal, config, bookers, desk, clinicians, ownAppointment, update, present, referralFor, ACTION_RESPONSES, IdParam } = ctx;
+  const { db, bookers, desk, clinicians, ownAppointment, update, present, referralFor, ACTION_RESPONSES, IdParam, starter, processDeps } = ctx;
   const booking = createBookingActivities({ db });
   const { logger } = ctx;
-  const processDeps = { db, temporal, taskQueue: config.CLINICAL_TASK_QUEUE };
 
   router.openapi(
     createRoute({
@@ -44,6 +43,10 @@ export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: Boo
       const key = c.req.valid('header')['idempotency-key'];
       const caller = c.get('caller');
       assertOwnPatient(caller, patientId);
+      // Behind this API's answers, processes start at their own pace: when they cannot, new bookings wait.
+      const behind = starter !== undefined && referralId === undefined;
+      const refusal = behind ? starter.refusal() : null;
+      if (refusal) throw new ApiError(503, 'unavailable', `${refusal}; nothing was booked. Try again shortly with the same Idempotency-Key.`);
       // Early, friendly refusals; the activity checks again inside its transaction.
       const slot = await bookableSlot(db, slotId);
       if (!slot) throw new ApiError(404, 'slot_not_found', `Slot ${slotId} does not exist.`);
@@ -64,10 +67,14 @@ export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: Boo
       const appointmentId = nameUuid('booking', `${caller.id}:${key}`);
       const workflowId = bookingWorkflowId(appointmentId);
       // Postgres decides (one short transaction); a refusal is answered at once, with no process.
-      const { view, created } = await booking.holdSlotRow({ appointmentId, workflowId, patientId, slotId, bookedBy: caller.id, policy, confirm: confirm === true }).catch((err) => fromRefusal(err, BOOKING_FAILURES));
+      const { view, created } = await booking.holdSlotRow({ appointmentId, workflowId, patientId, slotId, bookedBy: caller.id, policy, confirm: confirm === true, processPending: behind }).catch((err) => fromRefusal(err, BOOKING_FAILURES));
       // The key names an earlier request; a different slot or patient under it is a client bug.
       if (view.slotId !== slotId || view.patientId !== patientId) {
         throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different booking; use a new key.');
+      }
+      if (behind) {
+        starter.enqueue(view, policy);
+        return c.json(await present(view), 201);
       }
       try {
         await startBookingProcess(processDeps, view, policy, referralWorkflowId);
@@ -85,7 +92,8 @@ export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: Boo
     const row = await ownAppointment(c, c.req.valid('param').id);
     // Postgres decides (held/offered with a live hold → booked); the process hears of it right after.
     const view = await booking.confirmAppointment({ appointmentId: row.id, workflowId: row.workflow_id, by: c.get('caller').id }).catch((err) => fromRefusal(err, BOOKING_FAILURES));
-    await tellConfirmed(processDeps, view, (err) => logger.warn({ appointmentId: row.id, err: String(err) }, 'confirmed; the process will find it on its hold timer'));
+    const onLost = (err: unknown) => logger.warn({ appointmentId: row.id, err: String(err) }, 'confirmed; the process will find it on its hold timer');
+    await (starter ? starter.confirmed(view, onLost) : tellConfirmed(processDeps, view, onLost));
     return c.json(await present(view), 200);
   });
 

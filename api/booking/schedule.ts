@@ -9,7 +9,7 @@ import { ApiError, errorResponse } from '../errors';
 import { Uuid, LocalDate, IdempotencyHeader, AppointmentSchema, AppointmentListSchema, SlotSchema, LeaveSchema, WaitlistSchema, json, body, AUTH_ERRORS, assertOwnPatient, type BookingContext } from './shared';
 
 export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: BookingContext) {
-  const { db, temporal, anyone, bookers, desk, staff, ownAppointment, present, presentRows } = ctx;
+  const { db, temporal, anyone, bookers, desk, staff, ownAppointment, ensureProcess, present, presentRows } = ctx;
 
   router.openapi(
     createRoute({
@@ -44,6 +44,7 @@ export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: Bookin
     }),
     async (c) => {
       const row = await ownAppointment(c, c.req.valid('param').id, 'read');
+      await ensureProcess(row).catch(() => undefined); // a process still starting shows as null
       const state = await temporal.workflow.getHandle(row.workflow_id).query(bookingStatusQuery).catch(() => null);
       return c.json({ ...(await present(appointmentView(row))), process: state ? { status: state.status, reminderSent: state.reminderSent } : null }, 200);
     },

@@ -2,7 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Context } from 'hono';
-import { appointmentView } from '../../db/booking';
+import { appointmentView, bookingPolicy } from '../../db/booking';
 import { type AppointmentView } from '../../domain/booking';
 import { fhirAppointmentStatus } from '../../domain/fhir';
 import { localDateTime } from '../../domain/time';
@@ -11,6 +11,7 @@ import { type ApiDeps, type AppEnv } from '../router';
 import { requireRole, type Caller } from '../auth';
 import { canActOnAppointment } from '../access';
 import { ApiError, errorResponse, sendToProcess, type FailureMap } from '../errors';
+import { startBookingProcess } from './process';
 
 export const BOOKING_FAILURES: FailureMap = {
   SlotNotFound: [404, 'slot_not_found'],
@@ -92,8 +93,24 @@ export function bookingContext(deps: ApiDeps) {
     return row;
   }
 
+  const starter = deps.bookingStarter;
+  const processDeps = { db, temporal, taskQueue: config.CLINICAL_TASK_QUEUE };
+  /**
+   * An appointment answered before its process started: the start goes now (here if it waits in
+   * this API, else straight away: starts are idempotent), so what follows finds the process.
+   */
+  async function ensureProcess(row: Appointment): Promise<void> {
+    if (row.process_started_at !== null) return;
+    if (starter?.has(row.id)) await starter.flush(row.id);
+    else await startBookingProcess(processDeps, appointmentView(row), await bookingPolicy(db, row.clinic_id)).catch(() => undefined);
+    if (starter?.has(row.id)) throw new ApiError(503, 'unavailable', 'The appointment\'s process is starting; try again in a moment.');
+  }
+
   /** Sends an Update to the appointment's process; an ended process means the appointment can no longer change. */
-  const update = <T>(row: Appointment, send: (handle: WorkflowHandle) => Promise<T>): Promise<T> => sendToProcess(temporal, row, 'appointment', BOOKING_FAILURES, send);
+  const update = async <T>(row: Appointment, send: (handle: WorkflowHandle) => Promise<T>): Promise<T> => {
+    await ensureProcess(row);
+    return sendToProcess(temporal, row, 'appointment', BOOKING_FAILURES, send);
+  };
 
   // A clinic's zone is set when it joins; remembered per process so answers cost no extra query.
   const zones = new Map<string, string>();
@@ -125,7 +142,7 @@ export function bookingContext(deps: ApiDeps) {
     503: errorResponse('unavailable: the database stayed busy past the step\'s deadline; nothing changed, try again'),
   };
   const IdParam = z.object({ id: Uuid });
-  return { db, temporal, config, logger, anyone, bookers, desk, staff, clinicians, ownAppointment, update, present, presentRows, referralFor, ACTION_RESPONSES, IdParam };
+  return { db, temporal, config, logger, starter, processDeps, ensureProcess, anyone, bookers, desk, staff, clinicians, ownAppointment, update, present, presentRows, referralFor, ACTION_RESPONSES, IdParam };
 }
 
 export type BookingContext = ReturnType<typeof bookingContext>;

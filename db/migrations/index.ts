@@ -16,6 +16,7 @@ import * as onboardingRollout from './2026_11_26_1500_onboarding_rollout';
 import * as referralProcess from './2026_11_26_1300_referral_process';
 import * as labOrderProcess from './2026_11_26_1400_lab_order_process';
 import * as recordAccess from './2026_11_26_1700_record_access';
+import * as processStarted from './2026_11_27_0100_process_started';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_1200_core': core,
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_1400_lab_order_process': labOrderProcess,
   '2026_11_26_1500_onboarding_rollout': onboardingRollout,
   '2026_11_26_1700_record_access': recordAccess,
+  '2026_11_27_0100_process_started': processStarted,
 };

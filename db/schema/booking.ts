@@ -1,6 +1,6 @@
 /** Appointments, clinics' booking rules, the waitlist and the notifications outbox. */
 import type { AppointmentStatus } from './core';
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 import type { Timestamp, CreatedAt, UpdatedAt } from './columns';
 
 export interface AppointmentsTable {
@@ -18,6 +18,8 @@ export interface AppointmentsTable {
   cancel_reason: string | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  /** NULL while the API has answered but the process has not been seen started (see the reconciler). */
+  process_started_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface BookingPoliciesTable {
