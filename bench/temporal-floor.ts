@@ -6,15 +6,18 @@
  * the seconds until every first task has run (the server's CPU is idle again), and CPU ms per
  * process of the server and of this process (client + worker):
  *   - start only: nobody polls the queue (the start alone);
- *   - start + task: a worker polls, as the engine's clinical worker;
+ *   - start + task: a worker polls, with the SDK's defaults (10 workflow-task pollers, of which
+ *     2 on the normal queue, where every new workflow's first task arrives), then with the
+ *     clinical worker's settings (`CLINICAL_WORKER_OPTIONS`), then with the SDK's autoscaling pollers;
  *   - eager start: the client shares the worker's connection and asks for the first task in the
- *     start's answer (no matching round trip; only a client in the worker's own process can).
+ *     start's answer (`eagerlyStarted` says whether the server gave it).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { CLINICAL_WORKER_OPTIONS } from '../workers/clinical';
 import { clinicIdKey, patientIdKey, processStatusKey } from '../workflows/search-attributes';
 import { ensureTemporalCli, startTemporalDevServer } from '../workers/stack';
 import { cpuSeconds, enginePids } from './process-cpu';
@@ -27,19 +30,21 @@ const serverCpu = () => (enginePids(process.pid).temporal ?? []).reduce((s, p) =
 
 async function startMany(client: Client, taskQueue: string, tag: string, eager: boolean) {
   const latencies: number[] = [];
+  let eagerly = 0;
   let next = 0;
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
     for (let i = next++; i < STARTS; i = next++) {
       const s = performance.now();
-      await client.workflow.start('benchFloorWorkflow', {
+      const handle = await client.workflow.start('benchFloorWorkflow', {
         workflowId: `floor-${tag}-${i}`, taskQueue, args: [], requestEagerStart: eager,
         typedSearchAttributes: [{ key: clinicIdKey, value: crypto.randomUUID() }, { key: patientIdKey, value: crypto.randomUUID() }, { key: processStatusKey, value: 'booked' }],
       });
       latencies.push(performance.now() - s);
+      if (handle.eagerlyStarted) eagerly++;
     }
   }));
-  return { seconds: (performance.now() - t0) / 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return { seconds: (performance.now() - t0) / 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99), eagerly };
 }
 
 /** Waits until the server has used under 3 % of a core for a whole second: every task has run. */
@@ -68,16 +73,22 @@ async function main() {
       const [s1, c1] = [serverCpu(), cpuSeconds(process.pid)];
       const settled = (performance.now() - t0) / 1000 - 1; // less the idle second that proved it
       rows.push({ phase, clients: CLIENTS, starts: STARTS, startsPerSec: +(STARTS / r.seconds).toFixed(1), startP50: +r.p50.toFixed(1), startP99: +r.p99.toFixed(1),
-        processesPerSec: +(STARTS / settled).toFixed(1), temporalCpuMs: +(((s1 - s0) * 1000) / STARTS).toFixed(1), clientAndWorkerCpuMs: +(((c1 - c0) * 1000) / STARTS).toFixed(1) });
+        processesPerSec: +(STARTS / settled).toFixed(1), eagerlyStarted: r.eagerly, temporalCpuMs: +(((s1 - s0) * 1000) / STARTS).toFixed(1), clientAndWorkerCpuMs: +(((c1 - c0) * 1000) / STARTS).toFixed(1) });
       say(JSON.stringify(rows.at(-1)));
     };
     await measure('start only', new Client({ connection }), 'floor-nobody');
-    const worker = await Worker.create({ connection: native, taskQueue: 'floor', workflowsPath: require.resolve('./workflows') });
-    const running = worker.run();
-    await measure('start + task', new Client({ connection }), 'floor');
-    await measure('eager start + task', new Client({ connection: native }), 'floor', true);
-    worker.shutdown();
-    await running;
+    const withWorker = async (phase: string, options: Partial<WorkerOptions>, eager = false) => {
+      const taskQueue = `floor-${phase.replace(/\W+/g, '-')}`;
+      const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: require.resolve('./workflows'), ...options });
+      const running = worker.run();
+      await measure(phase, new Client({ connection: eager ? native : connection }), taskQueue, eager);
+      worker.shutdown();
+      await running;
+    };
+    await withWorker('start + task, SDK defaults', {});
+    await withWorker('start + task, clinical worker settings', CLINICAL_WORKER_OPTIONS);
+    await withWorker('start + task, autoscaling pollers', { workflowTaskPollerBehavior: { type: 'autoscaling' } });
+    await withWorker('eager start + task, clinical worker settings', CLINICAL_WORKER_OPTIONS, true);
   } finally {
     await connection.close();
     await native.close();

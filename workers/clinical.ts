@@ -25,6 +25,13 @@ export async function bundleWorkflows(workflowsPath = WORKFLOWS_PATH, onError: (
   return bundleWorkflowCode({ workflowsPath, failureConverterPath: FAILURE_CONVERTER_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: { info: quiet, warn: quiet, error: onError, debug: quiet, trace: quiet, log: quiet } });
 }
 
+/**
+ * Poller settings measured by `npm run bench:floor` (README "Temporal settings"): every new
+ * process's first task arrives on the normal (non-sticky) queue, which the SDK's defaults poll
+ * with 2 of 10 pollers; at a booking peak that queue is the limit, not the CPU.
+ */
+export const CLINICAL_WORKER_OPTIONS = { maxConcurrentWorkflowTaskPolls: 20, nonStickyToStickyPollRatio: 1 } as const;
+
 export async function createClinicalWorker(opts: {
   connection: NativeConnection;
   config: Config;
@@ -39,6 +46,7 @@ export async function createClinicalWorker(opts: {
     activities: createClinicalActivities({ db: opts.db }),
     dataConverter: dataConverter(opts.config),
     sinks: processMetricsSinks(),
+    ...CLINICAL_WORKER_OPTIONS,
   });
 }
 
