@@ -97,7 +97,7 @@ const ConfigSchema = z.object({
   /** How long a held booking's start waits for its confirm, so both go to Temporal as one start. */
   BOOKING_START_COALESCE_MS: z.coerce.number().int().min(0).default(1000),
   /** Starts in flight at once; beyond them bookings are answered and their processes queue. */
-  BOOKING_START_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  BOOKING_START_CONCURRENCY: z.coerce.number().int().min(1).default(32),
   /** Bookings waiting for their processes beyond which new ones are refused (503). */
   BOOKING_START_BACKLOG: z.coerce.number().int().min(1).default(5000),
   /** Port of a worker's own /metrics (its metrics plus the Temporal SDK's); 0 = off. */
