@@ -12,6 +12,12 @@ export async function countHeldSlots(db: Db): Promise<number> {
   return Number(row.n);
 }
 
+/** Bookings answered whose process has not been seen started yet (the API's start queue, city-wide; a partial index). */
+export async function countProcessesNotStarted(db: Db): Promise<number> {
+  const row = await db.selectFrom('appointments').select((eb) => eb.fn.countAll<string>().as('n')).where('process_started_at', 'is', null).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /** Open referrals (not closed, cancelled or expired) whose booking deadline has passed unbooked, or flagged breached. */
 export async function countReferralsPastDeadline(db: Db): Promise<number> {
   const row = await db.selectFrom('referrals').select((eb) => eb.fn.countAll<string>().as('n'))
@@ -30,6 +36,7 @@ export async function countCriticalUnacknowledged(db: Db): Promise<number> {
 export function dbGauges(db: Db): DbGauge[] {
   return [
     { name: 'clinical_held_slots', help: 'Appointments in status held (a slot held, not yet confirmed)', read: () => countHeldSlots(db) },
+    { name: 'clinical_booking_processes_not_started', help: 'Bookings answered whose process has not been seen started (climbs when Temporal falls behind or refuses starts)', read: () => countProcessesNotStarted(db) },
     { name: 'clinical_referrals_past_deadline', help: 'Open referrals not booked by their legal deadline', read: () => countReferralsPastDeadline(db) },
     { name: 'clinical_critical_results_unacknowledged', help: 'Lab orders with a critical result awaiting the doctor\'s acknowledgement', read: () => countCriticalUnacknowledged(db) },
   ];

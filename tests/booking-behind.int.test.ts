@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app';
 import { createProcessStarter, type StarterOptions } from '../api/booking/process-starter';
+import { countProcessesNotStarted } from '../db/metrics';
 import { createLogger } from '../platform/logger';
 import { dataConverter } from '../platform/temporal';
 import { bookingStatusQuery } from '../workflows/booking';
@@ -84,6 +85,7 @@ describe('bookings answered before their processes start', () => {
     const b = await newBooking(7, 9);
     const id = (await call(crashed.app, 'POST', '/appointments', b.token, { slotId: b.slot.id, patientId: b.patientId })).body.id as string;
     expect(await processState(id)).toBeUndefined();
+    expect(await countProcessesNotStarted(engine.db)).toBeGreaterThanOrEqual(1); // what ops see on /metrics
     const next = behindApi({ reconcileAfterSeconds: 0 });
     expect(await next.starter.reconcile()).toBeGreaterThanOrEqual(1);
     await eventually(async () => (await processState(id))?.status === 'held', 20_000, 'the process holding');

@@ -68,6 +68,7 @@ describe('metrics for ops', () => {
     // The demo city's seed has a referral past its deadline; critical results are counted too (none need be open).
     expect(sample(after, 'clinical_referrals_past_deadline')).toBeGreaterThanOrEqual(1);
     expect(after).toMatch(/^clinical_critical_results_unacknowledged \d+$/m);
+    expect(after).toMatch(/^clinical_booking_processes_not_started \d+$/m);
 
     // The worker's interceptor counted the new run (not on replay) once its first task ran.
     await eventually(async () => sample(await scrape(), 'clinical_processes_started_total', type) >= sample(before, 'clinical_processes_started_total', type) + 1, 30_000, 'runs counted');
