@@ -93,12 +93,18 @@ export async function rowAccounting(probe: Probe, since: Date, record: LoadRecor
     ['referrals', 'referrals', { column: 'created_by', value: 'demo-doctor' }],
     ['lab_orders', 'labOrders', { column: 'created_by', value: doctorPractitionerId }],
   ] as const;
-  const out: Record<string, { keys: number; answered: number; rows: number; duplicated: number; lost: number }> = {};
+  const out: Record<string, { keys: number; answered: number; rows: number; duplicated: number; lost: number; extra?: string[] }> = {};
   for (const [table, kind, by] of kinds) {
     const ids = [...record.created[kind].values()];
     const rows = await count(table, by);
     const keys = record.keysSent[kind].size;
     out[table] = { keys, answered: ids.length, rows, duplicated: Math.max(0, rows - keys), lost: ids.length - (await present(table, ids)) };
+    // Rows beyond the keys are named, so a report says which rows they are and when they were made.
+    if (rows > keys) {
+      const extra = await db.selectFrom(table).select(['id', 'created_at']).where('created_at', '>=', since).where(sql.ref(by.column), '=', by.value)
+        .$if(ids.length > 0, (q) => q.where('id', 'not in', ids)).execute();
+      Object.assign(out[table]!, { extra: extra.map((r) => `${r.id}@${r.created_at.toISOString()}`) });
+    }
   }
   return out;
 }
