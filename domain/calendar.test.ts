@@ -1,4 +1,6 @@
-import { addHours, addWorkingDays, deadlineAfter, isWorkingDay, startOfLocalDay, type ClinicCalendar } from './calendar';
+import {
+  addHours, addWorkingDays, countWorkingDays, countedDeadlineAfter, deadlineAfter, isWorkingDay, missingDecreeYears, startOfLocalDay, type ClinicCalendar,
+} from './calendar';
 
 const moscow: ClinicCalendar = { timeZone: 'Europe/Moscow', country: 'RU', closures: [] };
 
@@ -29,10 +31,42 @@ describe('a clinic\'s working calendar', () => {
     expect(addWorkingDays(start, 3, { ...moscow, closures: ['2026-11-05'] }).toISOString()).toBe('2026-11-06T21:00:00.000Z');
   });
 
-  test('a cancer-suspected referral made on 30 December waits out the New Year holidays (1–8 January)', () => {
-    // Wed 30 Dec 2026 → Thu 31 Dec (1); 1–8 Jan off, 9–10 Jan weekend; Mon 11 Jan (2), Tue 12 Jan (3).
+  test('a cancer-suspected referral made on 30 December waits out 31 December and the New Year holidays', () => {
+    // Wed 30 Dec 2026: Thu 31 Dec is off (decree No. 1466 moved Sun 4 Jan there); 1–8 Jan 2027 off, 9–10 Jan weekend;
+    // Mon 11 Jan (1), Tue 12 Jan (2), Wed 13 Jan (3).
+    expect(isWorkingDay('2026-12-31', moscow)).toBe(false);
     expect(isWorkingDay('2027-01-05', moscow)).toBe(false);
-    expect(addWorkingDays(new Date('2026-12-30T08:00:00Z'), 3, moscow).toISOString()).toBe('2027-01-12T21:00:00.000Z');
+    expect(addWorkingDays(new Date('2026-12-30T08:00:00Z'), 3, moscow).toISOString()).toBe('2027-01-13T21:00:00.000Z');
+  });
+
+  test('a routine referral made on Monday 14 December 2026 is due at the end of Tuesday 12 January 2027', () => {
+    // Counted by hand: Dec 15,16,17,18 (4), 21,22,23,24,25 (9), 28,29,30 (12); Thu 31 Dec off (decree No. 1466);
+    // 1–8 Jan 2027 off (art. 112), 9–10 Jan weekend; Mon 11 Jan (13), Tue 12 Jan (14). Midnight Moscow = 21:00 UTC.
+    const counted = countWorkingDays(new Date('2026-12-14T09:00:00Z'), 14, moscow);
+    expect(counted.deadline.toISOString()).toBe('2027-01-12T21:00:00.000Z');
+    expect(counted.yearsWithoutDecree).toEqual([]);
+  });
+
+  test('the Government\'s transfer days are days off, and a decreed Saturday is a working day', () => {
+    expect(isWorkingDay('2026-01-09', moscow)).toBe(false); // Sat 3 Jan moved here
+    expect(isWorkingDay('2026-05-11', moscow)).toBe(false); // Victory Day on a Saturday
+    expect(isWorkingDay('2025-11-01', moscow)).toBe(true); // a working Saturday (decree No. 1335)
+    expect(isWorkingDay('2025-11-03', moscow)).toBe(false);
+    expect(isWorkingDay('2027-02-20', moscow)).toBe(true); // Sat 20 Feb 2027 works for Mon 22 Feb
+    expect(isWorkingDay('2027-02-22', moscow)).toBe(false);
+    expect(isWorkingDay('2027-11-05', moscow)).toBe(false); // Sat 2 Jan 2027 moved here
+    expect(isWorkingDay('2027-02-20', { ...moscow, closures: ['2027-02-20'] })).toBe(false); // a closure stays on top
+  });
+
+  test('a deadline counted into a year without decree data says so instead of counting silently', () => {
+    const counted = countWorkingDays(new Date('2027-12-27T09:00:00Z'), 14, moscow);
+    expect(counted.yearsWithoutDecree).toEqual([2028]);
+    expect(countedDeadlineAfter(new Date('2027-12-27T09:00:00Z'), { hours: 2 }, moscow).yearsWithoutDecree).toEqual([]);
+    expect(missingDecreeYears('RU', new Date('2026-12-14T09:00:00Z'))).toEqual([]);
+    expect(missingDecreeYears('RU', new Date('2027-03-01T09:00:00Z'))).toEqual([2028]);
+    expect(missingDecreeYears('DE', new Date('2027-03-01T09:00:00Z'))).toEqual([]);
+    // Another country keeps date-holidays and is not a gap.
+    expect(countWorkingDays(new Date('2028-12-27T09:00:00Z'), 3, { timeZone: 'Europe/Berlin', country: 'DE', closures: [] }).yearsWithoutDecree).toEqual([]);
   });
 
   test('the 14-working-day specialist wait spans almost three calendar weeks', () => {

@@ -1,10 +1,13 @@
 /**
- * A clinic's working calendar: which local dates are working days (not a weekend, not a public
- * holiday of its country/region per the maintained `date-holidays` library, not an extra closure),
- * and deadlines counted in working days or in hours. Pure: the caller passes the start instant.
- * Shared by referral waiting times and lab turnaround deadlines.
+ * A clinic's working calendar: which local dates are working days, and deadlines counted in working
+ * days or in hours. Russia's days come from the Government's decrees kept as data
+ * (domain/production-calendar.ts): holidays, transfers and working Saturdays. Other countries, and a
+ * Russian year without decree data, use the maintained `date-holidays` library; such a year is
+ * reported to the caller (`yearsWithoutDecree`), never counted silently. The clinic's own closures
+ * come on top. Pure: the caller passes the start instant. Shared by referral and lab deadlines.
  */
 import Holidays from 'date-holidays';
+import { decreedWorkingDay, hasDecreeCalendar } from './production-calendar';
 import { addDays, localToday } from './time';
 
 export interface ClinicCalendar {
@@ -20,7 +23,7 @@ export interface ClinicCalendar {
 
 const publicHolidays = new Map<string, Set<string>>();
 
-/** Public holidays of a country/region in one year, as local dates. */
+/** Public holidays of a country/region in one year, as local dates, per date-holidays (the fallback). */
 function holidaysIn(country: string, region: string | undefined, year: number): Set<string> {
   const key = `${country}:${region ?? ''}:${year}`;
   let set = publicHolidays.get(key);
@@ -34,12 +37,32 @@ function holidaysIn(country: string, region: string | undefined, year: number): 
   return set;
 }
 
+/** A region's own holidays beyond the country's (e.g. a republic's), per date-holidays. */
+function regionalExtras(country: string, region: string, year: number): Set<string> {
+  const national = holidaysIn(country, undefined, year);
+  return new Set([...holidaysIn(country, region, year)].filter((d) => !national.has(d)));
+}
+
+/**
+ * Whether the local date is a working day, and whether that answer came from decree data. A
+ * country we keep decrees for answers `decreed: false` in a year without data (a gap to report).
+ */
+export function workingDayOf(localDate: string, cal: ClinicCalendar): { working: boolean; decreed: boolean } {
+  const year = Number(localDate.slice(0, 4));
+  const closed = cal.closures.includes(localDate);
+  const decreed = decreedWorkingDay(cal.country, localDate);
+  if (decreed !== null) {
+    const regional = cal.region ? regionalExtras(cal.country, cal.region, year).has(localDate) : false;
+    return { working: decreed && !closed && !regional, decreed: true };
+  }
+  const weekday = new Date(`${localDate}T00:00:00Z`).getUTCDay();
+  const working = weekday !== 0 && weekday !== 6 && !closed && !holidaysIn(cal.country, cal.region, year).has(localDate);
+  return { working, decreed: !hasDecreeCalendar(cal.country) };
+}
+
 /** True when the local date 'YYYY-MM-DD' is a working day of the clinic. */
 export function isWorkingDay(localDate: string, cal: ClinicCalendar): boolean {
-  const weekday = new Date(`${localDate}T00:00:00Z`).getUTCDay();
-  if (weekday === 0 || weekday === 6) return false;
-  if (cal.closures.includes(localDate)) return false;
-  return !holidaysIn(cal.country, cal.region, Number(localDate.slice(0, 4))).has(localDate);
+  return workingDayOf(localDate, cal).working;
 }
 
 /** The instant a local date begins on the clinic's clock (00:00 there), DST included. */
@@ -66,12 +89,23 @@ function offsetMs(instant: number, timeZone: string): number {
  * local date (the instant the next local day begins). The start's own day does not count.
  */
 export function addWorkingDays(start: Date, days: number, cal: ClinicCalendar): Date {
+  return countWorkingDays(start, days, cal).deadline;
+}
+
+/** A deadline and the years it was counted through without decree data (empty when all were decreed). */
+export interface CountedDeadline { deadline: Date; yearsWithoutDecree: number[] }
+
+/** addWorkingDays, also naming each year counted through that had no decree data. */
+export function countWorkingDays(start: Date, days: number, cal: ClinicCalendar): CountedDeadline {
   let date = localToday(cal.timeZone, start);
+  const gaps = new Set<number>();
   for (let counted = 0; counted < days;) {
     date = addDays(date, 1);
-    if (isWorkingDay(date, cal)) counted++;
+    const day = workingDayOf(date, cal);
+    if (!day.decreed) gaps.add(Number(date.slice(0, 4)));
+    if (day.working) counted++;
   }
-  return startOfLocalDay(addDays(date, 1), cal.timeZone);
+  return { deadline: startOfLocalDay(addDays(date, 1), cal.timeZone), yearsWithoutDecree: [...gaps].sort((a, b) => a - b) };
 }
 
 /** An hour-based deadline (a GP visit within 24 h, urgent care within 2 h): calendar hours, holidays included. */
@@ -83,7 +117,22 @@ export function addHours(start: Date, hours: number): Date {
 export type WaitTime = { workingDays: number } | { hours: number } | { seconds: number };
 
 export function deadlineAfter(start: Date, wait: WaitTime, cal: ClinicCalendar): Date {
-  if ('workingDays' in wait) return addWorkingDays(start, wait.workingDays, cal);
-  if ('hours' in wait) return addHours(start, wait.hours);
-  return new Date(start.getTime() + wait.seconds * 1000);
+  return countedDeadlineAfter(start, wait, cal).deadline;
+}
+
+/** deadlineAfter, naming the years counted through without decree data (only working-day waits count days). */
+export function countedDeadlineAfter(start: Date, wait: WaitTime, cal: ClinicCalendar): CountedDeadline {
+  if ('workingDays' in wait) return countWorkingDays(start, wait.workingDays, cal);
+  if ('hours' in wait) return { deadline: addHours(start, wait.hours), yearsWithoutDecree: [] };
+  return { deadline: new Date(start.getTime() + wait.seconds * 1000), yearsWithoutDecree: [] };
+}
+
+/**
+ * The years among `now`'s year and the next that a country we keep decrees for has no data for:
+ * a deadline counted into them would fall back to date-holidays. Empty for other countries.
+ */
+export function missingDecreeYears(country: string, now: Date): number[] {
+  if (!hasDecreeCalendar(country)) return [];
+  const year = now.getUTCFullYear();
+  return [year, year + 1].filter((y) => decreedWorkingDay(country, `${y}-06-01`) === null);
 }
