@@ -7,6 +7,7 @@
 import { statfsSync } from 'node:fs';
 import { createRoute, z } from '@hono/zod-openapi';
 import { pingDb } from '../db';
+import { calendarHealth } from '../platform/calendar-watch';
 import { healthFileAgeMs, WORKER_NAMES, WORKER_STALE_MS, workerHealthFile } from '../platform/health';
 import { newRouter, type ApiDeps } from './router';
 
@@ -27,6 +28,13 @@ const HealthSchema = z
     temporal: DependencySchema.extend({ namespace: z.string() }),
     workers: z.record(z.string(), WorkerSchema).optional().openapi({ description: 'Each worker, from its health file (absent when WORKER_HEALTH_DIR is not set)' }),
     disk: DiskSchema.optional().openapi({ description: 'Free space of the local data folder (npm start only): down below 64 MB' }),
+    warnings: z.array(z.string()).openapi({
+      description: 'Parts that work but need ops soon, without failing the check: calendar (a year without production-calendar decree data)', example: ['calendar'],
+    }),
+    calendar: z.object({
+      up: z.boolean(), decreeYears: z.record(z.string(), z.array(z.number())), missingYears: z.record(z.string(), z.array(z.number())),
+      deadlinesWithoutDecree: z.number().openapi({ description: 'Deadlines this API process counted through a year without decree data' }),
+    }),
   })
   .openapi('Health');
 
@@ -75,7 +83,13 @@ export function healthRouter(deps: ApiDeps) {
       ...Object.entries(workers ?? {}).filter(([, w]) => !w.up).map(([name]) => name),
       ...(disk && !disk.up ? ['disk'] : []),
     ];
-    const body = { status: degraded.length ? ('degraded' as const) : ('ok' as const), degraded, postgres, temporal: { ...temporal, namespace }, ...(workers ? { workers } : {}), ...(disk ? { disk } : {}) };
+    // A calendar gap is a warning, not a 503: the engine still counts (by date-holidays) and says so.
+    const calendar = calendarHealth();
+    const warnings = calendar.up ? [] : ['calendar'];
+    const body = {
+      status: degraded.length ? ('degraded' as const) : ('ok' as const), degraded, warnings, postgres, temporal: { ...temporal, namespace },
+      ...(workers ? { workers } : {}), ...(disk ? { disk } : {}), calendar,
+    };
     return degraded.length ? c.json(body, 503) : c.json(body, 200);
   });
 }

@@ -1,9 +1,10 @@
 /** Lab order queries shared by activities and the API (the db or a transaction as first argument). */
 import { sql, type Kysely } from 'kysely';
 import type { CatalogueTest } from '../domain/interpretation';
-import { addWorkingDays } from '../domain/calendar';
+import { countWorkingDays } from '../domain/calendar';
 import { DEFAULT_LAB_ORDER_POLICY, turnaroundDeadline, type LabOrderInput, type LabOrderPolicy, type LabPriority } from '../domain/lab-order';
 import type { LabValue } from '../domain/cds/rules';
+import { reportCalendarGaps } from '../platform/calendar-watch';
 import { clinicCalendar } from './calendar';
 import type { Database, LabOrder } from './schema';
 
@@ -162,9 +163,12 @@ export async function buildLabOrderInput(db: Q, req: { orderId: string; practiti
     db.selectFrom('lab_escalation_contacts').selectAll().where('clinic_id', '=', practitioner.clinic_id).executeTakeFirst(),
   ]);
   // Routine turnaround is the legal waiting time for diagnostics, in the clinic's working days.
-  const deadlineAt = req.priority === 'routine'
-    ? addWorkingDays(new Date(req.orderedAt), policy.routineDays, await clinicCalendar(db, practitioner.clinic_id)).toISOString()
-    : turnaroundDeadline(req.priority, req.orderedAt, policy);
+  let deadlineAt = turnaroundDeadline(req.priority, req.orderedAt, policy);
+  if (req.priority === 'routine') {
+    const counted = countWorkingDays(new Date(req.orderedAt), policy.routineDays, await clinicCalendar(db, practitioner.clinic_id));
+    reportCalendarGaps('lab-order', counted.yearsWithoutDecree);
+    deadlineAt = counted.deadline.toISOString();
+  }
   return { ok: true, input: {
     deadlineAt, orderId: req.orderId, patientId: patient.id, clinicId: practitioner.clinic_id, orderingPractitionerId: practitioner.id,
     coveringPractitionerId: contacts?.covering_practitioner_id ?? null, headPractitionerId: contacts?.head_practitioner_id ?? null,

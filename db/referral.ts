@@ -1,10 +1,11 @@
 /** Referral queries shared by the referral activities, the API, the seed and the clinical worker. */
 import { sql } from 'kysely';
-import { deadlineAfter } from '../domain/calendar';
+import { countedDeadlineAfter } from '../domain/calendar';
 import {
   AWAITING_BOOKING, defaultReferralPolicy, fhirReferralStatus, referralWorkflowId,
   type ReferralInput, type ReferralKind, type ReferralPolicy, type ReferralStatus, type ReferralUrgency,
 } from '../domain/referral';
+import { reportCalendarGaps } from '../platform/calendar-watch';
 import { clinicCalendar } from './calendar';
 import type { Db } from './index';
 import type { Referral } from './schema';
@@ -24,9 +25,11 @@ export async function referralPolicy(db: Db, clinicId: string, kind: ReferralKin
   return { wait, escalationShare: Number(row.escalation_share), acknowledgeSeconds: row.acknowledge_seconds, noShowLimit: row.no_show_limit, validityDays: row.validity_days };
 }
 
-/** The deadline of a referral made at `createdAt` in this clinic under this policy. */
+/** The deadline of a referral made at `createdAt` in this clinic under this policy; a count without decree data is reported. */
 export async function referralDeadline(db: Db, clinicId: string, createdAt: Date, policy: ReferralPolicy): Promise<Date> {
-  return deadlineAfter(createdAt, policy.wait, await clinicCalendar(db, clinicId));
+  const counted = countedDeadlineAfter(createdAt, policy.wait, await clinicCalendar(db, clinicId));
+  reportCalendarGaps('referral', counted.yearsWithoutDecree);
+  return counted.deadline;
 }
 
 /** The workflow's input for a referral row (its deadline and validity as stored). */

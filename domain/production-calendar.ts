@@ -34,6 +34,11 @@ export function hasDecreeCalendar(country: string): boolean {
   return DECREES[country] !== undefined;
 }
 
+/** The countries whose calendar is kept as decree data. */
+export function decreeCountries(): string[] {
+  return Object.keys(DECREES);
+}
+
 /** The years a country has decree data for, ascending. */
 export function decreeYears(country: string): number[] {
   return Object.keys(DECREES[country] ?? {}).map(Number).sort((a, b) => a - b);

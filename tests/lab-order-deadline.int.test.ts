@@ -20,7 +20,10 @@ test('a routine order placed before the New Year holidays is due 14 working days
   if (!built.ok) throw new Error(`not built: ${built.missing}`);
   const deadline = built.input.deadlineAt!;
   expect(Date.parse(deadline)).toBeGreaterThan(Date.parse(routineDeadline(orderedAt, 14)));
-  // Count the clinic's working days from the day after the order to the deadline's local day.
+  // Counted by hand (Moscow): Dec 28, 29, 30 (3); Thu 31 Dec off (decree No. 1466); 1–8 Jan 2027 off; Jan 11–15 (8),
+  // Jan 18–22 (13), Mon 25 Jan (14): due when 26 January begins in Moscow.
+  expect(deadline).toBe('2027-01-25T21:00:00.000Z');
+  // And the clinic's calendar agrees: 14 of its working days from the day after the order to the deadline's local day.
   const cal = await clinicCalendar(db, built.input.clinicId);
   const lastDay = localDateTime(new Date(Date.parse(deadline) - 1), cal.timeZone).slice(0, 10);
   let day = addDays(localDateTime(orderedAt, cal.timeZone).slice(0, 10), 1);
@@ -29,6 +32,7 @@ test('a routine order placed before the New Year holidays is due 14 working days
   expect(working).toBe(14);
   expect(isWorkingDay(lastDay, cal)).toBe(true);
   expect(isWorkingDay('2027-01-05', cal)).toBe(false); // inside the New Year holidays
+  expect(isWorkingDay('2026-12-31', cal)).toBe(false); // the decree's transfer day
 });
 
 test('a stat order is due one hour after it was placed', async () => {
