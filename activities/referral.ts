@@ -3,12 +3,12 @@
  * timeouts below the activity's own 10 s, and records its step once (referral_events.dedupe_key),
  * so a retried activity never writes twice.
  */
-import { BOOKABLE_STAGES } from '../domain/onboarding';
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db';
 import { bookableSlot, bookingPolicy } from '../db/booking';
+import { bookableOffers, slotOffer } from '../db/referral-offers';
 import type { Database } from '../db/schema';
-import { LIVE_STATUSES, type BookingPolicy } from '../domain/booking';
+import type { BookingPolicy } from '../domain/booking';
 import type { ReferralStatus, ReportInput, SlotOffer } from '../domain/referral';
 import { activityTransaction } from './tx';
 import { refuse } from './errors';
@@ -43,27 +43,20 @@ export function createReferralActivities(deps: { db: Db }) {
 
   return {
     /**
-     * Finds free slots of the referral's specialty (or its named practitioner) across the city's
-     * clinics, earliest first, before the referral's validity ends; marks those before the deadline;
-     * records them as offered.
+     * Finds slots of the referral's specialty (or its named practitioner) across the city's clinics
+     * that its patient can book (db/referral-offers.ts: free, at a clinic taking bookings, not on a
+     * closure day, not clashing with the patient's own visits), earliest first, before the referral's
+     * validity ends; marks those before the deadline; records them as offered.
      */
     async offerSlots(input: { referralId: string; workflowId: string; specialty: string; targetPractitionerId: string | null; deadlineAt: string; validUntil: string; round: number; limit: number }): Promise<SlotOffer[]> {
       return inTx(db, async (tx) => {
-        const rows = await tx.selectFrom('slots as s').innerJoin('practitioners as p', 'p.id', 's.practitioner_id')
-          .innerJoin('clinics as c', 'c.id', 's.clinic_id')
-          .select(['s.id', 's.practitioner_id', 's.clinic_id', 's.starts_at'])
-          // Only clinics that take bookings (pilot or live: onboarding) are offered.
-          .where('c.rollout_stage', 'in', [...BOOKABLE_STAGES])
-          .where('s.starts_at', '>', sql<Date>`now()`).where('s.starts_at', '<', new Date(input.validUntil)).where('s.status', '=', 'free')
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('appointments as a').select('a.id').whereRef('a.slot_id', '=', 's.id').where('a.status', 'in', [...LIVE_STATUSES]))))
-          .$if(input.targetPractitionerId !== null, (q) => q.where('s.practitioner_id', '=', input.targetPractitionerId!))
-          .$if(input.targetPractitionerId === null, (q) => q.where('p.specialty', '=', input.specialty))
-          .orderBy('s.starts_at').orderBy('s.id').limit(input.limit).execute();
-        const offers: SlotOffer[] = rows.map((r) => ({
-          slotId: r.id, practitionerId: r.practitioner_id, clinicId: r.clinic_id, startsAt: r.starts_at.toISOString(), withinDeadline: r.starts_at.getTime() <= Date.parse(input.deadlineAt),
-        }));
+        const referral = await tx.selectFrom('referrals').select(['patient_id', 'offered_slots']).where('id', '=', input.referralId).executeTakeFirstOrThrow();
+        const rows = await bookableOffers(tx, {
+          patientId: referral.patient_id, specialty: input.specialty, targetPractitionerId: input.targetPractitionerId, before: new Date(input.validUntil), limit: input.limit,
+        });
+        const offers = rows.map((r) => slotOffer(r, new Date(input.deadlineAt)));
         const fresh = await event(tx, { referralId: input.referralId, step: 'offered', actor: 'system', key: `${input.workflowId}:offered:${input.round}`, details: { slots: offers.length, withinDeadline: offers.filter((o) => o.withinDeadline).length } });
-        if (!fresh) return (await tx.selectFrom('referrals').select('offered_slots').where('id', '=', input.referralId).executeTakeFirstOrThrow()).offered_slots as SlotOffer[];
+        if (!fresh) return referral.offered_slots as SlotOffer[];
         await tx.updateTable('referrals').set({ status: 'offered', offered_slots: JSON.stringify(offers), updated_at: sql`now()` })
           .where('id', '=', input.referralId).where('status', 'in', ['created', 'offered', 'booked']).execute();
         return offers;

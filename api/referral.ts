@@ -7,6 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import type { Context } from 'hono';
 import { listReferrals, referralDeadline, referralPolicy, referralStart, referralTimeline, referralView, registrarQueue } from '../db/referral';
+import { currentOffers } from '../db/referral-offers';
 import type { Referral } from '../db/schema';
 import { nameUuid } from '../domain/ids';
 import { ICD10, REFERRAL_KINDS, REFERRAL_URGENCIES, fhirPriority, type ReferralStatus } from '../domain/referral';
@@ -38,12 +39,20 @@ const STATUSES = ['created', 'offered', 'booked', 'attended', 'reported', 'close
 const IdempotencyHeader = z.object({
   'idempotency-key': z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'Idempotency-Key must be 8–128 letters, digits or _.:-').openapi({ param: { name: 'idempotency-key', in: 'header' }, example: 'ref-2026-11-26-001' }),
 });
+const OfferSchema = z.object({
+  slotId: Uuid, clinicId: Uuid, clinicName: z.string(), practitionerId: Uuid, practitionerName: z.string(),
+  startsAt: z.string().datetime(), endsAt: z.string().datetime(),
+  localStartsAt: z.string().openapi({ description: 'The start on the clinic\'s wall clock, YYYY-MM-DDTHH:mm', example: '2026-12-15T10:20' }),
+  timeZone: z.string().openapi({ example: 'Europe/Moscow' }), withinDeadline: z.boolean(),
+}).openapi('ReferralOffer');
 const ReferralSchema = z.object({
   id: Uuid, status: z.enum(STATUSES), fhir: z.object({ serviceRequest: z.string(), task: z.string(), businessStatus: z.string() }),
   patientId: Uuid, clinicId: Uuid, referringPractitionerId: Uuid.nullable(), kind: z.string(), urgency: z.string(), priority: z.string(), specialty: z.string(),
   targetPractitionerId: Uuid.nullable(), targetTest: z.string().nullable(), icd10: z.string().nullable(), reason: z.string().nullable(),
   deadlineAt: z.string().datetime(), validUntil: z.string().datetime(), breached: z.boolean(), escalationLevel: z.number().int().openapi({ description: '0 none, 1 top of the registrar queue, 2 head of department' }),
-  appointmentId: Uuid.nullable(), bookedAt: z.string().datetime().nullable(), offeredSlots: z.array(z.unknown()), noShows: z.number().int(),
+  appointmentId: Uuid.nullable(), bookedAt: z.string().datetime().nullable(), offeredSlots: z.array(OfferSchema).openapi({
+    description: 'Slots the patient can book now (free, at a clinic taking bookings, clear of their own visits): the recorded offers still open, topped up; empty once booked',
+  }), noShows: z.number().int(),
   reportReceivedAt: z.string().datetime().nullable(), acknowledgedAt: z.string().datetime().nullable(), cancelReason: z.string().nullable(),
   closedAt: z.string().datetime().nullable(), createdAt: z.string().datetime(),
 }).openapi('Referral');
@@ -87,7 +96,10 @@ export function referralRouter(deps: ApiDeps) {
     return row;
   }
   const update = <T>(row: Referral, send: (h: WorkflowHandle) => Promise<T>): Promise<T> => sendToProcess(temporal, row, 'referral', REFERRAL_FAILURES, send);
-  const fresh = async (id: string) => referralView(await db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+  /** A referral as answered: its row and the offers its patient can take now (db/referral-offers.ts). */
+  const view = async (r: Referral) => ({ ...referralView(r), offeredSlots: await currentOffers(db, r) });
+  const views = (rows: Referral[]) => Promise.all(rows.map(view));
+  const fresh = async (id: string) => view(await db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
 
   const router = newRouter();
 
@@ -110,7 +122,7 @@ export function referralRouter(deps: ApiDeps) {
       if (existing) {
         if (existing.patient_id !== b.patientId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for another referral; use a new key.');
         await startProcess(existing);
-        return c.json(referralView(existing), 201);
+        return c.json(await view(existing), 201);
       }
       // Every refusal before anything is written.
       if (!ICD10.test(b.icd10)) throw new ApiError(422, 'invalid_icd10', 'icd10 must be an ICD-10 code such as I10 or E11.65.');
@@ -158,7 +170,7 @@ export function referralRouter(deps: ApiDeps) {
       if (row.patient_id !== b.patientId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for another referral; use a new key.');
       await startProcess(row);
       await auditAccess(c, db, { patientId: row.patient_id, resource: { type: 'ServiceRequest', id: row.id }, action: 'write' });
-      return c.json(referralView(row), 201);
+      return c.json(await view(row), 201);
     },
   );
 
@@ -185,7 +197,7 @@ export function referralRouter(deps: ApiDeps) {
     async (c) => {
       const q = c.req.valid('query');
       clinicFilterFor(c.get('caller'), q.clinicId);
-      return c.json({ referrals: (await registrarQueue(db, q.clinicId, q.limit)).map(referralView), nextOffset: null }, 200);
+      return c.json({ referrals: await views(await registrarQueue(db, q.clinicId, q.limit)), nextOffset: null }, 200);
     },
   );
 
@@ -198,7 +210,7 @@ export function referralRouter(deps: ApiDeps) {
     async (c) => {
       const q = c.req.valid('query');
       const rows = await listReferrals(db, { clinicId: clinicFilterFor(c.get('caller'), q.clinicId), status: q.status, breached: q.breached === undefined ? undefined : q.breached === 'true', limit: q.limit + 1, offset: q.offset });
-      return c.json({ referrals: rows.slice(0, q.limit).map(referralView), nextOffset: rows.length > q.limit ? q.offset + q.limit : null }, 200);
+      return c.json({ referrals: await views(rows.slice(0, q.limit)), nextOffset: rows.length > q.limit ? q.offset + q.limit : null }, 200);
     },
   );
 
@@ -211,7 +223,7 @@ export function referralRouter(deps: ApiDeps) {
       const row = await ownReferral(c, c.req.valid('param').id, 'read');
       const [timeline, live] = await Promise.all([referralTimeline(db, row.id), temporal.workflow.getHandle(row.workflow_id).query(referralStatusQuery).catch(() => null)]);
       return c.json({
-        ...referralView(row),
+        ...(await view(row)),
         timeline: timeline.map((e) => ({ at: e.at.toISOString(), step: e.step, actor: e.actor, details: e.details })),
         process: live ? { status: live.status, escalateAt: live.escalateAt, escalationLevel: live.escalationLevel, acknowledgeLevel: live.acknowledgeLevel, appointmentId: live.appointmentId } : null,
       }, 200);
@@ -265,7 +277,7 @@ export function referralRouter(deps: ApiDeps) {
       const caller = c.get('caller');
       const practitionerId = doctorOf(caller);
       if (practitionerId !== row.referring_practitioner_id) throw new ApiError(403, 'wrong_practitioner', 'Only the referring practitioner acknowledges the report.');
-      if (row.status === 'closed' && row.acknowledged_at) return c.json(referralView(row), 200);
+      if (row.status === 'closed' && row.acknowledged_at) return c.json(await view(row), 200);
       await update(row, (h) => h.executeUpdate(acknowledgeReportUpdate, { args: [{ practitionerId, by: caller.id }], updateId: 'acknowledge' }));
       return c.json(await fresh(row.id), 200);
     },
@@ -281,7 +293,7 @@ export function referralRouter(deps: ApiDeps) {
       const row = await ownReferral(c, c.req.valid('param').id);
       const caller = c.get('caller');
       if (caller.role === 'doctor' && caller.practitionerId !== row.referring_practitioner_id) throw new ApiError(403, 'wrong_practitioner', 'Only the referring practitioner cancels a referral.');
-      if (row.status === 'cancelled') return c.json(referralView(row), 200);
+      if (row.status === 'cancelled') return c.json(await view(row), 200);
       await update(row, (h) => h.executeUpdate(cancelReferralUpdate, { args: [{ by: caller.id, reason: c.req.valid('json').reason }], updateId: 'cancel' }));
       return c.json(await fresh(row.id), 200);
     },
@@ -297,7 +309,7 @@ export function referralRouter(deps: ApiDeps) {
       await canReadPatientRecord(c, db, id, { type: 'ServiceRequestList', id });
       const q = c.req.valid('query');
       const rows = await listReferrals(db, { patientId: id, limit: q.limit + 1, offset: q.offset });
-      return c.json({ referrals: rows.slice(0, q.limit).map(referralView), nextOffset: rows.length > q.limit ? q.offset + q.limit : null }, 200);
+      return c.json({ referrals: await views(rows.slice(0, q.limit)), nextOffset: rows.length > q.limit ? q.offset + q.limit : null }, 200);
     },
   );
 

@@ -15,6 +15,8 @@ export const REFERRAL_URGENCIES: readonly ReferralUrgency[] = ['routine', 'cance
 export type ReferralStatus = 'created' | 'offered' | 'booked' | 'attended' | 'reported' | 'closed' | 'cancelled' | 'expired';
 export const OPEN_STATUSES: readonly ReferralStatus[] = ['created', 'offered', 'booked', 'attended', 'reported'];
 /** Awaiting a booking: the registrar's work queue. */
+/** How many slots a referral offers at once (the process records them; the API tops them up to this). */
+export const REFERRAL_OFFER_LIMIT = 5;
 export const AWAITING_BOOKING: readonly ReferralStatus[] = ['created', 'offered'];
 export const CANCELLABLE: readonly ReferralStatus[] = ['created', 'offered', 'booked'];
 

@@ -17,7 +17,7 @@ import type { createBookingActivities } from '../activities/booking';
 import type { createReferralActivities, StepInput } from '../activities/referral';
 import { bookingWorkflowId, type AppointmentView } from '../domain/booking';
 import {
-  CANCELLABLE, ICD10, escalationAt, referralWorkflowId,
+  CANCELLABLE, ICD10, REFERRAL_OFFER_LIMIT, escalationAt, referralWorkflowId,
   type AcknowledgeRequest, type BookReferralRequest, type CancelReferralRequest, type ReferralInput, type ReferralState, type ReferralStatus, type ReportInput,
 } from '../domain/referral';
 import { bookingChangedSignal, bookingWorkflow, cancelRequestSignal } from './booking';
@@ -37,7 +37,6 @@ const interactive = proxyLocalActivities<Acts>({ startToCloseTimeout: '10s', sch
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TERMINAL: ReferralStatus[] = ['closed', 'cancelled', 'expired'];
-const OFFER_LIMIT = 5;
 
 type Command =
   | { kind: 'book'; id: number; req: BookReferralRequest }
@@ -84,7 +83,7 @@ export async function referralWorkflow(input: ReferralInput): Promise<ReferralSt
   const offer = async () => {
     state.offered = await acts.offerSlots({
       referralId: input.referralId, workflowId, specialty: input.specialty, targetPractitionerId: input.targetPractitionerId,
-      deadlineAt: input.deadlineAt, validUntil: input.validUntil, round: ++round, limit: OFFER_LIMIT,
+      deadlineAt: input.deadlineAt, validUntil: input.validUntil, round: ++round, limit: REFERRAL_OFFER_LIMIT,
     });
     state.status = 'offered';
     searchAttributes();
