@@ -2,7 +2,8 @@
  * Health of each part of the engine, for load balancers and ops: Postgres, Temporal, and (when
  * WORKER_HEALTH_DIR says where their files are) each worker, from the age of the file it touches
  * while it can work (workers/health-file.ts). Any part down: 503, `status: "degraded"` and
- * `degraded` naming the parts.
+ * `degraded` naming the parts. Parts that work but need ops soon are named in `warnings` (still 200):
+ * `calendar` when a year lacks production-calendar decree data (docs/calendar-and-offers.md).
  */
 import { statfsSync } from 'node:fs';
 import { createRoute, z } from '@hono/zod-openapi';
