@@ -132,8 +132,9 @@ export function referralRouter(deps: ApiDeps) {
       }
       const kind = b.kind as Referral['kind'];
       const urgency = b.urgency as Referral['urgency'];
-      const policy = await referralPolicy(db, referrer.clinic_id, kind, urgency);
+      // The policy and calendar in force at this instant; the process gets the same (referralStart reads at created_at).
       const createdAt = new Date();
+      const policy = await referralPolicy(db, referrer.clinic_id, kind, urgency, createdAt);
       const deadline = await referralDeadline(db, referrer.clinic_id, createdAt, policy);
       const validUntil = b.validUntil ? new Date(b.validUntil) : new Date(createdAt.getTime() + policy.validityDays * 86_400_000);
       if (validUntil.getTime() <= createdAt.getTime()) throw new ApiError(422, 'validity_in_past', 'validUntil has already passed.');
