@@ -96,7 +96,7 @@ export function adminPoliciesRouter(deps: ApiDeps) {
   });
 
   router.openapi(createRoute({
-    method: 'post', path: '/admin/policies/referral-waiting-times', summary: 'Set a referral waiting time (and escalation share) for a kind and urgency, from effectiveFrom',
+    method: 'post', path: '/admin/policies/referral-waiting-times', operationId: 'setReferralWaitingTime', summary: 'Set a referral waiting time (and escalation share) for a kind and urgency, from effectiveFrom',
     security: [{ bearer: [] }], middleware: [admin] as const, request: body(NewReferralWaitSchema),
     responses: {
       201: json(ReferralWaitSchema, 'The new version; referrals created from effectiveFrom on take it'), ...CHANGE_ERRORS, 404: errorResponse('clinic_not_found'),
@@ -131,7 +131,7 @@ export function adminPoliciesRouter(deps: ApiDeps) {
   });
 
   router.openapi(createRoute({
-    method: 'post', path: '/admin/policies/lab-escalation', summary: 'Set when an unacknowledged critical result goes to the covering doctor and the head of department, from effectiveFrom',
+    method: 'post', path: '/admin/policies/lab-escalation', operationId: 'setLabEscalation', summary: 'Set when an unacknowledged critical result goes to the covering doctor and the head of department, from effectiveFrom',
     security: [{ bearer: [] }], middleware: [admin] as const, request: body(NewLabEscalationSchema),
     responses: {
       201: json(LabEscalationSchema, 'The new version; lab orders placed from effectiveFrom on take it'), ...CHANGE_ERRORS, 404: errorResponse('clinic_not_found'),
@@ -161,7 +161,7 @@ export function adminPoliciesRouter(deps: ApiDeps) {
   });
 
   router.openapi(createRoute({
-    method: 'post', path: '/admin/policies/critical-ranges', summary: 'Set a test\'s critical limits (every sex and age band), from effectiveFrom',
+    method: 'post', path: '/admin/policies/critical-ranges', operationId: 'setCriticalRange', summary: 'Set a test\'s critical limits (every sex and age band), from effectiveFrom',
     security: [{ bearer: [] }], middleware: [admin] as const, request: body(NewCriticalRangeSchema),
     responses: {
       201: json(CriticalRangeSchema, 'The new version; lab orders placed from effectiveFrom on take it'), ...CHANGE_ERRORS, 404: errorResponse('unknown_loinc'),
