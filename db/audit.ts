@@ -91,8 +91,8 @@ export async function insertPolicyAudit(db: Db, who: PolicyChangeActor, c: Polic
 }
 
 /** The policy changes to one entity, newest first. */
-export async function policyChanges(db: Db, entity: PolicyChange['entity'] | Array<PolicyChange['entity']>, entityId: string, limit = 200): Promise<AuditRow[]> {
+export async function policyChanges(db: Db, entity: Array<PolicyChange['entity']>, entityId: string, limit = 200): Promise<AuditRow[]> {
   return db.selectFrom('audit_log').select(['id', 'at', 'actor', 'action', 'entity', 'entity_id', 'details'])
-    .where('entity', 'in', Array.isArray(entity) ? entity : [entity]).where('entity_id', '=', entityId).where('action', '=', 'policy-change')
+    .where('entity', 'in', entity).where('entity_id', '=', entityId).where('action', '=', 'policy-change')
     .orderBy('id', 'desc').limit(limit).execute() as Promise<AuditRow[]>;
 }

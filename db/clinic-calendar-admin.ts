@@ -27,7 +27,10 @@ export async function clinicCalendarView(db: Db, clinicId: string, at: Date) {
   const current = versionInForce(versions.map((v) => ({ ...v, effectiveFrom: v.effective_from })), at);
   const inForce = current
     ? { country: current.country, region: current.region, source: 'version' as const, effectiveFrom: current.effective_from.toISOString() }
-    : { country: base?.country ?? DEFAULT_COUNTRY, region: base?.region ?? null, source: base ? 'clinic' as const : 'default' as const, effectiveFrom: null };
+    : {
+      country: base?.country ?? DEFAULT_COUNTRY, region: base?.region ?? null, source: base ? 'clinic' as const : 'default' as const,
+      effectiveFrom: null,
+    };
   return {
     clinicId, timeZone: clinic.time_zone, at: at.toISOString(), inForce,
     versions: versions.map((v) => ({
@@ -40,7 +43,9 @@ export async function clinicCalendarView(db: Db, clinicId: string, at: Date) {
 }
 
 /** Adds a country/region version of the clinic's calendar from `effectiveFrom`. */
-export async function addClinicCalendarVersion(db: Db, v: { clinicId: string; country: string; region: string | null; effectiveFrom: Date }, who: PolicyChangeActor) {
+export interface NewClinicCalendar { clinicId: string; country: string; region: string | null; effectiveFrom: Date }
+
+export async function addClinicCalendarVersion(db: Db, v: NewClinicCalendar, who: PolicyChangeActor) {
   await inTransaction(db, LIMITS, async (tx) => {
     const before = (await clinicCalendarView(tx, v.clinicId, v.effectiveFrom)).inForce;
     await tx.insertInto('clinic_calendar_versions').values({
@@ -60,7 +65,8 @@ export async function addClosure(db: Db, v: { clinicId: string; date: string; re
       .onConflict((oc) => oc.columns(['clinic_id', 'closed_on']).doNothing()).returning('closed_on').executeTakeFirst();
     if (!added) return false;
     await insertPolicyAudit(tx, who, {
-      entity: 'clinic-closure', entityId: v.clinicId, change: 'closure-added', before: null, after: { date: v.date, reason: v.reason }, effectiveFrom: null,
+      entity: 'clinic-closure', entityId: v.clinicId, change: 'closure-added', before: null, after: { date: v.date, reason: v.reason },
+      effectiveFrom: null,
     });
     return true;
   });
@@ -73,7 +79,8 @@ export async function removeClosure(db: Db, v: { clinicId: string; date: string 
       .returning(['closed_on', 'reason']).executeTakeFirst();
     if (!removed) return false;
     await insertPolicyAudit(tx, who, {
-      entity: 'clinic-closure', entityId: v.clinicId, change: 'closure-removed', before: { date: removed.closed_on, reason: removed.reason }, after: null, effectiveFrom: null,
+      entity: 'clinic-closure', entityId: v.clinicId, change: 'closure-removed', before: { date: removed.closed_on, reason: removed.reason },
+      after: null, effectiveFrom: null,
     });
     return true;
   });

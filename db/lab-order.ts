@@ -36,7 +36,9 @@ export async function loadCatalogue(db: Q, loincs: readonly string[], at: Date =
 }
 
 /** The critical limits in force at `at` per test that has a lab_critical_ranges version by then. */
-export async function criticalRangesInForce(db: Q, loincs: readonly string[], at: Date): Promise<Map<string, { criticalLow: number | null; criticalHigh: number | null }>> {
+export interface CriticalLimits { criticalLow: number | null; criticalHigh: number | null }
+
+export async function criticalRangesInForce(db: Q, loincs: readonly string[], at: Date): Promise<Map<string, CriticalLimits>> {
   const rows = await db.selectFrom('lab_critical_ranges').select(['loinc', 'critical_low', 'critical_high'])
     .distinctOn('loinc').where('loinc', 'in', [...loincs]).where('effective_from', '<=', at)
     .orderBy('loinc').orderBy('effective_from', 'desc').execute();
@@ -44,7 +46,7 @@ export async function criticalRangesInForce(db: Q, loincs: readonly string[], at
 }
 
 /** Every band of the test takes the version's critical limits; a test without bands gets one that holds only them. */
-function withCriticalLimits(rows: RangeRow[], limits: { criticalLow: number | null; criticalHigh: number | null }): RangeRow[] {
+function withCriticalLimits(rows: RangeRow[], limits: CriticalLimits): RangeRow[] {
   if (!rows.length) return [{ sex: null, ageMinYears: null, ageMaxYears: null, refLow: null, refHigh: null, ...limits }];
   return rows.map((r) => ({ ...r, ...limits }));
 }
@@ -173,7 +175,8 @@ export async function labOrderPolicy(db: Q, clinicId: string, at: Date = new Dat
   ]);
   const own = (row?.policy ?? {}) as Partial<LabOrderPolicy>;
   const known = Object.fromEntries(Object.entries(own).filter(([k, v]) => k in DEFAULT_LAB_ORDER_POLICY && typeof v === 'number' && v >= 0));
-  const steps = (e: (typeof escalations)[number] | undefined) => (e ? { escalateCoveringSeconds: e.escalate_covering_seconds, escalateHeadSeconds: e.escalate_head_seconds } : {});
+  const steps = (e: (typeof escalations)[number] | undefined) =>
+    (e ? { escalateCoveringSeconds: e.escalate_covering_seconds, escalateHeadSeconds: e.escalate_head_seconds } : {});
   const cityWide = escalations.find((e) => e.clinic_id === null);
   const clinics = escalations.find((e) => e.clinic_id === clinicId);
   return { ...DEFAULT_LAB_ORDER_POLICY, ...steps(cityWide), ...known, ...steps(clinics) };

@@ -23,11 +23,11 @@ export type PolicyScope = { clinicId: string } | { region: string } | Record<str
 const scopeKey = (s: PolicyScope) => ('clinicId' in s ? s.clinicId : 'region' in s ? `region:${s.region}` : 'city');
 
 /** Marks, per group (same scope and key), the version in force at `at`. */
-function markInForce<T extends { effective_from: Date }>(rows: readonly T[], group: (r: T) => string, at: Date): Array<T & { inForce: boolean }> {
+function markInForce<T extends { effective_from: Date }>(rows: readonly T[], group: (r: T) => string, at: Date) {
   const groups = new Map<string, T[]>();
   for (const r of rows) groups.set(group(r), [...(groups.get(group(r)) ?? []), r]);
   const current = new Set([...groups.values()].map((g) => versionInForce(g.map((r) => ({ effectiveFrom: r.effective_from, r })), at)?.r));
-  return rows.map((r) => ({ ...r, inForce: current.has(r) }));
+  return rows.map((r): T & { inForce: boolean } => ({ ...r, inForce: current.has(r) }));
 }
 
 // ---- Referral waiting times ----
@@ -39,7 +39,9 @@ export function referralWaitView(r: ReferralPolicyRow & { inForce: boolean }) {
   };
 }
 
-export async function listReferralWaitVersions(db: Db, f: { clinicId?: string; region?: string; kind?: ReferralKind; urgency?: ReferralUrgency; at: Date }) {
+export interface ReferralWaitFilter { clinicId?: string; region?: string; kind?: ReferralKind; urgency?: ReferralUrgency; at: Date }
+
+export async function listReferralWaitVersions(db: Db, f: ReferralWaitFilter) {
   const rows = await db.selectFrom('referral_policies').selectAll()
     .$if(f.clinicId !== undefined, (q) => q.where('clinic_id', '=', f.clinicId!))
     .$if(f.region !== undefined, (q) => q.where('clinic_id', 'is', null).where('region', '=', f.region!))
@@ -49,7 +51,7 @@ export async function listReferralWaitVersions(db: Db, f: { clinicId?: string; r
   return markInForce(rows, (r) => `${r.clinic_id ?? ''}|${r.region ?? ''}|${r.kind}|${r.urgency}`, f.at).map(referralWaitView);
 }
 
-/** The policy a scope has at `at` (before a new version): a clinic's resolved policy, a region's or the city's own row, else the defaults. */
+/** The policy a scope has at `at` (before a new version): a clinic's resolved policy, a region's or the city's row, else the defaults. */
 async function scopePolicy(db: Db, scope: PolicyScope, kind: ReferralKind, urgency: ReferralUrgency, at: Date): Promise<ReferralPolicy> {
   if ('clinicId' in scope) return referralPolicy(db, scope.clinicId, kind, urgency, at);
   const row = await db.selectFrom('referral_policies').selectAll().where('clinic_id', 'is', null)
@@ -69,17 +71,21 @@ export async function addReferralWaitVersion(db: Db, v: NewReferralWait, who: Po
   return inTransaction(db, LIMITS, async (tx) => {
     const before = await scopePolicy(tx, v.scope, v.kind, v.urgency, v.effectiveFrom);
     const after: ReferralPolicy = {
-      wait: v.wait, escalationShare: v.escalationShare ?? before.escalationShare, acknowledgeSeconds: v.acknowledgeSeconds ?? before.acknowledgeSeconds,
+      wait: v.wait, escalationShare: v.escalationShare ?? before.escalationShare,
+      acknowledgeSeconds: v.acknowledgeSeconds ?? before.acknowledgeSeconds,
       noShowLimit: v.noShowLimit ?? before.noShowLimit, validityDays: v.validityDays ?? before.validityDays,
     };
     const row = await tx.insertInto('referral_policies').values({
-      clinic_id: 'clinicId' in v.scope ? v.scope.clinicId : null, region: 'region' in v.scope ? v.scope.region : null, kind: v.kind, urgency: v.urgency,
+      clinic_id: 'clinicId' in v.scope ? v.scope.clinicId : null, region: 'region' in v.scope ? v.scope.region : null,
+      kind: v.kind, urgency: v.urgency,
       wait_working_days: 'workingDays' in v.wait ? v.wait.workingDays : null, wait_hours: 'hours' in v.wait ? v.wait.hours : null,
-      wait_seconds: 'seconds' in v.wait ? v.wait.seconds : null, escalation_share: after.escalationShare, acknowledge_seconds: after.acknowledgeSeconds,
+      wait_seconds: 'seconds' in v.wait ? v.wait.seconds : null,
+      escalation_share: after.escalationShare, acknowledge_seconds: after.acknowledgeSeconds,
       no_show_limit: after.noShowLimit, validity_days: after.validityDays, effective_from: v.effectiveFrom, created_by: who.actor,
     }).returningAll().executeTakeFirstOrThrow();
     await insertPolicyAudit(tx, who, {
-      entity: 'referral-waiting-time', entityId: scopeKey(v.scope), change: `${v.kind}/${v.urgency}`, before, after, effectiveFrom: v.effectiveFrom.toISOString(),
+      entity: 'referral-waiting-time', entityId: scopeKey(v.scope), change: `${v.kind}/${v.urgency}`, before, after,
+      effectiveFrom: v.effectiveFrom.toISOString(),
     });
     return referralWaitView({ ...row, inForce: row.effective_from.getTime() <= Date.now() });
   });
@@ -110,10 +116,13 @@ async function escalationSteps(db: Db, clinicId: string | null, at: Date) {
   const row = await db.selectFrom('lab_escalation_policies').selectAll().where('clinic_id', 'is', null).where('effective_from', '<=', at)
     .orderBy('effective_from', 'desc').limit(1).executeTakeFirst();
   return row ? { escalateCoveringSeconds: row.escalate_covering_seconds, escalateHeadSeconds: row.escalate_head_seconds }
-    : { escalateCoveringSeconds: DEFAULT_LAB_ORDER_POLICY.escalateCoveringSeconds, escalateHeadSeconds: DEFAULT_LAB_ORDER_POLICY.escalateHeadSeconds };
+    : { escalateCoveringSeconds: DEFAULT_LAB_ORDER_POLICY.escalateCoveringSeconds,
+      escalateHeadSeconds: DEFAULT_LAB_ORDER_POLICY.escalateHeadSeconds };
 }
 
-export async function addLabEscalationVersion(db: Db, v: { clinicId: string | null; escalateCoveringSeconds: number; escalateHeadSeconds: number; effectiveFrom: Date }, who: PolicyChangeActor) {
+export interface NewLabEscalation { clinicId: string | null; escalateCoveringSeconds: number; escalateHeadSeconds: number; effectiveFrom: Date }
+
+export async function addLabEscalationVersion(db: Db, v: NewLabEscalation, who: PolicyChangeActor) {
   return inTransaction(db, LIMITS, async (tx) => {
     const before = await escalationSteps(tx, v.clinicId, v.effectiveFrom);
     const row = await tx.insertInto('lab_escalation_policies').values({
@@ -122,7 +131,8 @@ export async function addLabEscalationVersion(db: Db, v: { clinicId: string | nu
     }).returningAll().executeTakeFirstOrThrow();
     await insertPolicyAudit(tx, who, {
       entity: 'lab-escalation', entityId: v.clinicId ?? 'city', change: 'escalation-steps', before,
-      after: { escalateCoveringSeconds: v.escalateCoveringSeconds, escalateHeadSeconds: v.escalateHeadSeconds }, effectiveFrom: v.effectiveFrom.toISOString(),
+      after: { escalateCoveringSeconds: v.escalateCoveringSeconds, escalateHeadSeconds: v.escalateHeadSeconds },
+      effectiveFrom: v.effectiveFrom.toISOString(),
     });
     return labEscalationView({ ...row, inForce: row.effective_from.getTime() <= Date.now() });
   });
@@ -148,7 +158,8 @@ export async function listCriticalRangeVersions(db: Db, f: { loinc?: string; at:
 export async function criticalRangeContext(db: Db, loinc: string, at: Date) {
   const test = await db.selectFrom('lab_tests').select('loinc').where('loinc', '=', loinc).executeTakeFirst();
   if (!test) return undefined;
-  const bands = await db.selectFrom('lab_reference_ranges').select(['ref_low', 'ref_high', 'critical_low', 'critical_high']).where('loinc', '=', loinc).execute();
+  const bands = await db.selectFrom('lab_reference_ranges').select(['ref_low', 'ref_high', 'critical_low', 'critical_high'])
+    .where('loinc', '=', loinc).execute();
   const version = (await criticalRangesInForce(db, [loinc], at)).get(loinc);
   return {
     bands: bands.map((b) => ({ refLow: b.ref_low, refHigh: b.ref_high })),
@@ -156,7 +167,9 @@ export async function criticalRangeContext(db: Db, loinc: string, at: Date) {
   };
 }
 
-export async function addCriticalRangeVersion(db: Db, v: { loinc: string; criticalLow: number | null; criticalHigh: number | null; effectiveFrom: Date }, who: PolicyChangeActor) {
+export interface NewCriticalRange { loinc: string; criticalLow: number | null; criticalHigh: number | null; effectiveFrom: Date }
+
+export async function addCriticalRangeVersion(db: Db, v: NewCriticalRange, who: PolicyChangeActor) {
   return inTransaction(db, LIMITS, async (tx) => {
     const before = (await criticalRangeContext(tx, v.loinc, v.effectiveFrom))?.inForce ?? null;
     const row = await tx.insertInto('lab_critical_ranges').values({

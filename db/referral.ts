@@ -14,7 +14,9 @@ import type { Referral, ReferralPolicyRow } from './schema';
  * (effective_from <= at) of the clinic's own rows, else of its region's, else city-wide, else the
  * production defaults. A referral's process takes the version in force when it was created.
  */
-export async function referralPolicy(db: Db, clinicId: string, kind: ReferralKind, urgency: ReferralUrgency, at: Date = new Date()): Promise<ReferralPolicy> {
+export async function referralPolicy(
+  db: Db, clinicId: string, kind: ReferralKind, urgency: ReferralUrgency, at: Date = new Date(),
+): Promise<ReferralPolicy> {
   const region = (await clinicCalendar(db, clinicId, at)).region ?? null;
   const row = await db.selectFrom('referral_policies').selectAll()
     .where('kind', '=', kind).where('urgency', '=', urgency).where('effective_from', '<=', at)
@@ -28,7 +30,9 @@ export async function referralPolicy(db: Db, clinicId: string, kind: ReferralKin
 }
 
 /** A referral_policies row as the process's policy. */
-export function policyFromRow(row: Pick<ReferralPolicyRow, 'wait_seconds' | 'wait_hours' | 'wait_working_days' | 'escalation_share' | 'acknowledge_seconds' | 'no_show_limit' | 'validity_days'>): ReferralPolicy {
+type PolicyColumns = 'wait_seconds' | 'wait_hours' | 'wait_working_days' | 'escalation_share' | 'acknowledge_seconds' | 'no_show_limit' | 'validity_days';
+
+export function policyFromRow(row: Pick<ReferralPolicyRow, PolicyColumns>): ReferralPolicy {
   const wait = row.wait_seconds !== null ? { seconds: row.wait_seconds } : row.wait_hours !== null ? { hours: row.wait_hours } : { workingDays: row.wait_working_days! };
   return { wait, escalationShare: Number(row.escalation_share), acknowledgeSeconds: row.acknowledge_seconds, noShowLimit: row.no_show_limit, validityDays: row.validity_days };
 }

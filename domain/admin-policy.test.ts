@@ -1,4 +1,6 @@
-import { checkCriticalRange, checkEffectiveFrom, checkEscalation, checkShare, checkWait, isLocalDate, versionInForce } from './admin-policy';
+import {
+  checkCriticalRange, checkEffectiveFrom, checkEscalation, checkShare, checkWait, isLocalDate, versionInForce,
+} from './admin-policy';
 
 describe('admin policy rules', () => {
   test('a waiting time is a whole positive amount of at most a year', () => {
@@ -38,7 +40,10 @@ describe('admin policy rules', () => {
   });
 
   test('the version in force is the latest that has begun', () => {
-    const v = [{ effectiveFrom: new Date('2026-01-01'), n: 1 }, { effectiveFrom: new Date('2026-06-01'), n: 2 }, { effectiveFrom: new Date('2027-01-01'), n: 3 }];
+    const v = [
+      { effectiveFrom: new Date('2026-01-01'), n: 1 }, { effectiveFrom: new Date('2026-06-01'), n: 2 },
+      { effectiveFrom: new Date('2027-01-01'), n: 3 },
+    ];
     expect(versionInForce(v, new Date('2026-07-01'))?.n).toBe(2);
     expect(versionInForce(v, new Date('2025-07-01'))).toBeUndefined();
     expect(versionInForce(v, new Date('2027-01-01'))?.n).toBe(3);

@@ -40,13 +40,17 @@ export function checkPositive(field: string, value: number | undefined, max = MA
 /** The escalation share: the fraction of the wait after which an unbooked referral is escalated, strictly between 0 and 1. */
 export function checkShare(share: number | undefined): PolicyRefusal | null {
   if (share === undefined || (Number.isFinite(share) && share > 0 && share < 1)) return null;
-  return { code: 'share_out_of_range', field: 'escalationShare', message: 'escalationShare must be above 0 and below 1 (a fraction of the waiting time).' };
+  const message = 'escalationShare must be above 0 and below 1 (a fraction of the waiting time).';
+  return { code: 'share_out_of_range', field: 'escalationShare', message };
 }
 
 /** Critical-value escalation: the covering doctor after `covering` seconds, the head after `head` (> covering), both from the result. */
 export function checkEscalation(covering: number, head: number): PolicyRefusal | null {
   return checkPositive('escalateCoveringSeconds', covering, 7 * 86_400) ?? checkPositive('escalateHeadSeconds', head, 7 * 86_400)
-    ?? (head > covering ? null : { code: 'escalation_order', field: 'escalateHeadSeconds', message: 'The head of department is called after the covering doctor: escalateHeadSeconds must exceed escalateCoveringSeconds.' });
+    ?? (head > covering ? null : {
+      code: 'escalation_order', field: 'escalateHeadSeconds',
+      message: 'The head of department is called after the covering doctor: escalateHeadSeconds must exceed escalateCoveringSeconds.',
+    });
 }
 
 export interface ReferenceBand { refLow: number | null; refHigh: number | null }
@@ -56,17 +60,18 @@ export interface ReferenceBand { refLow: number | null; refHigh: number | null }
  * test (a critical value is beyond the reference interval; CLSI GP47).
  */
 export function checkCriticalRange(low: number | null, high: number | null, bands: readonly ReferenceBand[]): PolicyRefusal | null {
+  const inverted = (field: string, message: string): PolicyRefusal => ({ code: 'range_inverted', field, message });
   if (low === null && high === null) return { code: 'range_empty', field: 'criticalLow', message: 'Give criticalLow, criticalHigh or both.' };
   if ((low !== null && !Number.isFinite(low)) || (high !== null && !Number.isFinite(high))) {
-    return { code: 'range_inverted', field: 'criticalLow', message: 'Critical limits must be finite numbers.' };
+    return inverted('criticalLow', 'Critical limits must be finite numbers.');
   }
-  if (low !== null && high !== null && low >= high) return { code: 'range_inverted', field: 'criticalLow', message: 'criticalLow must be below criticalHigh.' };
+  if (low !== null && high !== null && low >= high) return inverted('criticalLow', 'criticalLow must be below criticalHigh.');
   for (const b of bands) {
     if (low !== null && b.refLow !== null && low > b.refLow) {
-      return { code: 'range_inverted', field: 'criticalLow', message: 'criticalLow must not be above the lower reference limit of the test.' };
+      return inverted('criticalLow', 'criticalLow must not be above the lower reference limit of the test.');
     }
     if (high !== null && b.refHigh !== null && high < b.refHigh) {
-      return { code: 'range_inverted', field: 'criticalHigh', message: 'criticalHigh must not be below the upper reference limit of the test.' };
+      return inverted('criticalHigh', 'criticalHigh must not be below the upper reference limit of the test.');
     }
   }
   return null;
@@ -74,9 +79,10 @@ export function checkCriticalRange(low: number | null, high: number | null, band
 
 /** A change takes effect now or later, never in the past: processes already started under the old version keep it. */
 export function checkEffectiveFrom(effectiveFrom: Date, now: Date): PolicyRefusal | null {
-  if (Number.isNaN(effectiveFrom.getTime())) return { code: 'invalid_date', field: 'effectiveFrom', message: 'effectiveFrom must be an ISO 8601 instant.' };
+  const field = 'effectiveFrom';
+  if (Number.isNaN(effectiveFrom.getTime())) return { code: 'invalid_date', field, message: 'effectiveFrom must be an ISO 8601 instant.' };
   if (effectiveFrom.getTime() < now.getTime()) {
-    return { code: 'effective_from_in_past', field: 'effectiveFrom', message: 'effectiveFrom is in the past; a change takes effect now (omit it) or later.' };
+    return { code: 'effective_from_in_past', field, message: 'effectiveFrom is in the past; a change takes effect now (omit it) or later.' };
   }
   return null;
 }

@@ -7,16 +7,23 @@ import { ApiError, errorResponse } from '../errors';
 import type { AppEnv } from '../router';
 
 export const Uuid = z.string().uuid();
-export const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+export const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({
+  description, content: { 'application/json': { schema } },
+});
 export const body = <T extends z.ZodTypeAny>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 export const AUTH_ERRORS = { 401: errorResponse('No or invalid token'), 403: errorResponse('forbidden: the admin role is required') };
 
 const Instant = z.string().datetime({ offset: true });
 /** `?at=` on every listing: which version is in force at that instant (default now). */
-export const AtQuery = z.object({ at: Instant.optional().openapi({ description: 'The instant to mark the version in force at (default now)', example: '2027-01-01T00:00:00Z' }) });
+export const AtQuery = z.object({
+  at: Instant.optional()
+    .openapi({ description: 'The instant to mark the version in force at (default now)', example: '2027-01-01T00:00:00Z' }),
+});
 /** Every change: from when (default now; never in the past) and why (kept in the audit row). */
 export const ChangeFields = {
-  effectiveFrom: Instant.optional().openapi({ description: 'When the version takes effect (default now); an instant in the past is refused', example: '2027-01-01T00:00:00+03:00' }),
+  effectiveFrom: Instant.optional().openapi({
+    description: 'When the version takes effect (default now); an instant in the past is refused', example: '2027-01-01T00:00:00+03:00',
+  }),
   reason: z.string().min(1).max(500).optional().openapi({ description: 'Why: kept in the audit row' }),
 };
 
@@ -41,7 +48,8 @@ export const atOf = (iso: string | undefined) => (iso ? new Date(iso) : new Date
 /** Who makes this change, for its audit row. */
 export function changeActor(c: Context<AppEnv>, reason: string | undefined): PolicyChangeActor {
   const caller = c.get('caller');
-  return { actor: caller.id, role: caller.role, route: `${c.req.method} ${c.req.routePath}`, requestId: c.get('requestId') ?? null, reason: reason ?? null };
+  const route = `${c.req.method} ${c.req.routePath}`;
+  return { actor: caller.id, role: caller.role, route, requestId: c.get('requestId') ?? null, reason: reason ?? null };
 }
 
 /** A second version of one scope at the same instant: the unique index says no. */
@@ -49,7 +57,10 @@ export async function oneVersionPerInstant<T>(write: () => Promise<T>): Promise<
   try {
     return await write();
   } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw new ApiError(409, 'version_exists', 'A version of this policy already takes effect at that instant; pick another effectiveFrom.');
+    if ((err as { code?: string }).code === '23505') {
+      const message = 'A version of this policy already takes effect at that instant; pick another effectiveFrom.';
+      throw new ApiError(409, 'version_exists', message);
+    }
     throw err;
   }
 }

@@ -21,7 +21,8 @@ const DashboardSchema = z.object({
 const IdParam = z.object({ id: Uuid });
 const ProgramListSchema = z.object({
   programs: z.array(z.object({
-    id: Uuid, name: z.string(), workflowId: z.string(), pilotClinicIds: z.array(Uuid), clinicCount: z.number().int(), createdBy: z.string(), createdAt: z.string().datetime(),
+    id: Uuid, name: z.string(), workflowId: z.string(), pilotClinicIds: z.array(Uuid), clinicCount: z.number().int(),
+    createdBy: z.string(), createdAt: z.string().datetime(),
   })),
   nextOffset: z.number().int().nullable(),
 }).openapi('RolloutProgramList');
@@ -74,13 +75,19 @@ export function programsRouter(deps: ApiDeps) {
   });
 
   router.openapi(createRoute({
-    method: 'get', path: '/rollout-programs', summary: 'The rollout programs, newest first (admin and ops); each one\'s dashboard is GET /rollout-programs/{id}',
+    method: 'get', path: '/rollout-programs',
+    summary: 'The rollout programs, newest first (admin and ops); each one\'s dashboard is GET /rollout-programs/{id}',
     security: [{ bearer: [] }], middleware: [ops] as const,
-    request: { query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0) }) },
-    responses: { 200: json(ProgramListSchema, 'A page of programs; nextOffset fetches the next'), 400: errorResponse('Malformed query'), ...AUTH_ERRORS },
+    request: {
+      query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0) }),
+    },
+    responses: {
+      200: json(ProgramListSchema, 'A page of programs; nextOffset fetches the next'), 400: errorResponse('Malformed query'), ...AUTH_ERRORS,
+    },
   }), async (c) => {
     const { limit, offset } = c.req.valid('query');
-    const rows = await db.selectFrom('rollout_programs').select(['id', 'name', 'workflow_id', 'pilot_clinic_ids', 'clinic_ids', 'created_by', 'created_at'])
+    const rows = await db.selectFrom('rollout_programs')
+      .select(['id', 'name', 'workflow_id', 'pilot_clinic_ids', 'clinic_ids', 'created_by', 'created_at'])
       .orderBy('created_at', 'desc').orderBy('id').limit(limit + 1).offset(offset).execute();
     return c.json({
       programs: rows.slice(0, limit).map((r) => ({

@@ -28,7 +28,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addCheckConstraint('lab_escalation_policies_order', sql`escalate_head_seconds > escalate_covering_seconds`)
     .execute();
-  await sql`CREATE UNIQUE INDEX lab_escalation_policies_version_uniq ON lab_escalation_policies (coalesce(clinic_id::text, ''), effective_from)`.execute(db);
+  await sql`CREATE UNIQUE INDEX lab_escalation_policies_version_uniq
+    ON lab_escalation_policies (coalesce(clinic_id::text, ''), effective_from)`.execute(db);
 
   await db.schema.createTable('lab_critical_ranges')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
