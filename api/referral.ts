@@ -9,7 +9,7 @@ import type { Context } from 'hono';
 import { listReferrals, referralDeadline, referralPolicy, referralStart, referralTimeline, referralView, registrarQueue } from '../db/referral';
 import type { Referral } from '../db/schema';
 import { nameUuid } from '../domain/ids';
-import { ICD10, REFERRAL_KINDS, REFERRAL_URGENCIES, fhirPriority, type ReferralStatus } from '../domain/referral';
+import { ICD10, REFERRAL_KINDS, REFERRAL_URGENCIES, fhirPriority, type ReferralPolicy, type ReferralStatus } from '../domain/referral';
 import {
   acknowledgeReportUpdate, bookReferralUpdate, cancelReferralUpdate, postReportUpdate, referralStatusQuery, referralWorkflow, referralWorkflowId,
 } from '../workflows/referral';
@@ -141,6 +141,7 @@ export function referralRouter(deps: ApiDeps) {
 
       // The row is written before the process starts, so lists and the queue show the referral at
       // once; every later step is written by the process's activities.
+      let insertedHere = false;
       await db.transaction().execute(async (tx) => {
         const inserted = await tx.insertInto('referrals').values({
           id: referralId, patient_id: b.patientId, clinic_id: referrer.clinic_id, referring_practitioner_id: referrer.id, specialty, priority: fhirPriority(urgency),
@@ -148,6 +149,7 @@ export function referralRouter(deps: ApiDeps) {
           created_at: createdAt, kind, urgency, icd10: b.icd10, reason: b.reason, target_practitioner_id: b.targetPractitionerId ?? null, target_test: b.targetTest ?? null,
           valid_until: validUntil, booked_at: null, acknowledged_at: null, acknowledged_by: null, cancel_reason: null, closed_at: null,
         }).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
+        insertedHere = inserted !== undefined;
         if (inserted) {
           await tx.insertInto('referral_events').values({
             referral_id: referralId, step: 'created', actor: caller.id, dedupe_key: `${referralWorkflowId(referralId)}:created`,
@@ -157,17 +159,21 @@ export function referralRouter(deps: ApiDeps) {
       });
       const row = await db.selectFrom('referrals').selectAll().where('id', '=', referralId).executeTakeFirstOrThrow();
       if (row.patient_id !== b.patientId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for another referral; use a new key.');
-      await startProcess(row);
+      await startProcess(row, insertedHere ? policy : undefined);
       await auditAccess(c, db, { patientId: row.patient_id, resource: { type: 'ServiceRequest', id: row.id }, action: 'write' });
       return c.json(referralView(row), 201);
     },
   );
 
-  /** Starts the referral's process once; a retry (or a process already ended) leaves it be. */
-  async function startProcess(row: Referral) {
+  /**
+   * Starts the referral's process once; a retry (or a process already ended) leaves it be. A new
+   * referral's process gets the very policy its deadline was computed with (not a second read).
+   */
+  async function startProcess(row: Referral, policy?: ReferralPolicy) {
+    const input = await referralStart(db, row);
     try {
       await temporal.workflow.start(referralWorkflow, {
-        workflowId: row.workflow_id, taskQueue: config.CLINICAL_TASK_QUEUE, args: [await referralStart(db, row)],
+        workflowId: row.workflow_id, taskQueue: config.CLINICAL_TASK_QUEUE, args: [policy ? { ...input, policy } : input],
         workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
     } catch (err) {
