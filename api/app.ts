@@ -5,6 +5,7 @@
  */
 import { requestId } from 'hono/request-id';
 import { httpRequestSeconds } from '../platform/metrics';
+import { adminRouter } from './admin';
 import { bookingRouter } from './booking';
 import { cdsHooksRouter } from './cds-hooks';
 import { codecRouter } from './codec';
@@ -63,6 +64,7 @@ export function createApp(deps: ApiDeps) {
   app.route('/', referralRouter(deps));
   app.route('/', labOrderRouter(deps));
   app.route('/', recordRouter(deps));
+  app.route('/', adminRouter(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Clinical process engine API', version: '0.1.0', description: 'Starts, signals, updates and queries the clinic\'s durable processes.' },

@@ -58,7 +58,22 @@ export type ErrorCode =
   | 'impossible_value'
   | 'read_back_mismatch'
   | 'no_care_relationship'
-  | 'wrong_clinic';
+  | 'wrong_clinic'
+  // Admin policy changes (api/admin).
+  | 'negative_duration'
+  | 'share_out_of_range'
+  | 'range_inverted'
+  | 'range_empty'
+  | 'escalation_order'
+  | 'effective_from_in_past'
+  | 'invalid_date'
+  | 'unknown_loinc'
+  | 'unknown_country'
+  | 'scope_ambiguous'
+  | 'version_exists'
+  | 'closure_exists'
+  | 'closure_not_found'
+  | 'closure_in_past';
 
 export class ApiError extends Error {
   constructor(

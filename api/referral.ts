@@ -10,7 +10,7 @@ import { listReferrals, referralDeadline, referralPolicy, referralStart, referra
 import { currentOffers } from '../db/referral-offers';
 import type { Referral } from '../db/schema';
 import { nameUuid } from '../domain/ids';
-import { ICD10, REFERRAL_KINDS, REFERRAL_URGENCIES, fhirPriority, type ReferralStatus } from '../domain/referral';
+import { ICD10, REFERRAL_KINDS, REFERRAL_URGENCIES, fhirPriority, type ReferralPolicy, type ReferralStatus } from '../domain/referral';
 import {
   acknowledgeReportUpdate, bookReferralUpdate, cancelReferralUpdate, postReportUpdate, referralStatusQuery, referralWorkflow, referralWorkflowId,
 } from '../workflows/referral';
@@ -144,14 +144,16 @@ export function referralRouter(deps: ApiDeps) {
       }
       const kind = b.kind as Referral['kind'];
       const urgency = b.urgency as Referral['urgency'];
-      const policy = await referralPolicy(db, referrer.clinic_id, kind, urgency);
+      // The policy and calendar in force at this instant; the process gets the same (referralStart reads at created_at).
       const createdAt = new Date();
+      const policy = await referralPolicy(db, referrer.clinic_id, kind, urgency, createdAt);
       const deadline = await referralDeadline(db, referrer.clinic_id, createdAt, policy);
       const validUntil = b.validUntil ? new Date(b.validUntil) : new Date(createdAt.getTime() + policy.validityDays * 86_400_000);
       if (validUntil.getTime() <= createdAt.getTime()) throw new ApiError(422, 'validity_in_past', 'validUntil has already passed.');
 
       // The row is written before the process starts, so lists and the queue show the referral at
       // once; every later step is written by the process's activities.
+      let insertedHere = false;
       await db.transaction().execute(async (tx) => {
         const inserted = await tx.insertInto('referrals').values({
           id: referralId, patient_id: b.patientId, clinic_id: referrer.clinic_id, referring_practitioner_id: referrer.id, specialty, priority: fhirPriority(urgency),
@@ -159,6 +161,7 @@ export function referralRouter(deps: ApiDeps) {
           created_at: createdAt, kind, urgency, icd10: b.icd10, reason: b.reason, target_practitioner_id: b.targetPractitionerId ?? null, target_test: b.targetTest ?? null,
           valid_until: validUntil, booked_at: null, acknowledged_at: null, acknowledged_by: null, cancel_reason: null, closed_at: null,
         }).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
+        insertedHere = inserted !== undefined;
         if (inserted) {
           await tx.insertInto('referral_events').values({
             referral_id: referralId, step: 'created', actor: caller.id, dedupe_key: `${referralWorkflowId(referralId)}:created`,
@@ -168,17 +171,21 @@ export function referralRouter(deps: ApiDeps) {
       });
       const row = await db.selectFrom('referrals').selectAll().where('id', '=', referralId).executeTakeFirstOrThrow();
       if (row.patient_id !== b.patientId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for another referral; use a new key.');
-      await startProcess(row);
+      await startProcess(row, insertedHere ? policy : undefined);
       await auditAccess(c, db, { patientId: row.patient_id, resource: { type: 'ServiceRequest', id: row.id }, action: 'write' });
       return c.json(await view(row), 201);
     },
   );
 
-  /** Starts the referral's process once; a retry (or a process already ended) leaves it be. */
-  async function startProcess(row: Referral) {
+  /**
+   * Starts the referral's process once; a retry (or a process already ended) leaves it be. A new
+   * referral's process gets the very policy its deadline was computed with (not a second read).
+   */
+  async function startProcess(row: Referral, policy?: ReferralPolicy) {
+    const input = await referralStart(db, row);
     try {
       await temporal.workflow.start(referralWorkflow, {
-        workflowId: row.workflow_id, taskQueue: config.CLINICAL_TASK_QUEUE, args: [await referralStart(db, row)],
+        workflowId: row.workflow_id, taskQueue: config.CLINICAL_TASK_QUEUE, args: [policy ? { ...input, policy } : input],
         workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
     } catch (err) {

@@ -64,3 +64,35 @@ export async function hasCareRelationship(db: Db, patientId: string, practitione
   ) AS ok`.execute(db);
   return rows[0]?.ok === true;
 }
+
+/** Who changed a policy, from where: the API passes it to every policy command. */
+export interface PolicyChangeActor { actor: string; role: string; route: string; requestId: string | null; reason: string | null }
+
+/** What a policy change touched: the row it wrote, and the value in force before and after. */
+export interface PolicyChange {
+  entity: 'referral-waiting-time' | 'lab-escalation' | 'critical-range' | 'clinic-calendar' | 'clinic-closure';
+  /** The scope's key: a clinic id, `region:<code>`, `city`, a LOINC code. */
+  entityId: string;
+  change: string;
+  before: unknown;
+  after: unknown;
+  effectiveFrom: string | null;
+}
+
+/** One audit_log row (action 'policy-change') per policy change, written in the change's own transaction. */
+export async function insertPolicyAudit(db: Db, who: PolicyChangeActor, c: PolicyChange): Promise<void> {
+  await db.insertInto('audit_log').values({
+    actor: who.actor, action: 'policy-change', entity: c.entity, entity_id: c.entityId, workflow_id: null, dedupe_key: null,
+    details: JSON.stringify({
+      kind: 'policy', change: c.change, before: c.before, after: c.after, effectiveFrom: c.effectiveFrom, role: who.role, route: who.route,
+      requestId: who.requestId, ...(who.reason ? { reason: who.reason } : {}),
+    }),
+  }).execute();
+}
+
+/** The policy changes to one entity, newest first. */
+export async function policyChanges(db: Db, entity: Array<PolicyChange['entity']>, entityId: string, limit = 200): Promise<AuditRow[]> {
+  return db.selectFrom('audit_log').select(['id', 'at', 'actor', 'action', 'entity', 'entity_id', 'details'])
+    .where('entity', 'in', entity).where('entity_id', '=', entityId).where('action', '=', 'policy-change')
+    .orderBy('id', 'desc').limit(limit).execute() as Promise<AuditRow[]>;
+}

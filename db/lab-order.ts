@@ -1,6 +1,6 @@
 /** Lab order queries shared by activities and the API (the db or a transaction as first argument). */
 import { sql, type Kysely } from 'kysely';
-import type { CatalogueTest } from '../domain/interpretation';
+import type { CatalogueTest, RangeRow } from '../domain/interpretation';
 import { countWorkingDays } from '../domain/calendar';
 import { DEFAULT_LAB_ORDER_POLICY, turnaroundDeadline, type LabOrderInput, type LabOrderPolicy, type LabPriority } from '../domain/lab-order';
 import type { LabValue } from '../domain/cds/rules';
@@ -10,21 +10,46 @@ import type { Database, LabOrder } from './schema';
 
 type Q = Kysely<Database>;
 
-/** Catalogue rows (unit, convertible units, possible range, reference ranges) of these tests. */
-export async function loadCatalogue(db: Q, loincs: readonly string[]): Promise<CatalogueTest[]> {
+/**
+ * Catalogue rows (unit, convertible units, possible range, reference ranges) of these tests, with
+ * the critical limits in force at `at` (lab_critical_ranges, set through the admin API) over those
+ * of the reference-range rows. An order carries the rows read when it was placed.
+ */
+export async function loadCatalogue(db: Q, loincs: readonly string[], at: Date = new Date()): Promise<CatalogueTest[]> {
   if (!loincs.length) return [];
-  const [tests, units, ranges] = await Promise.all([
+  const [tests, units, ranges, critical] = await Promise.all([
     db.selectFrom('lab_tests').selectAll().where('loinc', 'in', [...loincs]).execute(),
     db.selectFrom('lab_test_units').selectAll().where('loinc', 'in', [...loincs]).execute(),
     db.selectFrom('lab_reference_ranges').selectAll().where('loinc', 'in', [...loincs]).execute(),
+    criticalRangesInForce(db, loincs, at),
   ]);
-  return tests.map((t) => ({
-    loinc: t.loinc, name: t.name, unit: t.unit, physioLow: t.physio_low, physioHigh: t.physio_high,
-    altUnits: units.filter((u) => u.loinc === t.loinc).map((u) => ({ unit: u.unit, factor: u.factor })),
-    ranges: ranges.filter((r) => r.loinc === t.loinc).map((r) => ({
+  return tests.map((t) => {
+    const rows: RangeRow[] = ranges.filter((r) => r.loinc === t.loinc).map((r) => ({
       sex: r.sex, ageMinYears: r.age_min_years, ageMaxYears: r.age_max_years, refLow: r.ref_low, refHigh: r.ref_high, criticalLow: r.critical_low, criticalHigh: r.critical_high,
-    })),
-  }));
+    }));
+    const limits = critical.get(t.loinc);
+    return {
+      loinc: t.loinc, name: t.name, unit: t.unit, physioLow: t.physio_low, physioHigh: t.physio_high,
+      altUnits: units.filter((u) => u.loinc === t.loinc).map((u) => ({ unit: u.unit, factor: u.factor })),
+      ranges: limits ? withCriticalLimits(rows, limits) : rows,
+    };
+  });
+}
+
+/** The critical limits in force at `at` per test that has a lab_critical_ranges version by then. */
+export interface CriticalLimits { criticalLow: number | null; criticalHigh: number | null }
+
+export async function criticalRangesInForce(db: Q, loincs: readonly string[], at: Date): Promise<Map<string, CriticalLimits>> {
+  const rows = await db.selectFrom('lab_critical_ranges').select(['loinc', 'critical_low', 'critical_high'])
+    .distinctOn('loinc').where('loinc', 'in', [...loincs]).where('effective_from', '<=', at)
+    .orderBy('loinc').orderBy('effective_from', 'desc').execute();
+  return new Map(rows.map((r) => [r.loinc, { criticalLow: r.critical_low, criticalHigh: r.critical_high }]));
+}
+
+/** Every band of the test takes the version's critical limits; a test without bands gets one that holds only them. */
+function withCriticalLimits(rows: RangeRow[], limits: CriticalLimits): RangeRow[] {
+  if (!rows.length) return [{ sex: null, ageMinYears: null, ageMaxYears: null, refLow: null, refHigh: null, ...limits }];
+  return rows.map((r) => ({ ...r, ...limits }));
 }
 
 /** Test and panel codes → the LOINC codes of the tests, in order, without repeats; unknown codes apart. */
@@ -137,12 +162,25 @@ export function turnaround(db: Q, from: Date, to: Date) {
     .execute();
 }
 
-/** The clinic's lab order policy: its own row over the production defaults. */
-export async function labOrderPolicy(db: Q, clinicId: string): Promise<LabOrderPolicy> {
-  const row = await db.selectFrom('lab_order_policies').select('policy').where('clinic_id', '=', clinicId).executeTakeFirst();
+/**
+ * The clinic's lab order policy at `at` (default now), most specific last: the production defaults,
+ * the city-wide escalation version in force, the clinic's own lab_order_policies row, the clinic's
+ * escalation version in force (lab_escalation_policies, set through the admin API).
+ */
+export async function labOrderPolicy(db: Q, clinicId: string, at: Date = new Date()): Promise<LabOrderPolicy> {
+  const [row, escalations] = await Promise.all([
+    db.selectFrom('lab_order_policies').select('policy').where('clinic_id', '=', clinicId).executeTakeFirst(),
+    db.selectFrom('lab_escalation_policies').select(['clinic_id', 'escalate_covering_seconds', 'escalate_head_seconds'])
+      .where((eb) => eb.or([eb('clinic_id', '=', clinicId), eb('clinic_id', 'is', null)])).where('effective_from', '<=', at)
+      .orderBy('effective_from', 'desc').execute(),
+  ]);
   const own = (row?.policy ?? {}) as Partial<LabOrderPolicy>;
   const known = Object.fromEntries(Object.entries(own).filter(([k, v]) => k in DEFAULT_LAB_ORDER_POLICY && typeof v === 'number' && v >= 0));
-  return { ...DEFAULT_LAB_ORDER_POLICY, ...known };
+  const steps = (e: (typeof escalations)[number] | undefined) =>
+    (e ? { escalateCoveringSeconds: e.escalate_covering_seconds, escalateHeadSeconds: e.escalate_head_seconds } : {});
+  const cityWide = escalations.find((e) => e.clinic_id === null);
+  const clinics = escalations.find((e) => e.clinic_id === clinicId);
+  return { ...DEFAULT_LAB_ORDER_POLICY, ...steps(cityWide), ...known, ...steps(clinics) };
 }
 
 /**
@@ -157,15 +195,17 @@ export async function buildLabOrderInput(db: Q, req: { orderId: string; practiti
   const patient = await db.selectFrom('patients').select(['id', 'sex', 'birth_date']).where('id', '=', req.patientId).executeTakeFirst();
   if (!patient) return { ok: false, missing: 'patient' };
   const { loincs, unknown } = await expandTests(db, req.tests);
+  // The policy, critical limits and calendar in force when the order was placed go into its process.
+  const orderedAt = new Date(req.orderedAt);
   if (unknown.length || !loincs.length) return { ok: false, missing: 'tests', unknown };
   const [catalogue, policy, contacts] = await Promise.all([
-    loadCatalogue(db, loincs), labOrderPolicy(db, practitioner.clinic_id),
+    loadCatalogue(db, loincs, orderedAt), labOrderPolicy(db, practitioner.clinic_id, orderedAt),
     db.selectFrom('lab_escalation_contacts').selectAll().where('clinic_id', '=', practitioner.clinic_id).executeTakeFirst(),
   ]);
   // Routine turnaround is the legal waiting time for diagnostics, in the clinic's working days.
   let deadlineAt = turnaroundDeadline(req.priority, req.orderedAt, policy);
   if (req.priority === 'routine') {
-    const counted = countWorkingDays(new Date(req.orderedAt), policy.routineDays, await clinicCalendar(db, practitioner.clinic_id));
+    const counted = countWorkingDays(orderedAt, policy.routineDays, await clinicCalendar(db, practitioner.clinic_id, orderedAt));
     reportCalendarGaps('lab-order', counted.yearsWithoutDecree);
     deadlineAt = counted.deadline.toISOString();
   }

@@ -8,37 +8,51 @@ import {
 import { reportCalendarGaps } from '../platform/calendar-watch';
 import { clinicCalendar } from './calendar';
 import type { Db } from './index';
-import type { Referral } from './schema';
+import type { Referral, ReferralPolicyRow } from './schema';
 
 /**
- * The waiting-time policy for a referral from this clinic: the clinic's own row, else its region's,
- * else the production defaults.
+ * The waiting-time policy in force at `at` for a referral from this clinic: the latest version
+ * (effective_from <= at) of the clinic's own rows, else of its region's, else city-wide, else the
+ * production defaults. A referral's process takes the version in force when it was created.
  */
-export async function referralPolicy(db: Db, clinicId: string, kind: ReferralKind, urgency: ReferralUrgency): Promise<ReferralPolicy> {
-  const region = (await db.selectFrom('clinic_calendars').select('region').where('clinic_id', '=', clinicId).executeTakeFirst())?.region ?? null;
+export async function referralPolicy(
+  db: Db, clinicId: string, kind: ReferralKind, urgency: ReferralUrgency, at: Date = new Date(),
+): Promise<ReferralPolicy> {
+  const region = (await clinicCalendar(db, clinicId, at)).region ?? null;
   const row = await db.selectFrom('referral_policies').selectAll()
-    .where('kind', '=', kind).where('urgency', '=', urgency)
-    .where((eb) => eb.or([eb('clinic_id', '=', clinicId), ...(region ? [eb.and([eb('clinic_id', 'is', null), eb('region', '=', region)])] : [])]))
-    .orderBy(sql`clinic_id IS NULL`).limit(1).executeTakeFirst();
-  if (!row) return defaultReferralPolicy(kind, urgency);
+    .where('kind', '=', kind).where('urgency', '=', urgency).where('effective_from', '<=', at)
+    .where((eb) => eb.or([
+      eb('clinic_id', '=', clinicId),
+      ...(region ? [eb.and([eb('clinic_id', 'is', null), eb('region', '=', region)])] : []),
+      eb.and([eb('clinic_id', 'is', null), eb('region', 'is', null)]),
+    ]))
+    .orderBy(sql`clinic_id IS NULL`).orderBy(sql`region IS NULL`).orderBy('effective_from', 'desc').limit(1).executeTakeFirst();
+  return row ? policyFromRow(row) : defaultReferralPolicy(kind, urgency);
+}
+
+/** A referral_policies row as the process's policy. */
+type PolicyColumns = 'wait_seconds' | 'wait_hours' | 'wait_working_days' | 'escalation_share' | 'acknowledge_seconds' | 'no_show_limit' | 'validity_days';
+
+export function policyFromRow(row: Pick<ReferralPolicyRow, PolicyColumns>): ReferralPolicy {
   const wait = row.wait_seconds !== null ? { seconds: row.wait_seconds } : row.wait_hours !== null ? { hours: row.wait_hours } : { workingDays: row.wait_working_days! };
   return { wait, escalationShare: Number(row.escalation_share), acknowledgeSeconds: row.acknowledge_seconds, noShowLimit: row.no_show_limit, validityDays: row.validity_days };
 }
 
-/** The deadline of a referral made at `createdAt` in this clinic under this policy; a count without decree data is reported. */
+/** The deadline of a referral made at `createdAt` in this clinic under this policy (the calendar in force then, today's closures);
+ * a count without decree data is reported. */
 export async function referralDeadline(db: Db, clinicId: string, createdAt: Date, policy: ReferralPolicy): Promise<Date> {
-  const counted = countedDeadlineAfter(createdAt, policy.wait, await clinicCalendar(db, clinicId));
+  const counted = countedDeadlineAfter(createdAt, policy.wait, await clinicCalendar(db, clinicId, createdAt));
   reportCalendarGaps('referral', counted.yearsWithoutDecree);
   return counted.deadline;
 }
 
-/** The workflow's input for a referral row (its deadline and validity as stored). */
+/** The workflow's input for a referral row: its deadline and validity as stored, the policy in force when it was created. */
 export async function referralStart(db: Db, row: Referral): Promise<ReferralInput> {
   return {
     referralId: row.id, patientId: row.patient_id, clinicId: row.clinic_id, referringPractitionerId: row.referring_practitioner_id!,
     specialty: row.specialty, targetPractitionerId: row.target_practitioner_id, kind: row.kind, urgency: row.urgency,
     createdAt: row.created_at.toISOString(), deadlineAt: row.deadline_at.toISOString(), validUntil: row.valid_until.toISOString(),
-    policy: await referralPolicy(db, row.clinic_id, row.kind, row.urgency),
+    policy: await referralPolicy(db, row.clinic_id, row.kind, row.urgency, row.created_at),
   };
 }
 

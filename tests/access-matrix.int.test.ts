@@ -110,6 +110,19 @@ const MATRIX: Record<string, Row> = {
   'GET /patients/{id}/record/access-log': { allow: ['patient', 'ops', 'admin'], params: { id: 'patient' }, scoped: ['otherPatient'] },
   'GET /patients/{id}/lab-results': { allow: ['patient', 'doctor', 'admin'], params: { id: 'patient' }, scoped: ['otherPatient'] },
   'POST /patients/{id}/vitals': { allow: CLINICIANS, params: { id: 'patient' } },
+
+  // Admin policies: bodies scoped to the fixtures' clinic (or far in the future), so an allowed call changes nothing for other tests.
+  'GET /rollout-programs': { allow: OPS },
+  'GET /admin/policies/referral-waiting-times': { allow: ADMIN },
+  'POST /admin/policies/referral-waiting-times': { allow: ADMIN, body: (x) => ({ clinicId: x.clinic, kind: 'specialist', urgency: 'routine', wait: { workingDays: 14 } }) },
+  'GET /admin/policies/lab-escalation': { allow: ADMIN },
+  'POST /admin/policies/lab-escalation': { allow: ADMIN, body: (x) => ({ clinicId: x.clinic, escalateCoveringSeconds: 900, escalateHeadSeconds: 2700 }) },
+  'GET /admin/policies/critical-ranges': { allow: ADMIN },
+  'POST /admin/policies/critical-ranges': { allow: ADMIN, body: () => ({ loinc: '2823-3', criticalLow: 2.5, criticalHigh: 6.5, effectiveFrom: new Date(Date.UTC(2099, 0, 1) + Math.floor(Math.random() * 1e9)).toISOString() }) },
+  'GET /admin/clinics/{id}/calendar': { allow: ADMIN, params: { id: 'clinic' } },
+  'PUT /admin/clinics/{id}/calendar': { allow: ADMIN, params: { id: 'clinic' }, body: () => ({ country: 'RU' }) },
+  'POST /admin/clinics/{id}/closures/{date}': { allow: ADMIN, params: { id: 'clinic' }, body: () => ({ reason: 'matrix' }) },
+  'DELETE /admin/clinics/{id}/closures/{date}': { allow: ADMIN, params: { id: 'clinic' } },
 };
 
 interface Fixtures { patient: string; practitioner: string; clinic: string; appointment: string; referral: string; labOrder: string; slotId: string; specialty: string }

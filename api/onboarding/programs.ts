@@ -19,6 +19,13 @@ const DashboardSchema = z.object({
   perStage: z.record(z.string(), z.number().int()), behindSchedule: z.array(Uuid), pilots: z.array(Uuid), runs: z.number().int(),
 }).openapi('RolloutDashboard');
 const IdParam = z.object({ id: Uuid });
+const ProgramListSchema = z.object({
+  programs: z.array(z.object({
+    id: Uuid, name: z.string(), workflowId: z.string(), pilotClinicIds: z.array(Uuid), clinicCount: z.number().int(),
+    createdBy: z.string(), createdAt: z.string().datetime(),
+  })),
+  nextOffset: z.number().int().nullable(),
+}).openapi('RolloutProgramList');
 
 export function programsRouter(deps: ApiDeps) {
   const { db, temporal, config } = deps;
@@ -65,6 +72,30 @@ export function programsRouter(deps: ApiDeps) {
       workflowIdConflictPolicy: 'USE_EXISTING', typedSearchAttributes: [{ key: processStatusKey, value: 'pilots' }],
     });
     return c.json({ programId, workflowId }, 201);
+  });
+
+  router.openapi(createRoute({
+    method: 'get', path: '/rollout-programs',
+    summary: 'The rollout programs, newest first (admin and ops); each one\'s dashboard is GET /rollout-programs/{id}',
+    security: [{ bearer: [] }], middleware: [ops] as const,
+    request: {
+      query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0) }),
+    },
+    responses: {
+      200: json(ProgramListSchema, 'A page of programs; nextOffset fetches the next'), 400: errorResponse('Malformed query'), ...AUTH_ERRORS,
+    },
+  }), async (c) => {
+    const { limit, offset } = c.req.valid('query');
+    const rows = await db.selectFrom('rollout_programs')
+      .select(['id', 'name', 'workflow_id', 'pilot_clinic_ids', 'clinic_ids', 'created_by', 'created_at'])
+      .orderBy('created_at', 'desc').orderBy('id').limit(limit + 1).offset(offset).execute();
+    return c.json({
+      programs: rows.slice(0, limit).map((r) => ({
+        id: r.id, name: r.name, workflowId: r.workflow_id, pilotClinicIds: r.pilot_clinic_ids, clinicCount: r.clinic_ids.length,
+        createdBy: r.created_by, createdAt: r.created_at.toISOString(),
+      })),
+      nextOffset: rows.length > limit ? offset + limit : null,
+    }, 200);
   });
 
   router.openapi(createRoute({

@@ -11,6 +11,7 @@ import type * as cdsAudit from './cds-audit';
 import type * as core from './core';
 import type * as labOrder from './lab-order';
 import type * as onboarding from './onboarding';
+import type * as policies from './policies';
 import type * as referral from './referral';
 
 export type { Sex, ReferralStatus };
@@ -19,6 +20,7 @@ export * from './cds-audit';
 export * from './core';
 export * from './lab-order';
 export * from './onboarding';
+export * from './policies';
 export * from './referral';
 
 export interface Database {
@@ -40,6 +42,9 @@ export interface Database {
   referral_policies: referral.ReferralPoliciesTable;
   clinic_calendars: referral.ClinicCalendarsTable;
   clinic_closures: referral.ClinicClosuresTable;
+  clinic_calendar_versions: policies.ClinicCalendarVersionsTable;
+  lab_escalation_policies: policies.LabEscalationPoliciesTable;
+  lab_critical_ranges: policies.LabCriticalRangesTable;
   lab_orders: labOrder.LabOrdersTable;
   specimens: labOrder.SpecimensTable;
   lab_results: labOrder.LabResultsTable;
@@ -83,3 +88,7 @@ export type NewAuditEntry = Insertable<cdsAudit.AuditLogTable>;
 export type Referral = Selectable<referral.ReferralsTable>;
 export type ReferralEvent = Selectable<referral.ReferralEventsTable>;
 export type LabOrder = Selectable<labOrder.LabOrdersTable>;
+export type ReferralPolicyRow = Selectable<referral.ReferralPoliciesTable>;
+export type LabEscalationPolicyRow = Selectable<policies.LabEscalationPoliciesTable>;
+export type LabCriticalRangeRow = Selectable<policies.LabCriticalRangesTable>;
+export type ClinicCalendarVersionRow = Selectable<policies.ClinicCalendarVersionsTable>;

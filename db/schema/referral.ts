@@ -71,6 +71,11 @@ export interface ReferralPoliciesTable {
   acknowledge_seconds: number;
   no_show_limit: number;
   validity_days: number;
+  /** The version takes effect from this instant (rows from before versions: 1970, always). */
+  effective_from: ColumnType<Date, Date | string | undefined, never>;
+  /** Who set this version through the admin API; null for rows written before it. */
+  created_by: string | null;
+  created_at: CreatedAt;
 }
 
 export interface ClinicCalendarsTable {
