@@ -17,6 +17,8 @@ import { requireRole, type Caller } from './auth';
 import { assertActInClinic, auditAccess, canActOnReferral, canReadPatientRecord, clinicFilterFor } from './access';
 import { ApiError, errorResponse, sendToProcess, type FailureMap } from './errors';
 import { newRouter, type ApiDeps, type AppEnv } from './router';
+import { MoreField } from './paging';
+import { presentReferrals, ReferralNameFields } from './referral-names';
 
 const REFERRAL_FAILURES: FailureMap = {
   SlotNotFound: [404, 'slot_not_found'],
@@ -51,7 +53,7 @@ const ReferralDetailSchema = ReferralSchema.extend({
   timeline: z.array(z.object({ at: z.string().datetime(), step: z.string(), actor: z.string(), details: z.unknown() })),
   process: z.object({ status: z.string(), escalateAt: z.string(), escalationLevel: z.number(), acknowledgeLevel: z.number(), appointmentId: Uuid.nullable() }).nullable(),
 }).openapi('ReferralDetail');
-const ReferralListSchema = z.object({ referrals: z.array(ReferralSchema), nextOffset: z.number().int().nullable() }).openapi('ReferralList');
+const ReferralListSchema = z.object({ referrals: z.array(ReferralSchema.extend(ReferralNameFields)), nextOffset: z.number().int().nullable(), more: MoreField }).openapi('ReferralList');
 const BookedSchema = z.object({ appointmentId: Uuid, status: z.string(), slotId: Uuid, practitionerId: Uuid, clinicId: Uuid, startsAt: z.string().datetime() }).openapi('ReferralBooking');
 
 const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -179,13 +181,18 @@ export function referralRouter(deps: ApiDeps) {
   router.openapi(
     createRoute({
       method: 'get', path: '/referrals/queue', summary: 'The registrar\'s work queue: referrals awaiting booking, escalated first, then nearest deadline',
-      security: [{ bearer: [] }], middleware: [staff] as const, request: { query: z.object({ clinicId: Uuid, limit: z.coerce.number().int().min(1).max(200).default(50) }) },
-      responses: { 200: json(ReferralListSchema, 'The queue, in working order'), 400: errorResponse('Malformed query'), ...AUTH_ERRORS },
+      security: [{ bearer: [] }], middleware: [staff] as const,
+      request: { query: ListQuery.extend({ clinicId: Uuid.optional().openapi({ description: 'Defaults to the clinic a registrar\'s token names; doctors and admin name one' }) }) },
+      responses: { 200: json(ReferralListSchema, 'The queue, in working order; nextOffset fetches the next page'), 400: errorResponse('Malformed query, or no clinic named'), ...AUTH_ERRORS },
     }),
     async (c) => {
       const q = c.req.valid('query');
-      clinicFilterFor(c.get('caller'), q.clinicId);
-      return c.json({ referrals: (await registrarQueue(db, q.clinicId, q.limit)).map(referralView), nextOffset: null }, 200);
+      const caller = c.get('caller');
+      const clinicId = clinicFilterFor(caller, q.clinicId);
+      if (!clinicId) throw new ApiError(400, 'validation_failed', 'Name the clinic whose queue to read (clinicId).');
+      const rows = await registrarQueue(db, clinicId, q.limit + 1, q.offset);
+      const more = rows.length > q.limit;
+      return c.json({ referrals: await presentReferrals(db, caller, rows.slice(0, q.limit)), nextOffset: more ? q.offset + q.limit : null, more }, 200);
     },
   );
 
@@ -198,7 +205,8 @@ export function referralRouter(deps: ApiDeps) {
     async (c) => {
       const q = c.req.valid('query');
       const rows = await listReferrals(db, { clinicId: clinicFilterFor(c.get('caller'), q.clinicId), status: q.status, breached: q.breached === undefined ? undefined : q.breached === 'true', limit: q.limit + 1, offset: q.offset });
-      return c.json({ referrals: rows.slice(0, q.limit).map(referralView), nextOffset: rows.length > q.limit ? q.offset + q.limit : null }, 200);
+      const more = rows.length > q.limit;
+      return c.json({ referrals: await presentReferrals(db, c.get('caller'), rows.slice(0, q.limit)), nextOffset: more ? q.offset + q.limit : null, more }, 200);
     },
   );
 
@@ -297,7 +305,8 @@ export function referralRouter(deps: ApiDeps) {
       await canReadPatientRecord(c, db, id, { type: 'ServiceRequestList', id });
       const q = c.req.valid('query');
       const rows = await listReferrals(db, { patientId: id, limit: q.limit + 1, offset: q.offset });
-      return c.json({ referrals: rows.slice(0, q.limit).map(referralView), nextOffset: rows.length > q.limit ? q.offset + q.limit : null }, 200);
+      const more = rows.length > q.limit;
+      return c.json({ referrals: await presentReferrals(db, c.get('caller'), rows.slice(0, q.limit), true), nextOffset: more ? q.offset + q.limit : null, more }, 200);
     },
   );
 
