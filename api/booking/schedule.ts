@@ -1,6 +1,6 @@
 /** Slot search, appointment reads and lists, day lists, leave and the waitlist. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { appointmentView, patientAppointments, practitionerDay, recordLeave, searchFreeSlots } from '../../db/booking';
+import { patientAppointments, practitionerDay, recordLeave, searchFreeSlots } from '../../db/booking';
 import { nameUuid } from '../../domain/ids';
 import { bookingStatusQuery } from '../../workflows/booking';
 import { newRouter } from '../router';
@@ -20,7 +20,7 @@ function slotCursor(raw: string): { startsAt: string; id: string } {
 }
 
 export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: BookingContext) {
-  const { db, temporal, anyone, bookers, desk, staff, ownAppointment, ensureProcess, present, presentRows } = ctx;
+  const { db, temporal, anyone, bookers, desk, staff, ownAppointment, ensureProcess, presentRows } = ctx;
 
   router.openapi(
     createRoute({
