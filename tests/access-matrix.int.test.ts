@@ -110,6 +110,10 @@ const MATRIX: Record<string, Row> = {
   'GET /patients/{id}/record/access-log': { allow: ['patient', 'ops', 'admin'], params: { id: 'patient' }, scoped: ['otherPatient'] },
   'GET /patients/{id}/lab-results': { allow: ['patient', 'doctor', 'admin'], params: { id: 'patient' }, scoped: ['otherPatient'] },
   'POST /patients/{id}/vitals': { allow: CLINICIANS, params: { id: 'patient' } },
+
+  'GET /me': { allow: ROLES },
+  'GET /patients': { allow: STAFF, query: '?name=matrix' },
+  'GET /lab/critical-results': { allow: LAB },
 };
 
 interface Fixtures { patient: string; practitioner: string; clinic: string; appointment: string; referral: string; labOrder: string; slotId: string; specialty: string }
