@@ -167,6 +167,16 @@ describe('names beside ids', () => {
     expect(day.body.appointments.find((a: Json) => a.id === world.appointmentId)).toMatchObject({ patientName: 'Lab Patient', practitionerName: 'Dr Test' });
   });
 
+  test('the patient\'s record names each item\'s clinic, doctors and tests, with its time on the clinic\'s clock', async () => {
+    const record = await call(engine, 'GET', `/patients/${world.patientId}/record?limit=200`, await engine.token('admin'));
+    expect(record.status).toBe(200);
+    const visit = record.body.items.find((i: Json) => i.kind === 'appointment' && i.id === world.appointmentId);
+    expect(visit).toMatchObject({ clinicName: 'Test clinic', practitionerName: 'Dr Test', timeZone: 'Europe/Moscow' });
+    expect(visit.atLocal).toBe(localDateTime(visit.at, 'Europe/Moscow'));
+    expect(record.body.items.find((i: Json) => i.kind === 'lab-report')).toMatchObject({ clinicName: 'Lab test clinic', orderingPractitionerName: 'Dr Order', testNames: ['Potassium'] });
+    expect(record.body.items.find((i: Json) => i.kind === 'referral')).toMatchObject({ referringPractitionerName: 'Dr Order', targetPractitionerName: null });
+  });
+
   test('the registrar queue defaults to the token\'s clinic and names the clinic, the doctors and the patient', async () => {
     const registrarB = await engine.token('registrar', { clinicId: world.b.clinicId });
     const queue = await call(engine, 'GET', '/referrals/queue', registrarB);
