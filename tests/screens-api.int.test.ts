@@ -163,6 +163,7 @@ describe('names beside ids', () => {
     const appt = list.body.appointments.find((a: Json) => a.id === world.appointmentId);
     expect(appt).toMatchObject({ clinicName: 'Test clinic', practitionerName: 'Dr Test', specialty: world.a.specialty, patientName: 'Lab Patient', timeZone: 'Europe/Moscow' });
     expect(appt.localStart).toBe(localDateTime(appt.startsAt, 'Europe/Moscow'));
+    expect([appt.startsAtLocal, appt.endsAtLocal]).toEqual([appt.localStart, localDateTime(appt.endsAt, 'Europe/Moscow')]);
     const day = await call(engine, 'GET', `/practitioners/${world.a.practitionerId}/day?date=${appt.localStart.slice(0, 10)}`, registrar);
     expect(day.body.appointments.find((a: Json) => a.id === world.appointmentId)).toMatchObject({ patientName: 'Lab Patient', practitionerName: 'Dr Test' });
   });

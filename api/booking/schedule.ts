@@ -46,7 +46,7 @@ export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: Bookin
       return c.json({
         more, nextCursor: more && last ? encodeCursor('slots', [last.starts_at.toISOString(), last.id]) : null,
         slots: page.map((r) => ({
-          id: r.id, startsAt: r.starts_at.toISOString(), endsAt: r.ends_at.toISOString(), localStart: r.local_start, timeZone: r.time_zone,
+          id: r.id, startsAt: r.starts_at.toISOString(), endsAt: r.ends_at.toISOString(), localStart: r.local_start, startsAtLocal: r.local_start, timeZone: r.time_zone,
           practitionerId: r.practitioner_id, practitionerName: r.practitioner_name, specialty: r.specialty, clinicId: r.clinic_id, clinicName: r.clinic_name,
         })),
       }, 200);

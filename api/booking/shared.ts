@@ -41,6 +41,8 @@ export const AppointmentSchema = z
   .object({
     id: Uuid, status: z.string(), fhirStatus: z.string(), slotId: Uuid, patientId: Uuid, practitionerId: Uuid, clinicId: Uuid,
     startsAt: z.string().datetime(), endsAt: z.string().datetime(), localStart: z.string().openapi({ example: '2026-11-25T09:00' }), timeZone: z.string(),
+    startsAtLocal: z.string().openapi({ description: 'The same as localStart: the start on the clinic\'s clock', example: '2026-11-25T09:00' }),
+    endsAtLocal: z.string().openapi({ description: 'The end on the clinic\'s clock', example: '2026-11-25T09:20' }),
     holdExpiresAt: z.string().datetime().nullable(),
     clinicName: z.string().optional().openapi({ description: 'In lists and single reads' }),
     practitionerName: z.string().optional().openapi({ description: 'In lists and single reads' }),
@@ -52,6 +54,7 @@ export const AppointmentListSchema = z.object({ appointments: z.array(Appointmen
 export const SlotSchema = z
   .object({
     id: Uuid, startsAt: z.string().datetime(), endsAt: z.string().datetime(), localStart: z.string().openapi({ example: '2026-11-25T09:00' }), timeZone: z.string(),
+    startsAtLocal: z.string().openapi({ description: 'The same as localStart: the start on the clinic\'s clock', example: '2026-11-25T09:00' }),
     practitionerId: Uuid, practitionerName: z.string(), specialty: z.string(), clinicId: Uuid, clinicName: z.string(),
   })
   .openapi('Slot');
@@ -67,11 +70,14 @@ export const WaitlistSchema = z
   .openapi('WaitlistEntry');
 
 /** The appointment as the API shows it: instants, plus the start on the clinic's own clock. */
-export const toApi = (v: AppointmentView, timeZone: string) => ({
-  id: v.appointmentId, status: v.status, fhirStatus: fhirAppointmentStatus(v.status), slotId: v.slotId, patientId: v.patientId,
-  practitionerId: v.practitionerId, clinicId: v.clinicId, startsAt: v.startsAt, endsAt: v.endsAt,
-  localStart: localDateTime(v.startsAt, timeZone), timeZone, holdExpiresAt: v.holdExpiresAt,
-});
+export const toApi = (v: AppointmentView, timeZone: string) => {
+  const localStart = localDateTime(v.startsAt, timeZone);
+  return {
+    id: v.appointmentId, status: v.status, fhirStatus: fhirAppointmentStatus(v.status), slotId: v.slotId, patientId: v.patientId,
+    practitionerId: v.practitionerId, clinicId: v.clinicId, startsAt: v.startsAt, endsAt: v.endsAt,
+    localStart, timeZone, startsAtLocal: localStart, endsAtLocal: localDateTime(v.endsAt, timeZone), holdExpiresAt: v.holdExpiresAt,
+  };
+};
 
 export const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 export const body = <T extends z.ZodTypeAny>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
