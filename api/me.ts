@@ -14,9 +14,12 @@ const ClinicRefSchema = z.object({ id: Uuid, name: z.string(), timeZone: z.strin
 const MeSchema = z.object({
   userId: z.string(),
   role: z.enum(ROLES),
-  clinics: z.array(ClinicRefSchema).openapi({ description: 'The clinics the token acts for (a doctor: their practitioner\'s clinic; a patient: their home clinic); empty for ops and admin' }),
+  clinics: z.array(ClinicRefSchema).openapi({
+    description: 'The clinics the token acts for (a doctor: their practitioner\'s clinic; a patient: their home clinic); empty for ops and admin',
+  }),
   patient: z.object({
-    id: Uuid, fullName: z.string(), birthDate: z.string(), sex: z.string(), policyNumber: z.string().nullable(), homeClinicId: Uuid.nullable(), homeClinicName: z.string().nullable(),
+    id: Uuid, fullName: z.string(), birthDate: z.string(), sex: z.string(), policyNumber: z.string().nullable(),
+    homeClinicId: Uuid.nullable(), homeClinicName: z.string().nullable(),
   }).nullable(),
   practitioner: z.object({ id: Uuid, fullName: z.string(), specialty: z.string(), clinicId: Uuid, clinicName: z.string() }).nullable(),
 }).openapi('Me');
@@ -27,13 +30,22 @@ export function meRouter(deps: ApiDeps) {
   const router = newRouter();
 
   router.openapi(createRoute({
-    method: 'get', path: '/me', summary: 'Who I am: my role, my clinics, my patient or practitioner record', security: [{ bearer: [] }], middleware: [anyone] as const,
-    responses: { 200: { description: 'The caller', content: { 'application/json': { schema: MeSchema } } }, 401: errorResponse('No or invalid token'), 403: errorResponse('Role not allowed') },
+    method: 'get', path: '/me', summary: 'Who I am: my role, my clinics, my patient or practitioner record',
+    security: [{ bearer: [] }], middleware: [anyone] as const,
+    responses: {
+      200: { description: 'The caller', content: { 'application/json': { schema: MeSchema } } },
+      401: errorResponse('No or invalid token'), 403: errorResponse('Role not allowed'),
+    },
   }), async (c) => {
     const caller = c.get('caller');
     const [patient, practitioner] = await Promise.all([
-      caller.patientId ? db.selectFrom('patients').select(['id', 'full_name', 'birth_date', 'sex', 'policy_number', 'home_clinic_id']).where('id', '=', caller.patientId).executeTakeFirst() : undefined,
-      caller.practitionerId ? db.selectFrom('practitioners').select(['id', 'full_name', 'specialty', 'clinic_id']).where('id', '=', caller.practitionerId).executeTakeFirst() : undefined,
+      caller.patientId
+        ? db.selectFrom('patients').select(['id', 'full_name', 'birth_date', 'sex', 'policy_number', 'home_clinic_id'])
+          .where('id', '=', caller.patientId).executeTakeFirst()
+        : undefined,
+      caller.practitionerId
+        ? db.selectFrom('practitioners').select(['id', 'full_name', 'specialty', 'clinic_id']).where('id', '=', caller.practitionerId).executeTakeFirst()
+        : undefined,
     ]);
     const clinicIds = [...callerClinics(caller)];
     if (practitioner && !clinicIds.includes(practitioner.clinic_id)) clinicIds.push(practitioner.clinic_id);

@@ -24,12 +24,21 @@ const FoundPatientSchema = z.object({
 const PatientSearchSchema = z.object({ patients: z.array(FoundPatientSchema), more: MoreField, nextCursor: NextCursorField }).openapi('PatientSearch');
 
 const SearchQuery = z.object({
-  name: z.string().trim().min(2).max(100).optional().openapi({ description: 'A prefix of the full name or of the family name, any case', example: 'orlo' }),
+  name: z.string().trim().min(2).max(100).optional()
+    .openapi({ description: 'A prefix of the full name or of the family name, any case', example: 'orlo' }),
   birthDate: z.string().regex(/^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'must be a date YYYY-MM-DD').optional(),
-  policyNumber: z.string().regex(/^[0-9 ]{6,24}$/, 'must be the policy number\'s digits').optional().openapi({ example: '7800000000104729' }),
+  policyNumber: z.string().regex(/^[0-9 ]{6,24}$/, 'must be the policy number\'s digits').optional()
+    .openapi({ example: '7800000000104729' }),
   limit: z.coerce.number().int().min(1).max(50).default(20),
   cursor: CursorQuery,
 });
+
+/** A search cursor: the last patient's sort key and id, checked before it reaches SQL. */
+function patientCursor(raw: string): { key: string; id: string } {
+  const [key, id] = decodeCursor('patients', raw, 2) as [string, string];
+  if (!Uuid.safeParse(id).success) throw new ApiError(400, 'validation_failed', 'The cursor is not one this API handed out for this list.');
+  return { key, id };
+}
 
 export function patientSearchRouter(deps: ApiDeps) {
   const { db, config } = deps;
@@ -38,19 +47,20 @@ export function patientSearchRouter(deps: ApiDeps) {
 
   router.openapi(createRoute({
     method: 'get', path: '/patients', summary: 'Find patients by name prefix, birth date or policy number, among those I may see',
-    description: 'Registrars: patients attached to or seen at their clinics. Doctors: their care relationships. Admin: everyone. Criteria combine (AND); at least one is required.',
+    description: 'Registrars: patients attached to or seen at their clinics. Doctors: their care relationships. Admin: everyone. '
+      + 'Criteria combine (AND); at least one is required.',
     security: [{ bearer: [] }], middleware: [searchers] as const, request: { query: SearchQuery },
     responses: {
       200: { description: 'Matches by name, a page at a time', content: { 'application/json': { schema: PatientSearchSchema } } },
-      400: errorResponse('validation_failed: no criterion, or a malformed one or cursor'), 401: errorResponse('No or invalid token'), 403: errorResponse('Role not allowed'),
+      400: errorResponse('validation_failed: no criterion, or a malformed one or cursor'),
+      401: errorResponse('No or invalid token'), 403: errorResponse('Role not allowed'),
     },
   }), async (c) => {
     const q = c.req.valid('query');
     const name = q.name?.toLowerCase().replace(/\s+/g, ' ');
     const policyNumber = q.policyNumber?.replace(/ /g, '');
     if (!name && !q.birthDate && !policyNumber) throw new ApiError(400, 'validation_failed', 'Name a patient: name, birthDate or policyNumber.');
-    let after = q.cursor ? (([key, id]) => ({ key: key!, id: id! }))(decodeCursor('patients', q.cursor, 2)) : undefined;
-    if (after && !Uuid.safeParse(after.id).success) throw new ApiError(400, 'validation_failed', 'The cursor is not one this API handed out for this list.');
+    let after = q.cursor ? patientCursor(q.cursor) : undefined;
     const mayFind = await patientFinder(db, c.get('caller'));
 
     const found: FoundPatient[] = [];

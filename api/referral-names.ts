@@ -28,7 +28,9 @@ export const ReferralNameFields = {
  */
 export function mayNamePatient(caller: Caller, row: Referral, recordRead = false): boolean {
   if (recordRead || caller.role === 'admin' || caller.role === 'patient' || caller.role === 'registrar') return true;
-  if (caller.role === 'doctor') return !!caller.practitionerId && (caller.practitionerId === row.referring_practitioner_id || caller.practitionerId === row.target_practitioner_id);
+  if (caller.role === 'doctor') {
+    return !!caller.practitionerId && (caller.practitionerId === row.referring_practitioner_id || caller.practitionerId === row.target_practitioner_id);
+  }
   return false;
 }
 
@@ -43,7 +45,8 @@ export async function presentReferrals(db: Db, caller: Caller, rows: Referral[],
     return {
       ...referralView(r),
       clinicName: clinic?.name ?? '', timeZone: clinic?.timeZone ?? 'UTC', deadlineAtLocal: localDateTime(r.deadline_at, clinic?.timeZone ?? 'UTC'),
-      referringPractitionerName: names.practitioner(r.referring_practitioner_id), targetPractitionerName: names.practitioner(r.target_practitioner_id),
+      referringPractitionerName: names.practitioner(r.referring_practitioner_id),
+      targetPractitionerName: names.practitioner(r.target_practitioner_id),
       patientName: mayNamePatient(caller, r, recordRead) ? names.patient(r.patient_id) : null,
     };
   });

@@ -22,7 +22,10 @@ const distinct = (ids: Iterable<string | null | undefined> | undefined): string[
   [...new Set([...(ids ?? [])].filter((x): x is string => typeof x === 'string' && x.length > 0))];
 
 export async function lookupNames(db: Db, want: NameWants): Promise<Names> {
-  const [clinicIds, practitionerIds, patientIds, loincs] = [distinct(want.clinics), distinct(want.practitioners), distinct(want.patients), distinct(want.tests)];
+  const clinicIds = distinct(want.clinics);
+  const practitionerIds = distinct(want.practitioners);
+  const patientIds = distinct(want.patients);
+  const loincs = distinct(want.tests);
   const [clinics, practitioners, patients, tests] = await Promise.all([
     clinicIds.length ? db.selectFrom('clinics').select(['id', 'name', 'time_zone']).where('id', 'in', clinicIds).execute() : [],
     practitionerIds.length ? db.selectFrom('practitioners').select(['id', 'full_name']).where('id', 'in', practitionerIds).execute() : [],
