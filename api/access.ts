@@ -173,3 +173,19 @@ export function clinicFilterFor(caller: Caller, clinicId: string | undefined): s
   assertActInClinic(caller, wanted, 'that clinic');
   return wanted;
 }
+
+/**
+ * Who this caller may find in a patient search (GET /patients), as a predicate. Admin: anyone. A
+ * registrar: the patients attached to (home clinic) or with a care relationship at one of their
+ * clinics. A doctor: their care relationships (the same hasCareRelationship as the record).
+ * Nobody else searches. Not audited here: the search audits each patient it answers with.
+ */
+export async function patientFinder(db: Db, caller: Caller): Promise<(patient: { id: string; home_clinic_id: string | null }) => Promise<boolean>> {
+  if (caller.role === 'admin') return async () => true;
+  if (caller.role !== 'registrar' && caller.role !== 'doctor') return async () => false;
+  const scope = await staffScope(db, caller);
+  return async (patient) => {
+    if (caller.role === 'registrar' && patient.home_clinic_id && scope.clinics.includes(patient.home_clinic_id)) return true;
+    return hasCareRelationship(db, patient.id, scope.practitionerId, scope.clinics);
+  };
+}

@@ -15,9 +15,11 @@ import { healthRouter } from './health';
 import { corsForOrigins, limitBodies } from './hostile';
 import { onboardingRouter } from './onboarding';
 import { labOrderRouter } from './lab-order';
+import { meRouter } from './me';
 import { metricsRouter } from './metrics';
 import { opsRouter } from './ops';
 import { opsSummaryRouter } from './ops-summary';
+import { patientSearchRouter } from './patient-search';
 import { recordRouter } from './record';
 import { referralRouter } from './referral';
 import { newRouter, type ApiDeps } from './router';
@@ -65,6 +67,8 @@ export function createApp(deps: ApiDeps) {
   app.route('/', labOrderRouter(deps));
   app.route('/', recordRouter(deps));
   app.route('/', adminRouter(deps));
+  app.route('/', meRouter(deps));
+  app.route('/', patientSearchRouter(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Clinical process engine API', version: '0.1.0', description: 'Starts, signals, updates and queries the clinic\'s durable processes.' },

@@ -57,6 +57,7 @@ export type ErrorCode =
   | 'not_finite'
   | 'impossible_value'
   | 'read_back_mismatch'
+  | 'read_back_required'
   | 'no_care_relationship'
   | 'wrong_clinic'
   // Admin policy changes (api/admin).

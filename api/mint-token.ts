@@ -32,8 +32,28 @@ function parse(argv: string[]) {
   }
   const { positionals, values } = parsed;
   const role = positionals[0] as Role;
-  if (positionals.length !== 1 || !ROLES.includes(role)) throw new UsageError(`a role is required: one of ${ROLES.join(', ')}.`);
+  if (positionals.length === 1 && !ROLES.includes(role)) throw new UsageError(`unknown role "${positionals[0]}": the role is one of ${ROLES.join(', ')}.`);
+  if (positionals.length !== 1) throw new UsageError(`a role is required: one of ${ROLES.join(', ')}.`);
+  requireScope(role, values);
   return { role, hours: parseHours(values.hours), sub: values.sub, patient: values.patient, practitioner: values.practitioner, clinic: values.clinic };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A token the API could only ever refuse is not minted: a patient token names its patient, a
+ * registrar or lab token its clinic(s), each as a uuid.
+ */
+export function requireScope(role: Role, values: { patient?: string; practitioner?: string; clinic?: string }): void {
+  if (role === 'patient' && !values.patient) throw new UsageError('a patient token needs --patient <uuid>: the patient it acts for.');
+  if ((role === 'registrar' || role === 'lab') && !clinicClaims(undefined, values.clinic).length) {
+    throw new UsageError(`a ${role} token needs --clinic <uuid>[,<uuid>…]: the clinic(s) it acts for.`);
+  }
+  for (const [flag, value] of [['--patient', values.patient], ['--practitioner', values.practitioner]] as const) {
+    if (value !== undefined && !UUID.test(value)) throw new UsageError(`${flag} must be a uuid; got "${value}".`);
+  }
+  const bad = clinicClaims(undefined, values.clinic).find((id) => !UUID.test(id));
+  if (bad !== undefined) throw new UsageError(`--clinic must be uuids separated by commas; got "${bad}".`);
 }
 
 async function main() {

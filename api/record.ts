@@ -9,6 +9,7 @@ import { decodeCursor, encodeCursor, RECORD_KINDS, recordBundle } from '../domai
 import { newRouter, type ApiDeps } from './router';
 import { requireRole } from './auth';
 import { canReadPatientRecord } from './access';
+import { nameRecordItems } from './record-names';
 import { ApiError, errorResponse } from './errors';
 
 const Uuid = z.string().uuid();
@@ -75,7 +76,7 @@ export function recordRouter(deps: ApiDeps) {
         const base = `/patients/${id}/record?format=fhir&limit=${q.limit}`;
         return c.json(recordBundle(id, page.items, { self: q.cursor ? `${base}&cursor=${q.cursor}` : base, ...(nextCursor ? { next: `${base}&cursor=${nextCursor}` } : {}) }) as z.infer<typeof BundleSchema>, 200);
       }
-      return c.json({ patientId: id, items: page.items, nextCursor }, 200);
+      return c.json({ patientId: id, items: await nameRecordItems(db, page.items), nextCursor }, 200);
     },
   );
 

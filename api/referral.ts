@@ -18,6 +18,8 @@ import { requireRole, type Caller } from './auth';
 import { assertActInClinic, auditAccess, canActOnReferral, canReadPatientRecord, clinicFilterFor } from './access';
 import { ApiError, errorResponse, sendToProcess, type FailureMap } from './errors';
 import { newRouter, type ApiDeps, type AppEnv } from './router';
+import { MoreField } from './paging';
+import { presentReferrals, ReferralNameFields } from './referral-names';
 
 const REFERRAL_FAILURES: FailureMap = {
   SlotNotFound: [404, 'slot_not_found'],
@@ -60,7 +62,7 @@ const ReferralDetailSchema = ReferralSchema.extend({
   timeline: z.array(z.object({ at: z.string().datetime(), step: z.string(), actor: z.string(), details: z.unknown() })),
   process: z.object({ status: z.string(), escalateAt: z.string(), escalationLevel: z.number(), acknowledgeLevel: z.number(), appointmentId: Uuid.nullable() }).nullable(),
 }).openapi('ReferralDetail');
-const ReferralListSchema = z.object({ referrals: z.array(ReferralSchema), nextOffset: z.number().int().nullable() }).openapi('ReferralList');
+const ReferralListSchema = z.object({ referrals: z.array(ReferralSchema.extend(ReferralNameFields)), nextOffset: z.number().int().nullable(), more: MoreField }).openapi('ReferralList');
 const BookedSchema = z.object({ appointmentId: Uuid, status: z.string(), slotId: Uuid, practitionerId: Uuid, clinicId: Uuid, startsAt: z.string().datetime() }).openapi('ReferralBooking');
 
 const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -98,7 +100,11 @@ export function referralRouter(deps: ApiDeps) {
   const update = <T>(row: Referral, send: (h: WorkflowHandle) => Promise<T>): Promise<T> => sendToProcess(temporal, row, 'referral', REFERRAL_FAILURES, send);
   /** A referral as answered: its row and the offers its patient can take now (db/referral-offers.ts). */
   const view = async (r: Referral) => ({ ...referralView(r), offeredSlots: await currentOffers(db, r) });
-  const views = (rows: Referral[]) => Promise.all(rows.map(view));
+  /** A list's rows with names beside ids and the offers still bookable now. */
+  const presentWithOffers = async (caller: Caller, rows: Referral[], recordRead = false) => {
+    const named = await presentReferrals(db, caller, rows, recordRead);
+    return Promise.all(named.map(async (r, i) => ({ ...r, offeredSlots: await currentOffers(db, rows[i]!) })));
+  };
   const fresh = async (id: string) => view(await db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
 
   const router = newRouter();
@@ -198,13 +204,18 @@ export function referralRouter(deps: ApiDeps) {
   router.openapi(
     createRoute({
       method: 'get', path: '/referrals/queue', summary: 'The registrar\'s work queue: referrals awaiting booking, escalated first, then nearest deadline',
-      security: [{ bearer: [] }], middleware: [staff] as const, request: { query: z.object({ clinicId: Uuid, limit: z.coerce.number().int().min(1).max(200).default(50) }) },
-      responses: { 200: json(ReferralListSchema, 'The queue, in working order'), 400: errorResponse('Malformed query'), ...AUTH_ERRORS },
+      security: [{ bearer: [] }], middleware: [staff] as const,
+      request: { query: ListQuery.extend({ clinicId: Uuid.optional().openapi({ description: 'Defaults to the clinic a registrar\'s token names; doctors and admin name one' }) }) },
+      responses: { 200: json(ReferralListSchema, 'The queue, in working order; nextOffset fetches the next page'), 400: errorResponse('Malformed query, or no clinic named'), ...AUTH_ERRORS },
     }),
     async (c) => {
       const q = c.req.valid('query');
-      clinicFilterFor(c.get('caller'), q.clinicId);
-      return c.json({ referrals: await views(await registrarQueue(db, q.clinicId, q.limit)), nextOffset: null }, 200);
+      const caller = c.get('caller');
+      const clinicId = clinicFilterFor(caller, q.clinicId);
+      if (!clinicId) throw new ApiError(400, 'validation_failed', 'Name the clinic whose queue to read (clinicId).');
+      const rows = await registrarQueue(db, clinicId, q.limit + 1, q.offset);
+      const more = rows.length > q.limit;
+      return c.json({ referrals: await presentWithOffers(caller, rows.slice(0, q.limit)), nextOffset: more ? q.offset + q.limit : null, more }, 200);
     },
   );
 
@@ -217,7 +228,8 @@ export function referralRouter(deps: ApiDeps) {
     async (c) => {
       const q = c.req.valid('query');
       const rows = await listReferrals(db, { clinicId: clinicFilterFor(c.get('caller'), q.clinicId), status: q.status, breached: q.breached === undefined ? undefined : q.breached === 'true', limit: q.limit + 1, offset: q.offset });
-      return c.json({ referrals: await views(rows.slice(0, q.limit)), nextOffset: rows.length > q.limit ? q.offset + q.limit : null }, 200);
+      const more = rows.length > q.limit;
+      return c.json({ referrals: await presentWithOffers(c.get('caller'), rows.slice(0, q.limit)), nextOffset: more ? q.offset + q.limit : null, more }, 200);
     },
   );
 
@@ -316,7 +328,8 @@ export function referralRouter(deps: ApiDeps) {
       await canReadPatientRecord(c, db, id, { type: 'ServiceRequestList', id });
       const q = c.req.valid('query');
       const rows = await listReferrals(db, { patientId: id, limit: q.limit + 1, offset: q.offset });
-      return c.json({ referrals: await views(rows.slice(0, q.limit)), nextOffset: rows.length > q.limit ? q.offset + q.limit : null }, 200);
+      const more = rows.length > q.limit;
+      return c.json({ referrals: await presentWithOffers(c.get('caller'), rows.slice(0, q.limit), true), nextOffset: more ? q.offset + q.limit : null, more }, 200);
     },
   );
 

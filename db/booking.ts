@@ -160,6 +160,8 @@ export interface SlotSearch {
   specialty?: string;
   practitionerId?: string;
   clinicId?: string;
+  /** Resume after this slot (keyset on starts_at, id: the search's own order). */
+  after?: { startsAt: string; id: string };
   limit: number;
 }
 
@@ -172,7 +174,8 @@ function freeInWindow(q: SlotSearch) {
   return sql<boolean>`s.starts_at >= ${q.from}::date - interval '14 hours' AND s.starts_at < ${q.to}::date + interval '38 hours'
     AND s.starts_at >= (${q.from}::date)::timestamp AT TIME ZONE c.time_zone AND s.starts_at < (${q.to}::date + 1)::timestamp AT TIME ZONE c.time_zone
     AND s.starts_at > now() AND s.status = 'free'
-    AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.status IN (${sql.join([...LIVE_STATUSES])}))`;
+    AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.status IN (${sql.join([...LIVE_STATUSES])}))
+    ${q.after ? sql`AND (s.starts_at, s.id) > (${q.after.startsAt}::timestamptz, ${q.after.id}::uuid)` : sql``}`;
 }
 
 const SLOT_COLUMNS = sql`s.id, s.starts_at, s.ends_at, s.practitioner_id, p.full_name AS practitioner_name, p.specialty, s.clinic_id, c.name AS clinic_name, c.time_zone,

@@ -107,35 +107,37 @@ export async function patientCdsInputs(db: Q, patientId: string): Promise<{ sex:
 }
 
 /** The lab's worklist: its clinic's open orders before results are final, stat first, then oldest. */
-export function labWorklist(db: Q, clinicId: string) {
+export function labWorklist(db: Q, clinicId: string, limit = 500) {
   return db.selectFrom('lab_orders')
-    .select(['id', 'patient_id', 'priority', 'status', 'tests', 'created_at', 'deadline_at', 'overdue', 'barcode', 'rejection_count'])
+    .select(['id', 'patient_id', 'priority', 'status', 'tests', 'created_at', 'deadline_at', 'overdue', 'barcode', 'rejection_count', 'clinic_id', 'ordering_practitioner_id'])
     .where('clinic_id', '=', clinicId)
     .where('status', 'in', ['ordered', 'collected', 'received', 'resulted'])
     .orderBy(sql`CASE priority WHEN 'stat' THEN 0 WHEN 'asap' THEN 1 WHEN 'urgent' THEN 2 ELSE 3 END`)
     .orderBy('created_at')
-    .limit(500)
+    .limit(limit)
     .execute();
 }
 
 /** A doctor's inbox: final results awaiting their acknowledgement (as ordering or covering doctor), critical first. */
-export function doctorInbox(db: Q, practitionerId: string) {
+export function doctorInbox(db: Q, practitionerId: string, limit = 500) {
   return db.selectFrom('lab_orders as o')
     .leftJoin('lab_escalation_contacts as e', 'e.clinic_id', 'o.clinic_id')
-    .select(['o.id', 'o.patient_id', 'o.priority', 'o.tests', 'o.final_at', 'o.critical_pending', 'o.round', 'o.ordering_practitioner_id'])
+    .select(['o.id', 'o.patient_id', 'o.priority', 'o.tests', 'o.final_at', 'o.critical_pending', 'o.round', 'o.ordering_practitioner_id', 'o.clinic_id'])
     .where('o.status', '=', 'final')
     .where((eb) => eb.or([eb('o.ordering_practitioner_id', '=', practitionerId), eb('e.covering_practitioner_id', '=', practitionerId)]))
     .orderBy('o.critical_pending', 'desc')
     .orderBy('o.final_at')
-    .limit(500)
+    .limit(limit)
     .execute();
 }
 
 /** Unacknowledged critical results, with the escalation steps taken so far. */
-export async function criticalUnacknowledged(db: Q) {
+export async function criticalUnacknowledged(db: Q, opts: { clinicIds?: string[]; limit?: number } = {}) {
   const orders = await db.selectFrom('lab_orders')
-    .select(['id', 'clinic_id', 'patient_id', 'ordering_practitioner_id', 'final_at', 'round', 'workflow_id'])
-    .where('critical_pending', '=', true).where('status', '=', 'final').orderBy('final_at').limit(500).execute();
+    .select(['id', 'clinic_id', 'patient_id', 'ordering_practitioner_id', 'final_at', 'round', 'workflow_id', 'tests', 'priority'])
+    .where('critical_pending', '=', true).where('status', '=', 'final')
+    .$if(opts.clinicIds !== undefined, (q) => q.where('clinic_id', 'in', opts.clinicIds!.length ? opts.clinicIds! : ['00000000-0000-0000-0000-000000000000']))
+    .orderBy('final_at').orderBy('id').limit(opts.limit ?? 500).execute();
   const steps = orders.length
     ? await db.selectFrom('lab_critical_notifications').selectAll().where('lab_order_id', 'in', orders.map((o) => o.id)).orderBy('notified_at').execute()
     : [];

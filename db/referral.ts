@@ -83,10 +83,10 @@ export async function listReferrals(db: Db, f: ReferralFilter) {
 }
 
 /** The registrar's work queue: a clinic's referrals awaiting booking, escalated first, then nearest deadline. */
-export async function registrarQueue(db: Db, clinicId: string, limit: number) {
+export async function registrarQueue(db: Db, clinicId: string, limit: number, offset = 0) {
   return db.selectFrom('referrals').selectAll()
     .where('clinic_id', '=', clinicId).where('status', 'in', [...AWAITING_BOOKING])
-    .orderBy('escalation_level', 'desc').orderBy('deadline_at').orderBy('id').limit(limit).execute();
+    .orderBy('escalation_level', 'desc').orderBy('deadline_at').orderBy('id').limit(limit).offset(offset).execute();
 }
 
 /** A referral row as the API shows it. */

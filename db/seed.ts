@@ -4,6 +4,7 @@
  * Every insert is keyed (deterministic ids, ON CONFLICT DO NOTHING), so seeding twice is harmless.
  * All people here are synthetic.
  */
+import { sql } from 'kysely';
 import { nameUuid } from '../domain/ids';
 import { addDays } from '../domain/time';
 import { generateSlots } from './booking';
@@ -18,6 +19,11 @@ export const DEMO_TIME_ZONE = 'Europe/Moscow';
 /** A stable uuid for a demo record, so tests and docs can name them. */
 export function demoId(key: string): string {
   return nameUuid('demo', key);
+}
+
+/** The demo patient's OMS policy number (16 digits; a city seeded before policy numbers gets them on the next seed). */
+export function demoPolicyNumber(n: number): string {
+  return `78${String(104_729 + n * 7_919).padStart(14, '0')}`;
 }
 
 const CLINICS = [
@@ -106,7 +112,8 @@ export async function seedDemoCity(db: Db, opts: { today: string; slotDays: numb
       await tx.insertInto('patients').values({
         id: demoId(`patient:${n}`), full_name: `${FIRST[(n * 7) % FIRST.length]} ${sex === 'male' ? last.replace(/a$/, '') : last}`,
         birth_date: `${year}-${month}-${day}`, sex, phone: null, home_clinic_id: demoId(`clinic:${CLINICS[n % CLINICS.length]!.code}`),
-      }).onConflict((oc) => oc.doNothing()).execute();
+        policy_number: demoPolicyNumber(n),
+      }).onConflict((oc) => oc.column('id').doUpdateSet({ policy_number: sql`COALESCE(patients.policy_number, excluded.policy_number)` })).execute();
     }
 
     for (const t of LAB_TESTS) {

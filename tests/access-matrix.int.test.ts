@@ -123,6 +123,9 @@ const MATRIX: Record<string, Row> = {
   'PUT /admin/clinics/{id}/calendar': { allow: ADMIN, params: { id: 'clinic' }, body: () => ({ country: 'RU' }) },
   'POST /admin/clinics/{id}/closures/{date}': { allow: ADMIN, params: { id: 'clinic' }, body: () => ({ reason: 'matrix' }) },
   'DELETE /admin/clinics/{id}/closures/{date}': { allow: ADMIN, params: { id: 'clinic' } },
+  'GET /me': { allow: ROLES },
+  'GET /patients': { allow: STAFF, query: '?name=matrix' },
+  'GET /lab/critical-results': { allow: LAB },
 };
 
 interface Fixtures { patient: string; practitioner: string; clinic: string; appointment: string; referral: string; labOrder: string; slotId: string; specialty: string }

@@ -251,7 +251,7 @@ describe('HL7 v2 results and who may see what', () => {
     await api.post(order.id, [{ loinc: '2823-3', value: 5.4, unit: 'mmol/L' }]);
     const me = await engine.token('patient', { id: 'pt-1', patientId });
     const early = await api.call('GET', `/patients/${patientId}/lab-results`, me);
-    expect(early.body).toEqual({ reports: [] });
+    expect(early.body).toEqual({ reports: [], more: false });
     await api.post(order.id, [{ loinc: '2951-2', value: 140, unit: 'mmol/L' }]);
     const released = await api.call('GET', `/patients/${patientId}/lab-results`, me);
     expect(released.body.reports).toHaveLength(1);

@@ -24,7 +24,7 @@ type SchemaSpec = { [T in keyof Database]: { [C in keyof Selectable<Database[T]>
 const expected: SchemaSpec = {
   clinics: { id: ['uuid', false], code: ['text', false], name: ['text', false], address: ['text', false], time_zone: ['text', false], is_pilot: ['bool', false], rollout_stage: ['text', false], created_at: ['timestamptz', false] },
   practitioners: { id: ['uuid', false], clinic_id: ['uuid', false], full_name: ['text', false], specialty: ['text', false], created_at: ['timestamptz', false] },
-  patients: { id: ['uuid', false], full_name: ['text', false], birth_date: ['date', false], sex: ['text', false], phone: ['text', true], home_clinic_id: ['uuid', true], created_at: ['timestamptz', false] },
+  patients: { id: ['uuid', false], full_name: ['text', false], birth_date: ['date', false], sex: ['text', false], phone: ['text', true], home_clinic_id: ['uuid', true], created_at: ['timestamptz', false], policy_number: ['text', true] },
   schedules: { id: ['uuid', false], practitioner_id: ['uuid', false], clinic_id: ['uuid', false], weekday: ['int2', false], start_time: ['time', false], end_time: ['time', false], slot_minutes: ['int2', false], break_start: ['time', true], break_end: ['time', true], valid_from: ['date', false], valid_to: ['date', true] },
   schedule_exceptions: { id: ['uuid', false], practitioner_id: ['uuid', false], starts_on: ['date', false], ends_on: ['date', false], reason: ['text', false] },
   slots: { id: ['uuid', false], practitioner_id: ['uuid', false], clinic_id: ['uuid', false], starts_at: ['timestamptz', false], ends_at: ['timestamptz', false], status: ['text', false] },

@@ -1,15 +1,26 @@
 /** Slot search, appointment reads and lists, day lists, leave and the waitlist. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { appointmentView, patientAppointments, practitionerDay, recordLeave, searchFreeSlots } from '../../db/booking';
+import { patientAppointments, practitionerDay, recordLeave, searchFreeSlots } from '../../db/booking';
 import { nameUuid } from '../../domain/ids';
 import { bookingStatusQuery } from '../../workflows/booking';
 import { newRouter } from '../router';
 import { canActForPractitioner, canReadPatientRecord, assertActInClinic } from '../access';
 import { ApiError, errorResponse } from '../errors';
+import { CursorQuery, cut, decodeCursor, encodeCursor, MoreField, NextCursorField } from '../paging';
 import { Uuid, LocalDate, IdempotencyHeader, AppointmentSchema, AppointmentListSchema, SlotSchema, LeaveSchema, WaitlistSchema, json, body, AUTH_ERRORS, assertOwnPatient, type BookingContext } from './shared';
 
+/** A patient's appointments answered at most (newest first); `more` says when there are older ones. */
+const PATIENT_APPOINTMENTS = 100;
+
+/** A slot search cursor: the last slot's start and id, checked before it reaches SQL. */
+function slotCursor(raw: string): { startsAt: string; id: string } {
+  const [startsAt, id] = decodeCursor('slots', raw, 2);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(startsAt!) || Number.isNaN(Date.parse(startsAt!)) || !Uuid.safeParse(id).success) throw new ApiError(400, 'validation_failed', 'The cursor is not one this API handed out for this list.');
+  return { startsAt: startsAt!, id: id! };
+}
+
 export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: BookingContext) {
-  const { db, temporal, anyone, bookers, desk, staff, ownAppointment, ensureProcess, present, presentRows } = ctx;
+  const { db, temporal, anyone, bookers, desk, staff, ownAppointment, ensureProcess, presentRows } = ctx;
 
   router.openapi(
     createRoute({
@@ -17,19 +28,25 @@ export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: Bookin
       request: {
         query: z.object({
           from: LocalDate, to: LocalDate, specialty: z.string().min(1).optional(), practitionerId: Uuid.optional(), clinicId: Uuid.optional(),
-          limit: z.coerce.number().int().min(1).max(500).default(100),
+          limit: z.coerce.number().int().min(1).max(500).default(100), cursor: CursorQuery,
         }),
       },
-      responses: { 200: json(z.object({ slots: z.array(SlotSchema) }), 'Free slots, earliest first'), 400: errorResponse('Malformed dates or ids'), ...AUTH_ERRORS },
+      responses: {
+        200: json(z.object({ slots: z.array(SlotSchema), more: MoreField, nextCursor: NextCursorField }), 'Free slots, earliest first; more and nextCursor when cut at the limit'),
+        400: errorResponse('Malformed dates, ids or cursor'), ...AUTH_ERRORS,
+      },
     }),
     async (c) => {
       const q = c.req.valid('query');
       if (q.to < q.from) throw new ApiError(400, 'validation_failed', '`to` is before `from`.');
       if (Date.parse(q.to) - Date.parse(q.from) > 62 * 86_400_000) throw new ApiError(400, 'validation_failed', 'Search at most 62 days at a time.');
-      const rows = await searchFreeSlots(db, q);
+      const after = q.cursor ? slotCursor(q.cursor) : undefined;
+      const { page, more } = cut(await searchFreeSlots(db, { ...q, after, limit: q.limit + 1 }), q.limit);
+      const last = page[page.length - 1];
       return c.json({
-        slots: rows.map((r) => ({
-          id: r.id, startsAt: r.starts_at.toISOString(), endsAt: r.ends_at.toISOString(), localStart: r.local_start, timeZone: r.time_zone,
+        more, nextCursor: more && last ? encodeCursor('slots', [last.starts_at.toISOString(), last.id]) : null,
+        slots: page.map((r) => ({
+          id: r.id, startsAt: r.starts_at.toISOString(), endsAt: r.ends_at.toISOString(), localStart: r.local_start, startsAtLocal: r.local_start, timeZone: r.time_zone,
           practitionerId: r.practitioner_id, practitionerName: r.practitioner_name, specialty: r.specialty, clinicId: r.clinic_id, clinicName: r.clinic_name,
         })),
       }, 200);
@@ -46,7 +63,7 @@ export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: Bookin
       const row = await ownAppointment(c, c.req.valid('param').id, 'read');
       await ensureProcess(row).catch(() => undefined); // a process still starting shows as null
       const state = await temporal.workflow.getHandle(row.workflow_id).query(bookingStatusQuery).catch(() => null);
-      return c.json({ ...(await present(appointmentView(row))), process: state ? { status: state.status, reminderSent: state.reminderSent } : null }, 200);
+      return c.json({ ...(await presentRows([row]))[0]!, process: state ? { status: state.status, reminderSent: state.reminderSent } : null }, 200);
     },
   );
 
@@ -59,7 +76,8 @@ export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: Bookin
     async (c) => {
       const { id } = c.req.valid('param');
       await canReadPatientRecord(c, db, id, { type: 'AppointmentList', id });
-      return c.json({ appointments: await presentRows(await patientAppointments(db, id)) }, 200);
+      const { page, more } = cut(await patientAppointments(db, id, PATIENT_APPOINTMENTS + 1), PATIENT_APPOINTMENTS);
+      return c.json({ appointments: await presentRows(page), more }, 200);
     },
   );
 
@@ -74,7 +92,7 @@ export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: Bookin
       const caller = c.get('caller');
       if (caller.role === 'doctor' && caller.practitionerId !== id) throw new ApiError(403, 'forbidden', 'Doctors see their own day list.');
       await canActForPractitioner(c, db, id);
-      return c.json({ appointments: await presentRows(await practitionerDay(db, id, c.req.valid('query').date)) }, 200);
+      return c.json({ appointments: await presentRows(await practitionerDay(db, id, c.req.valid('query').date)), more: false }, 200);
     },
   );
 

@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Context } from 'hono';
 import { appointmentView, bookingPolicy } from '../../db/booking';
+import { lookupNames } from '../../db/names';
 import { type AppointmentView } from '../../domain/booking';
 import { fhirAppointmentStatus } from '../../domain/fhir';
 import { localDateTime } from '../../domain/time';
@@ -11,6 +12,7 @@ import { type ApiDeps, type AppEnv } from '../router';
 import { requireRole, type Caller } from '../auth';
 import { canActOnAppointment } from '../access';
 import { ApiError, errorResponse, sendToProcess, type FailureMap } from '../errors';
+import { MoreField } from '../paging';
 import { startBookingProcess } from './process';
 
 export const BOOKING_FAILURES: FailureMap = {
@@ -39,13 +41,20 @@ export const AppointmentSchema = z
   .object({
     id: Uuid, status: z.string(), fhirStatus: z.string(), slotId: Uuid, patientId: Uuid, practitionerId: Uuid, clinicId: Uuid,
     startsAt: z.string().datetime(), endsAt: z.string().datetime(), localStart: z.string().openapi({ example: '2026-11-25T09:00' }), timeZone: z.string(),
+    startsAtLocal: z.string().openapi({ description: 'The same as localStart: the start on the clinic\'s clock', example: '2026-11-25T09:00' }),
+    endsAtLocal: z.string().openapi({ description: 'The end on the clinic\'s clock', example: '2026-11-25T09:20' }),
     holdExpiresAt: z.string().datetime().nullable(),
+    clinicName: z.string().optional().openapi({ description: 'In lists and single reads' }),
+    practitionerName: z.string().optional().openapi({ description: 'In lists and single reads' }),
+    specialty: z.string().optional().openapi({ description: 'The practitioner\'s specialty; in lists and single reads' }),
+    patientName: z.string().nullable().optional().openapi({ description: 'In lists and single reads (the caller may read this patient\'s appointments)' }),
   })
   .openapi('Appointment');
-export const AppointmentListSchema = z.object({ appointments: z.array(AppointmentSchema) }).openapi('AppointmentList');
+export const AppointmentListSchema = z.object({ appointments: z.array(AppointmentSchema), more: MoreField }).openapi('AppointmentList');
 export const SlotSchema = z
   .object({
     id: Uuid, startsAt: z.string().datetime(), endsAt: z.string().datetime(), localStart: z.string().openapi({ example: '2026-11-25T09:00' }), timeZone: z.string(),
+    startsAtLocal: z.string().openapi({ description: 'The same as localStart: the start on the clinic\'s clock', example: '2026-11-25T09:00' }),
     practitionerId: Uuid, practitionerName: z.string(), specialty: z.string(), clinicId: Uuid, clinicName: z.string(),
   })
   .openapi('Slot');
@@ -61,11 +70,14 @@ export const WaitlistSchema = z
   .openapi('WaitlistEntry');
 
 /** The appointment as the API shows it: instants, plus the start on the clinic's own clock. */
-export const toApi = (v: AppointmentView, timeZone: string) => ({
-  id: v.appointmentId, status: v.status, fhirStatus: fhirAppointmentStatus(v.status), slotId: v.slotId, patientId: v.patientId,
-  practitionerId: v.practitionerId, clinicId: v.clinicId, startsAt: v.startsAt, endsAt: v.endsAt,
-  localStart: localDateTime(v.startsAt, timeZone), timeZone, holdExpiresAt: v.holdExpiresAt,
-});
+export const toApi = (v: AppointmentView, timeZone: string) => {
+  const localStart = localDateTime(v.startsAt, timeZone);
+  return {
+    id: v.appointmentId, status: v.status, fhirStatus: fhirAppointmentStatus(v.status), slotId: v.slotId, patientId: v.patientId,
+    practitionerId: v.practitionerId, clinicId: v.clinicId, startsAt: v.startsAt, endsAt: v.endsAt,
+    localStart, timeZone, startsAtLocal: localStart, endsAtLocal: localDateTime(v.endsAt, timeZone), holdExpiresAt: v.holdExpiresAt,
+  };
+};
 
 export const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 export const body = <T extends z.ZodTypeAny>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
@@ -122,7 +134,22 @@ export function bookingContext(deps: ApiDeps) {
     }
     return toApi(v, zone);
   }
-  const presentRows = (rows: Appointment[]) => Promise.all(rows.map((row) => present(appointmentView(row))));
+  /** Appointments for a list or a read, with the names of their clinic, practitioner and patient (one query per kind). */
+  async function presentRows(rows: Appointment[]) {
+    const [names, specialties] = await Promise.all([
+      lookupNames(db, { clinics: rows.map((r) => r.clinic_id), patients: rows.map((r) => r.patient_id) }),
+      rows.length ? db.selectFrom('practitioners').select(['id', 'full_name', 'specialty']).where('id', 'in', [...new Set(rows.map((r) => r.practitioner_id))]).execute() : [],
+    ]);
+    const practitioners = new Map(specialties.map((p) => [p.id, p]));
+    return rows.map((row) => {
+      const clinic = names.clinic(row.clinic_id);
+      const p = practitioners.get(row.practitioner_id);
+      return {
+        ...toApi(appointmentView(row), clinic?.timeZone ?? 'UTC'),
+        clinicName: clinic?.name ?? '', practitionerName: p?.full_name ?? '', specialty: p?.specialty ?? '', patientName: names.patient(row.patient_id),
+      };
+    });
+  }
 
   /** The process of a referral awaiting booking that this slot serves (same patient, its specialty or named practitioner). */
   async function referralFor(referralId: string, patientId: string, slot: { practitioner_id: string; specialty: string }): Promise<string> {

@@ -1,5 +1,6 @@
 /** The lab order process's routes: the doctor's, the lab's, and the lists around them. */
 import { newRouter, type ApiDeps } from '../router';
+import { labCriticalRouter } from './critical';
 import { labRouter } from './lab';
 import { labOrdersRouter } from './orders';
 import { labViewsRouter } from './views';
@@ -9,5 +10,6 @@ export function labOrderRouter(deps: ApiDeps) {
   router.route('/', labOrdersRouter(deps));
   router.route('/', labRouter(deps));
   router.route('/', labViewsRouter(deps));
+  router.route('/', labCriticalRouter(deps));
   return router;
 }

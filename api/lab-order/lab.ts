@@ -11,6 +11,8 @@ import { collectSpecimenUpdate, postResultsUpdate, receiveSpecimenUpdate, reject
 import { newRouter, type ApiDeps } from '../router';
 import { requireRole } from '../auth';
 import { ApiError, errorResponse } from '../errors';
+import { cut, MoreField } from '../paging';
+import { LabNameFields, labNames } from './names';
 import { AUTH_ERRORS, IdParam, LabOrderSchema, body, json, labFailure, auditedOrder, presentOrder, sendUpdate } from './shared';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -29,7 +31,10 @@ const PostAnswerSchema = z.object({ status: z.string(), recorded: z.number().int
 const WorklistSchema = z.object({ orders: z.array(z.object({
   id: z.string(), patientId: z.string(), priority: z.string(), status: z.string(), tests: z.array(z.string()), createdAt: z.string(),
   deadlineAt: z.string().nullable(), overdue: z.boolean(), barcode: z.string().nullable(), rejectionCount: z.number().int(),
-})) }).openapi('LabWorklist');
+  ...LabNameFields, createdAtLocal: z.string(), deadlineAtLocal: z.string().nullable(),
+})), more: MoreField }).openapi('LabWorklist');
+/** Open orders answered at most; `more` says when the worklist holds more. */
+const WORKLIST_LIMIT = 500;
 
 export function labRouter(deps: ApiDeps) {
   const { db, temporal, config } = deps;
@@ -45,11 +50,13 @@ export function labRouter(deps: ApiDeps) {
     const caller = c.get('caller');
     const clinicId = caller.role === 'lab' ? caller.clinicId : c.req.valid('query').clinicId;
     if (!clinicId) throw new ApiError(caller.role === 'lab' ? 403 : 400, caller.role === 'lab' ? 'forbidden' : 'validation_failed', 'A lab token names its clinic (cid); admin passes clinicId.');
-    const rows = await labWorklist(db, clinicId);
+    const { page: rows, more } = cut(await labWorklist(db, clinicId, WORKLIST_LIMIT + 1), WORKLIST_LIMIT);
+    const names = await labNames(db, rows, { namePatients: true });
     return c.json({ orders: rows.map((r) => ({
       id: r.id, patientId: r.patient_id, priority: r.priority, status: r.status, tests: r.tests, createdAt: r.created_at.toISOString(),
       deadlineAt: r.deadline_at?.toISOString() ?? null, overdue: r.overdue, barcode: r.barcode, rejectionCount: r.rejection_count,
-    })) }, 200);
+      ...names.fields(r), createdAtLocal: names.local(r.created_at, r)!, deadlineAtLocal: names.local(r.deadline_at, r),
+    })), more }, 200);
   });
 
   router.openapi(createRoute({

@@ -121,13 +121,22 @@ export function labOrdersRouter(deps: ApiDeps) {
     request: { params: IdParam, ...body(z.strictObject({ readBack: z.array(z.strictObject({ loinc: z.string(), value: z.number(), unit: z.string().min(1) })).max(30).default([]) })) },
     responses: {
       200: json(LabOrderSchema, 'Acknowledged'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('lab_order_not_found'),
-      409: errorResponse('invalid_state: not final'), 422: errorResponse('read_back_mismatch: the read-back does not match a critical value and unit'),
+      409: errorResponse('invalid_state: not final'),
+      422: errorResponse('read_back_required: a critical value was not read back (details.loinc) / read_back_mismatch: the read-back does not match a critical value and unit'),
     },
   }), async (c) => {
     const caller = c.get('caller');
     const row = await auditedOrder(c, db, c.req.valid('param').id, 'acknowledging-doctor');
     const practitionerId = caller.practitionerId ?? (caller.role === 'admin' ? row.ordering_practitioner_id : '');
-    await sendUpdate(temporal, row, (h) => h.executeUpdate(acknowledgeUpdate, { args: [{ practitionerId, readBack: c.req.valid('json').readBack }] }));
+    const { readBack } = c.req.valid('json');
+    await sendUpdate(temporal, row, (h) => h.executeUpdate(acknowledgeUpdate, { args: [{ practitionerId, readBack }] })).catch((err: unknown) => {
+      // The process names the critical result it refused; one the doctor did not read back at all is "required", not "does not match".
+      const loinc = err instanceof ApiError && err.code === 'read_back_mismatch' ? (err.details as { loinc?: unknown } | undefined)?.loinc : undefined;
+      if (typeof loinc === 'string' && !readBack.some((b) => b.loinc === loinc)) {
+        throw new ApiError(422, 'read_back_required', `Critical result ${loinc} must be read back (its value and unit) before the results are acknowledged.`, { loinc });
+      }
+      throw err;
+    });
     return c.json(await presentOrder(db, row.id), 200);
   });
 

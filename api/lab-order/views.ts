@@ -10,14 +10,22 @@ import { newRouter, type ApiDeps } from '../router';
 import { requireRole } from '../auth';
 import { auditAccess } from '../access';
 import { ApiError, errorResponse } from '../errors';
+import { cut, MoreField } from '../paging';
 import { AUTH_ERRORS, IdParam, IdempotencyHeader, ResultSchema, body, json, resultView } from './shared';
+import { LabNameFields, labNames } from './names';
+
+/** Rows a doctor's inbox or the ops list answers at most; `more` says when there are more. */
+const LIST_LIMIT = 500;
+/** Released reports a patient's results answer at most, newest first. */
+const REPORTS_LIMIT = 200;
 
 const InboxSchema = z.object({ orders: z.array(z.object({
   id: z.string(), patientId: z.string(), priority: z.string(), tests: z.array(z.string()), finalAt: z.string().nullable(), critical: z.boolean(), round: z.number().int(),
-})) }).openapi('LabInbox');
+  ...LabNameFields, clinicId: z.string(), orderingPractitionerId: z.string(), finalAtLocal: z.string().nullable(),
+})), more: MoreField }).openapi('LabInbox');
 const PatientResultsSchema = z.object({ reports: z.array(z.object({
   orderId: z.string(), status: z.enum(['final', 'amended']), releasedAt: z.string(), results: z.array(ResultSchema), observations: z.array(z.unknown()),
-})) }).openapi('PatientLabResults');
+})), more: MoreField }).openapi('PatientLabResults');
 const VitalsSchema = z.strictObject({
   weight: z.number().optional().openapi({ description: 'kg' }), height: z.number().optional().openapi({ description: 'cm' }), bmi: z.number().optional().openapi({ description: 'kg/m²; derived from weight and height when absent' }),
   systolic: z.number().optional().openapi({ description: 'mmHg' }), diastolic: z.number().optional().openapi({ description: 'mmHg' }),
@@ -26,8 +34,9 @@ const VitalsSchema = z.strictObject({
 const ObservationsSchema = z.object({ observations: z.array(z.unknown()) }).openapi('VitalObservations');
 const CriticalSchema = z.object({ results: z.array(z.object({
   orderId: z.string(), workflowId: z.string(), clinicId: z.string(), patientId: z.string(), orderingPractitionerId: z.string(), finalAt: z.string().nullable(),
-  minutesWaiting: z.number(), escalations: z.array(z.object({ step: z.string(), practitionerId: z.string().nullable(), at: z.string() })),
-})) }).openapi('CriticalResults');
+  minutesWaiting: z.number(), escalations: z.array(z.object({ step: z.string(), practitionerId: z.string().nullable(), practitionerName: z.string().nullable(), at: z.string() })),
+  ...LabNameFields, finalAtLocal: z.string().nullable(),
+})), more: MoreField }).openapi('CriticalResults');
 const TurnaroundSchema = z.object({ from: z.string(), to: z.string(), rows: z.array(z.object({
   loinc: z.string(), clinicId: z.string(), orders: z.number().int(), medianSeconds: z.number().nullable(), p90Seconds: z.number().nullable(),
   steps: z.object({ orderedToCollected: z.number().nullable(), collectedToReceived: z.number().nullable(), receivedToResulted: z.number().nullable(), finalToAcknowledged: z.number().nullable() }),
@@ -47,8 +56,12 @@ export function labViewsRouter(deps: ApiDeps) {
   }), async (c) => {
     const me = c.get('caller').practitionerId;
     if (!me) throw new ApiError(403, 'forbidden', 'The token names no practitioner.');
-    const rows = await doctorInbox(db, me);
-    return c.json({ orders: rows.map((r) => ({ id: r.id, patientId: r.patient_id, priority: r.priority, tests: r.tests, finalAt: r.final_at?.toISOString() ?? null, critical: r.critical_pending, round: r.round })) }, 200);
+    const { page: rows, more } = cut(await doctorInbox(db, me, LIST_LIMIT + 1), LIST_LIMIT);
+    const names = await labNames(db, rows, { namePatients: true });
+    return c.json({ more, orders: rows.map((r) => ({
+      id: r.id, patientId: r.patient_id, priority: r.priority, tests: r.tests, finalAt: r.final_at?.toISOString() ?? null, critical: r.critical_pending, round: r.round,
+      ...names.fields(r), clinicId: r.clinic_id, orderingPractitionerId: r.ordering_practitioner_id, finalAtLocal: names.local(r.final_at, r),
+    })) }, 200);
   });
 
   router.openapi(createRoute({
@@ -63,9 +76,11 @@ export function labViewsRouter(deps: ApiDeps) {
     const orders = await db.selectFrom('lab_orders').select(['id', 'final_at', 'round'])
       .where('patient_id', '=', id).where('final_at', 'is not', null).where('status', 'in', ['final', 'acknowledged', 'closed'])
       .$if(caller.role === 'doctor', (q) => q.where('ordering_practitioner_id', '=', caller.practitionerId ?? ''))
-      .orderBy('final_at', 'desc').limit(200).execute();
+      .orderBy('final_at', 'desc').limit(REPORTS_LIMIT + 1).execute();
+    const more = orders.length > REPORTS_LIMIT;
+    orders.splice(REPORTS_LIMIT);
     const results = (await currentResults(db, orders.map((o) => o.id))).filter((r) => r.status !== 'preliminary');
-    return c.json({ reports: orders.map((o) => {
+    return c.json({ more, reports: orders.map((o) => {
       const mine = results.filter((r) => r.lab_order_id === o.id);
       return {
         orderId: o.id, status: (o.round > 1 ? 'amended' : 'final') as 'final' | 'amended', releasedAt: o.final_at!.toISOString(), results: mine.map(resultView),
@@ -105,11 +120,14 @@ export function labViewsRouter(deps: ApiDeps) {
     method: 'get', path: '/ops/critical-results', summary: 'Critical results not yet acknowledged, oldest first, with each escalation step and its time', security: [{ bearer: [] }], middleware: [ops] as const,
     responses: { 200: json(CriticalSchema, 'Unacknowledged critical results'), ...AUTH_ERRORS },
   }), async (c) => {
-    const rows = await criticalUnacknowledged(db);
-    return c.json({ results: rows.map((r) => ({
+    const { page: rows, more } = cut(await criticalUnacknowledged(db, { limit: LIST_LIMIT + 1 }), LIST_LIMIT);
+    // Ops see no patient data: no patient names here.
+    const names = await labNames(db, rows, { namePatients: false, practitioners: rows.flatMap((r) => r.steps.map((s) => s.recipient_practitioner_id)) });
+    return c.json({ more, results: rows.map((r) => ({
       orderId: r.id, workflowId: r.workflow_id, clinicId: r.clinic_id, patientId: r.patient_id, orderingPractitionerId: r.ordering_practitioner_id, finalAt: r.final_at?.toISOString() ?? null,
       minutesWaiting: r.final_at ? Math.round((Date.now() - r.final_at.getTime()) / 600) / 100 : 0,
-      escalations: r.steps.map((s) => ({ step: s.step, practitionerId: s.recipient_practitioner_id, at: s.notified_at.toISOString() })),
+      escalations: r.steps.map((s) => ({ step: s.step, practitionerId: s.recipient_practitioner_id, practitionerName: names.practitioner(s.recipient_practitioner_id), at: s.notified_at.toISOString() })),
+      ...names.fields(r), finalAtLocal: names.local(r.final_at, r),
     })) }, 200);
   });
 

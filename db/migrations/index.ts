@@ -18,6 +18,7 @@ import * as labOrderProcess from './2026_11_26_1400_lab_order_process';
 import * as recordAccess from './2026_11_26_1700_record_access';
 import * as processStarted from './2026_11_27_0100_process_started';
 import * as adminPolicies from './2026_12_07_0400_admin_policies';
+import * as patientSearch from './2026_12_07_0700_patient_search';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_1200_core': core,
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_1700_record_access': recordAccess,
   '2026_11_27_0100_process_started': processStarted,
   '2026_12_07_0400_admin_policies': adminPolicies,
+  '2026_12_07_0700_patient_search': patientSearch,
 };

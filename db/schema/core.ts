@@ -37,6 +37,8 @@ export interface PatientsTable {
   sex: Sex;
   phone: string | null;
   home_clinic_id: string | null;
+  /** The insurance policy number (OMS), unique where known. */
+  policy_number: string | null;
   created_at: CreatedAt;
 }
 
