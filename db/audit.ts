@@ -3,6 +3,9 @@
  * them. Rows hold ids, roles, routes and the stated break-the-glass reason, never names or values.
  */
 import { sql } from 'kysely';
+import {
+  CARE_POLICY, CLOSED_REFERRAL_STATUS, OPEN_REFERRAL_STATUSES, ORDER_STATUSES_THAT_NEVER_GRANT, VISIT_STATUSES_THAT_GRANT, careCutoffs, type CarePolicy,
+} from '../domain/care-relationship';
 import type { Db } from './index';
 
 export interface AccessAuditEntry {
@@ -42,25 +45,37 @@ export async function auditPage(db: Db, q: { patientId?: string; userId?: string
 }
 
 /**
- * Does this staff member have a care relationship with the patient: an appointment, referral or
- * lab order of the patient by them or at one of their clinics, or a referral addressed to one of
- * their clinics (its named practitioner or its booked visit works there)?
+ * Does this staff member have a care relationship with the patient now? The rule, its statuses
+ * and windows are domain/care-relationship.ts (careRelationship), evaluated here in one query.
+ * A doctor's relationship is personal (their visits, referrals, orders) plus attachment to their
+ * clinic; a registrar's is their clinics'. Audit rows are never read: no audit row grants access.
  */
-export async function hasCareRelationship(db: Db, patientId: string, practitionerId: string | null, clinicIds: string[]): Promise<boolean> {
+export async function hasCareRelationship(
+  db: Db, patientId: string, practitionerId: string | null, clinicIds: string[], now = new Date(), policy: CarePolicy = CARE_POLICY,
+): Promise<boolean> {
   if (!practitionerId && clinicIds.length === 0) return false;
   const clinics = `{${clinicIds.join(',')}}`;
   const prid = practitionerId;
+  const doctor = practitionerId !== null;
+  const cut = careCutoffs(now, policy);
+  const list = (xs: readonly string[]) => `{${xs.join(',')}}`;
   const { rows } = await sql<{ ok: boolean }>`SELECT (
       EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = ${patientId}
-              AND (a.practitioner_id = ${prid}::uuid OR a.clinic_id = ANY(${clinics}::uuid[])))
+              AND a.status = ANY(${list(VISIT_STATUSES_THAT_GRANT)}::text[]) AND a.ends_at > ${cut.visitEndedAfter}
+              AND (CASE WHEN ${doctor} THEN a.practitioner_id = ${prid}::uuid ELSE a.clinic_id = ANY(${clinics}::uuid[]) END))
    OR EXISTS (SELECT 1 FROM referrals r
               LEFT JOIN practitioners tp ON tp.id = r.target_practitioner_id
               LEFT JOIN appointments ra ON ra.id = r.appointment_id
               WHERE r.patient_id = ${patientId}
-              AND (r.referring_practitioner_id = ${prid}::uuid OR r.target_practitioner_id = ${prid}::uuid
-                   OR r.clinic_id = ANY(${clinics}::uuid[]) OR tp.clinic_id = ANY(${clinics}::uuid[]) OR ra.clinic_id = ANY(${clinics}::uuid[])))
-   OR EXISTS (SELECT 1 FROM lab_orders o WHERE o.patient_id = ${patientId}
-              AND (o.ordering_practitioner_id = ${prid}::uuid OR o.clinic_id = ANY(${clinics}::uuid[])))
+              AND (r.status = ANY(${list(OPEN_REFERRAL_STATUSES)}::text[])
+                   OR (r.status = ${CLOSED_REFERRAL_STATUS} AND r.closed_at > ${cut.referralClosedAfter}))
+              AND (CASE WHEN ${doctor} THEN r.referring_practitioner_id = ${prid}::uuid OR r.target_practitioner_id = ${prid}::uuid
+                   ELSE r.clinic_id = ANY(${clinics}::uuid[]) OR tp.clinic_id = ANY(${clinics}::uuid[]) OR ra.clinic_id = ANY(${clinics}::uuid[]) END))
+   OR EXISTS (SELECT 1 FROM lab_orders o WHERE o.patient_id = ${patientId} AND o.ordering_practitioner_id = ${prid}::uuid
+              AND o.status <> ALL(${list(ORDER_STATUSES_THAT_NEVER_GRANT)}::text[])
+              AND (o.acknowledged_at IS NULL OR o.acknowledged_at > ${cut.orderAcknowledgedAfter}))
+   OR EXISTS (SELECT 1 FROM patient_attachments pa WHERE pa.patient_id = ${patientId} AND pa.clinic_id = ANY(${clinics}::uuid[])
+              AND pa.attached_from <= ${now} AND (pa.attached_until IS NULL OR pa.attached_until > ${now}))
   ) AS ok`.execute(db);
   return rows[0]?.ok === true;
 }
