@@ -7,10 +7,11 @@ import {
   CARE_POLICY, CLOSED_REFERRAL_STATUS, OPEN_REFERRAL_STATUSES, ORDER_STATUSES_THAT_NEVER_GRANT, VISIT_STATUSES_THAT_GRANT, careCutoffs, type CarePolicy,
 } from '../domain/care-relationship';
 import type { Db } from './index';
+import type { AuditOutcome } from './schema';
 
 export interface AccessAuditEntry {
   actor: string;
-  /** 'read', 'write' or 'break-the-glass'. */
+  /** 'read', 'write' or 'break-the-glass': what was asked. */
   action: 'read' | 'write' | 'break-the-glass';
   resourceType: string;
   resourceId: string;
@@ -22,21 +23,30 @@ export interface AccessAuditEntry {
   reason?: string;
 }
 
-export async function insertAccessAudit(db: Db, e: AccessAuditEntry): Promise<void> {
-  await db.insertInto('audit_log').values({
-    actor: e.actor, action: e.action, entity: e.resourceType, entity_id: e.resourceId, workflow_id: null, dedupe_key: null,
+/**
+ * Records accesses with their outcome. A refused one is stored as action 'refused' (what was
+ * asked kept in details.attempted), so no list of reads or changes ever shows it as one.
+ */
+export async function insertAccessAudits(db: Db, entries: AccessAuditEntry[], outcome: AuditOutcome): Promise<void> {
+  if (entries.length === 0) return;
+  await db.insertInto('audit_log').values(entries.map((e) => ({
+    actor: e.actor, action: outcome === 'refused' ? 'refused' : e.action, entity: e.resourceType, entity_id: e.resourceId, workflow_id: null, dedupe_key: null, outcome,
     details: JSON.stringify({
       kind: 'access', patientId: e.patientId, role: e.role, clinicIds: e.clinicIds, route: e.route, requestId: e.requestId,
-      ...(e.reason ? { reason: e.reason } : {}),
+      ...(outcome === 'refused' ? { attempted: e.action } : {}), ...(e.reason ? { reason: e.reason } : {}),
     }),
-  }).execute();
+  }))).execute();
 }
 
-export interface AuditRow { id: string; at: Date; actor: string; action: string; entity: string; entity_id: string; details: unknown }
+export async function insertAccessAudit(db: Db, e: AccessAuditEntry): Promise<void> {
+  await insertAccessAudits(db, [e], 'allowed');
+}
+
+export interface AuditRow { id: string; at: Date; actor: string; action: string; entity: string; entity_id: string; outcome: AuditOutcome; details: unknown }
 
 /** Keyset page on id (bigserial: insertion order), newest first; `before` is the last row's id. */
 export async function auditPage(db: Db, q: { patientId?: string; userId?: string; action?: string; before?: string; limit: number }): Promise<AuditRow[]> {
-  let query = db.selectFrom('audit_log').select(['id', 'at', 'actor', 'action', 'entity', 'entity_id', 'details']);
+  let query = db.selectFrom('audit_log').select(['id', 'at', 'actor', 'action', 'entity', 'entity_id', 'outcome', 'details']);
   if (q.patientId) query = query.where(sql<string>`details->>'patientId'`, '=', q.patientId).where(sql<boolean>`details ? 'patientId'`);
   if (q.userId) query = query.where('actor', '=', q.userId);
   if (q.action) query = query.where('action', '=', q.action);
