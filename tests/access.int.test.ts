@@ -50,7 +50,11 @@ describe('access follows the care relationship', () => {
   });
 
   test('doctors and registrars with a relationship read without a reason; ops and labs never read the record', async () => {
-    const colleague = await engine.token('doctor', { id: 'dr-colleague', practitionerId: world.a.otherPractitionerId }); // same clinic as the appointment
+    // A colleague at the clinic of the visit has no relationship of their own, until the patient is attached to that clinic.
+    const colleague = await engine.token('doctor', { id: 'dr-colleague', practitionerId: world.a.otherPractitionerId });
+    const refused = await call(engine, 'GET', `/patients/${world.patientId}/record`, colleague);
+    expect([refused.status, refused.body.error?.code]).toEqual([403, 'no_care_relationship']);
+    await engine.db.insertInto('patient_attachments').values({ patient_id: world.patientId, clinic_id: world.a.clinicId }).execute();
     expect((await call(engine, 'GET', `/patients/${world.patientId}/record`, colleague)).status).toBe(200);
     const referrer = await engine.token('doctor', { id: 'dr-referrer', practitionerId: world.b.doctorId });
     expect((await call(engine, 'GET', `/patients/${world.patientId}/appointments`, referrer)).status).toBe(200);
