@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import {
-  CARE_POLICY, CLOSED_REFERRAL_STATUS, OPEN_REFERRAL_STATUSES, ORDER_STATUSES_THAT_NEVER_GRANT, VISIT_STATUSES_THAT_GRANT, careCutoffs, type CarePolicy,
+  CARE_POLICY, CLOSED_REFERRAL_STATUS, HOLD_STATUSES, OPEN_REFERRAL_STATUSES, ORDER_STATUSES_THAT_NEVER_GRANT, VISIT_STATUSES_THAT_GRANT, careCutoffs, type CarePolicy,
 } from '../domain/care-relationship';
 import type { Db } from './index';
 import type { AuditOutcome } from './schema';
@@ -71,7 +71,8 @@ export async function hasCareRelationship(
   const list = (xs: readonly string[]) => `{${xs.join(',')}}`;
   const { rows } = await sql<{ ok: boolean }>`SELECT (
       EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = ${patientId}
-              AND a.status = ANY(${list(VISIT_STATUSES_THAT_GRANT)}::text[]) AND a.ends_at > ${cut.visitEndedAfter}
+              AND ((a.status = ANY(${list(VISIT_STATUSES_THAT_GRANT)}::text[]) AND a.ends_at > ${cut.visitEndedAfter})
+                   OR (a.status = ANY(${list(HOLD_STATUSES)}::text[]) AND a.hold_expires_at > ${now}))
               AND (CASE WHEN ${doctor} THEN a.practitioner_id = ${prid}::uuid ELSE a.clinic_id = ANY(${clinics}::uuid[]) END))
    OR EXISTS (SELECT 1 FROM referrals r
               LEFT JOIN practitioners tp ON tp.id = r.target_practitioner_id

@@ -18,12 +18,18 @@ describe('the care relationship', () => {
     expect(careRelationship(doctor, lapsed, NOW)).toBeNull();
   });
 
-  test('a cancelled, expired or merely held visit grants nothing, to the doctor or the clinic\'s registrar', () => {
+  test('a cancelled, expired, no-show or lapsed hold grants nothing, to the doctor or the clinic\'s registrar', () => {
     for (const status of ['cancelled', 'expired', 'held', 'offered', 'noshow'] as const) {
-      const facts = { ...none(), visits: [{ status, practitionerId: DOC, clinicId: CLINIC, endsAt: days(1) }] };
+      const facts = { ...none(), visits: [{ status, practitionerId: DOC, clinicId: CLINIC, endsAt: days(1), holdExpiresAt: days(-0.01) }] };
       expect(careRelationship(doctor, facts, NOW)).toBeNull();
       expect(careRelationship(registrar, facts, NOW)).toBeNull();
     }
+  });
+
+  test('a live hold grants while it lasts (the registrar who just made it sees the patient\'s visits)', () => {
+    const facts = { ...none(), visits: [{ status: 'held' as const, practitionerId: DOC, clinicId: CLINIC, endsAt: days(2), holdExpiresAt: days(0.01) }] };
+    expect(careRelationship(registrar, facts, NOW)).toBe('visit');
+    expect(careRelationship(doctor, facts, NOW)).toBe('visit');
   });
 
   test('a visit with another doctor of the same clinic grants the registrar, not the doctor', () => {

@@ -5,14 +5,14 @@
  *
  * A relationship exists while one of these holds:
  * - a visit that is booked, arrived or fulfilled, with the doctor (a registrar: at their clinic),
- *   from its booking until VISIT_AFTER_DAYS after the visit ends;
+ *   from its booking until VISIT_AFTER_DAYS after the visit ends; a hold (held, offered) only
+ *   while it is live (its hold has not expired);
  * - a referral from or to the doctor (a registrar: of or for their clinic) that is open, or was
  *   closed within REFERRAL_CLOSED_DAYS;
  * - a lab order the doctor placed, until ORDER_ACKNOWLEDGED_DAYS after its results were
  *   acknowledged (cancelled orders grant nothing);
  * - the patient's attachment (registered polyclinic) to the caller's clinic, while it lasts.
- * Holds (held, offered), cancelled, no-show and expired visits, cancelled and expired referrals
- * grant nothing. Audit rows never grant anything. Everything else is break-the-glass.
+ * Lapsed holds, cancelled, no-show and expired visits, cancelled and expired referrals grant nothing. Audit rows never grant anything. Everything else is break-the-glass.
  */
 import type { BookingStatus } from './booking';
 import type { LabOrderStatus } from './lab-order';
@@ -31,6 +31,8 @@ export interface CarePolicy {
 export const CARE_POLICY: Readonly<CarePolicy> = Object.freeze({ visitAfterDays: 90, referralClosedDays: 30, orderAcknowledgedDays: 30 });
 
 export const VISIT_STATUSES_THAT_GRANT: readonly BookingStatus[] = ['booked', 'arrived', 'fulfilled'];
+/** A hold grants only while it is live (hold_expires_at in the future); once lapsed or cancelled, nothing. */
+export const HOLD_STATUSES: readonly BookingStatus[] = ['held', 'offered'];
 export const OPEN_REFERRAL_STATUSES: readonly ReferralStatus[] = ['created', 'offered', 'booked', 'attended', 'reported'];
 /** Closed after the report was acknowledged: grants for a while. Cancelled and expired grant nothing. */
 export const CLOSED_REFERRAL_STATUS: ReferralStatus = 'closed';
@@ -53,7 +55,7 @@ export function careCutoffs(now: Date, policy: CarePolicy = CARE_POLICY): CareCu
 /** Who asks: a doctor (their practitioner id and clinic) or a registrar (the clinics on the token). */
 export interface CareSubject { practitionerId: string | null; clinicIds: readonly string[] }
 
-export interface VisitFact { status: BookingStatus; practitionerId: string; clinicId: string; endsAt: Date }
+export interface VisitFact { status: BookingStatus; practitionerId: string; clinicId: string; endsAt: Date; holdExpiresAt?: Date | null }
 export interface ReferralFact {
   status: ReferralStatus; closedAt: Date | null; referringPractitionerId: string | null; targetPractitionerId: string | null;
   /** The referring clinic, the named practitioner's clinic and the booked visit's clinic. */
@@ -72,13 +74,18 @@ export function careRelationship(subject: CareSubject, facts: CareFacts, now: Da
   const mine = (practitionerId: string | null, clinicIds: readonly (string | null)[]) =>
     doctor ? practitionerId === doctor : clinicIds.some((c) => c !== null && subject.clinicIds.includes(c));
 
-  if (facts.visits.some((v) => VISIT_STATUSES_THAT_GRANT.includes(v.status) && v.endsAt > cut.visitEndedAfter && mine(v.practitionerId, [v.clinicId]))) return 'visit';
+  if (facts.visits.some((v) => visitGrants(v, cut, now) && mine(v.practitionerId, [v.clinicId]))) return 'visit';
   if (facts.referrals.some((r) => referralGrants(r, cut) && (doctor
     ? r.referringPractitionerId === doctor || r.targetPractitionerId === doctor
     : r.clinicIds.some((c) => c !== null && subject.clinicIds.includes(c))))) return 'referral';
   if (doctor && facts.orders.some((o) => o.orderingPractitionerId === doctor && orderGrants(o, cut))) return 'lab-order';
   if (facts.attachments.some((a) => subject.clinicIds.includes(a.clinicId) && a.from <= now && (a.until === null || a.until > now))) return 'attachment';
   return null;
+}
+
+function visitGrants(v: VisitFact, cut: CareCutoffs, now: Date): boolean {
+  if (VISIT_STATUSES_THAT_GRANT.includes(v.status)) return v.endsAt > cut.visitEndedAfter;
+  return HOLD_STATUSES.includes(v.status) && !!v.holdExpiresAt && v.holdExpiresAt > now;
 }
 
 function referralGrants(r: ReferralFact, cut: CareCutoffs): boolean {
