@@ -8,10 +8,16 @@
  *   characters), recorded as action 'break-the-glass' and listed for ops.
  * - Registrars and labs act only in the clinic(s) their token names (`cid`/`cids`).
  * - Admin: everything. Ops: no patient data (audit and process views only).
+ *
+ * Audit rows are written once the answer is known (flushAccessAudit): a request answered 2xx (or
+ * 5xx, when a change may have happened) records its reads and writes as allowed; one answered 401
+ * or 403 records them as refused (action 'refused'), never as a read or a change; any other 4xx
+ * changed nothing and shows nothing. Access functions note the access *before* they check, so
+ * every refusal of a named patient's data is on record.
  */
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Db } from '../db';
-import { hasCareRelationship, insertAccessAudit, type AccessAuditEntry } from '../db/audit';
+import { hasCareRelationship, insertAccessAudits, type AccessAuditEntry } from '../db/audit';
 import type { Appointment, Referral } from '../db/schema';
 import type { AppEnv } from './router';
 import type { Caller } from './auth';
@@ -37,15 +43,53 @@ export function assertActInClinic(caller: Caller, clinicId: string, what = 'this
   if (!canActInClinic(caller, clinicId)) throw new ApiError(403, 'wrong_clinic', `Your token does not act for ${what}.`);
 }
 
-/** Records one access to patient data (who, role, clinic claims, route, request id, reason). */
-export async function auditAccess(c: Context<AppEnv>, db: Db, a: { patientId: string; resource: Resource; action: 'read' | 'write'; reason?: string }): Promise<void> {
+/**
+ * Notes one access to patient data (who, role, clinic claims, route, request id, reason) for the
+ * audit written when the answer is known; returns the entry so a grant can add its reason.
+ */
+export function noteAccess(c: Context<AppEnv>, a: { patientId: string; resource: Resource; action: 'read' | 'write'; reason?: string }): AccessAuditEntry {
   const caller = c.get('caller');
   const entry: AccessAuditEntry = {
     actor: caller.id, action: a.reason ? 'break-the-glass' : a.action, resourceType: a.resource.type, resourceId: a.resource.id,
     patientId: a.patientId, role: caller.role, clinicIds: callerClinics(caller), route: `${c.req.method} ${c.req.routePath}`,
     requestId: c.get('requestId') ?? null, reason: a.reason,
   };
-  await insertAccessAudit(db, entry);
+  const list = c.get('accessAudit') ?? [];
+  const same = list.find((e) => e.patientId === entry.patientId && e.resourceType === entry.resourceType && e.resourceId === entry.resourceId && e.action === entry.action);
+  if (same) return same;
+  list.push(entry);
+  c.set('accessAudit', list);
+  return entry;
+}
+
+/** Records an access that has happened (a write after it succeeded); written with the answer. */
+export async function auditAccess(c: Context<AppEnv>, _db: Db, a: { patientId: string; resource: Resource; action: 'read' | 'write'; reason?: string }): Promise<void> {
+  noteAccess(c, a);
+}
+
+/** Whether the noted accesses happened, by the answer's status; null: nothing happened, nothing to record. */
+export function auditOutcomeOf(status: number): 'allowed' | 'refused' | null {
+  if (status === 401 || status === 403) return 'refused';
+  if (status < 400 || status >= 500) return 'allowed';
+  return null;
+}
+
+/**
+ * Writes the request's noted accesses with their outcome once the answer is known. An allowed
+ * access whose audit cannot be written is not answered (the error replaces the answer); a
+ * refusal is answered even so.
+ */
+export function flushAccessAudit(db: Db, onRefusedAuditLost: (err: unknown) => void): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    const entries = c.get('accessAudit');
+    if (!entries?.length) return;
+    const outcome = auditOutcomeOf(c.res.status);
+    if (!outcome) return;
+    const upgraded = entries.map((e) => (e.reason ? { ...e, action: 'break-the-glass' as const } : e));
+    if (outcome === 'refused') await insertAccessAudits(db, upgraded, outcome).catch(onRefusedAuditLost);
+    else await insertAccessAudits(db, upgraded, outcome);
+  };
 }
 
 /** The stated break-the-glass reason, if the request carries one; too short a reason is refused. */
@@ -75,8 +119,9 @@ async function staffScope(db: Db, caller: Caller): Promise<{ practitionerId: str
  * (as 'break-the-glass' with its reason when that is what allowed it).
  */
 export async function canReadPatientRecord(c: Context<AppEnv>, db: Db, patientId: string, resource: Resource): Promise<AccessGrant> {
+  const entry = noteAccess(c, { patientId, resource, action: 'read' });
   const grant = await readGrant(c, db, patientId);
-  await auditAccess(c, db, { patientId, resource, action: 'read', reason: grant.breakGlassReason });
+  if (grant.breakGlassReason) entry.reason = grant.breakGlassReason;
   return grant;
 }
 
@@ -105,6 +150,7 @@ async function readGrant(c: Context<AppEnv>, db: Db, patientId: string): Promise
 export async function canActOnAppointment(c: Context<AppEnv>, db: Db, row: Appointment, action: 'read' | 'write'): Promise<AccessGrant> {
   const caller = c.get('caller');
   const resource = { type: 'Appointment', id: row.id };
+  noteAccess(c, { patientId: row.patient_id, resource, action });
   if (caller.role === 'patient' && caller.patientId !== row.patient_id) throw new ApiError(403, 'forbidden', 'Patients can act only on their own records.');
   if (caller.role === 'registrar' && !canActInClinic(caller, row.clinic_id)) {
     if (action === 'write') throw new ApiError(403, 'wrong_clinic', 'Registrars act only on their own clinic\'s appointments.');
@@ -115,16 +161,15 @@ export async function canActOnAppointment(c: Context<AppEnv>, db: Db, row: Appoi
     if (action === 'read' && caller.practitionerId !== row.practitioner_id) return canReadPatientRecord(c, db, row.patient_id, resource);
   }
   if (caller.role === 'ops' || caller.role === 'lab') throw new ApiError(403, 'forbidden', 'This role does not act on appointments.');
-  await auditAccess(c, db, { patientId: row.patient_id, resource, action });
   return {};
 }
 
 /** May the caller book for this patient at this clinic? Patients for themselves; registrars at their clinic(s). Audited. */
 export async function canBookFor(c: Context<AppEnv>, db: Db, patientId: string, clinicId: string, resource: Resource): Promise<void> {
   const caller = c.get('caller');
+  noteAccess(c, { patientId, resource, action: 'write' });
   if (caller.role === 'patient' && caller.patientId !== patientId) throw new ApiError(403, 'forbidden', 'Patients can act only on their own records.');
   if (caller.role === 'registrar') assertActInClinic(caller, clinicId, 'the clinic of this slot');
-  await auditAccess(c, db, { patientId, resource, action: 'write' });
 }
 
 /** May a registrar (or admin) act on this practitioner's calendar: their clinic must be on the token. */
@@ -152,6 +197,7 @@ async function referralOfOrForClinic(db: Db, caller: Caller, row: Referral): Pro
 export async function canActOnReferral(c: Context<AppEnv>, db: Db, row: Referral, action: 'read' | 'write'): Promise<AccessGrant> {
   const caller = c.get('caller');
   const resource = { type: 'ServiceRequest', id: row.id };
+  noteAccess(c, { patientId: row.patient_id, resource, action });
   if (caller.role === 'patient' && caller.patientId !== row.patient_id) throw new ApiError(403, 'forbidden', 'Patients see only their own referrals.');
   if (caller.role === 'registrar' && !(await referralOfOrForClinic(db, caller, row))) {
     if (action === 'write') throw new ApiError(403, 'wrong_clinic', 'Registrars act only on referrals of or for their own clinic.');
@@ -161,7 +207,6 @@ export async function canActOnReferral(c: Context<AppEnv>, db: Db, row: Referral
     return canReadPatientRecord(c, db, row.patient_id, resource);
   }
   if (caller.role === 'ops' || caller.role === 'lab') throw new ApiError(403, 'forbidden', 'This role does not act on referrals.');
-  await auditAccess(c, db, { patientId: row.patient_id, resource, action });
   return {};
 }
 

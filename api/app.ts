@@ -6,6 +6,7 @@
 import { requestId } from 'hono/request-id';
 import { httpRequestSeconds } from '../platform/metrics';
 import { adminRouter } from './admin';
+import { flushAccessAudit } from './access';
 import { bookingRouter } from './booking';
 import { cdsHooksRouter } from './cds-hooks';
 import { codecRouter } from './codec';
@@ -52,6 +53,8 @@ export function createApp(deps: ApiDeps) {
       c.res = onError(err, c);
     }
   });
+  // Inside the catch above: an audit that cannot be written replaces the answer it would have let out.
+  app.use(flushAccessAudit(deps.db, (err) => deps.logger.error({ err: String(err) }, 'a refused access could not be audited')));
   app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}.`), 404));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });

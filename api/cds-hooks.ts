@@ -109,6 +109,29 @@ function cardUuid(hookInstance: string, serviceId: string, index: number): strin
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** The patient a reference names (`Patient/<id>`, absolute or versioned), or null when it names something else. */
+export function referencedPatient(reference: string): string | null {
+  const m = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference);
+  return m ? m[1]! : null;
+}
+
+/**
+ * The prefetch must be the context patient's: a Patient of another id, or an Observation or draft
+ * order whose subject names another patient, is refused before anything is scored or stored
+ * (the context decides whose assessment it is, so another patient's data must never be scored for it).
+ */
+export function otherPatientsInPrefetch(contextPatientId: string, patient: { id?: string }, resources: readonly unknown[]): string[] {
+  const wrong: string[] = [];
+  if (patient.id !== undefined && patient.id !== contextPatientId) wrong.push('prefetch.patient');
+  resources.forEach((r, i) => {
+    const subject = (r as { subject?: { reference?: unknown } }).subject;
+    if (subject === undefined) return;
+    const ref = subject?.reference;
+    if (typeof ref !== 'string' || referencedPatient(ref) !== contextPatientId) wrong.push(`resource ${i}`);
+  });
+  return wrong;
+}
+
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
@@ -145,7 +168,7 @@ export function cdsHooksRouter(deps: ApiDeps) {
     },
     responses: {
       200: { description: 'Cards (possibly none)', content: { 'application/json': { schema: CardsSchema } } },
-      400: errorResponse('The request is not valid'),
+      400: errorResponse('The request is not valid, or wrong_patient: the prefetch names another patient than the context'),
       401: errorResponse('No or invalid token'),
       403: errorResponse('Role not allowed'),
       404: errorResponse('No such service'),
@@ -202,6 +225,11 @@ export function cdsHooksRouter(deps: ApiDeps) {
       const patient = (body.prefetch!.patient === null ? { resourceType: 'Patient' } : parseOrThrow(PatientSchema, body.prefetch!.patient, 'prefetch.patient')) as FhirPatient;
       const observations = (Object.keys(service.prefetch).filter((k) => k !== 'patient'))
         .flatMap((k) => (body.prefetch![k] === null ? [] : (parseOrThrow(ObservationBundleSchema, body.prefetch![k], `prefetch.${k}`) as FhirObservation[])));
+      const drafts = service.id === 'lab-order-review' ? parseOrThrow(ServiceRequestBundleSchema, body.context.draftOrders, 'context.draftOrders') : [];
+      const wrong = otherPatientsInPrefetch(body.context.patientId, patient, [...observations, ...drafts]);
+      if (wrong.length) {
+        throw new ApiError(400, 'wrong_patient', 'The prefetch (or a draft order) names another patient than context.patientId; nothing was scored or stored.', { items: wrong.length });
+      }
       const labs = labValues(observations);
       const now = new Date().toISOString();
       const ageYears = ageOn(patient.birthDate, now);
@@ -225,7 +253,6 @@ export function cdsHooksRouter(deps: ApiDeps) {
         await traceRuleCards(service.id, body.hookInstance, body.context.patientId, { ageYears, sex, labs: latestValues(labs) }, ruleCards);
         cards.push(...ruleCards);
       } else {
-        const drafts = parseOrThrow(ServiceRequestBundleSchema, body.context.draftOrders, 'context.draftOrders');
         const draftLabs: DraftLabOrder[] = drafts.flatMap((d) => {
           const loinc = loincOf(d.code);
           return loinc ? [{ id: d.id ?? null, loinc, display: d.code?.coding?.find((x) => x.code === loinc)?.display ?? d.code?.text ?? null }] : [];

@@ -20,7 +20,9 @@ const RecordItemSchema = z.object({ kind: z.enum(RECORD_KINDS), id: z.string(), 
 const RecordPageSchema = z.object({ patientId: Uuid, items: z.array(RecordItemSchema), nextCursor: z.string().nullable() }).openapi('PatientRecord');
 const BundleSchema = z.object({ resourceType: z.literal('Bundle'), type: z.literal('searchset'), link: z.array(z.object({ relation: z.string(), url: z.string() })), entry: z.array(z.object({ resource: z.object({ resourceType: z.string() }).passthrough() }).passthrough()) }).passthrough().openapi('FhirBundle');
 const AuditEntrySchema = z.object({
-  id: z.string(), at: z.string().datetime(), userId: z.string(), action: z.string(), resourceType: z.string(), resourceId: z.string(),
+  id: z.string(), at: z.string().datetime(), userId: z.string(),
+  action: z.string().openapi({ description: 'read, write, break-the-glass, or refused (what was asked is in attempted)' }),
+  outcome: z.enum(['allowed', 'refused']), attempted: z.string().nullable(), resourceType: z.string(), resourceId: z.string(),
   patientId: z.string().nullable(), role: z.string().nullable(), clinicIds: z.array(z.string()), route: z.string().nullable(), requestId: z.string().nullable(), reason: z.string().nullable(),
 }).openapi('AuditEntry');
 const AuditPageSchema = z.object({ entries: z.array(AuditEntrySchema), nextCursor: z.string().nullable() }).openapi('AuditPage');
@@ -30,7 +32,7 @@ function auditView(r: AuditRow) {
   const d = (r.details ?? {}) as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' ? v : null);
   return {
-    id: r.id, at: r.at.toISOString(), userId: r.actor, action: r.action, resourceType: r.entity, resourceId: r.entity_id,
+    id: r.id, at: r.at.toISOString(), userId: r.actor, action: r.action, outcome: r.outcome, attempted: str(d.attempted), resourceType: r.entity, resourceId: r.entity_id,
     patientId: str(d.patientId), role: str(d.role), clinicIds: Array.isArray(d.clinicIds) ? d.clinicIds.filter((x): x is string => typeof x === 'string') : [],
     route: str(d.route), requestId: str(d.requestId), reason: str(d.reason),
   };

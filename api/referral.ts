@@ -97,6 +97,14 @@ export function referralRouter(deps: ApiDeps) {
     await canActOnReferral(c, db, row, action);
     return row;
   }
+  /** Only the specialist who saw the patient (the referral's booked visit) reports, and for the referral's patient. */
+  async function assertReportsOn(row: Referral, practitionerId: string, patientId: string): Promise<void> {
+    const visit = row.appointment_id
+      ? await db.selectFrom('appointments').select('practitioner_id').where('id', '=', row.appointment_id).executeTakeFirst()
+      : undefined;
+    if (!visit || visit.practitioner_id !== practitionerId) throw new ApiError(403, 'wrong_practitioner', 'Only the specialist who saw the patient may post the report.');
+    if (patientId !== row.patient_id) throw new ApiError(403, 'wrong_patient', 'This report is for another patient than the referral\'s.');
+  }
   const update = <T>(row: Referral, send: (h: WorkflowHandle) => Promise<T>): Promise<T> => sendToProcess(temporal, row, 'referral', REFERRAL_FAILURES, send);
   /** A referral as answered: its row and the offers its patient can take now (db/referral-offers.ts). */
   const view = async (r: Referral) => ({ ...referralView(r), offeredSlots: await currentOffers(db, r) });
@@ -126,7 +134,11 @@ export function referralRouter(deps: ApiDeps) {
       const referralId = nameUuid('referral', `${caller.id}:${key}`);
       const existing = await db.selectFrom('referrals').selectAll().where('id', '=', referralId).executeTakeFirst();
       if (existing) {
+        // A replay answers only a caller who may still make this referral (keys are per caller already).
+        if (caller.role === 'doctor' && caller.practitionerId !== existing.referring_practitioner_id) throw new ApiError(422, 'wrong_practitioner', 'A doctor refers in their own name.');
+        if (caller.role === 'registrar') assertActInClinic(caller, existing.clinic_id, 'the referring practitioner\'s clinic');
         if (existing.patient_id !== b.patientId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for another referral; use a new key.');
+        await auditAccess(c, db, { patientId: existing.patient_id, resource: { type: 'ServiceRequest', id: existing.id }, action: 'read' });
         await startProcess(existing);
         return c.json(await view(existing), 201);
       }
@@ -279,6 +291,8 @@ export function referralRouter(deps: ApiDeps) {
       const row = await ownReferral(c, c.req.valid('param').id);
       const b = c.req.valid('json');
       const practitionerId = doctorOf(c.get('caller'));
+      // Checked here, before the process: a repeated update id is answered from history without its validator.
+      await assertReportsOn(row, practitionerId, b.patientId);
       if (!b.icd10.every((code) => ICD10.test(code))) throw new ApiError(422, 'invalid_icd10', 'Every ICD-10 code must look like I10 or E11.65.');
       await update(row, (h) => h.executeUpdate(postReportUpdate, { args: [{ practitionerId, patientId: b.patientId, conclusion: b.conclusion, icd10: b.icd10, recommendations: b.recommendations }], updateId: 'report' }));
       return c.json(await fresh(row.id), 200);

@@ -2,6 +2,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
+import type { AccessAuditEntry } from '../db/audit';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { AuthEnv } from './auth';
@@ -17,7 +18,8 @@ export interface ApiDeps {
   bookingStarter?: ProcessStarter;
 }
 
-export type AppEnv = AuthEnv;
+/** Per request: the caller, the request id, and the accesses to patient data noted for the audit (api/access.ts). */
+export type AppEnv = { Variables: AuthEnv['Variables'] & { accessAudit?: AccessAuditEntry[] } };
 
 /** A router with the shared validation hook, so every process's router reports errors alike. */
 export function newRouter() {

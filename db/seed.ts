@@ -109,11 +109,15 @@ export async function seedDemoCity(db: Db, opts: { today: string; slotDays: numb
       const month = String(1 + (n % 12)).padStart(2, '0');
       const day = String(1 + (n % 28)).padStart(2, '0');
       const last = LAST[n % LAST.length]!;
+      const homeClinicId = demoId(`clinic:${CLINICS[n % CLINICS.length]!.code}`);
       await tx.insertInto('patients').values({
         id: demoId(`patient:${n}`), full_name: `${FIRST[(n * 7) % FIRST.length]} ${sex === 'male' ? last.replace(/a$/, '') : last}`,
-        birth_date: `${year}-${month}-${day}`, sex, phone: null, home_clinic_id: demoId(`clinic:${CLINICS[n % CLINICS.length]!.code}`),
+        birth_date: `${year}-${month}-${day}`, sex, phone: null, home_clinic_id: homeClinicId,
         policy_number: demoPolicyNumber(n),
       }).onConflict((oc) => oc.column('id').doUpdateSet({ policy_number: sql`COALESCE(patients.policy_number, excluded.policy_number)` })).execute();
+      // Every demo patient is attached to their polyclinic (the care relationship of its doctors).
+      await tx.insertInto('patient_attachments').values({ id: demoId(`attachment:${n}`), patient_id: demoId(`patient:${n}`), clinic_id: homeClinicId, attached_from: '2020-01-01T00:00:00Z' })
+        .onConflict((oc) => oc.doNothing()).execute();
     }
 
     for (const t of LAB_TESTS) {

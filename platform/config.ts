@@ -103,6 +103,8 @@ const ConfigSchema = z.object({
   /** Port of a worker's own /metrics (its metrics plus the Temporal SDK's); 0 = off. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  /** A scraper's bearer token for /metrics (at least 32 characters); unset, only ops/admin tokens read the API's metrics. */
+  METRICS_TOKEN: z.string().min(32).optional(),
 });
 
 /** Every variable the code reads: docker-compose.yml may set these and no others. */

@@ -33,6 +33,15 @@ describe('access follows the care relationship', () => {
     expect(rows[0]).toMatchObject({ entity: 'PatientRecord', entity_id: world.patientId });
     expect(rows[0]!.details).toMatchObject({ patientId: world.patientId, role: 'doctor', reason: REASON, requestId: expect.any(String), route: 'GET /patients/:id/record' });
 
+    // No audit row grants access: after reading by break-the-glass, the next read without a reason is refused again.
+    const after = await call(engine, 'GET', record, stranger);
+    expect([after.status, after.body.error?.code]).toEqual([403, 'no_care_relationship']);
+    // The refusals are on record as refused, never as reads.
+    const refusals = await engine.db.selectFrom('audit_log').select(['action', 'outcome']).where('actor', '=', 'dr-stranger').where('outcome', '=', 'refused').execute();
+    expect(refusals.length).toBeGreaterThanOrEqual(5);
+    expect(refusals.every((r) => r.action === 'refused')).toBe(true);
+    expect(await engine.db.selectFrom('audit_log').select('id').where('actor', '=', 'dr-stranger').where('action', '=', 'read').execute()).toEqual([]);
+
     const ops = await engine.token('ops', { id: 'ops-1' });
     const listed = await call(engine, 'GET', '/ops/break-glass', ops);
     expect(listed.status).toBe(200);
@@ -50,7 +59,11 @@ describe('access follows the care relationship', () => {
   });
 
   test('doctors and registrars with a relationship read without a reason; ops and labs never read the record', async () => {
-    const colleague = await engine.token('doctor', { id: 'dr-colleague', practitionerId: world.a.otherPractitionerId }); // same clinic as the appointment
+    // A colleague at the clinic of the visit has no relationship of their own, until the patient is attached to that clinic.
+    const colleague = await engine.token('doctor', { id: 'dr-colleague', practitionerId: world.a.otherPractitionerId });
+    const refused = await call(engine, 'GET', `/patients/${world.patientId}/record`, colleague);
+    expect([refused.status, refused.body.error?.code]).toEqual([403, 'no_care_relationship']);
+    await engine.db.insertInto('patient_attachments').values({ patient_id: world.patientId, clinic_id: world.a.clinicId }).execute();
     expect((await call(engine, 'GET', `/patients/${world.patientId}/record`, colleague)).status).toBe(200);
     const referrer = await engine.token('doctor', { id: 'dr-referrer', practitionerId: world.b.doctorId });
     expect((await call(engine, 'GET', `/patients/${world.patientId}/appointments`, referrer)).status).toBe(200);

@@ -169,13 +169,29 @@ describe('the CDS Hooks service', () => {
     const first = await call('diabetes-progression', patientView(hookInstance));
     const other = { ...patientView(hookInstance), context: { userId: 'Practitioner/dr-1', patientId: 'ehr-patient-2' } };
     const tgHigher = bundle([...labs().entry.filter((e) => e.resource.code.coding[0]!.code !== '2571-8'), obs('2571-8', 5.0, 'mmol/L')]);
-    other.prefetch = { patient, labs: tgHigher, vitals: vitals() };
+    other.prefetch = { patient: { ...patient, id: 'ehr-patient-2' }, labs: tgHigher, vitals: vitals() };
     const second = await call('diabetes-progression', other);
     expect(second.status).toBe(200);
     const [a, b] = [first.body.cards[0]!.extension!['clinical-engine-assessment']!, second.body.cards[0]!.extension!['clinical-engine-assessment']!];
     expect(b.id).not.toBe(a.id);
     const rows = await engine.db.selectFrom('cds_assessments').select(['id', 'patient_ref']).where('request_key', 'like', `cds-${hookInstance}-%`).orderBy('patient_ref').execute();
     expect(rows).toEqual([{ id: a.id, patient_ref: 'ehr-patient-1' }, { id: b.id, patient_ref: 'ehr-patient-2' }]);
+  });
+
+  test('a prefetch of another patient than the context is refused (400 wrong_patient) and nothing is scored or stored', async () => {
+    const hookInstance = randomUUID();
+    const forOther = { ...patientView(hookInstance), context: { userId: 'Practitioner/dr-1', patientId: 'ehr-patient-2' } };
+    const refused = await call('diabetes-progression', forOther);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error!.code).toBe('wrong_patient');
+    // Observations whose subject names another patient are refused too, even with the right Patient.
+    const subjectOf = (ref: string) => bundle(labs().entry.map((e) => ({ resource: { ...e.resource, subject: { reference: ref } } })));
+    const otherLabs = patientView(hookInstance, { patient, labs: subjectOf('Patient/ehr-patient-2'), vitals: vitals() });
+    expect((await call('diabetes-progression', otherLabs)).status).toBe(400);
+    expect(await engine.db.selectFrom('cds_assessments').select('id').where('request_key', 'like', `%${hookInstance}%`).execute()).toEqual([]);
+    // The same observations naming the context patient (absolute or not) are scored.
+    const own = await call('diabetes-progression', patientView(hookInstance, { patient, labs: subjectOf('https://ehr.example/fhir/Patient/ehr-patient-1'), vitals: vitals() }));
+    expect(own.status).toBe(200);
   });
 
   test('a prefetch item sent as null means "no data": cards without the model score, not a 412', async () => {

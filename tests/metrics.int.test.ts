@@ -16,7 +16,8 @@ import { daysFromNow, makeClinic, makePatient, makeSlot } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
 
 let engine: TestEngine;
-beforeAll(async () => { engine = await startTestEngine(); });
+const METRICS_TOKEN = `scrape-${randomUUID()}-${randomUUID()}`;
+beforeAll(async () => { engine = await startTestEngine({ configOverrides: { METRICS_TOKEN } }); });
 afterAll(async () => { await engine.stop(); });
 
 /** The value of one sample: metric name and a subset of its labels. */
@@ -95,12 +96,16 @@ describe('metrics for ops', () => {
     expect(after).toContain('clinical_cds_score_seconds_bucket{le="0.1",model="diabetes-progression",outcome="ok"}');
   });
 
-  test('/metrics is open to a loopback scraper and otherwise needs an ops or admin token', async () => {
+  test('/metrics on the API port needs the scrape token or an ops or admin token, even from loopback', async () => {
     expect((await engine.app.request('/metrics')).status).toBe(401);
     expect((await engine.app.request('/metrics', { headers: { authorization: `Bearer ${await engine.token('doctor')}` } })).status).toBe(403);
+    expect((await engine.app.request('/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}x` } })).status).toBe(401);
     const server = await new Promise<ServerType>((resolve) => { const s = serve({ fetch: engine.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s)); });
     try {
-      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`);
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+      // A reverse proxy on this host makes every public caller a loopback peer: no token, no metrics.
+      expect((await fetch(url)).status).toBe(401);
+      const res = await fetch(url, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/plain');
       expect(await res.text()).toContain('# TYPE clinical_http_request_duration_seconds histogram');

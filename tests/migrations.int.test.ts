@@ -23,6 +23,7 @@ type SchemaSpec = { [T in keyof Database]: { [C in keyof Selectable<Database[T]>
 
 const expected: SchemaSpec = {
   clinics: { id: ['uuid', false], code: ['text', false], name: ['text', false], address: ['text', false], time_zone: ['text', false], is_pilot: ['bool', false], rollout_stage: ['text', false], created_at: ['timestamptz', false] },
+  patient_attachments: { id: ['uuid', false], patient_id: ['uuid', false], clinic_id: ['uuid', false], attached_from: ['timestamptz', false], attached_until: ['timestamptz', true], created_at: ['timestamptz', false] },
   practitioners: { id: ['uuid', false], clinic_id: ['uuid', false], full_name: ['text', false], specialty: ['text', false], created_at: ['timestamptz', false] },
   patients: { id: ['uuid', false], full_name: ['text', false], birth_date: ['date', false], sex: ['text', false], phone: ['text', true], home_clinic_id: ['uuid', true], created_at: ['timestamptz', false], policy_number: ['text', true] },
   schedules: { id: ['uuid', false], practitioner_id: ['uuid', false], clinic_id: ['uuid', false], weekday: ['int2', false], start_time: ['time', false], end_time: ['time', false], slot_minutes: ['int2', false], break_start: ['time', true], break_end: ['time', true], valid_from: ['date', false], valid_to: ['date', true] },
@@ -78,7 +79,7 @@ const expected: SchemaSpec = {
   lab_escalation_contacts: { clinic_id: ['uuid', false], covering_practitioner_id: ['uuid', true], head_practitioner_id: ['uuid', true] },
   lab_order_policies: { clinic_id: ['uuid', false], policy: ['jsonb', false] },
   patient_vitals: { id: ['uuid', false], patient_id: ['uuid', false], loinc: ['text', false], value: ['float8', false], unit: ['text', false], effective_at: ['timestamptz', false], recorded_by: ['text', false], dedupe_key: ['text', false], created_at: ['timestamptz', false] },
-  audit_log: { id: ['int8', false], at: ['timestamptz', false], actor: ['text', false], action: ['text', false], entity: ['text', false], entity_id: ['text', false], workflow_id: ['text', true], dedupe_key: ['text', true], details: ['jsonb', false] },
+  audit_log: { id: ['int8', false], at: ['timestamptz', false], actor: ['text', false], action: ['text', false], entity: ['text', false], entity_id: ['text', false], workflow_id: ['text', true], dedupe_key: ['text', true], details: ['jsonb', false], outcome: ['text', false] },
 };
 
 const dbName = `migration_test_${process.pid}_${Date.now()}`;

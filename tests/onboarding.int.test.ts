@@ -93,7 +93,9 @@ describe('clinic onboarding', () => {
     await start(clinic.clinicId, fastPolicy({ pilotPeriodSeconds: 2 }));
     const url = `/onboarding/${clinic.clinicId}`;
     await stageIs(clinic.clinicId, 'pilot');
-    const incident = await call('POST', `${url}/incidents`, 'doctor', { blocking: true, description: 'lab orders do not reach the lab' });
+    // A doctor of another clinic cannot block this clinic's go-live.
+    expect((await call('POST', `${url}/incidents`, 'doctor', { blocking: true, description: 'not my clinic' })).status).toBe(403);
+    const incident = await call('POST', `${url}/incidents`, 'doctor', { blocking: true, description: 'lab orders do not reach the lab' }, clinic.clinicId);
     expect(incident.status).toBe(201);
     await eventually(async () => (await progress(clinic.clinicId)).status === 'awaiting-decision', 30_000, 'awaiting decision');
 

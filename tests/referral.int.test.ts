@@ -120,6 +120,27 @@ describe('a referral to a specialist', () => {
     expect((await call(engine, 'POST', `/referrals/${id}/acknowledge`, await doctor(engine, clinic.practitionerId))).body.error.code).toBe('wrong_practitioner');
   });
 
+  test('once reported, a report posted by another doctor is refused before the repeated update answers, and audited as refused', async () => {
+    const clinic = await referralClinic(engine, [{ waitSeconds: 600 }]);
+    const { id, patientId } = await attendedReferral(engine, clinic);
+    expect((await report(engine, id, clinic.practitionerId, patientId)).status).toBe(200);
+    const stranger = await makeClinic(engine.db);
+    for (const practitionerId of [stranger.practitionerId, clinic.otherPractitionerId]) {
+      const again = await report(engine, id, practitionerId, patientId);
+      expect([again.status, again.body.error?.code]).toEqual([403, 'wrong_practitioner']);
+      // Nothing of the referral in the answer.
+      expect(JSON.stringify(again.body)).not.toContain(patientId);
+    }
+    const actor = `doctor-${stranger.practitionerId}`;
+    const rows = await engine.db.selectFrom('audit_log').select(['action', 'outcome', 'details']).where('actor', '=', actor).execute();
+    expect(rows).toEqual([expect.objectContaining({ action: 'refused', outcome: 'refused', details: expect.objectContaining({ attempted: 'write', patientId }) })]);
+    // The patient's access log shows the refusal as a refusal, never as a change.
+    const own = await engine.token('patient', { patientId });
+    const log = await call(engine, 'GET', `/patients/${patientId}/record/access-log?limit=200`, own);
+    const theirs = (log.body.entries as Json[]).filter((e) => e.userId === actor);
+    expect(theirs.map((e) => [e.action, e.outcome])).toEqual([['refused', 'refused']]);
+  });
+
   test('a report nobody acknowledges brings a reminder, then the head of department; the acknowledgement still closes it', async () => {
     const clinic = await referralClinic(engine, [{ waitSeconds: 7200, acknowledgeSeconds: 2 }]);
     const { id, patientId } = await attendedReferral(engine, clinic);

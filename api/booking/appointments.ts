@@ -114,7 +114,8 @@ export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: Boo
       const { slotId } = c.req.valid('json');
       const key = c.req.valid('header')['idempotency-key'];
       // The appointment's clinic was checked above; the move itself stays in that clinic (other_clinic).
-      const view = await update(row, (h) => h.executeUpdate(rescheduleUpdate, { args: [{ slotId, by: c.get('caller').id }], updateId: `reschedule:${key}` }));
+      // The update id is the caller's: another caller's key never answers for this one.
+      const view = await update(row, (h) => h.executeUpdate(rescheduleUpdate, { args: [{ slotId, by: c.get('caller').id }], updateId: `reschedule:${c.get('caller').id}:${key}` }));
       // A key's first move is answered again for the same key; naming another slot with it is a mistake, not a move.
       if (view.slotId !== slotId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used to move this appointment to another slot; use a new key.');
       return c.json(await present(view), 200);

@@ -4,7 +4,7 @@ import { patientAppointments, practitionerDay, recordLeave, searchFreeSlots } fr
 import { nameUuid } from '../../domain/ids';
 import { bookingStatusQuery } from '../../workflows/booking';
 import { newRouter } from '../router';
-import { canActForPractitioner, canReadPatientRecord, assertActInClinic } from '../access';
+import { canActForPractitioner, canReadPatientRecord, assertActInClinic, auditAccess } from '../access';
 import { ApiError, errorResponse } from '../errors';
 import { CursorQuery, cut, decodeCursor, encodeCursor, MoreField, NextCursorField } from '../paging';
 import { Uuid, LocalDate, IdempotencyHeader, AppointmentSchema, AppointmentListSchema, SlotSchema, LeaveSchema, WaitlistSchema, json, body, AUTH_ERRORS, assertOwnPatient, type BookingContext } from './shared';
@@ -147,6 +147,11 @@ export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: Bookin
         wanted_before: w.wantedBefore, status: 'waiting', offered_appointment_id: null, created_by: caller.id,
       }).onConflict((oc) => oc.column('id').doNothing()).execute();
       const e = await db.selectFrom('waitlist_entries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      // A key names one entry: another patient or wish under it is a client bug, and never answered with the first entry.
+      if (e.patient_id !== w.patientId || e.specialty !== w.specialty) {
+        throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for another waitlist entry; use a new key.');
+      }
+      await auditAccess(c, db, { patientId: e.patient_id, resource: { type: 'WaitlistEntry', id: e.id }, action: 'write' });
       return c.json({ id: e.id, patientId: e.patient_id, specialty: e.specialty, practitionerId: e.practitioner_id, clinicId: e.clinic_id, wantedBefore: e.wanted_before.toISOString(), status: e.status }, 201);
     },
   );

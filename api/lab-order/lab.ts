@@ -100,7 +100,7 @@ export function labRouter(deps: ApiDeps) {
     const row = await auditedOrder(c, db, c.req.valid('param').id, 'lab');
     const key = c.req.valid('header')['idempotency-key'];
     const results = c.req.valid('json').results.map((r) => ({ ...r, value: r.value as unknown }));
-    const answer = await sendUpdate(temporal, row, (h) => h.executeUpdate(postResultsUpdate, { args: [{ results, by: c.get('caller').id, source: 'json' }], ...(key ? { updateId: `results:${key}` } : {}) }));
+    const answer = await sendUpdate(temporal, row, (h) => h.executeUpdate(postResultsUpdate, { args: [{ results, by: c.get('caller').id, source: 'json' }], ...(key ? { updateId: `results:${c.get('caller').id}:${key}` } : {}) }));
     return c.json({ ...answer, order: await presentOrder(db, row.id) }, 200);
   });
 

@@ -76,7 +76,7 @@ export function labOrdersRouter(deps: ApiDeps) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw labFailure(err) ?? err;
     }
     const row = await labOrderRow(db, orderId);
-    if (!row || row.patient_id !== input.patientId || row.tests.join() !== input.tests.join()) {
+    if (!row || row.patient_id !== input.patientId || row.tests.join() !== input.tests.join() || row.ordering_practitioner_id !== caller.practitionerId) {
       throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different order; use a new key.');
     }
     await auditAccess(c, db, { patientId: row.patient_id, resource: { type: 'ServiceRequest', id: row.id }, action: 'write' });

@@ -12,7 +12,7 @@ import {
 } from '../../domain/lab-order';
 import type { AppEnv } from '../router';
 import type { Caller } from '../auth';
-import { auditAccess, canActInClinic } from '../access';
+import { canActInClinic, noteAccess } from '../access';
 import { ApiError, errorResponse, type ErrorCode } from '../errors';
 
 export const Uuid = z.string().uuid();
@@ -84,9 +84,10 @@ export async function orderFor(db: Db, caller: Caller, id: string, access: Acces
 
 /** orderFor, then the access recorded in the audit log (reads as 'read', everything else as 'write'). */
 export async function auditedOrder(c: Context<AppEnv>, db: Db, id: string, access: Access): Promise<LabOrder> {
-  const row = await orderFor(db, c.get('caller'), id, access);
-  await auditAccess(c, db, { patientId: row.patient_id, resource: { type: 'ServiceRequest', id: row.id }, action: access === 'reader' ? 'read' : 'write' });
-  return row;
+  // Noted before the check, so a refusal is on record as refused (api/access.ts flushAccessAudit).
+  const found = await labOrderRow(db, id);
+  if (found) noteAccess(c, { patientId: found.patient_id, resource: { type: 'ServiceRequest', id: found.id }, action: access === 'reader' ? 'read' : 'write' });
+  return orderFor(db, c.get('caller'), id, access);
 }
 
 export const ResultSchema = z.object({

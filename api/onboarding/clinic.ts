@@ -14,7 +14,9 @@ import {
   recordTrainingUpdate, reportBlockerUpdate, reportIncidentUpdate, resolveBlockerUpdate, resolveIncidentUpdate,
 } from '../../workflows/onboarding';
 import { clinicIdKey, onboardingStageKey, processStatusKey } from '../../workflows/search-attributes';
-import { requireRole } from '../auth';
+import type { Db } from '../../db';
+import { requireRole, type Caller } from '../auth';
+import { callerClinics } from '../access';
 import { ApiError, errorResponse, fromProcessFailure } from '../errors';
 import { newRouter, type ApiDeps } from '../router';
 import { AUTH_ERRORS, body, json, ONBOARDING_FAILURES, OnboardingPolicySchema, ProgressSchema, StageSchema, Uuid } from './shared';
@@ -159,6 +161,7 @@ export function clinicOnboardingRouter(deps: ApiDeps) {
     responses: { ...WRITE_RESPONSES, 201: json(ProgressSchema.extend({ incidentId: Uuid }), 'Incident open') },
   }), async (c) => {
     const { clinicId } = c.req.valid('param');
+    await assertReportsFor(db, c.get('caller'), clinicId);
     const incidentId = randomUUID();
     const { blocking, description } = c.req.valid('json');
     const progress = await send(clinicId, (h) => h.executeUpdate(reportIncidentUpdate, { args: [{ incidentId, blocking, description, by: c.get('caller').id }] }));
@@ -184,4 +187,15 @@ export function clinicOnboardingRouter(deps: ApiDeps) {
   });
 
   return router;
+}
+
+/** Clinic staff report incidents of their own clinic only (a blocking one stops its go-live): the token's clinics or the doctor's. */
+async function assertReportsFor(db: Db, caller: Caller, clinicId: string): Promise<void> {
+  if (caller.role === 'ops' || caller.role === 'admin') return;
+  if (callerClinics(caller).includes(clinicId)) return;
+  if (caller.role === 'doctor' && caller.practitionerId) {
+    const p = await db.selectFrom('practitioners').select('clinic_id').where('id', '=', caller.practitionerId).executeTakeFirst();
+    if (p?.clinic_id === clinicId) return;
+  }
+  throw new ApiError(403, 'wrong_clinic', 'Clinic staff report incidents of their own clinic only.');
 }

@@ -19,6 +19,7 @@ import * as recordAccess from './2026_11_26_1700_record_access';
 import * as processStarted from './2026_11_27_0100_process_started';
 import * as adminPolicies from './2026_12_07_0400_admin_policies';
 import * as patientSearch from './2026_12_07_0700_patient_search';
+import * as careRelationship from './2026_12_07_0200_care_relationship';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_1200_core': core,
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_27_0100_process_started': processStarted,
   '2026_12_07_0400_admin_policies': adminPolicies,
   '2026_12_07_0700_patient_search': patientSearch,
+  '2026_12_07_0200_care_relationship': careRelationship,
 };

@@ -28,4 +28,8 @@ export interface AuditLogTable {
   workflow_id: string | null;
   dedupe_key: string | null;
   details: ColumnType<unknown, string | undefined, never>;
+  /** 'allowed' (the default) or 'refused': a refused request is never recorded as a change. */
+  outcome: ColumnType<AuditOutcome, AuditOutcome | undefined, never>;
 }
+
+export type AuditOutcome = 'allowed' | 'refused';

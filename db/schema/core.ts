@@ -1,5 +1,5 @@
 /** The city: clinics, practitioners, patients, schedules and slots, and the lab catalogue. */
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 import type { Sex } from '../../domain/patient';
 import type { Timestamp, CreatedAt } from './columns';
 
@@ -39,6 +39,16 @@ export interface PatientsTable {
   home_clinic_id: string | null;
   /** The insurance policy number (OMS), unique where known. */
   policy_number: string | null;
+  created_at: CreatedAt;
+}
+
+/** The patient's registered polyclinic over time (domain/care-relationship.ts); one current row per patient. */
+export interface PatientAttachmentsTable {
+  id: Generated<string>;
+  patient_id: string;
+  clinic_id: string;
+  attached_from: ColumnType<Date, Date | string | undefined, Date | string>;
+  attached_until: Timestamp | null;
   created_at: CreatedAt;
 }
 

@@ -27,6 +27,7 @@ export interface Database {
   clinics: core.ClinicsTable;
   practitioners: core.PractitionersTable;
   patients: core.PatientsTable;
+  patient_attachments: core.PatientAttachmentsTable;
   schedules: core.SchedulesTable;
   schedule_exceptions: core.ScheduleExceptionsTable;
   slots: core.SlotsTable;
