@@ -139,9 +139,9 @@ const MATRIX: Record<string, Row> = {
   'POST /admin/policies/critical-ranges': { allow: ADMIN, ok: 201, body: () => ({ loinc: '2823-3', criticalLow: 2.5, criticalHigh: 6.5, effectiveFrom: farFuture() }) },
   'GET /admin/clinics/{id}/calendar': { allow: ADMIN, ok: 200, params: { id: 'clinic' } },
   'PUT /admin/clinics/{id}/calendar': { allow: ADMIN, ok: 200, params: { id: 'clinic' }, body: () => ({ country: 'RU' }) },
-  // The {date} parameter gets the matrix's unknown uuid: validated before anything is written.
-  'POST /admin/clinics/{id}/closures/{date}': { allow: ADMIN, ok: INVALID, params: { id: 'clinic' }, body: () => ({ reason: 'matrix' }) },
-  'DELETE /admin/clinics/{id}/closures/{date}': { allow: ADMIN, ok: INVALID, params: { id: 'clinic' } },
+  // The {date} parameter gets the matrix's unknown uuid: refused as no date before anything is written.
+  'POST /admin/clinics/{id}/closures/{date}': { allow: ADMIN, ok: [422, 'invalid_date'], params: { id: 'clinic' }, body: () => ({ reason: 'matrix' }) },
+  'DELETE /admin/clinics/{id}/closures/{date}': { allow: ADMIN, ok: [422, 'invalid_date'], params: { id: 'clinic' } },
   'GET /me': { allow: ROLES, ok: 200 },
   'GET /patients': { allow: STAFF, ok: 200, query: '?name=matrix' },
   'GET /lab/critical-results': { allow: LAB, ok: 200 },
