@@ -58,7 +58,11 @@ export type ErrorCode =
   | 'impossible_value'
   | 'read_back_mismatch'
   | 'no_care_relationship'
-  | 'wrong_clinic';
+  | 'wrong_clinic'
+  | 'feature_off'
+  | 'text_too_short'
+  | 'text_too_long'
+  | 'text_not_russian';
 
 export class ApiError extends Error {
   constructor(
