@@ -26,7 +26,6 @@ from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import StringTensorType
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 HERE = Path(__file__).resolve().parent
@@ -50,10 +49,11 @@ WHITESPACE = re.compile("[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2
 # exported as [a-zA-Z0-9_]+ and would drop every Russian word).
 WORD_PATTERN = "[0-9a-zа-яё]+"
 
-# Chosen on dev (see the model card): char 2-5-grams + word uni/bigrams, capped so the ONNX file
-# stays under 25 MB; multinomial logistic regression.
-CHAR = dict(analyzer="char", ngram_range=(1, 5), min_df=3, max_features=40_000, lowercase=False)
-WORD = dict(analyzer="word", token_pattern=WORD_PATTERN, ngram_range=(1, 2), min_df=2, max_features=15_000, lowercase=False)
+# Char 3-5-grams (the published baseline's features) + word uni/bigrams, each capped by frequency so
+# the ONNX file stays under 25 MB; multinomial logistic regression. See the model card for how far
+# the search went (one candidate against the given baseline: the shared machine was saturated).
+CHAR = dict(analyzer="char", ngram_range=(3, 5), min_df=3, max_features=36_000, lowercase=False)
+WORD = dict(analyzer="word", token_pattern=WORD_PATTERN, ngram_range=(1, 2), min_df=2, max_features=12_000, lowercase=False)
 C = 10.0
 # Bands of the top probability (after temperature scaling), and below which no ranking is shown.
 BANDS = [("high", 0.5), ("moderate", 0.25), ("low", 0.0)]
@@ -95,16 +95,10 @@ def bootstrap_ci(flags, n=2000):
     return [float(np.percentile(means, 2.5) * 100), float(np.percentile(means, 97.5) * 100)]
 
 
-def fit_temperature(Xtr, ytr):
-    """One temperature T for the softmax, fitted on 5-fold out-of-fold logits of train (never dev)."""
-    logits, labels = [], []
-    for fold, (a, b) in enumerate(StratifiedKFold(5, shuffle=True, random_state=SEED).split(Xtr, ytr)):
-        m = make_pipeline().fit([Xtr[i] for i in a], ytr[a])
-        z = m.decision_function([Xtr[i] for i in b])
-        known = np.isin(ytr[b], m.classes_)
-        logits.append(z[known])
-        labels.append(np.searchsorted(m.classes_, ytr[b][known]))
-    z, y = np.vstack(logits), np.concatenate(labels)
+def fit_temperature(z, y):
+    """One temperature T for the softmax, minimising the negative log-likelihood of dev (a single
+    scalar: it changes no ranking, so Hit@1/Hit@3 are unaffected; the dev calibration error after
+    scaling is therefore optimistic, and the model card says so)."""
     nll = lambda t: -log_softmax(z / t, axis=1)[np.arange(len(y)), y].mean()
     return float(minimize_scalar(nll, bounds=(0.2, 5.0), method="bounded").x)
 
@@ -153,7 +147,7 @@ def train(verbose=True):
     model = make_pipeline().fit(Xtr, ytr)
     classes = model.classes_
     raw = model.predict_proba(Xdv)
-    temperature = fit_temperature(Xtr, ytr)
+    temperature = fit_temperature(model.decision_function(Xdv), np.searchsorted(classes, ydv))
     model = scale_temperature(model, temperature)
     P = model.predict_proba(Xdv)
     h1, h3, top = hits(P, classes, ydv)

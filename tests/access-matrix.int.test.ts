@@ -52,6 +52,7 @@ const MATRIX: Record<string, Row> = {
   'GET /ops/break-glass': { allow: OPS },
   'GET /cds-services': { allow: CLINICIANS },
   'POST /cds-services/{id}': { allow: CLINICIANS },
+  'POST /diagnosis-suggestions': { allow: CLINICIANS, body: () => ({ text: 'кашель и насморк третий день' }) },
 
   'GET /slots': { allow: ANYONE },
   'POST /appointments': { allow: BOOKERS, scoped: ['otherPatient', 'otherRegistrarClinic'], body: (f) => ({ slotId: f.slotId, patientId: f.patient }) },
