@@ -3,12 +3,14 @@
  *  (a) the cds worker's suggestDiagnoses in-process (checks, batcher, session.run, ranking) at 1 and 16 clients;
  *  (b) POST /diagnosis-suggestions through the API in-process: the worker's scoring endpoint over
  *      loopback HTTP and the stored row in Postgres, at 1 and 16 clients;
- *  (c) Python onnxruntime on the same texts (models/bench_diagnosis.py), one text per call, and the Node/Python ratio.
+ *  (c) Python onnxruntime on the same texts (models/bench_diagnosis.py), one text per call, against Node's bare
+ *      session.run on the same texts, and their ratio.
  * Texts: the 200 dev texts of models/golden/diagnosis-suggestions-parity.json, cycled. Goals: p50 ≤ 20 ms at 1 client, ≥ 200/s at 16.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { createDiagnosisActivities, loadDiagnosisModel } from '../activities/diagnosis';
 import { createApp } from '../api/app';
 import { mintToken } from '../api/auth';
@@ -53,6 +55,11 @@ export async function benchDiagnosis(opts: { startStack?: boolean } = {}) {
   const { suggestDiagnoses } = createDiagnosisActivities({ model, batch: BATCH });
   const rows: DiagnosisRow[] = [];
 
+  // Like for like with Python: one text per session.run, no batcher, no checks.
+  const feeds = texts.map((t) => ({ [model.meta.inputName]: new ort.Tensor('string', [t], [1, 1]) }));
+  for (let i = 0; i < 50; i++) await model.session.run(feeds[i % feeds.length]!);
+  rows.push(row('node session.run, one text per call', 1, await load(1000, 1, async (i) => !!(await model.session.run(feeds[i % feeds.length]!)))));
+
   await load(100, 4, async (i) => !!(await suggestDiagnoses({ text: texts[i % texts.length]! })));
   for (const [clients, n] of [[1, 400], [16, 2000]] as const) {
     rows.push(row('worker suggestDiagnoses in-process', clients, await load(n, clients, async (i) => !!(await suggestDiagnoses({ text: texts[i % texts.length]! })))));
@@ -85,8 +92,8 @@ export async function benchDiagnosis(opts: { startStack?: boolean } = {}) {
 
   const py = JSON.parse(execFileSync('python3', [path.join(MODELS_DIR, 'bench_diagnosis.py'), '--n', '1000', '--threads', '1'], { encoding: 'utf8' }).trim().split('\n').pop()!) as
     { callsPerSecond: number; p50Ms: number; p99Ms: number };
-  const node1 = rows[0]!;
-  return { model: `${model.meta.id}@${model.meta.version}`, rows, python: py, ratioNodeToPython1Client: +(node1.perSecond / py.callsPerSecond).toFixed(2) };
+  const raw = rows[0]!;
+  return { model: `${model.meta.id}@${model.meta.version}`, rows, python: py, ratioNodeToPython1Client: +(raw.perSecond / py.callsPerSecond).toFixed(2) };
 }
 
 export function printDiagnosis(r: Awaited<ReturnType<typeof benchDiagnosis>>) {
@@ -94,7 +101,7 @@ export function printDiagnosis(r: Awaited<ReturnType<typeof benchDiagnosis>>) {
   console.log(`${'path'.padEnd(58)}${'clients'.padStart(8)}${'n'.padStart(7)}${'calls/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'failed'.padStart(8)}`);
   for (const x of r.rows) console.log(`${x.path.padEnd(58)}${String(x.clients).padStart(8)}${String(x.n).padStart(7)}${String(x.perSecond).padStart(10)}${x.p50Ms.toFixed(2).padStart(10)}${x.p99Ms.toFixed(2).padStart(10)}${String(x.failures).padStart(8)}`);
   console.log(`${'python onnxruntime, one text per call'.padEnd(58)}${'1'.padStart(8)}${'1000'.padStart(7)}${String(Math.round(r.python.callsPerSecond)).padStart(10)}${r.python.p50Ms.toFixed(2).padStart(10)}${r.python.p99Ms.toFixed(2).padStart(10)}`);
-  console.log(`ratio node worker path (1 client) / python: ${r.ratioNodeToPython1Client}`);
+  console.log(`ratio node session.run / python session.run (one text per call): ${r.ratioNodeToPython1Client}`);
   console.log(JSON.stringify({ bench: 'diagnosis-suggestions', ...r }));
 }
 
