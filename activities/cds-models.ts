@@ -24,8 +24,10 @@ export interface ModelRegistry {
 export function readModelMetas(dir: string): ModelMeta[] {
   const metas: ModelMeta[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-    const json = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { id?: unknown; file?: unknown };
+    const json = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { id?: unknown; file?: unknown; task?: unknown };
     if (typeof json.file !== 'string' || !json.file.endsWith('.onnx')) continue;
+    // Text classifiers (diagnosis-suggestions) take a string, not features: activities/diagnosis.ts loads them.
+    if (json.task === 'text-classification') continue;
     metas.push(parseModelMeta(json, `models/${file}`));
   }
   return metas;

@@ -39,6 +39,8 @@ export interface ModelScore {
  */
 export const CDS_INFERENCE_PATH = '/score';
 export const CDS_INFERENCE_SECRET_HEADER = 'x-cds-inference-secret';
+/** The same endpoint's diagnosis suggestions: `{ text }` → a SuggestionResult (domain/cds/diagnosis.ts); 422 InvalidInput, 404 ModelNotFound. */
+export const SUGGEST_DIAGNOSES_PATH = '/suggest-diagnoses';
 
 /** Batching on by default with the config's settings; `{ maxBatchSize: 1, maxWaitMs: 0 }` turns it off. */
 export function createCdsActivities(deps: { registry: ModelRegistry; batch?: BatchSettings; batchers?: Map<string, ModelBatcher> }) {

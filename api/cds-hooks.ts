@@ -19,6 +19,7 @@ import { parseModelMeta } from '../domain/cds/model-meta';
 import { egfrCard, flagCards, latestOf, LOINC, reviewDraftLabOrders, RULES_ID, RULES_VERSION, type DraftLabOrder, type ReferenceRange } from '../domain/cds/rules';
 import { newRouter, type ApiDeps } from './router';
 import { requireRole } from './auth';
+import { diagnosisService, diagnosisServiceCall } from './diagnosis-hook';
 import { createAssessor } from './cds-assess';
 import { cdsRequestDigest } from './cds-digest';
 import { ApiError, errorResponse } from './errors';
@@ -173,13 +174,14 @@ export function cdsHooksRouter(deps: ApiDeps) {
       403: errorResponse('Role not allowed'),
       404: errorResponse('No such service'),
       412: errorResponse('A required prefetch item is missing (this service does not query a FHIR server)'),
-      422: errorResponse('The model refused the inputs (invalid_features)'),
+      422: errorResponse('The model refused the inputs (invalid_features); diagnosis-suggestions: text_too_short / text_too_long / text_not_russian'),
       503: errorResponse('The model this service needs is not loaded'),
       504: errorResponse('The assessment did not complete in time'),
     },
   });
 
   const assessor = createAssessor(deps);
+  const diagnosisCall = diagnosisServiceCall(deps);
   // The catalogue's reference ranges, read once a minute rather than on every hook call: a range
   // edited in the catalogue shows in CDS Hooks cards within REFERENCE_RANGES_TTL_MS.
   let ranges: { at: number; value: Promise<ReferenceRange[]> } | undefined;
@@ -210,10 +212,14 @@ export function cdsHooksRouter(deps: ApiDeps) {
   }
 
   return newRouter()
-    .openapi(discoveryRoute, (c) => c.json({ services: SERVICES.map((s) => ({ ...s, prefetch: { ...s.prefetch } })) }, 200))
+    .openapi(discoveryRoute, (c) => c.json({ services: [...SERVICES.map((s) => ({ ...s, prefetch: { ...s.prefetch } })), ...diagnosisService(deps)] }, 200))
     .openapi(callRoute, async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
+      if (diagnosisService(deps).some((s) => s.id === id)) {
+        const diagnosisCards = await diagnosisCall(body, c.get('caller'));
+        return c.json({ cards: diagnosisCards.map((card, i) => ({ uuid: cardUuid(body.hookInstance, id, i), ...card })) }, 200);
+      }
       const service = SERVICES.find((s) => s.id === id);
       if (!service) throw new ApiError(404, 'not_found', `No CDS service ${id.slice(0, 100)}; GET /cds-services lists them.`);
       if (body.hook !== service.hook) throw new ApiError(400, 'validation_failed', `Service ${service.id} answers the ${service.hook} hook, not ${body.hook}.`);

@@ -74,7 +74,12 @@ export type ErrorCode =
   | 'version_exists'
   | 'closure_exists'
   | 'closure_not_found'
-  | 'closure_in_past';
+  | 'closure_in_past'
+  // Diagnosis suggestions (api/diagnosis).
+  | 'feature_off'
+  | 'text_too_short'
+  | 'text_too_long'
+  | 'text_not_russian';
 
 export class ApiError extends Error {
   constructor(

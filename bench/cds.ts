@@ -7,7 +7,8 @@
  *  (c) the same model in Python's onnxruntime on the same (golden) inputs, in the same run,
  *      with node/python ratios;
  *  (d) CDS Hooks calls over HTTP through the API route, fast path (the cds worker's scoring
- *      endpoint, no workflow) and workflow path, at 1 and 64 clients, with their ratio (bench/cds-http.ts).
+ *      endpoint, no workflow) and workflow path, at 1 and 64 clients, with their ratio (bench/cds-http.ts);
+ *  (e) diagnosis suggestions at 1 and 16 clients, and Node against Python on the same texts (bench/diagnosis.ts).
  * Runs on a throwaway bench stack (Postgres + Temporal dev server). Bounded loops; prints tables and one JSON line.
  */
 import { execFileSync } from 'node:child_process';
@@ -24,6 +25,7 @@ import { dataConverter } from '../platform/temporal';
 import { bundleWorkflows } from '../workers/clinical';
 import type { benchScoreWorkflow } from './workflows';
 import { benchCdsHooksHttp } from './cds-http';
+import { benchDiagnosis, printDiagnosis } from './diagnosis';
 import { startBenchStack } from './stack';
 import { processMetricsSinks } from '../workers/metrics';
 
@@ -123,6 +125,8 @@ async function main() {
 
   // (d) CDS Hooks over HTTP through the API: fast path and workflow path.
   const http = await benchCdsHooksHttp(config);
+  // (e) diagnosis suggestions (bench/diagnosis.ts), on the same stack.
+  const diagnosis = await benchDiagnosis({ startStack: false });
   await stack.stop();
 
   // (c) Python onnxruntime on the same golden inputs, same run.
@@ -151,6 +155,7 @@ async function main() {
     bench: 'cds', model: `${MODEL}@${meta.version}`, rows, httpRows: http.rows,
     ratios: { ...Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, +v.toFixed(3)])), ...http.ratios },
   }));
+  printDiagnosis(diagnosis);
 }
 
 main().then(() => process.exit(0), (err) => {

@@ -4,6 +4,7 @@
  * acknowledgement.
  */
 import type { DbGauge } from '../platform/metrics';
+import { weeklyHitsByClinic, weeklyLowConfidence } from './diagnosis';
 import type { Db } from './index';
 
 /** Appointments holding a slot and waiting for confirmation. */
@@ -39,5 +40,15 @@ export function dbGauges(db: Db): DbGauge[] {
     { name: 'clinical_booking_processes_not_started', help: 'Bookings answered whose process has not been seen started (climbs when Temporal falls behind or refuses starts)', read: () => countProcessesNotStarted(db) },
     { name: 'clinical_referrals_past_deadline', help: 'Open referrals not booked by their legal deadline', read: () => countReferralsPastDeadline(db) },
     { name: 'clinical_critical_results_unacknowledged', help: 'Lab orders with a critical result awaiting the doctor\'s acknowledgement', read: () => countCriticalUnacknowledged(db) },
+    {
+      name: 'clinical_diagnosis_suggestion_hit3_ratio', labelNames: ['clinic'],
+      help: 'Last 7 days, per clinic: share of visits completed with a code whose latest diagnosis suggestion had its category among three',
+      read: async () => (await weeklyHitsByClinic(db)).map((h) => ({ labels: { clinic: h.clinicCode }, value: h.hit3Rate })),
+    },
+    {
+      name: 'clinical_diagnosis_suggestion_low_confidence_ratio',
+      help: 'Last 7 days: share of diagnosis suggestions answered as low-confidence (drift: climbs when texts move away from the training data)',
+      read: async () => (await weeklyLowConfidence(db)).lowConfidenceShare,
+    },
   ];
 }

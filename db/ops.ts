@@ -1,6 +1,7 @@
 /** The ops summary: counts of every process by state, and what needs attention now, in one read. */
 import { sql } from 'kysely';
 import { AWAITING_BOOKING } from '../domain/referral';
+import { weeklyHitsByClinic, weeklyLowConfidence, type ClinicHits } from './diagnosis';
 import type { Db } from './index';
 
 export interface OpsSummary {
@@ -19,6 +20,8 @@ export interface OpsSummary {
     /** Slots held for a patient and not yet booked or released. */
     heldSlots: number;
   };
+  /** Diagnosis suggestions over the last seven days: answers, the low-confidence share (drift), Hit@1/Hit@3 per clinic. */
+  diagnosisSuggestions: { windowDays: 7; answered: number; lowConfidenceShare: number; byClinic: ClinicHits[] };
 }
 
 const counts = (rows: { key: string; n: number | string | bigint }[]) =>
@@ -55,6 +58,7 @@ export async function opsSummary(db: Db, now = new Date()): Promise<OpsSummary> 
     const held = await tx.selectFrom('appointments').select(n)
       .where('status', 'in', ['held', 'offered']).where((eb) => eb.or([eb('hold_expires_at', 'is', null), eb('hold_expires_at', '>', now)]))
       .executeTakeFirstOrThrow();
+    const [hits, low] = await Promise.all([weeklyHitsByClinic(tx, now), weeklyLowConfidence(tx, now)]);
     return {
       at: now.toISOString(),
       appointments: counts(appointments), referrals: counts(referrals), labOrders: counts(labOrders), onboarding: counts(onboarding),
@@ -62,6 +66,7 @@ export async function opsSummary(db: Db, now = new Date()): Promise<OpsSummary> 
         overdueReferrals: overdue.n, unacknowledgedCriticalResults: critical.n,
         labOrdersPastTurnaround: late.n, heldSlots: held.n,
       },
+      diagnosisSuggestions: { windowDays: 7, answered: low.answered, lowConfidenceShare: low.lowConfidenceShare, byClinic: hits },
     };
   });
 }

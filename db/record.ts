@@ -1,6 +1,6 @@
 /**
  * The patient's record from Postgres: one UNION ALL over appointments, referrals, lab reports
- * (orders with released results), critical-value events and CDS assessments, newest first, keyset
+ * (orders with released results), critical-value events, CDS assessments and visit diagnoses, newest first, keyset
  * paged on (at, kind, id). `at_key` is `at` at microsecond precision, so the cursor loses nothing.
  */
 import { sql } from 'kysely';
@@ -43,6 +43,10 @@ export async function patientRecordPage(db: Db, patientId: string, cursor: Recor
       SELECT s.created_at, 'cds-assessment', s.id::text,
              jsonb_build_object('serviceId', s.service_id, 'modelId', s.model_id, 'modelVersion', s.model_version, 'score', s.score, 'band', s.band, 'labOrderId', s.lab_order_id)
         FROM cds_assessments s WHERE s.patient_ref = ${patientId}::text
+      UNION ALL
+      SELECT d.recorded_at, 'diagnosis', d.appointment_id::text,
+             jsonb_build_object('code', d.code, 'title', d.title, 'appointmentId', d.appointment_id, 'clinicId', d.clinic_id, 'practitionerId', d.practitioner_id)
+        FROM visit_diagnoses d WHERE d.patient_id = ${patientId}
     ) x ${after}
     ORDER BY x.at DESC, x.kind DESC, x.id DESC
     LIMIT ${limit + 1}`.execute(db);
@@ -79,5 +83,7 @@ function toItem(r: Row, results: ResultRow[]): RecordItem {
       return { kind: 'critical-event', id: r.id, at, event: d.event, labOrderId: d.labOrderId, clinicId: d.clinicId, step: d.step ?? null, practitionerId: d.practitionerId ?? null, secondsFromFinal: d.secondsFromFinal ?? null };
     case 'cds-assessment':
       return { kind: 'cds-assessment', id: r.id, at, serviceId: d.serviceId, modelId: d.modelId, modelVersion: d.modelVersion, score: d.score === null ? null : Number(d.score), band: d.band, labOrderId: d.labOrderId };
+    case 'diagnosis':
+      return { kind: 'diagnosis', id: r.id, at, code: d.code, title: d.title, appointmentId: d.appointmentId, clinicId: d.clinicId, practitionerId: d.practitionerId };
   }
 }

@@ -44,3 +44,19 @@ describe('record as FHIR', () => {
     expect(b.entry!.map((e) => e.resource!.resourceType)).toEqual(['DiagnosticReport', 'Observation']);
   });
 });
+
+test('a visit diagnosis is a FHIR Condition: encounter diagnosis, ICD-10 code with its Russian title, the practitioner and the visit', () => {
+  const item: RecordItem = {
+    kind: 'diagnosis', id: 'a1b2', at: '2026-12-07T10:00:00.000Z', code: 'J06.9', title: 'Острая инфекция верхних дыхательных путей неуточненная',
+    appointmentId: 'a1b2', clinicId: 'c1', practitionerId: 'p1',
+  };
+  expect(recordItemResources('pat-1', item)).toEqual([{
+    resourceType: 'Condition', id: 'visit-a1b2',
+    clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+    verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }] },
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'encounter-diagnosis', display: 'Encounter Diagnosis' }] }],
+    code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10', code: 'J06.9', display: item.title }], text: item.title },
+    subject: { reference: 'Patient/pat-1' }, recordedDate: item.at, recorder: { reference: 'Practitioner/p1' },
+    evidence: [{ detail: [{ reference: 'Appointment/a1b2' }] }],
+  }]);
+});

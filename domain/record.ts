@@ -1,11 +1,12 @@
 /**
  * The patient's record across every clinic: the kinds of item it holds, its opaque keyset cursor,
  * and its FHIR R4 searchset Bundle (Appointment, ServiceRequest, DiagnosticReport + Observation,
- * Communication for critical-value events, RiskAssessment for CDS). Pure: no I/O, no clock.
+ * Communication for critical-value events, RiskAssessment for CDS, Condition for a visit's
+ * diagnosis). Pure: no I/O, no clock.
  * Status maps are the ones already written down in domain/fhir.ts, referral.ts and lab-order.ts.
  */
 import type {
-  Appointment as FhirAppointment, Bundle, BundleEntry, Communication, DiagnosticReport, Observation, Resource, RiskAssessment, ServiceRequest,
+  Appointment as FhirAppointment, Bundle, BundleEntry, Communication, Condition, DiagnosticReport, Observation, Resource, RiskAssessment, ServiceRequest,
 } from '@medplum/fhirtypes';
 import type { BookingStatus } from './booking';
 import { fhirAppointmentStatus } from './fhir';
@@ -13,7 +14,7 @@ import type { Flag } from './interpretation';
 import { fhirDiagnosticReportStatus, fhirObservation, type LabOrderStatus, type ResultStatus } from './lab-order';
 import { fhirPriority, fhirReferralStatus, type ReferralStatus, type ReferralUrgency } from './referral';
 
-export const RECORD_KINDS = ['appointment', 'referral', 'lab-report', 'critical-event', 'cds-assessment'] as const;
+export const RECORD_KINDS = ['appointment', 'referral', 'lab-report', 'critical-event', 'cds-assessment', 'diagnosis'] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 /** The results a record shows: released ones only (never preliminary). */
 export const RELEASED_RESULT_STATUSES: readonly ResultStatus[] = ['final', 'amended', 'corrected'];
@@ -27,7 +28,9 @@ export type RecordItem =
   | { kind: 'referral'; id: string; at: string; status: ReferralStatus; breached: boolean; deadlineAt: string; clinicId: string; referringPractitionerId: string | null; specialty: string; urgency: ReferralUrgency; icd10: string | null; targetPractitionerId: string | null; appointmentId: string | null }
   | { kind: 'lab-report'; id: string; at: string; status: LabOrderStatus; clinicId: string; orderingPractitionerId: string; tests: string[]; amended: boolean; results: RecordResult[] }
   | { kind: 'critical-event'; id: string; at: string; event: 'notified' | 'acknowledged'; labOrderId: string; clinicId: string; step: string | null; practitionerId: string | null; secondsFromFinal: number | null }
-  | { kind: 'cds-assessment'; id: string; at: string; serviceId: string; modelId: string | null; modelVersion: string | null; score: number | null; band: string | null; labOrderId: string | null };
+  | { kind: 'cds-assessment'; id: string; at: string; serviceId: string; modelId: string | null; modelVersion: string | null; score: number | null; band: string | null; labOrderId: string | null }
+  /** The doctor's final diagnosis of a visit; its id is the appointment's. */
+  | { kind: 'diagnosis'; id: string; at: string; code: string; title: string; appointmentId: string; clinicId: string; practitionerId: string };
 
 /** Where a page ended: the last item's (at, kind, id), at microsecond precision. */
 export interface RecordCursor { at: string; kind: string; id: string }
@@ -115,6 +118,24 @@ function cdsResource(patientId: string, i: Extract<RecordItem, { kind: 'cds-asse
   };
 }
 
+/**
+ * The visit's diagnosis as a FHIR Condition: category encounter-diagnosis, the ICD-10 code with its
+ * Russian title, recorded by the practitioner; the visit is referenced as its Appointment (the
+ * engine keeps no Encounter resource).
+ */
+function diagnosisResource(patientId: string, i: Extract<RecordItem, { kind: 'diagnosis' }>): Condition {
+  return {
+    resourceType: 'Condition', id: `visit-${i.id}`,
+    clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+    verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }] },
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'encounter-diagnosis', display: 'Encounter Diagnosis' }] }],
+    code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10', code: i.code, display: i.title }], text: i.title },
+    subject: patientRef(patientId), recordedDate: i.at,
+    recorder: { reference: `Practitioner/${i.practitionerId}` },
+    evidence: [{ detail: [{ reference: `Appointment/${i.appointmentId}` }] }],
+  };
+}
+
 /** One record item as FHIR resources (a lab report is its DiagnosticReport and its Observations). */
 export function recordItemResources(patientId: string, item: RecordItem): Resource[] {
   switch (item.kind) {
@@ -123,6 +144,7 @@ export function recordItemResources(patientId: string, item: RecordItem): Resour
     case 'lab-report': return labResources(patientId, item);
     case 'critical-event': return [criticalResource(patientId, item)];
     case 'cds-assessment': return [cdsResource(patientId, item)];
+    case 'diagnosis': return [diagnosisResource(patientId, item)];
   }
 }
 

@@ -76,6 +76,13 @@ const ConfigSchema = z.object({
   CDS_INFERENCE_SECRET: z.string().min(32).optional(),
   /** Requests the scoring endpoint holds at once; beyond it answers 503 and the API falls back to the workflow path. */
   CDS_INFERENCE_MAX_PENDING: z.coerce.number().int().min(1).default(256),
+  /**
+   * 'on': the cds worker loads the diagnosis-suggestions model, CDS Hooks discovery lists its service
+   * and POST /diagnosis-suggestions answers. Off by default: the training data's licence is in
+   * question (Apache-2.0 vs CC BY-NC 4.0) and the model is not a registered medical device
+   * (models/diagnosis-suggestions.card.md). The embedded demo start turns it on.
+   */
+  CDS_DIAGNOSIS_SUGGESTIONS: z.enum(['on', 'off']).default('off'),
   /** 'on' (the embedded demo start sets it): the clinical worker starts the demo city's lab orders. */
   DEMO_LAB_ORDERS: z.enum(['on', 'off']).default('off'),
   /** Browser origins allowed to call the API cross-origin (CORS: the Temporal UI for /codec, apps), comma-separated; default none. */

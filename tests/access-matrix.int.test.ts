@@ -66,6 +66,7 @@ const MATRIX: Record<string, Row> = {
   'GET /ops/break-glass': { allow: OPS, ok: 200 },
   'GET /cds-services': { allow: CLINICIANS, ok: 200 },
   'POST /cds-services/{id}': { allow: CLINICIANS, ok: 200, params: { id: 'cdsService' }, body: () => CDS_CALL },
+  'POST /diagnosis-suggestions': { allow: CLINICIANS, ok: 200, body: () => ({ text: 'кашель и насморк третий день' }) },
 
   'GET /slots': { allow: ANYONE, ok: 200, query: (f) => `?from=${day(1)}&to=${day(5)}&clinicId=${f.clinic}` },
   'POST /appointments': { allow: BOOKERS, ok: 201, scoped: ['otherPatient', 'otherRegistrarClinic'], body: async (f) => ({ slotId: (await makeSlot(engine.db, f.testClinic, daysFromNow(2 + Math.floor(Math.random() * 20), 8 + Math.floor(Math.random() * 8)))).id, patientId: f.patient }) },

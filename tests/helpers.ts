@@ -14,7 +14,7 @@ import { createDb, type Db } from '../db';
 import { createLogger } from '../platform/logger';
 import { connectClient, temporalAddress } from '../platform/temporal';
 import { freePort } from '../platform/ports';
-import { cdsActivitiesFor, createCdsWorker, MODELS_DIR, serveCdsInference } from '../workers/cds';
+import { cdsActivitiesFor, createCdsWorker, diagnosisActivitiesFor, MODELS_DIR, serveCdsInference } from '../workers/cds';
 import { createClinicalWorker } from '../workers/clinical';
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
@@ -48,7 +48,8 @@ export async function startTestEngine(opts: { clinicalTaskQueue?: string; clinic
   const client = await connectClient(config);
   const connection = await NativeConnection.connect({ address: temporalAddress(config) });
   const registry = await loadModelRegistry(MODELS_DIR);
-  const cdsActivities = cdsActivitiesFor(config, registry);
+  // With CDS_DIAGNOSIS_SUGGESTIONS=on in configOverrides, the cds worker loads the diagnosis model too.
+  const cdsActivities = cdsActivitiesFor(config, registry, await diagnosisActivitiesFor(config));
   const workers: Worker[] = [await createCdsWorker({ connection, config, registry, activities: cdsActivities })];
   const inference = await serveCdsInference(config, cdsActivities);
   if (opts.clinicalWorker !== false) {

@@ -15,6 +15,7 @@ type Udt<X> = NonNullable<X> extends Date ? 'timestamptz'
   : NonNullable<X> extends boolean ? 'bool'
   : NonNullable<X> extends number ? 'int2' | 'int4' | 'numeric' | 'float8'
   : NonNullable<X> extends string[] ? '_text'
+  : NonNullable<X> extends number[] ? '_float8'
   : NonNullable<X> extends string ? 'uuid' | 'text' | 'date' | 'time' | 'int8'
   : 'jsonb';
 type ColumnSpec<T, C extends keyof Selectable<T>> = [udt: Udt<Selectable<T>[C]>, nullable: unknown extends Selectable<T>[C] ? false : null extends Selectable<T>[C] ? true : false];
@@ -80,6 +81,15 @@ const expected: SchemaSpec = {
   lab_order_policies: { clinic_id: ['uuid', false], policy: ['jsonb', false] },
   patient_vitals: { id: ['uuid', false], patient_id: ['uuid', false], loinc: ['text', false], value: ['float8', false], unit: ['text', false], effective_at: ['timestamptz', false], recorded_by: ['text', false], dedupe_key: ['text', false], created_at: ['timestamptz', false] },
   audit_log: { id: ['int8', false], at: ['timestamptz', false], actor: ['text', false], action: ['text', false], entity: ['text', false], entity_id: ['text', false], workflow_id: ['text', true], dedupe_key: ['text', true], details: ['jsonb', false], outcome: ['text', false] },
+  diagnosis_suggestions: {
+    id: ['uuid', false], request_key: ['text', true], source: ['text', false], requested_by: ['text', false], practitioner_id: ['uuid', true], clinic_id: ['uuid', true],
+    appointment_id: ['uuid', true], patient_ref: ['text', true], text: ['text', false], model_id: ['text', false], model_version: ['text', false], codes: ['_text', false],
+    probabilities: ['_float8', false], top_probability: ['float8', false], low_confidence: ['bool', false], created_at: ['timestamptz', false],
+  },
+  visit_diagnoses: {
+    appointment_id: ['uuid', false], patient_id: ['uuid', false], clinic_id: ['uuid', false], practitioner_id: ['uuid', false], code: ['text', false], title: ['text', false],
+    recorded_by: ['text', false], suggestion_id: ['uuid', true], in_top1: ['bool', true], in_top3: ['bool', true], recorded_at: ['timestamptz', false],
+  },
 };
 
 const dbName = `migration_test_${process.pid}_${Date.now()}`;

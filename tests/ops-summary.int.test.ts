@@ -92,6 +92,7 @@ test('GET /ops/summary counts every process by state and what needs attention, f
     labOrders: { ordered: 1, received: 1, final: 1, acknowledged: 1, cancelled: 1 },
     onboarding: { pilot: 1, live: 1 },
     attention: { overdueReferrals: 2, unacknowledgedCriticalResults: 1, labOrdersPastTurnaround: 2, heldSlots: 2 },
+    diagnosisSuggestions: { windowDays: 7, answered: 0, lowConfidenceShare: 0, byClinic: [] },
   };
   expect(other.clinicId).toBeDefined();
   expect(await opsSummary(db)).toEqual(expected);

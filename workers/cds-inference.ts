@@ -10,7 +10,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
-import { CDS_INFERENCE_PATH, CDS_INFERENCE_SECRET_HEADER, type ModelScore, type ScoreModelInput } from '../activities/cds';
+import { CDS_INFERENCE_PATH, CDS_INFERENCE_SECRET_HEADER, SUGGEST_DIAGNOSES_PATH, type ModelScore, type ScoreModelInput } from '../activities/cds';
+import type { SuggestDiagnosesInput } from '../activities/diagnosis';
+import type { SuggestionResult } from '../domain/cds/diagnosis';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -21,6 +23,8 @@ export interface InferenceServerOptions {
   secret: string;
   maxPending: number;
   scoreModel(input: ScoreModelInput): Promise<ModelScore>;
+  /** Diagnosis suggestions (POST /suggest-diagnoses); absent when the worker has not loaded that model (404 ModelNotFound). */
+  suggestDiagnoses?(input: SuggestDiagnosesInput): Promise<SuggestionResult>;
 }
 
 export interface InferenceServer {
@@ -45,7 +49,8 @@ export async function serveInference(opts: InferenceServerOptions): Promise<Infe
   };
 
   const server = http.createServer((req, res) => {
-    if (req.method !== 'POST' || req.url !== CDS_INFERENCE_PATH) return send(res, 404, { type: 'NotFound', message: `POST ${CDS_INFERENCE_PATH} only` });
+    const paths = [CDS_INFERENCE_PATH, SUGGEST_DIAGNOSES_PATH];
+    if (req.method !== 'POST' || !paths.includes(req.url ?? '')) return send(res, 404, { type: 'NotFound', message: `POST ${paths.join(' or ')} only` });
     const given = req.headers[CDS_INFERENCE_SECRET_HEADER];
     if (typeof given !== 'string' || !timingSafeEqual(digestOf(given), expected)) return send(res, 401, { type: 'Unauthenticated', message: 'wrong or missing secret' });
     if (stats.pending >= opts.maxPending) {
@@ -72,25 +77,31 @@ export async function serveInference(opts: InferenceServerOptions): Promise<Infe
     req.on('error', () => finish(400, { type: 'BadRequest', message: 'request aborted' }));
     req.on('end', () => {
       if (done) return;
-      let input: ScoreModelInput;
+      let input: unknown;
       try {
-        input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ScoreModelInput;
+        input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
         return finish(400, { type: 'BadRequest', message: 'body is not JSON' });
       }
-      if (typeof input?.modelId !== 'string' || typeof input.features !== 'object' || input.features === null) {
+      const failed = (err: unknown) => {
+        if (err instanceof ApplicationFailure && (err.type === 'InvalidFeatures' || err.type === 'InvalidInput' || err.type === 'ModelNotFound')) {
+          finish(err.type === 'ModelNotFound' ? 404 : 422, { type: err.type, message: err.message, details: err.details?.[0] });
+        } else {
+          finish(500, { type: 'InferenceFailed', message: 'the model could not score this request' });
+        }
+      };
+      if (req.url === SUGGEST_DIAGNOSES_PATH) {
+        const text = (input as Partial<SuggestDiagnosesInput> | null)?.text;
+        if (typeof text !== 'string') return finish(400, { type: 'BadRequest', message: 'expected { text }' });
+        if (!opts.suggestDiagnoses) return finish(404, { type: 'ModelNotFound', message: 'this worker has not loaded the diagnosis-suggestions model' });
+        opts.suggestDiagnoses({ text }).then((result) => finish(200, result), failed);
+        return;
+      }
+      const score = input as ScoreModelInput | null;
+      if (typeof score?.modelId !== 'string' || typeof score.features !== 'object' || score.features === null) {
         return finish(400, { type: 'BadRequest', message: 'expected { modelId, features }' });
       }
-      opts.scoreModel({ modelId: input.modelId, features: input.features }).then(
-        (score) => finish(200, score),
-        (err: unknown) => {
-          if (err instanceof ApplicationFailure && (err.type === 'InvalidFeatures' || err.type === 'ModelNotFound')) {
-            finish(err.type === 'InvalidFeatures' ? 422 : 404, { type: err.type, message: err.message, details: err.details?.[0] });
-          } else {
-            finish(500, { type: 'InferenceFailed', message: 'the model could not score this request' });
-          }
-        },
-      );
+      opts.scoreModel({ modelId: score.modelId, features: score.features }).then((result) => finish(200, result), failed);
     });
   });
   // Longer than the API's idle keep-alive sockets live, so the API never writes to a socket closing here.

@@ -112,8 +112,10 @@ async function main() {
     say(`Database ready: ${migrated.results?.length ?? 0} new migrations, ${seeded ? `${seeded.slotsAdded} new demo slots` : 'no demo data (external DATABASE_URL; --demo adds it)'}.`);
 
     // The demo city's lab orders start with the clinical worker, only when this start seeds the demo.
+    // The embedded start shows diagnosis suggestions (a demonstration model, off in a deployment unless it says on).
     const env = {
       ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, ...embeddedUiEnv(config), DEMO_LAB_ORDERS: demo ? (process.env.DEMO_LAB_ORDERS ?? 'on') : 'off',
+      CDS_DIAGNOSIS_SUGGESTIONS: process.env.CDS_DIAGNOSIS_SUGGESTIONS ?? 'on',
       ...await inferenceEnv(config),
     };
     const metricsPorts: Record<string, number> = { 'worker-clinical': await freePort(), 'worker-cds': await freePort() };

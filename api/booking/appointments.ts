@@ -2,6 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { createBookingActivities } from '../../activities/booking';
 import { bookableSlot, bookingPolicy } from '../../db/booking';
+import { recordVisitDiagnosis } from '../../db/diagnosis';
 import { CHECK_IN_OPENS_SECONDS } from '../../domain/booking';
 import { nameUuid } from '../../domain/ids';
 import { BOOKABLE_STAGES } from '../../domain/onboarding';
@@ -9,8 +10,28 @@ import { bookingWorkflowId, cancelUpdate, checkInSignal, rescheduleUpdate, visit
 import { newRouter } from '../router';
 import { canBookFor } from '../access';
 import { ApiError, errorResponse, fromRefusal } from '../errors';
+import { icd10Lookup } from '../icd10';
 import { startBookingProcess, tellConfirmed } from './process';
 import { BOOKING_FAILURES, Uuid, IdempotencyHeader, AppointmentSchema, json, body, AUTH_ERRORS, assertOwnPatient, type BookingContext } from './shared';
+
+const CompleteBodySchema = z.strictObject({ diagnosisCode: z.string().max(10).optional() });
+
+/** The complete route's optional body: none (or empty) is no diagnosis; otherwise it must be `{ diagnosisCode? }`. */
+async function optionalDiagnosisCode(req: { text(): Promise<string> }): Promise<string | undefined> {
+  const raw = await req.text();
+  if (!raw.trim()) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ApiError(400, 'malformed_json', 'The body is not valid JSON.');
+  }
+  const body = CompleteBodySchema.safeParse(parsed);
+  if (!body.success) {
+    throw new ApiError(400, 'validation_failed', 'The request is not valid: see details.', body.error.issues.map((i) => ({ path: ['body', ...i.path].join('.'), message: i.message })));
+  }
+  return body.data.diagnosisCode;
+}
 
 export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: BookingContext) {
   const { db, bookers, desk, clinicians, ownAppointment, update, present, referralFor, ACTION_RESPONSES, IdParam, starter, processDeps } = ctx;
@@ -141,20 +162,31 @@ export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: Boo
 
   router.openapi(
     createRoute({
-      method: 'post', path: '/appointments/{id}/complete', summary: 'The doctor closes the visit before its slot ends (a signal to the process)',
-      security: [{ bearer: [] }], middleware: [clinicians] as const, request: { params: z.object({ id: Uuid }) },
+      method: 'post', path: '/appointments/{id}/complete', summary: 'The doctor closes the visit before its slot ends, optionally with the diagnosis (a signal to the process)',
+      description: 'Optional JSON body `{ "diagnosisCode": "J06.9" }`: an ICD-10 code from the Ministry of Health list, stored on the visit and in the record '
+        + 'before the process is told; monitoring then records whether the visit\'s latest diagnosis suggestion had it first or among three.',
+      security: [{ bearer: [] }], middleware: [clinicians] as const,
+      // The body is optional and read by the handler: declared here, an empty body sent as JSON would be refused as malformed.
+      request: { params: z.object({ id: Uuid }) },
       responses: {
-        202: json(z.object({ id: Uuid, accepted: z.literal(true) }), 'Completion recorded; the process marks the visit fulfilled'), 400: errorResponse('Malformed id'),
+        202: json(z.object({ id: Uuid, accepted: z.literal(true), diagnosis: z.object({ code: z.string(), title: z.string() }).nullable() }), 'Completion recorded; the process marks the visit fulfilled'),
+        400: errorResponse('Malformed id or body (validation_failed / malformed_json)'),
         401: errorResponse('No or invalid token'), 403: errorResponse('Not a doctor or admin, or another doctor\'s visit'), 404: errorResponse('appointment_not_found'),
         409: errorResponse('invalid_state: only a visit whose patient has arrived can be completed'),
+        422: errorResponse('invalid_icd10: the code is not in the ICD-10 list'),
       },
     }),
     async (c) => {
+      const diagnosisCode = await optionalDiagnosisCode(c.req);
       const row = await ownAppointment(c, c.req.valid('param').id);
       const caller = c.get('caller');
       if (row.status !== 'arrived') throw new ApiError(409, 'invalid_state', `Only a visit whose patient has arrived can be completed; this one is ${row.status}.`);
+      const diagnosis = diagnosisCode === undefined ? null : icd10Lookup(diagnosisCode) ?? null;
+      if (diagnosisCode !== undefined && !diagnosis) throw new ApiError(422, 'invalid_icd10', 'diagnosisCode must be a code of the ICD-10 list, such as J06 or J06.9.');
+      // Stored before the process is told, so a completed visit never lacks its diagnosis; a retry replaces it.
+      if (diagnosis) await recordVisitDiagnosis(db, row, { ...diagnosis, recordedBy: caller.id });
       await update(row, (h) => h.signal(visitCompletedSignal, { by: caller.id }));
-      return c.json({ id: row.id, accepted: true as const }, 202);
+      return c.json({ id: row.id, accepted: true as const, diagnosis }, 202);
     },
   );
 }

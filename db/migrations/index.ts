@@ -20,6 +20,7 @@ import * as processStarted from './2026_11_27_0100_process_started';
 import * as adminPolicies from './2026_12_07_0400_admin_policies';
 import * as patientSearch from './2026_12_07_0700_patient_search';
 import * as careRelationship from './2026_12_07_0200_care_relationship';
+import * as diagnosisSuggestions from './2026_12_07_0500_diagnosis_suggestions';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_1200_core': core,
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_07_0400_admin_policies': adminPolicies,
   '2026_12_07_0700_patient_search': patientSearch,
   '2026_12_07_0200_care_relationship': careRelationship,
+  '2026_12_07_0500_diagnosis_suggestions': diagnosisSuggestions,
 };

@@ -9,6 +9,7 @@ import type { Sex } from '../../domain/patient';
 import type * as booking from './booking';
 import type * as cdsAudit from './cds-audit';
 import type * as core from './core';
+import type * as diagnosis from './diagnosis';
 import type * as labOrder from './lab-order';
 import type * as onboarding from './onboarding';
 import type * as policies from './policies';
@@ -18,6 +19,7 @@ export type { Sex, ReferralStatus };
 export * from './booking';
 export * from './cds-audit';
 export * from './core';
+export * from './diagnosis';
 export * from './lab-order';
 export * from './onboarding';
 export * from './policies';
@@ -71,6 +73,8 @@ export interface Database {
   onboarding_events: onboarding.OnboardingEventsTable;
   rollout_programs: onboarding.RolloutProgramsTable;
   audit_log: cdsAudit.AuditLogTable;
+  diagnosis_suggestions: diagnosis.DiagnosisSuggestionsTable;
+  visit_diagnoses: diagnosis.VisitDiagnosesTable;
 }
 
 export type Clinic = Selectable<core.ClinicsTable>;
