@@ -69,7 +69,7 @@ const MATRIX: Record<string, Row> = {
   'POST /diagnosis-suggestions': { allow: CLINICIANS, ok: 200, body: () => ({ text: 'кашель и насморк третий день' }) },
 
   'GET /slots': { allow: ANYONE, ok: 200, query: (f) => `?from=${day(1)}&to=${day(5)}&clinicId=${f.clinic}` },
-  'POST /appointments': { allow: BOOKERS, ok: 201, scoped: ['otherPatient', 'otherRegistrarClinic'], body: async (f) => ({ slotId: (await makeSlot(engine.db, f.testClinic, daysFromNow(2 + Math.floor(Math.random() * 20), 8 + Math.floor(Math.random() * 8)))).id, patientId: f.patient }) },
+  'POST /appointments': { allow: BOOKERS, ok: 201, scoped: ['otherPatient', 'otherRegistrarClinic'], body: async (f) => ({ slotId: (await makeSlot(engine.db, f.testClinic, nextMatrixSlotStart())).id, patientId: f.patient }) },
   'POST /appointments/{id}/confirm': { allow: BOOKERS, ok: 200, params: { id: 'appointment' }, scoped: ['otherPatient', 'otherRegistrarClinic'] },
   'POST /appointments/{id}/cancel': { allow: BOOKERS, ok: STATE, params: { id: 'appointment' }, scoped: ['otherPatient', 'otherRegistrarClinic'], body: () => ({ reason: 'matrix' }) },
   'POST /appointments/{id}/reschedule': { allow: BOOKERS, ok: STATE, params: { id: 'appointment' }, scoped: ['otherPatient'], body: (f) => ({ slotId: f.slotId }) },
@@ -148,6 +148,9 @@ const MATRIX: Record<string, Row> = {
   'GET /lab/critical-results': { allow: LAB, ok: 200 },
 };
 
+/** Each booking cell's own slot start (a random pick collided): one hour apart, 08:00–15:00, from two days ahead. */
+let matrixSlots = 0;
+const nextMatrixSlotStart = () => { const n = matrixSlots++; return daysFromNow(2 + Math.floor(n / 8), 8 + (n % 8)); };
 /** A version far in the future (unique per call), so the matrix's policy writes are never in force for other tests. */
 const farFuture = () => new Date(Date.UTC(2099, 0, 1) + Math.floor(Math.random() * 1e9)).toISOString();
 const day = (n: number) => daysFromNow(n).toISOString().slice(0, 10);
@@ -172,7 +175,7 @@ let engine: TestEngine;
 let f: Fixtures;
 let other: { clinic: TestClinic; patient: string };
 beforeAll(async () => {
-  engine = await startTestEngine();
+  engine = await startTestEngine({ configOverrides: { CDS_DIAGNOSIS_SUGGESTIONS: 'on' } });
   // Room for the matrix's bookings of one patient (each allowed role books a fresh slot).
   const clinic = await makeClinic(engine.db, { policy: { maxActivePerSpecialty: 100 } });
   other = { clinic: await makeClinic(engine.db), patient: await makePatient(engine.db) };

@@ -12,15 +12,15 @@ import * as onboarding from './2026_11_25_1250_onboarding';
 import * as audit from './2026_11_25_1300_audit';
 import * as leaveOnce from './2026_11_26_0100_leave_once';
 import * as bookingGuards from './2026_11_26_1200_booking_guards';
-import * as onboardingRollout from './2026_11_26_1500_onboarding_rollout';
 import * as referralProcess from './2026_11_26_1300_referral_process';
 import * as labOrderProcess from './2026_11_26_1400_lab_order_process';
+import * as onboardingRollout from './2026_11_26_1500_onboarding_rollout';
 import * as recordAccess from './2026_11_26_1700_record_access';
 import * as processStarted from './2026_11_27_0100_process_started';
-import * as adminPolicies from './2026_12_07_0400_admin_policies';
-import * as patientSearch from './2026_12_07_0700_patient_search';
 import * as careRelationship from './2026_12_07_0200_care_relationship';
+import * as adminPolicies from './2026_12_07_0400_admin_policies';
 import * as diagnosisSuggestions from './2026_12_07_0500_diagnosis_suggestions';
+import * as patientSearch from './2026_12_07_0700_patient_search';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_1200_core': core,
@@ -37,8 +37,8 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_1500_onboarding_rollout': onboardingRollout,
   '2026_11_26_1700_record_access': recordAccess,
   '2026_11_27_0100_process_started': processStarted,
-  '2026_12_07_0400_admin_policies': adminPolicies,
-  '2026_12_07_0700_patient_search': patientSearch,
   '2026_12_07_0200_care_relationship': careRelationship,
+  '2026_12_07_0400_admin_policies': adminPolicies,
   '2026_12_07_0500_diagnosis_suggestions': diagnosisSuggestions,
+  '2026_12_07_0700_patient_search': patientSearch,
 };
