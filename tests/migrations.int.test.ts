@@ -12,6 +12,7 @@ import type { Database } from '../db/schema';
  * Database interface must be int2/numeric/float8 in the database, and so on.
  */
 type Udt<X> = NonNullable<X> extends Date ? 'timestamptz'
+  : NonNullable<X> extends Buffer ? 'bytea'
   : NonNullable<X> extends boolean ? 'bool'
   : NonNullable<X> extends number ? 'int2' | 'int4' | 'numeric' | 'float8'
   : NonNullable<X> extends string[] ? '_text'
@@ -76,6 +77,11 @@ const expected: SchemaSpec = {
   lab_order_policies: { clinic_id: ['uuid', false], policy: ['jsonb', false] },
   patient_vitals: { id: ['uuid', false], patient_id: ['uuid', false], loinc: ['text', false], value: ['float8', false], unit: ['text', false], effective_at: ['timestamptz', false], recorded_by: ['text', false], dedupe_key: ['text', false], created_at: ['timestamptz', false] },
   audit_log: { id: ['int8', false], at: ['timestamptz', false], actor: ['text', false], action: ['text', false], entity: ['text', false], entity_id: ['text', false], workflow_id: ['text', true], dedupe_key: ['text', true], details: ['jsonb', false] },
+  lab_messages: { id: ['uuid', false], received_at: ['timestamptz', false], transport: ['text', false], sending_application: ['text', false], sending_facility: ['text', false],
+    caller: ['text', true], peer: ['text', true], clinic_id: ['uuid', true], control_id: ['text', false], sha256: ['text', false], size_bytes: ['int4', false], raw: ['bytea', false],
+    status: ['text', false], ack_code: ['text', true], ack: ['text', true], reason: ['text', true], problems: ['jsonb', false], placer_order_id: ['text', true], lab_order_id: ['uuid', true],
+    answered_at: ['timestamptz', true], resolved_by: ['text', true], resolved_at: ['timestamptz', true], resolution: ['text', true], resolution_reason: ['text', true] },
+  lab_message_control_ids: { sending_application: ['text', false], sending_facility: ['text', false], control_id: ['text', false], message_id: ['uuid', false], sha256: ['text', false] },
 };
 
 const dbName = `migration_test_${process.pid}_${Date.now()}`;

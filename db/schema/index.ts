@@ -10,6 +10,7 @@ import type * as booking from './booking';
 import type * as cdsAudit from './cds-audit';
 import type * as core from './core';
 import type * as labOrder from './lab-order';
+import type * as labMessages from './lab-messages';
 import type * as onboarding from './onboarding';
 import type * as referral from './referral';
 
@@ -18,6 +19,7 @@ export * from './booking';
 export * from './cds-audit';
 export * from './core';
 export * from './lab-order';
+export * from './lab-messages';
 export * from './onboarding';
 export * from './referral';
 
@@ -65,6 +67,8 @@ export interface Database {
   onboarding_events: onboarding.OnboardingEventsTable;
   rollout_programs: onboarding.RolloutProgramsTable;
   audit_log: cdsAudit.AuditLogTable;
+  lab_messages: labMessages.LabMessagesTable;
+  lab_message_control_ids: labMessages.LabMessageControlIdsTable;
 }
 
 export type Clinic = Selectable<core.ClinicsTable>;
