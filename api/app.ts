@@ -14,6 +14,7 @@ import { healthRouter } from './health';
 import { corsForOrigins, limitBodies } from './hostile';
 import { onboardingRouter } from './onboarding';
 import { labOrderRouter } from './lab-order';
+import { labMessagesRouter } from './lab-messages';
 import { metricsRouter } from './metrics';
 import { opsRouter } from './ops';
 import { opsSummaryRouter } from './ops-summary';
@@ -62,6 +63,7 @@ export function createApp(deps: ApiDeps) {
   app.route('/', onboardingRouter(deps));
   app.route('/', referralRouter(deps));
   app.route('/', labOrderRouter(deps));
+  app.route('/', labMessagesRouter(deps));
   app.route('/', recordRouter(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

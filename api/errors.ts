@@ -58,7 +58,8 @@ export type ErrorCode =
   | 'impossible_value'
   | 'read_back_mismatch'
   | 'no_care_relationship'
-  | 'wrong_clinic';
+  | 'wrong_clinic'
+  | 'message_not_whole';
 
 export class ApiError extends Error {
   constructor(

@@ -116,26 +116,41 @@ export function messageCounts(db: Q) {
   return db.selectFrom('lab_messages').select(['status', 'ack_code', sql<string>`count(*)`.as('n')]).groupBy(['status', 'ack_code']).execute();
 }
 
+export type UnmatchedRow = NonNullable<Awaited<ReturnType<typeof labMessageRow>>>;
+export type Resolution = { resolution: 'attached' | 'rejected'; reason: string; labOrderId: string | null; patientId: string | null };
+
 /**
- * Resolves an unmatched message (attached to an order, or rejected with a reason) and audits it,
- * in one transaction. Undefined when it was not unmatched (resolved already, or never queued).
+ * Resolves an unmatched message, one supervisor at a time: the row is locked while `decide` runs
+ * (it may file the message through the order's process); a resolution it returns is written and
+ * audited in the same transaction. `busy` when another resolution holds it, `not_unmatched` when
+ * it is resolved already or was never queued.
  */
-export async function resolveUnmatched(db: Q, r: {
-  messageId: string; by: string; role: string; resolution: 'attached' | 'rejected'; reason: string; labOrderId: string | null; patientId: string | null; requestId: string | null;
-}) {
-  return db.transaction().execute(async (tx) => {
-    const row = await tx.updateTable('lab_messages').set({
-      status: r.resolution, resolution: r.resolution, resolution_reason: cell(r.reason), resolved_by: cell(r.by), resolved_at: new Date(),
-      ...(r.labOrderId ? { lab_order_id: r.labOrderId } : {}),
-    }).where('id', '=', r.messageId).where('status', '=', 'unmatched').returning(['id', 'resolved_at']).executeTakeFirst();
-    if (!row) return undefined;
-    await tx.insertInto('audit_log').values({
-      actor: r.by, action: 'write', entity: 'lab_message', entity_id: r.messageId, workflow_id: null, dedupe_key: `lab-message-resolved:${r.messageId}`,
-      details: JSON.stringify({
-        kind: 'lab-message-resolution', resolution: r.resolution, reason: cell(r.reason), labOrderId: r.labOrderId, role: r.role, requestId: r.requestId,
-        ...(r.patientId ? { patientId: r.patientId } : {}),
-      }),
-    }).execute();
-    return row;
-  });
+export async function resolveUnmatched<T>(db: Q, r: { messageId: string; by: string; role: string; requestId: string | null },
+  decide: (row: UnmatchedRow) => Promise<{ resolve: Resolution; result: T } | { refuse: T }>,
+): Promise<{ outcome: 'resolved' | 'refused'; result: T } | { outcome: 'not_unmatched' | 'busy' }> {
+  try {
+    return await db.transaction().execute(async (tx) => {
+      await sql`SET LOCAL lock_timeout = '2s'`.execute(tx);
+      const row = await tx.selectFrom('lab_messages').selectAll().where('id', '=', r.messageId).where('status', '=', 'unmatched').forUpdate().executeTakeFirst();
+      if (!row) return { outcome: 'not_unmatched' as const };
+      const decided = await decide(row);
+      if ('refuse' in decided) return { outcome: 'refused' as const, result: decided.refuse };
+      const d = decided.resolve;
+      await tx.updateTable('lab_messages').set({
+        status: d.resolution, resolution: d.resolution, resolution_reason: cell(d.reason), resolved_by: cell(r.by), resolved_at: new Date(),
+        ...(d.labOrderId ? { lab_order_id: d.labOrderId } : {}),
+      }).where('id', '=', r.messageId).execute();
+      await tx.insertInto('audit_log').values({
+        actor: r.by, action: 'write', entity: 'lab_message', entity_id: r.messageId, workflow_id: null, dedupe_key: `lab-message-resolved:${r.messageId}`,
+        details: JSON.stringify({
+          kind: 'lab-message-resolution', resolution: d.resolution, reason: cell(d.reason), labOrderId: d.labOrderId, role: r.role, requestId: r.requestId,
+          ...(d.patientId ? { patientId: d.patientId } : {}),
+        }),
+      }).execute();
+      return { outcome: 'resolved' as const, result: decided.result };
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === '55P03') return { outcome: 'busy' };
+    throw err;
+  }
 }
