@@ -58,9 +58,17 @@ const setField = (segment: string, index: number, value: string) => {
 };
 const obxIndexes = (s: Segments) => s.map((x, i) => (x.startsWith('OBX|') ? i : -1)).filter((i) => i >= 0);
 
-/** Breaks that each make the message not whole or not valid. `others` are other orders (another patient). */
-export function breakers(rng: Rng, others: () => HostileOrder): Record<string, (s: Segments) => Segments> {
-  return {
+/** Breaks that each make the message not whole or not valid. `pick` gives any order; another one is drawn until it is not this message's. */
+export function breakers(rng: Rng, pick: () => HostileOrder): Record<string, (s: Segments) => Segments> {
+  let current: Segments = [];
+  const others = () => {
+    for (;;) {
+      const o = pick();
+      if (!current.some((x) => x.includes(o.orderId) || x.includes(o.patientId))) return o;
+    }
+  };
+  const withCurrent = (f: (s: Segments) => Segments) => (s: Segments) => { current = s; return f(s); };
+  return Object.fromEntries(Object.entries({
     'shuffled': (s) => {
       for (;;) {
         const t = [...s].sort(() => rng.next() - 0.5);
@@ -98,7 +106,7 @@ export function breakers(rng: Rng, others: () => HostileOrder): Record<string, (
     'control-bytes-in-value': (s) => s.map((x, i) => (i === obxIndexes(s)[0] ? setField(x, 5, `4.${rng.pick(['\u000b', '\u001c', '\u0000', '\uFFFD', 'é'])}1`) : x)),
     'too-many-obx': (s) => [...s.filter((x) => !x.startsWith('OBX|')), ...Array.from({ length: 201 }, (_, i) => `OBX|${i + 1}|NM|2823-3^Potassium^LN||4.1|mmol/L|||||F`)],
     'second-pid': (s) => { const t = [...s]; t.splice(2, 0, s.find((x) => x.startsWith('PID|'))!); return t; },
-  };
+  } satisfies Record<string, (s: Segments) => Segments>).map(([name, f]) => [name, withCurrent(f)]));
 }
 
 /** Valid controls: the message left whole, or changed in a way that keeps it whole and valid. */
