@@ -61,7 +61,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HL7_DATE = /^(\d{4})(\d{2})(\d{2})/;
 
 /** A problem where it is: segment, its position, field. */
-const problem = (code: string, message: string, segment?: string, sequence?: number, field?: number): IntakeProblem =>
+export const problem = (code: string, message: string, segment?: string, sequence?: number, field?: number): IntakeProblem =>
   ({ code, message, ...(segment ? { segment } : {}), ...(sequence ? { sequence } : {}), ...(field ? { field } : {}) });
 
 /** Text with our own CR segment separators, MLLP framing and trailing blank lines gone. */

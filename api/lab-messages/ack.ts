@@ -34,7 +34,9 @@ function errSegment(p: IntakeProblem, code: AckCode, context: Hl7Message['contex
 }
 
 /** The ACK text (segments joined by CR). `at` and `ackControlId` name the answer for the parse-less fallback. */
-export function buildIntakeAck(raw: string, opts: { code: AckCode; reason: string; problems: readonly IntakeProblem[]; at: string; ackControlId: string; controlId: string }): string {
+export interface AckOptions { code: AckCode; reason: string; problems: readonly IntakeProblem[]; at: string; ackControlId: string; controlId: string }
+
+export function buildIntakeAck(raw: string, opts: AckOptions): string {
   let msg: Hl7Message | undefined;
   try {
     const text = normalizeHl7(raw);
@@ -44,7 +46,9 @@ export function buildIntakeAck(raw: string, opts: { code: AckCode; reason: strin
   } catch {
     msg = undefined;
   }
-  if (!msg) return framingSafe(buildPlainAck({ code: opts.code, answeredControlId: opts.controlId, ackControlId: opts.ackControlId, at: opts.at, reason: opts.reason }));
+  if (!msg) {
+    return framingSafe(buildPlainAck({ code: opts.code, answeredControlId: opts.controlId, ackControlId: opts.ackControlId, at: opts.at, reason: opts.reason }));
+  }
   const ack = msg.buildAck({ ackCode: opts.code });
   const header = ack.header;
   // The mirrored sender and receiver, cut to a sane length: a hostile MSH is not echoed whole.
@@ -53,6 +57,8 @@ export function buildIntakeAck(raw: string, opts: { code: AckCode; reason: strin
   ack.setSegment('MSA', new Hl7Segment(['MSA', opts.code, hl7Text(opts.controlId, 199), hl7Text(opts.reason)], ack.context));
   const problems = opts.problems.slice(0, MAX_ERR);
   const errs = problems.map((p) => errSegment(p, opts.code, ack.context));
-  if (opts.problems.length > MAX_ERR) errs.push(errSegment({ code: 'more', message: `${opts.problems.length - MAX_ERR} more problems not listed` }, opts.code, ack.context));
+  if (opts.problems.length > MAX_ERR) {
+    errs.push(errSegment({ code: 'more', message: `${opts.problems.length - MAX_ERR} more problems not listed` }, opts.code, ack.context));
+  }
   return framingSafe(new Hl7Message([...ack.segments, ...errs], ack.context).toString());
 }

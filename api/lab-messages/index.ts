@@ -37,7 +37,9 @@ const NOT_WHOLE = errorResponse('message_not_whole: the message does not hold ag
 async function queuedFor(deps: ApiDeps, caller: Caller, id: string) {
   const row = await labMessageRow(deps.db, id);
   if (!row) throw new ApiError(404, 'not_found', `No lab message ${id}.`);
-  if (caller.role !== 'admin' && !(row.clinic_id && canActInClinic(caller, row.clinic_id))) throw new ApiError(403, 'forbidden', 'Labs resolve only their own clinic\'s messages.');
+  if (caller.role !== 'admin' && !(row.clinic_id && canActInClinic(caller, row.clinic_id))) {
+    throw new ApiError(403, 'forbidden', 'Labs resolve only their own clinic\'s messages.');
+  }
   if (row.status !== 'unmatched') throw new ApiError(409, 'invalid_state', `The message is ${row.status}, not waiting in the unmatched queue.`);
   return row;
 }
@@ -63,7 +65,9 @@ export function labMessagesRouter(deps: ApiDeps) {
       return {
         id: r.id, receivedAt: r.received_at.toISOString(), transport: r.transport, sendingApplication: r.sending_application, sendingFacility: r.sending_facility,
         clinicId: r.clinic_id, controlId: r.control_id, reason: r.reason, problems: r.problems as IntakeProblem[], placerOrderId: r.placer_order_id,
-        pid: read.ok ? { identifiers: read.message.patientIds, familyName: read.message.familyName, givenName: read.message.givenName, birthDate: read.message.birthDate } : null,
+        pid: read.ok
+          ? { identifiers: read.message.patientIds, familyName: read.message.familyName, givenName: read.message.givenName, birthDate: read.message.birthDate }
+          : null,
         results: read.ok ? read.message.obx.length : 0,
       };
     }) }, 200);
@@ -81,16 +85,25 @@ export function labMessagesRouter(deps: ApiDeps) {
     const row = await queuedFor(deps, caller, c.req.valid('param').id);
     const ctx = await judgingContext(db, c.req.valid('json').orderId);
     if (!ctx) throw new ApiError(404, 'lab_order_not_found', 'No such lab order.');
-    if (caller.role !== 'admin' && !canActInClinic(caller, ctx.clinicId)) throw new ApiError(403, 'forbidden', 'Labs attach messages only to their own clinic\'s orders.');
+    if (caller.role !== 'admin' && !canActInClinic(caller, ctx.clinicId)) {
+      throw new ApiError(403, 'forbidden', 'Labs attach messages only to their own clinic\'s orders.');
+    }
     const read = readOru(row.raw.toString('utf8'), row.raw.length);
     if (!read.ok) throw new ApiError(409, 'invalid_state', 'The message cannot be read as an ORU^R01.');
-    const done = await resolveUnmatched<string | IntakeProblem[]>(db, { messageId: row.id, by: caller.id, role: caller.role, requestId: c.get('requestId') ?? null }, async () => {
+    const who = { messageId: row.id, by: caller.id, role: caller.role, requestId: c.get('requestId') ?? null };
+    const done = await resolveUnmatched<string | IntakeProblem[]>(db, who, async () => {
       const filing = await fileJudged(deps, row.id, read.message, ctx, caller.id);
       if (!filing.ok) return { refuse: filing.problems };
-      return { resolve: { resolution: 'attached' as const, reason: filing.reason, labOrderId: ctx.order.id, patientId: ctx.patient.id }, result: filing.reason };
+      const resolve = { resolution: 'attached' as const, reason: filing.reason, labOrderId: ctx.order.id, patientId: ctx.patient.id };
+      return { resolve, result: filing.reason };
     });
-    if (done.outcome === 'refused') throw new ApiError(422, 'message_not_whole', 'The message does not hold against this order; nothing was filed.', done.result);
-    if (done.outcome !== 'resolved') throw new ApiError(409, 'invalid_state', done.outcome === 'busy' ? 'Another supervisor is resolving this message.' : 'The message is no longer in the queue.');
+    if (done.outcome === 'refused') {
+      throw new ApiError(422, 'message_not_whole', 'The message does not hold against this order; nothing was filed.', done.result);
+    }
+    if (done.outcome !== 'resolved') {
+      const why = done.outcome === 'busy' ? 'Another supervisor is resolving this message.' : 'The message is no longer in the queue.';
+      throw new ApiError(409, 'invalid_state', why);
+    }
     return c.json({ id: row.id, status: 'attached' as const, labOrderId: ctx.order.id, answer: done.result as string }, 200);
   });
 
