@@ -17,6 +17,7 @@ import { healthRouter } from './health';
 import { corsForOrigins, limitBodies } from './hostile';
 import { onboardingRouter } from './onboarding';
 import { labOrderRouter } from './lab-order';
+import { labMessagesRouter } from './lab-messages';
 import { meRouter } from './me';
 import { metricsRouter } from './metrics';
 import { opsRouter } from './ops';
@@ -69,6 +70,7 @@ export function createApp(deps: ApiDeps) {
   app.route('/', onboardingRouter(deps));
   app.route('/', referralRouter(deps));
   app.route('/', labOrderRouter(deps));
+  app.route('/', labMessagesRouter(deps));
   app.route('/', recordRouter(deps));
   app.route('/', adminRouter(deps));
   app.route('/', meRouter(deps));

@@ -79,7 +79,9 @@ export type ErrorCode =
   | 'feature_off'
   | 'text_too_short'
   | 'text_too_long'
-  | 'text_not_russian';
+  | 'text_not_russian'
+  // Lab messages (api/lab-messages).
+  | 'message_not_whole';
 
 export class ApiError extends Error {
   constructor(

@@ -6,6 +6,7 @@ import { createLogger } from '../platform/logger';
 import { connectClient } from '../platform/temporal';
 import { createApp } from './app';
 import { createProcessStarter } from './booking/process-starter';
+import { startMllpServer } from './lab-messages/mllp';
 
 async function main() {
   const config = loadConfig();
@@ -22,9 +23,14 @@ async function main() {
   const server = serve({ fetch: app.fetch, hostname: config.API_HOST, port: config.API_PORT }, (info) =>
     logger.info({ port: info.port }, 'api listening'),
   );
+  // HL7 v2 over MLLP for lab systems: the same intake as POST /lab-results/hl7v2 (docs/lab-messages.md).
+  const mllp = config.MLLP_PORT > 0
+    ? await startMllpServer({ db, temporal, logger }, { port: config.MLLP_PORT, senders: config.MLLP_SENDERS, peers: config.MLLP_PEERS })
+    : undefined;
   const stop = () => {
     logger.info('api stopping');
     server.close(async () => {
+      await mllp?.stop().catch(() => undefined);
       // Answered bookings whose processes wait here start now; any left, the next API's reconciler starts.
       await bookingStarter?.drain();
       await Promise.allSettled([db.destroy(), temporal.connection.close()]);

@@ -132,7 +132,7 @@ async function load(url: string, token: string, total: number, clients: number, 
 export async function benchCdsHooksHttp(config: Config): Promise<{ rows: HttpRow[]; ratios: Record<string, number> }> {
   const [fastPort, workflowPort, inferencePort] = [await freePort(), await freePort(), await freePort()];
   const secrets = { AUTH_SECRET: config.AUTH_SECRET, PAYLOAD_KEY: config.PAYLOAD_KEY, CDS_DIGEST_SECRET: config.CDS_DIGEST_SECRET, CDS_INFERENCE_SECRET: config.CDS_INFERENCE_SECRET };
-  const env = { ...process.env, ...secrets, NODE_ENV: 'test', LOG_LEVEL: 'warn', DEMO_LAB_ORDERS: 'off', DATA_DIR: process.env.TEST_DATA_DIR };
+  const env = { ...process.env, ...secrets, NODE_ENV: 'test', LOG_LEVEL: 'warn', DEMO_LAB_ORDERS: 'off', DATA_DIR: process.env.TEST_DATA_DIR, MLLP_PORT: '0' };
   const procs = {
     'worker-cds': child('worker-cds', 'workers/cds.ts', { ...env, CDS_INFERENCE_PORT: String(inferencePort) }),
     'worker-clinical': child('worker-clinical', 'workers/clinical.ts', env),

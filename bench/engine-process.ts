@@ -59,10 +59,11 @@ export async function startEngineProcess(opts: EngineProcessOptions): Promise<En
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), `clinical-${opts.temporalMode}-`));
   // The server mode keeps its ports in smallint columns: its frontend port must be below 32768.
   const temporalPort = await freePortBelow32768();
-  const [pgPort, uiPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const [pgPort, uiPort, apiPort, mllpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const env: NodeJS.ProcessEnv = {
     ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', ...opts.env, DATA_DIR: dataDir, TEMPORAL_MODE: opts.temporalMode,
     EMBEDDED_PG_PORT: String(pgPort), TEMPORAL_DEV_PORT: String(temporalPort), TEMPORAL_UI_PORT: String(uiPort), API_PORT: String(apiPort), API_HOST: '127.0.0.1',
+    MLLP_PORT: String(mllpPort),
   };
   for (const key of FOREIGN) delete env[key];
   const started = Date.now();

@@ -107,6 +107,22 @@ const ConfigSchema = z.object({
   BOOKING_START_CONCURRENCY: z.coerce.number().int().min(1).default(32),
   /** Bookings waiting for their processes beyond which new ones are refused (503). */
   BOOKING_START_BACKLOG: z.coerce.number().int().min(1).default(5000),
+  /** HL7 v2 over MLLP (TCP) for lab systems, served by the API process; 0 = off. */
+  MLLP_PORT: z.coerce.number().int().min(0).max(65535).default(2575),
+  /**
+   * The lab senders MLLP takes results from: `FACILITY=clinic-uuid` pairs, comma-separated, where
+   * FACILITY is MSH-4's first component and the clinic is the lab whose orders it may post to.
+   */
+  MLLP_SENDERS: z
+    .string()
+    .default('')
+    .transform((v) => Object.fromEntries(v.split(',').map((p) => p.trim()).filter(Boolean).map((p) => [p.slice(0, p.lastIndexOf('=')).trim(), p.slice(p.lastIndexOf('=') + 1).trim().toLowerCase()])))
+    .refine((m) => Object.entries(m).every(([f, c]) => f.length > 0 && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(c)), 'each entry must be FACILITY=clinic-uuid'),
+  /**
+   * Peer addresses allowed to connect to MLLP, comma-separated: `loopback` (default), a list of
+   * addresses, or `*` for any (then the network in front must restrict who reaches the port).
+   */
+  MLLP_PEERS: z.string().default('loopback').transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean)),
   /** Port of a worker's own /metrics (its metrics plus the Temporal SDK's); 0 = off. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),

@@ -146,6 +146,10 @@ const MATRIX: Record<string, Row> = {
   'GET /me': { allow: ROLES, ok: 200 },
   'GET /patients': { allow: STAFF, ok: 200, query: '?name=matrix' },
   'GET /lab/critical-results': { allow: LAB, ok: 200 },
+  'GET /lab-messages/unmatched': { allow: LAB, ok: 200 },
+  'POST /lab-messages/{id}/attach': { allow: LAB, ok: 404, body: (f) => ({ orderId: f.labOrder }) },
+  'POST /lab-messages/{id}/reject': { allow: LAB, ok: 404, body: () => ({ reason: 'duplicate' }) },
+  'GET /lab-messages/resolutions': { allow: OPS, ok: 200 },
 };
 
 /** Each booking cell's own slot start (a random pick collided): one hour apart, 08:00–15:00, from two days ahead. */

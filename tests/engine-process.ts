@@ -63,9 +63,10 @@ export interface EngineProcess {
 /** Starts `npm start` (node workers/start.ts) with its own DATA_DIR and ports; resolves once the banner printed. */
 export async function startEngineProcess(opts: { dataDir?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<EngineProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'clinical-engine-'));
-  const ports = { pg: await freePort(), temporal: await freePort(), ui: await freePort(), api: await freePort() };
+  const ports = { pg: await freePort(), temporal: await freePort(), ui: await freePort(), api: await freePort(), mllp: await freePort() };
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', DATA_DIR: dataDir,
-    EMBEDDED_PG_PORT: String(ports.pg), TEMPORAL_DEV_PORT: String(ports.temporal), TEMPORAL_UI_PORT: String(ports.ui), API_PORT: String(ports.api), ...opts.env };
+    EMBEDDED_PG_PORT: String(ports.pg), TEMPORAL_DEV_PORT: String(ports.temporal), TEMPORAL_UI_PORT: String(ports.ui), API_PORT: String(ports.api),
+    MLLP_PORT: String(ports.mllp), ...opts.env };
   // A test run's own stack and secrets are not this engine's.
   for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'AUTH_SECRET', 'PAYLOAD_KEY', 'CDS_DIGEST_SECRET', 'CLINICAL_TASK_QUEUE', 'WORKFLOW_BUNDLE_PATH', 'TEST_DATA_DIR']) {
     if (!opts.env || !(key in opts.env)) delete env[key];

@@ -79,10 +79,11 @@ export const LIPIDS_MMOL = [
   { loinc: '2085-9', value: 1.0, unit: 'mmol/L' }, { loinc: '2571-8', value: 3.0, unit: 'mmol/L' },
 ];
 
-export function oru(orderId: string, obx: string[], controlId = `MSG-${randomUUID().slice(0, 8)}`): string {
+/** An ORU^R01 for the order; PID-3 names `patientId` (the order's patient, for it to be filed). */
+export function oru(orderId: string, obx: string[], controlId = `MSG-${randomUUID().slice(0, 8)}`, patientId = 'PATIENT-REF', facility = 'CITYLAB'): string {
   return [
-    `MSH|^~\\&|LIS|CITYLAB|ENGINE|PC|20261126120000||ORU^R01^ORU_R01|${controlId}|P|2.5.1`,
-    'PID|1||PATIENT-REF',
+    `MSH|^~\\&|LIS|${facility}|ENGINE|PC|20261126120000||ORU^R01^ORU_R01|${controlId}|P|2.5.1`,
+    `PID|1||${patientId}^^^CITY^MR`,
     `ORC|RE|${orderId}|F-${controlId}`,
     `OBR|1|${orderId}|F-${controlId}|24331-1^Lipid panel^LN|||20261126100000||||||||||||||||F`,
     ...obx.map((o, i) => `OBX|${i + 1}|${o}`),

@@ -212,7 +212,7 @@ describe('HL7 v2 results and who may see what', () => {
     const patientId = await makeLabPatient(engine.db);
     const { body: order } = await api.order(patientId, ['24331-1']);
     await api.collectAndReceive(order.id);
-    const ok = await api.hl7(oru(order.id, ['NM|2093-3^Cholesterol^LN||5.5|mmol/L|<5.2|H|||F', 'NM|13457-7^LDL^LN||3.1|mmol/L|<2.6|H|||F', 'NM|2085-9^HDL^LN||1.2|mmol/L|>1.0|N|||F', 'NM|2571-8^TG^LN||150|mg/dL|<1.7|N|||F'], 'MSG-OK-1'));
+    const ok = await api.hl7(oru(order.id, ['NM|2093-3^Cholesterol^LN||5.5|mmol/L|<5.2|H|||F', 'NM|13457-7^LDL^LN||3.1|mmol/L|<2.6|H|||F', 'NM|2085-9^HDL^LN||1.2|mmol/L|>1.0|N|||F', 'NM|2571-8^TG^LN||150|mg/dL|<1.7|N|||F'], 'MSG-OK-1', patientId));
     expect(ok.status).toBe(200);
     expect(ok.body.split('\r')[1]).toMatch(/^MSA\|AA\|MSG-OK-1\|recorded 4/);
     expect((await versions(order.id)).find((v) => v.loinc === '2571-8')).toMatchObject({ value: 1.6935, reported_value: 150, reported_unit: 'mg/dL', source: 'hl7v2' });
@@ -220,12 +220,12 @@ describe('HL7 v2 results and who may see what', () => {
     expect((await api.call('GET', `/lab-orders/${order.id}/cds?wait=40s`, await api.doctorToken())).body.status).toBe('ready');
     const before = [await versions(order.id), await events(order.id)];
     const malformed = await api.hl7('MSH|^~\\&|LIS|X|Y|Z|20261126||ADT^A01|MSG-BAD|P|2.5.1\rPID|1');
-    expect([malformed.status, malformed.body.split('\r')[1]]).toEqual([400, 'MSA|AR|MSG-BAD|MSH-9 is not ORU\\S\\R01']);
+    expect([malformed.status, malformed.body.split('\r')[1]]).toEqual([400, 'MSA|AR|MSG-BAD|not_oru: MSH-9 is not ORU\\S\\R01']);
     const unknown = await api.hl7(oru(randomUUID(), ['NM|2093-3^Cholesterol^LN||5.5|mmol/L'], 'MSG-UNK'));
     expect(unknown.status).toBe(422);
-    expect(unknown.body).toContain('MSA|AE|MSG-UNK|unknown order');
-    const refused = await api.hl7(oru(order.id, ['NM|2093-3^Cholesterol^LN||999|mmol/L'], 'MSG-IMP'));
-    expect(refused.body).toContain('MSA|AE|MSG-IMP|impossible_value');
+    expect(unknown.body).toContain('MSA|AE|MSG-UNK|unknown_order: the placer order number names no order of this lab');
+    const refused = await api.hl7(oru(order.id, ['NM|2093-3^Cholesterol^LN||999|mmol/L'], 'MSG-IMP', patientId));
+    expect(refused.body).toContain('MSA|AE|MSG-IMP|impossible_value: OBX 1');
     expect([await versions(order.id), await events(order.id)]).toEqual(before);
   });
 

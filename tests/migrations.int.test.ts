@@ -12,6 +12,7 @@ import type { Database } from '../db/schema';
  * Database interface must be int2/numeric/float8 in the database, and so on.
  */
 type Udt<X> = NonNullable<X> extends Date ? 'timestamptz'
+  : NonNullable<X> extends Buffer ? 'bytea'
   : NonNullable<X> extends boolean ? 'bool'
   : NonNullable<X> extends number ? 'int2' | 'int4' | 'numeric' | 'float8'
   : NonNullable<X> extends string[] ? '_text'
@@ -90,6 +91,11 @@ const expected: SchemaSpec = {
     appointment_id: ['uuid', false], patient_id: ['uuid', false], clinic_id: ['uuid', false], practitioner_id: ['uuid', false], code: ['text', false], title: ['text', false],
     recorded_by: ['text', false], suggestion_id: ['uuid', true], in_top1: ['bool', true], in_top3: ['bool', true], recorded_at: ['timestamptz', false],
   },
+  lab_messages: { id: ['uuid', false], received_at: ['timestamptz', false], transport: ['text', false], sending_application: ['text', false], sending_facility: ['text', false],
+    caller: ['text', true], peer: ['text', true], clinic_id: ['uuid', true], control_id: ['text', false], sha256: ['text', false], size_bytes: ['int4', false], raw: ['bytea', false],
+    status: ['text', false], ack_code: ['text', true], ack: ['text', true], reason: ['text', true], problems: ['jsonb', false], placer_order_id: ['text', true], lab_order_id: ['uuid', true],
+    answered_at: ['timestamptz', true], resolved_by: ['text', true], resolved_at: ['timestamptz', true], resolution: ['text', true], resolution_reason: ['text', true] },
+  lab_message_control_ids: { sending_application: ['text', false], sending_facility: ['text', false], control_id: ['text', false], message_id: ['uuid', false], sha256: ['text', false] },
 };
 
 const dbName = `migration_test_${process.pid}_${Date.now()}`;

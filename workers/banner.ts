@@ -18,6 +18,8 @@ export interface BannerInfo {
   logDir: string;
   /** Where the API's and the workers' /metrics are. */
   metrics?: string;
+  /** HL7 v2 over MLLP (lab systems); unset when off. */
+  mllp?: string;
   /** The demo tokens and their file; unset when the demo is off. */
   demo?: { tokens: Record<string, string>; file: string };
   cwd?: string;
@@ -32,6 +34,7 @@ export function bannerLines(b: BannerInfo): string[] {
     `  API docs      ${b.apiUrl}/docs`,
     `  Health        ${b.apiUrl}/health`,
     ...(b.metrics ? [`  Metrics       ${b.metrics}`] : []),
+    ...(b.mllp ? [`  HL7 MLLP      ${b.mllp}`] : []),
     `  Temporal UI   ${b.uiUrl ?? '(external Temporal: its own UI)'}`,
     `  Temporal      ${b.temporalAddress}`,
     `  Postgres      ${b.embeddedPostgresUrl ?? '(external DATABASE_URL)'}`,

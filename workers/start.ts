@@ -125,6 +125,9 @@ async function main() {
     const childEnv = (name: string): NodeJS.ProcessEnv => (WORKER_NAMES as readonly string[]).includes(name)
       ? { ...env, WORKER_METRICS_PORT: String(metricsPorts[name]), WORKER_HEALTH_FILE: workerHealthFile(runDir, name as WorkerName) }
       : { ...env, WORKER_HEALTH_DIR: runDir };
+    if (config.MLLP_PORT > 0 && (await portInUse(config.MLLP_PORT))) {
+      throw new Error(`port ${config.MLLP_PORT} is busy: is the engine already running? (MLLP_PORT moves HL7 over MLLP, 0 turns it off)`);
+    }
     supervisor = new Supervisor(
       CHILDREN.map(([name, file]) => ({
         name, command: process.execPath, args: [...childNodeArgs(), '--import', 'tsx', path.join(PROJECT_ROOT, file)], cwd: PROJECT_ROOT, logFile: path.join(logDir, `${name}.log`),
@@ -158,7 +161,8 @@ async function main() {
     }
     const lines = bannerLines({
       seconds: (Date.now() - startedAt) / 1000, apiUrl, uiUrl, temporalAddress, embeddedPostgresUrl: postgres ? databaseUrl : undefined,
-      dataDir: config.DATA_DIR, logDir, metrics: `${apiUrl}/metrics, workers http://127.0.0.1:${metricsPorts['worker-clinical']}/metrics (clinical), :${metricsPorts['worker-cds']}/metrics (cds)`, demo: tokens ? { tokens, file: demoTokensFile(config.DATA_DIR) } : undefined,
+      dataDir: config.DATA_DIR, logDir, metrics: `${apiUrl}/metrics, workers http://127.0.0.1:${metricsPorts['worker-clinical']}/metrics (clinical), :${metricsPorts['worker-cds']}/metrics (cds)`,
+      mllp: config.MLLP_PORT > 0 ? `tcp://${config.API_HOST}:${config.MLLP_PORT} (docs/lab-messages.md)` : undefined, demo: tokens ? { tokens, file: demoTokensFile(config.DATA_DIR) } : undefined,
     });
     for (const line of lines) say(line);
   } catch (err) {

@@ -3,10 +3,10 @@
  * HL7 v2 ORU^R01 message (answered with an HL7 ACK). A lab token acts only on its own clinic's orders.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { labOrderRow, labWorklist } from '../../db/lab-order';
-import { buildAck, parseOru } from '../../domain/hl7';
-import { nameUuid } from '../../domain/ids';
-import { REJECTION_REASONS, type PostResultsAnswer } from '../../domain/lab-order';
+import { labWorklist } from '../../db/lab-order';
+import { REJECTION_REASONS } from '../../domain/lab-order';
+import { callerClinics } from '../access';
+import { intakeLabMessage } from '../lab-messages/intake';
 import { collectSpecimenUpdate, postResultsUpdate, receiveSpecimenUpdate, rejectSpecimenUpdate } from '../../workflows/lab-order';
 import { newRouter, type ApiDeps } from '../router';
 import { requireRole } from '../auth';
@@ -15,7 +15,6 @@ import { cut, MoreField } from '../paging';
 import { LabNameFields, labNames } from './names';
 import { AUTH_ERRORS, IdParam, LabOrderSchema, body, json, labFailure, auditedOrder, presentOrder, sendUpdate } from './shared';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HL7_TYPES = ['text/plain', 'x-application/hl7-v2+er7', 'application/hl7-v2'];
 
 const ResultsSchema = z.strictObject({
@@ -105,41 +104,27 @@ export function labRouter(deps: ApiDeps) {
   });
 
   router.openapi(createRoute({
-    method: 'post', path: '/lab-results/hl7v2', summary: 'Results as an HL7 v2 ORU^R01 message (ORC-2/OBR-2 = our order id); answers with an HL7 ACK (AA / AE / AR)',
+    method: 'post', path: '/lab-results/hl7v2', summary: 'Results as an HL7 v2 ORU^R01 (OBR-2 = our order id, PID-3 = our patient id), judged whole as over MLLP; answers with an HL7 ACK (AA / AE / AR)',
     security: [{ bearer: [] }], middleware: [lab] as const,
     request: { body: { content: { 'x-application/hl7-v2+er7': { schema: z.string() }, 'text/plain': { schema: z.string() } }, required: true } },
     responses: {
       200: { description: 'MSA AA: accepted', content: { 'x-application/hl7-v2+er7': { schema: z.string() } } },
-      400: { description: 'MSA AR: malformed, not an ORU^R01', content: { 'x-application/hl7-v2+er7': { schema: z.string() } } },
-      422: { description: 'MSA AE: unknown order, not this lab\'s, or a result refused (code in MSA-3/ERR)', content: { 'x-application/hl7-v2+er7': { schema: z.string() } } },
+      400: { description: 'MSA AR: malformed, not an ORU^R01, too large, or a sender not trusted', content: { 'x-application/hl7-v2+er7': { schema: z.string() } } },
+      422: { description: 'MSA AE: unknown order or another patient (queued as unmatched), a result refused, a control id reused (codes in MSA-3 and ERR)', content: { 'x-application/hl7-v2+er7': { schema: z.string() } } },
       ...AUTH_ERRORS, 415: errorResponse('unsupported_media_type'),
     },
   }), async (c) => {
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (!HL7_TYPES.includes(type)) throw new ApiError(415, 'unsupported_media_type', `Send the message as ${HL7_TYPES.join(' or ')}.`);
-    const text = await c.req.text();
     const caller = c.get('caller');
-    const at = new Date().toISOString();
-    const ack = (code: 'AA' | 'AE' | 'AR', controlId: string, reason?: string) => c.body(
-      buildAck({ code, answeredControlId: controlId, ackControlId: nameUuid('lab-order', `ack:${controlId}:${at}`).replace(/-/g, '').slice(0, 20), at, reason }),
-      code === 'AA' ? 200 : code === 'AR' ? 400 : 422, { 'content-type': 'x-application/hl7-v2+er7' },
-    );
-    const parsed = parseOru(text.slice(0, 200_000));
-    if (!parsed.ok) return ack('AR', parsed.controlId, parsed.reason);
-    const m = parsed.message;
-    const row = UUID.test(m.placerOrderId) ? await labOrderRow(db, m.placerOrderId) : undefined;
-    if (!row || (caller.role === 'lab' && caller.clinicId !== row.clinic_id)) return ack('AE', m.controlId, 'unknown order: the placer order number names no order of this lab');
-    try {
-      const answer: PostResultsAnswer = await temporal.workflow.getHandle(row.workflow_id).executeUpdate(postResultsUpdate, {
-        args: [{ results: m.results.map((r) => ({ loinc: r.loinc, value: r.value, unit: r.unit, status: r.status })), by: caller.id, source: 'hl7v2' }],
-        updateId: `hl7:${m.controlId.slice(0, 100)}`,
-      });
-      return ack('AA', m.controlId, `recorded ${answer.recorded}, duplicates ${answer.duplicates}; order ${answer.status}`);
-    } catch (err) {
-      const refused = labFailure(err);
-      if (!refused) throw err;
-      return ack('AE', m.controlId, `${refused.code}: ${refused.message}`);
-    }
+    const raw = Buffer.from(await c.req.arrayBuffer());
+    // The lab's token says whose orders it posts to; admin may post to any clinic's.
+    const clinics = callerClinics(caller);
+    const answer = await intakeLabMessage({ db, temporal }, {
+      raw, transport: 'http', caller: caller.id, peer: null,
+      scopeFor: () => (caller.role === 'admin' ? { anyClinic: true } : clinics.length ? { clinicIds: clinics } : null),
+    });
+    return c.body(answer.ack, answer.ackCode === 'AA' ? 200 : answer.ackCode === 'AR' ? 400 : 422, { 'content-type': 'x-application/hl7-v2+er7' });
   });
 
   return router;

@@ -17,6 +17,7 @@ import * as labOrderProcess from './2026_11_26_1400_lab_order_process';
 import * as onboardingRollout from './2026_11_26_1500_onboarding_rollout';
 import * as recordAccess from './2026_11_26_1700_record_access';
 import * as processStarted from './2026_11_27_0100_process_started';
+import * as labMessages from './2026_12_07_0100_lab_messages';
 import * as careRelationship from './2026_12_07_0200_care_relationship';
 import * as adminPolicies from './2026_12_07_0400_admin_policies';
 import * as diagnosisSuggestions from './2026_12_07_0500_diagnosis_suggestions';
@@ -37,6 +38,7 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_1500_onboarding_rollout': onboardingRollout,
   '2026_11_26_1700_record_access': recordAccess,
   '2026_11_27_0100_process_started': processStarted,
+  '2026_12_07_0100_lab_messages': labMessages,
   '2026_12_07_0200_care_relationship': careRelationship,
   '2026_12_07_0400_admin_policies': adminPolicies,
   '2026_12_07_0500_diagnosis_suggestions': diagnosisSuggestions,

@@ -11,6 +11,7 @@ import type * as cdsAudit from './cds-audit';
 import type * as core from './core';
 import type * as diagnosis from './diagnosis';
 import type * as labOrder from './lab-order';
+import type * as labMessages from './lab-messages';
 import type * as onboarding from './onboarding';
 import type * as policies from './policies';
 import type * as referral from './referral';
@@ -21,6 +22,7 @@ export * from './cds-audit';
 export * from './core';
 export * from './diagnosis';
 export * from './lab-order';
+export * from './lab-messages';
 export * from './onboarding';
 export * from './policies';
 export * from './referral';
@@ -75,6 +77,8 @@ export interface Database {
   audit_log: cdsAudit.AuditLogTable;
   diagnosis_suggestions: diagnosis.DiagnosisSuggestionsTable;
   visit_diagnoses: diagnosis.VisitDiagnosesTable;
+  lab_messages: labMessages.LabMessagesTable;
+  lab_message_control_ids: labMessages.LabMessageControlIdsTable;
 }
 
 export type Clinic = Selectable<core.ClinicsTable>;
