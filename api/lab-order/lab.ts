@@ -13,7 +13,7 @@ import { requireRole } from '../auth';
 import { ApiError, errorResponse } from '../errors';
 import { cut, MoreField } from '../paging';
 import { LabNameFields, labNames } from './names';
-import { AUTH_ERRORS, IdParam, LabOrderSchema, body, json, labFailure, auditedOrder, presentOrder, sendUpdate } from './shared';
+import { AUTH_ERRORS, IdParam, LabOrderSchema, body, json, auditedOrder, presentOrder, sendUpdate } from './shared';
 
 const HL7_TYPES = ['text/plain', 'x-application/hl7-v2+er7', 'application/hl7-v2'];
 
