@@ -76,6 +76,7 @@ const expected: SchemaSpec = {
   lab_order_policies: { clinic_id: ['uuid', false], policy: ['jsonb', false] },
   patient_vitals: { id: ['uuid', false], patient_id: ['uuid', false], loinc: ['text', false], value: ['float8', false], unit: ['text', false], effective_at: ['timestamptz', false], recorded_by: ['text', false], dedupe_key: ['text', false], created_at: ['timestamptz', false] },
   audit_log: { id: ['int8', false], at: ['timestamptz', false], actor: ['text', false], action: ['text', false], entity: ['text', false], entity_id: ['text', false], workflow_id: ['text', true], dedupe_key: ['text', true], details: ['jsonb', false] },
+  web_sessions: { id_hash: ['text', false], caller: ['jsonb', false], csrf_token: ['text', false], signed_in_by: ['text', false], created_at: ['timestamptz', false], expires_at: ['timestamptz', false] },
 };
 
 const dbName = `migration_test_${process.pid}_${Date.now()}`;

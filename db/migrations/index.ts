@@ -17,6 +17,7 @@ import * as referralProcess from './2026_11_26_1300_referral_process';
 import * as labOrderProcess from './2026_11_26_1400_lab_order_process';
 import * as recordAccess from './2026_11_26_1700_record_access';
 import * as processStarted from './2026_11_27_0100_process_started';
+import * as webSessions from './2026_12_07_0600_web_sessions';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_1200_core': core,
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_1500_onboarding_rollout': onboardingRollout,
   '2026_11_26_1700_record_access': recordAccess,
   '2026_11_27_0100_process_started': processStarted,
+  '2026_12_07_0600_web_sessions': webSessions,
 };

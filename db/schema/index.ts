@@ -12,6 +12,7 @@ import type * as core from './core';
 import type * as labOrder from './lab-order';
 import type * as onboarding from './onboarding';
 import type * as referral from './referral';
+import type * as web from './web';
 
 export type { Sex, ReferralStatus };
 export * from './booking';
@@ -20,6 +21,7 @@ export * from './core';
 export * from './lab-order';
 export * from './onboarding';
 export * from './referral';
+export * from './web';
 
 export interface Database {
   clinics: core.ClinicsTable;
@@ -65,6 +67,7 @@ export interface Database {
   onboarding_events: onboarding.OnboardingEventsTable;
   rollout_programs: onboarding.RolloutProgramsTable;
   audit_log: cdsAudit.AuditLogTable;
+  web_sessions: web.WebSessionsTable;
 }
 
 export type Clinic = Selectable<core.ClinicsTable>;
