@@ -114,6 +114,7 @@ async function main() {
     // The demo city's lab orders start with the clinical worker, only when this start seeds the demo.
     const env = {
       ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, ...embeddedUiEnv(config), DEMO_LAB_ORDERS: demo ? (process.env.DEMO_LAB_ORDERS ?? 'on') : 'off',
+      WEB_DEMO_SIGN_IN: demo ? 'on' : 'off',
       ...await inferenceEnv(config),
     };
     const metricsPorts: Record<string, number> = { 'worker-clinical': await freePort(), 'worker-cds': await freePort() };
