@@ -23,7 +23,11 @@
       sources.push(src);
     });
   }
+  function stop() { sources.forEach(function (s) { s.close(); }); sources = []; }
+  // The visitor's own action changes the status: that answer shows, not a reload racing it.
+  document.addEventListener('submit', stop, true);
+  document.addEventListener('htmx:beforeRequest', stop);
   document.addEventListener('DOMContentLoaded', function () { tick(); listen(); setInterval(tick, 1000); });
   document.addEventListener('htmx:afterSettle', function () { tick(); listen(); });
-  window.addEventListener('pagehide', function () { sources.forEach(function (s) { s.close(); }); });
+  window.addEventListener('pagehide', stop);
 })();
