@@ -82,6 +82,8 @@ export async function startWebHarness(): Promise<WebHarness> {
     },
     async stop() {
       await browser.close();
+      // Live pages keep their event streams open: end them with the server.
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       server.close();
       await engine.stop();
     },

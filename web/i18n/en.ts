@@ -1,5 +1,5 @@
 /** English: the second language. Typed against the Russian catalogue, so a missing key fails tsc. */
-import type { Catalogue } from './index';
+import type { Catalogue } from './catalogue';
 
 export const en: Catalogue = {
   lang: 'en',

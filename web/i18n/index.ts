@@ -7,8 +7,9 @@ import { getCookie } from 'hono/cookie';
 import { en } from './en';
 import { ru } from './ru';
 
-type Widen<T> = T extends string ? string : T extends (...args: infer A) => string ? (...args: A) => string : T extends object ? { [K in keyof T]: Widen<T[K]> } : T;
-export type Catalogue = Widen<typeof ru>;
+import type { Catalogue } from './catalogue';
+
+export type { Catalogue };
 
 export const LANGUAGES = { ru: ru as Catalogue, en } as const;
 export type Lang = keyof typeof LANGUAGES;

@@ -36,7 +36,7 @@ function AppointmentCard(props: { c: WebContext; row: Appointment; names: Names 
   return (
     <li data-appointment={row.id} data-status={row.status}>
       <a href={`/patient/appointments/${row.id}`}><time datetime={row.starts_at.toISOString()}>{formatDateTime(c.get('lang'), row.starts_at, zone)}</time></a>
-      <span class="muted"> ({t.clinicTime(zone)})</span>
+      <span class="muted"> · {t.clinicTime(zone)}</span>
       <div>{doctor?.name} · {doctor?.specialty} · {clinic?.name}</div>
       <div class="status">{t.appointmentStatus[row.status] ?? row.status}</div>
     </li>
@@ -101,7 +101,7 @@ export function appointmentPages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingC
         <div data-live={`/patient/appointments/${row.id}/events`} data-version={row.status}>
           <dl class="grid">
             <dt>{t.when}</dt>
-            <dd><time datetime={row.starts_at.toISOString()} data-local={localDateTime(row.starts_at, clinic.timeZone)}>{formatDateTime(lang, row.starts_at, clinic.timeZone)}</time> ({t.clinicTime(clinic.timeZone)})</dd>
+            <dd><time datetime={row.starts_at.toISOString()} data-local={localDateTime(row.starts_at, clinic.timeZone)}>{formatDateTime(lang, row.starts_at, clinic.timeZone)}</time> <span class="muted">· {t.clinicTime(clinic.timeZone)}</span></dd>
             <dt>{t.doctor}</dt><dd>{doctor.name} · {doctor.specialty}</dd>
             <dt>{t.clinic}</dt><dd>{clinic.name}</dd>
             <dt>{t.status}</dt><dd class="status" data-status={row.status}>{t.appointmentStatus[row.status] ?? row.status}</dd>
