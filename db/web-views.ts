@@ -6,38 +6,17 @@ import type { Db } from './index';
 export interface ClinicName { id: string; name: string; timeZone: string }
 export interface PractitionerName { id: string; name: string; specialty: string }
 
-/** The search form's choices change when a clinic joins or a practitioner starts: a minute's cache spares every search two queries. */
-const CHOICES_MS = 60_000;
-const choices = new WeakMap<Db, Map<string, { at: number; value: Promise<unknown> }>>();
-function cached<T>(db: Db, key: string, load: () => Promise<T>): Promise<T> {
-  let map = choices.get(db);
-  if (!map) choices.set(db, (map = new Map()));
-  const hit = map.get(key);
-  if (hit && Date.now() - hit.at < CHOICES_MS) return hit.value as Promise<T>;
-  const value = load();
-  map.set(key, { at: Date.now(), value });
-  value.catch(() => map.delete(key));
-  return value;
-}
-
-/** Clinics that take bookings, by name (cached for a minute). */
-export function bookableClinics(db: Db): Promise<ClinicName[]> {
-  return cached(db, 'clinics', () => loadBookableClinics(db));
-}
-
-/** Specialties with practitioners at a bookable clinic (cached for a minute). */
-export function bookableSpecialties(db: Db): Promise<string[]> {
-  return cached(db, 'specialties', () => loadBookableSpecialties(db));
-}
-
-async function loadBookableClinics(db: Db): Promise<ClinicName[]> {
+/** Clinics that take bookings, by name. */
+export async function bookableClinics(db: Db): Promise<ClinicName[]> {
   const rows = await db.selectFrom('clinics').select(['id', 'name', 'time_zone']).where('rollout_stage', 'in', [...BOOKABLE_STAGES]).orderBy('name').execute();
   return rows.map((r) => ({ id: r.id, name: r.name, timeZone: r.time_zone }));
 }
 
-async function loadBookableSpecialties(db: Db): Promise<string[]> {
+/** Specialties with practitioners at a bookable clinic (or at this one). */
+export async function bookableSpecialties(db: Db, clinicId?: string): Promise<string[]> {
   const rows = await db.selectFrom('practitioners as p').innerJoin('clinics as c', 'c.id', 'p.clinic_id').select('p.specialty').distinct()
-    .where('c.rollout_stage', 'in', [...BOOKABLE_STAGES]).orderBy('p.specialty').execute();
+    .where('c.rollout_stage', 'in', [...BOOKABLE_STAGES]).$if(clinicId !== undefined, (q) => q.where('c.id', '=', clinicId!))
+    .orderBy('p.specialty').execute();
   return rows.map((r) => r.specialty);
 }
 
