@@ -56,8 +56,10 @@ export function bookingPages(web: Hono<WebEnv>, deps: ApiDeps, commands: Booking
 
   async function render(c: WebContext, q: SlotQuery, extra: { error?: string; nextFree?: FoundSlot[]; notice?: string } = {}, status: 200 | 409 | 422 | 400 = 200) {
     const t = c.get('t');
-    const [specialties, clinics] = await Promise.all([bookableSpecialties(db), bookableClinics(db)]);
-    const found = q.specialty ? await searchFreeSlots(db, { from: q.date, to: q.date, specialty: q.specialty, clinicId: q.clinicId, limit: SHOWN + 1 }) : undefined;
+    const [specialties, clinics, found] = await Promise.all([
+      bookableSpecialties(db), bookableClinics(db),
+      q.specialty ? searchFreeSlots(db, { from: q.date, to: q.date, specialty: q.specialty, clinicId: q.clinicId, limit: SHOWN + 1 }) : undefined,
+    ]);
     return c.html(
       <Layout c={c} title={t.findSlot} error={extra.error} notice={extra.notice}>
         {extra.nextFree && extra.nextFree.length > 0 && (
