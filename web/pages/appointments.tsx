@@ -12,7 +12,6 @@ import type { ApiDeps } from '../../api/router';
 import { appointmentView, patientAppointments, searchFreeSlots } from '../../db/booking';
 import { namesFor, patientName, patientWaitlist, slotContext } from '../../db/web-views';
 import type { Appointment } from '../../db/schema';
-import { DEMO_TIME_ZONE } from '../../db/seed';
 import { localDateTime } from '../../domain/time';
 import { asApi, type WebContext, type WebEnv } from '../env';
 import { errorText, formatDate, formatDateTime } from '../i18n';
@@ -80,7 +79,8 @@ export function appointmentPages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingC
         </div>
         <h2>{t.waitlist}</h2>
         {waiting.length
-          ? <ul class="cards">{waiting.map((w) => <li>{w.specialty} · {t.wantedBefore} {formatDate(lang, w.wanted_before, DEMO_TIME_ZONE)} · {t.waiting}</li>)}</ul>
+          // The form's date D is stored as "before D+1 00:00 UTC" (web/pages/booking.tsx): shown as D again.
+          ? <ul class="cards">{waiting.map((w) => <li>{w.specialty} · {t.wantedBefore} {formatDate(lang, new Date(w.wanted_before.getTime() - 86_400_000), 'UTC')} · {t.waiting}</li>)}</ul>
           : <p class="muted">—</p>}
         <div class="actions"><a class="button" href="/patient/book">{t.findSlot}</a></div>
       </Layout>,
