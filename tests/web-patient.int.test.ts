@@ -47,8 +47,9 @@ describe('the patient books from the app', () => {
   let clinic: TestClinic;
   beforeAll(async () => { clinic = await makeClinic(h.engine.db, { timeZone: 'Asia/Yekaterinburg', policy: { holdSeconds: 300, offerHoldSeconds: 300 } }); });
 
-  test('signs in, finds a slot, holds and confirms it, sees it in the clinic\'s local time, and cancels it', async () => {
+  test('signs in, finds a slot, holds and confirms it, sees it in the clinic\'s local time, reschedules and cancels it', async () => {
     const slot = await makeSlot(h.engine.db, clinic, daysFromNow(3, 6)); // 06:00 UTC is 11:00 in Yekaterinburg
+    const later = await makeSlot(h.engine.db, clinic, daysFromNow(3, 8));
     const context = await h.newContext('phone');
     const page = await context.newPage();
     await signInAsDemoPatient(page);
@@ -83,8 +84,17 @@ describe('the patient books from the app', () => {
 
     await card.locator('a').click();
     await page.waitForURL(new RegExp(id));
-    await page.click('form[action$="/cancel"] button');
+    await page.click(`a[href="/patient/appointments/${id}/reschedule"]`);
+    await page.waitForSelector(`input[name="slotId"][value="${later.id}"]`, { state: 'attached' });
+    expect(await h.screen(page, 'patient-reschedule')).toEqual([]);
+    await page.click(`form:has(input[name="slotId"][value="${later.id}"]) button`);
     await page.waitForSelector('.alert.notice');
+    expect(await page.textContent('main time')).toContain('13:00');
+    expect((await rowOf(id)).slot_id).toBe(later.id);
+    expect((await rowOf(id)).status).toBe('booked');
+    await page.click('form[action$="/cancel"] button');
+    await page.waitForURL(/done=cancelled/);
+    expect(await page.textContent('.alert.notice')).toContain('отменена');
     expect((await rowOf(id)).status).toBe('cancelled');
     expect((await rowOf(id)).cancel_reason).toBe('Отменено пациентом');
     await context.close();
