@@ -6,13 +6,14 @@
  *   db → domain, platform
  *   workflows → domain, workflows, and activity *types* only
  *   activities → domain, platform, db, workflows (message definitions, ids)
- *   api → anything below it; workers → anything; nothing imports workers (tests and bench excepted)
+ *   api → anything below it; web → api, db, domain, platform, workflows, never activities
+ *   workers → anything but web; nothing imports workers (tests and bench excepted)
  */
-const OURS = '^(domain|platform|db|workflows|activities|api|workers)/';
+const OURS = '^(domain|platform|db|workflows|activities|api|web|workers)/';
 module.exports = {
   forbidden: [
     { name: 'domain-is-the-floor', severity: 'error', comment: 'domain imports only domain',
-      from: { path: '^domain/' }, to: { path: '^(platform|db|workflows|activities|api|workers|tests|bench)/' } },
+      from: { path: '^domain/' }, to: { path: '^(platform|db|workflows|activities|api|web|workers|tests|bench)/' } },
     { name: 'platform-stands-on-domain', severity: 'error', comment: 'platform imports only domain and platform',
       from: { path: '^platform/' }, to: { path: '^(db|workflows|activities|api|workers|tests|bench)/' } },
     { name: 'db-below-processes', severity: 'error', comment: 'db never imports workflows, activities, api or workers',
@@ -23,6 +24,10 @@ module.exports = {
       from: { path: '^workflows/' }, to: { path: '^activities/', dependencyTypesNot: ['type-only'] } },
     { name: 'activities-below-api', severity: 'error', comment: 'activities never import api or workers',
       from: { path: '^activities/' }, to: { path: '^(api|workers|tests|bench)/' } },
+    { name: 'web-imports-no-activities', severity: 'error', comment: 'pages call the API\'s commands and queries, never activity code',
+      from: { path: '^web/' }, to: { path: '^activities/' } },
+    { name: 'below-web', severity: 'error', comment: 'only tests and bench import web (api mounts it: api/app.ts)',
+      from: { path: '^(domain|platform|db|workflows|activities|workers)/' }, to: { path: '^web/' } },
     { name: 'api-below-workers', severity: 'error', comment: 'nothing imports workers (entry points)',
       from: { path: OURS, pathNot: '^workers/' }, to: { path: '^workers/' } },
     { name: 'no-cycles', severity: 'error', comment: 'no import cycles between our files',

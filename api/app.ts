@@ -26,6 +26,7 @@ import { patientSearchRouter } from './patient-search';
 import { recordRouter } from './record';
 import { referralRouter } from './referral';
 import { newRouter, type ApiDeps } from './router';
+import { webRouter } from '../web';
 
 export type { ApiDeps, AppEnv } from './router';
 
@@ -81,5 +82,7 @@ export function createApp(deps: ApiDeps) {
     info: { title: 'Clinical process engine API', version: '0.1.0', description: 'Starts, signals, updates and queries the clinic\'s durable processes.' },
   });
   app.route('/docs', docsRouter());
+  // The pages (web/): their own paths, session cookie and CSRF checks; the JSON routes above are unchanged.
+  app.route('/', webRouter(deps));
   return app;
 }

@@ -7,7 +7,7 @@ import { auditPage, type AuditRow } from '../db/audit';
 import { patientRecordPage } from '../db/record';
 import { decodeCursor, encodeCursor, RECORD_KINDS, recordBundle } from '../domain/record';
 import { newRouter, type ApiDeps } from './router';
-import { requireRole } from './auth';
+import { requireRole, type Caller } from './auth';
 import { canReadPatientRecord } from './access';
 import { nameRecordItems } from './record-names';
 import { ApiError, errorResponse } from './errors';
@@ -28,7 +28,7 @@ const AuditEntrySchema = z.object({
 const AuditPageSchema = z.object({ entries: z.array(AuditEntrySchema), nextCursor: z.string().nullable() }).openapi('AuditPage');
 const PageQuery = z.object({ cursor: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });
 
-function auditView(r: AuditRow) {
+export function auditView(r: AuditRow) {
   const d = (r.details ?? {}) as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' ? v : null);
   return {
@@ -45,6 +45,12 @@ function readAuditCursor(raw: string | undefined): string | undefined {
   const m = /^audit:(\d{1,18})$/.exec(Buffer.from(raw, 'base64url').toString('utf8'));
   if (m) return m[1];
   throw new ApiError(400, 'validation_failed', 'The cursor is not one this API handed out.');
+}
+
+/** Who may read a patient's access log: the patient themselves (the role gate lets ops and admin in too). */
+export function assertMayReadAccessLog(caller: Caller, patientId: string): void {
+  if (caller.role !== 'patient' && caller.role !== 'ops' && caller.role !== 'admin') throw new ApiError(403, 'forbidden', 'This role does not read access logs.');
+  if (caller.role === 'patient' && caller.patientId !== patientId) throw new ApiError(403, 'forbidden', 'Patients see only who read their own record.');
 }
 
 export function recordRouter(deps: ApiDeps) {
@@ -90,8 +96,7 @@ export function recordRouter(deps: ApiDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const caller = c.get('caller');
-      if (caller.role === 'patient' && caller.patientId !== id) throw new ApiError(403, 'forbidden', 'Patients see only who read their own record.');
+      assertMayReadAccessLog(c.get('caller'), id);
       const q = c.req.valid('query');
       const rows = await auditPage(db, { patientId: id, before: readAuditCursor(q.cursor), limit: q.limit + 1 });
       const page = rows.slice(0, q.limit);

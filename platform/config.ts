@@ -85,6 +85,10 @@ const ConfigSchema = z.object({
   CDS_DIAGNOSIS_SUGGESTIONS: z.enum(['on', 'off']).default('off'),
   /** 'on' (the embedded demo start sets it): the clinical worker starts the demo city's lab orders. */
   DEMO_LAB_ORDERS: z.enum(['on', 'off']).default('off'),
+  /** 'on' (the embedded demo start sets it): the pages' sign-in lists the demo users and signs in as one of them. Never in production. */
+  WEB_DEMO_SIGN_IN: z.enum(['on', 'off']).default('off'),
+  /** How long a page session lasts after sign-in, in hours. */
+  WEB_SESSION_HOURS: z.coerce.number().min(0.01).max(24 * 7).default(12),
   /** Browser origins allowed to call the API cross-origin (CORS: the Temporal UI for /codec, apps), comma-separated; default none. */
   CORS_ORIGINS: z
     .string()

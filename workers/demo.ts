@@ -6,17 +6,10 @@
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { mintToken, type Caller } from '../api/auth';
-import { demoId } from '../db/seed';
+import { mintToken } from '../api/auth';
+import { DEMO_CALLERS } from '../api/demo-users';
 
-export const DEMO_CALLERS: Caller[] = [
-  { id: 'demo-patient', role: 'patient', patientId: demoId('patient:0') },
-  { id: 'demo-registrar', role: 'registrar', clinicId: demoId('clinic:PC-01') },
-  { id: 'demo-doctor', role: 'doctor', practitionerId: demoId('practitioner:PC-01:0') },
-  { id: 'demo-lab', role: 'lab', clinicId: demoId('clinic:PC-01') },
-  { id: 'demo-ops', role: 'ops' },
-  { id: 'demo-admin', role: 'admin' },
-];
+export { DEMO_CALLERS };
 
 /** Demo data and demo tokens: with the embedded Postgres, or with an explicit --demo. */
 export function wantsDemo(opts: { externalDatabase: boolean; demoFlag: boolean }): boolean {

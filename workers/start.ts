@@ -116,6 +116,7 @@ async function main() {
     const env = {
       ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, ...embeddedUiEnv(config), DEMO_LAB_ORDERS: demo ? (process.env.DEMO_LAB_ORDERS ?? 'on') : 'off',
       CDS_DIAGNOSIS_SUGGESTIONS: process.env.CDS_DIAGNOSIS_SUGGESTIONS ?? 'on',
+      WEB_DEMO_SIGN_IN: demo ? 'on' : 'off',
       ...await inferenceEnv(config),
     };
     const metricsPorts: Record<string, number> = { 'worker-clinical': await freePort(), 'worker-cds': await freePort() };

@@ -1,18 +1,13 @@
 /** Booking a slot and changing an appointment: hold, confirm, cancel, reschedule, check in, complete. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { createBookingActivities } from '../../activities/booking';
-import { bookableSlot, bookingPolicy } from '../../db/booking';
 import { recordVisitDiagnosis } from '../../db/diagnosis';
 import { CHECK_IN_OPENS_SECONDS } from '../../domain/booking';
-import { nameUuid } from '../../domain/ids';
-import { BOOKABLE_STAGES } from '../../domain/onboarding';
-import { bookingWorkflowId, cancelUpdate, checkInSignal, rescheduleUpdate, visitCompletedSignal } from '../../workflows/booking';
+import { checkInSignal, visitCompletedSignal } from '../../workflows/booking';
 import { newRouter } from '../router';
-import { canBookFor } from '../access';
-import { ApiError, errorResponse, fromRefusal } from '../errors';
+import { ApiError, errorResponse } from '../errors';
 import { icd10Lookup } from '../icd10';
-import { startBookingProcess, tellConfirmed } from './process';
-import { BOOKING_FAILURES, Uuid, IdempotencyHeader, AppointmentSchema, json, body, AUTH_ERRORS, assertOwnPatient, type BookingContext } from './shared';
+import { bookingCommands } from './commands';
+import { Uuid, IdempotencyHeader, AppointmentSchema, json, body, AUTH_ERRORS, type BookingContext } from './shared';
 
 const CompleteBodySchema = z.strictObject({ diagnosisCode: z.string().max(10).optional() });
 
@@ -34,9 +29,8 @@ async function optionalDiagnosisCode(req: { text(): Promise<string> }): Promise<
 }
 
 export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: BookingContext) {
-  const { db, bookers, desk, clinicians, ownAppointment, update, present, referralFor, ACTION_RESPONSES, IdParam, starter, processDeps } = ctx;
-  const booking = createBookingActivities({ db });
-  const { logger } = ctx;
+  const { db, bookers, desk, clinicians, ownAppointment, update, ACTION_RESPONSES, IdParam } = ctx;
+  const commands = bookingCommands(ctx);
 
   router.openapi(
     createRoute({
@@ -62,84 +56,25 @@ export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: Boo
     async (c) => {
       const { slotId, patientId, referralId, confirm } = c.req.valid('json');
       const key = c.req.valid('header')['idempotency-key'];
-      const caller = c.get('caller');
-      assertOwnPatient(caller, patientId);
-      // Behind this API's answers, processes start at their own pace: when they cannot, new bookings wait.
-      const behind = starter !== undefined && referralId === undefined;
-      const refusal = behind ? starter.refusal() : null;
-      if (refusal) throw new ApiError(503, 'unavailable', `${refusal}; nothing was booked. Try again shortly with the same Idempotency-Key.`);
-      // Early, friendly refusals; the activity checks again inside its transaction.
-      const slot = await bookableSlot(db, slotId);
-      if (!slot) throw new ApiError(404, 'slot_not_found', `Slot ${slotId} does not exist.`);
-      await canBookFor(c, db, patientId, slot.clinic_id, { type: 'Appointment', id: nameUuid('booking', `${caller.id}:${key}`) });
-      // The losers of a race for a slot hear it from the slot's first read, unless it is their own retry.
-      if (slot.taken && !(await db.selectFrom('appointments').select('id').where('id', '=', nameUuid('booking', `${caller.id}:${key}`)).executeTakeFirst())) {
-        throw new ApiError(409, 'slot_taken', 'the slot is already booked');
-      }
-      if (!BOOKABLE_STAGES.includes(slot.rollout_stage)) throw new ApiError(409, 'clinic_not_live', `This clinic is in its ${slot.rollout_stage} stage: it takes bookings from its pilot on.`, { stage: slot.rollout_stage });
-      const policy = await bookingPolicy(db, slot.clinic_id);
-      if (slot.starts_at.getTime() <= Date.now()) throw new ApiError(422, 'slot_in_past', 'That slot has already started.');
-      if (slot.starts_at.getTime() > Date.now() + policy.horizonDays * 86_400_000) {
-        throw new ApiError(422, 'beyond_booking_horizon', `Bookings open ${policy.horizonDays} days ahead at this clinic.`);
-      }
-      const referralWorkflowId = referralId ? await referralFor(referralId, patientId, slot) : undefined;
-
-      // The same caller and key always name the same appointment, hence the same process.
-      const appointmentId = nameUuid('booking', `${caller.id}:${key}`);
-      const workflowId = bookingWorkflowId(appointmentId);
-      // Postgres decides (one short transaction); a refusal is answered at once, with no process.
-      const { view, created } = await booking.holdSlotRow({ appointmentId, workflowId, patientId, slotId, bookedBy: caller.id, policy, confirm: confirm === true, processPending: behind }).catch((err) => fromRefusal(err, BOOKING_FAILURES));
-      // The key names an earlier request; a different slot or patient under it is a client bug.
-      if (view.slotId !== slotId || view.patientId !== patientId) {
-        throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different booking; use a new key.');
-      }
-      if (behind) {
-        starter.enqueue(view, policy);
-        return c.json(await present(view), 201);
-      }
-      try {
-        await startBookingProcess(processDeps, view, policy, referralWorkflowId);
-      } catch (err) {
-        // No process, no appointment: what this call made is taken back, and the same key may try again.
-        if (created) await booking.withdrawUnstarted({ appointmentId, workflowId, by: caller.id });
-        throw new ApiError(503, 'unavailable', 'The booking process could not be started; nothing was booked. Try again with the same Idempotency-Key.', { cause: String(err) });
-      }
-      return c.json(await present(view), 201);
+      return c.json(await commands.book(c, { slotId, patientId, referralId, confirm, key }), 201);
     },
   );
 
-
   router.openapi(createRoute({ method: 'post', path: '/appointments/{id}/confirm', summary: 'Confirm a held or offered appointment', security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam }, responses: ACTION_RESPONSES }), async (c) => {
-    const row = await ownAppointment(c, c.req.valid('param').id);
-    // Postgres decides (held/offered with a live hold → booked); the process hears of it right after.
-    const view = await booking.confirmAppointment({ appointmentId: row.id, workflowId: row.workflow_id, by: c.get('caller').id }).catch((err) => fromRefusal(err, BOOKING_FAILURES));
-    const onLost = (err: unknown) => logger.warn({ appointmentId: row.id, err: String(err) }, 'confirmed; the process will find it on its hold timer');
-    await (starter ? starter.confirmed(view, onLost) : tellConfirmed(processDeps, view, onLost));
-    return c.json(await present(view), 200);
+    return c.json(await commands.confirm(c, c.req.valid('param').id), 200);
   });
 
   router.openapi(
     createRoute({ method: 'post', path: '/appointments/{id}/cancel', summary: 'Cancel before the visit; the slot is offered to the waitlist', security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam, ...body(z.strictObject({ reason: z.string().min(1).max(500) })) }, responses: ACTION_RESPONSES }),
     async (c) => {
-      const row = await ownAppointment(c, c.req.valid('param').id);
-      const { reason } = c.req.valid('json');
-      const view = await update(row, (h) => h.executeUpdate(cancelUpdate, { args: [{ by: c.get('caller').id, reason }] }));
-      return c.json(await present(view), 200);
+      return c.json(await commands.cancel(c, c.req.valid('param').id, c.req.valid('json').reason), 200);
     },
   );
 
   router.openapi(
     createRoute({ method: 'post', path: '/appointments/{id}/reschedule', summary: 'Move to another slot; the old one is freed only once the new one is held', security: [{ bearer: [] }], middleware: [bookers] as const, request: { params: IdParam, headers: IdempotencyHeader, ...body(z.strictObject({ slotId: Uuid })) }, responses: ACTION_RESPONSES }),
     async (c) => {
-      const row = await ownAppointment(c, c.req.valid('param').id);
-      const { slotId } = c.req.valid('json');
-      const key = c.req.valid('header')['idempotency-key'];
-      // The appointment's clinic was checked above; the move itself stays in that clinic (other_clinic).
-      // The update id is the caller's: another caller's key never answers for this one.
-      const view = await update(row, (h) => h.executeUpdate(rescheduleUpdate, { args: [{ slotId, by: c.get('caller').id }], updateId: `reschedule:${c.get('caller').id}:${key}` }));
-      // A key's first move is answered again for the same key; naming another slot with it is a mistake, not a move.
-      if (view.slotId !== slotId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used to move this appointment to another slot; use a new key.');
-      return c.json(await present(view), 200);
+      return c.json(await commands.reschedule(c, c.req.valid('param').id, c.req.valid('json').slotId, c.req.valid('header')['idempotency-key']), 200);
     },
   );
 

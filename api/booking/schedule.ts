@@ -1,13 +1,13 @@
 /** Slot search, appointment reads and lists, day lists, leave and the waitlist. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { patientAppointments, practitionerDay, recordLeave, searchFreeSlots } from '../../db/booking';
-import { nameUuid } from '../../domain/ids';
 import { bookingStatusQuery } from '../../workflows/booking';
 import { newRouter } from '../router';
-import { canActForPractitioner, canReadPatientRecord, assertActInClinic, auditAccess } from '../access';
+import { canActForPractitioner, canReadPatientRecord } from '../access';
 import { ApiError, errorResponse } from '../errors';
 import { CursorQuery, cut, decodeCursor, encodeCursor, MoreField, NextCursorField } from '../paging';
-import { Uuid, LocalDate, IdempotencyHeader, AppointmentSchema, AppointmentListSchema, SlotSchema, LeaveSchema, WaitlistSchema, json, body, AUTH_ERRORS, assertOwnPatient, type BookingContext } from './shared';
+import { bookingCommands } from './commands';
+import { Uuid, LocalDate, IdempotencyHeader, AppointmentSchema, AppointmentListSchema, SlotSchema, LeaveSchema, WaitlistSchema, json, body, AUTH_ERRORS, type BookingContext } from './shared';
 
 /** A patient's appointments answered at most (newest first); `more` says when there are older ones. */
 const PATIENT_APPOINTMENTS = 100;
@@ -21,6 +21,7 @@ function slotCursor(raw: string): { startsAt: string; id: string } {
 
 export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: BookingContext) {
   const { db, temporal, anyone, bookers, desk, staff, ownAppointment, ensureProcess, presentRows } = ctx;
+  const commands = bookingCommands(ctx);
 
   router.openapi(
     createRoute({
@@ -128,31 +129,7 @@ export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: Bookin
       responses: { 201: json(WaitlistSchema, 'On the waitlist'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('patient_not_found / practitioner_not_found / clinic_not_found') },
     }),
     async (c) => {
-      const w = c.req.valid('json');
-      const caller = c.get('caller');
-      assertOwnPatient(caller, w.patientId);
-      const patient = await db.selectFrom('patients').select('id').where('id', '=', w.patientId).executeTakeFirst();
-      if (!patient) throw new ApiError(404, 'patient_not_found', `Patient ${w.patientId} does not exist.`);
-      if (w.practitionerId && !(await db.selectFrom('practitioners').select('id').where('id', '=', w.practitionerId).executeTakeFirst())) {
-        throw new ApiError(404, 'practitioner_not_found', `Practitioner ${w.practitionerId} does not exist.`);
-      }
-      if (w.clinicId && !(await db.selectFrom('clinics').select('id').where('id', '=', w.clinicId).executeTakeFirst())) {
-        throw new ApiError(404, 'clinic_not_found', `Clinic ${w.clinicId} does not exist.`);
-      }
-      if (caller.role === 'registrar' && w.clinicId) assertActInClinic(caller, w.clinicId, 'that clinic');
-      if (caller.role === 'registrar' && w.practitionerId) await canActForPractitioner(c, db, w.practitionerId);
-      const id = nameUuid('waitlist', `${caller.id}:${c.req.valid('header')['idempotency-key']}`);
-      await db.insertInto('waitlist_entries').values({
-        id, patient_id: w.patientId, specialty: w.specialty, practitioner_id: w.practitionerId ?? null, clinic_id: w.clinicId ?? null,
-        wanted_before: w.wantedBefore, status: 'waiting', offered_appointment_id: null, created_by: caller.id,
-      }).onConflict((oc) => oc.column('id').doNothing()).execute();
-      const e = await db.selectFrom('waitlist_entries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-      // A key names one entry: another patient or wish under it is a client bug, and never answered with the first entry.
-      if (e.patient_id !== w.patientId || e.specialty !== w.specialty) {
-        throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for another waitlist entry; use a new key.');
-      }
-      await auditAccess(c, db, { patientId: e.patient_id, resource: { type: 'WaitlistEntry', id: e.id }, action: 'write' });
-      return c.json({ id: e.id, patientId: e.patient_id, specialty: e.specialty, practitionerId: e.practitioner_id, clinicId: e.clinic_id, wantedBefore: e.wanted_before.toISOString(), status: e.status }, 201);
+      return c.json(await commands.joinWaitlist(c, c.req.valid('json'), c.req.valid('header')['idempotency-key']), 201);
     },
   );
 

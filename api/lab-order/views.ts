@@ -3,21 +3,19 @@
  * the doctor records, and the ops views (unacknowledged critical results, turnaround percentiles).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { criticalUnacknowledged, currentResults, doctorInbox, turnaround } from '../../db/lab-order';
-import { fhirObservation } from '../../domain/lab-order';
+import { criticalUnacknowledged, doctorInbox, turnaround } from '../../db/lab-order';
 import { VITAL_SIGNS, vitalObservations } from '../../domain/vitals';
 import { newRouter, type ApiDeps } from '../router';
 import { requireRole } from '../auth';
 import { auditAccess } from '../access';
 import { ApiError, errorResponse } from '../errors';
 import { cut, MoreField } from '../paging';
-import { AUTH_ERRORS, IdParam, IdempotencyHeader, ResultSchema, body, json, resultView } from './shared';
+import { patientLabReports } from './patient-results';
+import { AUTH_ERRORS, IdParam, IdempotencyHeader, ResultSchema, body, json } from './shared';
 import { LabNameFields, labNames } from './names';
 
 /** Rows a doctor's inbox or the ops list answers at most; `more` says when there are more. */
 const LIST_LIMIT = 500;
-/** Released reports a patient's results answer at most, newest first. */
-const REPORTS_LIMIT = 200;
 
 const InboxSchema = z.object({ orders: z.array(z.object({
   id: z.string(), patientId: z.string(), priority: z.string(), tests: z.array(z.string()), finalAt: z.string().nullable(), critical: z.boolean(), round: z.number().int(),
@@ -69,24 +67,7 @@ export function labViewsRouter(deps: ApiDeps) {
     security: [{ bearer: [] }], middleware: [patientReaders] as const,
     request: { params: IdParam }, responses: { 200: json(PatientResultsSchema, 'Released reports, newest first'), ...AUTH_ERRORS },
   }), async (c) => {
-    const caller = c.get('caller');
-    const { id } = c.req.valid('param');
-    if (caller.role === 'patient' && caller.patientId !== id) throw new ApiError(403, 'forbidden', 'Patients read only their own results.');
-    await auditAccess(c, db, { patientId: id, resource: { type: 'DiagnosticReportList', id }, action: 'read' });
-    const orders = await db.selectFrom('lab_orders').select(['id', 'final_at', 'round'])
-      .where('patient_id', '=', id).where('final_at', 'is not', null).where('status', 'in', ['final', 'acknowledged', 'closed'])
-      .$if(caller.role === 'doctor', (q) => q.where('ordering_practitioner_id', '=', caller.practitionerId ?? ''))
-      .orderBy('final_at', 'desc').limit(REPORTS_LIMIT + 1).execute();
-    const more = orders.length > REPORTS_LIMIT;
-    orders.splice(REPORTS_LIMIT);
-    const results = (await currentResults(db, orders.map((o) => o.id))).filter((r) => r.status !== 'preliminary');
-    return c.json({ more, reports: orders.map((o) => {
-      const mine = results.filter((r) => r.lab_order_id === o.id);
-      return {
-        orderId: o.id, status: (o.round > 1 ? 'amended' : 'final') as 'final' | 'amended', releasedAt: o.final_at!.toISOString(), results: mine.map(resultView),
-        observations: mine.map((r) => fhirObservation(o.id, id, { ...resultView(r), flag: r.interpretation, refLow: r.ref_low, refHigh: r.ref_high, effective: r.resulted_at.toISOString() })),
-      };
-    }) }, 200);
+    return c.json(await patientLabReports(c, db, c.req.valid('param').id), 200);
   });
 
   router.openapi(createRoute({

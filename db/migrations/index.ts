@@ -21,6 +21,7 @@ import * as labMessages from './2026_12_07_0100_lab_messages';
 import * as careRelationship from './2026_12_07_0200_care_relationship';
 import * as adminPolicies from './2026_12_07_0400_admin_policies';
 import * as diagnosisSuggestions from './2026_12_07_0500_diagnosis_suggestions';
+import * as webSessions from './2026_12_07_0600_web_sessions';
 import * as patientSearch from './2026_12_07_0700_patient_search';
 
 export const migrations: Record<string, Migration> = {
@@ -42,5 +43,6 @@ export const migrations: Record<string, Migration> = {
   '2026_12_07_0200_care_relationship': careRelationship,
   '2026_12_07_0400_admin_policies': adminPolicies,
   '2026_12_07_0500_diagnosis_suggestions': diagnosisSuggestions,
+  '2026_12_07_0600_web_sessions': webSessions,
   '2026_12_07_0700_patient_search': patientSearch,
 };

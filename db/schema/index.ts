@@ -15,6 +15,7 @@ import type * as labMessages from './lab-messages';
 import type * as onboarding from './onboarding';
 import type * as policies from './policies';
 import type * as referral from './referral';
+import type * as web from './web';
 
 export type { Sex, ReferralStatus };
 export * from './booking';
@@ -26,6 +27,7 @@ export * from './lab-messages';
 export * from './onboarding';
 export * from './policies';
 export * from './referral';
+export * from './web';
 
 export interface Database {
   clinics: core.ClinicsTable;
@@ -79,6 +81,7 @@ export interface Database {
   visit_diagnoses: diagnosis.VisitDiagnosesTable;
   lab_messages: labMessages.LabMessagesTable;
   lab_message_control_ids: labMessages.LabMessageControlIdsTable;
+  web_sessions: web.WebSessionsTable;
 }
 
 export type Clinic = Selectable<core.ClinicsTable>;

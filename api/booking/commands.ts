@@ -1,0 +1,130 @@
+/**
+ * The booking commands a caller runs, shared by the JSON routes (api/booking/*) and the pages
+ * (web/): book a slot, confirm, cancel, reschedule, join the waitlist. Each checks access with
+ * the caller on the Hono context and answers the appointment as the API shows it.
+ */
+import type { Context } from 'hono';
+import { createBookingActivities } from '../../activities/booking';
+import { bookableSlot, bookingPolicy } from '../../db/booking';
+import { nameUuid } from '../../domain/ids';
+import { BOOKABLE_STAGES } from '../../domain/onboarding';
+import { bookingWorkflowId, cancelUpdate, rescheduleUpdate } from '../../workflows/booking';
+import type { AppEnv } from '../router';
+import { assertActInClinic, auditAccess, canActForPractitioner, canBookFor } from '../access';
+import { ApiError, fromRefusal } from '../errors';
+import { startBookingProcess, tellConfirmed } from './process';
+import { BOOKING_FAILURES, assertOwnPatient, type BookingContext } from './shared';
+
+export interface BookInput { slotId: string; patientId: string; referralId?: string; confirm?: boolean; key: string }
+export interface WaitlistInput { patientId: string; specialty: string; practitionerId?: string; clinicId?: string; wantedBefore: string }
+
+export function bookingCommands(ctx: BookingContext) {
+  const { db, ownAppointment, update, present, referralFor, starter, processDeps, logger } = ctx;
+  const booking = createBookingActivities({ db });
+
+  /** Holds a slot for the patient until confirmed (or books it at once with `confirm`). Idempotent per caller and key. */
+  async function book(c: Context<AppEnv>, { slotId, patientId, referralId, confirm, key }: BookInput) {
+    const caller = c.get('caller');
+    assertOwnPatient(caller, patientId);
+    // Behind this API's answers, processes start at their own pace: when they cannot, new bookings wait.
+    const behind = starter !== undefined && referralId === undefined;
+    const refusal = behind ? starter.refusal() : null;
+    if (refusal) throw new ApiError(503, 'unavailable', `${refusal}; nothing was booked. Try again shortly with the same Idempotency-Key.`);
+    // Early, friendly refusals; the activity checks again inside its transaction.
+    const slot = await bookableSlot(db, slotId);
+    if (!slot) throw new ApiError(404, 'slot_not_found', `Slot ${slotId} does not exist.`);
+    await canBookFor(c, db, patientId, slot.clinic_id, { type: 'Appointment', id: nameUuid('booking', `${caller.id}:${key}`) });
+    // The losers of a race for a slot hear it from the slot's first read, unless it is their own retry.
+    if (slot.taken && !(await db.selectFrom('appointments').select('id').where('id', '=', nameUuid('booking', `${caller.id}:${key}`)).executeTakeFirst())) {
+      throw new ApiError(409, 'slot_taken', 'the slot is already booked');
+    }
+    if (!BOOKABLE_STAGES.includes(slot.rollout_stage)) throw new ApiError(409, 'clinic_not_live', `This clinic is in its ${slot.rollout_stage} stage: it takes bookings from its pilot on.`, { stage: slot.rollout_stage });
+    const policy = await bookingPolicy(db, slot.clinic_id);
+    if (slot.starts_at.getTime() <= Date.now()) throw new ApiError(422, 'slot_in_past', 'That slot has already started.');
+    if (slot.starts_at.getTime() > Date.now() + policy.horizonDays * 86_400_000) {
+      throw new ApiError(422, 'beyond_booking_horizon', `Bookings open ${policy.horizonDays} days ahead at this clinic.`);
+    }
+    const referralWorkflowId = referralId ? await referralFor(referralId, patientId, slot) : undefined;
+
+    // The same caller and key always name the same appointment, hence the same process.
+    const appointmentId = nameUuid('booking', `${caller.id}:${key}`);
+    const workflowId = bookingWorkflowId(appointmentId);
+    // Postgres decides (one short transaction); a refusal is answered at once, with no process.
+    const { view, created } = await booking.holdSlotRow({ appointmentId, workflowId, patientId, slotId, bookedBy: caller.id, policy, confirm: confirm === true, processPending: behind })
+      .catch((err) => fromRefusal(err, BOOKING_FAILURES));
+    // The key names an earlier request; a different slot or patient under it is a client bug.
+    if (view.slotId !== slotId || view.patientId !== patientId) {
+      throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different booking; use a new key.');
+    }
+    if (behind) {
+      starter.enqueue(view, policy);
+      return present(view);
+    }
+    try {
+      await startBookingProcess(processDeps, view, policy, referralWorkflowId);
+    } catch (err) {
+      // No process, no appointment: what this call made is taken back, and the same key may try again.
+      if (created) await booking.withdrawUnstarted({ appointmentId, workflowId, by: caller.id });
+      throw new ApiError(503, 'unavailable', 'The booking process could not be started; nothing was booked. Try again with the same Idempotency-Key.', { cause: String(err) });
+    }
+    return present(view);
+  }
+
+  /** Confirms a held or offered appointment: Postgres decides, the process hears of it right after. */
+  async function confirm(c: Context<AppEnv>, appointmentId: string) {
+    const row = await ownAppointment(c, appointmentId);
+    const view = await booking.confirmAppointment({ appointmentId: row.id, workflowId: row.workflow_id, by: c.get('caller').id }).catch((err) => fromRefusal(err, BOOKING_FAILURES));
+    const onLost = (err: unknown) => logger.warn({ appointmentId: row.id, err: String(err) }, 'confirmed; the process will find it on its hold timer');
+    await (starter ? starter.confirmed(view, onLost) : tellConfirmed(processDeps, view, onLost));
+    return present(view);
+  }
+
+  /** Cancels before the visit (an Update to the process); the slot is offered to the waitlist. */
+  async function cancel(c: Context<AppEnv>, appointmentId: string, reason: string) {
+    const row = await ownAppointment(c, appointmentId);
+    const view = await update(row, (h) => h.executeUpdate(cancelUpdate, { args: [{ by: c.get('caller').id, reason }] }));
+    return present(view);
+  }
+
+  /** Moves to another slot of the same clinic; the old one is freed only once the new one is held. */
+  async function reschedule(c: Context<AppEnv>, appointmentId: string, slotId: string, key: string) {
+    const row = await ownAppointment(c, appointmentId);
+    const view = await update(row, (h) => h.executeUpdate(rescheduleUpdate, { args: [{ slotId, by: c.get('caller').id }], updateId: `reschedule:${c.get('caller').id}:${key}` }));
+    // (The update id is the caller's: another caller's key never answers for this one.)
+    // A key's first move is answered again for the same key; naming another slot with it is a mistake, not a move.
+    if (view.slotId !== slotId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used to move this appointment to another slot; use a new key.');
+    return present(view);
+  }
+
+  /** Puts the patient on the waitlist for an earlier slot (idempotent per caller and key). */
+  async function joinWaitlist(c: Context<AppEnv>, w: WaitlistInput, key: string) {
+    const caller = c.get('caller');
+    assertOwnPatient(caller, w.patientId);
+    const patient = await db.selectFrom('patients').select('id').where('id', '=', w.patientId).executeTakeFirst();
+    if (!patient) throw new ApiError(404, 'patient_not_found', `Patient ${w.patientId} does not exist.`);
+    if (w.practitionerId && !(await db.selectFrom('practitioners').select('id').where('id', '=', w.practitionerId).executeTakeFirst())) {
+      throw new ApiError(404, 'practitioner_not_found', `Practitioner ${w.practitionerId} does not exist.`);
+    }
+    if (w.clinicId && !(await db.selectFrom('clinics').select('id').where('id', '=', w.clinicId).executeTakeFirst())) {
+      throw new ApiError(404, 'clinic_not_found', `Clinic ${w.clinicId} does not exist.`);
+    }
+    if (caller.role === 'registrar' && w.clinicId) assertActInClinic(caller, w.clinicId, 'that clinic');
+    if (caller.role === 'registrar' && w.practitionerId) await canActForPractitioner(c, db, w.practitionerId);
+    const id = nameUuid('waitlist', `${caller.id}:${key}`);
+    await db.insertInto('waitlist_entries').values({
+      id, patient_id: w.patientId, specialty: w.specialty, practitioner_id: w.practitionerId ?? null, clinic_id: w.clinicId ?? null,
+      wanted_before: w.wantedBefore, status: 'waiting', offered_appointment_id: null, created_by: caller.id,
+    }).onConflict((oc) => oc.column('id').doNothing()).execute();
+    const e = await db.selectFrom('waitlist_entries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    // A key names one entry: another patient or wish under it is a client bug, and never answered with the first entry.
+    if (e.patient_id !== w.patientId || e.specialty !== w.specialty) {
+      throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for another waitlist entry; use a new key.');
+    }
+    await auditAccess(c, db, { patientId: e.patient_id, resource: { type: 'WaitlistEntry', id: e.id }, action: 'write' });
+    return { id: e.id, patientId: e.patient_id, specialty: e.specialty, practitionerId: e.practitioner_id, clinicId: e.clinic_id, wantedBefore: e.wanted_before.toISOString(), status: e.status };
+  }
+
+  return { book, confirm, cancel, reschedule, joinWaitlist };
+}
+
+export type BookingCommands = ReturnType<typeof bookingCommands>;
