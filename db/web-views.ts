@@ -51,3 +51,8 @@ export async function slotContext(db: Db, slotId: string) {
     .select(['s.clinic_id', 'p.specialty', sql<string>`to_char(s.starts_at AT TIME ZONE c.time_zone, 'YYYY-MM-DD')`.as('local_date')])
     .where('s.id', '=', slotId).executeTakeFirst();
 }
+
+/** The diagnosis the doctor recorded on a visit, if any (the visit page shows it once completed). */
+export async function visitDiagnosis(db: Db, appointmentId: string) {
+  return db.selectFrom('visit_diagnoses').select(['code', 'title']).where('appointment_id', '=', appointmentId).executeTakeFirst();
+}
