@@ -24,14 +24,19 @@ const FIELD_CODES = ['text_too_short', 'text_not_russian', 'text_too_long'];
 
 type SuggestionsState = { kind: 'idle' } | { kind: 'answer'; stored: StoredSuggestion } | { kind: 'error'; code: string; atField: boolean };
 
-/** What the suggestions region shows; its field error goes under the complaints box (out of band when swapped by htmx). */
-function Suggestions(props: { c: WebContext; state: SuggestionsState; oob?: boolean }) {
+/** The complaints field's error, under the box (htmx swaps it out of band beside the suggestions region). */
+function ComplaintsError(props: { c: WebContext; state: SuggestionsState; oob?: boolean }) {
+  const s = props.state;
+  const text = s.kind === 'error' && s.atField ? errorText(props.c.get('t'), s.code) : '';
+  return <p id="complaints-error" class="field-error" hx-swap-oob={props.oob ? 'true' : undefined}>{text}</p>;
+}
+
+/** What the suggestions region shows. */
+function Suggestions(props: { c: WebContext; state: SuggestionsState }) {
   const t = props.c.get('t');
   const s = props.state;
-  const fieldError = s.kind === 'error' && s.atField ? errorText(t, s.code) : '';
   return (
     <>
-      <p id="complaints-error" class="field-error" hx-swap-oob={props.oob ? 'true' : undefined}>{fieldError}</p>
       {s.kind === 'idle' && <p class="muted">{t.noSuggestionsYet}</p>}
       {s.kind === 'error' && !s.atField && <p class="alert error">{errorText(t, s.code)}</p>}
       {s.kind === 'answer' && s.stored.result.lowConfidence && <p class="alert notice" data-low-confidence="true">{t.lowConfidence}</p>}
@@ -41,7 +46,7 @@ function Suggestions(props: { c: WebContext; state: SuggestionsState; oob?: bool
           <ol class="suggestions" data-suggestion-id={s.stored.id}>
             {s.stored.result.suggestions.map((x) => (
               <li>
-                <button type="button" class="suggestion secondary" data-fill-code={x.code} aria-label={t.chooseCode(x.code, x.title)}>
+                <button type="button" class="suggestion secondary" data-fill-code={x.code}>
                   <span class="code">{x.code}</span> <span class="title">{x.title}</span>
                   <span class="band muted"> · {t.probabilityBand[x.band] ?? x.band}</span>
                 </button>
@@ -77,7 +82,7 @@ export function doctorPages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingContex
               const time = formatTime(lang, r.starts_at, clinic.timeZone);
               return (
                 <li data-appointment={r.id} data-status={r.status}>
-                  <a href={`/doctor/visits/${r.id}`} aria-label={t.openVisit(who, time)}><time datetime={r.starts_at.toISOString()}>{time}</time> · {who}</a>
+                  <a href={`/doctor/visits/${r.id}`}><time datetime={r.starts_at.toISOString()}>{time}</time> · {who}</a>
                   <div class="status">{t.appointmentStatus[r.status] ?? r.status}</div>
                 </li>
               );
@@ -115,6 +120,7 @@ export function doctorPages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingContex
             <p id="complaints-help" class="muted">{t.complaintsHelp}</p>
             <textarea id="complaints" name="text" rows={6} aria-describedby="complaints-help complaints-error"
               hx-post={`${action}/suggestions`} hx-trigger="input changed delay:500ms" hx-target="#suggestions" hx-swap="innerHTML" hx-sync="this:replace">{view.text ?? ''}</textarea>
+            <ComplaintsError c={c} state={view.suggestions ?? { kind: 'idle' }} />
             <button type="submit" class="secondary" formaction={`${action}/suggestions`} formnovalidate
               hx-post={`${action}/suggestions`} hx-target="#suggestions" hx-swap="innerHTML">{t.suggestButton}</button>
             <h2 id="suggestions-title">{t.suggestionsTitle}</h2>
@@ -159,7 +165,7 @@ export function doctorPages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingContex
       }
     }
     if (c.req.header('hx-request') === 'true' && c.req.header('hx-boosted') !== 'true') {
-      return c.html(<Suggestions c={c} state={state} oob />, status);
+      return c.html(<><Suggestions c={c} state={state} /><ComplaintsError c={c} state={state} oob /></>, status);
     }
     return renderVisit(c, await ctx.ownAppointment(asApi(c), id, 'write'), { text, suggestions: state }, status);
   }));
