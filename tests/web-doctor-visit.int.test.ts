@@ -153,6 +153,14 @@ describe('the doctor\'s visit page', () => {
     expect(await page.evaluate<boolean>('window.__injected === undefined && !document.querySelector("main b, main img")')).toBe(true);
     expect((await suggestionRows(id))[0]!.text).toBe(html);
 
+    // Nothing like the training texts: the page says the model is not sure instead of ranking noise.
+    await page.fill('#complaints', 'ааа 123 456 789 000');
+    await page.waitForSelector('#suggestions [data-low-confidence]');
+    expect(await page.textContent('#suggestions')).toContain(ru.lowConfidence);
+    expect(await page.$('ol.suggestions')).toBeNull();
+    expect((await suggestionRows(id))[0]).toMatchObject({ low_confidence: true });
+
+    await page.fill('#complaints', html);
     await page.fill('#diagnosisCode', 'J06.9');
     await page.click('form.visit button[type="submit"]:not([formaction])');
     await page.waitForSelector('.alert.error');
@@ -164,6 +172,28 @@ describe('the doctor\'s visit page', () => {
     expect(await h.engine.db.selectFrom('visit_diagnoses').selectAll().where('appointment_id', '=', id).executeTakeFirst()).toBeUndefined();
     expect(await h.screen(page, 'doctor-visit-not-arrived')).toEqual([]);
     await page.context().close();
+  });
+
+  test('works without JavaScript, in English: the suggest button posts the form and the page comes back with the text and suggestions', async () => {
+    const id = await visit(clinic, true);
+    const context = await h.newContext('tablet', { javaScriptEnabled: false });
+    await h.signInAs(context, doctorOf(clinic));
+    await context.addCookies([{ name: 'lang', value: 'en', url: h.baseUrl }]);
+    const page = await context.newPage();
+    await page.goto(`/doctor/visits/${id}`);
+    await page.fill('#complaints', devText);
+    await page.click('button[formaction$="/suggestions"]');
+    await page.waitForSelector('ol.suggestions li');
+    expect(await page.inputValue('#complaints')).toBe(devText);
+    expect(await page.$$('button[data-fill-code]')).toHaveLength(3);
+    expect(await page.textContent('#suggestions')).toContain('A suggestion, not a diagnosis');
+    expect(await h.screen(page, 'doctor-visit-no-js-en')).toEqual([]);
+    const code = (await page.getAttribute('button[data-fill-code]', 'data-fill-code'))!;
+    await page.fill('#diagnosisCode', code.toLowerCase());
+    await page.click('form.visit button[type="submit"]:not([formaction])');
+    await page.waitForSelector('.diagnosis');
+    expect(await h.engine.db.selectFrom('visit_diagnoses').select(['code', 'in_top1']).where('appointment_id', '=', id).executeTakeFirstOrThrow()).toEqual({ code, in_top1: true });
+    await context.close();
   });
 
   test('another doctor\'s visit id in the URL is refused with a 403 page, and nothing is stored through it', async () => {
