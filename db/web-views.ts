@@ -66,6 +66,7 @@ export async function patientNames(db: Db, ids: string[]): Promise<Map<string, s
 
 /** The practitioner's clinic and its zone (whose "today" the doctor's day list shows). */
 export async function practitionerClinic(db: Db, practitionerId: string) {
-  return db.selectFrom('practitioners as p').innerJoin('clinics as c', 'c.id', 'p.clinic_id').select(['c.id as clinicId', 'c.time_zone as timeZone', 'c.name as clinicName'])
+  return db.selectFrom('practitioners as p').innerJoin('clinics as c', 'c.id', 'p.clinic_id')
+    .select(['c.id as clinicId', 'c.time_zone as timeZone', 'c.name as clinicName'])
     .where('p.id', '=', practitionerId).executeTakeFirst();
 }

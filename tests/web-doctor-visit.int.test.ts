@@ -23,7 +23,8 @@ afterAll(async () => { await h?.stop(); });
 type Json = Record<string, any>;
 const MODELS = path.join(PROJECT_ROOT, 'models');
 const meta = JSON.parse(readFileSync(path.join(MODELS, 'diagnosis-suggestions.json'), 'utf8')) as { labels: Array<{ code: string; title: string }> };
-const parity = JSON.parse(readFileSync(path.join(MODELS, 'golden', 'diagnosis-suggestions-parity.json'), 'utf8')) as { cases: Array<{ text: string; sklearn: number[] }> };
+const parity = JSON.parse(readFileSync(path.join(MODELS, 'golden', 'diagnosis-suggestions-parity.json'), 'utf8')) as
+  { cases: Array<{ text: string; sklearn: number[] }> };
 /** A real complaints text of the dev split (models/data/rumedtop3/dev_v1.jsonl): the one the model is surest about. */
 const devText = parity.cases.reduce((a, b) => (Math.max(...b.sklearn) > Math.max(...a.sklearn) ? b : a)).text;
 const titleOf = (code: string) => meta.labels.find((l) => l.code === code)!.title;
@@ -87,7 +88,8 @@ describe('the doctor\'s visit page', () => {
     await page.locator('#complaints').pressSequentially(devText.slice(-6), { delay: 40 });
     await page.waitForSelector('ol.suggestions li');
     expect(await page.evaluate<boolean>('window.__sameDocument === true')).toBe(true);
-    const shown = await page.$$eval('button[data-fill-code]', (els) => els.map((e) => ({ code: e.getAttribute('data-fill-code')!, text: e.textContent ?? '' })));
+    const shown = await page.$$eval('button[data-fill-code]',
+      (els) => els.map((e) => ({ code: e.getAttribute('data-fill-code')!, text: e.textContent ?? '' })));
     expect(shown).toHaveLength(3);
     for (const s of shown) {
       expect(s.text).toContain(titleOf(s.code));
@@ -128,7 +130,8 @@ describe('the doctor\'s visit page', () => {
     await eventually(async () => (await statusOf(id)) === 'fulfilled', 30_000, 'fulfilled');
     const summary = await call('GET', '/ops/summary', await h.engine.token('ops'));
     expect(summary.status).toBe(200);
-    expect((summary.body.diagnosisSuggestions.byClinic as Json[]).find((c) => c.clinicId === clinic.clinicId)).toMatchObject({ evaluated: 1, hit1: 0, hit3: 1 });
+    const counted = (summary.body.diagnosisSuggestions.byClinic as Json[]).find((c) => c.clinicId === clinic.clinicId);
+    expect(counted).toMatchObject({ evaluated: 1, hit1: 0, hit3: 1 });
     await page.reload();
     expect(await page.$('form.visit')).toBeNull();
     expect(await h.screen(page, 'doctor-visit-completed')).toEqual([]);
@@ -192,7 +195,8 @@ describe('the doctor\'s visit page', () => {
     await page.fill('#diagnosisCode', code.toLowerCase());
     await page.click('form.visit button[type="submit"]:not([formaction])');
     await page.waitForSelector('.diagnosis');
-    expect(await h.engine.db.selectFrom('visit_diagnoses').select(['code', 'in_top1']).where('appointment_id', '=', id).executeTakeFirstOrThrow()).toEqual({ code, in_top1: true });
+    const stored = await h.engine.db.selectFrom('visit_diagnoses').select(['code', 'in_top1']).where('appointment_id', '=', id).executeTakeFirstOrThrow();
+    expect(stored).toEqual({ code, in_top1: true });
     await context.close();
   });
 

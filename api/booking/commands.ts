@@ -134,9 +134,13 @@ export function bookingCommands(ctx: BookingContext) {
     const caller = c.get('caller');
     if (caller.role !== 'doctor' && caller.role !== 'admin') throw new ApiError(403, 'forbidden', 'Only doctors and admins complete visits.');
     const row = await ownAppointment(c, appointmentId);
-    if (row.status !== 'arrived') throw new ApiError(409, 'invalid_state', `Only a visit whose patient has arrived can be completed; this one is ${row.status}.`);
+    if (row.status !== 'arrived') {
+      throw new ApiError(409, 'invalid_state', `Only a visit whose patient has arrived can be completed; this one is ${row.status}.`);
+    }
     const diagnosis = diagnosisCode === undefined ? null : icd10Lookup(diagnosisCode) ?? null;
-    if (diagnosisCode !== undefined && !diagnosis) throw new ApiError(422, 'invalid_icd10', 'diagnosisCode must be a code of the ICD-10 list, such as J06 or J06.9.');
+    if (diagnosisCode !== undefined && !diagnosis) {
+      throw new ApiError(422, 'invalid_icd10', 'diagnosisCode must be a code of the ICD-10 list, such as J06 or J06.9.');
+    }
     if (diagnosis) await recordVisitDiagnosis(db, row, { ...diagnosis, recordedBy: caller.id });
     await update(row, (h) => h.signal(visitCompletedSignal, { by: caller.id }));
     return { id: row.id, accepted: true as const, diagnosis };

@@ -22,6 +22,7 @@ const OPEN = ['booked', 'arrived'];
 /** Refusals of a text that belong at the complaints field (the API's codes). */
 const FIELD_CODES = ['text_too_short', 'text_not_russian', 'text_too_long'];
 
+interface VisitView { text?: string; code?: string; codeError?: string; error?: string; suggestions?: SuggestionsState }
 type SuggestionsState = { kind: 'idle' } | { kind: 'answer'; stored: StoredSuggestion } | { kind: 'error'; code: string; atField: boolean };
 
 /** The complaints field's error, under the box (htmx swaps it out of band beside the suggestions region). */
@@ -73,7 +74,7 @@ export function doctorPages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingContex
     const rows = await commands.practitionerDayList(asApi(c), practitionerId, today);
     const names = await patientNames(db, rows.map((r) => r.patient_id));
     return c.html(
-      <Layout c={c} title={t.doctorDayTitle(formatDate(lang, rows[0]?.starts_at ?? new Date(), clinic.timeZone))}>
+      <Layout c={c} title={t.doctorDayTitle(formatDate(lang, new Date(), clinic.timeZone))}>
         <p class="muted">{clinic.clinicName} · {t.clinicTime(clinic.timeZone)}</p>
         {rows.length ? (
           <ul class="cards">
@@ -93,24 +94,31 @@ export function doctorPages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingContex
     );
   }));
 
-  async function renderVisit(c: WebContext, row: Appointment, view: { text?: string; code?: string; codeError?: string; error?: string; suggestions?: SuggestionsState }, status: 200 | 409 | 422 = 200) {
+  async function renderVisit(c: WebContext, row: Appointment, view: VisitView, status: 200 | 409 | 422 = 200) {
     const t = c.get('t');
     const lang = c.get('lang');
     const [names, patients, diagnosis] = await Promise.all([
-      namesFor(db, { clinicIds: [row.clinic_id], practitionerIds: [row.practitioner_id] }), patientNames(db, [row.patient_id]), visitDiagnosis(db, row.id),
+      namesFor(db, { clinicIds: [row.clinic_id], practitionerIds: [row.practitioner_id] }),
+      patientNames(db, [row.patient_id]),
+      visitDiagnosis(db, row.id),
     ]);
     const clinic = names.clinics.get(row.clinic_id)!;
     const who = patients.get(row.patient_id) ?? '—';
-    const completed = row.status === 'fulfilled' || (c.req.query('done') === 'completed' && row.status === 'arrived');
+    // Just completed: the process may not have marked it fulfilled yet, but the diagnosis is stored before it is told.
+    const completed = row.status === 'fulfilled' || (row.status === 'arrived' && diagnosis !== undefined && c.req.query('done') === 'completed');
+    const shownStatus = completed ? 'fulfilled' : row.status;
     const action = `/doctor/visits/${row.id}`;
     return c.html(
       <Layout c={c} title={t.visitTitle(who)} error={view.error} notice={completed ? t.visitCompleted : undefined}>
         <dl class="grid">
           <dt>{t.patient}</dt><dd>{who}</dd>
           <dt>{t.when}</dt>
-          <dd><time datetime={row.starts_at.toISOString()}>{formatDateTime(lang, row.starts_at, clinic.timeZone)}</time> <span class="muted">· {t.clinicTime(clinic.timeZone)}</span></dd>
+          <dd>
+            <time datetime={row.starts_at.toISOString()}>{formatDateTime(lang, row.starts_at, clinic.timeZone)}</time>
+            {' '}<span class="muted">· {t.clinicTime(clinic.timeZone)}</span>
+          </dd>
           <dt>{t.clinic}</dt><dd>{clinic.name}</dd>
-          <dt>{t.status}</dt><dd class="status" data-status={completed ? 'fulfilled' : row.status}>{t.appointmentStatus[completed ? 'fulfilled' : row.status] ?? row.status}</dd>
+          <dt>{t.status}</dt><dd class="status" data-status={shownStatus}>{t.appointmentStatus[shownStatus] ?? shownStatus}</dd>
         </dl>
         {diagnosis && <p class="diagnosis" data-code={diagnosis.code}>{t.diagnosisRecorded(diagnosis.code, diagnosis.title)}</p>}
         {!completed && OPEN.includes(row.status) && (
@@ -119,7 +127,8 @@ export function doctorPages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingContex
             <label for="complaints">{t.complaints}</label>
             <p id="complaints-help" class="muted">{t.complaintsHelp}</p>
             <textarea id="complaints" name="text" rows={6} aria-describedby="complaints-help complaints-error"
-              hx-post={`${action}/suggestions`} hx-trigger="input changed delay:500ms" hx-target="#suggestions" hx-swap="innerHTML" hx-sync="this:replace">{view.text ?? ''}</textarea>
+              hx-post={`${action}/suggestions`} hx-trigger="input changed delay:500ms" hx-target="#suggestions" hx-swap="innerHTML"
+              hx-sync="this:replace">{view.text ?? ''}</textarea>
             <ComplaintsError c={c} state={view.suggestions ?? { kind: 'idle' }} />
             <button type="submit" class="secondary" formaction={`${action}/suggestions`} formnovalidate
               hx-post={`${action}/suggestions`} hx-target="#suggestions" hx-swap="innerHTML">{t.suggestButton}</button>
@@ -147,7 +156,9 @@ export function doctorPages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingContex
     return id;
   };
 
-  web.get('/doctor/visits/:id', need('doctor', 'admin'), page(async (c) => renderVisit(c, await ctx.ownAppointment(asApi(c), visitId(c), 'write'), {})));
+  web.get('/doctor/visits/:id', need('doctor', 'admin'), page(async (c) => {
+    return renderVisit(c, await ctx.ownAppointment(asApi(c), visitId(c), 'write'), {});
+  }));
 
   // htmx asks for the region only; a plain form post (no JavaScript) gets the whole page with the text kept.
   web.post('/doctor/visits/:id/suggestions', need('doctor', 'admin'), checkCsrf, page(async (c) => {
