@@ -92,7 +92,7 @@ const RequestSchema = z.strictObject({
   appointmentId: z.string().uuid().optional().openapi({ description: 'The visit the doctor is writing; monitoring compares its final diagnosis' }),
 });
 
-const NOTICE = 'Подсказка, а не диагноз: диагноз ставит врач. See models/diagnosis-suggestions.card.md.';
+const SUGGESTION_NOTICE = 'Подсказка, а не диагноз: диагноз ставит врач. See models/diagnosis-suggestions.card.md.';
 
 async function appointmentFor(c: Context<AppEnv>, deps: ApiDeps, id: string) {
   const row = await deps.db.selectFrom('appointments').selectAll().where('id', '=', id).executeTakeFirst();
@@ -102,8 +102,28 @@ async function appointmentFor(c: Context<AppEnv>, deps: ApiDeps, id: string) {
   return row;
 }
 
-export function diagnosisRouter(deps: ApiDeps) {
+export interface ComplaintsInput { text: string; appointmentId?: string }
+
+/**
+ * Suggestions for a doctor's complaints text, optionally on one of their visits: the command behind
+ * `POST /diagnosis-suggestions` and the visit page (web/pages/doctor.tsx). Access and text checks are here, once.
+ */
+export function complaintsSuggester(deps: ApiDeps) {
   const suggest = createSuggester(deps);
+  return async function suggestFromComplaints(c: Context<AppEnv>, { text, appointmentId }: ComplaintsInput): Promise<StoredSuggestion> {
+    if (!diagnosisSuggestionsOn(deps)) throw new ApiError(404, 'feature_off', 'Diagnosis suggestions are off in this deployment (CDS_DIAGNOSIS_SUGGESTIONS).');
+    const caller = c.get('caller');
+    if (caller.role !== 'doctor' && caller.role !== 'admin') throw new ApiError(403, 'forbidden', 'Diagnosis suggestions are for doctors and admins.');
+    // Cheap refusals before any read: nothing is looked up or written for a text the model cannot read.
+    const problem = complaintsProblem(text);
+    if (problem) throw new ApiError(422, problem.code, problem.message);
+    const appointment = appointmentId ? await appointmentFor(c, deps, appointmentId) : null;
+    return suggest({ text, source: 'api', caller, requestKey: null, patientRef: null, appointment });
+  };
+}
+
+export function diagnosisRouter(deps: ApiDeps) {
+  const suggestFromComplaints = complaintsSuggester(deps);
   const route = createRoute({
     method: 'post', path: '/diagnosis-suggestions',
     summary: 'Three ICD-10 codes the complaints text suggests, with their Russian titles and probability bands (doctors, admins)',
@@ -122,18 +142,13 @@ export function diagnosisRouter(deps: ApiDeps) {
     },
   });
   return newRouter().openapi(route, async (c) => {
-    if (!diagnosisSuggestionsOn(deps)) throw new ApiError(404, 'feature_off', 'Diagnosis suggestions are off in this deployment (CDS_DIAGNOSIS_SUGGESTIONS).');
     const { text, appointmentId } = c.req.valid('json');
-    // Cheap refusals before any read: nothing is looked up or written for a text the model cannot read.
-    const problem = complaintsProblem(text);
-    if (problem) throw new ApiError(422, problem.code, problem.message);
-    const appointment = appointmentId ? await appointmentFor(c, deps, appointmentId) : null;
-    const stored = await suggest({ text, source: 'api', caller: c.get('caller'), requestKey: null, patientRef: null, appointment });
+    const stored = await suggestFromComplaints(c, { text, appointmentId });
     const r = stored.result;
     return c.json({
       suggestionId: stored.id, modelId: r.modelId, modelVersion: r.modelVersion, text,
       suggestions: r.lowConfidence ? [] : r.suggestions, lowConfidence: r.lowConfidence, topProbability: Math.round(r.topProbability * 1e4) / 1e4,
-      notice: NOTICE,
+      notice: SUGGESTION_NOTICE,
     }, 200);
   });
 }

@@ -51,3 +51,22 @@ export async function slotContext(db: Db, slotId: string) {
     .select(['s.clinic_id', 'p.specialty', sql<string>`to_char(s.starts_at AT TIME ZONE c.time_zone, 'YYYY-MM-DD')`.as('local_date')])
     .where('s.id', '=', slotId).executeTakeFirst();
 }
+
+/** The diagnosis the doctor recorded on a visit, if any (the visit page shows it once completed). */
+export async function visitDiagnosis(db: Db, appointmentId: string) {
+  return db.selectFrom('visit_diagnoses').select(['code', 'title']).where('appointment_id', '=', appointmentId).executeTakeFirst();
+}
+
+/** Patients' names by id (the doctor's day list names whom each visit is for). */
+export async function patientNames(db: Db, ids: string[]): Promise<Map<string, string>> {
+  const unique = [...new Set(ids)];
+  const rows = unique.length ? await db.selectFrom('patients').select(['id', 'full_name']).where('id', 'in', unique).execute() : [];
+  return new Map(rows.map((r) => [r.id, r.full_name]));
+}
+
+/** The practitioner's clinic and its zone (whose "today" the doctor's day list shows). */
+export async function practitionerClinic(db: Db, practitionerId: string) {
+  return db.selectFrom('practitioners as p').innerJoin('clinics as c', 'c.id', 'p.clinic_id')
+    .select(['c.id as clinicId', 'c.time_zone as timeZone', 'c.name as clinicName'])
+    .where('p.id', '=', practitionerId).executeTakeFirst();
+}

@@ -15,6 +15,7 @@ import { isLang, LANG_COOKIE } from './i18n';
 import { STATIC } from './layout';
 import { appointmentPages } from './pages/appointments';
 import { bookingPages } from './pages/booking';
+import { doctorPages } from './pages/doctor';
 import { livePages } from './pages/live';
 import { recordPages } from './pages/records';
 import { signInPages } from './pages/sign-in';
@@ -28,7 +29,7 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
 };
 
 /** Page paths: the session, language and (for posts) Origin check run on these only. */
-export const PAGE_PATHS = ['/', '/sign-in', '/sign-out', '/patient', '/patient/*', '/records/*'];
+export const PAGE_PATHS = ['/', '/sign-in', '/sign-out', '/patient', '/patient/*', '/records/*', '/doctor', '/doctor/*'];
 
 export function webRouter(deps: ApiDeps) {
   const web = new Hono<WebEnv>();
@@ -56,6 +57,7 @@ export function webRouter(deps: ApiDeps) {
   bookingPages(web, deps, commands);
   appointmentPages(web, deps, ctx, commands);
   recordPages(web, deps);
+  doctorPages(web, deps, ctx, commands);
   web.get('/patient', (c) => c.redirect('/', 303));
   return web;
 }

@@ -39,6 +39,11 @@ export function Layout(props: { c: WebContext; title: string; children?: Child; 
               </ul>
             </nav>
           )}
+          {role === 'doctor' && (
+            <nav aria-label={t.nav}>
+              <ul><li><a href="/doctor">{t.doctorDay}</a></li></ul>
+            </nav>
+          )}
         </header>
         <main id="main" tabindex={-1}>
           <h1>{props.title}</h1>

@@ -1,11 +1,9 @@
 /** Booking a slot and changing an appointment: hold, confirm, cancel, reschedule, check in, complete. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { recordVisitDiagnosis } from '../../db/diagnosis';
 import { CHECK_IN_OPENS_SECONDS } from '../../domain/booking';
-import { checkInSignal, visitCompletedSignal } from '../../workflows/booking';
+import { checkInSignal } from '../../workflows/booking';
 import { newRouter } from '../router';
 import { ApiError, errorResponse } from '../errors';
-import { icd10Lookup } from '../icd10';
 import { bookingCommands } from './commands';
 import { Uuid, IdempotencyHeader, AppointmentSchema, json, body, AUTH_ERRORS, type BookingContext } from './shared';
 
@@ -29,7 +27,7 @@ async function optionalDiagnosisCode(req: { text(): Promise<string> }): Promise<
 }
 
 export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: BookingContext) {
-  const { db, bookers, desk, clinicians, ownAppointment, update, ACTION_RESPONSES, IdParam } = ctx;
+  const { bookers, desk, clinicians, ownAppointment, update, ACTION_RESPONSES, IdParam } = ctx;
   const commands = bookingCommands(ctx);
 
   router.openapi(
@@ -113,15 +111,7 @@ export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: Boo
     }),
     async (c) => {
       const diagnosisCode = await optionalDiagnosisCode(c.req);
-      const row = await ownAppointment(c, c.req.valid('param').id);
-      const caller = c.get('caller');
-      if (row.status !== 'arrived') throw new ApiError(409, 'invalid_state', `Only a visit whose patient has arrived can be completed; this one is ${row.status}.`);
-      const diagnosis = diagnosisCode === undefined ? null : icd10Lookup(diagnosisCode) ?? null;
-      if (diagnosisCode !== undefined && !diagnosis) throw new ApiError(422, 'invalid_icd10', 'diagnosisCode must be a code of the ICD-10 list, such as J06 or J06.9.');
-      // Stored before the process is told, so a completed visit never lacks its diagnosis; a retry replaces it.
-      if (diagnosis) await recordVisitDiagnosis(db, row, { ...diagnosis, recordedBy: caller.id });
-      await update(row, (h) => h.signal(visitCompletedSignal, { by: caller.id }));
-      return c.json({ id: row.id, accepted: true as const, diagnosis }, 202);
+      return c.json(await commands.completeVisit(c, c.req.valid('param').id, diagnosisCode), 202);
     },
   );
 }

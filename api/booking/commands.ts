@@ -1,17 +1,19 @@
 /**
  * The booking commands a caller runs, shared by the JSON routes (api/booking/*) and the pages
- * (web/): book a slot, confirm, cancel, reschedule, join the waitlist. Each checks access with
+ * (web/): book a slot, confirm, cancel, reschedule, join the waitlist, complete a visit, a practitioner's day list. Each checks access with
  * the caller on the Hono context and answers the appointment as the API shows it.
  */
 import type { Context } from 'hono';
 import { createBookingActivities } from '../../activities/booking';
-import { bookableSlot, bookingPolicy } from '../../db/booking';
+import { bookableSlot, bookingPolicy, practitionerDay } from '../../db/booking';
+import { recordVisitDiagnosis } from '../../db/diagnosis';
 import { nameUuid } from '../../domain/ids';
 import { BOOKABLE_STAGES } from '../../domain/onboarding';
-import { bookingWorkflowId, cancelUpdate, rescheduleUpdate } from '../../workflows/booking';
+import { bookingWorkflowId, cancelUpdate, rescheduleUpdate, visitCompletedSignal } from '../../workflows/booking';
 import type { AppEnv } from '../router';
 import { assertActInClinic, auditAccess, canActForPractitioner, canBookFor } from '../access';
 import { ApiError, fromRefusal } from '../errors';
+import { icd10Lookup } from '../icd10';
 import { startBookingProcess, tellConfirmed } from './process';
 import { BOOKING_FAILURES, assertOwnPatient, type BookingContext } from './shared';
 
@@ -124,7 +126,35 @@ export function bookingCommands(ctx: BookingContext) {
     return { id: e.id, patientId: e.patient_id, specialty: e.specialty, practitionerId: e.practitioner_id, clinicId: e.clinic_id, wantedBefore: e.wanted_before.toISOString(), status: e.status };
   }
 
-  return { book, confirm, cancel, reschedule, joinWaitlist };
+  /**
+   * The doctor closes an arrived visit, optionally with its ICD-10 diagnosis (validated against the list), stored on
+   * the visit and in the record before the process is told, so a completed visit never lacks it; a retry replaces it.
+   */
+  async function completeVisit(c: Context<AppEnv>, appointmentId: string, diagnosisCode: string | undefined) {
+    const caller = c.get('caller');
+    if (caller.role !== 'doctor' && caller.role !== 'admin') throw new ApiError(403, 'forbidden', 'Only doctors and admins complete visits.');
+    const row = await ownAppointment(c, appointmentId);
+    if (row.status !== 'arrived') {
+      throw new ApiError(409, 'invalid_state', `Only a visit whose patient has arrived can be completed; this one is ${row.status}.`);
+    }
+    const diagnosis = diagnosisCode === undefined ? null : icd10Lookup(diagnosisCode) ?? null;
+    if (diagnosisCode !== undefined && !diagnosis) {
+      throw new ApiError(422, 'invalid_icd10', 'diagnosisCode must be a code of the ICD-10 list, such as J06 or J06.9.');
+    }
+    if (diagnosis) await recordVisitDiagnosis(db, row, { ...diagnosis, recordedBy: caller.id });
+    await update(row, (h) => h.signal(visitCompletedSignal, { by: caller.id }));
+    return { id: row.id, accepted: true as const, diagnosis };
+  }
+
+  /** A practitioner's day list on one local date: doctors their own, registrars and admins as the calendar allows. */
+  async function practitionerDayList(c: Context<AppEnv>, practitionerId: string, date: string) {
+    const caller = c.get('caller');
+    if (caller.role === 'doctor' && caller.practitionerId !== practitionerId) throw new ApiError(403, 'forbidden', 'Doctors see their own day list.');
+    await canActForPractitioner(c, db, practitionerId);
+    return practitionerDay(db, practitionerId, date);
+  }
+
+  return { book, confirm, cancel, reschedule, joinWaitlist, completeVisit, practitionerDayList };
 }
 
 export type BookingCommands = ReturnType<typeof bookingCommands>;

@@ -1,6 +1,6 @@
 /** Slot search, appointment reads and lists, day lists, leave and the waitlist. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { patientAppointments, practitionerDay, recordLeave, searchFreeSlots } from '../../db/booking';
+import { patientAppointments, recordLeave, searchFreeSlots } from '../../db/booking';
 import { bookingStatusQuery } from '../../workflows/booking';
 import { newRouter } from '../router';
 import { canActForPractitioner, canReadPatientRecord } from '../access';
@@ -89,11 +89,8 @@ export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: Bookin
       responses: { 200: json(AppointmentListSchema, 'The day list, in time order'), 400: errorResponse('Malformed id or date'), ...AUTH_ERRORS },
     }),
     async (c) => {
-      const { id } = c.req.valid('param');
-      const caller = c.get('caller');
-      if (caller.role === 'doctor' && caller.practitionerId !== id) throw new ApiError(403, 'forbidden', 'Doctors see their own day list.');
-      await canActForPractitioner(c, db, id);
-      return c.json({ appointments: await presentRows(await practitionerDay(db, id, c.req.valid('query').date)), more: false }, 200);
+      const rows = await commands.practitionerDayList(c, c.req.valid('param').id, c.req.valid('query').date);
+      return c.json({ appointments: await presentRows(rows), more: false }, 200);
     },
   );
 

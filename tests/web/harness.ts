@@ -35,8 +35,8 @@ export interface WebHarness {
   stop(): Promise<void>;
 }
 
-export async function startWebHarness(): Promise<WebHarness> {
-  const engine = await startTestEngine({ configOverrides: { WEB_DEMO_SIGN_IN: 'on' } });
+export async function startWebHarness(configOverrides: Record<string, string> = {}): Promise<WebHarness> {
+  const engine = await startTestEngine({ configOverrides: { WEB_DEMO_SIGN_IN: 'on', ...configOverrides } });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: engine.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
   });

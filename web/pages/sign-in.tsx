@@ -61,6 +61,7 @@ export function signInPages(web: Hono<WebEnv>, deps: ApiDeps) {
     return c.html(
       <Layout c={c} title={t.roleHomeTitle(t.roles[role])}>
         <p>{t.signedInAs(`${t.roles[role]} (${session.caller.id})`)}</p>
+        {role === 'doctor' && <p><a class="button" href="/doctor">{t.doctorDay}</a></p>}
         <p>{t.partTwo[role]}</p>
         <p>{t.jsonApiNote} <a href="/docs">/docs</a></p>
       </Layout>,

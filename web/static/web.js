@@ -30,4 +30,15 @@
   document.addEventListener('DOMContentLoaded', function () { tick(); listen(); setInterval(tick, 1000); });
   document.addEventListener('htmx:afterSettle', function () { tick(); listen(); });
   window.addEventListener('pagehide', stop);
+  // The doctor's visit page: choosing a suggestion fills the diagnosis code field (the doctor may still change it).
+  document.addEventListener('click', function (e) {
+    var btn = e.target && e.target.closest ? e.target.closest('[data-fill-code]') : null;
+    var field = document.getElementById('diagnosisCode');
+    if (!btn || !field) return;
+    field.value = btn.getAttribute('data-fill-code');
+    var error = document.getElementById('code-error');
+    if (error) error.textContent = '';
+    field.removeAttribute('aria-invalid');
+    field.focus();
+  });
 })();
