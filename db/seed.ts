@@ -26,6 +26,11 @@ export function demoPolicyNumber(n: number): string {
   return `78${String(104_729 + n * 7_919).padStart(14, '0')}`;
 }
 
+/** The demo city's labs as MLLP senders: MSH-4 `PC01LAB` posts to PC-01's orders, and so on (npm start sets MLLP_SENDERS). */
+export function demoMllpSenders(): string {
+  return CLINICS.map((c) => `${c.code.replace('-', '')}LAB=${demoId(`clinic:${c.code}`)}`).join(',');
+}
+
 const CLINICS = [
   { code: 'PC-01', name: 'City Polyclinic No. 1', address: '12 Nevsky Avenue', pilot: true },
   { code: 'PC-02', name: 'City Polyclinic No. 2', address: '5 Sadovaya Street', pilot: true },

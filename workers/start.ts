@@ -11,7 +11,7 @@ import { inspect } from 'node:util';
 import { isLoopbackHost, loadConfig, PROJECT_ROOT, type Config } from '../platform/config';
 import { WORKER_NAMES, workerHealthFile, type WorkerName } from '../platform/health';
 import { createDb, migrateToLatest } from '../db';
-import { DEMO_TIME_ZONE, seedDemoCity } from '../db/seed';
+import { DEMO_TIME_ZONE, demoMllpSenders, seedDemoCity } from '../db/seed';
 import { localToday } from '../domain/time';
 import { bannerLines, shownPath } from './banner';
 import { demoTokensFile, parseStartArgs, removeDemoTokens, wantsDemo, writeDemoTokens } from './demo';
@@ -117,6 +117,8 @@ async function main() {
       ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, ...embeddedUiEnv(config), DEMO_LAB_ORDERS: demo ? (process.env.DEMO_LAB_ORDERS ?? 'on') : 'off',
       CDS_DIAGNOSIS_SUGGESTIONS: process.env.CDS_DIAGNOSIS_SUGGESTIONS ?? 'on',
       WEB_DEMO_SIGN_IN: demo ? 'on' : 'off',
+      // The demo city's labs may send over MLLP (MSH-4 PC01LAB … PC08LAB); a deployment lists its own.
+      MLLP_SENDERS: process.env.MLLP_SENDERS ?? (demo ? demoMllpSenders() : ''),
       ...await inferenceEnv(config),
     };
     const metricsPorts: Record<string, number> = { 'worker-clinical': await freePort(), 'worker-cds': await freePort() };
