@@ -31,8 +31,10 @@ afterAll(async () => {
 const HOUR = 3600_000;
 const at = (ms: number) => new Date(Date.now() + ms);
 
+/** Each appointment's slot an hour after the last (random starts could overlap one practitioner's slots). */
+let slotsMade = 0;
 async function appointment(clinic: TestClinic, patientId: string, status: string, holdExpiresAt: Date | null = null) {
-  const slot = await makeSlot(db, clinic, 24 * 3600 + Math.floor(Math.random() * 1e6));
+  const slot = await makeSlot(db, clinic, 24 * 3600 + 3600 * slotsMade++);
   await db.insertInto('appointments').values({
     id: randomUUID(), slot_id: slot.id, patient_id: patientId, practitioner_id: clinic.practitionerId, clinic_id: clinic.clinicId,
     starts_at: slot.startsAt, ends_at: slot.endsAt, status: status as never, hold_expires_at: holdExpiresAt, workflow_id: `booking-${randomUUID()}`, booked_by: 'test', cancel_reason: null,
