@@ -8,6 +8,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import type { PolicyRefusalCode } from '../domain/admin-policy';
 import type { Logger } from '../platform/logger';
 import { countBookingConflict } from '../platform/metrics';
 import { UNAVAILABLE_MESSAGE, unavailableDependency } from './unavailable';
@@ -60,14 +61,8 @@ export type ErrorCode =
   | 'read_back_required'
   | 'no_care_relationship'
   | 'wrong_clinic'
-  // Admin policy changes (api/admin).
-  | 'negative_duration'
-  | 'share_out_of_range'
-  | 'range_inverted'
-  | 'range_empty'
-  | 'escalation_order'
-  | 'effective_from_in_past'
-  | 'invalid_date'
+  // Admin policy changes (api/admin): the domain's refusals, then the API's own.
+  | PolicyRefusalCode
   | 'unknown_loinc'
   | 'unknown_country'
   | 'scope_ambiguous'
