@@ -61,7 +61,10 @@ export async function runFault(engine: EngineProcess, scenario: FaultScenario, o
   try {
     const deps = { db: probe.db, temporal: probe.temporal, namespace: 'default' };
     const before = (await withRetries(() => runInvariants(deps, { settleMs: 10_000 }))).violations;
-    const since = new Date(Date.now() - 1000);
+    // Rows are counted from the moment this load starts, not earlier: a margin reached back into the
+    // previous scenario's last journeys (same engine, same tokens) and counted one of its rows here.
+    // Every row the load makes has created_at at or after its request, so nothing of ours is missed.
+    const since = new Date();
     const record = new LoadRecord();
     const load = runMixedLoad({ apiUrl: engine.apiUrl, tokens: engine.tokens }, {
       durationMs: opts.loadSeconds * 1000, rate: opts.rate, runId: `${scenario.name}-${Date.now().toString(36)}`, retryForMs: opts.downMs + 60_000,
