@@ -1,16 +1,25 @@
 /** Loopback ports for the local stack and its tests. */
 import net from 'node:net';
 
-/** A free TCP port on loopback, for test stacks. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+/** Ports this process has handed out: the kernel may offer a just-closed port again, and two settings must never share one. */
+const handedOut = new Set<number>();
+
+/** A free TCP port on loopback, never one this process handed out before (npm start picks several in a row). */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /** True when something already listens on the port. */
