@@ -26,7 +26,7 @@ function mountTmpfs(mib: number): string | undefined {
 const dataDir = mountTmpfs(1024);
 const maybe = dataDir ? describe : describe.skip;
 // A skipped run says why in its title (tests/summary-reporter.js prints skipped suites with it).
-const title = 'faults: the data disk full mid-load' + (dataDir ? '' : ' (skipped: needs root to mount a 1 GiB tmpfs)');
+const title = 'faults: the data disk full mid-load' + (dataDir ? '' : ' (skipped: could not mount a 1 GiB tmpfs, which needs root)');
 
 maybe(title, () => {
   let engine: EngineProcess | undefined;
