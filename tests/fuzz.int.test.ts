@@ -96,9 +96,9 @@ test(`schemathesis finds no 5xx and no response outside its schema (${FULL ? 'fu
     if (r.code !== 0) console.log(r.output.slice(-20_000));
     expect(r.code).toBe(0);
   }
-  // What the run really sends: 7,916 and 7,907 requests in two runs with the fixed seed on 7 Dec 2026 (85 operations, 10 examples each, plus
-  // schemathesis's coverage cases), about half per pass; a floor a little below, so a pass that stops exercising
-  // operations fails here. docs/reliability.md states the same figures.
+  // What the run really sends: 7,916 and 7,907 requests in two runs with the fixed seed on 7 Dec 2026 (85 operations,
+  // 10 examples each, plus schemathesis's coverage cases), about half per pass; a floor a little below, so a pass that
+  // stops exercising operations fails here. docs/reliability.md states the same figures.
   const floor = FULL ? 10_000 : 7_000;
   for (const r of results) expect(r.requests).toBeGreaterThanOrEqual(floor / 2);
   expect(requests).toBeGreaterThanOrEqual(floor);
