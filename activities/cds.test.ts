@@ -53,14 +53,14 @@ describe('the inference worker scores like the Python model', () => {
   });
 
   test('64 concurrent requests with batching on use fewer session.run calls, and each caller gets its own row\'s score', async () => {
-    const batchers = createBatchers(registry.list(), { maxBatchSize: 32, maxWaitMs: 5 });
+    // A wait no run reaches: batches are cut by size alone, so the count does not depend on the machine's speed.
+    const batchers = createBatchers(registry.list(), { maxBatchSize: 32, maxWaitMs: 600_000 });
     const { scoreModel } = createCdsActivities({ registry, batchers });
     const cases = Array.from({ length: 64 }, (_, i) => golden.cases[i % golden.cases.length]!);
     // Vary age per request so that a mixed-up row would show as a different score.
     const requests = cases.map((c, i) => ({ ...asRecord(c.features), age: 20 + i }));
     const { result, runs } = await countingRuns(() => Promise.all(requests.map((features) => scoreModel({ modelId: MODEL, features }))));
-    expect(runs).toBeLessThan(64);
-    expect(runs).toBeLessThanOrEqual(4);
+    expect(runs).toBe(2);
     expect(batchers.get(MODEL)!.stats).toMatchObject({ runs, rows: 64, maxBatch: 32 });
 
     const alone = createCdsActivities({ registry, batch: { maxBatchSize: 1, maxWaitMs: 0 } });

@@ -16,8 +16,11 @@ describe('faults: a worker and the API killed mid-load', () => {
     const r = await faultRun(engine!, 'clinical-sigkill');
     expect(engine!.workerStarts('worker-clinical')).toBeGreaterThan(before);
     expect(engine!.output()).toContain('worker-clinical exited (signal SIGKILL)');
-    // /health degrades only once the dead worker's health file is 15 s old (a quick restart never shows): then it names that worker alone.
-    for (const h of r.observations.health.filter((x) => x.status === 503)) expect(h.down).toEqual(['worker-clinical']);
+    // /health was asked throughout; it degrades only once the dead worker's health file is 15 s old (a quick
+    // restart never shows), and then names that worker alone: every answer is one of these two.
+    const answers = r.observations.health.map((h) => `${h.status} ${h.down.join('+')}`);
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a !== '200 ' && a !== '503 worker-clinical')).toEqual([]);
     expectNothingLostOrDoubled(r);
   }, 600_000);
 

@@ -17,7 +17,7 @@ import { startTestEngine, type TestEngine } from './helpers';
 const FULL = process.env.FUZZ_MODE === 'full';
 /** The CLI through the Python that .ci/run installs it into (`pip install -r tests/fuzz/requirements.txt`). */
 const SCHEMATHESIS = ['-m', 'schemathesis.cli'];
-/** Test cases per operation and pass: about 61 routes × 2 passes × n, plus schemathesis's own coverage cases. */
+/** Test cases per operation and pass: every operation (85) × 2 passes × n, plus schemathesis's own coverage cases. */
 const MAX_EXAMPLES = Number(process.env.FUZZ_MAX_EXAMPLES ?? (FULL ? 100 : 10));
 
 let engine: TestEngine;
@@ -96,5 +96,10 @@ test(`schemathesis finds no 5xx and no response outside its schema (${FULL ? 'fu
     if (r.code !== 0) console.log(r.output.slice(-20_000));
     expect(r.code).toBe(0);
   }
-  expect(requests).toBeGreaterThanOrEqual(FULL ? 10_000 : 1_000);
+  // What the run really sends: 7,916 and 7,907 requests in two runs with the fixed seed on 7 Dec 2026 (85 operations,
+  // 10 examples each, plus schemathesis's coverage cases), about half per pass; a floor a little below, so a pass that
+  // stops exercising operations fails here. docs/reliability.md states the same figures.
+  const floor = FULL ? 10_000 : 7_000;
+  for (const r of results) expect(r.requests).toBeGreaterThanOrEqual(floor / 2);
+  expect(requests).toBeGreaterThanOrEqual(floor);
 }, FULL ? 3_600_000 : 600_000);

@@ -146,9 +146,15 @@ describe('clinic onboarding', () => {
     await stageIs(clinic.clinicId, 'training');
     const blocker = await call('POST', `${url}/blockers`, 'ops', { description: 'training room has no network' });
     expect(blocker).toMatchObject({ status: 201, body: { openBlockers: 1, status: 'blocked' } });
-    // The share is reached while blocked: the stage does not move on.
+    // The share is reached while blocked: the workflow completes the training task, and the stage does not move on.
+    const handle = engine.client.workflow.getHandle(`onboarding-${clinic.clinicId}`);
+    const stagesEntered = async () =>
+      (await handle.fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'enterStage').length;
+    const entered = await stagesEntered();
     expect((await call('POST', `${url}/training`, 'ops', { staffId: clinic.staffIds[0], certified: true })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1500));
+    await eventually(async () => (await progress(clinic.clinicId)).stageTasksDone === 1, 20_000, 'the training task completed by the workflow');
+    // The workflow task that completed it would have scheduled the next stage's entry too: it did not.
+    expect(await stagesEntered()).toBe(entered);
     expect(await progress(clinic.clinicId)).toMatchObject({ stage: 'training', stageTasksDone: 1, openBlockers: 1, status: 'blocked' });
     expect((await engine.db.selectFrom('onboarding_tasks').select('blocked').where('clinic_id', '=', clinic.clinicId).where('task', '=', 'go-live-decision').executeTakeFirstOrThrow()).blocked).toBe(false);
     const view = await call('GET', url, 'ops');

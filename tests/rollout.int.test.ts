@@ -97,7 +97,11 @@ describe('the city rollout program', () => {
     const office = programOffice(() => engine, () => [pilot, other, added]);
     try {
       await eventually(async () => (await dashboard(engine, programId)).phase === 'waves', 30_000, 'pilot live');
-      await new Promise((r) => setTimeout(r, 1500));
+      // The workflow task that moved the program to its waves would have started their onboardings too: it did not.
+      const history = await engine.client.workflow.getHandle(`rollout-${programId}`).fetchHistory();
+      const childrenStarted = history.events!
+        .map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId).filter(Boolean);
+      expect(childrenStarted).toEqual([`onboarding-${pilot}`]);
       expect(await dashboard(engine, programId)).toMatchObject({ paused: true, perStage: { live: 1, queued: 2 } });
       expect((await onboardingWindows([other, added])).every((w) => w.started === undefined)).toBe(true);
       expect((await call(engine, 'POST', `/rollout-programs/${programId}/resume`)).status).toBe(202);
