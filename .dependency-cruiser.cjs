@@ -7,7 +7,7 @@
  *   workflows → domain, workflows, and activity *types* only
  *   activities → domain, platform, db, workflows (message definitions, ids)
  *   api → anything below it; web → api, db, domain, platform, workflows, never activities
- *   workers → anything but web; nothing imports workers (tests and bench excepted)
+ *   workers → anything but api and web; nothing imports workers (tests and bench excepted)
  */
 const OURS = '^(domain|platform|db|workflows|activities|api|web|workers)/';
 module.exports = {
@@ -28,6 +28,9 @@ module.exports = {
       from: { path: '^web/' }, to: { path: '^activities/' } },
     { name: 'below-web', severity: 'error', comment: 'only tests and bench import web (api mounts it: api/app.ts)',
       from: { path: '^(domain|platform|db|workflows|activities|workers)/' }, to: { path: '^web/' } },
+    { name: 'workers-import-no-api', severity: 'error',
+      comment: 'workers run processes, not the API: shared tokens, error shape and metrics access live in platform/ (api/server.ts serves the API)',
+      from: { path: '^workers/' }, to: { path: '^api/' } },
     { name: 'api-below-workers', severity: 'error', comment: 'nothing imports workers (entry points)',
       from: { path: OURS, pathNot: '^workers/' }, to: { path: '^workers/' } },
     { name: 'no-cycles', severity: 'error', comment: 'no import cycles between our files',

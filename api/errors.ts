@@ -11,6 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PolicyRefusalCode } from '../domain/admin-policy';
 import type { Logger } from '../platform/logger';
 import { countBookingConflict } from '../platform/metrics';
+import { errorBody } from '../platform/error-body';
 import { UNAVAILABLE_MESSAGE, unavailableDependency } from './unavailable';
 
 export type ErrorCode =
@@ -105,9 +106,7 @@ export function errorResponse(description: string) {
   return { description, content: { 'application/json': { schema: ErrorSchema } } };
 }
 
-export function errorBody(code: string, message: string, details?: unknown) {
-  return { error: details === undefined ? { code, message } : { code, message, details } };
-}
+export { errorBody } from '../platform/error-body';
 
 /** zod-openapi's defaultHook: request validation failures become 400 validation_failed. */
 export function validationHook(result: { success: boolean; error?: z.ZodError }, c: Context) {
