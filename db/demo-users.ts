@@ -1,6 +1,6 @@
 /**
  * The embedded demo's users, one per role: `npm start` mints a bearer token for each
- * (workers/demo.ts) and the pages' demo sign-in (web/) signs in as one of them.
+ * (local-stack/demo.ts) and the pages' demo sign-in (web/) signs in as one of them.
  */
 import { demoId } from './seed';
 import type { Caller } from '../platform/tokens';
