@@ -4,11 +4,11 @@
  */
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { FailureType } from '../domain/failures';
-import type { ErrorCode } from './errors';
 
-export type FailureHttp = readonly [ContentfulStatusCode, ErrorCode];
+/** Status and code; api/errors.ts builds ApiErrors from them, so the compiler checks each code is an ErrorCode (no import: a cycle). */
+export type FailureHttp = readonly [ContentfulStatusCode, string];
 
-export const FAILURE_HTTP: Readonly<Record<FailureType, FailureHttp>> = {
+export const FAILURE_HTTP = {
   NotFound: [404, 'not_found'],
   SlotNotFound: [404, 'slot_not_found'],
   PatientNotFound: [404, 'patient_not_found'],
@@ -40,14 +40,14 @@ export const FAILURE_HTTP: Readonly<Record<FailureType, FailureHttp>> = {
   NotYourOrder: [403, 'forbidden'],
   DuplicateRequest: [409, 'idempotency_key_reused'],
   Busy: [503, 'unavailable'],
-};
+} as const satisfies Readonly<Record<FailureType, FailureHttp>>;
 
 /** A type the table names, or undefined (an Update validator's plain Error, a failure of another kind). */
-export function knownFailure(type: string | null | undefined): FailureHttp | undefined {
+export function knownFailure(type: string | null | undefined): (typeof FAILURE_HTTP)[FailureType] | undefined {
   return type && Object.hasOwn(FAILURE_HTTP, type) ? FAILURE_HTTP[type as FailureType] : undefined;
 }
 
 /** A refused Update: its type's entry, or 409 invalid_state (a validator's plain Error means the state did not allow it). */
-export function updateFailure(type: string | null | undefined): FailureHttp {
-  return knownFailure(type) ?? [409, 'invalid_state'];
+export function updateFailure(type: string | null | undefined): (typeof FAILURE_HTTP)[FailureType] {
+  return knownFailure(type) ?? FAILURE_HTTP.InvalidState;
 }
