@@ -27,7 +27,8 @@ export function databaseAddress(url: string): string {
 /** Why a connection failed, in one line (Node's AggregateError of a refused connect has no message of its own). */
 function reason(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown; errors?: { code?: unknown }[] };
-  const code = typeof e?.code === 'string' ? e.code : e?.errors?.find((x) => typeof x.code === 'string')?.code;
+  const found = typeof e?.code === 'string' ? e.code : e?.errors?.find((x) => typeof x.code === 'string')?.code;
+  const code = typeof found === 'string' ? found : '';
   const message = typeof e?.message === 'string' ? e.message : '';
   if (message) return code && !message.includes(code) ? `${code}: ${message}` : message;
   return code || String(err);
