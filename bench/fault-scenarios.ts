@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { argvOf, type EngineProcess } from '../tests/engine-process';
+import { alive, argvOf, type EngineProcess } from '../tests/engine-process';
 
 export interface FaultObservations {
   /** When the part was given back (killed: at once, the supervisor's turn; stopped: resumed or started again). */
@@ -78,9 +78,12 @@ interface PortHold {
   release(): Promise<void>;
 }
 
-/** Listens on a freed port so npm start sees it taken and waits; undefined when npm start took it back first. */
-async function holdPort(port: number): Promise<PortHold | undefined> {
-  const deadline = Date.now() + 2000;
+/**
+ * Listens on the port of a part just killed (or stopped) so npm start sees it taken and waits;
+ * undefined when npm start took it back first. `gone` says when the old process has let go of it.
+ */
+async function holdPort(port: number, gone: () => boolean): Promise<PortHold | undefined> {
+  const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     const server = net.createServer((socket) => socket.destroy());
     const held = await new Promise<boolean>((resolve) => {
@@ -88,8 +91,8 @@ async function holdPort(port: number): Promise<PortHold | undefined> {
       server.listen(port, '127.0.0.1', () => resolve(true));
     });
     if (held) return { release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-    if (await portAnswers(port)) return undefined;
-    await sleep(20);
+    if (gone() && (await portAnswers(port))) return undefined;
+    await sleep(10);
   }
   return undefined;
 }
@@ -181,7 +184,7 @@ export const SCENARIOS: Record<string, FaultScenario> = {
       return away(engine, downMs, async () => {
         process.kill(pid, 'SIGKILL');
         // npm start restarts a dev server whose port is free (local-stack/keep-up.ts): the port is held for the outage.
-        hold = await holdPort(engine.ports.temporal);
+        hold = await holdPort(engine.ports.temporal, () => !alive(pid));
         log(`Temporal dev server killed (pid ${pid}), its port ${hold ? 'held' : 'taken back by npm start at once'} for ${downMs / 1000} s`);
       }, async () => {
         await hold?.release();
@@ -202,7 +205,7 @@ export const SCENARIOS: Record<string, FaultScenario> = {
       let hold: PortHold | undefined;
       return away(engine, downMs, async () => {
         execFileSync(pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', ...ids });
-        hold = await holdPort(engine.ports.pg);
+        hold = await holdPort(engine.ports.pg, () => !alive(pid));
         log(`Postgres stopped, its port ${hold ? 'held' : 'taken back by npm start at once'} for ${downMs / 1000} s`);
       }, async () => {
         await hold?.release();
