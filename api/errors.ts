@@ -11,6 +11,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PolicyRefusalCode } from '../domain/admin-policy';
 import type { Logger } from '../platform/logger';
 import { countBookingConflict } from '../platform/metrics';
+import { errorBody } from '../platform/error-body';
+import { knownFailure, updateFailure } from './failures';
 import { UNAVAILABLE_MESSAGE, unavailableDependency } from './unavailable';
 
 export type ErrorCode =
@@ -105,9 +107,7 @@ export function errorResponse(description: string) {
   return { description, content: { 'application/json': { schema: ErrorSchema } } };
 }
 
-export function errorBody(code: string, message: string, details?: unknown) {
-  return { error: details === undefined ? { code, message } : { code, message, details } };
-}
+export { errorBody } from '../platform/error-body';
 
 /** zod-openapi's defaultHook: request validation failures become 400 validation_failed. */
 export function validationHook(result: { success: boolean; error?: z.ZodError }, c: Context) {
@@ -159,45 +159,42 @@ export function handleError(logger: Logger) {
   };
 }
 
-/** How a process's failure types (activities/errors.ts) read in HTTP. */
-export type FailureMap = Record<string, [ContentfulStatusCode, ErrorCode]>;
-
-/**
- * Turns a refused Update (a business failure or a validator's rejection) into an ApiError;
- * anything else is rethrown for onError. Validators reject with a plain Error: the state
- * did not allow the action.
- */
-/** A refusal thrown by an activity function the API ran itself (no process in between). */
-export function fromRefusal(err: unknown, map: FailureMap): never {
-  if (err instanceof ApplicationFailure && err.type && map[err.type]) {
-    const [status, code] = map[err.type]!;
-    throw new ApiError(status, code, err.message);
-  }
+/** A refusal thrown by an activity function the API ran itself (no process in between); anything else is rethrown. */
+export function fromRefusal(err: unknown): never {
+  const known = err instanceof ApplicationFailure ? knownFailure(err.type) : undefined;
+  if (known && err instanceof ApplicationFailure) throw new ApiError(known[0], known[1], err.message, err.details?.[0]);
   throw err;
 }
 
-export function fromProcessFailure(err: unknown, map: FailureMap): never {
+/**
+ * Turns a refused Update (a business failure or a validator's rejection) into an ApiError through
+ * the one table (api/failures.ts); anything else is rethrown for onError.
+ */
+export function fromProcessFailure(err: unknown): never {
+  throw processRefusal(err) ?? err;
+}
+
+/** The ApiError for a refused Update or a process that is not there; undefined for anything else. */
+export function processRefusal(err: unknown, notFound = new ApiError(404, 'not_found', 'No such process.')): ApiError | undefined {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-    const type = err.cause.type ?? 'Error';
-    const [status, code] = map[type] ?? [409, 'invalid_state'];
-    throw new ApiError(status, code, err.cause.message);
+    const [status, code] = updateFailure(err.cause.type);
+    return new ApiError(status, code, err.cause.message, err.cause.details?.[0]);
   }
-  if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'not_found', 'No such process.');
-  throw err;
+  if (err instanceof WorkflowNotFoundError) return notFound;
+  return undefined;
 }
 
 /**
  * Sends a signal, query or Update to a record's process. A process that has ended means the
- * record can no longer change (409 invalid_state, naming its status); a refusal maps through `map`.
+ * record can no longer change (409 invalid_state, naming its status); a refusal maps through the one table.
  */
 export async function sendToProcess<T>(
-  temporal: Client, row: { workflow_id: string; status: string }, what: string, map: FailureMap,
-  send: (handle: WorkflowHandle) => Promise<T>,
+  temporal: Client, row: { workflow_id: string; status: string }, what: string, send: (handle: WorkflowHandle) => Promise<T>,
 ): Promise<T> {
   try {
     return await send(temporal.workflow.getHandle(row.workflow_id));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'invalid_state', `The ${what} is ${row.status}; it can no longer change.`);
-    return fromProcessFailure(err, map);
+    return fromProcessFailure(err);
   }
 }

@@ -5,36 +5,11 @@
  * admin token (Prometheus: `authorization: { credentials_file: ... }`, docs/access.md).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
 import { dbGauges } from '../db/metrics';
-import { isLoopbackHost } from '../platform/config';
 import { METRICS_CONTENT_TYPE, metricsRegistry, registerDbGauges, renderMetrics } from '../platform/metrics';
-import { timingSafeEqual } from 'node:crypto';
-import { peerAddress, requireRole, type AuthEnv } from './auth';
+import { metricsAccess } from '../platform/metrics-access';
 import { errorResponse } from './errors';
 import { newRouter, type ApiDeps } from './router';
-
-/** Is the header `Bearer <metricsToken>`? Compared in constant time. */
-function isScrapeToken(header: string | undefined, metricsToken: string | undefined): boolean {
-  if (!metricsToken || !header) return false;
-  const given = Buffer.from(header);
-  const wanted = Buffer.from(`Bearer ${metricsToken}`);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
-}
-
-/**
- * METRICS_TOKEN, or an ops or admin token. `loopbackOpen` (a worker's own metrics port, bound to
- * loopback by default) also lets a token-less loopback peer through; the API port never does.
- */
-export function metricsAccess(secret: string, opts: { metricsToken?: string; loopbackOpen: boolean }): MiddlewareHandler<AuthEnv> {
-  const withToken = requireRole(secret, 'ops', 'admin');
-  return async (c, next) => {
-    const header = c.req.header('authorization');
-    if (isScrapeToken(header, opts.metricsToken)) return next();
-    if (opts.loopbackOpen && !header && isLoopbackHost(peerAddress(c))) return next();
-    return withToken(c, next);
-  };
-}
 
 const metricsRoute = (secret: string, metricsToken: string | undefined) => createRoute({
   method: 'get',

@@ -16,25 +16,10 @@ import {
 } from '../workflows/referral';
 import { requireRole, type Caller } from './auth';
 import { assertActInClinic, auditAccess, canActOnReferral, canReadPatientRecord, clinicFilterFor } from './access';
-import { ApiError, errorResponse, sendToProcess, type FailureMap } from './errors';
+import { ApiError, errorResponse, sendToProcess } from './errors';
 import { newRouter, type ApiDeps, type AppEnv } from './router';
 import { MoreField } from './paging';
 import { presentReferrals, ReferralNameFields } from './referral-names';
-
-const REFERRAL_FAILURES: FailureMap = {
-  SlotNotFound: [404, 'slot_not_found'],
-  PatientNotFound: [404, 'patient_not_found'],
-  SlotUnavailable: [409, 'slot_unavailable'],
-  SlotInPast: [422, 'slot_in_past'],
-  BeyondHorizon: [422, 'beyond_booking_horizon'],
-  SlotTaken: [409, 'slot_taken'],
-  PatientBusy: [409, 'patient_busy'],
-  TooManyBookings: [422, 'too_many_bookings'],
-  InvalidState: [409, 'invalid_state'],
-  InvalidInput: [422, 'validation_failed'],
-  WrongPractitioner: [403, 'wrong_practitioner'],
-  WrongPatient: [403, 'wrong_patient'],
-};
 
 const Uuid = z.string().uuid();
 const STATUSES = ['created', 'offered', 'booked', 'attended', 'reported', 'closed', 'cancelled', 'expired'] as const satisfies readonly ReferralStatus[];
@@ -105,7 +90,7 @@ export function referralRouter(deps: ApiDeps) {
     if (!visit || visit.practitioner_id !== practitionerId) throw new ApiError(403, 'wrong_practitioner', 'Only the specialist who saw the patient may post the report.');
     if (patientId !== row.patient_id) throw new ApiError(403, 'wrong_patient', 'This report is for another patient than the referral\'s.');
   }
-  const update = <T>(row: Referral, send: (h: WorkflowHandle) => Promise<T>): Promise<T> => sendToProcess(temporal, row, 'referral', REFERRAL_FAILURES, send);
+  const update = <T>(row: Referral, send: (h: WorkflowHandle) => Promise<T>): Promise<T> => sendToProcess(temporal, row, 'referral', send);
   /** A referral as answered: its row and the offers its patient can take now (db/referral-offers.ts). */
   const view = async (r: Referral) => ({ ...referralView(r), offeredSlots: await currentOffers(db, r) });
   /** A list's rows with names beside ids and the offers still bookable now. */

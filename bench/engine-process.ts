@@ -67,7 +67,7 @@ export async function startEngineProcess(opts: EngineProcessOptions): Promise<En
   };
   for (const key of FOREIGN) delete env[key];
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/start.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local-stack/start.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { output += d.toString(); });

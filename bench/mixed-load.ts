@@ -94,7 +94,7 @@ export function caller(target: LoadTarget, record: LoadRecord, retryForMs: numbe
 }
 export type Call = ReturnType<typeof caller>;
 
-/** The demo city's ids the journeys use (workers/demo.ts tokens, db/seed.ts ids). */
+/** The demo city's ids the journeys use (local-stack/demo.ts tokens, db/seed.ts ids). */
 export interface City { pc01: string; pilots: string[]; patients: string[]; doctorPractitionerId: string }
 export function demoCity(): City {
   const demoId = (key: string) => nameUuid('demo', key);

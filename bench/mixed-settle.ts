@@ -87,7 +87,7 @@ export async function rowAccounting(probe: Probe, since: Date, record: LoadRecor
   };
   const present = async (table: 'appointments' | 'referrals' | 'lab_orders', ids: string[]) => (ids.length === 0 ? 0
     : (await db.selectFrom(table).select(sql<number>`count(*)::int`.as('n')).where('id', 'in', ids).executeTakeFirstOrThrow()).n);
-  // The demo tokens' callers (workers/demo.ts): a waitlist offer or a seeded row is not the load's.
+  // The demo tokens' callers (local-stack/demo.ts): a waitlist offer or a seeded row is not the load's.
   const kinds = [
     ['appointments', 'appointments', { column: 'booked_by', value: 'demo-registrar' }],
     ['referrals', 'referrals', { column: 'created_by', value: 'demo-doctor' }],

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:mixed [-- --seconds 60 --rate 6]`: the mixed load (bench/mixed-load.ts) for a fixed
  * time against an engine, then how long its backlog takes to drain. By default it starts its own
- * engine exactly as `npm start` does (workers/start.ts, its own DATA_DIR and free ports); with
+ * engine exactly as `npm start` does (local-stack/start.ts, its own DATA_DIR and free ports); with
  * API_URL + TOKENS_FILE + DATABASE_URL + TEMPORAL_ADDRESS it loads one that is already running.
  * Prints, per operation, requests/s, p50/p95/p99 ms and outcomes by HTTP status and error code;
  * processes started and completed by type; rows created against the keys sent; the drain time.

@@ -27,7 +27,7 @@ wait_banner() {
   return 1
 }
 stop_engine() {
-  for p in $(pgrep -f "^node --import tsx workers/start.ts"); do
+  for p in $(pgrep -f "^node --import tsx local-stack/start.ts"); do
     [ "$(readlink "/proc/$p/cwd")" = "$work/app" ] && kill -INT "$p"
   done
   for _ in $(seq 1 120); do pgrep -f "$work/app" >/dev/null || return 0; sleep 0.5; done

@@ -19,7 +19,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { CLINICAL_WORKER_OPTIONS } from '../workers/clinical';
 import { clinicIdKey, patientIdKey, processStatusKey } from '../workflows/search-attributes';
-import { ensureTemporalCli, startTemporalDevServer } from '../workers/stack';
+import { ensureTemporalCli, startTemporalDevServer } from '../local-stack/stack';
 import { cpuSeconds, enginePids } from './process-cpu';
 import { percentile } from './stack';
 

@@ -3,16 +3,19 @@
  * by its header) in one transaction; a file with bad rows is reported line by line and loads nothing.
  */
 import { readFileSync } from 'node:fs';
-import { requireDatabaseUrl, loadConfig } from '../platform/config';
+import { cliDatabaseUrl, reachPostgres } from '../platform/cli-connections';
+import { loadConfig } from '../platform/config';
 import { createDb } from './index';
 import { loadInventory } from './inventory';
 
 async function main() {
   const files = process.argv.slice(2);
   if (files.length === 0) throw new Error('usage: npm run load:inventory -- equipment.csv [staff.csv …]');
-  const db = createDb(requireDatabaseUrl(loadConfig()), 2);
+  const config = loadConfig();
+  const db = createDb(cliDatabaseUrl(config), 2);
   let failed = false;
   try {
+    await reachPostgres(db, config);
     for (const file of files) {
       const result = await loadInventory(db, readFileSync(file, 'utf8'));
       if (result.ok) {

@@ -1,10 +1,16 @@
-/** `npm run db:migrate`: applies pending migrations to DATABASE_URL (production deploys run this). */
-import { loadConfig, requireDatabaseUrl } from '../platform/config';
+/**
+ * `npm run db:migrate`: applies pending migrations to DATABASE_URL (production deploys run this), else to
+ * npm start's embedded Postgres (EMBEDDED_PG_PORT).
+ */
+import { cliDatabaseUrl, reachPostgres } from '../platform/cli-connections';
+import { loadConfig } from '../platform/config';
 import { createDb, migrateToLatest } from './index';
 
 async function main() {
-  const db = createDb(requireDatabaseUrl(loadConfig()), 1);
+  const config = loadConfig();
+  const db = createDb(cliDatabaseUrl(config), 1);
   try {
+    await reachPostgres(db, config);
     const result = await migrateToLatest(db);
     for (const r of result.results ?? []) process.stdout.write(`${r.status} ${r.migrationName}\n`);
     if (!result.results?.length) process.stdout.write('nothing to migrate\n');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { CONFIG_KEYS } from '../platform/config';
 import { ENGINE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { SERVER_SETTINGS } from '../workers/temporal-server';
+import { SERVER_SETTINGS } from '../local-stack/temporal-server';
 
 interface Service {
   image?: string;

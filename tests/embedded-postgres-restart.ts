@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort, startEmbeddedPostgres } from '../workers/stack';
+import { freePort, startEmbeddedPostgres } from '../local-stack/stack';
 
 async function query(url: string, text: string) {
   const client = new pg.Client({ connectionString: url });

@@ -1,5 +1,5 @@
 /**
- * `npm start` as a user runs it, for tests and benches: a real child process (workers/start.ts)
+ * `npm start` as a user runs it, for tests and benches: a real child process (local-stack/start.ts)
  * with its own data folder and free ports, its demo tokens read from the file it writes, and
  * helpers that find its supervised children (and the Postgres and Temporal dev server it started)
  * by their command lines in /proc, so a fault run can kill, stop or restart each of them.
@@ -60,7 +60,7 @@ export interface EngineProcess {
   stop(opts?: { keepData?: boolean }): Promise<number | null>;
 }
 
-/** Starts `npm start` (node workers/start.ts) with its own DATA_DIR and ports; resolves once the banner printed. */
+/** Starts `npm start` (node local-stack/start.ts) with its own DATA_DIR and ports; resolves once the banner printed. */
 export async function startEngineProcess(opts: { dataDir?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<EngineProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'clinical-engine-'));
   const ports = { pg: await freePort(), temporal: await freePort(), ui: await freePort(), api: await freePort(), mllp: await freePort() };
@@ -71,7 +71,7 @@ export async function startEngineProcess(opts: { dataDir?: string; env?: NodeJS.
   for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'AUTH_SECRET', 'PAYLOAD_KEY', 'CDS_DIGEST_SECRET', 'CLINICAL_TASK_QUEUE', 'WORKFLOW_BUNDLE_PATH', 'TEST_DATA_DIR']) {
     if (!opts.env || !(key in opts.env)) delete env[key];
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/start.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local-stack/start.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });

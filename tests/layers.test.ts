@@ -54,4 +54,14 @@ describe('the floors of the house', () => {
       expect(out).toContain(rule);
     }
   });
+
+  test('a worker that imports the API is reported', () => {
+    const floors = Object.fromEntries(['domain', 'platform', 'db', 'workflows', 'activities'].map((dir) => [`${dir}/x.ts`, 'export const x = 1;\n']));
+    const out = cruise({
+      ...floors,
+      'api/errors.ts': 'export const errorBody = 1;\n',
+      'workers/metrics.ts': "import { errorBody } from '../api/errors';\nexport const m = errorBody;\n",
+    });
+    expect(out).toContain('workers-import-no-api');
+  });
 });

@@ -12,7 +12,7 @@ import { PROJECT_ROOT } from '../platform/config';
 import { createDb, migrateToLatest } from '../db';
 import { DEMO_TIME_ZONE, seedDemoCity } from '../db/seed';
 import { localToday } from '../domain/time';
-import { ensureTemporalCli, freePort, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from '../workers/stack';
+import { ensureTemporalCli, freePort, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from '../local-stack/stack';
 import { bundleWorkflows, WORKFLOWS_PATH } from '../workers/clinical';
 
 /** The line the global setup waits for (the dev server prints its own banner on stdout too). */

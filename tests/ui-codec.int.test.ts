@@ -18,7 +18,7 @@ import { PROJECT_ROOT, type Config } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { connectClient, dataConverter } from '../platform/temporal';
 import { createClinicalWorker } from '../workers/clinical';
-import { ensureTemporalCli, freePort, startTemporalDevServer, type RunningTemporal } from '../workers/stack';
+import { ensureTemporalCli, freePort, startTemporalDevServer, type RunningTemporal } from '../local-stack/stack';
 import { daysFromNow, makeClinic, makePatient, makeSlot } from './fixtures';
 import { eventually, jsonRequest, testConfig } from './helpers';
 

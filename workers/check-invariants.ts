@@ -1,13 +1,14 @@
 /**
  * `npm run check:invariants [-- --settle-ms N] [-- --once]`: checks the engine's invariants
- * (workers/invariants.ts) against the Postgres and Temporal of the current config, prints each
+ * (workers/invariants.ts) against the Postgres and Temporal `npm start` uses with the same environment
+ * (platform/cli-connections.ts), prints each
  * violation with its ids and one summary line per rule, and exits 1 when anything is found.
  * What it finds is re-checked once after the settle time, so a process caught between two steps
  * is not reported; --once skips that.
  */
 import { createDb } from '../db';
-import { embeddedDatabaseUrl, loadConfig } from '../platform/config';
-import { connectClient } from '../platform/temporal';
+import { cliDatabaseUrl, reachPostgres, reachTemporal } from '../platform/cli-connections';
+import { loadConfig } from '../platform/config';
 import { checkInvariantsSettled, DEFAULT_SETTLE_MS, runInvariants } from './invariants';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -27,8 +28,15 @@ function parseArgs(argv: string[]): { settleMs: number; once: boolean } {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const config = loadConfig();
-  const db = createDb(config.DATABASE_URL ?? embeddedDatabaseUrl(config.EMBEDDED_PG_PORT), 4);
-  const temporal = await connectClient(config);
+  const db = createDb(cliDatabaseUrl(config), 4);
+  let temporal;
+  try {
+    await reachPostgres(db, config);
+    temporal = await reachTemporal(config);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
   try {
     const deps = { db, temporal, namespace: config.TEMPORAL_NAMESPACE };
     const report = args.once ? await runInvariants(deps, { settleMs: args.settleMs }) : await checkInvariantsSettled(deps, { settleMs: args.settleMs });

@@ -8,11 +8,11 @@ import net from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { InjectedSinks } from '@temporalio/worker';
-import { metricsAccess } from '../api/metrics';
-import type { AuthEnv } from '../api/auth';
-import { ApiError, errorBody } from '../api/errors';
 import type { Config } from '../platform/config';
+import { errorBody } from '../platform/error-body';
+import { metricsAccess } from '../platform/metrics-access';
 import { METRICS_CONTENT_TYPE, metricsRegistry, recordProcessEnded, recordProcessStarted, renderMetrics } from '../platform/metrics';
+import type { AuthEnv } from '../platform/tokens';
 import type { ProcessMetricsSinks } from '../workflows/metrics-interceptor';
 
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/metrics-interceptor')];
@@ -54,9 +54,7 @@ export async function serveWorkerMetrics(opts: { config: Config; port: number; h
   const core = opts.coreMetricsUrl;
   app.get('/metrics', metricsAccess(opts.config.AUTH_SECRET, { metricsToken: opts.config.METRICS_TOKEN, loopbackOpen: true }), async (c) =>
     c.text(await renderMetrics(metricsRegistry, core ? () => fetch(core).then((r) => r.text()) : undefined), 200, { 'content-type': METRICS_CONTENT_TYPE }));
-  app.onError((err, c) => (err instanceof ApiError
-    ? c.json(errorBody(err.code, err.message), err.status)
-    : c.json(errorBody('internal', 'Metrics could not be collected.'), 500)));
+  app.onError((_err, c) => c.json(errorBody('internal', 'Metrics could not be collected.'), 500));
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, hostname: opts.host ?? '127.0.0.1', port: opts.port }, (info) =>
       resolve({ port: info.port, close: () => new Promise<void>((done) => server.close(() => done())) }));

@@ -30,6 +30,7 @@ import {
   type AppointmentView, type BookingInput, type BookingPolicy, type BookingState, type BookingStatus, type CancelRequest, type HoldRequest, type RescheduleRequest,
 } from '../domain/booking';
 import { clinicIdKey, patientIdKey, processStatusKey } from './search-attributes';
+import { HandlerLock } from './handler-lock';
 
 export const holdSlotUpdate = defineUpdate<AppointmentView, [HoldRequest]>('holdSlot');
 export const confirmUpdate = defineUpdate<AppointmentView, [{ by: string }]>('confirm');
@@ -115,17 +116,8 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
   /** Bumped when the visit moves, so waiting timers start over from the new time. */
   let version = 0;
   // One transition at a time: handlers and the main loop take turns on the appointment.
-  let busy = false;
-  const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
-    // A loop, not one wait: every waiter wakes in the same activation, and only one may go on.
-    while (busy) await condition(() => !busy);
-    busy = true;
-    try {
-      return await fn();
-    } finally {
-      busy = false;
-    }
-  };
+  const lock = new HandlerLock();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => lock.runExclusive(fn);
   /** Signals to the referral still in flight: the process ends only once they are sent. */
   const notices: Promise<unknown>[] = [];
   /** Freed slots offered so far: keys each offer, so a second freeing of a slot is a new offer. */

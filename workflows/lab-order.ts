@@ -19,6 +19,7 @@ import {
 } from '../domain/lab-order';
 import { CDS_TASK_QUEUE } from '../domain/task-queues';
 import { overdueKey, processStatusKey } from './search-attributes';
+import { HandlerLock } from './handler-lock';
 
 export { labOrderWorkflowId };
 
@@ -63,12 +64,8 @@ export async function labOrderWorkflow(input: LabOrderInput): Promise<LabOrderSt
   let registered = false;
   let ackRound = 0;
   let seq = 0;
-  let busy = false;
-  const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
-    while (busy) await condition(() => !busy);
-    busy = true;
-    try { return await fn(); } finally { busy = false; }
-  };
+  const lock = new HandlerLock();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => lock.runExclusive(fn);
   const setStatus = (status: LabOrderStatus, processStatus: string = status) => {
     state.status = status;
     upsertSearchAttributes([{ key: processStatusKey, value: processStatus }]);

@@ -17,6 +17,7 @@ import {
 } from '../domain/onboarding';
 import type { StageReport } from '../domain/rollout';
 import { clinicIdKey, onboardingStageKey, processStatusKey } from './search-attributes';
+import { HandlerLock } from './handler-lock';
 
 export const completeTaskUpdate = defineUpdate<Progress, [CompleteTaskRequest]>('completeTask');
 export const reportBlockerUpdate = defineUpdate<Progress, [BlockerRequest]>('reportBlocker');
@@ -58,19 +59,14 @@ export async function onboardingWorkflow(input: OnboardingInput): Promise<Onboar
   let shown = '';
 
   // One change at a time: handlers and the main loop take turns on the clinic's records.
-  let busy = false;
-  const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
-    await condition(() => begun);
-    while (busy) await condition(() => !busy);
-    busy = true;
-    try {
-      return await fn();
-    } finally {
-      busy = false;
+  const lock = new HandlerLock({
+    before: () => condition(() => begun),
+    afterRelease: () => {
       changes++;
-      await publish();
-    }
-  };
+      return publish();
+    },
+  });
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => lock.runExclusive(fn);
   const task = (key: string) => state.tasks.find((t) => t.key === key)!;
   const progress = () => computeProgress(state);
 

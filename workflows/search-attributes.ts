@@ -17,7 +17,7 @@ export const breachedKey = defineSearchAttributeKey('Breached', SearchAttributeT
 /** 'true' once a process passed its deadline unfinished (lab turnaround), so ops can filter on it. */
 export const overdueKey = defineSearchAttributeKey('Overdue', SearchAttributeType.KEYWORD);
 
-/** Every key above: registered on the dev server at start and on the production server (workers/temporal-server.ts). */
+/** Every key above: registered on the dev server at start and on the production server (local-stack/temporal-server.ts). */
 export const ENGINE_SEARCH_ATTRIBUTES = [clinicIdKey, patientIdKey, processStatusKey, onboardingStageKey, deadlineAtKey, breachedKey, overdueKey] as const;
 
 /** Registered on the dev server at start (`--search-attribute NAME=Type`). */

@@ -15,7 +15,7 @@ import { assertActInClinic, auditAccess, canActForPractitioner, canBookFor } fro
 import { ApiError, fromRefusal } from '../errors';
 import { icd10Lookup } from '../icd10';
 import { startBookingProcess, tellConfirmed } from './process';
-import { BOOKING_FAILURES, assertOwnPatient, type BookingContext } from './shared';
+import { assertOwnPatient, type BookingContext } from './shared';
 
 export interface BookInput { slotId: string; patientId: string; referralId?: string; confirm?: boolean; key: string }
 export interface WaitlistInput { patientId: string; specialty: string; practitionerId?: string; clinicId?: string; wantedBefore: string }
@@ -53,7 +53,7 @@ export function bookingCommands(ctx: BookingContext) {
     const workflowId = bookingWorkflowId(appointmentId);
     // Postgres decides (one short transaction); a refusal is answered at once, with no process.
     const { view, created } = await booking.holdSlotRow({ appointmentId, workflowId, patientId, slotId, bookedBy: caller.id, policy, confirm: confirm === true, processPending: behind })
-      .catch((err) => fromRefusal(err, BOOKING_FAILURES));
+      .catch((err) => fromRefusal(err));
     // The key names an earlier request; a different slot or patient under it is a client bug.
     if (view.slotId !== slotId || view.patientId !== patientId) {
       throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different booking; use a new key.');
@@ -75,7 +75,7 @@ export function bookingCommands(ctx: BookingContext) {
   /** Confirms a held or offered appointment: Postgres decides, the process hears of it right after. */
   async function confirm(c: Context<AppEnv>, appointmentId: string) {
     const row = await ownAppointment(c, appointmentId);
-    const view = await booking.confirmAppointment({ appointmentId: row.id, workflowId: row.workflow_id, by: c.get('caller').id }).catch((err) => fromRefusal(err, BOOKING_FAILURES));
+    const view = await booking.confirmAppointment({ appointmentId: row.id, workflowId: row.workflow_id, by: c.get('caller').id }).catch((err) => fromRefusal(err));
     const onLost = (err: unknown) => logger.warn({ appointmentId: row.id, err: String(err) }, 'confirmed; the process will find it on its hold timer');
     await (starter ? starter.confirmed(view, onLost) : tellConfirmed(processDeps, view, onLost));
     return present(view);

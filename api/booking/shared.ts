@@ -1,4 +1,4 @@
-/** What the booking routes share: failure map, schemas, presentation and the per-API context. */
+/** What the booking routes share: schemas, presentation and the per-API context. */
 import { z } from '@hono/zod-openapi';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Context } from 'hono';
@@ -11,25 +11,9 @@ import type { Appointment } from '../../db/schema';
 import { type ApiDeps, type AppEnv } from '../router';
 import { requireRole, type Caller } from '../auth';
 import { canActOnAppointment } from '../access';
-import { ApiError, errorResponse, sendToProcess, type FailureMap } from '../errors';
+import { ApiError, errorResponse, sendToProcess } from '../errors';
 import { MoreField } from '../paging';
 import { startBookingProcess } from './process';
-
-export const BOOKING_FAILURES: FailureMap = {
-  SlotNotFound: [404, 'slot_not_found'],
-  PatientNotFound: [404, 'patient_not_found'],
-  SlotUnavailable: [409, 'slot_unavailable'],
-  SlotInPast: [422, 'slot_in_past'],
-  BeyondHorizon: [422, 'beyond_booking_horizon'],
-  SlotTaken: [409, 'slot_taken'],
-  PatientBusy: [409, 'patient_busy'],
-  TooManyBookings: [422, 'too_many_bookings'],
-  InvalidState: [409, 'invalid_state'],
-  OtherClinic: [422, 'other_clinic'],
-  ClinicNotLive: [409, 'clinic_not_live'],
-  DuplicateRequest: [409, 'idempotency_key_reused'],
-  Busy: [503, 'unavailable'],
-};
 
 export const Uuid = z.string().uuid();
 export const LocalDate = z.string().regex(/^(19|2\d)\d{2}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD between 1900 and 2999').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a calendar date');
@@ -121,7 +105,7 @@ export function bookingContext(deps: ApiDeps) {
   /** Sends an Update to the appointment's process; an ended process means the appointment can no longer change. */
   const update = async <T>(row: Appointment, send: (handle: WorkflowHandle) => Promise<T>): Promise<T> => {
     await ensureProcess(row);
-    return sendToProcess(temporal, row, 'appointment', BOOKING_FAILURES, send);
+    return sendToProcess(temporal, row, 'appointment', send);
   };
 
   // A clinic's zone is set when it joins; remembered per process so answers cost no extra query.

@@ -1,9 +1,7 @@
 /** What the lab order routers share: schemas, access rules per role, the order view, failure mapping. */
 import { z } from '@hono/zod-openapi';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { Context } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Db } from '../../db';
 import { currentResults, labOrderRow } from '../../db/lab-order';
 import type { LabOrder } from '../../db/schema';
@@ -13,7 +11,7 @@ import {
 import type { AppEnv } from '../router';
 import type { Caller } from '../auth';
 import { canActInClinic, noteAccess } from '../access';
-import { ApiError, errorResponse, type ErrorCode } from '../errors';
+import { ApiError, errorResponse, processRefusal } from '../errors';
 
 export const Uuid = z.string().uuid();
 export const IdParam = z.object({ id: Uuid });
@@ -24,26 +22,9 @@ export const json = <T extends z.ZodTypeAny>(schema: T, description: string) => 
 export const body = <T extends z.ZodTypeAny>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 export const AUTH_ERRORS = { 401: errorResponse('No or invalid token'), 403: errorResponse('Role not allowed, or not your order / patient / clinic') };
 
-/** Business failure types (activities/errors.ts) and validator refusals, as HTTP. */
-export const LAB_FAILURES: Record<string, [ContentfulStatusCode, ErrorCode]> = {
-  InvalidState: [409, 'invalid_state'],
-  InvalidInput: [400, 'validation_failed'],
-  UnknownTest: [422, 'unknown_test'],
-  WrongUnit: [422, 'wrong_unit'],
-  NotFinite: [422, 'not_finite'],
-  ImpossibleValue: [422, 'impossible_value'],
-  ReadBackMismatch: [422, 'read_back_mismatch'],
-  NotYourOrder: [403, 'forbidden'],
-};
-
-/** The refusal an Update came back with, as an ApiError with the failure's details. */
+/** The refusal an Update came back with (api/failures.ts), as an ApiError with the failure's details. */
 export function labFailure(err: unknown): ApiError | undefined {
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-    const [status, code] = LAB_FAILURES[err.cause.type ?? ''] ?? [409, 'invalid_state'];
-    return new ApiError(status, code, err.cause.message, err.cause.details?.[0]);
-  }
-  if (err instanceof WorkflowNotFoundError) return new ApiError(409, 'invalid_state', 'The order\'s process has ended; it can no longer change.');
-  return undefined;
+  return processRefusal(err, new ApiError(409, 'invalid_state', 'The order\'s process has ended; it can no longer change.'));
 }
 
 /** Sends an Update to the order's process; refusals become 4xx. */

@@ -19,7 +19,7 @@ import { requireRole, type Caller } from '../auth';
 import { callerClinics } from '../access';
 import { ApiError, errorResponse, fromProcessFailure } from '../errors';
 import { newRouter, type ApiDeps } from '../router';
-import { AUTH_ERRORS, body, json, ONBOARDING_FAILURES, OnboardingPolicySchema, ProgressSchema, StageSchema, Uuid } from './shared';
+import { AUTH_ERRORS, body, json, OnboardingPolicySchema, ProgressSchema, StageSchema, Uuid } from './shared';
 
 const ClinicParam = z.object({ clinicId: Uuid });
 const WRITE_RESPONSES = {
@@ -42,7 +42,7 @@ export function clinicOnboardingRouter(deps: ApiDeps) {
       return await fn(temporal.workflow.getHandle(onboardingWorkflowId(clinicId)));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'not_found', `Clinic ${clinicId} has no onboarding process.`);
-      return fromProcessFailure(err, ONBOARDING_FAILURES);
+      return fromProcessFailure(err);
     }
   }
 

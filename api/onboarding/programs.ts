@@ -12,7 +12,7 @@ import { processStatusKey } from '../../workflows/search-attributes';
 import { requireRole } from '../auth';
 import { ApiError, errorResponse, fromProcessFailure } from '../errors';
 import { newRouter, type ApiDeps } from '../router';
-import { AUTH_ERRORS, body, json, ONBOARDING_FAILURES, OnboardingPolicySchema, Uuid } from './shared';
+import { AUTH_ERRORS, body, json, OnboardingPolicySchema, Uuid } from './shared';
 
 const DashboardSchema = z.object({
   programId: Uuid, name: z.string().optional(), phase: z.enum(['pilots', 'waves', 'done']), paused: z.boolean(), total: z.number().int(),
@@ -116,7 +116,7 @@ export function programsRouter(deps: ApiDeps) {
       request: { params: IdParam }, responses: { 202: json(z.object({ accepted: z.literal(true) }), 'Sent to the program'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('program_not_found') },
     }), async (c) => {
       const { handle } = await program(c.req.valid('param').id);
-      await handle.signal(signal, { by: c.get('caller').id }).catch((err) => fromProcessFailure(err, ONBOARDING_FAILURES));
+      await handle.signal(signal, { by: c.get('caller').id }).catch((err) => fromProcessFailure(err));
       return c.json({ accepted: true as const }, 202);
     });
   }
@@ -129,7 +129,7 @@ export function programsRouter(deps: ApiDeps) {
     const { row, handle } = await program(c.req.valid('param').id);
     const { clinicId } = c.req.valid('json');
     await clinicsExist([clinicId]);
-    const dashboard = await handle.executeUpdate(addClinicUpdate, { args: [{ clinicId, by: c.get('caller').id }] }).catch((err) => fromProcessFailure(err, ONBOARDING_FAILURES));
+    const dashboard = await handle.executeUpdate(addClinicUpdate, { args: [{ clinicId, by: c.get('caller').id }] }).catch((err) => fromProcessFailure(err));
     return c.json({ ...dashboard, name: row.name }, 200);
   });
 

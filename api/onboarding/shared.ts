@@ -1,17 +1,7 @@
-/** What the onboarding and rollout routers share: schemas, the failure map, response helpers. */
+/** What the onboarding and rollout routers share: schemas, response helpers. */
 import { z } from '@hono/zod-openapi';
 import { ONBOARDING_STAGES } from '../../domain/onboarding';
-import { errorResponse, type FailureMap } from '../errors';
-
-export const ONBOARDING_FAILURES: FailureMap = {
-  NotFound: [404, 'not_found'],
-  Forbidden: [403, 'forbidden'],
-  InvalidState: [409, 'invalid_state'],
-  InvalidInput: [422, 'validation_failed'],
-  PreconditionFailed: [422, 'precondition_failed'],
-  BlockingIncidentsOpen: [409, 'blocking_incidents_open'],
-  OnboardingBlocked: [409, 'onboarding_blocked'],
-};
+import { errorResponse } from '../errors';
 
 export const Uuid = z.string().uuid();
 export const StageSchema = z.enum(ONBOARDING_STAGES);

@@ -1,6 +1,6 @@
 /** The demo sign-in (embedded default only), sign-out, and a home page per role. */
 import type { Hono } from 'hono';
-import { DEMO_CALLERS } from '../../api/demo-users';
+import { DEMO_CALLERS } from '../../db/demo-users';
 import type { ApiDeps } from '../../api/router';
 import type { WebEnv } from '../env';
 import { Layout } from '../layout';

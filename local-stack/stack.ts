@@ -197,7 +197,7 @@ export async function startTemporalDevServer(opts: {
   return {
     address: env.address,
     uiUrl: opts.uiPort !== undefined ? `http://127.0.0.1:${opts.uiPort}` : undefined,
-    // Bounded: after a terminal Ctrl-C the server may already be shutting down on its own.
-    stop: () => Promise.race([env.teardown(), new Promise<void>((resolve) => setTimeout(resolve, 15_000).unref())]),
+    // Bounded (npm start is gone within 10 s of Ctrl-C): after a terminal Ctrl-C the server may already be shutting down on its own.
+    stop: () => Promise.race([env.teardown(), new Promise<void>((resolve) => setTimeout(resolve, 3000).unref())]),
   };
 }

@@ -2,8 +2,9 @@
  * `npm start [-- --demo]`: the whole engine on one machine. Boots an embedded Postgres and a
  * Temporal dev server (unless DATABASE_URL / TEMPORAL_ADDRESS point elsewhere), migrates, seeds
  * the demo city (embedded Postgres or --demo only), starts both workers and the API as their own
- * processes under a supervisor that restarts one that dies, and prints the URLs.
- * Ctrl-C stops everything in order; data stays in DATA_DIR (.data/) for the next run.
+ * processes under a supervisor that restarts one that dies, and prints the URLs. A Temporal server
+ * or Postgres it started that stops answering is started again too (local-stack/keep-up.ts).
+ * Ctrl-C stops everything in order within 10 s; data stays in DATA_DIR (.data/) for the next run.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,8 @@ import { localToday } from '../domain/time';
 import { bannerLines, shownPath } from './banner';
 import { demoTokensFile, parseStartArgs, removeDemoTokens, wantsDemo, writeDemoTokens } from './demo';
 import { ensureTemporalCli, freePort, portInUse, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from './stack';
-import { Supervisor } from './supervisor';
+import { KeptUp } from './keep-up';
+import { DEFAULT_RESTART_POLICY, Supervisor } from './supervisor';
 import { startTemporalServer } from './temporal-server';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -40,8 +42,8 @@ async function main() {
   const pidsFile = path.join(config.DATA_DIR, 'run', 'pids.json');
   mkdirSync(logDir, { recursive: true });
   mkdirSync(path.dirname(pidsFile), { recursive: true });
-  let postgres: RunningPostgres | undefined;
-  let temporal: RunningTemporal | undefined;
+  let postgres: KeptUp<RunningPostgres> | undefined;
+  let temporal: KeptUp<RunningTemporal> | undefined;
   let supervisor: Supervisor | undefined;
   let stopping = false;
 
@@ -49,10 +51,15 @@ async function main() {
     if (stopping) return;
     stopping = true;
     say('\nStopping: API and workers first, then Temporal and Postgres...');
+    // A terminal's Ctrl-C reaches Temporal and Postgres too: they must not be started again now.
+    temporal?.freeze();
+    postgres?.freeze();
     await supervisor?.stop();
     rmSync(pidsFile, { force: true });
-    await temporal?.stop().catch((e) => say(`temporal: ${String(e)}`));
-    await postgres?.stop().catch((e) => say(`postgres: ${String(e)}`));
+    await Promise.all([
+      temporal?.stop().catch((e) => say(`temporal: ${String(e)}`)),
+      postgres?.stop().catch((e) => say(`postgres: ${String(e)}`)),
+    ]);
     say(`Stopped. Data is kept in ${shownPath(config.DATA_DIR)} for the next run.`);
     process.exit(code);
   };
@@ -65,6 +72,8 @@ async function main() {
     }
   };
   ownSignals();
+  const keepUp = <T extends RunningPostgres | RunningTemporal>(name: string, port: number, first: T, start: () => Promise<T>) =>
+    new KeptUp<T>({ name, port, first, start, say, onGiveUp: () => void stopAll(1) });
 
   try {
     let databaseUrl = config.DATABASE_URL;
@@ -72,9 +81,14 @@ async function main() {
       if (await portInUse(config.EMBEDDED_PG_PORT)) throw new Error(`port ${config.EMBEDDED_PG_PORT} is busy: is the engine already running? (EMBEDDED_PG_PORT moves it)`);
       const pgDir = path.join(config.DATA_DIR, 'postgres');
       say(`Starting embedded Postgres on port ${config.EMBEDDED_PG_PORT} (data in ${shownPath(pgDir)})...`);
-      postgres = await startEmbeddedPostgres({ dataDir: pgDir, port: config.EMBEDDED_PG_PORT, say });
-      databaseUrl = postgres.url;
-      ownSignals();
+      const startPostgres = async () => {
+        const started = await startEmbeddedPostgres({ dataDir: pgDir, port: config.EMBEDDED_PG_PORT, say });
+        ownSignals();
+        return started;
+      };
+      const first = await startPostgres();
+      databaseUrl = first.url;
+      postgres = keepUp('postgres', config.EMBEDDED_PG_PORT, first, startPostgres);
     }
 
     let temporalAddress = config.TEMPORAL_ADDRESS;
@@ -83,13 +97,14 @@ async function main() {
       if (await portInUse(config.TEMPORAL_DEV_PORT)) throw new Error(`port ${config.TEMPORAL_DEV_PORT} is busy: is the engine already running? (TEMPORAL_DEV_PORT moves it)`);
       if (config.TEMPORAL_MODE === 'server') {
         say(`Starting the production Temporal server on port ${config.TEMPORAL_DEV_PORT} (history in Postgres: temporal, temporal_visibility)...`);
-        const server = await startTemporalServer({
+        const serverOpts = {
           dataDir: config.DATA_DIR, logDir, port: config.TEMPORAL_DEV_PORT, databaseUrl, namespace: config.TEMPORAL_NAMESPACE,
           serverPath: config.TEMPORAL_SERVER_PATH, sqlToolPath: config.TEMPORAL_SQL_TOOL_PATH, say,
-        });
-        temporal = server;
+        };
+        const server = await startTemporalServer(serverOpts);
+        temporal = keepUp<RunningTemporal>('temporal', config.TEMPORAL_DEV_PORT, server, () => startTemporalServer(serverOpts));
         say(`Temporal schemas: ${server.setup.join(', ')}; namespace ${config.TEMPORAL_NAMESPACE} and search attributes registered.`);
-        temporalAddress = temporal.address;
+        temporalAddress = server.address;
         uiUrl = 'none: the production server has no UI (docker compose runs temporalio/ui)';
       }
     }
@@ -97,12 +112,14 @@ async function main() {
       const executable = await ensureTemporalCli(path.join(PROJECT_ROOT, '.tools'), say, config.TEMPORAL_CLI_PATH);
       const dbFilename = path.join(config.DATA_DIR, 'temporal.db');
       say(`Starting the Temporal dev server on port ${config.TEMPORAL_DEV_PORT} (history in ${shownPath(dbFilename)})...`);
-      temporal = await startTemporalDevServer({
+      const devOpts = {
         executable, port: config.TEMPORAL_DEV_PORT, uiPort: config.TEMPORAL_UI_PORT, dbFilename,
         uiCodecEndpoint: `http://${config.API_HOST}:${config.API_PORT}/codec`,
-      });
-      temporalAddress = temporal.address;
-      uiUrl = temporal.uiUrl;
+      };
+      const devServer = await startTemporalDevServer(devOpts);
+      temporal = keepUp('temporal', config.TEMPORAL_DEV_PORT, devServer, () => startTemporalDevServer(devOpts));
+      temporalAddress = devServer.address;
+      uiUrl = devServer.uiUrl;
     }
 
     const db = createDb(databaseUrl, 2);
@@ -138,6 +155,8 @@ async function main() {
       })),
       {
         say,
+        // Ctrl-C: a worker gets 6 s to finish its tasks, so npm start is gone within 10 s.
+        policy: { ...DEFAULT_RESTART_POLICY, stopTimeoutMs: 6000 },
         onGiveUp: (name) => {
           say(`${name} keeps failing; see ${shownPath(path.join(logDir, `${name}.log`))}`);
           void stopAll(1);

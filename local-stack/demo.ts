@@ -6,8 +6,8 @@
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { mintToken } from '../api/auth';
-import { DEMO_CALLERS } from '../api/demo-users';
+import { mintToken } from '../platform/tokens';
+import { DEMO_CALLERS } from '../db/demo-users';
 
 export { DEMO_CALLERS };
 

@@ -1,9 +1,9 @@
 /**
  * The embedded demo's users, one per role: `npm start` mints a bearer token for each
- * (workers/demo.ts) and the pages' demo sign-in (web/) signs in as one of them.
+ * (local-stack/demo.ts) and the pages' demo sign-in (web/) signs in as one of them.
  */
-import { demoId } from '../db/seed';
-import type { Caller } from './auth';
+import { demoId } from './seed';
+import type { Caller } from '../platform/tokens';
 
 export const DEMO_CALLERS: Caller[] = [
   { id: 'demo-patient', role: 'patient', patientId: demoId('patient:0') },

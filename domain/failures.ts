@@ -1,0 +1,35 @@
+/**
+ * The failure types that activities and workflows refuse with (activities/errors.ts `refuse`),
+ * named once: workflows branch on them and the API maps each to one HTTP status (api/failures.ts).
+ */
+export type FailureType =
+  | 'NotFound'
+  | 'SlotNotFound'
+  | 'PatientNotFound'
+  | 'SlotUnavailable'
+  | 'SlotInPast'
+  | 'BeyondHorizon'
+  | 'OtherClinic'
+  | 'SlotTaken'
+  | 'PatientBusy'
+  | 'TooManyBookings'
+  | 'InvalidState'
+  | 'InvalidInput'
+  | 'ModelNotFound'
+  | 'InvalidFeatures'
+  | 'RuleViolation'
+  | 'ClinicNotLive'
+  | 'PreconditionFailed'
+  | 'BlockingIncidentsOpen'
+  | 'OnboardingBlocked'
+  | 'Forbidden'
+  | 'WrongPractitioner'
+  | 'WrongPatient'
+  | 'UnknownTest'
+  | 'WrongUnit'
+  | 'NotFinite'
+  | 'ImpossibleValue'
+  | 'ReadBackMismatch'
+  | 'NotYourOrder'
+  | 'DuplicateRequest'
+  | 'Busy';
