@@ -1,11 +1,15 @@
 /**
- * Bearer tokens (HS256 JWT) with one role each. A patient token also names its patient id and a
+ * Bearer tokens (JWT) with one role each: the city's OpenID Connect issuer's (RS256/ES256, JWKS) or
+ * the embedded default's own HS256 ones (api/token-verifier.ts). A patient token also names its patient id and a
  * doctor token its practitioner id, so handlers can check that a caller touches only their own records.
  */
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
-import { sign, verify } from 'hono/jwt';
+import { sign } from 'hono/jwt';
 import { ApiError } from './errors';
+import { createTokenVerifier, IssuerUnavailable, TokenRefused, type AuthSettings, type RefusalReason } from './token-verifier';
+
+export type { AuthSettings } from './token-verifier';
 
 export const ROLES = ['patient', 'registrar', 'doctor', 'lab', 'ops', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -29,7 +33,8 @@ export function clinicClaims(cid: unknown, cids: unknown): string[] {
   return [...new Set(all)];
 }
 
-export type AuthEnv = { Variables: { caller: Caller; requestId: string } };
+/** `authRefusal`: why a token was refused, for the access log only. */
+export type AuthEnv = { Variables: { caller: Caller; requestId: string; authRefusal?: RefusalReason | 'issuer_unavailable' } };
 
 /** The longest lifetime a token may be minted with (`npm run token -- --hours` is bounded by it). */
 export const MAX_TOKEN_HOURS = 24 * 7;
@@ -43,60 +48,53 @@ export async function mintToken(secret: string, caller: Caller, ttlSeconds = 12 
 }
 
 /**
- * Tokens already verified, with their caller, until they expire: an app or a desk sends the same
- * token with every call, and verifying an HMAC through WebCrypto costs more than the call's own
- * work. Keyed by secret and token; bounded (the oldest entries go first).
+ * One verifier per configuration object (api/token-verifier.ts), with the tokens it has already
+ * verified until they expire or their key set is due to be read again: an app or a desk sends
+ * the same token with every call, and verifying a signature costs more than the call's own work.
+ * Bounded (the oldest entries go first).
  */
-const verified = new Map<string, { caller: Caller; expMs: number }>();
+const verifiers = new WeakMap<AuthSettings, (token: string) => Promise<Caller>>();
 const VERIFIED_MAX = 10_000;
 
-async function readCaller(secret: string, header: string | undefined): Promise<Caller> {
-  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
-  if (!match) throw new ApiError(401, 'unauthenticated', 'A bearer token is required.');
-  const key = `${secret}\u0000${match[1]}`;
-  const hit = verified.get(key);
-  if (hit && hit.expMs > Date.now()) return hit.caller;
-  if (hit) verified.delete(key);
-  const caller = await verifyCaller(secret, match[1]!);
-  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
-  verified.set(key, { caller, expMs: callerExpiry.get(caller)! });
-  return caller;
+function verifierFor(settings: AuthSettings): (token: string) => Promise<Caller> {
+  let found = verifiers.get(settings);
+  if (found) return found;
+  const verify = createTokenVerifier(settings);
+  const verified = new Map<string, { caller: Caller; untilMs: number }>();
+  found = async (token) => {
+    const hit = verified.get(token);
+    if (hit && hit.untilMs > Date.now()) return hit.caller;
+    if (hit) verified.delete(token);
+    const { caller, reuseUntilMs } = await verify(token);
+    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+    verified.set(token, { caller, untilMs: reuseUntilMs });
+    return caller;
+  };
+  verifiers.set(settings, found);
+  return found;
 }
 
-/** When each verified caller's token expires (epoch ms). */
-const callerExpiry = new WeakMap<Caller, number>();
-
-async function verifyCaller(secret: string, token: string): Promise<Caller> {
-  let payload: Record<string, unknown>;
+/** The caller of a request's bearer token; a refusal's reason goes to the context (the access log), never the answer. */
+async function readCaller(c: Context<AuthEnv>, settings: AuthSettings): Promise<Caller> {
+  const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
   try {
-    payload = (await verify(token, secret, 'HS256')) as Record<string, unknown>;
-  } catch {
-    throw new ApiError(401, 'unauthenticated', 'The bearer token is invalid or expired.');
+    if (!match) throw new TokenRefused('no_token');
+    return await verifierFor(settings)(match[1]!);
+  } catch (err) {
+    if (err instanceof IssuerUnavailable) {
+      c.set('authRefusal', 'issuer_unavailable');
+      throw new ApiError(503, 'unavailable', 'Sign-in cannot be checked right now; try again shortly.');
+    }
+    if (!(err instanceof TokenRefused)) throw err;
+    c.set('authRefusal', err.reason);
+    throw new ApiError(401, 'unauthenticated', match ? 'The bearer token is invalid or expired.' : 'A bearer token is required.');
   }
-  // hono/jwt checks `exp` only when the token has one: a token without it would never expire.
-  if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) {
-    throw new ApiError(401, 'unauthenticated', 'The bearer token has no expiry.');
-  }
-  const role = payload.role as Role;
-  if (typeof payload.sub !== 'string' || !payload.sub || !ROLES.includes(role)) {
-    throw new ApiError(401, 'unauthenticated', 'The bearer token has no valid subject or role.');
-  }
-  const caller: Caller = Object.freeze({
-    id: payload.sub,
-    role,
-    patientId: typeof payload.pid === 'string' ? payload.pid : undefined,
-    practitionerId: typeof payload.prid === 'string' ? payload.prid : undefined,
-    clinicId: typeof payload.cid === 'string' ? payload.cid : undefined,
-    clinicIds: clinicClaims(payload.cid, payload.cids),
-  });
-  callerExpiry.set(caller, payload.exp * 1000);
-  return caller;
 }
 
 /** Lets the request through only with a valid token whose role is one of `roles`. */
-export function requireRole(secret: string, ...roles: Role[]): MiddlewareHandler<AuthEnv> {
+export function requireRole(settings: AuthSettings, ...roles: Role[]): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
-    const caller = await readCaller(secret, c.req.header('authorization'));
+    const caller = await readCaller(c, settings);
     if (!roles.includes(caller.role)) {
       throw new ApiError(403, 'forbidden', `This action needs one of the roles: ${roles.join(', ')}.`);
     }

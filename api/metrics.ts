@@ -10,7 +10,7 @@ import { dbGauges } from '../db/metrics';
 import { isLoopbackHost } from '../platform/config';
 import { METRICS_CONTENT_TYPE, metricsRegistry, registerDbGauges, renderMetrics } from '../platform/metrics';
 import { timingSafeEqual } from 'node:crypto';
-import { peerAddress, requireRole, type AuthEnv } from './auth';
+import { peerAddress, requireRole, type AuthEnv, type AuthSettings } from './auth';
 import { errorResponse } from './errors';
 import { newRouter, type ApiDeps } from './router';
 
@@ -26,8 +26,8 @@ function isScrapeToken(header: string | undefined, metricsToken: string | undefi
  * METRICS_TOKEN, or an ops or admin token. `loopbackOpen` (a worker's own metrics port, bound to
  * loopback by default) also lets a token-less loopback peer through; the API port never does.
  */
-export function metricsAccess(secret: string, opts: { metricsToken?: string; loopbackOpen: boolean }): MiddlewareHandler<AuthEnv> {
-  const withToken = requireRole(secret, 'ops', 'admin');
+export function metricsAccess(auth: AuthSettings, opts: { metricsToken?: string; loopbackOpen: boolean }): MiddlewareHandler<AuthEnv> {
+  const withToken = requireRole(auth, 'ops', 'admin');
   return async (c, next) => {
     const header = c.req.header('authorization');
     if (isScrapeToken(header, opts.metricsToken)) return next();
@@ -36,12 +36,12 @@ export function metricsAccess(secret: string, opts: { metricsToken?: string; loo
   };
 }
 
-const metricsRoute = (secret: string, metricsToken: string | undefined) => createRoute({
+const metricsRoute = (auth: AuthSettings, metricsToken: string | undefined) => createRoute({
   method: 'get',
   path: '/metrics',
   summary: 'Prometheus metrics of the API process (METRICS_TOKEN, or an ops/admin token)',
   security: [{ bearer: [] }],
-  middleware: [metricsAccess(secret, { metricsToken, loopbackOpen: false })] as const,
+  middleware: [metricsAccess(auth, { metricsToken, loopbackOpen: false })] as const,
   responses: {
     200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
     401: errorResponse('No valid token'),
@@ -51,6 +51,6 @@ const metricsRoute = (secret: string, metricsToken: string | undefined) => creat
 
 export function metricsRouter(deps: ApiDeps) {
   registerDbGauges(metricsRegistry, dbGauges(deps.db));
-  return newRouter().openapi(metricsRoute(deps.config.AUTH_SECRET, deps.config.METRICS_TOKEN), async (c) =>
+  return newRouter().openapi(metricsRoute(deps.config, deps.config.METRICS_TOKEN), async (c) =>
     c.text(await renderMetrics(), 200, { 'content-type': METRICS_CONTENT_TYPE }));
 }
