@@ -74,6 +74,11 @@ function verifierFor(settings: AuthSettings): (token: string) => Promise<Caller>
   return found;
 }
 
+/** The caller an access token names, verified as the API verifies it (the pages' OIDC sign-in uses it); throws TokenRefused. */
+export function callerOfToken(settings: AuthSettings, token: string): Promise<Caller> {
+  return verifierFor(settings)(token);
+}
+
 /** The caller of a request's bearer token; a refusal's reason goes to the context (the access log), never the answer. */
 async function readCaller(c: Context<AuthEnv>, settings: AuthSettings): Promise<Caller> {
   const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');

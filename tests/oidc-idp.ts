@@ -28,8 +28,8 @@ export async function newKey(): Promise<object> {
   return { ...(await exportJWK(privateKey)), kid: `k-${Math.random().toString(36).slice(2, 10)}`, alg: 'RS256', use: 'sig' };
 }
 
-export async function startIdpProcess(opts: { clients: IdpClient[]; keys: object[]; accessTokenSeconds?: number }): Promise<IdpProcess> {
-  const port = await freePort();
+export async function startIdpProcess(opts: { clients: IdpClient[]; keys: object[]; accessTokenSeconds?: number; port?: number }): Promise<IdpProcess> {
+  const port = opts.port ?? (await freePort());
   const issuer = `http://127.0.0.1:${port}`;
   const keysFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'demo-idp-')), 'keys.json');
   writeFileSync(keysFile, JSON.stringify({ keys: opts.keys }));
