@@ -44,7 +44,9 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 async function signInThroughProvider(context: BrowserContext, page: Page, user: string): Promise<string> {
   await page.goto('/sign-in');
   await page.click('[data-sign-in="oidc"]');
-  await page.waitForURL((u) => u.href.startsWith(idp.issuer));
+  await page.waitForURL((u) => u.href.startsWith(idp.issuer), { timeout: 15_000 }).catch(async (err: Error) => {
+    throw new Error(`${err.message}; at ${page.url()}: ${(await page.content()).slice(0, 2000)}`);
+  });
   await page.click(`button[data-user="${user}"]`);
   await page.waitForURL(`${harness.baseUrl}/`);
   const sid = (await context.cookies()).find((c) => c.name === 'sid');

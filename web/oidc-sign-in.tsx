@@ -56,7 +56,7 @@ export function OidcSignIn(props: { c: WebContext }) {
   return (
     <Layout c={props.c} title={t.oidc.title}>
       <p>{t.oidc.intro}</p>
-      <p><a class="button" href="/auth/start" data-sign-in="oidc">{t.oidc.button}</a></p>
+      <p><a class="button" href="/auth/start" data-sign-in="oidc" hx-boost="false">{t.oidc.button}</a></p>
     </Layout>
   );
 }

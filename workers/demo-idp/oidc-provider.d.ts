@@ -26,3 +26,10 @@ declare module 'oidc-provider' {
   }
   export const errors: { InvalidTarget: new (message?: string) => Error };
 }
+
+declare module 'oidc-provider/lib/adapters/memory_adapter.js' {
+  /** The in-memory adapter whose storage is shared by every provider in the process. */
+  export default class MemoryAdapter {
+    constructor(model: string, store?: unknown, clockTolerance?: number);
+  }
+}

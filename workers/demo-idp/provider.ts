@@ -62,12 +62,16 @@ export function engineClaims(user: Caller): Record<string, unknown> {
 
 export async function startDemoIdp(opts: DemoIdpOptions): Promise<RunningDemoIdp> {
   const { default: Provider, errors } = await import('oidc-provider');
+  // One store for every provider built below, so sessions, grants and refresh tokens outlive a key reload.
+  const { default: MemoryAdapter } = await import('oidc-provider/lib/adapters/memory_adapter.js');
+  class SharedMemoryAdapter extends MemoryAdapter {}
   const cookieKeys = [randomBytes(32).toString('base64url')];
   const ttl = opts.accessTokenSeconds ?? 600;
   const userOf = (id: string | undefined) => opts.users.find((u) => u.id === id);
 
   const build = (keys: object[]) => {
     const provider = new Provider(opts.issuer, {
+      adapter: SharedMemoryAdapter,
       clients: opts.clients.map((c) => ({ ...c, grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] })),
       jwks: { keys },
       cookies: { keys: cookieKeys },
