@@ -16,6 +16,7 @@ import { localToday } from '../domain/time';
 import { bannerLines, shownPath } from './banner';
 import { demoTokensFile, parseStartArgs, removeDemoTokens, wantsDemo, writeDemoTokens } from './demo';
 import { ensureTemporalCli, freePort, portInUse, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from './stack';
+import { demoIdpFromArgs } from './start-demo-idp';
 import { Supervisor } from './supervisor';
 import { startTemporalServer } from './temporal-server';
 
@@ -28,6 +29,7 @@ const CHILDREN = [['worker-clinical', 'workers/clinical.ts'], ['worker-cds', 'wo
 async function main() {
   const startedAt = Date.now();
   let args: { demo: boolean };
+  await demoIdpFromArgs(process.argv, say);
   try {
     args = parseStartArgs(process.argv.slice(2));
   } catch (err) {

@@ -22,6 +22,7 @@ export function signInPages(web: Hono<WebEnv>, deps: ApiDeps) {
     return c.html(
       <Layout c={c} title={t.signInTitle}>
         <p>{t.signInIntro}</p>
+        {oidcOn && <p><a class="button" href="/auth/start" data-sign-in="oidc" hx-boost="false">{t.oidc.button}</a></p>}
         <ul class="cards">
           {DEMO_CALLERS.map((u) => {
             const who = `${t.roles[u.role]}${u.patientId && names.get(u.patientId) ? ` — ${names.get(u.patientId)}` : ''}`;
