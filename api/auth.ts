@@ -6,25 +6,13 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import { sign } from 'hono/jwt';
+import type { Caller, Role } from './caller';
 import { ApiError } from './errors';
 import { createTokenVerifier, IssuerUnavailable, TokenRefused, type AuthSettings, type RefusalReason } from './token-verifier';
 
 export type { AuthSettings } from './token-verifier';
 
-export const ROLES = ['patient', 'registrar', 'doctor', 'lab', 'ops', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-
-export interface Caller {
-  /** Subject: a user id, never a name. */
-  id: string;
-  role: Role;
-  patientId?: string;
-  practitionerId?: string;
-  /** The clinic a lab (or clinic-bound staff) token acts for. */
-  clinicId?: string;
-  /** Every clinic the token acts for (`cid` plus `cids`); registrars and labs are scoped to them (api/access.ts). */
-  clinicIds?: string[];
-}
+export { ROLES, type Caller, type Role } from './caller';
 
 /** The clinics a token names: `cid`, and `cids` as an array or a comma-separated string. */
 export function clinicClaims(cid: unknown, cids: unknown): string[] {

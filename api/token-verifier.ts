@@ -11,12 +11,12 @@
 import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose' with { 'resolution-mode': 'import' };
 import type { Config } from '../platform/config';
 import { hs256Allowed } from '../platform/oidc-config';
-import type { Caller, Role } from './auth';
+import { ROLES, type Caller, type Role } from './caller';
 
 /** jose ships ESM only: loaded once, on first use. */
 const jose = () => import('jose');
 
-const ROLE_NAMES: readonly string[] = ['patient', 'registrar', 'doctor', 'lab', 'ops', 'admin'];
+const ROLE_NAMES: readonly string[] = ROLES;
 const ISSUER_ALGORITHMS = ['RS256', 'ES256'];
 
 /** What the log says about a refused token (never the token or its claims). */
