@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { BrowserContext, Page } from 'playwright-core';
 import { demoId } from '../db/seed';
+import { sealToken } from '../web/oidc-token-seal';
 import { freePort } from '../workers/stack';
 import { API_AUDIENCE, newKey, startIdpProcess, type IdpProcess } from './oidc-idp';
 import { startWebHarness, type WebHarness } from './web/harness';
@@ -107,7 +108,7 @@ describe('signing in through the city\'s identity provider', () => {
     expect((await sessionRow(sid))!.caller).toMatchObject({ role: 'patient', patientId: demoId('patient:0') });
 
     // The provider no longer honours the refresh token (revoked there): the next page ends the session.
-    await harness.engine.db.updateTable('web_sessions').set({ oidc_refresh_token: 'revoked-at-the-provider' }).where('id_hash', '=', sha256(sid)).execute();
+    await harness.engine.db.updateTable('web_sessions').set({ oidc_refresh_token: sealToken(harness.engine.config.PAYLOAD_KEY, 'revoked-at-the-provider') }).where('id_hash', '=', sha256(sid)).execute();
     await refreshDue(sid);
     await page.goto('/patient/appointments');
     expect(page.url()).toBe(`${harness.baseUrl}/sign-in`);

@@ -15,6 +15,7 @@ import { deleteWebSession } from '../db/web-sessions';
 import type { Config } from '../platform/config';
 import type { WebContext, WebEnv } from './env';
 import { Layout } from './layout';
+import { openToken, sealToken } from './oidc-token-seal';
 import { SESSION_COOKIE, signIn } from './session';
 
 const TX_COOKIE = 'oidc_tx';
@@ -46,8 +47,9 @@ function clientFor(config: Config): Promise<Configuration> {
 const publicUrl = (c: WebContext, config: Config) => (config.WEB_PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/$/, '');
 
 /** What the session keeps from a token answer. */
-function sessionTokens(t: { refresh_token?: string; id_token?: string; expires_in?: number }): OidcSessionTokens {
-  return { refreshToken: t.refresh_token ?? null, idToken: t.id_token ?? null, refreshInSeconds: Math.max(5, (t.expires_in ?? 300) - REFRESH_MARGIN_SECONDS) };
+function sessionTokens(config: Config, t: { refresh_token?: string; id_token?: string; expires_in?: number }): OidcSessionTokens {
+  const seal = (v: string | undefined) => sealToken(config.PAYLOAD_KEY, v ?? null);
+  return { refreshToken: seal(t.refresh_token), idToken: seal(t.id_token), refreshInSeconds: Math.max(5, (t.expires_in ?? 300) - REFRESH_MARGIN_SECONDS) };
 }
 
 /** The sign-in page's one button when pages sign in through the provider. */
@@ -97,7 +99,7 @@ export function oidcSignInPages(web: Hono<WebEnv>, deps: ApiDeps) {
         pkceCodeVerifier: tx.verifier, expectedState: tx.state, expectedNonce: tx.nonce, idTokenExpected: true,
       });
       const caller = await callerOfToken(config, tokens.access_token);
-      await signIn(c, db, caller, 'oidc', config.WEB_SESSION_HOURS, sessionTokens(tokens));
+      await signIn(c, db, caller, 'oidc', config.WEB_SESSION_HOURS, sessionTokens(config, tokens));
     } catch (err) {
       logger.warn({ requestId: c.get('requestId'), reason: (err as { code?: string; reason?: string }).reason ?? (err as { code?: string }).code ?? (err as Error).name }, 'page sign-in through the provider failed');
       return c.html(<Layout c={c} title={t.oidc.title} error={t.oidc.failed}><p><a href="/sign-in">{t.oidc.again}</a></p></Layout>, 400);
@@ -126,11 +128,12 @@ export function refreshOidcSession(deps: ApiDeps): MiddlewareHandler<WebEnv> {
     const due = await claimDueRefresh(db, session.idHash);
     if (!due) return next();
     try {
-      if (!due.refreshToken) throw new Error('no refresh token');
+      const refreshToken = openToken(config.PAYLOAD_KEY, due.refreshToken);
+      if (!refreshToken) throw new Error('no refresh token');
       const oidc = await openid();
-      const tokens = await oidc.refreshTokenGrant(await clientFor(config), due.refreshToken);
+      const tokens = await oidc.refreshTokenGrant(await clientFor(config), refreshToken);
       const caller = await callerOfToken(config, tokens.access_token);
-      await storeRefresh(db, session.idHash, caller, sessionTokens({ refresh_token: tokens.refresh_token ?? due.refreshToken, ...tokens }));
+      await storeRefresh(db, session.idHash, caller, sessionTokens(config, { ...tokens, refresh_token: tokens.refresh_token ?? refreshToken }));
       c.set('session', { ...session, caller });
       c.set('caller', caller);
     } catch (err) {
@@ -157,9 +160,11 @@ export async function providerSignOutUrl(c: WebContext, deps: ApiDeps): Promise<
   try {
     const oidc = await openid();
     const client = await clientFor(deps.config);
-    if (tokens.refreshToken) await oidc.tokenRevocation(client, tokens.refreshToken).catch(() => undefined);
+    const refreshToken = openToken(deps.config.PAYLOAD_KEY, tokens.refreshToken);
+    const idToken = openToken(deps.config.PAYLOAD_KEY, tokens.idToken);
+    if (refreshToken) await oidc.tokenRevocation(client, refreshToken).catch(() => undefined);
     return oidc.buildEndSessionUrl(client, {
-      post_logout_redirect_uri: `${publicUrl(c, deps.config)}/sign-in`, ...(tokens.idToken ? { id_token_hint: tokens.idToken } : {}),
+      post_logout_redirect_uri: `${publicUrl(c, deps.config)}/sign-in`, ...(idToken ? { id_token_hint: idToken } : {}),
     }).href;
   } catch {
     return undefined;
