@@ -24,7 +24,7 @@ describe('clinic claims', () => {
   test('a minted token with several clinics reads back with all of them', async () => {
     const token = await mintToken('s'.repeat(32), { id: 'r', role: 'registrar', clinicId: 'a', clinicIds: ['a', 'b'] });
     let seen: unknown;
-    const mw = requireRole('s'.repeat(32), 'registrar');
+    const mw = requireRole({ AUTH_SECRET: 's'.repeat(32) }, 'registrar');
     await mw({ req: { header: () => `Bearer ${token}` }, set: (_k: string, v: unknown) => { seen = v; } } as never, async () => {});
     expect(seen).toMatchObject({ clinicId: 'a', clinicIds: ['a', 'b'] });
   });

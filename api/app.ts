@@ -42,7 +42,7 @@ export function createApp(deps: ApiDeps) {
     // Route pattern, status and opaque ids only: no bodies, no query strings.
     deps.logger.info({
       requestId: c.get('requestId'), method: c.req.method, route: c.req.routePath, status: c.res.status,
-      ms: Math.round(ms * 10) / 10, role: c.get('caller')?.role,
+      ms: Math.round(ms * 10) / 10, role: c.get('caller')?.role, authRefusal: c.get('authRefusal'),
     }, 'request');
     httpRequestSeconds.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, ms / 1000);
   });

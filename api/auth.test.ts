@@ -16,7 +16,7 @@ const now = () => Math.floor(Date.now() / 1000);
 function guarded() {
   const app = new Hono<AuthEnv>();
   app.onError(handleError(createLogger('test', 'silent')));
-  app.get('/x', requireRole(SECRET, 'admin'), (c) => c.json({ caller: c.get('caller').id }));
+  app.get('/x', requireRole({ AUTH_SECRET: SECRET }, 'admin'), (c) => c.json({ caller: c.get('caller').id }));
   return app;
 }
 const callWith = (token: string) => guarded().request('/x', { headers: { authorization: `Bearer ${token}` } });

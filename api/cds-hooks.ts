@@ -142,7 +142,7 @@ function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: string): T
 
 export function cdsHooksRouter(deps: ApiDeps) {
   const diabetesModel = parseModelMeta(JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'models', `${DIABETES_MODEL_ID}.json`), 'utf8')), `models/${DIABETES_MODEL_ID}.json`);
-  const auth = requireRole(deps.config.AUTH_SECRET, 'doctor', 'admin');
+  const auth = requireRole(deps.config, 'doctor', 'admin');
 
   const discoveryRoute = createRoute({
     method: 'get',

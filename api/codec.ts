@@ -46,7 +46,7 @@ export function loopbackOpen(config: Config, c: Context): boolean {
 
 /** ops/admin token, or (decode only, no token sent) the loopback default. */
 function codecAccess(config: Config, op: 'encode' | 'decode'): MiddlewareHandler<AuthEnv> {
-  const withToken = requireRole(config.AUTH_SECRET, ...CODEC_ROLES);
+  const withToken = requireRole(config, ...CODEC_ROLES);
   return async (c, next) => {
     if (op === 'decode' && !c.req.header('authorization') && loopbackOpen(config, c)) return next();
     return withToken(c, next);

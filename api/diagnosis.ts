@@ -128,7 +128,7 @@ export function diagnosisRouter(deps: ApiDeps) {
     method: 'post', path: '/diagnosis-suggestions',
     summary: 'Three ICD-10 codes the complaints text suggests, with their Russian titles and probability bands (doctors, admins)',
     description: 'A suggestion, not a diagnosis. Off unless CDS_DIAGNOSIS_SUGGESTIONS=on (404 feature_off). Nothing is stored on a refusal.',
-    security: [{ bearer: [] }], middleware: [requireRole(deps.config.AUTH_SECRET, 'doctor', 'admin')] as const,
+    security: [{ bearer: [] }], middleware: [requireRole(deps.config, 'doctor', 'admin')] as const,
     request: { body: { content: { 'application/json': { schema: RequestSchema } }, required: true } },
     responses: {
       200: { description: 'The suggestions, stored', content: { 'application/json': { schema: SuggestionsSchema } } },

@@ -26,7 +26,7 @@ const MeSchema = z.object({
 
 export function meRouter(deps: ApiDeps) {
   const { db, config } = deps;
-  const anyone = requireRole(config.AUTH_SECRET, ...ROLES);
+  const anyone = requireRole(config, ...ROLES);
   const router = newRouter();
 
   router.openapi(createRoute({

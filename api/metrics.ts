@@ -8,15 +8,16 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { dbGauges } from '../db/metrics';
 import { METRICS_CONTENT_TYPE, metricsRegistry, registerDbGauges, renderMetrics } from '../platform/metrics';
 import { metricsAccess } from '../platform/metrics-access';
+import type { AuthSettings } from '../platform/tokens';
 import { errorResponse } from './errors';
 import { newRouter, type ApiDeps } from './router';
 
-const metricsRoute = (secret: string, metricsToken: string | undefined) => createRoute({
+const metricsRoute = (auth: AuthSettings, metricsToken: string | undefined) => createRoute({
   method: 'get',
   path: '/metrics',
   summary: 'Prometheus metrics of the API process (METRICS_TOKEN, or an ops/admin token)',
   security: [{ bearer: [] }],
-  middleware: [metricsAccess(secret, { metricsToken, loopbackOpen: false })] as const,
+  middleware: [metricsAccess(auth, { metricsToken, loopbackOpen: false })] as const,
   responses: {
     200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
     401: errorResponse('No valid token'),
@@ -26,6 +27,6 @@ const metricsRoute = (secret: string, metricsToken: string | undefined) => creat
 
 export function metricsRouter(deps: ApiDeps) {
   registerDbGauges(metricsRegistry, dbGauges(deps.db));
-  return newRouter().openapi(metricsRoute(deps.config.AUTH_SECRET, deps.config.METRICS_TOKEN), async (c) =>
+  return newRouter().openapi(metricsRoute(deps.config, deps.config.METRICS_TOKEN), async (c) =>
     c.text(await renderMetrics(), 200, { 'content-type': METRICS_CONTENT_TYPE }));
 }

@@ -38,7 +38,7 @@ export function opsSummaryRouter(deps: ApiDeps) {
     path: '/summary',
     summary: 'Counts of every process by state, overdue referrals, unacknowledged critical results, late lab orders, held slots, weekly diagnosis-suggestion hits',
     security: [{ bearer: [] }],
-    middleware: [requireRole(deps.config.AUTH_SECRET, 'ops', 'admin')] as const,
+    middleware: [requireRole(deps.config, 'ops', 'admin')] as const,
     responses: {
       200: { description: 'The snapshot', content: { 'application/json': { schema: OpsSummarySchema } } },
       401: errorResponse('No or invalid token'),

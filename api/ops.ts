@@ -21,7 +21,7 @@ export function opsRouter(deps: ApiDeps) {
     path: '/self-test',
     summary: 'Runs a workflow through both workers that writes to Postgres, and returns what it saw',
     security: [{ bearer: [] }],
-    middleware: [requireRole(deps.config.AUTH_SECRET, 'ops', 'admin')] as const,
+    middleware: [requireRole(deps.config, 'ops', 'admin')] as const,
     responses: {
       200: { description: 'Every hop answered', content: { 'application/json': { schema: SelfTestSchema } } },
       401: errorResponse('No or invalid token'),

@@ -42,7 +42,7 @@ function patientCursor(raw: string): { key: string; id: string } {
 
 export function patientSearchRouter(deps: ApiDeps) {
   const { db, config } = deps;
-  const searchers = requireRole(config.AUTH_SECRET, 'registrar', 'doctor', 'admin');
+  const searchers = requireRole(config, 'registrar', 'doctor', 'admin');
   const router = newRouter();
 
   router.openapi(createRoute({

@@ -55,9 +55,9 @@ export function assertMayReadAccessLog(caller: Caller, patientId: string): void 
 
 export function recordRouter(deps: ApiDeps) {
   const { db, config } = deps;
-  const readers = requireRole(config.AUTH_SECRET, 'patient', 'registrar', 'doctor', 'admin');
-  const ownerOrOps = requireRole(config.AUTH_SECRET, 'patient', 'ops', 'admin');
-  const ops = requireRole(config.AUTH_SECRET, 'ops', 'admin');
+  const readers = requireRole(config, 'patient', 'registrar', 'doctor', 'admin');
+  const ownerOrOps = requireRole(config, 'patient', 'ops', 'admin');
+  const ops = requireRole(config, 'ops', 'admin');
   const router = newRouter();
 
   router.openapi(

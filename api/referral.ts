@@ -70,11 +70,11 @@ const CreateSchema = z.strictObject({
 
 export function referralRouter(deps: ApiDeps) {
   const { db, temporal, config } = deps;
-  const anyone = requireRole(config.AUTH_SECRET, 'patient', 'registrar', 'doctor', 'admin');
-  const referrers = requireRole(config.AUTH_SECRET, 'registrar', 'doctor', 'admin');
-  const staff = requireRole(config.AUTH_SECRET, 'registrar', 'doctor', 'admin');
-  const bookers = requireRole(config.AUTH_SECRET, 'patient', 'registrar', 'admin');
-  const doctors = requireRole(config.AUTH_SECRET, 'doctor');
+  const anyone = requireRole(config, 'patient', 'registrar', 'doctor', 'admin');
+  const referrers = requireRole(config, 'registrar', 'doctor', 'admin');
+  const staff = requireRole(config, 'registrar', 'doctor', 'admin');
+  const bookers = requireRole(config, 'patient', 'registrar', 'admin');
+  const doctors = requireRole(config, 'doctor');
 
   async function ownReferral(c: Context<AppEnv>, id: string, action: 'read' | 'write' = 'write'): Promise<Referral> {
     const row = await db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirst();

@@ -1,12 +1,13 @@
 /** Page sessions (web/session.ts): stored by the SHA-256 of the cookie's id, deleted on sign-out. */
 import { sql } from 'kysely';
 import type { Db } from './index';
+import { oidcColumns, type OidcSessionTokens } from './web-sessions-oidc';
 
 export interface StoredSession { caller: unknown; csrfToken: string; signedInBy: string; expiresAt: Date }
 
-export async function createWebSession(db: Db, s: { idHash: string; caller: object; csrfToken: string; signedInBy: string; ttlSeconds: number }): Promise<void> {
+export async function createWebSession(db: Db, s: { idHash: string; caller: object; csrfToken: string; signedInBy: string; ttlSeconds: number; oidc?: OidcSessionTokens }): Promise<void> {
   await db.insertInto('web_sessions').values({
-    id_hash: s.idHash, caller: JSON.stringify(s.caller), csrf_token: s.csrfToken, signed_in_by: s.signedInBy,
+    id_hash: s.idHash, caller: JSON.stringify(s.caller), csrf_token: s.csrfToken, signed_in_by: s.signedInBy, ...oidcColumns(s.oidc),
     expires_at: sql<Date>`now() + make_interval(secs => ${s.ttlSeconds})`,
   }).execute();
 }

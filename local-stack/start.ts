@@ -18,6 +18,7 @@ import { bannerLines, shownPath } from './banner';
 import { demoTokensFile, parseStartArgs, removeDemoTokens, wantsDemo, writeDemoTokens } from './demo';
 import { ensureTemporalCli, freePort, portInUse, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from './stack';
 import { KeptUp } from './keep-up';
+import { demoIdpFromArgs } from './start-demo-idp';
 import { DEFAULT_RESTART_POLICY, Supervisor } from './supervisor';
 import { startTemporalServer } from './temporal-server';
 
@@ -30,6 +31,7 @@ const CHILDREN = [['worker-clinical', 'workers/clinical.ts'], ['worker-cds', 'wo
 async function main() {
   const startedAt = Date.now();
   let args: { demo: boolean };
+  await demoIdpFromArgs(process.argv, say);
   try {
     args = parseStartArgs(process.argv.slice(2));
   } catch (err) {

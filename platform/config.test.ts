@@ -58,7 +58,7 @@ describe('the CDS digest secret', () => {
     expect(local.CDS_INFERENCE_SECRET).toMatch(/^.{32,}$/);
     expect(local.CDS_INFERENCE_SECRET).not.toBe(local.CDS_DIGEST_SECRET);
     expect(local.CDS_INFERENCE_PORT).toBe(0);
-    const prod = { NODE_ENV: 'production', DATA_DIR: dataDir(), AUTH_SECRET: 'x'.repeat(32), CDS_DIGEST_SECRET: 'd'.repeat(32), PAYLOAD_KEY: Buffer.alloc(32).toString('base64') };
+    const prod = { NODE_ENV: 'production', OIDC_ISSUER: 'https://id.city.example', OIDC_AUDIENCE: 'urn:engine', DATA_DIR: dataDir(), AUTH_SECRET: 'x'.repeat(32), CDS_DIGEST_SECRET: 'd'.repeat(32), PAYLOAD_KEY: Buffer.alloc(32).toString('base64') };
     expect(parseConfig(prod).CDS_INFERENCE_SECRET).toBe('');
     expect(() => parseConfig({ ...prod, CDS_INFERENCE_PORT: '7301' })).toThrow(/CDS_INFERENCE_SECRET/);
     expect(() => parseConfig({ ...prod, CDS_INFERENCE_URL: 'http://worker-cds:7301' })).toThrow(/CDS_INFERENCE_SECRET/);

@@ -8,6 +8,7 @@ import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } 
 import path from 'node:path';
 import { z } from 'zod';
 import { CLINICAL_TASK_QUEUE } from '../domain/task-queues';
+import { checkOidcSettings, OIDC_SETTINGS } from './oidc-config';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -130,6 +131,7 @@ const ConfigSchema = z.object({
   /** Port of a worker's own /metrics (its metrics plus the Temporal SDK's); 0 = off. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  ...OIDC_SETTINGS,
   /** A scraper's bearer token for /metrics (at least 32 characters); unset, only ops/admin tokens read the API's metrics. */
   METRICS_TOKEN: z.string().min(32).optional(),
 });
@@ -197,6 +199,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   const inferenceUsed = c.CDS_INFERENCE_PORT > 0 || Boolean(c.CDS_INFERENCE_URL);
   if (!AUTH_SECRET || !PAYLOAD_KEY || !CDS_DIGEST_SECRET || !CDS_INFERENCE_SECRET) {
     if (c.NODE_ENV === 'production') {
+      // With an OpenID Connect issuer and no HS256, nothing checks AUTH_SECRET: an unguessable one stands in.
+      if (!AUTH_SECRET && c.OIDC_ISSUER && c.AUTH_ALLOW_HS256 !== 'true') AUTH_SECRET = generate.AUTH_SECRET();
       if (!AUTH_SECRET || !PAYLOAD_KEY) throw new Error('Invalid configuration: AUTH_SECRET and PAYLOAD_KEY are required in production');
       if (!CDS_DIGEST_SECRET) throw new Error('Invalid configuration: CDS_DIGEST_SECRET is required in production');
       if (inferenceUsed) throw new Error('Invalid configuration: CDS_INFERENCE_SECRET is required in production when CDS_INFERENCE_PORT or CDS_INFERENCE_URL is set');
@@ -211,6 +215,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   if (c.CODEC_LOOPBACK_OPEN && (c.NODE_ENV === 'production' || !isLoopbackHost(c.API_HOST))) {
     throw new Error('Invalid configuration: CODEC_LOOPBACK_OPEN is only for an API on a loopback API_HOST, never in production');
   }
+  checkOidcSettings(c);
   if (Buffer.from(PAYLOAD_KEY, 'base64').length !== 32) {
     throw new Error('Invalid configuration: PAYLOAD_KEY must be base64 of exactly 32 bytes');
   }

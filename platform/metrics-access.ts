@@ -8,7 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { isLoopbackHost } from './config';
 import { errorBody } from './error-body';
-import { callerFromHeader, peerAddress, TokenRefused, type AuthEnv, type Role } from './tokens';
+import { callerFromHeader, IssuerUnavailable, peerAddress, TokenRefused, type AuthEnv, type AuthSettings, type Role } from './tokens';
 
 const METRICS_ROLES: readonly Role[] = ['ops', 'admin'];
 
@@ -21,16 +21,17 @@ function isScrapeToken(header: string | undefined, metricsToken: string | undefi
 }
 
 /** Answers 401 `unauthenticated` or 403 `forbidden` itself (the API's error shape), else lets the scrape through. */
-export function metricsAccess(secret: string, opts: { metricsToken?: string; loopbackOpen: boolean }): MiddlewareHandler<AuthEnv> {
+export function metricsAccess(auth: AuthSettings, opts: { metricsToken?: string; loopbackOpen: boolean }): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization');
     if (isScrapeToken(header, opts.metricsToken)) return next();
     if (opts.loopbackOpen && !header && isLoopbackHost(peerAddress(c))) return next();
     let role: Role;
     try {
-      ({ role } = await callerFromHeader(secret, header));
+      ({ role } = await callerFromHeader(auth, header));
     } catch (err) {
-      if (err instanceof TokenRefused) return c.json(errorBody('unauthenticated', err.message), 401);
+      if (err instanceof TokenRefused) return c.json(errorBody('unauthenticated', 'The bearer token is missing, invalid or expired.'), 401);
+      if (err instanceof IssuerUnavailable) return c.json(errorBody('unavailable', 'Sign-in cannot be checked right now; try again shortly.'), 503);
       throw err;
     }
     if (!METRICS_ROLES.includes(role)) {

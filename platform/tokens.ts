@@ -1,28 +1,20 @@
 /**
- * Bearer tokens (HS256 JWT) with one role each. A patient token also names its patient id and a
+ * Bearer tokens (JWT) with one role each: the city's OpenID Connect issuer's (RS256/ES256, JWKS,
+ * platform/token-verifier.ts) or the embedded default's own HS256 ones. A patient token also names its patient id and a
  * doctor token its practitioner id, so handlers can check that a caller touches only their own records.
  * Shared by the API (api/auth.ts), the workers' /metrics and `npm start`'s demo tokens.
  */
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
-import { sign, verify } from 'hono/jwt';
+import { sign } from 'hono/jwt';
+import type { Caller } from './caller';
+import { createTokenVerifier, TokenRefused, type AuthSettings, type RefusalReason } from './token-verifier';
 
-export const ROLES = ['patient', 'registrar', 'doctor', 'lab', 'ops', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Caller, type Role } from './caller';
+export { IssuerUnavailable, TokenRefused, type AuthSettings, type RefusalReason } from './token-verifier';
 
-export interface Caller {
-  /** Subject: a user id, never a name. */
-  id: string;
-  role: Role;
-  patientId?: string;
-  practitionerId?: string;
-  /** The clinic a lab (or clinic-bound staff) token acts for. */
-  clinicId?: string;
-  /** Every clinic the token acts for (`cid` plus `cids`); registrars and labs are scoped to them (api/access.ts). */
-  clinicIds?: string[];
-}
-
-export type AuthEnv = { Variables: { caller: Caller; requestId: string } };
+/** `authRefusal`: why a token was refused, for the access log only. */
+export type AuthEnv = { Variables: { caller: Caller; requestId: string; authRefusal?: RefusalReason | 'issuer_unavailable' } };
 
 /** The clinics a token names: `cid`, and `cids` as an array or a comma-separated string. */
 export function clinicClaims(cid: unknown, cids: unknown): string[] {
@@ -42,64 +34,42 @@ export async function mintToken(secret: string, caller: Caller, ttlSeconds = 12 
   return sign({ sub: caller.id, role: caller.role, pid: caller.patientId, prid: caller.practitionerId, cid: caller.clinicId, ...(caller.clinicIds?.length ? { cids: caller.clinicIds } : {}), iat: now, exp: now + ttlSeconds }, secret, 'HS256');
 }
 
-/** A header without a valid token; the message says why, for a 401 (never the token itself). */
-export class TokenRefused extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TokenRefused';
-  }
-}
-
 /**
- * Tokens already verified, with their caller, until they expire: an app or a desk sends the same
- * token with every call, and verifying an HMAC through WebCrypto costs more than the call's own
- * work. Keyed by secret and token; bounded (the oldest entries go first).
+ * Tokens already verified, with their caller, until they expire or their key set is due to be read
+ * again: an app or a desk sends the same token with every call, and verifying a signature costs more
+ * than the call's own work. One cache per settings object; bounded (the oldest entries go first).
  */
-const verified = new Map<string, { caller: Caller; expMs: number }>();
+const verifiers = new WeakMap<AuthSettings, (token: string) => Promise<Caller>>();
 const VERIFIED_MAX = 10_000;
 
-/** The caller of an `authorization: Bearer <token>` header; throws TokenRefused. */
-export async function callerFromHeader(secret: string, header: string | undefined): Promise<Caller> {
-  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
-  if (!match) throw new TokenRefused('A bearer token is required.');
-  const key = `${secret}\u0000${match[1]}`;
-  const hit = verified.get(key);
-  if (hit && hit.expMs > Date.now()) return hit.caller;
-  if (hit) verified.delete(key);
-  const caller = await verifyCaller(secret, match[1]!);
-  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
-  verified.set(key, { caller, expMs: callerExpiry.get(caller)! });
-  return caller;
+function verifierFor(settings: AuthSettings): (token: string) => Promise<Caller> {
+  let found = verifiers.get(settings);
+  if (found) return found;
+  const verify = createTokenVerifier(settings);
+  const verified = new Map<string, { caller: Caller; untilMs: number }>();
+  found = async (token) => {
+    const hit = verified.get(token);
+    if (hit && hit.untilMs > Date.now()) return hit.caller;
+    if (hit) verified.delete(token);
+    const { caller, reuseUntilMs } = await verify(token);
+    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+    verified.set(token, { caller, untilMs: reuseUntilMs });
+    return caller;
+  };
+  verifiers.set(settings, found);
+  return found;
 }
 
-/** When each verified caller's token expires (epoch ms). */
-const callerExpiry = new WeakMap<Caller, number>();
+/** The caller an access token names (the issuer's, or a local HS256 one where allowed); throws TokenRefused or IssuerUnavailable. */
+export function callerOfToken(settings: AuthSettings, token: string): Promise<Caller> {
+  return verifierFor(settings)(token);
+}
 
-async function verifyCaller(secret: string, token: string): Promise<Caller> {
-  let payload: Record<string, unknown>;
-  try {
-    payload = (await verify(token, secret, 'HS256')) as Record<string, unknown>;
-  } catch {
-    throw new TokenRefused('The bearer token is invalid or expired.');
-  }
-  // hono/jwt checks `exp` only when the token has one: a token without it would never expire.
-  if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) {
-    throw new TokenRefused('The bearer token has no expiry.');
-  }
-  const role = payload.role as Role;
-  if (typeof payload.sub !== 'string' || !payload.sub || !ROLES.includes(role)) {
-    throw new TokenRefused('The bearer token has no valid subject or role.');
-  }
-  const caller: Caller = Object.freeze({
-    id: payload.sub,
-    role,
-    patientId: typeof payload.pid === 'string' ? payload.pid : undefined,
-    practitionerId: typeof payload.prid === 'string' ? payload.prid : undefined,
-    clinicId: typeof payload.cid === 'string' ? payload.cid : undefined,
-    clinicIds: clinicClaims(payload.cid, payload.cids),
-  });
-  callerExpiry.set(caller, payload.exp * 1000);
-  return caller;
+/** The caller of an `authorization: Bearer <token>` header; throws TokenRefused (reason `no_token` without one). */
+export async function callerFromHeader(settings: AuthSettings, header: string | undefined): Promise<Caller> {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  if (!match) throw new TokenRefused('no_token');
+  return verifierFor(settings)(match[1]!);
 }
 
 /**

@@ -96,7 +96,8 @@ const expected: SchemaSpec = {
     status: ['text', false], ack_code: ['text', true], ack: ['text', true], reason: ['text', true], problems: ['jsonb', false], placer_order_id: ['text', true], lab_order_id: ['uuid', true],
     answered_at: ['timestamptz', true], resolved_by: ['text', true], resolved_at: ['timestamptz', true], resolution: ['text', true], resolution_reason: ['text', true] },
   lab_message_control_ids: { sending_application: ['text', false], sending_facility: ['text', false], control_id: ['text', false], message_id: ['uuid', false], sha256: ['text', false] },
-  web_sessions: { id_hash: ['text', false], caller: ['jsonb', false], csrf_token: ['text', false], signed_in_by: ['text', false], created_at: ['timestamptz', false], expires_at: ['timestamptz', false] },
+  web_sessions: { id_hash: ['text', false], caller: ['jsonb', false], csrf_token: ['text', false], signed_in_by: ['text', false], created_at: ['timestamptz', false], expires_at: ['timestamptz', false],
+    oidc_refresh_token: ['text', true], oidc_id_token: ['text', true], oidc_refresh_at: ['timestamptz', true] },
 };
 
 const dbName = `migration_test_${process.pid}_${Date.now()}`;

@@ -20,6 +20,7 @@ import { livePages } from './pages/live';
 import { recordPages } from './pages/records';
 import { signInPages } from './pages/sign-in';
 import { pageContext, sameOrigin } from './session';
+import { oidcSignInPages, refreshOidcSession } from './oidc-sign-in';
 import { setCookie } from 'hono/cookie';
 
 const STATIC_FILES: Record<string, { file: string; type: string }> = {
@@ -29,7 +30,7 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
 };
 
 /** Page paths: the session, language and (for posts) Origin check run on these only. */
-export const PAGE_PATHS = ['/', '/sign-in', '/sign-out', '/patient', '/patient/*', '/records/*', '/doctor', '/doctor/*'];
+export const PAGE_PATHS = ['/', '/sign-in', '/sign-out', '/auth/*', '/patient', '/patient/*', '/records/*', '/doctor', '/doctor/*'];
 
 export function webRouter(deps: ApiDeps) {
   const web = new Hono<WebEnv>();
@@ -47,12 +48,13 @@ export function webRouter(deps: ApiDeps) {
     return c.redirect(/^\/(?![/\\])[\w\-/.%]*$/.test(back) ? back : '/', 303);
   });
   for (const p of PAGE_PATHS) {
-    web.use(p, pageContext(deps.db));
+    web.use(p, pageContext(deps.db), refreshOidcSession(deps));
     web.on(['POST'], p, sameOrigin());
   }
   const ctx = bookingContext(deps);
   const commands = bookingCommands(ctx);
   signInPages(web, deps);
+  oidcSignInPages(web, deps);
   livePages(web, deps, ctx);
   bookingPages(web, deps, commands);
   appointmentPages(web, deps, ctx, commands);

@@ -11,6 +11,7 @@ import { csrf } from 'hono/csrf';
 import { ROLES, type Caller, type Role } from '../api/auth';
 import type { Db } from '../db';
 import { createWebSession, deleteWebSession, purgeExpiredWebSessions, readWebSession } from '../db/web-sessions';
+import type { OidcSessionTokens } from '../db/web-sessions-oidc';
 import type { WebContext, WebEnv } from './env';
 import { LANGUAGES, langOf } from './i18n';
 
@@ -30,9 +31,9 @@ function storedCaller(raw: unknown): Caller | undefined {
 }
 
 /** Starts a session for this caller and sets its cookie. */
-export async function signIn(c: WebContext, db: Db, caller: Caller, how: string, hours: number): Promise<void> {
+export async function signIn(c: WebContext, db: Db, caller: Caller, how: string, hours: number, oidc?: OidcSessionTokens): Promise<void> {
   const id = randomBytes(32).toString('base64url');
-  await createWebSession(db, { idHash: sha256(id), caller, csrfToken: randomBytes(24).toString('base64url'), signedInBy: how, ttlSeconds: Math.round(hours * 3600) });
+  await createWebSession(db, { idHash: sha256(id), caller, csrfToken: randomBytes(24).toString('base64url'), signedInBy: how, ttlSeconds: Math.round(hours * 3600), oidc });
   if (Math.random() < 0.05) await purgeExpiredWebSessions(db);
   setCookie(c, SESSION_COOKIE, id, { httpOnly: true, sameSite: 'Strict', path: '/', secure: new URL(c.req.url).protocol === 'https:', maxAge: Math.round(hours * 3600) });
 }

@@ -52,7 +52,7 @@ export interface WorkerMetricsServer {
 export async function serveWorkerMetrics(opts: { config: Config; port: number; host?: string; coreMetricsUrl?: string }): Promise<WorkerMetricsServer> {
   const app = new Hono<AuthEnv>();
   const core = opts.coreMetricsUrl;
-  app.get('/metrics', metricsAccess(opts.config.AUTH_SECRET, { metricsToken: opts.config.METRICS_TOKEN, loopbackOpen: true }), async (c) =>
+  app.get('/metrics', metricsAccess(opts.config, { metricsToken: opts.config.METRICS_TOKEN, loopbackOpen: true }), async (c) =>
     c.text(await renderMetrics(metricsRegistry, core ? () => fetch(core).then((r) => r.text()) : undefined), 200, { 'content-type': METRICS_CONTENT_TYPE }));
   app.onError((_err, c) => c.json(errorBody('internal', 'Metrics could not be collected.'), 500));
   return new Promise((resolve) => {

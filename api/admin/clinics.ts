@@ -52,7 +52,7 @@ const KNOWN_COUNTRIES = new Set(Object.keys(new Holidays().getCountries()));
 
 export function adminClinicsRouter(deps: ApiDeps) {
   const { db, config } = deps;
-  const admin = requireRole(config.AUTH_SECRET, 'admin');
+  const admin = requireRole(config, 'admin');
   const router = newRouter();
 
   async function zoneOf(clinicId: string): Promise<string> {

@@ -87,7 +87,7 @@ const CHANGE_ERRORS = {
 
 export function adminPoliciesRouter(deps: ApiDeps) {
   const { db, config } = deps;
-  const admin = requireRole(config.AUTH_SECRET, 'admin');
+  const admin = requireRole(config, 'admin');
   const router = newRouter();
 
   async function clinicExists(clinicId: string | undefined) {

@@ -75,11 +75,11 @@ export function assertOwnPatient(caller: Caller, patientId: string) {
 /** What the booking routes share: role gates and helpers bound to this API's dependencies. */
 export function bookingContext(deps: ApiDeps) {
   const { db, temporal, config, logger } = deps;
-  const anyone = requireRole(config.AUTH_SECRET, 'patient', 'registrar', 'doctor', 'admin');
-  const bookers = requireRole(config.AUTH_SECRET, 'patient', 'registrar', 'admin');
-  const desk = requireRole(config.AUTH_SECRET, 'registrar', 'admin');
-  const staff = requireRole(config.AUTH_SECRET, 'registrar', 'doctor', 'admin');
-  const clinicians = requireRole(config.AUTH_SECRET, 'doctor', 'admin');
+  const anyone = requireRole(config, 'patient', 'registrar', 'doctor', 'admin');
+  const bookers = requireRole(config, 'patient', 'registrar', 'admin');
+  const desk = requireRole(config, 'registrar', 'admin');
+  const staff = requireRole(config, 'registrar', 'doctor', 'admin');
+  const clinicians = requireRole(config, 'doctor', 'admin');
 
   /** The appointment's row, checked against the caller. */
   async function ownAppointment(c: Context<AppEnv>, id: string, action: 'read' | 'write' = 'write'): Promise<Appointment> {

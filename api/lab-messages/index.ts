@@ -46,7 +46,7 @@ async function queuedFor(deps: ApiDeps, caller: Caller, id: string) {
 
 export function labMessagesRouter(deps: ApiDeps) {
   const { db, config } = deps;
-  const supervisor = requireRole(config.AUTH_SECRET, 'lab', 'admin');
+  const supervisor = requireRole(config, 'lab', 'admin');
   const router = newRouter();
 
   router.openapi(createRoute({
@@ -126,7 +126,7 @@ export function labMessagesRouter(deps: ApiDeps) {
 
   router.openapi(createRoute({
     method: 'get', path: '/lab-messages/resolutions', summary: 'For ops: resolved messages (ids, sender, outcome, who) and counts per status and ACK code; no patient data',
-    security: [{ bearer: [] }], middleware: [requireRole(config.AUTH_SECRET, 'ops', 'admin')] as const,
+    security: [{ bearer: [] }], middleware: [requireRole(config, 'ops', 'admin')] as const,
     responses: { 200: json(ResolutionsSchema, 'Newest first'), ...AUTH_ERRORS },
   }), async (c) => {
     const [rows, counts] = await Promise.all([resolvedMessages(db), messageCounts(db)]);

@@ -32,7 +32,7 @@ const LabCriticalSchema = z.object({
 
 export function labCriticalRouter(deps: ApiDeps) {
   const { db, config } = deps;
-  const lab = requireRole(config.AUTH_SECRET, 'lab', 'admin');
+  const lab = requireRole(config, 'lab', 'admin');
   const router = newRouter();
 
   router.openapi(createRoute({

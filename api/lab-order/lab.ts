@@ -37,7 +37,7 @@ const WORKLIST_LIMIT = 500;
 
 export function labRouter(deps: ApiDeps) {
   const { db, temporal, config } = deps;
-  const lab = requireRole(config.AUTH_SECRET, 'lab', 'admin');
+  const lab = requireRole(config, 'lab', 'admin');
   const router = newRouter();
   const ACTION = { 200: json(LabOrderSchema, 'The order after the step'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('lab_order_not_found'), 409: errorResponse('invalid_state') };
 

@@ -39,8 +39,8 @@ function parseWait(wait: string | undefined): number {
 
 export function labOrdersRouter(deps: ApiDeps) {
   const { db, temporal, config } = deps;
-  const doctor = requireRole(config.AUTH_SECRET, 'doctor', 'admin');
-  const readers = requireRole(config.AUTH_SECRET, 'doctor', 'lab', 'admin', 'ops');
+  const doctor = requireRole(config, 'doctor', 'admin');
+  const readers = requireRole(config, 'doctor', 'lab', 'admin', 'ops');
   const router = newRouter();
 
   router.openapi(createRoute({

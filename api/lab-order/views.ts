@@ -42,10 +42,10 @@ const TurnaroundSchema = z.object({ from: z.string(), to: z.string(), rows: z.ar
 
 export function labViewsRouter(deps: ApiDeps) {
   const { db, config } = deps;
-  const doctor = requireRole(config.AUTH_SECRET, 'doctor');
-  const doctorOrAdmin = requireRole(config.AUTH_SECRET, 'doctor', 'admin');
-  const patientReaders = requireRole(config.AUTH_SECRET, 'patient', 'doctor', 'admin');
-  const ops = requireRole(config.AUTH_SECRET, 'ops', 'admin');
+  const doctor = requireRole(config, 'doctor');
+  const doctorOrAdmin = requireRole(config, 'doctor', 'admin');
+  const patientReaders = requireRole(config, 'patient', 'doctor', 'admin');
+  const ops = requireRole(config, 'ops', 'admin');
   const router = newRouter();
 
   router.openapi(createRoute({

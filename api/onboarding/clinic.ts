@@ -31,9 +31,9 @@ const WRITE_RESPONSES = {
 
 export function clinicOnboardingRouter(deps: ApiDeps) {
   const { db, temporal, config } = deps;
-  const ops = requireRole(config.AUTH_SECRET, 'ops', 'admin');
-  const admin = requireRole(config.AUTH_SECRET, 'admin');
-  const reporters = requireRole(config.AUTH_SECRET, 'ops', 'admin', 'registrar', 'doctor');
+  const ops = requireRole(config, 'ops', 'admin');
+  const admin = requireRole(config, 'admin');
+  const reporters = requireRole(config, 'ops', 'admin', 'registrar', 'doctor');
   const router = newRouter();
 
   /** Sends an Update to the clinic's onboarding; refusals become their HTTP errors. */

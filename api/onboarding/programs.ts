@@ -29,8 +29,8 @@ const ProgramListSchema = z.object({
 
 export function programsRouter(deps: ApiDeps) {
   const { db, temporal, config } = deps;
-  const admin = requireRole(config.AUTH_SECRET, 'admin');
-  const ops = requireRole(config.AUTH_SECRET, 'ops', 'admin');
+  const admin = requireRole(config, 'admin');
+  const ops = requireRole(config, 'ops', 'admin');
   const router = newRouter();
 
   async function program(id: string) {

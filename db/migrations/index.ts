@@ -22,6 +22,7 @@ import * as careRelationship from './2026_12_07_0200_care_relationship';
 import * as adminPolicies from './2026_12_07_0400_admin_policies';
 import * as diagnosisSuggestions from './2026_12_07_0500_diagnosis_suggestions';
 import * as webSessions from './2026_12_07_0600_web_sessions';
+import * as webSessionsOidc from './2026_12_08_0300_web_sessions_oidc';
 import * as patientSearch from './2026_12_07_0700_patient_search';
 
 export const migrations: Record<string, Migration> = {
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_07_0500_diagnosis_suggestions': diagnosisSuggestions,
   '2026_12_07_0600_web_sessions': webSessions,
   '2026_12_07_0700_patient_search': patientSearch,
+  '2026_12_08_0300_web_sessions_oidc': webSessionsOidc,
 };

@@ -11,4 +11,8 @@ export interface WebSessionsTable {
   signed_in_by: string;
   created_at: CreatedAt;
   expires_at: Timestamp;
+  /** Sessions signed in through OpenID Connect (2026_12_08_0300_web_sessions_oidc): refresh token, ID token, next refresh. */
+  oidc_refresh_token: string | null;
+  oidc_id_token: string | null;
+  oidc_refresh_at: Timestamp | null;
 }

@@ -1,4 +1,5 @@
 /** English: the second language. Typed against the Russian catalogue, so a missing key fails tsc. */
+import { enSignIn } from './en-signin';
 import type { Catalogue } from './catalogue';
 
 export const en: Catalogue = {
@@ -11,6 +12,7 @@ export const en: Catalogue = {
   signOut: 'Sign out',
   signInTitle: 'Demo sign-in',
   signInIntro: 'This is the demo: choose a user to sign in as. In production you sign in through the city\'s identity service.',
+  oidc: enSignIn,
   signInAs: (who) => `Sign in as ${who}`,
   signInOff: 'Demo sign-in is off on this server.',
   signedInAs: (who) => `Signed in as ${who}`,

@@ -1,4 +1,5 @@
 /** Русский: the default language. Every other catalogue has the same keys (web/i18n/index.ts). */
+import { ruSignIn } from './ru-signin';
 export const ru = {
   lang: 'ru',
   langName: 'Русский',
@@ -9,6 +10,7 @@ export const ru = {
   signOut: 'Выйти',
   signInTitle: 'Вход в демо-режиме',
   signInIntro: 'Это демо: выберите пользователя, чтобы войти от его имени. В рабочей системе вход идёт через городской сервис идентификации.',
+  oidc: ruSignIn,
   signInAs: (who: string) => `Войти как ${who}`,
   signInOff: 'Демо-вход выключен на этом сервере.',
   signedInAs: (who: string) => `Вы вошли как ${who}`,

@@ -1,25 +1,28 @@
-/** The demo sign-in (embedded default only), sign-out, and a home page per role. */
+/** The demo sign-in (embedded default only) or the provider's (web/oidc-sign-in.tsx), sign-out, and a home page per role. */
 import type { Hono } from 'hono';
 import { DEMO_CALLERS } from '../../db/demo-users';
 import type { ApiDeps } from '../../api/router';
 import type { WebEnv } from '../env';
 import { Layout } from '../layout';
 import { signIn, signOut } from '../session';
+import { OidcSignIn, oidcPagesOn, providerSignOutUrl } from '../oidc-sign-in';
 import { checkCsrf, errorPage, formOf, page } from './common';
 import { patientHome } from './appointments';
 
 export function signInPages(web: Hono<WebEnv>, deps: ApiDeps) {
   const { db, config } = deps;
   const demoOn = config.WEB_DEMO_SIGN_IN === 'on';
+  const oidcOn = oidcPagesOn(config);
 
   web.get('/sign-in', page(async (c) => {
     const t = c.get('t');
-    if (!demoOn) return c.html(<Layout c={c} title={t.signInTitle}><p>{t.signInOff}</p></Layout>);
+    if (!demoOn) return c.html(oidcOn ? <OidcSignIn c={c} /> : <Layout c={c} title={t.signInTitle}><p>{t.signInOff}</p></Layout>);
     const patientIds = DEMO_CALLERS.flatMap((u) => (u.patientId ? [u.patientId] : []));
     const names = new Map((patientIds.length ? await db.selectFrom('patients').select(['id', 'full_name']).where('id', 'in', patientIds).execute() : []).map((p) => [p.id, p.full_name]));
     return c.html(
       <Layout c={c} title={t.signInTitle}>
         <p>{t.signInIntro}</p>
+        {oidcOn && <p><a class="button" href="/auth/start" data-sign-in="oidc" hx-boost="false">{t.oidc.button}</a></p>}
         <ul class="cards">
           {DEMO_CALLERS.map((u) => {
             const who = `${t.roles[u.role]}${u.patientId && names.get(u.patientId) ? ` — ${names.get(u.patientId)}` : ''}`;
@@ -48,8 +51,9 @@ export function signInPages(web: Hono<WebEnv>, deps: ApiDeps) {
   }));
 
   web.post('/sign-out', checkCsrf, page(async (c) => {
+    const atProvider = await providerSignOutUrl(c, deps);
     await signOut(c, db);
-    return c.redirect('/sign-in', 303);
+    return c.redirect(atProvider ?? '/sign-in', 303);
   }));
 
   web.get('/', page(async (c) => {
