@@ -35,6 +35,7 @@ export type FailureType =
   | 'ReadBackMismatch'
   | 'NotYourOrder'
   | 'DuplicateRequest'
+  | 'Undeliverable'
   | 'Busy';
 
 export function refuse(type: FailureType, message: string, details?: unknown): ApplicationFailure {
