@@ -76,7 +76,3 @@ export function createSmsSender(opts: { url: string; apiKey: string; sender?: st
     },
   };
 }
-
-/** SMS.ru delivery-report codes: delivered, and the final failures. Others (in transit) are not final. */
-export const SMS_REPORT_DELIVERED = new Set([103, 110]);
-export const SMS_REPORT_FAILED = new Set([104, 105, 106, 107, 108, 150]);

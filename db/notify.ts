@@ -107,9 +107,9 @@ export async function failedDeliveries(db: Db, limit = 100) {
 /** Ops: patients a message could not reach on any channel (no consented channel left), with their latest such message. */
 export async function unreachablePatients(db: Db, limit = 100) {
   return db.selectFrom('deliveries as d').innerJoin('patients as p', 'p.id', 'd.recipient_id')
-    .select(['d.recipient_id as patient_id', 'p.full_name', sql<Date>`max(d.failed_at)`.as('last_at'), sql<string>`count(*)::int`.as('messages')])
+    .select(['d.recipient_id as patient_id', 'p.home_clinic_id', sql<Date>`max(d.failed_at)`.as('last_at'), sql<string>`count(*)::int`.as('messages')])
     .where('d.channel', '=', 'ops').where('d.recipient_type', '=', 'patient').where('d.reason', '=', 'no-channel')
-    .groupBy(['d.recipient_id', 'p.full_name']).orderBy('last_at', 'desc').limit(limit).execute();
+    .groupBy(['d.recipient_id', 'p.home_clinic_id']).orderBy('last_at', 'desc').limit(limit).execute();
 }
 
 /** Per channel, kind and status: how many deliveries (for the metrics). */
