@@ -3,6 +3,7 @@
  * speaking the SMS.ru protocol, the real engine and Temporal, and the delivery relay that turns
  * the rows processes write into delivery processes.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { saveContactPoints, unreachablePatients, addRosterEntry } from '../db/notify';
 import { DEFAULT_NOTIFY_POLICY, type ContactPoint, type NotifyPolicy } from '../domain/notify';
@@ -178,6 +179,59 @@ describe('messages reach patients', () => {
     expect(mailTo(address)).toHaveLength(0);
     expect(await handle.result()).toMatchObject({ outcome: 'sent', channel: 'email' });
     expect(mailTo(address)).toHaveLength(1);
+  });
+});
+
+/** A worker in a child process (tests/notify-worker-child.ts) on its own task queue; resolves once it polls. */
+async function workerChild(taskQueue: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/notify-worker-child.ts'], {
+    env: { ...process.env, NOTIFY_TASK_QUEUE: taskQueue, SMTP_URL: smtp.url, PUBLIC_BASE_URL: 'https://clinics.example' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  await eventually(async () => out.includes('worker ready') || child.exitCode !== null, 60_000, 'the worker child');
+  if (child.exitCode !== null) throw new Error(`worker child exited: ${out}`);
+  return child;
+}
+
+describe('a delivery survives its worker', () => {
+  test('a reminder is delivered exactly once when the worker is SIGKILLed in the middle of sending it', async () => {
+    const queue = `notify-kill-${randomUUID().slice(0, 8)}`;
+    const patientId = await makePatient(engine.db);
+    const address = `kill-${patientId.slice(0, 8)}@patients.example`;
+    await contacts(patientId, [email(address)]);
+    const row = await decide(patientId, 'reminder');
+    await engine.db.updateTable('notifications').set({ dispatched_at: new Date() }).where('id', '=', row.id).execute();
+    const first = await workerChild(queue);
+    let second: ChildProcess | null = null;
+    // The first SMTP conversation: kill the worker while the server holds its answer to MAIL FROM.
+    let killed!: () => void;
+    const whenKilled = new Promise<void>((r) => { killed = r; });
+    smtp.onMailFrom = async () => {
+      smtp.onMailFrom = null;
+      first.kill('SIGKILL');
+      killed();
+    };
+    try {
+      const handle = await engine.client.workflow.start(notifyWorkflow, {
+        workflowId: notifyWorkflowId(`n-${row.id}`), taskQueue: queue,
+        args: [{ messageKey: `n-${row.id}`, kind: 'reminder', recipient: { type: 'patient', id: patientId }, decidedAt: new Date().toISOString(), refs: { appointmentId: null, labOrderId: null, referralId: null }, policy: { ...TEST_POLICY, sendTimeoutSeconds: 3 } }],
+      });
+      await whenKilled;
+      expect((await deliveriesOf(patientId))[0]).toMatchObject({ status: 'sending', attempts: 1 });
+      second = await workerChild(queue);
+      expect(await handle.result()).toMatchObject({ outcome: 'sent', channel: 'email' });
+      await settle();
+      const arrived = mailTo(address);
+      expect(arrived).toHaveLength(1);
+      const [delivery] = await deliveriesOf(patientId);
+      expect(delivery).toMatchObject({ status: 'sent', attempts: 2, provider_id: arrived[0]!.headers['message-id'] });
+    } finally {
+      smtp.onMailFrom = null;
+      first.kill('SIGKILL');
+      second?.kill('SIGTERM');
+    }
   });
 });
 
