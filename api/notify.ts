@@ -6,8 +6,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { contactPointsOf, deliveriesFor, recordSmsReport, saveContactPoints } from '../db/notify';
-import { addressProblem, CHANNELS, SMS_REPORT_DELIVERED, SMS_REPORT_FAILED, type ContactPoint } from '../domain/notify';
+import { contactPointsOf, deliveriesFor, inboxMessages, recordSmsReport, saveContactPoints } from '../db/notify';
+import { addressProblem, CHANNELS, SMS_REPORT_DELIVERED, SMS_REPORT_FAILED, type Channel, type ContactPoint } from '../domain/notify';
 import { deliveryReportSignal, notifyWorkflowId } from '../workflows/notify';
 import { canReadPatientRecord } from './access';
 import { requireRole, type Caller } from './auth';
@@ -33,7 +33,7 @@ const DeliverySchema = z.object({
 const DeliveriesSchema = z.object({ deliveries: z.array(DeliverySchema) }).openapi('Deliveries');
 
 /** Whose contact points and inbox these are: a patient's own, or a doctor's own practitioner record. */
-function owner(caller: Caller): { type: 'patient' | 'practitioner'; id: string } {
+export function owner(caller: Caller): { type: 'patient' | 'practitioner'; id: string } {
   if (caller.role === 'patient' && caller.patientId) return { type: 'patient', id: caller.patientId };
   if (caller.role === 'doctor' && caller.practitionerId) return { type: 'practitioner', id: caller.practitionerId };
   throw new ApiError(403, 'forbidden', 'Only a patient or a doctor with their own record has contact points and an inbox.');
@@ -43,6 +43,24 @@ const toContacts = (points: ContactPoint[]) => ({
   points: CHANNELS.flatMap((ch) => points.filter((p) => p.channel === ch).map((p) => ({ channel: p.channel, address: p.address, consent: p.consent }))),
   preferred: points.find((p) => p.preferred)?.channel ?? null,
 });
+
+/** Checks what a person sent (each channel once, real addresses, a preferred channel they consent to); the pages use it too. */
+export function contactPointsFrom(body: { points: Array<{ channel: Channel; address: string | null; consent: boolean }>; preferred: Channel | null }): ContactPoint[] {
+  const seen = new Set<string>();
+  const points: ContactPoint[] = [];
+  for (const p of body.points) {
+    if (seen.has(p.channel)) throw new ApiError(400, 'invalid_contact', `The channel ${p.channel} is given twice.`, { channel: p.channel });
+    seen.add(p.channel);
+    const address = p.channel === 'app' ? null : p.address?.trim() || null;
+    const problem = address || p.consent ? addressProblem(p.channel, address) : null;
+    if (problem) throw new ApiError(400, 'invalid_contact', `${p.channel}: ${problem}.`, { channel: p.channel });
+    points.push({ channel: p.channel, address, consent: p.consent, preferred: body.preferred === p.channel });
+  }
+  if (body.preferred && !points.some((p) => p.preferred && p.consent)) {
+    throw new ApiError(400, 'invalid_contact', 'The preferred channel must be one you consent to.', { channel: body.preferred });
+  }
+  return points;
+}
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -73,20 +91,7 @@ export function notifyRouter(deps: ApiDeps) {
   }), async (c) => {
     const caller = c.get('caller');
     const o = owner(caller);
-    const body = c.req.valid('json');
-    const seen = new Set<string>();
-    const points: ContactPoint[] = [];
-    for (const p of body.points) {
-      if (seen.has(p.channel)) throw new ApiError(400, 'invalid_contact', `The channel ${p.channel} is given twice.`, { channel: p.channel });
-      seen.add(p.channel);
-      const address = p.channel === 'app' ? null : p.address?.trim() || null;
-      const problem = address || p.consent ? addressProblem(p.channel, address) : null;
-      if (problem) throw new ApiError(400, 'invalid_contact', `${p.channel}: ${problem}.`, { channel: p.channel });
-      points.push({ channel: p.channel, address, consent: p.consent, preferred: body.preferred === p.channel });
-    }
-    if (body.preferred && !points.some((p) => p.preferred && p.consent)) {
-      throw new ApiError(400, 'invalid_contact', 'The preferred channel must be one you consent to.', { channel: body.preferred });
-    }
+    const points = contactPointsFrom(c.req.valid('json'));
     await saveContactPoints(db, o, points, caller.id);
     return c.json(toContacts(points), 200);
   });
@@ -97,8 +102,7 @@ export function notifyRouter(deps: ApiDeps) {
     responses: { 200: { description: 'The messages', content: { 'application/json': { schema: InboxSchema } } }, ...authResponses },
   }), async (c) => {
     const o = owner(c.get('caller'));
-    const rows = await db.selectFrom('inbox_messages').select(['id', 'kind', 'subject', 'body', 'link', 'created_at', 'read_at'])
-      .where('recipient_type', '=', o.type).where('recipient_id', '=', o.id).orderBy('created_at', 'desc').limit(100).execute();
+    const rows = await inboxMessages(db, o);
     return c.json({ messages: rows.map((r) => ({ id: r.id, kind: r.kind, subject: r.subject, body: r.body, link: r.link, createdAt: r.created_at.toISOString(), readAt: iso(r.read_at) })) }, 200);
   });
 

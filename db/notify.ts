@@ -117,4 +117,10 @@ export async function deliveryCounts(db: Db) {
   return db.selectFrom('deliveries').select(['channel', 'kind', 'status', sql<string>`count(*)::int`.as('n')]).groupBy(['channel', 'kind', 'status']).execute();
 }
 
+/** A person's in-app messages, newest first. */
+export async function inboxMessages(db: Db, owner: { type: 'patient' | 'practitioner'; id: string }, limit = 100) {
+  return db.selectFrom('inbox_messages').select(['id', 'kind', 'subject', 'body', 'link', 'created_at', 'read_at'])
+    .where('recipient_type', '=', owner.type).where('recipient_id', '=', owner.id).orderBy('created_at', 'desc').limit(limit).execute();
+}
+
 export type { Channel };

@@ -1,7 +1,9 @@
 /** English: the second language. Typed against the Russian catalogue, so a missing key fails tsc. */
 import type { Catalogue } from './catalogue';
+import { enNotify } from './en-notify';
 
 export const en: Catalogue = {
+  notify: enNotify,
   lang: 'en',
   langName: 'English',
   appName: 'City outpatient clinics',
