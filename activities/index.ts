@@ -6,6 +6,7 @@ import { createOnboardingActivities } from './onboarding';
 import { createReferralActivities } from './referral';
 import { createLabOrderActivities } from './lab-order';
 import { createNotifyActivities, type NotifyDeps } from './notify';
+import { createOfferHoldActivities } from './offer-hold';
 import { createMailSender } from './notify-channels';
 import { createSelfTestActivities } from './self-test';
 import { createSlotHorizonActivities } from './slot-horizon';
@@ -25,6 +26,7 @@ export function createClinicalActivities(deps: ClinicalDeps) {
     ...createOnboardingActivities(deps),
     ...createReferralActivities(deps),
     ...createLabOrderActivities(deps),
+    ...createOfferHoldActivities(deps),
     ...createNotifyActivities({ db: deps.db, ...(deps.notify ?? { mail: createMailSender({ smtpUrl: undefined, from: 'no-reply@clinic.local' }), sms: null, publicBaseUrl: 'http://127.0.0.1:3000' }) }),
   };
 }

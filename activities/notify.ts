@@ -48,12 +48,13 @@ export function createNotifyActivities(deps: NotifyDeps) {
   const available: Channel[] = deps.sms ? ['email', 'sms', 'app'] : ['email', 'app'];
   const mailDomain = 'clinic.local';
 
-  async function facts(input: NotifyInput) {
+  /** The visit's and the clinic's facts; an offer's hold shown as it will be once the quiet-hours wait is added (`holdExtraMs`). */
+  async function facts(input: NotifyInput, holdExtraMs = 0) {
     const r = input.refs;
     if (r.appointmentId) {
       const a = await db.selectFrom('appointments as a').innerJoin('clinics as c', 'c.id', 'a.clinic_id')
         .select(['a.starts_at', 'a.hold_expires_at', 'c.time_zone', 'c.name']).where('a.id', '=', r.appointmentId).executeTakeFirst();
-      if (a) return { timeZone: a.time_zone, clinicName: a.name, visitLocal: localDateTime(a.starts_at, a.time_zone), holdUntilLocal: a.hold_expires_at ? localDateTime(a.hold_expires_at, a.time_zone) : null };
+      if (a) return { timeZone: a.time_zone, clinicName: a.name, visitLocal: localDateTime(a.starts_at, a.time_zone), holdUntilLocal: a.hold_expires_at ? localDateTime(new Date(a.hold_expires_at.getTime() + holdExtraMs), a.time_zone) : null };
     }
     if (r.labOrderId) {
       const o = await db.selectFrom('lab_orders as o').innerJoin('clinics as c', 'c.id', 'o.clinic_id').select(['c.time_zone', 'c.name']).where('o.id', '=', r.labOrderId).executeTakeFirst();
@@ -74,16 +75,17 @@ export function createNotifyActivities(deps: NotifyDeps) {
   return {
     /** Who gets it on which channels in which order, when (quiet hours in the clinic's zone) and in which words; queues the first channel's row. */
     async planDelivery(input: NotifyInput): Promise<DeliveryPlan> {
-      const f = await facts(input);
+      const zone = (await facts(input)).timeZone;
+      const clock = input.policy.clock;
+      const nowReal = Date.now();
+      const sendAtPolicy = ignoresQuietHours(input.kind) ? policyNow(nowReal, clock) : quietHoursEnd(policyNow(nowReal, clock), zone, input.policy);
+      const sendAtMs = Math.max(nowReal, Math.round(realAt(sendAtPolicy, clock)));
+      const f = await facts(input, sendAtMs - nowReal);
       const message = renderMessage(input.kind, { link: linkFor(input), visitLocal: f.visitLocal, holdUntilLocal: f.holdUntilLocal, clinicName: f.clinicName });
-      if (!input.recipient) return { channels: [], skipped: [], sendAtMs: Date.now(), message };
+      if (!input.recipient) return { channels: [], skipped: [], sendAtMs, message };
       const points = await contactPointsOf(db, input.recipient.type, input.recipient.id);
       const order = channelOrder(input.recipient.type, points, available);
       const channels = order.use.map((channel) => ({ channel, address: points.find((p) => p.channel === channel)?.address ?? null }));
-      const clock = input.policy.clock;
-      const nowReal = Date.now();
-      const sendAtPolicy = ignoresQuietHours(input.kind) ? policyNow(nowReal, clock) : quietHoursEnd(policyNow(nowReal, clock), f.timeZone, input.policy);
-      const sendAtMs = Math.max(nowReal, Math.round(realAt(sendAtPolicy, clock)));
       const first = channels[0];
       if (first) {
         await activityTransaction(db, (tx) => tx.insertInto('deliveries').values({

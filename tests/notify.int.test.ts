@@ -235,6 +235,42 @@ describe('a delivery survives its worker', () => {
   });
 });
 
+describe('a waitlist offer in the night', () => {
+  test('an offer made at 23:00 is told at 09:00, and its hold is extended by the wait', async () => {
+    const zone = 'Europe/Moscow';
+    const clinic = await makeClinic(engine.db, { timeZone: zone, policy: { offerHoldSeconds: 60 } });
+    const [alice, carol] = [await makePatient(engine.db), await makePatient(engine.db)];
+    const address = `offer-${carol.slice(0, 8)}@patients.example`;
+    await contacts(carol, [email(address)]);
+    const registrar = await engine.token('registrar', { clinicId: clinic.clinicId });
+    const post = (path: string, body: unknown) => engine.app.request(path, { ...jsonRequest('POST', registrar, body), headers: { 'content-type': 'application/json', authorization: `Bearer ${registrar}`, 'idempotency-key': randomUUID() } });
+    const waited = await post('/waitlist', { patientId: carol, specialty: clinic.specialty, practitionerId: clinic.practitionerId, wantedBefore: daysFromNow(30).toISOString() });
+    expect(waited.status).toBe(201);
+    const slot = await makeSlot(engine.db, clinic, daysFromNow(3, 8));
+    const held = await post('/appointments', { slotId: slot.id, patientId: alice, confirm: true });
+    expect(held.status).toBe(201);
+    const aliceVisit = ((await held.json()) as { id: string }).id;
+    const cancelled = await post(`/appointments/${aliceVisit}/cancel`, { reason: 'test' });
+    expect(cancelled.status).toBe(200);
+    const offer = await eventually(() => engine.db.selectFrom('appointments').select(['id', 'hold_expires_at']).where('slot_id', '=', slot.id).where('status', '=', 'offered').executeTakeFirst(), 20_000, 'the offer');
+    const before = offer.hold_expires_at!.getTime();
+    // The relay already told Carol (the test relay knows no night); this is the same offer told by a process whose clinic clock reads 23:00.
+    const today = localDateTime(new Date(), zone).slice(0, 10);
+    const policy: NotifyPolicy = { ...TEST_POLICY, quietFromMinute: 21 * 60, quietToMinute: 9 * 60, clock: { realEpochMs: Date.now(), localEpochMs: startOfLocalDay(today, zone).getTime() + 23 * 3600_000, scale: 3600 } };
+    const result = await engine.client.workflow.execute(notifyWorkflow, {
+      workflowId: notifyWorkflowId(`night-${offer.id}`), taskQueue: engine.config.CLINICAL_TASK_QUEUE,
+      args: [{ messageKey: `night-${offer.id}`, kind: 'waitlist-offer', recipient: { type: 'patient', id: carol }, decidedAt: new Date().toISOString(), refs: { appointmentId: offer.id, labOrderId: null, referralId: null }, policy }],
+    });
+    expect(result).toMatchObject({ outcome: 'sent', channel: 'email' });
+    expect(result.heldBackMs).toBeGreaterThan(0);
+    const after = (await engine.db.selectFrom('appointments').select(['status', 'hold_expires_at']).where('id', '=', offer.id).executeTakeFirstOrThrow());
+    expect(after.status).toBe('offered');
+    expect(after.hold_expires_at!.getTime() - before).toBe(result.heldBackMs);
+    const night = mailTo(address).find((m) => m.headers['x-delivery-key'] === `night-${offer.id}:email`)!;
+    expect(night.text).toContain(`до ${localDateTime(after.hold_expires_at!, zone).replace(/^(\d{4})-(\d{2})-(\d{2})T/, '$3.$2.$1 в ')}`);
+  });
+});
+
 describe('critical values reach named doctors', () => {
   test('a critical potassium reaches the ordering doctor\'s inbox; unacknowledged, it goes to the covering doctor and then the head the roster names at that moment', async () => {
     const clinic = await makeLabClinic(engine.db, { escalateCoveringSeconds: 3, escalateHeadSeconds: 6 });

@@ -6,7 +6,8 @@
  * key. A channel that keeps failing (or an SMS the gateway reports undelivered) moves to the next;
  * when none is left, or there was none, the message goes to ops.
  */
-import { ActivityFailure, ApplicationFailure, condition, defineSignal, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, defineSignal, getExternalWorkflowHandle, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { bookingWorkflowId, extendHoldSignal } from './booking';
 import type { createNotifyActivities, NotifyInput } from '../activities/notify';
 
 type NotifyActivities = ReturnType<typeof createNotifyActivities>;
@@ -18,7 +19,8 @@ export const deliveryReportSignal = defineSignal<[{ outcome: 'delivered' | 'fail
 
 export const notifyWorkflowId = (messageKey: string) => `notify-${messageKey}`;
 
-export interface NotifyOutcome { outcome: 'sent' | 'delivered' | 'ops'; channel: string | null; notBefore: string }
+/** `heldBackMs`: how long quiet hours held the message back (an offer's hold grew by as much). */
+export interface NotifyOutcome { outcome: 'sent' | 'delivered' | 'ops'; channel: string | null; notBefore: string; heldBackMs: number }
 
 /** Delivers one message; returns the channel that took it, or `ops`. */
 export async function notifyWorkflow(input: NotifyInput): Promise<NotifyOutcome> {
@@ -38,10 +40,17 @@ export async function notifyWorkflow(input: NotifyInput): Promise<NotifyOutcome>
   const notBefore = new Date(plan.sendAtMs).toISOString();
   if (!input.recipient || plan.channels.length === 0) {
     await books.handToOps({ ...input, reason: input.recipient ? 'no-channel' : 'no-recipient' });
-    return { outcome: 'ops', channel: null, notBefore };
+    return { outcome: 'ops', channel: null, notBefore, heldBackMs: 0 };
   }
-  // Quiet hours: wait for the morning (a durable timer: a restart keeps the wait).
-  if (plan.sendAtMs > Date.now()) await sleep(plan.sendAtMs - Date.now());
+  // Quiet hours: wait for the morning (a durable timer: a restart keeps the wait). An offer's hold
+  // grows by the wait first, so the patient has the whole hold once told (an ended process ignores it).
+  const waitMs = plan.sendAtMs - Date.now();
+  if (waitMs > 0) {
+    if (input.kind === 'waitlist-offer' && input.refs.appointmentId) {
+      await getExternalWorkflowHandle(bookingWorkflowId(input.refs.appointmentId)).signal(extendHoldSignal, { byMs: waitMs }).catch(() => undefined);
+    }
+    await sleep(waitMs);
+  }
 
   for (const c of plan.channels) {
     try {
@@ -55,7 +64,7 @@ export async function notifyWorkflow(input: NotifyInput): Promise<NotifyOutcome>
           continue;
         }
       }
-      return { outcome: done.status, channel: c.channel, notBefore };
+      return { outcome: done.status, channel: c.channel, notBefore, heldBackMs: Math.max(0, waitMs) };
     } catch (err) {
       const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : null;
       const reason = cause ? `${cause.type ?? 'Error'}: ${cause.message}` : 'gave up after retries';
@@ -63,5 +72,5 @@ export async function notifyWorkflow(input: NotifyInput): Promise<NotifyOutcome>
     }
   }
   await books.handToOps({ ...input, reason: 'all-channels-failed' });
-  return { outcome: 'ops', channel: null, notBefore };
+  return { outcome: 'ops', channel: null, notBefore, heldBackMs: Math.max(0, waitMs) };
 }
