@@ -22,7 +22,8 @@ const later = (message: string) => ApplicationFailure.create({ type: 'Busy', mes
 export function createMailSender(opts: { smtpUrl: string | undefined; from: string; timeoutMs?: number }): MailSender {
   const timeout = opts.timeoutMs ?? 10_000;
   const transport: Transporter = opts.smtpUrl
-    ? nodemailer.createTransport({ url: opts.smtpUrl, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout } as Parameters<typeof nodemailer.createTransport>[0])
+    // Pooled: one SMTP conversation per message costs a connection and greeting each; a pool reuses them.
+    ? nodemailer.createTransport({ url: opts.smtpUrl, pool: true, maxConnections: 16, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout } as Parameters<typeof nodemailer.createTransport>[0])
     : nodemailer.createTransport({ jsonTransport: true });
   return {
     logOnly: !opts.smtpUrl,

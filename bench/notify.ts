@@ -112,10 +112,13 @@ async function main() {
       const key = `sample-${kind}:email`;
       await sampleMail.send({ to: `${kind}@patients.example`, subject: m.subject, text: m.text, messageId: `<${randomUUID()}@clinic.local>`, deliveryKey: key });
       const arrived = smtp.messages.find((x) => x.headers['x-delivery-key'] === key)!;
-      samples.push(`## ${kind}\n\nSMS text: \`${m.sms}\`\n\n\`\`\`text\n${arrived.raw.replace(/\r\n/g, '\n').trimEnd()}\n\`\`\`\n`);
+      samples.push([
+        `## ${kind}`, '', `SMS text: \`${m.sms}\``, '', `Decoded: **${arrived.headers.subject}**`, '', '```text', arrived.text.replace(/\r\n/g, '\n').trimEnd(), '```', '',
+        'Raw, as it arrived:', '', '```text', arrived.raw.replace(/\r\n/g, '\n').trimEnd(), '```', '',
+      ].join('\n'));
     }
     sampleMail.close();
-    writeFileSync(path.join(PROJECT_ROOT, 'docs', 'notifications-samples.md'), `# One message of each kind, as it arrived at the SMTP server\n\nWritten by \`npm run bench:notify\` (nodemailer → \`smtp-server\`), raw as received. The body is UTF-8 in quoted-printable; the decoded text is Russian first, then English, with no diagnosis or values. The SMS text is shown above each.\n\n${samples.join('\n')}`);
+    writeFileSync(path.join(PROJECT_ROOT, 'docs', 'notifications-samples.md'), `# One message of each kind, as it arrived at the SMTP server\n\nWritten by \`npm run bench:notify\` (nodemailer → \`smtp-server\`), first decoded (subject and text), then raw as received (UTF-8, quoted-printable). Russian first, then English; no diagnosis or values. The SMS text of the same message is shown above each.\n\n${samples.join('\n')}`);
 
     say('| figure | value |');
     say('| --- | --- |');
