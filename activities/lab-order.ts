@@ -9,6 +9,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db';
 import { insertAssessmentOnce, listReferenceRanges } from '../db/cds';
 import { patientCdsInputs } from '../db/lab-order';
+import { onCallAt } from '../db/notify';
 import type { Database } from '../db/schema';
 import { modelCard, notScoredCard, card, type CdsCard } from '../domain/cds/cards';
 import { latestValues, mapModelFeatures, type FeatureMapping } from '../domain/cds/features';
@@ -46,6 +47,22 @@ async function event(tx: Transaction<Database>, orderId: string, key: string, ki
   if (inserted) return { at: inserted.at.toISOString(), fresh: true };
   const row = await tx.selectFrom('lab_order_events').select('at').where('dedupe_key', '=', key).executeTakeFirstOrThrow();
   return { at: row.at.toISOString(), fresh: false };
+}
+
+/** The person an escalation step reaches: a retry finds the one the first attempt named; else the roster now; else the order's contact. */
+async function criticalRecipient(tx: Transaction<Database>, input: { orderId: string; round: number; step: 'ordering' | 'covering' | 'head'; practitionerId: string | null }) {
+  const named = async (id: string | null, source: string) => {
+    const p = id ? await tx.selectFrom('practitioners').select('full_name').where('id', '=', id).executeTakeFirst() : undefined;
+    return { practitionerId: id, practitionerName: p?.full_name ?? null, source };
+  };
+  const earlier = await tx.selectFrom('lab_critical_notifications').select('recipient_practitioner_id')
+    .where('lab_order_id', '=', input.orderId).where('round', '=', input.round).where('step', '=', input.step).executeTakeFirst();
+  if (earlier) return named(earlier.recipient_practitioner_id, 'recorded');
+  if (input.step === 'ordering') return named(input.practitionerId, 'ordering');
+  const order = await tx.selectFrom('lab_orders as o').innerJoin('practitioners as p', 'p.id', 'o.ordering_practitioner_id')
+    .select(['o.clinic_id', 'p.specialty']).where('o.id', '=', input.orderId).executeTakeFirstOrThrow();
+  const onCall = await onCallAt(tx, { clinicId: order.clinic_id, department: order.specialty, role: input.step, at: new Date() });
+  return onCall ? named(onCall.practitionerId, 'roster') : named(input.practitionerId, 'clinic-contacts');
 }
 
 export function createLabOrderActivities(deps: { db: Db }) {
@@ -115,13 +132,19 @@ export function createLabOrderActivities(deps: { db: Db }) {
       });
     },
 
-    /** Tells a doctor of an unacknowledged critical result (outbox row), once per round and step. */
+    /**
+     * Tells a doctor of an unacknowledged critical result (outbox row), once per round and step.
+     * The covering doctor and the head are whoever the on-call roster names at this moment (the
+     * clinic-wide contacts the order started with only when the roster has nobody); the timeline
+     * event names them.
+     */
     async notifyCritical(input: { orderId: string; workflowId: string; round: number; step: 'ordering' | 'covering' | 'head'; practitionerId: string | null }): Promise<string> {
       return inTx(db, async (tx) => {
-        const { at } = await event(tx, input.orderId, `${input.workflowId}:critical:${input.round}:${input.step}`, `critical-notified-${input.step}`, 'system', { round: input.round, practitionerId: input.practitionerId });
-        await tx.insertInto('lab_critical_notifications').values({ lab_order_id: input.orderId, round: input.round, step: input.step, recipient_practitioner_id: input.practitionerId, notified_at: at })
+        const recipient = await criticalRecipient(tx, input);
+        const { at } = await event(tx, input.orderId, `${input.workflowId}:critical:${input.round}:${input.step}`, `critical-notified-${input.step}`, 'system', { round: input.round, ...recipient });
+        await tx.insertInto('lab_critical_notifications').values({ lab_order_id: input.orderId, round: input.round, step: input.step, recipient_practitioner_id: recipient.practitionerId, notified_at: at })
           .onConflict((oc) => oc.columns(['lab_order_id', 'round', 'step']).doNothing()).execute();
-        await tx.insertInto('lab_notifications').values({ lab_order_id: input.orderId, practitioner_id: input.practitionerId, kind: input.step === 'ordering' ? 'critical-result' : `critical-escalation-${input.step}`, dedupe_key: `${input.workflowId}:critical:${input.round}:${input.step}` })
+        await tx.insertInto('lab_notifications').values({ lab_order_id: input.orderId, practitioner_id: recipient.practitionerId, kind: input.step === 'ordering' ? 'critical-result' : `critical-escalation-${input.step}`, dedupe_key: `${input.workflowId}:critical:${input.round}:${input.step}` })
           .onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
         return at;
       });

@@ -26,6 +26,8 @@ import { patientSearchRouter } from './patient-search';
 import { recordRouter } from './record';
 import { referralRouter } from './referral';
 import { newRouter, type ApiDeps } from './router';
+import { notifyRouter } from './notify';
+import { notifyOpsRouter } from './notify-ops';
 import { webRouter } from '../web';
 
 export type { ApiDeps, AppEnv } from './router';
@@ -77,6 +79,8 @@ export function createApp(deps: ApiDeps) {
   app.route('/', meRouter(deps));
   app.route('/', patientSearchRouter(deps));
   app.route('/', diagnosisRouter(deps));
+  app.route('/', notifyRouter(deps));
+  app.route('/', notifyOpsRouter(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Clinical process engine API', version: '0.1.0', description: 'Starts, signals, updates and queries the clinic\'s durable processes.' },

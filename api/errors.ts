@@ -78,7 +78,9 @@ export type ErrorCode =
   | 'text_too_long'
   | 'text_not_russian'
   // Lab messages (api/lab-messages).
-  | 'message_not_whole';
+  | 'message_not_whole'
+  // Messages (api/notify).
+  | 'invalid_contact' | 'roster_entry_not_found';
 
 export class ApiError extends Error {
   constructor(

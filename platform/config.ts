@@ -134,6 +134,22 @@ const ConfigSchema = z.object({
   ...OIDC_SETTINGS,
   /** A scraper's bearer token for /metrics (at least 32 characters); unset, only ops/admin tokens read the API's metrics. */
   METRICS_TOKEN: z.string().min(32).optional(),
+  /** Messages (docs/notifications.md): the SMTP server, e.g. smtp://user:pass@host:587; unset = log-only (nothing leaves the machine). */
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp:// or smtps://').optional(),
+  MAIL_FROM: z.string().min(3).default('Городские поликлиники <no-reply@clinic.local>'),
+  /** An SMS.ru-style gateway's send URL (e.g. https://sms.ru/sms/send) and key; unset = no SMS channel. */
+  SMS_GATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SMS_GATEWAY_KEY: z.string().default(''),
+  /** The sender name the gateway has registered for us (optional). */
+  SMS_SENDER: z.string().optional(),
+  /** Shared secret the gateway's delivery reports carry (`?token=`) on POST /notifications/sms-status (at least 16 characters). */
+  SMS_CALLBACK_TOKEN: z.string().min(16).optional(),
+  /** Where links in messages point (the web app's public origin); default http://API_HOST:API_PORT. */
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Quiet hours in the recipient's clinic zone, HH:MM-HH:MM. */
+  NOTIFY_QUIET_HOURS: z.string().regex(/^\d{2}:\d{2}-\d{2}:\d{2}$/, 'must be HH:MM-HH:MM').default('21:00-09:00'),
+  /** 'on': the clinical worker runs the delivery relay (outbox rows → delivery processes). */
+  NOTIFY_RELAY: z.enum(['on', 'off']).default('on'),
 });
 
 /** Every variable the code reads: docker-compose.yml may set these and no others. */

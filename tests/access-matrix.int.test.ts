@@ -150,6 +150,22 @@ const MATRIX: Record<string, Row> = {
   'POST /lab-messages/{id}/attach': { allow: LAB, ok: 404, body: (f) => ({ orderId: f.labOrder }) },
   'POST /lab-messages/{id}/reject': { allow: LAB, ok: 404, body: () => ({ reason: 'duplicate' }) },
   'GET /lab-messages/resolutions': { allow: OPS, ok: 200 },
+  // Messages (api/notify.ts, api/notify-ops.ts).
+  'GET /me/contacts': { allow: ['patient', 'doctor'], ok: 200 },
+  'PUT /me/contacts': { allow: ['patient', 'doctor'], ok: 200, body: () => ({ points: [{ channel: 'app', address: null, consent: true }], preferred: 'app' }) },
+  'GET /me/inbox': { allow: ['patient', 'doctor'], ok: 200 },
+  'GET /appointments/{id}/deliveries': { allow: ANYONE, ok: 200, params: { id: 'appointment' }, scoped: ['otherPatient', 'otherRegistrarClinic'] },
+  'GET /lab-orders/{id}/deliveries': { allow: ANYONE, ok: 200, params: { id: 'labOrder' }, scoped: ['otherPatient'] },
+  'GET /referrals/{id}/deliveries': { allow: ANYONE, ok: 200, params: { id: 'referral' }, scoped: ['otherPatient'] },
+  // No callback token configured in the matrix's engine: every report is refused.
+  'POST /notifications/sms-status': { allow: 'public', ok: [401, 'unauthenticated'] },
+  'GET /ops/notifications/failures': { allow: OPS, ok: 200 },
+  'GET /ops/notifications/unreachable': { allow: OPS, ok: 200 },
+  'GET /ops/on-call': { allow: OPS, ok: 200, query: (f) => `?clinicId=${f.clinic}` },
+  'POST /ops/on-call': {
+    allow: OPS, ok: 201, body: (x) => ({ clinicId: x.clinic, department: '*', role: 'covering', practitionerId: x.practitioner, startsAt: '2099-01-01T00:00:00Z', endsAt: '2099-01-02T00:00:00Z' }),
+  },
+  'DELETE /ops/on-call/{id}': { allow: OPS, ok: [404, 'roster_entry_not_found'] },
 };
 
 /** Each booking cell's own slot start (a random pick collided): one hour apart, 08:00–15:00, from two days ahead. */

@@ -17,6 +17,7 @@ import { appointmentPages } from './pages/appointments';
 import { bookingPages } from './pages/booking';
 import { doctorPages } from './pages/doctor';
 import { livePages } from './pages/live';
+import { notifyPages } from './pages/notify';
 import { recordPages } from './pages/records';
 import { signInPages } from './pages/sign-in';
 import { pageContext, sameOrigin } from './session';
@@ -60,6 +61,7 @@ export function webRouter(deps: ApiDeps) {
   appointmentPages(web, deps, ctx, commands);
   recordPages(web, deps);
   doctorPages(web, deps, ctx, commands);
+  notifyPages(web, deps);
   web.get('/patient', (c) => c.redirect('/', 303));
   return web;
 }

@@ -36,12 +36,14 @@ export function Layout(props: { c: WebContext; title: string; children?: Child; 
                 <li><a href={`/records/${session!.caller.patientId}/referrals`}>{t.myReferrals}</a></li>
                 <li><a href={`/records/${session!.caller.patientId}/results`}>{t.myResults}</a></li>
                 <li><a href={`/records/${session!.caller.patientId}/access-log`}>{t.accessLog}</a></li>
+                <li><a href="/patient/inbox">{t.notify.inbox}</a></li>
+                <li><a href="/patient/contacts">{t.notify.contacts}</a></li>
               </ul>
             </nav>
           )}
           {role === 'doctor' && (
             <nav aria-label={t.nav}>
-              <ul><li><a href="/doctor">{t.doctorDay}</a></li></ul>
+              <ul><li><a href="/doctor">{t.doctorDay}</a></li><li><a href="/doctor/inbox">{t.notify.inbox}</a></li></ul>
             </nav>
           )}
         </header>

@@ -13,6 +13,7 @@ import { ensureDemoRollout } from './demo-rollout';
 import { startOpenReferrals } from './referrals';
 import { startDemoLabOrders } from './lab-order-demo';
 import { processMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './metrics';
+import { notifyTransports, startNotifyRelay } from './notify';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -43,7 +44,7 @@ export async function createClinicalWorker(opts: {
     namespace: opts.config.TEMPORAL_NAMESPACE,
     taskQueue: opts.config.CLINICAL_TASK_QUEUE,
     workflowBundle: opts.workflowBundle,
-    activities: createClinicalActivities({ db: opts.db }),
+    activities: createClinicalActivities({ db: opts.db, notify: notifyTransports(opts.config) }),
     dataConverter: dataConverter(opts.config),
     sinks: processMetricsSinks(),
     ...CLINICAL_WORKER_OPTIONS,
@@ -70,7 +71,9 @@ if (require.main === module) {
       .then(() => startDemoLabOrders({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE }))
       .then((n) => { if (n) logger.info({ orders: n }, 'demo lab orders started'); })
       .catch((err: unknown) => logger.warn({ err: String(err) }, 'demo lab orders not started'));
+    const relay = await startNotifyRelay({ config, db, client, logger });
     return { worker, close: async () => {
+      await relay?.close();
       await Promise.race([demoOrders, new Promise((r) => setTimeout(r, 5000))]);
       await client.connection.close();
       await db.destroy();

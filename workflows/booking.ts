@@ -25,6 +25,7 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { createBookingActivities } from '../activities/booking';
+import type { createOfferHoldActivities } from '../activities/offer-hold';
 import {
   CHECK_IN_OPENS_SECONDS, DEFAULT_STEP_TIMEOUTS, OFFER_MAX_ATTEMPTS, bookingWorkflowId,
   type AppointmentView, type BookingInput, type BookingPolicy, type BookingState, type BookingStatus, type CancelRequest, type HoldRequest, type RescheduleRequest,
@@ -69,6 +70,12 @@ const offering = proxyActivities<BookingActivities>({ startToCloseTimeout: '10s'
  */
 const OFFER_AFTER_ANSWER = 'booking-offer-after-answer';
 const AUDIT_ACTORS = 'booking-audit-actors';
+/** HOLD_EXTENSION: an offer told after quiet hours has its hold moved later by the wait (extendHoldSignal). */
+const HOLD_EXTENSION = 'booking-hold-extension';
+
+/** From the offer's delivery process (workflows/notify.ts): the patient is told `byMs` later, so the hold lasts that much longer. */
+export const extendHoldSignal = defineSignal<[{ byMs: number }]>('extendHold');
+const holdActs = proxyActivities<ReturnType<typeof createOfferHoldActivities>>({ startToCloseTimeout: '10s', retry: { initialInterval: '200ms', maximumInterval: '5s' } });
 
 /**
  * Starts the booking process of a waitlist offer (its hold already taken by offerFreedSlot). It
@@ -156,6 +163,9 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
   };
 
   setHandler(bookingStatusQuery, () => state);
+  /** Hold time owed by quiet hours, not yet applied (HOLD_EXTENSION). */
+  let extensionMs = 0;
+  setHandler(extendHoldSignal, ({ byMs }) => { if (Number.isFinite(byMs) && byMs > 0) extensionMs += byMs; });
 
   setHandler(
     holdSlotUpdate,
@@ -281,7 +291,18 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
     // Waits also end for a slot to offer (a move to another practitioner at the same time changes no time).
     const wake = () => moved() || freedSlots.length > 0;
     if (HOLDING.includes(a.status)) {
-      if (await condition(wake, until(a.holdExpiresAt!))) continue;
+      // patched() here, not at the start: released histories reach this point without the marker.
+      const extends_ = patched(HOLD_EXTENSION);
+      if (await condition(() => wake() || (extends_ && extensionMs > 0), until(a.holdExpiresAt!))) {
+        if (extends_ && extensionMs > 0 && !moved()) {
+          const by = extensionMs;
+          extensionMs = 0;
+          await exclusive(async () => (HOLDING.includes(state.appointment!.status)
+            ? apply(await holdActs.extendHold({ appointmentId: input.appointmentId, workflowId, until: new Date(Date.parse(state.appointment!.holdExpiresAt!) + by).toISOString() }))
+            : undefined));
+        }
+        continue;
+      }
       const lapsed = await exclusive(async () => (HOLDING.includes(state.appointment!.status) ? apply(await acts.expireHold({ appointmentId: input.appointmentId, workflowId })) : undefined));
       if (lapsed?.status === 'expired') await freed(lapsed.slotId);
       continue;

@@ -7,3 +7,4 @@ export { onboardingWorkflow } from './onboarding';
 export { rolloutProgramWorkflow } from './rollout';
 export { referralWorkflow } from './referral';
 export { labOrderWorkflow } from './lab-order';
+export { notifyWorkflow } from './notify';

@@ -54,4 +54,6 @@ export interface NotificationsTable {
   kind: 'reminder' | 'waitlist-offer' | 'cancelled' | 'rescheduled';
   dedupe_key: string;
   created_at: CreatedAt;
+  /** When the delivery relay started this row's delivery process (db/migrations/2026_12_08_0200_notifications.ts). */
+  dispatched_at: Timestamp | null;
 }

@@ -16,6 +16,7 @@ import type * as onboarding from './onboarding';
 import type * as policies from './policies';
 import type * as referral from './referral';
 import type * as web from './web';
+import type * as notify from './notify';
 
 export type { Sex, ReferralStatus };
 export * from './booking';
@@ -28,6 +29,7 @@ export * from './onboarding';
 export * from './policies';
 export * from './referral';
 export * from './web';
+export * from './notify';
 
 export interface Database {
   clinics: core.ClinicsTable;
@@ -82,6 +84,10 @@ export interface Database {
   lab_messages: labMessages.LabMessagesTable;
   lab_message_control_ids: labMessages.LabMessageControlIdsTable;
   web_sessions: web.WebSessionsTable;
+  contact_points: notify.ContactPointsTable;
+  on_call_roster: notify.OnCallRosterTable;
+  deliveries: notify.DeliveriesTable;
+  inbox_messages: notify.InboxMessagesTable;
 }
 
 export type Clinic = Selectable<core.ClinicsTable>;

@@ -112,6 +112,8 @@ export interface LabNotificationsTable {
   dedupe_key: string;
   created_at: CreatedAt;
   sent_at: Timestamp | null;
+  /** When the delivery relay started this row's delivery process. */
+  dispatched_at: Timestamp | null;
 }
 
 export interface LabEscalationContactsTable {

@@ -21,6 +21,7 @@ import globalTeardown from '../global-teardown';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from '../helpers';
 import { HISTORIES_DIR, historyToJSON, REPLAY_TEST_PAYLOAD_KEY, REPLAY_TEST_PAYLOAD_KEY_ID } from './history-files';
 import { processPaths, type Recorded } from './record-processes';
+import { notifyPaths } from './record-notify';
 
 type Json = Record<string, any>;
 
@@ -163,6 +164,7 @@ const PATHS: Record<string, () => Promise<Recorded>> = {
 
   // Referral, lab order, onboarding and rollout paths (tests/histories/record-processes.ts).
   ...processPaths(() => engine),
+  ...notifyPaths(() => engine),
 };
 
 /**

@@ -1,8 +1,10 @@
 /** English: the second language. Typed against the Russian catalogue, so a missing key fails tsc. */
 import { enSignIn } from './en-signin';
 import type { Catalogue } from './catalogue';
+import { enNotify } from './en-notify';
 
 export const en: Catalogue = {
+  notify: enNotify,
   lang: 'en',
   langName: 'English',
   appName: 'City outpatient clinics',

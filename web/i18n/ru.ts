@@ -1,6 +1,9 @@
 /** Русский: the default language. Every other catalogue has the same keys (web/i18n/index.ts). */
 import { ruSignIn } from './ru-signin';
+import { ruNotify } from './ru-notify';
+
 export const ru = {
+  notify: ruNotify,
   lang: 'ru',
   langName: 'Русский',
   appName: 'Городская поликлиника',
