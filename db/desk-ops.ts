@@ -32,3 +32,17 @@ export async function clinicPractitioners(db: Db, clinicId: string) {
 export async function clinicsOverview(db: Db) {
   return db.selectFrom('clinics').select(['id', 'code', 'name', 'time_zone', 'is_pilot', 'rollout_stage']).orderBy('code').execute();
 }
+
+/** Per clinic, for the rollout board: its open tasks (overdue ones counted), its open blockers, and its last go / no-go. */
+export async function rolloutBoardRows(db: Db, clinicIds: string[]) {
+  if (clinicIds.length === 0) return { tasks: [], blockers: [], decisions: [] };
+  const [tasks, blockers, decisions] = await Promise.all([
+    db.selectFrom('onboarding_tasks').select(['clinic_id', 'stage', 'title', 'task', 'escalations', 'deadline_at'])
+      .where('clinic_id', 'in', clinicIds).where('status', 'in', ['requested', 'in-progress']).orderBy('clinic_id').orderBy('created_at').execute(),
+    db.selectFrom('onboarding_blockers').select(['clinic_id', 'id', 'description', 'reported_at']).where('clinic_id', 'in', clinicIds)
+      .where('resolved_at', 'is', null).orderBy('reported_at').execute(),
+    db.selectFrom('onboarding_events').select(['clinic_id', 'kind', 'at']).where('clinic_id', 'in', clinicIds)
+      .where('kind', 'in', ['decision-go', 'decision-no-go']).orderBy('at', 'desc').execute(),
+  ]);
+  return { tasks, blockers, decisions };
+}

@@ -1,5 +1,7 @@
 /** English: the second language. Typed against the Russian catalogue, so a missing key fails tsc. */
 import type { Catalogue } from './catalogue';
+import { enDesk } from './en-desk';
+import { enOps } from './en-ops';
 
 export const en: Catalogue = {
   lang: 'en',
@@ -126,6 +128,8 @@ export const en: Catalogue = {
   errorTitle: 'That did not work',
   notFoundTitle: 'Page not found',
   forbiddenTitle: 'No access',
+  desk: enDesk,
+  ops: enOps,
   errors: {
     text_too_short: 'Too short: describe the complaints in more detail (at least 10 characters).',
     text_not_russian: 'Suggestions work only for text in Russian.',

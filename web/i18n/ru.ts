@@ -1,4 +1,7 @@
 /** Русский: the default language. Every other catalogue has the same keys (web/i18n/index.ts). */
+import { ruDesk } from './ru-desk';
+import { ruOps } from './ru-ops';
+
 export const ru = {
   lang: 'ru',
   langName: 'Русский',
@@ -124,6 +127,8 @@ export const ru = {
   errorTitle: 'Не получилось',
   notFoundTitle: 'Страница не найдена',
   forbiddenTitle: 'Нет доступа',
+  desk: ruDesk,
+  ops: ruOps,
   errors: {
     text_too_short: 'Слишком коротко: напишите жалобы подробнее (не меньше 10 знаков).',
     text_not_russian: 'Подсказки работают только для текста на русском языке.',
