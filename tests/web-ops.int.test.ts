@@ -5,6 +5,7 @@
  * workflow; other roles are refused.
  */
 import path from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Page } from 'playwright-core';
 import type { Caller } from '../api/auth';
 import { demoId } from '../db/seed';
@@ -20,6 +21,8 @@ jest.setTimeout(240_000);
 let temporal: RunningTemporal;
 let h: WebHarness;
 beforeAll(async () => {
+  // Before the dev server's client makes the runtime: worker logs at ERROR only, as in every engine's tests.
+  try { Runtime.install({ logger: new DefaultLogger('ERROR') }); } catch { /* installed by an earlier file in this worker */ }
   const executable = await ensureTemporalCli(path.join(PROJECT_ROOT, '.tools'), () => undefined, process.env.TEMPORAL_CLI_PATH);
   temporal = await startTemporalDevServer({ executable, uiPort: await freePort() });
   h = await startWebHarness({ TEMPORAL_ADDRESS: temporal.address, TEMPORAL_UI_URL: temporal.uiUrl! });

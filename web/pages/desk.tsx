@@ -87,7 +87,7 @@ export function deskPages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingContext,
           <h2 id="arrivals-title">{t.desk.arrivals}</h2>
           <p class="muted">{formatDate(c.get('lang'), new Date(), clinic.timeZone)} · {t.desk.clinicTime(clinic.timeZone)}</p>
           {today.length ? (
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex={0} role="region" aria-labelledby="arrivals-title">
               <table class="arrivals">
                 <thead><tr><th scope="col">{t.desk.time}</th><th scope="col">{t.desk.patient}</th><th scope="col">{t.desk.doctor}</th><th scope="col">{t.desk.status}</th><th scope="col">{t.desk.action}</th></tr></thead>
                 <tbody>{today.map((a) => <ArrivalRow c={c} row={a.row} zone={clinic.timeZone} patient={a.patient} doctor={a.doctor} />)}</tbody>

@@ -77,7 +77,7 @@ export function rolloutPages(web: Hono<WebEnv>, deps: ApiDeps, link: (workflowId
     const Wave = (props: { title: string; clinicIds: string[]; n: number }) => (
       <section aria-labelledby={`wave-${props.n}`}>
         <h3 id={`wave-${props.n}`}>{props.title}</h3>
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex={0} role="region" aria-labelledby={`wave-${props.n}`}>
           <table class="board">
             <thead><tr><th scope="col">{o.clinic}</th><th scope="col">{o.stage}</th><th scope="col">{o.tasks}</th><th scope="col">{o.blockers}</th><th scope="col">{o.decision}</th><th scope="col">{o.process}</th></tr></thead>
             <tbody><ClinicRows clinicIds={props.clinicIds} /></tbody>

@@ -60,7 +60,7 @@ export function opsPages(web: Hono<WebEnv>, deps: ApiDeps) {
 
         <h2 id="breached-title">{o.breachedTitle}</h2>
         {breached.referrals.length ? (
-          <div class="table-scroll">
+          <div class="table-scroll" tabindex={0} role="region" aria-labelledby="breached-title">
             <table class="breached" aria-labelledby="breached-title">
               <thead><tr><th scope="col">{o.clinic}</th><th scope="col">{o.specialty}</th><th scope="col">{o.deadline}</th><th scope="col">{o.escalation}</th><th scope="col">{o.process}</th></tr></thead>
               <tbody>
@@ -80,7 +80,7 @@ export function opsPages(web: Hono<WebEnv>, deps: ApiDeps) {
 
         <h2 id="critical-title">{o.criticalTitle}</h2>
         {critical.length ? (
-          <div class="table-scroll">
+          <div class="table-scroll" tabindex={0} role="region" aria-labelledby="critical-title">
             <table class="critical" aria-labelledby="critical-title">
               <thead><tr><th scope="col">{o.clinic}</th><th scope="col">{o.tests}</th><th scope="col">{o.orderedBy}</th><th scope="col">{o.finalAt}</th><th scope="col">{o.steps}</th><th scope="col">{o.process}</th></tr></thead>
               <tbody>
