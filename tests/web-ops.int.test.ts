@@ -73,6 +73,8 @@ describe('the ops board', () => {
 
   test('opens the rollout board, pauses and resumes the program, and follows a link into the Temporal UI to its workflow', async () => {
     const [p1, p2, w1, w2] = await Promise.all([0, 1, 2, 3].map(() => makeClinic(h.engine.db)));
+    // Clinics still to onboard: their onboarding waits on people's tasks, so the program runs while the test does.
+    await h.engine.db.updateTable('clinics').set({ rollout_stage: 'preparation' }).where('id', 'in', [p1!, p2!, w1!, w2!].map((c) => c.clinicId)).execute();
     const admin = await h.engine.token('admin');
     const init = jsonRequest('POST', admin, { name: 'Board test', pilotClinicIds: [p1!.clinicId, p2!.clinicId], clinicIds: [w1!.clinicId, w2!.clinicId], policy: { maxConcurrent: 1 } });
     const started = await h.engine.app.request('/rollout-programs', init);
