@@ -39,7 +39,7 @@ export function DeskNav(props: { c: WebContext; at: 'desk' | 'referrals' | 'day'
 }
 
 /** One arrival: time, patient, doctor, status, and check-in (posted in place with htmx, or as a plain form). */
-export function ArrivalRow(props: { c: WebContext; row: Appointment; zone: string; patient: string; doctor: string; pending?: boolean }) {
+export function ArrivalRow(props: { c: WebContext; row: Appointment; zone: string; patient: string; doctor: string; pending?: boolean; error?: string }) {
   const { c, row, zone } = props;
   const t = c.get('t');
   const lang = c.get('lang');
@@ -61,6 +61,7 @@ export function ArrivalRow(props: { c: WebContext; row: Appointment; zone: strin
           </form>
         )}
         {row.status === 'booked' && !open && <span class="muted">{t.desk.checkInOpensAt(formatTime(lang, opensAt, zone))}</span>}
+        {props.error && <p class="field-error" role="alert">{props.error}</p>}
       </td>
     </tr>
   );

@@ -110,18 +110,25 @@ export function deskPages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingContext,
   web.post('/desk/appointments/:id/check-in', desk, checkCsrf, page(async (c) => {
     const id = c.req.param('id') ?? '';
     if (!UUID.test(id)) throw new ApiError(404, 'appointment_not_found', 'No such appointment.');
-    await commands.checkIn(asApi(c), id);
+    let refused: string | undefined;
+    try {
+      await commands.checkIn(asApi(c), id);
+    } catch (err) {
+      // Refused in place (the visit is no longer booked, or check-in is not open yet); anything else is the error page.
+      if (!(err instanceof ApiError) || err.status !== 409 || !isFragment(c)) throw err;
+      refused = errorText(c.get('t'), err.code);
+    }
     if (!isFragment(c)) return c.redirect('/desk?done=checked-in', 303);
     // The process marks the patient arrived right behind the signal: the row answers with that when it comes in time.
     let row = await ctx.ownAppointment(asApi(c), id, 'read');
-    for (let i = 0; i < 20 && row.status === 'booked'; i++) {
+    for (let i = 0; i < 20 && row.status === 'booked' && !refused; i++) {
       await new Promise((r) => setTimeout(r, 100));
       row = await ctx.ownAppointment(asApi(c), id, 'read');
     }
     const [patients, names] = await Promise.all([patientNames(db, [row.patient_id]), namesFor(db, { clinicIds: [row.clinic_id], practitionerIds: [row.practitioner_id] })]);
     return c.html(
       <ArrivalRow c={c} row={row} zone={names.clinics.get(row.clinic_id)?.timeZone ?? 'UTC'} patient={patients.get(row.patient_id) ?? '—'}
-        doctor={names.practitioners.get(row.practitioner_id)?.name ?? '—'} pending={row.status === 'booked'} />,
+        doctor={names.practitioners.get(row.practitioner_id)?.name ?? '—'} pending={row.status === 'booked' && !refused} error={refused} />,
     );
   }));
 
