@@ -6,21 +6,22 @@
  * BENCH_WEB_ONLY=desk,ops (prefixes of the page names) runs some pages only. Server time is measured around the app's fetch (request in, page rendered), so the
  * client's own cost is not in it. Prints p50/p95/max per page and whether p95 ≤ 100 ms.
  */
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { serve } from '@hono/node-server';
 import autocannon from 'autocannon';
 import { createApp } from '../api/app';
-import { NativeConnection } from '@temporalio/worker';
 import type { Caller } from '../api/auth';
 import { createDb } from '../db';
 import { DEMO_TIME_ZONE, demoId } from '../db/seed';
 import { createWebSession } from '../db/web-sessions';
 import { addDays, localToday } from '../domain/time';
-import { parseConfig } from '../platform/config';
+import { parseConfig, PROJECT_ROOT } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { connectClient } from '../platform/temporal';
-import { createClinicalWorker } from '../workers/clinical';
 import { DEMO_PROGRAM_ID, ensureDemoRollout } from '../workers/demo-rollout';
+import { rolloutStateQuery, rolloutWorkflowId } from '../workflows/rollout';
 import { seedDeskArrivals } from '../workers/desk-demo';
 import { percentile, startBenchStack } from './stack';
 
@@ -49,12 +50,16 @@ async function main() {
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-  // The staff pages read processes too (the rollout board queries its program): a clinical worker, the demo program and arrivals.
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS! });
-  const worker = await createClinicalWorker({ connection, config, db, workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } });
-  const running = worker.run();
+  // The staff pages read processes too (the rollout board queries its program): a clinical worker in its own process
+  // (as npm start runs it, so its work is not in the API's figures), the demo program and today's arrivals.
+  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'workers/clinical.ts')], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'error' } });
   await ensureDemoRollout(temporal, db, config.CLINICAL_TASK_QUEUE);
   await seedDeskArrivals({ client: temporal, db, taskQueue: config.CLINICAL_TASK_QUEUE });
+  const program = temporal.workflow.getHandle(rolloutWorkflowId(DEMO_PROGRAM_ID));
+  for (let i = 0; !(await program.query(rolloutStateQuery).then(() => true, () => false)); i++) {
+    if (i > 240) throw new Error('the clinical worker did not answer the rollout program\'s query in 2 minutes');
+    await new Promise((r) => setTimeout(r, 500));
+  }
 
   const session = async (caller: Caller) => {
     const id = randomBytes(32).toString('base64url');
@@ -116,9 +121,7 @@ async function main() {
   console.log(allMet ? 'every page met the goal' : 'some pages missed the goal');
   console.log(`machine load average (1 min) at the end: ${load1!.toFixed(1)} on ${(await import('node:os')).cpus().length} cores`);
   server.close();
-  worker.shutdown();
-  await running;
-  await connection.close();
+  await new Promise((r) => { worker.once('exit', r); worker.kill('SIGTERM'); });
   await temporal.connection.close();
   await db.destroy();
   await stack.stop();
