@@ -33,7 +33,7 @@ export function deskMorePages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingCont
     return c.html(
       <Layout c={c} title={d.queueTitle} error={extra.error} notice={extra.notice}>
         <DeskNav c={c} at="referrals" />
-        <p class="muted">{d.queueIntro} {d.clinicTime(clinic.timeZone)}</p>
+        <p class="muted">{d.queueIntro}<br />{d.clinicTime(clinic.timeZone)}</p>
         {rows.length ? (
           <ol class="cards queue">
             {rows.map((r) => (
