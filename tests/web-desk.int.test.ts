@@ -90,6 +90,28 @@ describe('the registrar\'s desk', () => {
     await page.context().close();
   });
 
+  test('a check-in the visit no longer allows is refused in its row, in place, and nothing changes', async () => {
+    const patientId = await clinicPatient(`Lebedeva${randomUUID().slice(0, 6)}`);
+    const slot = await makeSlot(h.engine.db, clinic, 70 * 60, 20);
+    const token = await h.engine.token('registrar', { clinicId: clinic.clinicId, clinicIds: [clinic.clinicId] });
+    const init = jsonRequest('POST', token, { slotId: slot.id, patientId, confirm: true });
+    (init.headers as Record<string, string>)['idempotency-key'] = `desk-${randomUUID()}`;
+    const booked = (await (await h.engine.app.request('/appointments', init)).json()) as { id: string };
+    const page = await deskPage();
+    await page.goto('/desk');
+    const row = `tr[data-appointment="${booked.id}"]`;
+    expect(await page.getAttribute(row, 'data-status')).toBe('booked');
+    // Cancelled elsewhere while the desk's page is open.
+    const cancel = await h.engine.app.request(`/appointments/${booked.id}/cancel`, jsonRequest('POST', token, { reason: 'phoned in' }));
+    expect(cancel.status).toBe(200);
+    await page.click(`${row} button`);
+    await page.waitForSelector(`${row} [role="alert"]`);
+    expect(await page.textContent(`${row} [role="alert"]`)).toBe(ru.errors.invalid_state);
+    expect(await page.getAttribute(row, 'data-status')).toBe('cancelled');
+    expect(await statusOf(booked.id)).toBe('cancelled');
+    await page.context().close();
+  });
+
   test('the referral queue is in deadline order, and a referral is booked from it', async () => {
     const patientA = await clinicPatient(`Orlova${randomUUID().slice(0, 6)}`);
     const patientB = await clinicPatient(`Sokolova${randomUUID().slice(0, 6)}`);
