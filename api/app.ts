@@ -10,6 +10,7 @@ import { flushAccessAudit } from './access';
 import { bookingRouter } from './booking';
 import { cdsHooksRouter } from './cds-hooks';
 import { codecRouter } from './codec';
+import { deskOpsRouter } from './desk-ops';
 import { diagnosisRouter } from './diagnosis';
 import { docsRouter } from './docs';
 import { errorBody, handleError } from './errors';
@@ -81,6 +82,7 @@ export function createApp(deps: ApiDeps) {
   app.route('/', diagnosisRouter(deps));
   app.route('/', notifyRouter(deps));
   app.route('/', notifyOpsRouter(deps));
+  app.route('/', deskOpsRouter(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Clinical process engine API', version: '0.1.0', description: 'Starts, signals, updates and queries the clinic\'s durable processes.' },

@@ -10,7 +10,9 @@ import { auditAccess, patientFinder } from './access';
 import { requireRole } from './auth';
 import { ApiError, errorResponse } from './errors';
 import { CursorQuery, decodeCursor, encodeCursor, MoreField, NextCursorField } from './paging';
-import { newRouter, type ApiDeps } from './router';
+import type { Context } from 'hono';
+import type { Db } from '../db';
+import { newRouter, type ApiDeps, type AppEnv } from './router';
 
 const Uuid = z.string().uuid();
 /** Candidates examined per request at most: a search whose matches are mostly out of reach answers `more` rather than scanning on. */
@@ -40,6 +42,49 @@ function patientCursor(raw: string): { key: string; id: string } {
   return { key, id };
 }
 
+export type PatientQuery = z.output<typeof SearchQuery>;
+
+/**
+ * The search itself, shared by `GET /patients` and the registrar's desk (web/): only patients the caller may see
+ * (api/access.ts patientFinder), each one answered recorded in the access audit.
+ */
+export async function findPatients(c: Context<AppEnv>, db: Db, q: PatientQuery) {
+  const name = q.name?.toLowerCase().replace(/\s+/g, ' ');
+  const policyNumber = q.policyNumber?.replace(/ /g, '');
+  if (!name && !q.birthDate && !policyNumber) throw new ApiError(400, 'validation_failed', 'Name a patient: name, birthDate or policyNumber.');
+  let after = q.cursor ? patientCursor(q.cursor) : undefined;
+  const mayFind = await patientFinder(db, c.get('caller'));
+
+  const found: FoundPatient[] = [];
+  let examined = 0;
+  let exhausted = false;
+  while (found.length <= q.limit && examined < MAX_EXAMINED) {
+    const batch = await searchPatients(db, { name, birthDate: q.birthDate, policyNumber, after, limit: BATCH });
+    const allowed = await Promise.all(batch.map((p) => mayFind(p)));
+    for (const [i, p] of batch.entries()) {
+      after = { key: p.sort_key, id: p.id };
+      examined++;
+      if (allowed[i]) found.push(p);
+      if (found.length > q.limit) break;
+    }
+    if (batch.length < BATCH) { exhausted = found.length <= q.limit; break; }
+  }
+  const page = found.slice(0, q.limit);
+  const more = found.length > q.limit || !exhausted;
+  // Resume after the last patient answered, or after the last one examined when the scan stopped short.
+  const last = found.length > q.limit ? page[page.length - 1]! : after;
+  const resumeAt = last && 'sort_key' in last ? { key: last.sort_key, id: last.id } : last;
+  await Promise.all(page.map((p) => auditAccess(c, db, { patientId: p.id, resource: { type: 'Patient', id: p.id }, action: 'read' })));
+  const names = await lookupNames(db, { clinics: page.map((p) => p.home_clinic_id) });
+  return {
+    patients: page.map((p) => ({
+      id: p.id, fullName: p.full_name, birthDate: p.birth_date, sex: p.sex, policyNumber: p.policy_number,
+      homeClinicId: p.home_clinic_id, homeClinicName: names.clinic(p.home_clinic_id)?.name ?? null,
+    })),
+    more, nextCursor: more && resumeAt ? encodeCursor('patients', [resumeAt.key, resumeAt.id]) : null,
+  };
+}
+
 export function patientSearchRouter(deps: ApiDeps) {
   const { db, config } = deps;
   const searchers = requireRole(config, 'registrar', 'doctor', 'admin');
@@ -55,43 +100,7 @@ export function patientSearchRouter(deps: ApiDeps) {
       400: errorResponse('validation_failed: no criterion, or a malformed one or cursor'),
       401: errorResponse('No or invalid token'), 403: errorResponse('Role not allowed'),
     },
-  }), async (c) => {
-    const q = c.req.valid('query');
-    const name = q.name?.toLowerCase().replace(/\s+/g, ' ');
-    const policyNumber = q.policyNumber?.replace(/ /g, '');
-    if (!name && !q.birthDate && !policyNumber) throw new ApiError(400, 'validation_failed', 'Name a patient: name, birthDate or policyNumber.');
-    let after = q.cursor ? patientCursor(q.cursor) : undefined;
-    const mayFind = await patientFinder(db, c.get('caller'));
-
-    const found: FoundPatient[] = [];
-    let examined = 0;
-    let exhausted = false;
-    while (found.length <= q.limit && examined < MAX_EXAMINED) {
-      const batch = await searchPatients(db, { name, birthDate: q.birthDate, policyNumber, after, limit: BATCH });
-      const allowed = await Promise.all(batch.map((p) => mayFind(p)));
-      for (const [i, p] of batch.entries()) {
-        after = { key: p.sort_key, id: p.id };
-        examined++;
-        if (allowed[i]) found.push(p);
-        if (found.length > q.limit) break;
-      }
-      if (batch.length < BATCH) { exhausted = found.length <= q.limit; break; }
-    }
-    const page = found.slice(0, q.limit);
-    const more = found.length > q.limit || !exhausted;
-    // Resume after the last patient answered, or after the last one examined when the scan stopped short.
-    const last = found.length > q.limit ? page[page.length - 1]! : after;
-    const resumeAt = last && 'sort_key' in last ? { key: last.sort_key, id: last.id } : last;
-    await Promise.all(page.map((p) => auditAccess(c, db, { patientId: p.id, resource: { type: 'Patient', id: p.id }, action: 'read' })));
-    const names = await lookupNames(db, { clinics: page.map((p) => p.home_clinic_id) });
-    return c.json({
-      patients: page.map((p) => ({
-        id: p.id, fullName: p.full_name, birthDate: p.birth_date, sex: p.sex, policyNumber: p.policy_number,
-        homeClinicId: p.home_clinic_id, homeClinicName: names.clinic(p.home_clinic_id)?.name ?? null,
-      })),
-      more, nextCursor: more && resumeAt ? encodeCursor('patients', [resumeAt.key, resumeAt.id]) : null,
-    }, 200);
-  });
+  }), async (c) => c.json(await findPatients(c, db, c.req.valid('query')), 200));
 
   return router;
 }

@@ -4,22 +4,22 @@
  * acknowledge it, cancel. Registrars and doctors start referrals; patients see and cancel their own.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
-import type { Context } from 'hono';
-import { listReferrals, referralDeadline, referralPolicy, referralStart, referralTimeline, referralView, registrarQueue } from '../db/referral';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { listReferrals, referralDeadline, referralPolicy, referralStart, referralTimeline, referralView } from '../db/referral';
 import { currentOffers } from '../db/referral-offers';
 import type { Referral } from '../db/schema';
 import { nameUuid } from '../domain/ids';
 import { ICD10, REFERRAL_KINDS, REFERRAL_URGENCIES, fhirPriority, type ReferralPolicy, type ReferralStatus } from '../domain/referral';
 import {
-  acknowledgeReportUpdate, bookReferralUpdate, cancelReferralUpdate, postReportUpdate, referralStatusQuery, referralWorkflow, referralWorkflowId,
+  acknowledgeReportUpdate, cancelReferralUpdate, postReportUpdate, referralStatusQuery, referralWorkflow, referralWorkflowId,
 } from '../workflows/referral';
 import { requireRole, type Caller } from './auth';
-import { assertActInClinic, auditAccess, canActOnReferral, canReadPatientRecord, clinicFilterFor } from './access';
-import { ApiError, errorResponse, sendToProcess } from './errors';
-import { newRouter, type ApiDeps, type AppEnv } from './router';
+import { assertActInClinic, auditAccess, canReadPatientRecord, clinicFilterFor } from './access';
+import { ApiError, errorResponse } from './errors';
+import { newRouter, type ApiDeps } from './router';
 import { MoreField } from './paging';
-import { presentReferrals, ReferralNameFields } from './referral-names';
+import { ReferralNameFields } from './referral-names';
+import { presentWithOffers as presentWithOffersOf, referralDesk } from './referral-desk';
 
 const Uuid = z.string().uuid();
 const STATUSES = ['created', 'offered', 'booked', 'attended', 'reported', 'closed', 'cancelled', 'expired'] as const satisfies readonly ReferralStatus[];
@@ -76,12 +76,8 @@ export function referralRouter(deps: ApiDeps) {
   const bookers = requireRole(config, 'patient', 'registrar', 'admin');
   const doctors = requireRole(config, 'doctor');
 
-  async function ownReferral(c: Context<AppEnv>, id: string, action: 'read' | 'write' = 'write'): Promise<Referral> {
-    const row = await db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) throw new ApiError(404, 'referral_not_found', `Referral ${id} does not exist.`);
-    await canActOnReferral(c, db, row, action);
-    return row;
-  }
+  const desk = referralDesk(deps);
+  const { ownReferral, update } = desk;
   /** Only the specialist who saw the patient (the referral's booked visit) reports, and for the referral's patient. */
   async function assertReportsOn(row: Referral, practitionerId: string, patientId: string): Promise<void> {
     const visit = row.appointment_id
@@ -90,14 +86,10 @@ export function referralRouter(deps: ApiDeps) {
     if (!visit || visit.practitioner_id !== practitionerId) throw new ApiError(403, 'wrong_practitioner', 'Only the specialist who saw the patient may post the report.');
     if (patientId !== row.patient_id) throw new ApiError(403, 'wrong_patient', 'This report is for another patient than the referral\'s.');
   }
-  const update = <T>(row: Referral, send: (h: WorkflowHandle) => Promise<T>): Promise<T> => sendToProcess(temporal, row, 'referral', send);
   /** A referral as answered: its row and the offers its patient can take now (db/referral-offers.ts). */
   const view = async (r: Referral) => ({ ...referralView(r), offeredSlots: await currentOffers(db, r) });
   /** A list's rows with names beside ids and the offers still bookable now. */
-  const presentWithOffers = async (caller: Caller, rows: Referral[], recordRead = false) => {
-    const named = await presentReferrals(db, caller, rows, recordRead);
-    return Promise.all(named.map(async (r, i) => ({ ...r, offeredSlots: await currentOffers(db, rows[i]!) })));
-  };
+  const presentWithOffers = (caller: Caller, rows: Referral[], recordRead = false) => presentWithOffersOf(db, caller, rows, recordRead);
   const fresh = async (id: string) => view(await db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
 
   const router = newRouter();
@@ -205,15 +197,7 @@ export function referralRouter(deps: ApiDeps) {
       request: { query: ListQuery.extend({ clinicId: Uuid.optional().openapi({ description: 'Defaults to the clinic a registrar\'s token names; doctors and admin name one' }) }) },
       responses: { 200: json(ReferralListSchema, 'The queue, in working order; nextOffset fetches the next page'), 400: errorResponse('Malformed query, or no clinic named'), ...AUTH_ERRORS },
     }),
-    async (c) => {
-      const q = c.req.valid('query');
-      const caller = c.get('caller');
-      const clinicId = clinicFilterFor(caller, q.clinicId);
-      if (!clinicId) throw new ApiError(400, 'validation_failed', 'Name the clinic whose queue to read (clinicId).');
-      const rows = await registrarQueue(db, clinicId, q.limit + 1, q.offset);
-      const more = rows.length > q.limit;
-      return c.json({ referrals: await presentWithOffers(caller, rows.slice(0, q.limit)), nextOffset: more ? q.offset + q.limit : null, more }, 200);
-    },
+    async (c) => c.json(await desk.queue(c, c.req.valid('query')), 200),
   );
 
   router.openapi(
@@ -257,12 +241,7 @@ export function referralRouter(deps: ApiDeps) {
         409: errorResponse('invalid_state / slot_taken / patient_busy / slot_unavailable'), 422: errorResponse('slot_in_past / beyond_booking_horizon / too_many_bookings'),
       },
     }),
-    async (c) => {
-      const row = await ownReferral(c, c.req.valid('param').id);
-      const { slotId } = c.req.valid('json');
-      const v = await update(row, (h) => h.executeUpdate(bookReferralUpdate, { args: [{ slotId, by: c.get('caller').id }] }));
-      return c.json({ appointmentId: v.appointmentId, status: v.status, slotId: v.slotId, practitionerId: v.practitionerId, clinicId: v.clinicId, startsAt: v.startsAt }, 201);
-    },
+    async (c) => c.json(await desk.book(c, c.req.valid('param').id, c.req.valid('json').slotId), 201),
   );
 
   router.openapi(

@@ -139,6 +139,7 @@ async function main() {
       // The demo city's labs may send over MLLP (MSH-4 PC01LAB … PC08LAB); a deployment lists its own.
       MLLP_SENDERS: process.env.MLLP_SENDERS ?? (demo ? demoMllpSenders() : ''),
       ...await inferenceEnv(config),
+      ...(uiUrl?.startsWith('http') && !config.TEMPORAL_UI_URL ? { TEMPORAL_UI_URL: uiUrl } : {}),
     };
     const metricsPorts: Record<string, number> = { 'worker-clinical': await freePort(), 'worker-cds': await freePort() };
     // Each worker touches its health file while it can work; the API's /health reads their age.

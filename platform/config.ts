@@ -36,6 +36,11 @@ const ConfigSchema = z.object({
   EMBEDDED_PG_PORT: port.default(5433),
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
+  /**
+   * Where ops open a process in the Temporal UI (the pages link each appointment, referral, order and clinic to its
+   * workflow there). `npm start` sets it to its dev server's UI; unset: the pages show no such links.
+   */
+  TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** HMAC secret that signs bearer tokens (at least 32 characters). */
   AUTH_SECRET: z.string().min(32).optional(),
   /**

@@ -15,9 +15,12 @@ import { isLang, LANG_COOKIE } from './i18n';
 import { STATIC } from './layout';
 import { appointmentPages } from './pages/appointments';
 import { bookingPages } from './pages/booking';
+import { deskPages } from './pages/desk';
+import { deskMorePages } from './pages/desk-more';
 import { doctorPages } from './pages/doctor';
 import { livePages } from './pages/live';
 import { notifyPages } from './pages/notify';
+import { opsPages } from './pages/ops';
 import { recordPages } from './pages/records';
 import { signInPages } from './pages/sign-in';
 import { pageContext, sameOrigin } from './session';
@@ -31,7 +34,7 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
 };
 
 /** Page paths: the session, language and (for posts) Origin check run on these only. */
-export const PAGE_PATHS = ['/', '/sign-in', '/sign-out', '/auth/*', '/patient', '/patient/*', '/records/*', '/doctor', '/doctor/*'];
+export const PAGE_PATHS = ['/', '/sign-in', '/sign-out', '/auth/*', '/patient', '/patient/*', '/records/*', '/doctor', '/doctor/*', '/desk', '/desk/*', '/ops', '/ops/*'];
 
 export function webRouter(deps: ApiDeps) {
   const web = new Hono<WebEnv>();
@@ -62,6 +65,9 @@ export function webRouter(deps: ApiDeps) {
   recordPages(web, deps);
   doctorPages(web, deps, ctx, commands);
   notifyPages(web, deps);
+  deskPages(web, deps, ctx, commands);
+  deskMorePages(web, deps, ctx, commands);
+  opsPages(web, deps);
   web.get('/patient', (c) => c.redirect('/', 303));
   return web;
 }

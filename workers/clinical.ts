@@ -10,6 +10,7 @@ import { connectClient, dataConverter, FAILURE_CONVERTER_PATH } from '../platfor
 import { ensureSchedule, lapsedHoldsSchedule, slotHorizonSchedule } from './schedules';
 import { runWorkerProcess } from './bootstrap';
 import { ensureDemoRollout } from './demo-rollout';
+import { seedDeskArrivals } from './desk-demo';
 import { startOpenReferrals } from './referrals';
 import { startDemoLabOrders } from './lab-order-demo';
 import { processMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './metrics';
@@ -71,10 +72,13 @@ if (require.main === module) {
       .then(() => startDemoLabOrders({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE }))
       .then((n) => { if (n) logger.info({ orders: n }, 'demo lab orders started'); })
       .catch((err: unknown) => logger.warn({ err: String(err) }, 'demo lab orders not started'));
+    // Today's arrivals at the demo registrar's desk (workers/desk-demo.ts), on the same demo start.
+    const deskDemo = config.DEMO_LAB_ORDERS !== 'on' ? Promise.resolve() : seedDeskArrivals({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE })
+      .then((n) => { if (n) logger.info({ arrivals: n }, 'demo arrivals booked'); }).catch((err: unknown) => logger.warn({ err: String(err) }, 'demo arrivals not booked'));
     const relay = await startNotifyRelay({ config, db, client, logger });
     return { worker, close: async () => {
       await relay?.close();
-      await Promise.race([demoOrders, new Promise((r) => setTimeout(r, 5000))]);
+      await Promise.race([Promise.all([demoOrders, deskDemo]), new Promise((r) => setTimeout(r, 5000))]);
       await client.connection.close();
       await db.destroy();
     } };

@@ -5,11 +5,12 @@
  */
 import type { Context } from 'hono';
 import { createBookingActivities } from '../../activities/booking';
-import { bookableSlot, bookingPolicy, practitionerDay } from '../../db/booking';
+import { bookableSlot, bookingPolicy, practitionerDay, recordLeave } from '../../db/booking';
 import { recordVisitDiagnosis } from '../../db/diagnosis';
 import { nameUuid } from '../../domain/ids';
+import { CHECK_IN_OPENS_SECONDS } from '../../domain/booking';
 import { BOOKABLE_STAGES } from '../../domain/onboarding';
-import { bookingWorkflowId, cancelUpdate, rescheduleUpdate, visitCompletedSignal } from '../../workflows/booking';
+import { bookingWorkflowId, cancelUpdate, checkInSignal, rescheduleUpdate, visitCompletedSignal } from '../../workflows/booking';
 import type { AppEnv } from '../router';
 import { assertActInClinic, auditAccess, canActForPractitioner, canBookFor } from '../access';
 import { ApiError, fromRefusal } from '../errors';
@@ -154,7 +155,30 @@ export function bookingCommands(ctx: BookingContext) {
     return practitionerDay(db, practitionerId, date);
   }
 
-  return { book, confirm, cancel, reschedule, joinWaitlist, completeVisit, practitionerDayList };
+  /** The desk checks the patient in (a signal; the process marks them arrived), from 2 hours before the visit. */
+  async function checkIn(c: Context<AppEnv>, appointmentId: string) {
+    const row = await ownAppointment(c, appointmentId);
+    if (row.status !== 'booked') throw new ApiError(409, 'invalid_state', `Only a booked appointment can check in; this one is ${row.status}.`);
+    if (Date.now() < row.starts_at.getTime() - CHECK_IN_OPENS_SECONDS * 1000) {
+      throw new ApiError(409, 'invalid_state', `Check-in opens ${CHECK_IN_OPENS_SECONDS / 3600} hours before the visit.`);
+    }
+    await update(row, (h) => h.signal(checkInSignal, { by: c.get('caller').id }));
+    return { id: row.id, accepted: true as const };
+  }
+
+  /** Leave on the clinic's local dates: closes those free slots and answers the live visits to move (the same dates again: the same record). */
+  async function practitionerLeave(c: Context<AppEnv>, practitionerId: string, leave: { startsOn: string; endsOn: string; reason: string }) {
+    const { startsOn, endsOn, reason } = leave;
+    if (endsOn < startsOn) throw new ApiError(400, 'validation_failed', '`endsOn` is before `startsOn`.');
+    if (Date.parse(endsOn) - Date.parse(startsOn) > 366 * 86_400_000) throw new ApiError(400, 'validation_failed', 'Leave spans at most a year at a time.');
+    if (!(await db.selectFrom('practitioners').select('id').where('id', '=', practitionerId).executeTakeFirst())) {
+      throw new ApiError(404, 'practitioner_not_found', `Practitioner ${practitionerId} does not exist.`);
+    }
+    await canActForPractitioner(c, db, practitionerId);
+    return recordLeave(db, { practitionerId, startsOn, endsOn, reason, by: c.get('caller').id });
+  }
+
+  return { book, confirm, cancel, reschedule, joinWaitlist, completeVisit, practitionerDayList, checkIn, practitionerLeave };
 }
 
 export type BookingCommands = ReturnType<typeof bookingCommands>;

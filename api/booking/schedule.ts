@@ -1,9 +1,9 @@
 /** Slot search, appointment reads and lists, day lists, leave and the waitlist. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { patientAppointments, recordLeave, searchFreeSlots } from '../../db/booking';
+import { patientAppointments, searchFreeSlots } from '../../db/booking';
 import { bookingStatusQuery } from '../../workflows/booking';
 import { newRouter } from '../router';
-import { canActForPractitioner, canReadPatientRecord } from '../access';
+import { canReadPatientRecord } from '../access';
 import { ApiError, errorResponse } from '../errors';
 import { CursorQuery, cut, decodeCursor, encodeCursor, MoreField, NextCursorField } from '../paging';
 import { bookingCommands } from './commands';
@@ -106,12 +106,7 @@ export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: Bookin
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const { startsOn, endsOn, reason } = c.req.valid('json');
-      if (endsOn < startsOn) throw new ApiError(400, 'validation_failed', '`endsOn` is before `startsOn`.');
-      if (Date.parse(endsOn) - Date.parse(startsOn) > 366 * 86_400_000) throw new ApiError(400, 'validation_failed', 'Leave spans at most a year at a time.');
-      if (!(await db.selectFrom('practitioners').select('id').where('id', '=', id).executeTakeFirst())) throw new ApiError(404, 'practitioner_not_found', `Practitioner ${id} does not exist.`);
-      await canActForPractitioner(c, db, id);
-      const { leave, slotsClosed, affected } = await recordLeave(db, { practitionerId: id, startsOn, endsOn, reason, by: c.get('caller').id });
+      const { leave, slotsClosed, affected } = await commands.practitionerLeave(c, id, c.req.valid('json'));
       return c.json({ id: leave.id, practitionerId: id, startsOn: leave.starts_on, endsOn: leave.ends_on, reason: leave.reason, slotsClosed, appointmentsToMove: await presentRows(affected) }, 201);
     },
   );

@@ -4,15 +4,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { nameUuid } from '../../domain/ids';
 import { rolloutPolicyWith } from '../../domain/rollout';
-import { addClinicUpdate, pauseProgramSignal, resumeProgramSignal, rolloutDashboardQuery, rolloutProgramWorkflow, rolloutWorkflowId } from '../../workflows/rollout';
+import { addClinicUpdate, rolloutProgramWorkflow, rolloutWorkflowId } from '../../workflows/rollout';
 import { processStatusKey } from '../../workflows/search-attributes';
 import { requireRole } from '../auth';
 import { ApiError, errorResponse, fromProcessFailure } from '../errors';
 import { newRouter, type ApiDeps } from '../router';
 import { AUTH_ERRORS, body, json, OnboardingPolicySchema, Uuid } from './shared';
+import { programCommands } from './program-commands';
 
 const DashboardSchema = z.object({
   programId: Uuid, name: z.string().optional(), phase: z.enum(['pilots', 'waves', 'done']), paused: z.boolean(), total: z.number().int(),
@@ -32,6 +32,7 @@ export function programsRouter(deps: ApiDeps) {
   const admin = requireRole(config, 'admin');
   const ops = requireRole(config, 'ops', 'admin');
   const router = newRouter();
+  const programs = programCommands(deps);
 
   async function program(id: string) {
     const row = await db.selectFrom('rollout_programs').select(['id', 'name', 'workflow_id']).where('id', '=', id).executeTakeFirst();
@@ -102,23 +103,15 @@ export function programsRouter(deps: ApiDeps) {
     method: 'get', path: '/rollout-programs/{id}', summary: 'The program\'s dashboard: clinics per stage, clinics behind schedule', security: [{ bearer: [] }], middleware: [ops] as const,
     request: { params: IdParam }, responses: { 200: json(DashboardSchema, 'Dashboard'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('program_not_found') },
   }), async (c) => {
-    const { row, handle } = await program(c.req.valid('param').id);
-    const dashboard = await handle.query(rolloutDashboardQuery).catch((err) => {
-      if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'program_not_found', 'The program\'s process no longer exists.');
-      throw err;
-    });
-    return c.json({ ...dashboard, name: row.name }, 200);
+    return c.json(await programs.dashboard(c.req.valid('param').id), 200);
   });
 
-  for (const [action, signal, summary] of [['pause', pauseProgramSignal, 'Pause: no new clinic starts onboarding (running ones go on)'], ['resume', resumeProgramSignal, 'Resume starting clinics']] as const) {
+  // Ops pause and resume from their board, as admin does.
+  for (const [action, summary] of [['pause', 'Pause: no new clinic starts onboarding (running ones go on)'], ['resume', 'Resume starting clinics']] as const) {
     router.openapi(createRoute({
-      method: 'post', path: `/rollout-programs/{id}/${action}`, summary, security: [{ bearer: [] }], middleware: [admin] as const,
+      method: 'post', path: `/rollout-programs/{id}/${action}`, summary, security: [{ bearer: [] }], middleware: [ops] as const,
       request: { params: IdParam }, responses: { 202: json(z.object({ accepted: z.literal(true) }), 'Sent to the program'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('program_not_found') },
-    }), async (c) => {
-      const { handle } = await program(c.req.valid('param').id);
-      await handle.signal(signal, { by: c.get('caller').id }).catch((err) => fromProcessFailure(err));
-      return c.json({ accepted: true as const }, 202);
-    });
+    }), async (c) => c.json(await programs.setPaused(c, c.req.valid('param').id, action === 'pause'), 202));
   }
 
   router.openapi(createRoute({

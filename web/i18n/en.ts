@@ -2,6 +2,8 @@
 import { enSignIn } from './en-signin';
 import type { Catalogue } from './catalogue';
 import { enNotify } from './en-notify';
+import { enDesk } from './en-desk';
+import { enOps } from './en-ops';
 
 export const en: Catalogue = {
   notify: enNotify,
@@ -21,11 +23,11 @@ export const en: Catalogue = {
   roles: { patient: 'Patient', registrar: 'Registrar', doctor: 'Doctor', lab: 'Laboratory', ops: 'Operations', admin: 'Administrator' },
   roleHomeTitle: (role) => `Workplace: ${role}`,
   partTwo: {
-    registrar: 'Part 2 brings the registrar\'s desk: the referral queue, booking for a patient, check-in.',
-    doctor: 'Today\'s visits and the visit page with diagnosis suggestions are here. Part 2 brings the patient\'s whole history and results.',
-    lab: 'Part 2 brings the lab bench: specimens, results, critical values and their read-back.',
-    ops: 'Part 2 brings the ops board: processes, breached referrals, unacknowledged critical values.',
-    admin: 'Part 2 brings every role\'s screens and the rollout of new clinics.',
+    registrar: 'The registrar\'s desk: find a patient, book in one step, today\'s arrivals, the referral queue, practitioners\' leave.',
+    doctor: 'Today\'s visits, the results inbox with critical-value read-back, and the patient\'s record from any clinic.',
+    lab: 'The lab bench: specimens, results, HL7 messages, critical values and their read-back.',
+    ops: 'The ops board: the summary, breached referrals, unacknowledged critical values, the clinics\' rollout.',
+    admin: 'Policies (waiting times, escalations, the calendar) are set through the API; the ops board is open to admin too.',
   },
   jsonApiNote: 'Until then these work through the JSON API (documentation at /docs).',
   patientHome: 'My page',
@@ -130,6 +132,8 @@ export const en: Catalogue = {
   errorTitle: 'That did not work',
   notFoundTitle: 'Page not found',
   forbiddenTitle: 'No access',
+  desk: enDesk,
+  ops: enOps,
   errors: {
     text_too_short: 'Too short: describe the complaints in more detail (at least 10 characters).',
     text_not_russian: 'Suggestions work only for text in Russian.',

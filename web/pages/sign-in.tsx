@@ -66,6 +66,7 @@ export function signInPages(web: Hono<WebEnv>, deps: ApiDeps) {
       <Layout c={c} title={t.roleHomeTitle(t.roles[role])}>
         <p>{t.signedInAs(`${t.roles[role]} (${session.caller.id})`)}</p>
         {role === 'doctor' && <p><a class="button" href="/doctor">{t.doctorDay}</a></p>}
+        {(role === 'registrar' || role === 'ops') && <p><a class="button" href={role === 'ops' ? '/ops' : '/desk'}>{role === 'ops' ? t.ops.open : t.desk.open}</a></p>}
         <p>{t.partTwo[role]}</p>
         <p>{t.jsonApiNote} <a href="/docs">/docs</a></p>
       </Layout>,

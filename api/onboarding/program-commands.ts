@@ -1,0 +1,45 @@
+/**
+ * A rollout program's reads and its pause / resume, shared by the JSON routes (api/onboarding/programs.ts) and
+ * the ops board (web/): the row, its dashboard (a Query to the program's workflow), and the signals.
+ */
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Context } from 'hono';
+import { pauseProgramSignal, resumeProgramSignal, rolloutDashboardQuery, rolloutStateQuery } from '../../workflows/rollout';
+import { ApiError, fromProcessFailure } from '../errors';
+import type { ApiDeps, AppEnv } from '../router';
+
+export function programCommands(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
+  const { db, temporal } = deps;
+
+  async function program(id: string) {
+    const row = await db.selectFrom('rollout_programs').select(['id', 'name', 'workflow_id', 'created_at']).where('id', '=', id).executeTakeFirst();
+    if (!row) throw new ApiError(404, 'program_not_found', `Rollout program ${id} does not exist.`);
+    return { row, handle: temporal.workflow.getHandle(row.workflow_id) };
+  }
+
+  const gone = (err: unknown): never => {
+    if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'program_not_found', 'The program\'s process no longer exists.');
+    throw err;
+  };
+
+  /** The program's dashboard: clinics per stage, behind schedule, pilots, paused. */
+  async function dashboard(id: string) {
+    const { row, handle } = await program(id);
+    return { ...(await handle.query(rolloutDashboardQuery).catch(gone)), name: row.name };
+  }
+
+  /** The program's whole state (each clinic's stage, pilot flag, the queue of waves) for the ops board. */
+  async function state(id: string) {
+    const { row, handle } = await program(id);
+    return { row, state: await handle.query(rolloutStateQuery).catch(gone) };
+  }
+
+  /** Pause (no new clinic starts onboarding; running ones go on) or resume: a signal to the program. */
+  async function setPaused(c: Context<AppEnv>, id: string, paused: boolean) {
+    const { handle } = await program(id);
+    await handle.signal(paused ? pauseProgramSignal : resumeProgramSignal, { by: c.get('caller').id }).catch((err) => fromProcessFailure(err));
+    return { accepted: true as const };
+  }
+
+  return { program, dashboard, state, setPaused };
+}

@@ -1,0 +1,59 @@
+/**
+ * What the registrar's desk does with referrals, shared by the JSON routes (api/referral.ts) and the pages (web/):
+ * read one with the caller's access checked, the clinic's work queue (escalated first, then nearest deadline) with
+ * names and bookable offers, and booking a slot for one (an Update to its process).
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Context } from 'hono';
+import type { Db } from '../db';
+import { registrarQueue } from '../db/referral';
+import { currentOffers } from '../db/referral-offers';
+import type { Referral } from '../db/schema';
+import { bookReferralUpdate } from '../workflows/referral';
+import type { Caller } from './auth';
+import { canActOnReferral, clinicFilterFor } from './access';
+import { ApiError, sendToProcess } from './errors';
+import { presentReferrals } from './referral-names';
+import type { ApiDeps, AppEnv } from './router';
+
+
+/** A list's rows with names beside ids and the offers still bookable now. */
+export async function presentWithOffers(db: Db, caller: Caller, rows: Referral[], recordRead = false) {
+  const named = await presentReferrals(db, caller, rows, recordRead);
+  return Promise.all(named.map(async (r, i) => ({ ...r, offeredSlots: await currentOffers(db, rows[i]!) })));
+}
+
+export function referralDesk(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
+  const { db, temporal } = deps;
+
+  /** The referral's row, checked against the caller. */
+  async function ownReferral(c: Context<AppEnv>, id: string, action: 'read' | 'write' = 'write'): Promise<Referral> {
+    const row = await db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new ApiError(404, 'referral_not_found', `Referral ${id} does not exist.`);
+    await canActOnReferral(c, db, row, action);
+    return row;
+  }
+
+  const update = <T>(row: Referral, send: (h: WorkflowHandle) => Promise<T>): Promise<T> => sendToProcess(temporal, row, 'referral', send);
+
+  /** The clinic's referrals awaiting booking: escalated first, then nearest deadline (a registrar's own clinic by default). */
+  async function queue(c: Context<AppEnv>, q: { clinicId?: string; limit: number; offset: number }) {
+    const caller = c.get('caller');
+    const clinicId = clinicFilterFor(caller, q.clinicId);
+    if (!clinicId) throw new ApiError(400, 'validation_failed', 'Name the clinic whose queue to read (clinicId).');
+    const rows = await registrarQueue(db, clinicId, q.limit + 1, q.offset);
+    const more = rows.length > q.limit;
+    return { referrals: await presentWithOffers(db, caller, rows.slice(0, q.limit)), nextOffset: more ? q.offset + q.limit : null, more };
+  }
+
+  /** Books a slot for the referral, held and confirmed at once, by its process. */
+  async function book(c: Context<AppEnv>, referralId: string, slotId: string) {
+    const row = await ownReferral(c, referralId);
+    const v = await update(row, (h) => h.executeUpdate(bookReferralUpdate, { args: [{ slotId, by: c.get('caller').id }] }));
+    return { appointmentId: v.appointmentId, status: v.status, slotId: v.slotId, practitionerId: v.practitionerId, clinicId: v.clinicId, startsAt: v.startsAt };
+  }
+
+  return { ownReferral, update, queue, book };
+}
+
+export type ReferralDesk = ReturnType<typeof referralDesk>;
