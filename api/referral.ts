@@ -5,36 +5,22 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
-import type { Context } from 'hono';
 import { listReferrals, referralDeadline, referralPolicy, referralStart, referralTimeline, referralView, registrarQueue } from '../db/referral';
 import { currentOffers } from '../db/referral-offers';
 import type { Referral } from '../db/schema';
 import { nameUuid } from '../domain/ids';
 import { ICD10, REFERRAL_KINDS, REFERRAL_URGENCIES, fhirPriority, type ReferralPolicy, type ReferralStatus } from '../domain/referral';
 import {
-  acknowledgeReportUpdate, bookReferralUpdate, cancelReferralUpdate, postReportUpdate, referralStatusQuery, referralWorkflow, referralWorkflowId,
+  bookReferralUpdate, cancelReferralUpdate, referralStatusQuery, referralWorkflow, referralWorkflowId,
 } from '../workflows/referral';
 import { requireRole, type Caller } from './auth';
-import { assertActInClinic, auditAccess, canActOnReferral, canReadPatientRecord, clinicFilterFor } from './access';
-import { ApiError, errorResponse, sendToProcess, type FailureMap } from './errors';
-import { newRouter, type ApiDeps, type AppEnv } from './router';
+import { assertActInClinic, auditAccess, canReadPatientRecord, clinicFilterFor } from './access';
+import { ApiError, errorResponse, sendToProcess } from './errors';
+import { newRouter, type ApiDeps } from './router';
 import { MoreField } from './paging';
 import { presentReferrals, ReferralNameFields } from './referral-names';
+import { REFERRAL_FAILURES, referralReportCommands } from './referral-report';
 
-const REFERRAL_FAILURES: FailureMap = {
-  SlotNotFound: [404, 'slot_not_found'],
-  PatientNotFound: [404, 'patient_not_found'],
-  SlotUnavailable: [409, 'slot_unavailable'],
-  SlotInPast: [422, 'slot_in_past'],
-  BeyondHorizon: [422, 'beyond_booking_horizon'],
-  SlotTaken: [409, 'slot_taken'],
-  PatientBusy: [409, 'patient_busy'],
-  TooManyBookings: [422, 'too_many_bookings'],
-  InvalidState: [409, 'invalid_state'],
-  InvalidInput: [422, 'validation_failed'],
-  WrongPractitioner: [403, 'wrong_practitioner'],
-  WrongPatient: [403, 'wrong_patient'],
-};
 
 const Uuid = z.string().uuid();
 const STATUSES = ['created', 'offered', 'booked', 'attended', 'reported', 'closed', 'cancelled', 'expired'] as const satisfies readonly ReferralStatus[];
@@ -91,20 +77,8 @@ export function referralRouter(deps: ApiDeps) {
   const bookers = requireRole(config.AUTH_SECRET, 'patient', 'registrar', 'admin');
   const doctors = requireRole(config.AUTH_SECRET, 'doctor');
 
-  async function ownReferral(c: Context<AppEnv>, id: string, action: 'read' | 'write' = 'write'): Promise<Referral> {
-    const row = await db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) throw new ApiError(404, 'referral_not_found', `Referral ${id} does not exist.`);
-    await canActOnReferral(c, db, row, action);
-    return row;
-  }
-  /** Only the specialist who saw the patient (the referral's booked visit) reports, and for the referral's patient. */
-  async function assertReportsOn(row: Referral, practitionerId: string, patientId: string): Promise<void> {
-    const visit = row.appointment_id
-      ? await db.selectFrom('appointments').select('practitioner_id').where('id', '=', row.appointment_id).executeTakeFirst()
-      : undefined;
-    if (!visit || visit.practitioner_id !== practitionerId) throw new ApiError(403, 'wrong_practitioner', 'Only the specialist who saw the patient may post the report.');
-    if (patientId !== row.patient_id) throw new ApiError(403, 'wrong_patient', 'This report is for another patient than the referral\'s.');
-  }
+  const reportCommands = referralReportCommands(deps);
+  const { ownReferral } = reportCommands;
   const update = <T>(row: Referral, send: (h: WorkflowHandle) => Promise<T>): Promise<T> => sendToProcess(temporal, row, 'referral', REFERRAL_FAILURES, send);
   /** A referral as answered: its row and the offers its patient can take now (db/referral-offers.ts). */
   const view = async (r: Referral) => ({ ...referralView(r), offeredSlots: await currentOffers(db, r) });
@@ -288,13 +262,7 @@ export function referralRouter(deps: ApiDeps) {
       responses: { 200: json(ReferralSchema, 'Report recorded'), ...ACTION_ERRORS, 403: errorResponse('wrong_practitioner / wrong_patient'), 422: errorResponse('invalid_icd10') },
     }),
     async (c) => {
-      const row = await ownReferral(c, c.req.valid('param').id);
-      const b = c.req.valid('json');
-      const practitionerId = doctorOf(c.get('caller'));
-      // Checked here, before the process: a repeated update id is answered from history without its validator.
-      await assertReportsOn(row, practitionerId, b.patientId);
-      if (!b.icd10.every((code) => ICD10.test(code))) throw new ApiError(422, 'invalid_icd10', 'Every ICD-10 code must look like I10 or E11.65.');
-      await update(row, (h) => h.executeUpdate(postReportUpdate, { args: [{ practitionerId, patientId: b.patientId, conclusion: b.conclusion, icd10: b.icd10, recommendations: b.recommendations }], updateId: 'report' }));
+      const row = await reportCommands.report(c, c.req.valid('param').id, c.req.valid('json'));
       return c.json(await fresh(row.id), 200);
     },
   );
@@ -306,13 +274,8 @@ export function referralRouter(deps: ApiDeps) {
       responses: { 200: json(ReferralSchema, 'Acknowledged and closed'), ...ACTION_ERRORS, 403: errorResponse('wrong_practitioner') },
     }),
     async (c) => {
-      const row = await ownReferral(c, c.req.valid('param').id);
-      const caller = c.get('caller');
-      const practitionerId = doctorOf(caller);
-      if (practitionerId !== row.referring_practitioner_id) throw new ApiError(403, 'wrong_practitioner', 'Only the referring practitioner acknowledges the report.');
-      if (row.status === 'closed' && row.acknowledged_at) return c.json(await view(row), 200);
-      await update(row, (h) => h.executeUpdate(acknowledgeReportUpdate, { args: [{ practitionerId, by: caller.id }], updateId: 'acknowledge' }));
-      return c.json(await fresh(row.id), 200);
+      const { row, already } = await reportCommands.acknowledge(c, c.req.valid('param').id);
+      return c.json(already ? await view(row) : await fresh(row.id), 200);
     },
   );
 
@@ -350,7 +313,3 @@ export function referralRouter(deps: ApiDeps) {
   return router;
 }
 
-function doctorOf(caller: Caller): string {
-  if (!caller.practitionerId) throw new ApiError(403, 'wrong_practitioner', 'This doctor token names no practitioner.');
-  return caller.practitionerId;
-}
