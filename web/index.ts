@@ -16,6 +16,7 @@ import { STATIC } from './layout';
 import { appointmentPages } from './pages/appointments';
 import { bookingPages } from './pages/booking';
 import { doctorPages } from './pages/doctor';
+import { labDoctorPages } from './pages/lab-doctor';
 import { livePages } from './pages/live';
 import { recordPages } from './pages/records';
 import { signInPages } from './pages/sign-in';
@@ -29,7 +30,7 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
 };
 
 /** Page paths: the session, language and (for posts) Origin check run on these only. */
-export const PAGE_PATHS = ['/', '/sign-in', '/sign-out', '/patient', '/patient/*', '/records/*', '/doctor', '/doctor/*'];
+export const PAGE_PATHS = ['/', '/sign-in', '/sign-out', '/patient', '/patient/*', '/records/*', '/doctor', '/doctor/*', '/lab', '/lab/*'];
 
 export function webRouter(deps: ApiDeps) {
   const web = new Hono<WebEnv>();
@@ -58,6 +59,7 @@ export function webRouter(deps: ApiDeps) {
   appointmentPages(web, deps, ctx, commands);
   recordPages(web, deps);
   doctorPages(web, deps, ctx, commands);
+  labDoctorPages(web, deps);
   web.get('/patient', (c) => c.redirect('/', 303));
   return web;
 }

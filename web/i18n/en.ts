@@ -1,5 +1,7 @@
 /** English: the second language. Typed against the Russian catalogue, so a missing key fails tsc. */
 import type { Catalogue } from './catalogue';
+import { enDoctor2 } from './en-doctor2';
+import { enLab } from './en-lab';
 
 export const en: Catalogue = {
   lang: 'en',
@@ -154,4 +156,6 @@ export const en: Catalogue = {
     hold_expired: 'The hold has ended: choose a time again.',
     wrong_patient: 'This referral is another patient\'s.',
   },
+  lab: enLab,
+  doctor2: enDoctor2,
 };

@@ -1,4 +1,6 @@
 /** Русский: the default language. Every other catalogue has the same keys (web/i18n/index.ts). */
+import { ruDoctor2 } from './ru-doctor2';
+import { ruLab } from './ru-lab';
 export const ru = {
   lang: 'ru',
   langName: 'Русский',
@@ -152,4 +154,6 @@ export const ru = {
     hold_expired: 'Время закрепления истекло: выберите время заново.',
     wrong_patient: 'Это направление другого пациента.',
   } as Record<string, string>,
+  lab: ruLab,
+  doctor2: ruDoctor2,
 };

@@ -62,6 +62,8 @@ export function signInPages(web: Hono<WebEnv>, deps: ApiDeps) {
       <Layout c={c} title={t.roleHomeTitle(t.roles[role])}>
         <p>{t.signedInAs(`${t.roles[role]} (${session.caller.id})`)}</p>
         {role === 'doctor' && <p><a class="button" href="/doctor">{t.doctorDay}</a></p>}
+        {role === 'doctor' && <p><a class="button secondary" href="/doctor/inbox">{t.doctor2.menu.inbox}</a></p>}
+        {role === 'lab' && <p><a class="button" href="/lab">{t.lab.menu.worklist}</a></p>}
         <p>{t.partTwo[role]}</p>
         <p>{t.jsonApiNote} <a href="/docs">/docs</a></p>
       </Layout>,
