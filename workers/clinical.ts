@@ -12,6 +12,7 @@ import { runWorkerProcess } from './bootstrap';
 import { ensureDemoRollout } from './demo-rollout';
 import { startOpenReferrals } from './referrals';
 import { startDemoLabOrders } from './lab-order-demo';
+import { seedLabDoctorDemo } from './lab-doctor-demo';
 import { processMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './metrics';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -69,6 +70,7 @@ if (require.main === module) {
     const demoOrders = config.DEMO_LAB_ORDERS !== 'on' ? Promise.resolve() : new Promise((r) => setTimeout(r, 500))
       .then(() => startDemoLabOrders({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE }))
       .then((n) => { if (n) logger.info({ orders: n }, 'demo lab orders started'); })
+      .then(async () => logger.info(await seedLabDoctorDemo({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE }), 'demo lab bench and doctor\'s referral'))
       .catch((err: unknown) => logger.warn({ err: String(err) }, 'demo lab orders not started'));
     return { worker, close: async () => {
       await Promise.race([demoOrders, new Promise((r) => setTimeout(r, 5000))]);
