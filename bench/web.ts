@@ -17,6 +17,7 @@ import { parseConfig } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { connectClient } from '../platform/temporal';
 import { percentile, startBenchStack } from './stack';
+import { labDoctorBenchPages } from './web-lab-doctor';
 
 const USERS = 16;
 const SECONDS = Number(process.env.BENCH_WEB_SECONDS ?? 8);
@@ -50,7 +51,8 @@ async function main() {
     return { cookie: `sid=${id}`, patientId };
   }));
   const tomorrow = addDays(localToday(DEMO_TIME_ZONE), 1);
-  const pages: [string, (u: (typeof users)[number]) => string][] = [
+  type User = (typeof users)[number];
+  const pages: [string, (u: User) => string, User[]?][] = [
     ['sign-in', () => '/sign-in'],
     ['home', () => '/'],
     ['find a slot', () => `/patient/book?specialty=therapy&date=${tomorrow}`],
@@ -61,17 +63,18 @@ async function main() {
   ];
   const specialty = (await db.selectFrom('practitioners').select('specialty').executeTakeFirstOrThrow()).specialty;
   pages[2] = ['find a slot', () => `/patient/book?specialty=${encodeURIComponent(specialty)}&date=${tomorrow}`];
+  pages.push(...(await labDoctorBenchPages(db)));
 
   console.log(`bench:web — ${USERS} concurrent users, ${SECONDS} s per page, demo city; server time (request in → page rendered)`);
   console.log('page               requests   p50 ms   p95 ms   max ms   non-2xx  API CPU ms/page  goal p95 ≤ 100 ms');
   let allMet = true;
-  for (const [name, path] of pages) {
+  for (const [name, path, who] of pages) {
     current = name;
     let n = 0;
     const cpu = process.cpuUsage();
     const result = await autocannon({
       url, connections: USERS, duration: SECONDS,
-      requests: [{ method: 'GET', setupRequest: (req) => { const u = users[n++ % USERS]!; return { ...req, path: path(u), headers: { cookie: u.cookie } }; } }],
+      requests: [{ method: 'GET', setupRequest: (req) => { const u = (who ?? users)[n++ % USERS]!; return { ...req, path: path(u), headers: { cookie: u.cookie } }; } }],
     });
     const t = times.get(name) ?? [];
     const p95 = percentile(t, 95);

@@ -57,6 +57,7 @@ describe('a critical potassium from the lab bench to the doctor\'s tablet', () =
     await lab.waitForURL((u) => u.pathname === `/lab/orders/${orderId}`);
     await lab.fill('#barcode', 'no');
     await lab.click('form[action$="/collect"] button[type=submit]');
+    await lab.waitForSelector('#barcode[aria-invalid="true"]');
     expect(await lab.textContent('#barcode-error')).toBe(ru.lab.barcodeHelp);
     expect((await orderRow(orderId)).status).toBe('ordered');
     await lab.fill('#barcode', `BC-${orderId.slice(0, 8)}`);

@@ -69,7 +69,7 @@ export function doctorRecordPages(web: Hono<WebEnv>, deps: ApiDeps) {
           <CsrfField c={c} />
           <label for="reason">{t.doctor2.breakGlassReason}</label>
           <p id="reason-help" class="muted">{t.doctor2.breakGlassHelp}</p>
-          <textarea id="reason" name="reason" rows={3} required minlength={10} maxlength={500} aria-describedby="reason-help reason-error"
+          <textarea id="reason" name="reason" rows={3} required maxlength={500} aria-describedby="reason-help reason-error"
             aria-invalid={view.error ? 'true' : undefined}>{view.reason ?? ''}</textarea>
           <p id="reason-error" class="field-error">{view.error ?? ''}</p>
           <div class="actions"><button type="submit" class="danger">{t.doctor2.breakGlass}</button></div>

@@ -98,7 +98,7 @@ export function labPages(web: Hono<WebEnv>, deps: ApiDeps) {
             <CsrfField c={c} />
             <label for="barcode">{t.lab.barcode}</label>
             <p id="barcode-help" class="muted">{t.lab.barcodeHelp}</p>
-            <input id="barcode" name="barcode" required pattern="[A-Za-z0-9\-]{4,40}" autocomplete="off" value={view.values?.barcode ?? ''}
+            <input id="barcode" name="barcode" required autocomplete="off" value={view.values?.barcode ?? ''}
               aria-describedby="barcode-help barcode-error" aria-invalid={view.barcodeError ? 'true' : undefined} />
             <p id="barcode-error" class="field-error">{view.barcodeError ?? ''}</p>
             <div class="actions"><button type="submit">{t.lab.collect}</button></div>
