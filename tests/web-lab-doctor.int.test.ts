@@ -7,15 +7,12 @@
  * staff screen at 360 and 1024 px with axe-core: no serious or critical violation.
  */
 import { randomUUID } from 'node:crypto';
-import { copyFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Page } from 'playwright-core';
 import type { Caller } from '../api/auth';
-import { PROJECT_ROOT } from '../platform/config';
 import { ru } from '../web/i18n/ru';
 import { eventually } from './helpers';
 import { labApi, makeLabClinic, makeLabPatient, oru, type LabClinic } from './lab-fixtures';
-import { SCREENSHOTS, startWebHarness, tabTo, type WebHarness } from './web/harness';
+import { startWebHarness, tabTo, type WebHarness } from './web/harness';
 
 jest.setTimeout(300_000);
 let h: WebHarness;
@@ -90,8 +87,10 @@ describe('a critical potassium from the lab bench to the doctor\'s tablet', () =
     await doctor.waitForSelector(`section[data-order="${orderId}"][data-critical="true"]`, { timeout: 30_000 });
     expect(await doctor.evaluate('window.__sameDocument === true')).toBe(true);
     expect(await doctor.textContent(`section[data-order="${orderId}"] tr[data-loinc="2823-3"]`)).toContain(ru.flags.HH);
+    // The CDS cards on the final results land after them: they too appear in place.
+    await doctor.waitForSelector(`section[data-order="${orderId}"] ul.cds-cards li.indicator-critical`, { timeout: 60_000 });
+    expect(await doctor.evaluate('window.__sameDocument === true')).toBe(true);
     expect(await h.screen(doctor, 'doctor-inbox')).toEqual([]);
-    copyFileSync(path.join(SCREENSHOTS, 'doctor-inbox-tablet.png'), path.join(PROJECT_ROOT, 'artifacts', 'doctor-tablet.png'));
 
     // A wrong read-back is refused at its field; the order still waits.
     const section = `section[data-order="${orderId}"]`;

@@ -79,7 +79,7 @@ export function doctorInboxPages(web: Hono<WebEnv>, deps: ApiDeps) {
                   {orderCards.map((card) => (
                     <li class={`cds-card indicator-${card.indicator ?? 'info'}`}>
                       <strong>{card.summary}</strong> <span class="muted">({t.doctor2.indicators[card.indicator ?? 'info'] ?? card.indicator})</span>
-                      {card.detail && <div>{card.detail}</div>}
+                      {card.detail && <div>{card.detail.replace(/\*\*/g, '')}</div>}
                       {card.source?.label && <div class="muted">{card.source.label}</div>}
                     </li>
                   ))}
