@@ -31,12 +31,15 @@ async function main() {
   const app = createApp({ config, db, temporal, logger: createLogger('bench', 'silent') });
   const times = new Map<string, number[]>();
   let current = '';
+  /** Answers that were not pages (page and status → count): a page answering errors fast is not a fast page. */
+  const refusals = new Map<string, number>();
   const server = serve({
     port: 0, hostname: '127.0.0.1',
     fetch: async (req, env) => {
       const started = performance.now();
       const res = await app.fetch(req, env);
       if (res.status < 400) times.set(current, [...(times.get(current) ?? []), performance.now() - started]);
+      else refusals.set(`${current} ${res.status}`, (refusals.get(`${current} ${res.status}`) ?? 0) + 1);
       return res;
     },
   });
@@ -86,6 +89,7 @@ async function main() {
   }
   const [load1] = (await import('node:os')).loadavg();
   console.log(allMet ? 'every page met the goal' : 'some pages missed the goal');
+  if (refusals.size) console.log('answers that were not pages:', Object.fromEntries(refusals));
   console.log(`machine load average (1 min) at the end: ${load1!.toFixed(1)} on ${(await import('node:os')).cpus().length} cores`);
   server.close();
   await temporal.connection.close();

@@ -10,7 +10,8 @@ import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import type { Caller } from '../api/auth';
 import { ru } from '../web/i18n/ru';
-import { eventually } from './helpers';
+import { makeClinic, makePatient, makeSlot, type TestClinic } from './fixtures';
+import { eventually, jsonRequest } from './helpers';
 import { labApi, makeLabClinic, makeLabPatient, oru, type LabClinic } from './lab-fixtures';
 import { startWebHarness, tabTo, type WebHarness } from './web/harness';
 
@@ -200,5 +201,79 @@ describe('break the glass', () => {
     const row = patient.locator('tr[data-action="break-the-glass"]');
     expect(await row.count()).toBe(1);
     expect(await row.textContent()).toContain(reason);
+  });
+});
+
+describe('a referral on the doctor\'s tablet', () => {
+  async function call(method: string, url: string, token: string, body?: unknown) {
+    const init = jsonRequest(method, token, body);
+    (init.headers as Record<string, string>)['idempotency-key'] = `web-${randomUUID()}`;
+    const res = await h.engine.app.request(url, init);
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  }
+  const referral = (id: string) => h.engine.db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const becomes = (id: string, status: string) => eventually(async () => (await referral(id)).status === status, 30_000, `referral ${status}`);
+  const asDoctor = (practitionerId: string): Caller => ({ id: `dr-${practitionerId.slice(0, 8)}`, role: 'doctor', practitionerId });
+
+  /** The clinic's second doctor refers a patient to the first; booked and checked in through the JSON API. */
+  async function attended(clinic: TestClinic) {
+    await h.engine.db.insertInto('referral_policies').values({
+      clinic_id: clinic.clinicId, region: null, kind: 'specialist', urgency: 'routine', wait_working_days: null, wait_hours: null, wait_seconds: 7200,
+      escalation_share: 0.5, acknowledge_seconds: 3600, no_show_limit: 2, validity_days: 30,
+    }).execute();
+    const patientId = await makePatient(h.engine.db);
+    const referrer = await h.engine.token('doctor', { id: `dr-${clinic.otherPractitionerId.slice(0, 8)}`, practitionerId: clinic.otherPractitionerId });
+    const created = await call('POST', '/referrals', referrer, {
+      patientId, referringPractitionerId: clinic.otherPractitionerId, specialty: clinic.specialty, reason: 'боль в груди при нагрузке', icd10: 'I20.8',
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const slot = await makeSlot(h.engine.db, clinic, 3600);
+    await becomes(id, 'offered');
+    const registrar = await h.engine.token('registrar', { clinicId: clinic.clinicId });
+    const booked = await call('POST', `/referrals/${id}/book`, registrar, { slotId: slot.id });
+    expect(booked.status).toBe(201);
+    expect((await call('POST', `/appointments/${booked.body.appointmentId}/check-in`, registrar)).status).toBe(202);
+    await becomes(id, 'attended');
+    return id;
+  }
+
+  test('the specialist writes the report (a bad ICD-10 code refused at the field), the referring doctor acknowledges it and the referral closes', async () => {
+    const clinic = await makeClinic(h.engine.db);
+    const id = await attended(clinic);
+
+    const specialist = await pageAs(asDoctor(clinic.practitionerId));
+    await specialist.goto('/doctor/inbox');
+    expect(await specialist.textContent(`li[data-referral="${id}"]`)).toContain(ru.doctor2.toReport);
+    await specialist.click(`li[data-referral="${id}"] a`);
+    await specialist.waitForURL((u) => u.pathname === `/doctor/referrals/${id}`);
+    await specialist.fill('#conclusion', 'Стабильная стенокардия, ФК II.');
+    await specialist.fill('#icd10', 'XX');
+    await specialist.fill('#recommendations', 'ЭКГ с нагрузкой.');
+    await specialist.click('form[action$="/report"] button[type=submit]');
+    await specialist.waitForSelector('#icd10[aria-invalid="true"]');
+    expect(await specialist.textContent('#icd10-error')).toBe(ru.errors.invalid_icd10);
+    expect(await h.screen(specialist, 'doctor-referral-report')).toEqual([]);
+    expect(await h.engine.db.selectFrom('referral_reports').select('referral_id').where('referral_id', '=', id).execute()).toEqual([]);
+
+    await specialist.fill('#icd10', 'I20.8');
+    await specialist.click('form[action$="/report"] button[type=submit]');
+    await specialist.waitForSelector('.alert.notice');
+    expect(await specialist.textContent('.alert.notice')).toBe(ru.doctor2.reportPosted);
+    expect(await h.engine.db.selectFrom('referral_reports').select(['practitioner_id', 'icd10']).where('referral_id', '=', id).executeTakeFirstOrThrow())
+      .toEqual({ practitioner_id: clinic.practitionerId, icd10: ['I20.8'] });
+    await becomes(id, 'reported');
+
+    const referrer = await pageAs(asDoctor(clinic.otherPractitionerId));
+    await referrer.goto('/doctor/inbox');
+    expect(await referrer.textContent(`li[data-referral="${id}"]`)).toContain(ru.doctor2.toAcknowledge);
+    await referrer.goto(`/doctor/referrals/${id}`);
+    expect(await referrer.textContent('section.report')).toContain('Стабильная стенокардия');
+    expect(await h.screen(referrer, 'doctor-referral-acknowledge')).toEqual([]);
+    await referrer.click('form[action$="/acknowledge"] button[type=submit]');
+    await referrer.waitForSelector('.alert.notice');
+    expect(await referrer.textContent('.alert.notice')).toBe(ru.doctor2.reportAcknowledged);
+    await becomes(id, 'closed');
+    expect((await referral(id)).acknowledged_at).not.toBeNull();
   });
 });
