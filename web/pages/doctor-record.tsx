@@ -30,9 +30,11 @@ export function doctorRecordPages(web: Hono<WebEnv>, deps: ApiDeps) {
     const t = c.get('t');
     const lang = c.get('lang');
     const cursor = cursorRaw ? decodeCursor(cursorRaw) : null;
-    const recordPage = await patientRecordPage(db, patientId, cursor, PAGE);
-    const [items, names] = await Promise.all([nameRecordItems(db, recordPage.items) as Promise<Named[]>, patientNames(db, [patientId])]);
-    const cards = await latestCdsCards(db, items.filter((i) => i.kind === 'lab-report').map((i) => i.id));
+    const [recordPage, names] = await Promise.all([patientRecordPage(db, patientId, cursor, PAGE), patientNames(db, [patientId])]);
+    const [items, cards] = await Promise.all([
+      nameRecordItems(db, recordPage.items) as Promise<Named[]>,
+      latestCdsCards(db, recordPage.items.filter((i) => i.kind === 'lab-report').map((i) => i.id)),
+    ]);
     const when = (i: Named) => (i.timeZone ? `${formatDateTime(lang, i.at, i.timeZone)} (${i.timeZone})` : formatDateTime(lang, i.at, 'UTC'));
     return c.html(
       <Layout c={c} title={t.doctor2.recordTitle(names.get(patientId) ?? '—')} notice={notice}>
