@@ -166,6 +166,14 @@ describe('lab messages on the bench', () => {
     const stranger = await pageAs(labCaller(await makeLabClinic(h.engine.db)));
     await stranger.goto('/lab/unmatched');
     expect(await stranger.locator(`li[data-control-id="${control}"]`).count()).toBe(0);
+
+    // The lab rejects it with a reason: it leaves the queue, nothing is filed.
+    await item.locator('select[name="reason"]').selectOption('wrong_patient');
+    await item.locator('button[type=submit]').click();
+    await lab.waitForSelector('.alert.notice');
+    expect(await lab.locator(`li[data-control-id="${control}"]`).count()).toBe(0);
+    expect(await h.engine.db.selectFrom('lab_messages').select(['status', 'resolution', 'resolution_reason']).where('control_id', '=', control).executeTakeFirstOrThrow())
+      .toEqual({ status: 'rejected', resolution: 'rejected', resolution_reason: 'wrong_patient' });
   });
 });
 

@@ -5,18 +5,20 @@
  */
 import type { Hono } from 'hono';
 import { callerClinics } from '../../api/access';
+import { rejectUnmatched, REJECT_REASONS } from '../../api/lab-messages';
 import { intakeLabMessage, type IntakeAnswer } from '../../api/lab-messages/intake';
+import { ApiError } from '../../api/errors';
 import { labNames } from '../../api/lab-order/names';
 import type { ApiDeps } from '../../api/router';
 import { unmatchedMessages } from '../../db/lab-messages';
 import { criticalUnacknowledged, currentResults } from '../../db/lab-order';
 import { readOru, type IntakeProblem } from '../../domain/hl7-intake';
 import { isCritical } from '../../domain/interpretation';
-import type { WebContext, WebEnv } from '../env';
+import { asApi, type WebContext, type WebEnv } from '../env';
 import { formatDateTime } from '../i18n';
 import { CsrfField, Layout } from '../layout';
-import { checkCsrf, need, page } from './common';
-import { LabMenu } from './lab-common';
+import { checkCsrf, formOf, need, page } from './common';
+import { idParam, LabMenu } from './lab-common';
 
 /** An upload is at most this large (the intake judges the size again). */
 const MAX_UPLOAD = 1_000_000;
@@ -116,7 +118,7 @@ export function labMessagePages(web: Hono<WebEnv>, deps: ApiDeps) {
     const zones = await labNames(db, clinics.map((id) => ({ patient_id: '', clinic_id: id, ordering_practitioner_id: '', tests: [] })), { namePatients: false });
     const zoneOf = (clinicId: string | null) => zones.fields({ patient_id: '', clinic_id: clinicId ?? '', ordering_practitioner_id: '', tests: [] }).timeZone;
     return c.html(
-      <Layout c={c} title={t.lab.unmatchedTitle}>
+      <Layout c={c} title={t.lab.unmatchedTitle} notice={c.req.query('done') ? t.lab.resolved.rejected : undefined}>
         <LabMenu c={c} />
         {rows.length === 0 ? <p>{t.lab.noUnmatched}</p> : (
           <ul class="cards">
@@ -130,6 +132,14 @@ export function labMessagePages(web: Hono<WebEnv>, deps: ApiDeps) {
                   <div>{t.lab.reason}: {problems.map((p) => t.lab.unmatchedReasons[p.code] ?? p.code).join(', ') || '—'}</div>
                   {read.ok && <div>{t.lab.pid}: {read.message.familyName} {read.message.givenName} ({read.message.patientIds.join(', ')}) · {t.lab.results(read.message.obx.length)}</div>}
                   {r.placer_order_id && <div>{t.lab.placerOrder}: <code>{r.placer_order_id}</code></div>}
+                  <form method="post" action={`/lab/unmatched/${r.id}/reject`} class="resolve">
+                    <CsrfField c={c} />
+                    <label for={`why-${r.id}`}>{t.lab.reason}</label>
+                    <select id={`why-${r.id}`} name="reason">
+                      {REJECT_REASONS.map((x) => <option value={x}>{t.lab.rejectMessageReasons[x] ?? x}</option>)}
+                    </select>
+                    <div class="actions"><button type="submit" class="secondary">{t.lab.rejectMessage}</button></div>
+                  </form>
                 </li>
               );
             })}
@@ -137,5 +147,14 @@ export function labMessagePages(web: Hono<WebEnv>, deps: ApiDeps) {
         )}
       </Layout>,
     );
+  }));
+
+  // The same command as POST /lab-messages/{id}/reject: only the lab's own clinic's queue, audited.
+  web.post('/lab/unmatched/:id/reject', lab, checkCsrf, page(async (c) => {
+    const id = idParam(c, 'id', 'not_found');
+    const reason = (await formOf(c)).reason ?? '';
+    if (!(REJECT_REASONS as readonly string[]).includes(reason)) throw new ApiError(400, 'validation_failed', 'Choose a reason.');
+    await rejectUnmatched(deps, asApi(c), id, reason as (typeof REJECT_REASONS)[number]);
+    return c.redirect('/lab/unmatched?done=rejected', 303);
   }));
 }
