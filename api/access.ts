@@ -92,9 +92,9 @@ export function flushAccessAudit(db: Db, onRefusedAuditLost: (err: unknown) => v
   };
 }
 
-/** The stated break-the-glass reason, if the request carries one; too short a reason is refused. */
-function breakGlassReason(c: Context<AppEnv>): string | undefined {
-  const raw = c.req.header(BREAK_GLASS_HEADER);
+/** The stated break-the-glass reason (the header, or a page's form field), if any; too short a reason is refused. */
+function breakGlassReason(c: Context<AppEnv>, stated?: string): string | undefined {
+  const raw = stated ?? c.req.header(BREAK_GLASS_HEADER);
   if (raw === undefined) return undefined;
   const reason = raw.trim();
   if (reason.length < BREAK_GLASS_MIN || reason.length > 500) {
@@ -116,16 +116,17 @@ async function staffScope(db: Db, caller: Caller): Promise<{ practitionerId: str
 
 /**
  * May the caller read this patient's data? Throws 403 when not; on allow, audits the read
- * (as 'break-the-glass' with its reason when that is what allowed it).
+ * (as 'break-the-glass' with its reason when that is what allowed it). `statedReason`: a page's
+ * break-the-glass form field, in place of the X-Break-Glass-Reason header (the same checks).
  */
-export async function canReadPatientRecord(c: Context<AppEnv>, db: Db, patientId: string, resource: Resource): Promise<AccessGrant> {
+export async function canReadPatientRecord(c: Context<AppEnv>, db: Db, patientId: string, resource: Resource, statedReason?: string): Promise<AccessGrant> {
   const entry = noteAccess(c, { patientId, resource, action: 'read' });
-  const grant = await readGrant(c, db, patientId);
+  const grant = await readGrant(c, db, patientId, statedReason);
   if (grant.breakGlassReason) entry.reason = grant.breakGlassReason;
   return grant;
 }
 
-async function readGrant(c: Context<AppEnv>, db: Db, patientId: string): Promise<AccessGrant> {
+async function readGrant(c: Context<AppEnv>, db: Db, patientId: string, statedReason?: string): Promise<AccessGrant> {
   const caller = c.get('caller');
   if (caller.role === 'admin') return {};
   if (caller.role === 'patient') {
@@ -135,7 +136,7 @@ async function readGrant(c: Context<AppEnv>, db: Db, patientId: string): Promise
   if (caller.role === 'doctor' || caller.role === 'registrar') {
     const scope = await staffScope(db, caller);
     if (await hasCareRelationship(db, patientId, scope.practitionerId, scope.clinics)) return {};
-    const reason = breakGlassReason(c);
+    const reason = breakGlassReason(c, statedReason);
     if (reason) return { breakGlassReason: reason };
     throw new ApiError(403, 'no_care_relationship', 'You have no care relationship with this patient; state a reason in X-Break-Glass-Reason to read the record in an emergency.');
   }

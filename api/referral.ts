@@ -5,21 +5,22 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { listReferrals, referralDeadline, referralPolicy, referralStart, referralTimeline, referralView } from '../db/referral';
+import { listReferrals, referralDeadline, referralPolicy, referralStart, referralTimeline, referralView, registrarQueue } from '../db/referral';
 import { currentOffers } from '../db/referral-offers';
 import type { Referral } from '../db/schema';
 import { nameUuid } from '../domain/ids';
 import { ICD10, REFERRAL_KINDS, REFERRAL_URGENCIES, fhirPriority, type ReferralPolicy, type ReferralStatus } from '../domain/referral';
 import {
-  acknowledgeReportUpdate, cancelReferralUpdate, postReportUpdate, referralStatusQuery, referralWorkflow, referralWorkflowId,
+  cancelReferralUpdate, referralStatusQuery, referralWorkflow, referralWorkflowId,
 } from '../workflows/referral';
 import { requireRole, type Caller } from './auth';
 import { assertActInClinic, auditAccess, canReadPatientRecord, clinicFilterFor } from './access';
 import { ApiError, errorResponse } from './errors';
 import { newRouter, type ApiDeps } from './router';
 import { MoreField } from './paging';
-import { ReferralNameFields } from './referral-names';
+import { presentReferrals, ReferralNameFields } from './referral-names';
 import { presentWithOffers as presentWithOffersOf, referralDesk } from './referral-desk';
+import { referralReportCommands } from './referral-report';
 
 const Uuid = z.string().uuid();
 const STATUSES = ['created', 'offered', 'booked', 'attended', 'reported', 'closed', 'cancelled', 'expired'] as const satisfies readonly ReferralStatus[];
@@ -78,14 +79,7 @@ export function referralRouter(deps: ApiDeps) {
 
   const desk = referralDesk(deps);
   const { ownReferral, update } = desk;
-  /** Only the specialist who saw the patient (the referral's booked visit) reports, and for the referral's patient. */
-  async function assertReportsOn(row: Referral, practitionerId: string, patientId: string): Promise<void> {
-    const visit = row.appointment_id
-      ? await db.selectFrom('appointments').select('practitioner_id').where('id', '=', row.appointment_id).executeTakeFirst()
-      : undefined;
-    if (!visit || visit.practitioner_id !== practitionerId) throw new ApiError(403, 'wrong_practitioner', 'Only the specialist who saw the patient may post the report.');
-    if (patientId !== row.patient_id) throw new ApiError(403, 'wrong_patient', 'This report is for another patient than the referral\'s.');
-  }
+  const reportCommands = referralReportCommands(deps);
   /** A referral as answered: its row and the offers its patient can take now (db/referral-offers.ts). */
   const view = async (r: Referral) => ({ ...referralView(r), offeredSlots: await currentOffers(db, r) });
   /** A list's rows with names beside ids and the offers still bookable now. */
@@ -252,13 +246,7 @@ export function referralRouter(deps: ApiDeps) {
       responses: { 200: json(ReferralSchema, 'Report recorded'), ...ACTION_ERRORS, 403: errorResponse('wrong_practitioner / wrong_patient'), 422: errorResponse('invalid_icd10') },
     }),
     async (c) => {
-      const row = await ownReferral(c, c.req.valid('param').id);
-      const b = c.req.valid('json');
-      const practitionerId = doctorOf(c.get('caller'));
-      // Checked here, before the process: a repeated update id is answered from history without its validator.
-      await assertReportsOn(row, practitionerId, b.patientId);
-      if (!b.icd10.every((code) => ICD10.test(code))) throw new ApiError(422, 'invalid_icd10', 'Every ICD-10 code must look like I10 or E11.65.');
-      await update(row, (h) => h.executeUpdate(postReportUpdate, { args: [{ practitionerId, patientId: b.patientId, conclusion: b.conclusion, icd10: b.icd10, recommendations: b.recommendations }], updateId: 'report' }));
+      const row = await reportCommands.report(c, c.req.valid('param').id, c.req.valid('json'));
       return c.json(await fresh(row.id), 200);
     },
   );
@@ -270,13 +258,8 @@ export function referralRouter(deps: ApiDeps) {
       responses: { 200: json(ReferralSchema, 'Acknowledged and closed'), ...ACTION_ERRORS, 403: errorResponse('wrong_practitioner') },
     }),
     async (c) => {
-      const row = await ownReferral(c, c.req.valid('param').id);
-      const caller = c.get('caller');
-      const practitionerId = doctorOf(caller);
-      if (practitionerId !== row.referring_practitioner_id) throw new ApiError(403, 'wrong_practitioner', 'Only the referring practitioner acknowledges the report.');
-      if (row.status === 'closed' && row.acknowledged_at) return c.json(await view(row), 200);
-      await update(row, (h) => h.executeUpdate(acknowledgeReportUpdate, { args: [{ practitionerId, by: caller.id }], updateId: 'acknowledge' }));
-      return c.json(await fresh(row.id), 200);
+      const { row, already } = await reportCommands.acknowledge(c, c.req.valid('param').id);
+      return c.json(already ? await view(row) : await fresh(row.id), 200);
     },
   );
 
@@ -314,7 +297,3 @@ export function referralRouter(deps: ApiDeps) {
   return router;
 }
 
-function doctorOf(caller: Caller): string {
-  if (!caller.practitionerId) throw new ApiError(403, 'wrong_practitioner', 'This doctor token names no practitioner.');
-  return caller.practitionerId;
-}

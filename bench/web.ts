@@ -24,6 +24,7 @@ import { DEMO_PROGRAM_ID, ensureDemoRollout } from '../workers/demo-rollout';
 import { rolloutStateQuery, rolloutWorkflowId } from '../workflows/rollout';
 import { seedDeskArrivals } from '../workers/desk-demo';
 import { percentile, startBenchStack } from './stack';
+import { labDoctorBenchPages } from './web-lab-doctor';
 
 const USERS = 16;
 const SECONDS = Number(process.env.BENCH_WEB_SECONDS ?? 8);
@@ -37,12 +38,15 @@ async function main() {
   const app = createApp({ config, db, temporal, logger: createLogger('bench', 'silent') });
   const times = new Map<string, number[]>();
   let current = '';
+  /** Answers that were not pages (page and status → count): a page answering errors fast is not a fast page. */
+  const refusals = new Map<string, number>();
   const server = serve({
     port: 0, hostname: '127.0.0.1',
     fetch: async (req, env) => {
       const started = performance.now();
       const res = await app.fetch(req, env);
       if (res.status < 400) times.set(current, [...(times.get(current) ?? []), performance.now() - started]);
+      else refusals.set(`${current} ${res.status}`, (refusals.get(`${current} ${res.status}`) ?? 0) + 1);
       return res;
     },
   });
@@ -96,6 +100,9 @@ async function main() {
   ];
   const specialty = (await db.selectFrom('practitioners').select('specialty').executeTakeFirstOrThrow()).specialty;
   pages[2] = ['find a slot', () => `/patient/book?specialty=${encodeURIComponent(specialty)}&date=${tomorrow}`];
+  // The lab's and doctor's pages sign in their own users (bench/web-lab-doctor.ts): the i-th user's stand-in.
+  const standIn = <T>(who: T[], u: User) => who[users.indexOf(u) % who.length]!;
+  for (const [name, path, who] of await labDoctorBenchPages(db)) pages.push([name, (u) => path(standIn(who, u)), (u) => standIn(who, u).cookie]);
 
   console.log(`bench:web — ${USERS} concurrent users, ${SECONDS} s per page, demo city; server time (request in → page rendered)`);
   console.log('page               requests   p50 ms   p95 ms   max ms   non-2xx  API CPU ms/page  goal p95 ≤ 100 ms');
@@ -119,6 +126,7 @@ async function main() {
   }
   const [load1] = (await import('node:os')).loadavg();
   console.log(allMet ? 'every page met the goal' : 'some pages missed the goal');
+  if (refusals.size) console.log('answers that were not pages:', Object.fromEntries(refusals));
   console.log(`machine load average (1 min) at the end: ${load1!.toFixed(1)} on ${(await import('node:os')).cpus().length} cores`);
   // Requests autocannon left in flight (a board's Query) finish before their connection closes.
   await new Promise((r) => setTimeout(r, 3000));

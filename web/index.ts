@@ -18,6 +18,7 @@ import { bookingPages } from './pages/booking';
 import { deskPages } from './pages/desk';
 import { deskMorePages } from './pages/desk-more';
 import { doctorPages } from './pages/doctor';
+import { labDoctorPages } from './pages/lab-doctor';
 import { livePages } from './pages/live';
 import { notifyPages } from './pages/notify';
 import { opsPages } from './pages/ops';
@@ -34,7 +35,10 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
 };
 
 /** Page paths: the session, language and (for posts) Origin check run on these only. */
-export const PAGE_PATHS = ['/', '/sign-in', '/sign-out', '/auth/*', '/patient', '/patient/*', '/records/*', '/doctor', '/doctor/*', '/desk', '/desk/*', '/ops', '/ops/*'];
+export const PAGE_PATHS = [
+  '/', '/sign-in', '/sign-out', '/auth/*', '/patient', '/patient/*', '/records/*', '/doctor', '/doctor/*',
+  '/desk', '/desk/*', '/ops', '/ops/*', '/lab', '/lab/*',
+];
 
 export function webRouter(deps: ApiDeps) {
   const web = new Hono<WebEnv>();
@@ -68,6 +72,7 @@ export function webRouter(deps: ApiDeps) {
   deskPages(web, deps, ctx, commands);
   deskMorePages(web, deps, ctx, commands);
   opsPages(web, deps);
+  labDoctorPages(web, deps);
   web.get('/patient', (c) => c.redirect('/', 303));
   return web;
 }

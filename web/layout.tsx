@@ -43,7 +43,7 @@ export function Layout(props: { c: WebContext; title: string; children?: Child; 
           )}
           {role === 'doctor' && (
             <nav aria-label={t.nav}>
-              <ul><li><a href="/doctor">{t.doctorDay}</a></li><li><a href="/doctor/inbox">{t.notify.inbox}</a></li></ul>
+              <ul><li><a href="/doctor">{t.doctorDay}</a></li><li><a href="/doctor/inbox">{t.doctor2.menu.inbox}</a></li><li><a href="/doctor/messages">{t.notify.inbox}</a></li></ul>
             </nav>
           )}
           {(role === 'registrar' || role === 'ops') && (
@@ -51,6 +51,7 @@ export function Layout(props: { c: WebContext; title: string; children?: Child; 
               <ul><li><a href={role === 'ops' ? '/ops' : '/desk'}>{role === 'ops' ? t.ops.menu : t.desk.menu}</a></li></ul>
             </nav>
           )}
+          {role === 'lab' && <nav aria-label={t.nav}><ul><li><a href="/lab">{t.lab.menu.worklist}</a></li></ul></nav>}
         </header>
         <main id="main" tabindex={-1}>
           <h1>{props.title}</h1>

@@ -13,6 +13,7 @@ import { ensureDemoRollout } from './demo-rollout';
 import { seedDeskArrivals } from './desk-demo';
 import { startOpenReferrals } from './referrals';
 import { startDemoLabOrders } from './lab-order-demo';
+import { seedLabDoctorDemo } from './lab-doctor-demo';
 import { processMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './metrics';
 import { notifyTransports, startNotifyRelay } from './notify';
 
@@ -71,6 +72,7 @@ if (require.main === module) {
     const demoOrders = config.DEMO_LAB_ORDERS !== 'on' ? Promise.resolve() : new Promise((r) => setTimeout(r, 500))
       .then(() => startDemoLabOrders({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE }))
       .then((n) => { if (n) logger.info({ orders: n }, 'demo lab orders started'); })
+      .then(async () => logger.info(await seedLabDoctorDemo({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE }), 'demo lab bench and doctor\'s referral'))
       .catch((err: unknown) => logger.warn({ err: String(err) }, 'demo lab orders not started'));
     // Today's arrivals at the demo registrar's desk (workers/desk-demo.ts), on the same demo start.
     const deskDemo = config.DEMO_LAB_ORDERS !== 'on' ? Promise.resolve() : seedDeskArrivals({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE })

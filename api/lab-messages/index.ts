@@ -11,7 +11,8 @@ import { callerClinics, canActInClinic } from '../access';
 import { requireRole, type Caller } from '../auth';
 import { ApiError, errorResponse } from '../errors';
 import { AUTH_ERRORS, IdParam, Uuid, body, json } from '../lab-order/shared';
-import { newRouter, type ApiDeps } from '../router';
+import type { Context } from 'hono';
+import { newRouter, type ApiDeps, type AppEnv } from '../router';
 import { fileJudged } from './intake';
 
 export const REJECT_REASONS = ['duplicate', 'wrong_patient', 'unknown_order', 'test_message', 'order_cancelled', 'other'] as const;
@@ -42,6 +43,16 @@ async function queuedFor(deps: ApiDeps, caller: Caller, id: string) {
   }
   if (row.status !== 'unmatched') throw new ApiError(409, 'invalid_state', `The message is ${row.status}, not waiting in the unmatched queue.`);
   return row;
+}
+
+/** Rejects a queued message with a reason (audited; nothing is filed): the route and the lab's unmatched page call this. */
+export async function rejectUnmatched(deps: ApiDeps, c: Context<AppEnv>, messageId: string, reason: (typeof REJECT_REASONS)[number]): Promise<string> {
+  const caller = c.get('caller');
+  const row = await queuedFor(deps, caller, messageId);
+  const done = await resolveUnmatched<string>(deps.db, { messageId: row.id, by: caller.id, role: caller.role, requestId: c.get('requestId') ?? null },
+    async () => ({ resolve: { resolution: 'rejected' as const, reason, labOrderId: null, patientId: null }, result: reason }));
+  if (done.outcome !== 'resolved') throw new ApiError(409, 'invalid_state', 'The message is no longer in the queue.');
+  return row.id;
 }
 
 export function labMessagesRouter(deps: ApiDeps) {
@@ -115,13 +126,9 @@ export function labMessagesRouter(deps: ApiDeps) {
       409: errorResponse('invalid_state: not in the queue (resolved already), or being resolved now'),
     },
   }), async (c) => {
-    const caller = c.get('caller');
-    const row = await queuedFor(deps, caller, c.req.valid('param').id);
     const reason = c.req.valid('json').reason;
-    const done = await resolveUnmatched<string>(db, { messageId: row.id, by: caller.id, role: caller.role, requestId: c.get('requestId') ?? null },
-      async () => ({ resolve: { resolution: 'rejected' as const, reason, labOrderId: null, patientId: null }, result: reason }));
-    if (done.outcome !== 'resolved') throw new ApiError(409, 'invalid_state', 'The message is no longer in the queue.');
-    return c.json({ id: row.id, status: 'rejected' as const, labOrderId: null, answer: reason }, 200);
+    const id = await rejectUnmatched(deps, c, c.req.valid('param').id, reason);
+    return c.json({ id, status: 'rejected' as const, labOrderId: null, answer: reason }, 200);
   });
 
   router.openapi(createRoute({

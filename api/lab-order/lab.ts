@@ -7,13 +7,13 @@ import { labWorklist } from '../../db/lab-order';
 import { REJECTION_REASONS } from '../../domain/lab-order';
 import { callerClinics } from '../access';
 import { intakeLabMessage } from '../lab-messages/intake';
-import { collectSpecimenUpdate, postResultsUpdate, receiveSpecimenUpdate, rejectSpecimenUpdate } from '../../workflows/lab-order';
 import { newRouter, type ApiDeps } from '../router';
 import { requireRole } from '../auth';
 import { ApiError, errorResponse } from '../errors';
 import { cut, MoreField } from '../paging';
 import { LabNameFields, labNames } from './names';
-import { AUTH_ERRORS, IdParam, LabOrderSchema, body, json, auditedOrder, presentOrder, sendUpdate } from './shared';
+import { labOrderCommands } from './commands';
+import { AUTH_ERRORS, IdParam, LabOrderSchema, body, json } from './shared';
 
 const HL7_TYPES = ['text/plain', 'x-application/hl7-v2+er7', 'application/hl7-v2'];
 
@@ -39,6 +39,7 @@ export function labRouter(deps: ApiDeps) {
   const { db, temporal, config } = deps;
   const lab = requireRole(config, 'lab', 'admin');
   const router = newRouter();
+  const commands = labOrderCommands(deps);
   const ACTION = { 200: json(LabOrderSchema, 'The order after the step'), 400: errorResponse('Malformed request'), ...AUTH_ERRORS, 404: errorResponse('lab_order_not_found'), 409: errorResponse('invalid_state') };
 
   router.openapi(createRoute({
@@ -62,18 +63,14 @@ export function labRouter(deps: ApiDeps) {
     method: 'post', path: '/lab-orders/{id}/specimen/collect', summary: 'Specimen collected: barcode, who and when', security: [{ bearer: [] }], middleware: [lab] as const,
     request: { params: IdParam, ...body(z.strictObject({ barcode: z.string().regex(/^[A-Za-z0-9-]{4,40}$/) })) }, responses: ACTION,
   }), async (c) => {
-    const row = await auditedOrder(c, db, c.req.valid('param').id, 'lab');
-    await sendUpdate(temporal, row, (h) => h.executeUpdate(collectSpecimenUpdate, { args: [{ barcode: c.req.valid('json').barcode, by: c.get('caller').id }] }));
-    return c.json(await presentOrder(db, row.id), 200);
+    return c.json(await commands.collect(c, c.req.valid('param').id, c.req.valid('json').barcode), 200);
   });
 
   router.openapi(createRoute({
     method: 'post', path: '/lab-orders/{id}/specimen/receive', summary: 'Specimen received by the lab', security: [{ bearer: [] }], middleware: [lab] as const,
     request: { params: IdParam }, responses: ACTION,
   }), async (c) => {
-    const row = await auditedOrder(c, db, c.req.valid('param').id, 'lab');
-    await sendUpdate(temporal, row, (h) => h.executeUpdate(receiveSpecimenUpdate, { args: [{ by: c.get('caller').id }] }));
-    return c.json(await presentOrder(db, row.id), 200);
+    return c.json(await commands.receive(c, c.req.valid('param').id), 200);
   });
 
   router.openapi(createRoute({
@@ -81,9 +78,7 @@ export function labRouter(deps: ApiDeps) {
     security: [{ bearer: [] }], middleware: [lab] as const,
     request: { params: IdParam, ...body(z.strictObject({ reason: z.enum(REJECTION_REASONS) })) }, responses: ACTION,
   }), async (c) => {
-    const row = await auditedOrder(c, db, c.req.valid('param').id, 'lab');
-    await sendUpdate(temporal, row, (h) => h.executeUpdate(rejectSpecimenUpdate, { args: [{ reason: c.req.valid('json').reason, by: c.get('caller').id }] }));
-    return c.json(await presentOrder(db, row.id), 200);
+    return c.json(await commands.reject(c, c.req.valid('param').id, c.req.valid('json').reason), 200);
   });
 
   router.openapi(createRoute({
@@ -96,11 +91,8 @@ export function labRouter(deps: ApiDeps) {
       422: errorResponse('unknown_test / wrong_unit / not_finite / impossible_value (details: index, loinc)'),
     },
   }), async (c) => {
-    const row = await auditedOrder(c, db, c.req.valid('param').id, 'lab');
-    const key = c.req.valid('header')['idempotency-key'];
     const results = c.req.valid('json').results.map((r) => ({ ...r, value: r.value as unknown }));
-    const answer = await sendUpdate(temporal, row, (h) => h.executeUpdate(postResultsUpdate, { args: [{ results, by: c.get('caller').id, source: 'json' }], ...(key ? { updateId: `results:${c.get('caller').id}:${key}` } : {}) }));
-    return c.json({ ...answer, order: await presentOrder(db, row.id) }, 200);
+    return c.json(await commands.postResults(c, c.req.valid('param').id, results, c.req.valid('header')['idempotency-key']), 200);
   });
 
   router.openapi(createRoute({

@@ -9,13 +9,14 @@ import { buildLabOrderInput, labOrderRow } from '../../db/lab-order';
 import { nameUuid } from '../../domain/ids';
 import { LAB_PRIORITIES, labOrderWorkflowId, type CdsAwaitAnswer } from '../../domain/lab-order';
 import {
-  acknowledgeUpdate, awaitCdsUpdate, cancelLabOrderUpdate, labOrderWorkflow, registerLabOrderUpdate,
+  awaitCdsUpdate, cancelLabOrderUpdate, labOrderWorkflow, registerLabOrderUpdate,
 } from '../../workflows/lab-order';
 import { clinicIdKey, patientIdKey, processStatusKey } from '../../workflows/search-attributes';
 import { newRouter, type ApiDeps } from '../router';
 import { auditAccess } from '../access';
 import { requireRole } from '../auth';
 import { ApiError, errorResponse } from '../errors';
+import { labOrderCommands } from './commands';
 import { AUTH_ERRORS, IdParam, IdempotencyHeader, LabOrderSchema, Uuid, body, json, labFailure, auditedOrder, presentOrder, sendUpdate } from './shared';
 
 const CreateSchema = z.strictObject({
@@ -125,19 +126,7 @@ export function labOrdersRouter(deps: ApiDeps) {
       422: errorResponse('read_back_required: a critical value was not read back (details.loinc) / read_back_mismatch: the read-back does not match a critical value and unit'),
     },
   }), async (c) => {
-    const caller = c.get('caller');
-    const row = await auditedOrder(c, db, c.req.valid('param').id, 'acknowledging-doctor');
-    const practitionerId = caller.practitionerId ?? (caller.role === 'admin' ? row.ordering_practitioner_id : '');
-    const { readBack } = c.req.valid('json');
-    await sendUpdate(temporal, row, (h) => h.executeUpdate(acknowledgeUpdate, { args: [{ practitionerId, readBack }] })).catch((err: unknown) => {
-      // The process names the critical result it refused; one the doctor did not read back at all is "required", not "does not match".
-      const loinc = err instanceof ApiError && err.code === 'read_back_mismatch' ? (err.details as { loinc?: unknown } | undefined)?.loinc : undefined;
-      if (typeof loinc === 'string' && !readBack.some((b) => b.loinc === loinc)) {
-        throw new ApiError(422, 'read_back_required', `Critical result ${loinc} must be read back (its value and unit) before the results are acknowledged.`, { loinc });
-      }
-      throw err;
-    });
-    return c.json(await presentOrder(db, row.id), 200);
+    return c.json(await labOrderCommands(deps).acknowledge(c, c.req.valid('param').id, c.req.valid('json').readBack), 200);
   });
 
   router.openapi(createRoute({

@@ -4,6 +4,8 @@ import type { Catalogue } from './catalogue';
 import { enNotify } from './en-notify';
 import { enDesk } from './en-desk';
 import { enOps } from './en-ops';
+import { enDoctor2 } from './en-doctor2';
+import { enLab } from './en-lab';
 
 export const en: Catalogue = {
   notify: enNotify,
@@ -162,4 +164,6 @@ export const en: Catalogue = {
     hold_expired: 'The hold has ended: choose a time again.',
     wrong_patient: 'This referral is another patient\'s.',
   },
+  lab: enLab,
+  doctor2: enDoctor2,
 };

@@ -4,6 +4,8 @@ import { ruNotify } from './ru-notify';
 import { ruDesk } from './ru-desk';
 import { ruOps } from './ru-ops';
 
+import { ruDoctor2 } from './ru-doctor2';
+import { ruLab } from './ru-lab';
 export const ru = {
   notify: ruNotify,
   lang: 'ru',
@@ -161,4 +163,6 @@ export const ru = {
     hold_expired: 'Время закрепления истекло: выберите время заново.',
     wrong_patient: 'Это направление другого пациента.',
   } as Record<string, string>,
+  lab: ruLab,
+  doctor2: ruDoctor2,
 };

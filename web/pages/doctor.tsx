@@ -85,6 +85,7 @@ export function doctorPages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingContex
                 <li data-appointment={r.id} data-status={r.status}>
                   <a href={`/doctor/visits/${r.id}`}><time datetime={r.starts_at.toISOString()}>{time}</time> · {who}</a>
                   <div class="status">{t.appointmentStatus[r.status] ?? r.status}</div>
+                  <a href={`/doctor/patients/${r.patient_id}`} class="record-link">{t.doctor2.openRecord}</a>
                 </li>
               );
             })}

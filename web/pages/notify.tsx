@@ -75,12 +75,13 @@ function ContactsForm(props: { c: WebContext; points: ContactPoint[]; error?: st
 export function notifyPages(web: Hono<WebEnv>, deps: ApiDeps) {
   const { db } = deps;
 
-  for (const [role, base] of [['patient', '/patient'], ['doctor', '/doctor']] as const) {
-    web.get(`${base}/inbox`, need(role), page(async (c) => {
+  // The doctor's results inbox is /doctor/inbox (web/pages/doctor-inbox.tsx); their messages live beside it.
+  for (const [role, box] of [['patient', '/patient/inbox'], ['doctor', '/doctor/messages']] as const) {
+    web.get(box, need(role), page(async (c) => {
       const rows = await inboxMessages(db, owner(c.get('caller')));
-      return c.html(<Layout c={c} title={c.get('t').notify.inbox}><Inbox c={c} rows={rows} live={`${base}/inbox/events`} /></Layout>);
+      return c.html(<Layout c={c} title={c.get('t').notify.inbox}><Inbox c={c} rows={rows} live={`${box}/events`} /></Layout>);
     }));
-    web.get(`${base}/inbox/events`, need(role), page(async (c) => {
+    web.get(`${box}/events`, need(role), page(async (c) => {
       const who = owner(c.get('caller'));
       return streamSSE(c, async (stream) => {
         const until = Date.now() + STREAM_MS;

@@ -67,6 +67,8 @@ export function signInPages(web: Hono<WebEnv>, deps: ApiDeps) {
         <p>{t.signedInAs(`${t.roles[role]} (${session.caller.id})`)}</p>
         {role === 'doctor' && <p><a class="button" href="/doctor">{t.doctorDay}</a></p>}
         {(role === 'registrar' || role === 'ops') && <p><a class="button" href={role === 'ops' ? '/ops' : '/desk'}>{role === 'ops' ? t.ops.open : t.desk.open}</a></p>}
+        {role === 'doctor' && <p><a class="button secondary" href="/doctor/inbox">{t.doctor2.menu.inbox}</a></p>}
+        {role === 'lab' && <p><a class="button" href="/lab">{t.lab.menu.worklist}</a></p>}
         <p>{t.partTwo[role]}</p>
         <p>{t.jsonApiNote} <a href="/docs">/docs</a></p>
       </Layout>,

@@ -18,7 +18,12 @@
       src.addEventListener('state', function (e) {
         var state = JSON.parse(e.data);
         if (state.expiresAt) el.querySelectorAll('[data-expires]').forEach(function (t) { t.setAttribute('data-expires', state.expiresAt); });
-        if (state.version !== first) { src.close(); window.location.reload(); }
+        if (state.version === first) return;
+        src.close();
+        // A region that can be fetched alone is swapped in place (the doctor's inbox); otherwise the page reloads.
+        var swap = el.getAttribute('data-live-swap');
+        if (swap && window.htmx) window.htmx.ajax('GET', swap, { target: el, swap: 'outerHTML' });
+        else window.location.reload();
       });
       sources.push(src);
     });
