@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { listReferrals, referralDeadline, referralPolicy, referralStart, referralTimeline, referralView, registrarQueue } from '../db/referral';
+import { listReferrals, referralDeadline, referralPolicy, referralStart, referralTimeline, referralView } from '../db/referral';
 import { currentOffers } from '../db/referral-offers';
 import type { Referral } from '../db/schema';
 import { nameUuid } from '../domain/ids';
@@ -18,7 +18,7 @@ import { assertActInClinic, auditAccess, canReadPatientRecord, clinicFilterFor }
 import { ApiError, errorResponse } from './errors';
 import { newRouter, type ApiDeps } from './router';
 import { MoreField } from './paging';
-import { presentReferrals, ReferralNameFields } from './referral-names';
+import { ReferralNameFields } from './referral-names';
 import { presentWithOffers as presentWithOffersOf, referralDesk } from './referral-desk';
 import { referralReportCommands } from './referral-report';
 
