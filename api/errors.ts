@@ -171,7 +171,8 @@ export type FailureMap = Record<string, [ContentfulStatusCode, ErrorCode]>;
 export function fromRefusal(err: unknown, map: FailureMap): never {
   if (err instanceof ApplicationFailure && err.type && map[err.type]) {
     const [status, code] = map[err.type]!;
-    throw new ApiError(status, code, err.message);
+    // A refusal's details (the clinic's stage, an input problem's code) are ids and codes, never patient data.
+    throw new ApiError(status, code, err.message, err.details?.length ? err.details[0] : undefined);
   }
   throw err;
 }

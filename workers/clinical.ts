@@ -13,6 +13,7 @@ import { ensureDemoRollout } from './demo-rollout';
 import { startOpenReferrals } from './referrals';
 import { startDemoLabOrders } from './lab-order-demo';
 import { processMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './metrics';
+import { startWorkerRelay } from './outbox-relay';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -28,9 +29,11 @@ export async function bundleWorkflows(workflowsPath = WORKFLOWS_PATH, onError: (
 /**
  * Poller settings measured by `npm run bench:floor` (README "Temporal settings"): every new
  * process's first task arrives on the normal (non-sticky) queue, which the SDK's defaults poll
- * with 2 of 10 pollers; at a booking peak that queue is the limit, not the CPU.
+ * with 2 of 10 pollers; at a booking peak that queue is the limit, not the CPU. Workflow-task slots
+ * stand well above the pollers: an eager start is granted only when a slot is free beside every
+ * poller's reservation (docs/outbox.md).
  */
-export const CLINICAL_WORKER_OPTIONS = { maxConcurrentWorkflowTaskPolls: 20, nonStickyToStickyPollRatio: 1 } as const;
+export const CLINICAL_WORKER_OPTIONS = { maxConcurrentWorkflowTaskPolls: 20, nonStickyToStickyPollRatio: 1, maxConcurrentWorkflowTaskExecutions: 200 } as const;
 
 export async function createClinicalWorker(opts: {
   connection: NativeConnection;
@@ -57,6 +60,7 @@ if (require.main === module) {
     const workflowBundle = await bundleWorkflows();
     logger.info({ ms: Date.now() - started }, 'workflow bundle built');
     const worker = await createClinicalWorker({ connection, config, db, workflowBundle });
+    const relay = startWorkerRelay({ connection, config, db, databaseUrl: requireDatabaseUrl(config), logger });
     const client = await connectClient(config);
     for (const schedule of [slotHorizonSchedule(config.CLINICAL_TASK_QUEUE), lapsedHoldsSchedule(config.CLINICAL_TASK_QUEUE)]) {
       if (await ensureSchedule(client, schedule)) logger.info({ scheduleId: schedule.scheduleId }, 'created schedule');
@@ -72,6 +76,7 @@ if (require.main === module) {
       .catch((err: unknown) => logger.warn({ err: String(err) }, 'demo lab orders not started'));
     return { worker, close: async () => {
       await Promise.race([demoOrders, new Promise((r) => setTimeout(r, 5000))]);
+      await relay?.stop();
       await client.connection.close();
       await db.destroy();
     } };

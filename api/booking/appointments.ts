@@ -1,7 +1,5 @@
 /** Booking a slot and changing an appointment: hold, confirm, cancel, reschedule, check in, complete. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { CHECK_IN_OPENS_SECONDS } from '../../domain/booking';
-import { checkInSignal } from '../../workflows/booking';
 import { newRouter } from '../router';
 import { ApiError, errorResponse } from '../errors';
 import { bookingCommands } from './commands';
@@ -27,7 +25,7 @@ async function optionalDiagnosisCode(req: { text(): Promise<string> }): Promise<
 }
 
 export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: BookingContext) {
-  const { bookers, desk, clinicians, ownAppointment, update, ACTION_RESPONSES, IdParam } = ctx;
+  const { bookers, desk, clinicians, ACTION_RESPONSES, IdParam } = ctx;
   const commands = bookingCommands(ctx);
 
   router.openapi(
@@ -83,13 +81,7 @@ export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: Boo
       responses: { 202: json(z.object({ id: Uuid, accepted: z.literal(true) }), 'Check-in recorded; the process marks the patient arrived'), 400: errorResponse('Malformed id'), ...AUTH_ERRORS, 404: errorResponse('appointment_not_found'), 409: errorResponse('invalid_state: only a booked appointment can check in, from 2 hours before its start') },
     }),
     async (c) => {
-      const row = await ownAppointment(c, c.req.valid('param').id);
-      if (row.status !== 'booked') throw new ApiError(409, 'invalid_state', `Only a booked appointment can check in; this one is ${row.status}.`);
-      if (Date.now() < row.starts_at.getTime() - CHECK_IN_OPENS_SECONDS * 1000) {
-        throw new ApiError(409, 'invalid_state', `Check-in opens ${CHECK_IN_OPENS_SECONDS / 3600} hours before the visit.`);
-      }
-      await update(row, (h) => h.signal(checkInSignal, { by: c.get('caller').id }));
-      return c.json({ id: row.id, accepted: true as const }, 202);
+      return c.json(await commands.checkIn(c, c.req.valid('param').id), 202);
     },
   );
 

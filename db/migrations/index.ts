@@ -23,6 +23,7 @@ import * as adminPolicies from './2026_12_07_0400_admin_policies';
 import * as diagnosisSuggestions from './2026_12_07_0500_diagnosis_suggestions';
 import * as webSessions from './2026_12_07_0600_web_sessions';
 import * as patientSearch from './2026_12_07_0700_patient_search';
+import * as processOutbox from './2026_12_08_0100_process_outbox';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_1200_core': core,
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_07_0500_diagnosis_suggestions': diagnosisSuggestions,
   '2026_12_07_0600_web_sessions': webSessions,
   '2026_12_07_0700_patient_search': patientSearch,
+  '2026_12_08_0100_process_outbox': processOutbox,
 };
