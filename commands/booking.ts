@@ -5,7 +5,6 @@
  * clinical worker's relay starts or tells the process behind it. Rules: domain/booking-rules.ts.
  */
 import type { Db } from '../db';
-import { appointmentView } from '../db/booking';
 import { recordVisitDiagnosis } from '../db/diagnosis';
 import type { Appointment } from '../db/schema';
 import type { AppointmentView, BookingPolicy } from '../domain/booking';

@@ -29,7 +29,7 @@ beforeAll(async () => {
   connection = await NativeConnection.connect({ address: temporalAddress(engine.config) });
 });
 afterAll(async () => {
-  await connection.close();
+  await connection.close().catch(() => undefined);
   await engine.stop();
 });
 
@@ -60,7 +60,7 @@ async function heldBookings(taskQueue: string, n: number, confirm = false) {
   const policy = await bookingPolicy(engine.db, clinic.clinicId);
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const slot = await makeSlot(engine.db, clinic, daysFromNow(5, 6).getTime() + i * 30 * 60_000);
+    const slot = await makeSlot(engine.db, clinic, new Date(daysFromNow(5, 6).getTime() + i * 30 * 60_000));
     const appointmentId = randomUUID();
     await commands.book({ appointmentId, workflowId: bookingWorkflowId(appointmentId), patientId: await makePatient(engine.db), slotId: slot.id, bookedBy: 'test', policy, confirm });
     ids.push(appointmentId);
