@@ -218,7 +218,8 @@ export function startOutboxRelay(opts: RelayOptions) {
       clearInterval(report);
       await looping;
       await listener?.end().catch(() => undefined);
-      logger.info({ outboxRelay: { ...stats } }, 'outbox relay stopped');
+      // Once per process, at the level production logs at: how many starts were eager (bench:booking reads it).
+      logger.warn({ outboxRelay: { ...stats } }, 'outbox relay stopped');
     },
   };
 }
