@@ -45,7 +45,7 @@ export function bookingCommands(ctx: BookingContext) {
     if (view.slotId !== slotId || view.patientId !== patientId) {
       throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different booking; use a new key.');
     }
-    return present(view);
+    return present(view, slot.time_zone);
   }
 
   /** Confirms a held or offered appointment: Postgres decides, the process hears of it through the outbox. */

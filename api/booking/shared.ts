@@ -130,7 +130,9 @@ export function bookingContext(deps: ApiDeps) {
 
   // A clinic's zone is set when it joins; remembered per process so answers cost no extra query.
   const zones = new Map<string, string>();
-  async function present(v: AppointmentView) {
+  /** `knownZone`: the clinic's zone read with the slot, so a winner's answer needs no connection after its commit. */
+  async function present(v: AppointmentView, knownZone?: string) {
+    if (knownZone) zones.set(v.clinicId, knownZone);
     let zone = zones.get(v.clinicId);
     if (!zone) {
       zone = (await db.selectFrom('clinics').select('time_zone').where('id', '=', v.clinicId).executeTakeFirstOrThrow()).time_zone;
