@@ -59,8 +59,12 @@ export async function relayAlone(engine: EngineProcess, jobs: BookingJob[], clin
   return { relayAloneProcesses: jobs.length, relayAloneSeconds: +seconds.toFixed(1), relayAlonePerSec: +(jobs.length / seconds).toFixed(1) };
 }
 
-/** The clinical worker's relay counts, from its last `outboxRelay` log line (printed when it stops). */
-export function relayCounts(output: string): { started?: number; eager?: number; folded?: number } {
-  const all = [...output.matchAll(/"outboxRelay":(\{[^}]*\})/g)];
-  return all.length ? (JSON.parse(all[all.length - 1]![1]!) as { started: number; eager: number; folded: number }) : {};
+/** The clinical worker's relay counts, from its /metrics (the URL npm start's banner prints). */
+export async function relayCounts(output: string): Promise<Record<string, number>> {
+  const url = /workers (http:\/\/127\.0\.0\.1:\d+\/metrics) \(clinical\)/.exec(output)?.[1];
+  if (!url) return {};
+  const text = await fetch(url).then((r) => r.text(), () => '');
+  const counts: Record<string, number> = {};
+  for (const m of text.matchAll(/^clinical_outbox_delivered_total\{outcome="(\w+)"\} (\d+)/gm)) counts[m[1]!] = Number(m[2]);
+  return counts;
 }

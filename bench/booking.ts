@@ -151,12 +151,13 @@ async function runMode(mode: 'dev' | 'server') {
     say(`city has ${slots} slots (grown in ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     const searchToken = await engine.token({ id: 'bench-patient', role: 'patient', patientId: racers[0]! });
     extra.push({ temporal: mode, test: 'search-week-by-specialty', slotsInDb: slots, ...(await runSearches({ apiUrl: engine.baseUrl, token: searchToken, count: 400 })) });
+    const counts = await relayCounts(engine.output());
+    const starts = (counts.start ?? 0) + (counts.start_eager ?? 0);
+    if (starts) extra.push({ temporal: mode, test: 'eager grants', starts, eager: counts.start_eager ?? 0, folded: counts.folded ?? 0, told: counts.told ?? 0 });
   } finally {
     await connection.close();
     await engine.stop();
   }
-  const counts = relayCounts(engine.output());
-  if (counts.started !== undefined) extra.push({ temporal: mode, test: 'eager grants', started: counts.started, eager: counts.eager ?? 0, folded: counts.folded ?? 0 });
   return { rows, cpuRows, extra };
 }
 

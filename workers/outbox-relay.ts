@@ -23,6 +23,7 @@ import { inTransaction } from '../db/tx';
 import type { BookingPolicy } from '../domain/booking';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
+import { outboxDelivered } from '../platform/metrics';
 import { dataConverter } from '../platform/temporal';
 import { bookingWorkflow, checkInSignal, confirmedSignal, visitCompletedSignal } from '../workflows/booking';
 import { clinicIdKey, patientIdKey, processStatusKey } from '../workflows/search-attributes';
@@ -76,6 +77,7 @@ export function startOutboxRelay(opts: RelayOptions) {
       });
       stats.started++;
       if (handle.eagerlyStarted) stats.eager++;
+      outboxDelivered.inc({ outcome: handle.eagerlyStarted ? 'start_eager' : 'start' });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
@@ -96,6 +98,7 @@ export function startOutboxRelay(opts: RelayOptions) {
         logger.warn({ kind: row.kind }, 'outbox row of an unknown kind: left done');
       }
       stats.told++;
+      outboxDelivered.inc({ outcome: 'told' });
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
       // Not started yet (its start is with another relay or backing off): this row waits for it.
@@ -120,6 +123,7 @@ export function startOutboxRelay(opts: RelayOptions) {
         // The start carried the row as it is now: a confirm committed before this drain is in it.
         const folded = rows.slice(1).filter((r) => r.kind === 'confirmed');
         stats.folded += folded.length;
+        if (folded.length) outboxDelivered.inc({ outcome: 'folded' }, folded.length);
         rest = rows.slice(1).filter((r) => r.kind !== 'confirmed');
       }
       for (const r of rest) if (r.kind !== 'start') await tellOne(r, appointment);
@@ -154,6 +158,7 @@ export function startOutboxRelay(opts: RelayOptions) {
       }
       for (const o of outcomes.filter((x) => x.error)) {
         stats.retried += o.ids.length;
+        outboxDelivered.inc({ outcome: 'retried' }, o.ids.length);
         logger.warn({ rows: o.ids.length, err: o.error }, 'outbox rows not delivered; retrying with backoff');
         await tx.updateTable('process_outbox')
           .set({ attempts: sql`attempts + 1`, last_error: o.error!, available_at: sql`now() + make_interval(secs => least(30, 0.25 * power(2, attempts)))` })
