@@ -190,8 +190,18 @@ export function startOutboxRelay(opts: RelayOptions) {
     }
   }
 
+  /** Drained rows are kept an hour (what was told, and when), then pruned a few thousand at a time. */
+  let prunedAt = 0;
+  async function prune(): Promise<void> {
+    if (Date.now() - prunedAt < 60_000) return;
+    prunedAt = Date.now();
+    await sql`DELETE FROM process_outbox WHERE id IN (SELECT id FROM process_outbox
+      WHERE done_at < now() - interval '1 hour' AND task_queue = ${taskQueue} LIMIT 5000)`.execute(db);
+  }
+
   async function loop(): Promise<void> {
     while (running) {
+      await prune().catch((err: unknown) => logger.warn({ err: String(err) }, 'outbox prune failed'));
       let claimed = 0;
       try {
         claimed = await drainBatch();
