@@ -35,4 +35,15 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { ...IO_MODULES, patterns: [...IO_MODULES.patterns, { group: ['**/activities/*', '**/activities'], allowTypeImports: true, message: 'import activity types only (import type)' }] }],
     },
   },
+  {
+    // One writer: the API and the pages write through commands/ (rows and outbox row in one transaction), never a table of their own.
+    files: ['api/**/*.ts', 'web/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', {
+        selector: "CallExpression > MemberExpression.callee > Identifier.property[name=/^(insertInto|updateTable|deleteFrom|mergeInto|replaceInto|transaction)$/]",
+        message: 'api/ and web/ write no table themselves: call a command (commands/)',
+      }],
+    },
+  },
 );

@@ -9,62 +9,11 @@ import { appointmentView, bookableSlot, LIVE_STATUSES, lockPatient } from '../db
 import type { Appointment, Database } from '../db/schema';
 import { bookingWorkflowId, type AppointmentView, type BookingPolicy } from '../domain/booking';
 import { nameUuid } from '../domain/ids';
-import { BOOKABLE_STAGES } from '../domain/onboarding';
-import { pgViolation, refuse } from './errors';
+import { audit, checkBookingRules, confirmTx, holdSlotTx, mapViolation, transitionTx, type HoldInput } from '../commands/booking-rows';
+import { refuse } from './errors';
 import { activityTransaction } from './tx';
 
-
-/** Turns the database's double-booking guards into typed refusals. */
-function mapViolation(err: unknown): never {
-  const v = pgViolation(err);
-  if (v?.code === '23505' && v.constraint === 'appointments_slot_live_uniq') throw refuse('SlotTaken', 'the slot is already booked');
-  if (v?.code === '23P01') throw refuse('PatientBusy', 'the patient has another appointment at that time');
-  // The same appointment id for another patient at the same moment: one request key, two bookings.
-  if (v?.code === '23505' && v.constraint === 'appointments_pkey') throw refuse('DuplicateRequest', 'this request key was used for another booking at the same time');
-  throw err;
-}
-
-/** Checks the clinic's rules for a new visit of this patient in this slot. */
-async function checkBookingRules(tx: Transaction<Database>, patientId: string, slotId: string, policy: BookingPolicy, ignoreAppointmentId?: string) {
-  const slot = await bookableSlot(tx, slotId);
-  if (!slot) throw refuse('SlotNotFound', `slot ${slotId} does not exist`);
-  if (!BOOKABLE_STAGES.includes(slot.rollout_stage)) throw refuse('ClinicNotLive', `the clinic is in its ${slot.rollout_stage} stage and cannot be booked before its pilot`);
-  if (slot.status !== 'free') throw refuse('SlotUnavailable', `slot ${slotId} is not open for booking`);
-  const now = Date.now();
-  if (slot.starts_at.getTime() <= now) throw refuse('SlotInPast', `slot ${slotId} has already started`);
-  if (slot.starts_at.getTime() > now + policy.horizonDays * 86_400_000) {
-    throw refuse('BeyondHorizon', `slot ${slotId} is more than ${policy.horizonDays} days ahead`);
-  }
-  const active = await tx
-    .selectFrom('appointments as a')
-    .innerJoin('practitioners as p', 'p.id', 'a.practitioner_id')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('a.patient_id', '=', patientId)
-    .where('p.specialty', '=', slot.specialty)
-    .where('a.status', 'in', ['held', 'offered', 'booked'])
-    .where('a.starts_at', '>', new Date(now))
-    .$if(ignoreAppointmentId !== undefined, (q) => q.where('a.id', '!=', ignoreAppointmentId!))
-    .executeTakeFirstOrThrow();
-  if (Number(active.n) >= policy.maxActivePerSpecialty) {
-    // No specialty in the message: failure messages are stored in workflow history.
-    throw refuse('TooManyBookings', `the patient already has ${active.n} active appointments in this specialty (limit ${policy.maxActivePerSpecialty})`);
-  }
-  return slot;
-}
-
-async function audit(tx: Transaction<Database> | Db, workflowId: string, action: string, actor: string, appointmentId: string, details: object = {}) {
-  await tx
-    .insertInto('audit_log')
-    .values({ actor, action, entity: 'appointment', entity_id: appointmentId, workflow_id: workflowId, dedupe_key: `${workflowId}:${action}`, details: JSON.stringify(details) })
-    .onConflict((oc) => oc.column('dedupe_key').doNothing())
-    .execute();
-}
-
-export type HoldInput = {
-  appointmentId: string; workflowId: string; patientId: string; slotId: string; bookedBy: string; policy: BookingPolicy; confirm?: boolean;
-  /** The API answers before the process starts: the row stays unstamped until the start returns. */
-  processPending?: boolean;
-};
+export type { HoldInput };
 
 export function createBookingActivities(deps: { db: Db }) {
   const { db } = deps;
@@ -77,51 +26,12 @@ export function createBookingActivities(deps: { db: Db }) {
     appointmentId: string, from: readonly string[], set: { status: AppointmentView['status']; cancel_reason?: string }, workflowId: string, actor: string,
     only: { holdLive?: boolean; beforeStart?: boolean } = {}, then?: (tx: Transaction<Database>, row: Appointment) => Promise<unknown>,
   ) {
-    return activityTransaction(db, async (tx) => {
-      const row = await tx
-        .updateTable('appointments')
-        .set({ ...set, hold_expires_at: null, updated_at: sql`now()` })
-        .where('id', '=', appointmentId)
-        .where('status', 'in', from as never)
-        .$if(only.holdLive === true, (q) => q.where('hold_expires_at', '>', sql<Date>`now()`))
-        .$if(only.beforeStart === true, (q) => q.where('starts_at', '>', sql<Date>`now()`))
-        .returningAll()
-        .executeTakeFirst();
-      if (row) await audit(tx, workflowId, set.status, actor, appointmentId);
-      if (row && then) await then(tx, row);
-      const current = row ?? (await tx.selectFrom('appointments').selectAll().where('id', '=', appointmentId).executeTakeFirst());
-      if (!current) throw refuse('NotFound', `appointment ${appointmentId} does not exist`);
-      return current;
-    });
+    return activityTransaction(db, async (tx) => (await transitionTx(tx, appointmentId, from, set, workflowId, actor, only, then)).row);
   }
 
   /** holdSlot's transaction; `created` says whether this call made the appointment (or found it made by an earlier call with the same id). */
   async function holdSlotRow(input: HoldInput): Promise<{ view: AppointmentView; created: boolean }> {
-    return activityTransaction(db, async (tx) => {
-      // One booking decision per patient at a time, so the per-specialty limit holds under races
-      // (and the same request sent twice at once finds the first one's appointment).
-      await lockPatient(tx, input.patientId);
-      const existing = await tx.selectFrom('appointments').selectAll().where('id', '=', input.appointmentId).executeTakeFirst();
-      if (existing) return { view: appointmentView(existing), created: false };
-      const patient = await tx.selectFrom('patients').select('id').where('id', '=', input.patientId).executeTakeFirst();
-      if (!patient) throw refuse('PatientNotFound', `patient ${input.patientId} does not exist`);
-      const slot = await checkBookingRules(tx, input.patientId, input.slotId, input.policy);
-      const row = await tx
-        .insertInto('appointments')
-        .values({
-          id: input.appointmentId, slot_id: slot.id, patient_id: input.patientId, practitioner_id: slot.practitioner_id, clinic_id: slot.clinic_id,
-          starts_at: slot.starts_at, ends_at: slot.ends_at, status: input.confirm ? 'booked' : 'held',
-          hold_expires_at: input.confirm ? null : sql<Date>`now() + make_interval(secs => ${input.policy.holdSeconds})`,
-          workflow_id: input.workflowId, booked_by: input.bookedBy, cancel_reason: null,
-          ...(input.processPending ? { process_started_at: null } : {}),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow()
-        .catch(mapViolation);
-      await audit(tx, input.workflowId, 'held', input.bookedBy, input.appointmentId, { slotId: slot.id });
-      if (input.confirm) await audit(tx, input.workflowId, 'booked', input.bookedBy, input.appointmentId);
-      return { view: appointmentView(row), created: true };
-    });
+    return activityTransaction(db, (tx) => holdSlotTx(tx, input));
   }
 
   return {
@@ -129,29 +39,15 @@ export function createBookingActivities(deps: { db: Db }) {
     /**
      * Takes the slot for the patient (status held, expiring per policy), or refuses with a typed
      * failure. With `confirm` (the registrar's one-call booking) the appointment is booked at once.
-     * Called by the API itself (before the process starts) and by the referral process.
+     * Called by the referral process (the API books through commands/booking.ts).
      */
     async holdSlot(input: HoldInput): Promise<AppointmentView> {
       return (await holdSlotRow(input)).view;
     },
 
-    /**
-     * Takes back an appointment this API call made whose process could not start (Temporal
-     * unreachable): the caller is told nothing was booked and retries with the same key.
-     */
-    async withdrawUnstarted(input: { appointmentId: string; workflowId: string; by: string }): Promise<void> {
-      await activityTransaction(db, async (tx) => {
-        const gone = await tx.deleteFrom('appointments').where('id', '=', input.appointmentId).where('status', 'in', ['held', 'booked']).returning('id').executeTakeFirst();
-        if (gone) await audit(tx, input.workflowId, 'withdrawn', input.by, input.appointmentId, { reason: 'process did not start' });
-      });
-    },
-
     /** held/offered → booked. A lapsed hold cannot be confirmed, even if its process is late to expire it. */
     async confirmAppointment(input: { appointmentId: string; workflowId: string; by: string }): Promise<AppointmentView> {
-      const row = await transition(input.appointmentId, ['held', 'offered'], { status: 'booked' }, input.workflowId, input.by, { holdLive: true },
-        (tx) => tx.updateTable('waitlist_entries').set({ status: 'booked' }).where('offered_appointment_id', '=', input.appointmentId).execute());
-      if (row.status !== 'booked') throw refuse('InvalidState', `the appointment is ${row.status} and cannot be confirmed`);
-      return appointmentView(row);
+      return (await activityTransaction(db, (tx) => confirmTx(tx, input))).view;
     },
 
     /** held/offered → expired when nobody confirmed in time; a lapsed offer puts the patient back on the waitlist. */

@@ -3,44 +3,11 @@ import { bandFor } from '../domain/cds/model-meta';
 import { createBatchers, type BatchSettings, type ModelBatcher } from './cds-batcher';
 import type { ModelRegistry } from './cds-models';
 import { refuse } from './errors';
+import type { ModelScore, ScoreModelInput } from '../domain/cds/inference';
 import { cdsScoreSeconds, timed } from '../platform/metrics';
 
-export interface ScoreModelInput {
-  modelId: string;
-  /** Raw features by name, in the model's units (see the model's metadata). */
-  features: Record<string, number>;
-}
-
-export interface FeatureContribution {
-  feature: string;
-  value: number;
-  contribution: number;
-}
-
-export interface ModelScore {
-  modelId: string;
-  modelVersion: string;
-  score: number;
-  band: string;
-  /** The score at the training-mean input; score = baseline + Σ contributions for a linear model. */
-  baseline: number | null;
-  /** How the contributions were computed ('linear-contributions'), or 'none' when the family has no exact one. */
-  explanationMethod: string;
-  contributions: FeatureContribution[];
-  /** E.g. inputs outside the training range (extrapolation). Names and ranges only, never values. */
-  warnings: string[];
-}
-
-/**
- * The cds worker's internal scoring endpoint (workers/cds-inference.ts), which the CDS Hooks API
- * calls instead of a workflow: POST this path with a ScoreModelInput and the shared secret in
- * this header; 200 is a ModelScore, 422/404 a refusal `{ type, message, details? }` (the same
- * refusals the scoreModel activity makes), 503 overloaded.
- */
-export const CDS_INFERENCE_PATH = '/score';
-export const CDS_INFERENCE_SECRET_HEADER = 'x-cds-inference-secret';
-/** The same endpoint's diagnosis suggestions: `{ text }` → a SuggestionResult (domain/cds/diagnosis.ts); 422 InvalidInput, 404 ModelNotFound. */
-export const SUGGEST_DIAGNOSES_PATH = '/suggest-diagnoses';
+export type { ScoreModelInput, FeatureContribution, ModelScore } from '../domain/cds/inference';
+export { CDS_INFERENCE_PATH, CDS_INFERENCE_SECRET_HEADER, SUGGEST_DIAGNOSES_PATH } from '../domain/cds/inference';
 
 /** Batching on by default with the config's settings; `{ maxBatchSize: 1, maxWaitMs: 0 }` turns it off. */
 export function createCdsActivities(deps: { registry: ModelRegistry; batch?: BatchSettings; batchers?: Map<string, ModelBatcher> }) {

@@ -7,7 +7,7 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdConflictPolicy } from '@temporalio/common';
-import { createCdsAssessmentActivities, type StoredAssessment } from '../activities/cds-assessment';
+import { recordAssessment as storeAssessment, type StoredAssessment } from '../commands/cds';
 import { cdsAssessmentWorkflow } from '../workflows/cds';
 import { createInferenceClient } from './cds-inference';
 import { cdsRequestDigest } from './cds-digest';
@@ -38,7 +38,7 @@ function refusal(type: string | null | undefined, message: string, details: unkn
 /** Scores and stores one assessment; maps the model's refusals to 4xx/5xx codes. */
 export function createAssessor(deps: ApiDeps) {
   const inference = createInferenceClient(deps.config, deps.logger);
-  const { recordAssessment } = createCdsAssessmentActivities({ db: deps.db });
+  const recordAssessment = (input: Parameters<typeof storeAssessment>[1]) => storeAssessment(deps.db, input);
 
   async function viaWorkflow(requestKey: string, req: AssessRequest): Promise<StoredAssessment> {
     try {

@@ -4,7 +4,7 @@
  * so a down worker costs each hook call little before it falls back to the workflow path.
  */
 import http from 'node:http';
-import { CDS_INFERENCE_PATH, CDS_INFERENCE_SECRET_HEADER, SUGGEST_DIAGNOSES_PATH, type ModelScore, type ScoreModelInput } from '../activities/cds';
+import { CDS_INFERENCE_PATH, CDS_INFERENCE_SECRET_HEADER, SUGGEST_DIAGNOSES_PATH, type ModelScore, type ScoreModelInput } from '../domain/cds/inference';
 import type { SuggestionResult } from '../domain/cds/diagnosis';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';

@@ -3,6 +3,7 @@
  * and live step, list and queue them, book a slot for one, post the specialist's report,
  * acknowledge it, cancel. Registrars and doctors start referrals; patients see and cancel their own.
  */
+import { createReferral } from '../commands/referral';
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { listReferrals, referralDeadline, referralPolicy, referralStart, referralTimeline, referralView } from '../db/referral';
@@ -142,21 +143,14 @@ export function referralRouter(deps: ApiDeps) {
 
       // The row is written before the process starts, so lists and the queue show the referral at
       // once; every later step is written by the process's activities.
-      let insertedHere = false;
-      await db.transaction().execute(async (tx) => {
-        const inserted = await tx.insertInto('referrals').values({
-          id: referralId, patient_id: b.patientId, clinic_id: referrer.clinic_id, referring_practitioner_id: referrer.id, specialty, priority: fhirPriority(urgency),
-          status: 'created', deadline_at: deadline, appointment_id: null, report_received_at: null, workflow_id: referralWorkflowId(referralId), created_by: caller.id,
-          created_at: createdAt, kind, urgency, icd10: b.icd10, reason: b.reason, target_practitioner_id: b.targetPractitionerId ?? null, target_test: b.targetTest ?? null,
-          valid_until: validUntil, booked_at: null, acknowledged_at: null, acknowledged_by: null, cancel_reason: null, closed_at: null,
-        }).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
-        insertedHere = inserted !== undefined;
-        if (inserted) {
-          await tx.insertInto('referral_events').values({
-            referral_id: referralId, step: 'created', actor: caller.id, dedupe_key: `${referralWorkflowId(referralId)}:created`,
-            details: JSON.stringify({ kind, urgency, deadlineAt: deadline.toISOString(), validUntil: validUntil.toISOString() }),
-          }).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
-        }
+      const insertedHere = await createReferral(db, {
+        id: referralId, patient_id: b.patientId, clinic_id: referrer.clinic_id, referring_practitioner_id: referrer.id, specialty, priority: fhirPriority(urgency),
+        status: 'created', deadline_at: deadline, appointment_id: null, report_received_at: null, workflow_id: referralWorkflowId(referralId), created_by: caller.id,
+        created_at: createdAt, kind, urgency, icd10: b.icd10, reason: b.reason, target_practitioner_id: b.targetPractitionerId ?? null, target_test: b.targetTest ?? null,
+        valid_until: validUntil, booked_at: null, acknowledged_at: null, acknowledged_by: null, cancel_reason: null, closed_at: null,
+      }, {
+        referral_id: referralId, step: 'created', actor: caller.id, dedupe_key: `${referralWorkflowId(referralId)}:created`,
+        details: JSON.stringify({ kind, urgency, deadlineAt: deadline.toISOString(), validUntil: validUntil.toISOString() }),
       });
       const row = await db.selectFrom('referrals').selectAll().where('id', '=', referralId).executeTakeFirstOrThrow();
       if (row.patient_id !== b.patientId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for another referral; use a new key.');

@@ -6,7 +6,6 @@ import type { AccessAuditEntry } from '../db/audit';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { AuthEnv } from './auth';
-import type { ProcessStarter } from './booking/process-starter';
 import { validationHook } from './errors';
 
 export interface ApiDeps {
@@ -14,8 +13,6 @@ export interface ApiDeps {
   db: Db;
   temporal: Client;
   logger: Logger;
-  /** Starts booking processes behind the answers (the API process); absent, each booking awaits its start. */
-  bookingStarter?: ProcessStarter;
 }
 
 /** Per request: the caller, the request id, and the accesses to patient data noted for the audit (api/access.ts). */

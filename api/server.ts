@@ -5,7 +5,6 @@ import { createDb } from '../db';
 import { createLogger } from '../platform/logger';
 import { connectClient } from '../platform/temporal';
 import { createApp } from './app';
-import { createProcessStarter } from './booking/process-starter';
 import { startMllpServer } from './lab-messages/mllp';
 
 async function main() {
@@ -13,13 +12,7 @@ async function main() {
   const logger = createLogger('api', config.LOG_LEVEL);
   const db = createDb(requireDatabaseUrl(config));
   const temporal = await connectClient(config);
-  const bookingStarter = config.BOOKING_PROCESS_START === 'behind'
-    ? createProcessStarter({ db, temporal, taskQueue: config.CLINICAL_TASK_QUEUE }, {
-      coalesceMs: config.BOOKING_START_COALESCE_MS, concurrency: config.BOOKING_START_CONCURRENCY, maxBacklog: config.BOOKING_START_BACKLOG,
-      reconcileEveryMs: 5_000, reconcileAfterSeconds: 15,
-    }, logger)
-    : undefined;
-  const app = createApp({ config, db, temporal, logger, bookingStarter });
+  const app = createApp({ config, db, temporal, logger });
   const server = serve({ fetch: app.fetch, hostname: config.API_HOST, port: config.API_PORT }, (info) =>
     logger.info({ port: info.port }, 'api listening'),
   );
@@ -31,8 +24,6 @@ async function main() {
     logger.info('api stopping');
     server.close(async () => {
       await mllp?.stop().catch(() => undefined);
-      // Answered bookings whose processes wait here start now; any left, the next API's reconciler starts.
-      await bookingStarter?.drain();
       await Promise.allSettled([db.destroy(), temporal.connection.close()]);
       process.exit(0);
     });

@@ -18,6 +18,8 @@ import { evenJobs, runBookingLoad, runSlotRace, type BookingJob, type BookingMod
 import { runSearches } from './booking-search';
 import { startEngineProcess, type EngineProcess } from './engine-process';
 import { cpuSeconds } from './process-cpu';
+import { relayAlone, relayCounts, startLag } from './booking-outbox';
+import { CLINICAL_TASK_QUEUE } from '../domain/task-queues';
 import { percentile } from './stack';
 
 // `--server`: the production server only; `--both`: the dev server, then the server, one table.
@@ -82,8 +84,12 @@ async function apiRun(engine: EngineProcess, temporal: Client, mode: BookingMode
   const cpu0 = cpuByProcess(engine);
   const load = await runBookingLoad({ apiUrl: engine.baseUrl, token, jobs, clients, mode, keyPrefix: `bench-${mode}-${clients}-${Date.now()}` });
   const ended = performance.now();
+  const endedAt = new Date();
   const cpu1 = cpuByProcess(engine);
   const settled = await catchUp(temporal, clinicId, load.completed, ended);
+  // Answer → process started (the relay's stamp); absent before the outbox (the column then meant the API's own start).
+  const lag = await startLag(engine, clinicId, endedAt).catch(() => undefined);
+  if (lag) Object.assign(row, mode === 'two-call' ? lag : Object.fromEntries(Object.entries(lag).map(([k, v]) => [`1call${k[0]!.toUpperCase()}${k.slice(1)}`, v])));
   const cpuMs = Object.fromEntries(Object.keys(cpu1).map((k) => [k, +(((cpu1[k]! - (cpu0[k] ?? 0)) * 1000) / Math.max(1, load.completed)).toFixed(1)]));
   const prefix = mode === 'two-call' ? '' : '1call';
   Object.assign(row, {
@@ -121,6 +127,17 @@ async function runMode(mode: 'dev' | 'server') {
       say(JSON.stringify(row));
     }
 
+    if (process.env.BENCH_RELAY_ALONE !== '0') {
+      const n = Number(process.env.BENCH_RELAY_ALONE ?? 1000);
+      say(`== the relay alone: ${n} bookings committed, then handed to it at once`);
+      const parked = await benchJobs(engine.db, n);
+      const c0 = cpuByProcess(engine);
+      const alone = await relayAlone(engine, parked.jobs, parked.clinic.clinicId, CLINICAL_TASK_QUEUE);
+      const c1 = cpuByProcess(engine);
+      extra.push({ temporal: mode, test: 'relay-alone', ...alone });
+      cpuRows.push({ temporal: mode, clients: 'relay alone', ...Object.fromEntries(Object.keys(c1).map((k) => [k, +(((c1[k]! - (c0[k] ?? 0)) * 1000) / n).toFixed(1)])) });
+    }
+
     say(`== a ${RACE}-way race for one slot`);
     const raceClinic = await benchClinic(engine.db);
     const [raceSlot] = await benchSlots(engine.db, raceClinic, 1, 3);
@@ -134,6 +151,9 @@ async function runMode(mode: 'dev' | 'server') {
     say(`city has ${slots} slots (grown in ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     const searchToken = await engine.token({ id: 'bench-patient', role: 'patient', patientId: racers[0]! });
     extra.push({ temporal: mode, test: 'search-week-by-specialty', slotsInDb: slots, ...(await runSearches({ apiUrl: engine.baseUrl, token: searchToken, count: 400 })) });
+    const counts = await relayCounts(engine.output());
+    const starts = (counts.start ?? 0) + (counts.start_eager ?? 0);
+    if (starts) extra.push({ temporal: mode, test: 'eager grants', starts, eager: counts.start_eager ?? 0, folded: counts.folded ?? 0, told: counts.told ?? 0 });
   } finally {
     await connection.close();
     await engine.stop();
@@ -153,7 +173,7 @@ async function main() {
   say(`\nbench:booking against npm start; ${MODES.map((m) => names[m]).join('; ')}; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg()[0]!.toFixed(1)} at the end; ${new Date().toISOString().slice(0, 16)}Z`);
   say('Complete bookings/s (hold + confirm answered 201 + 200) and latencies in ms; plain = the same transactions on Postgres alone:');
   console.table(all.rows);
-  say('CPU ms per complete booking, by process (two-call run):');
+  say('CPU ms per complete booking (process included), by process: two-call run per level, and the relay alone:');
   console.table(all.cpuRows);
   console.table(all.extra);
   say(JSON.stringify({ bench: 'booking', ...all }));

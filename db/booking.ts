@@ -111,7 +111,7 @@ export async function bookableSlot(db: Db | Transaction<Database>, slotId: strin
     .selectFrom('slots as s')
     .innerJoin('practitioners as p', 'p.id', 's.practitioner_id')
     .innerJoin('clinics as c', 'c.id', 's.clinic_id')
-    .select(['s.id', 's.practitioner_id', 's.clinic_id', 's.starts_at', 's.ends_at', 's.status', 'p.specialty', 'c.rollout_stage'])
+    .select(['s.id', 's.practitioner_id', 's.clinic_id', 's.starts_at', 's.ends_at', 's.status', 'p.specialty', 'c.rollout_stage', 'c.time_zone'])
     .select((eb) =>
       eb.exists(eb.selectFrom('appointments as a').select('a.id').whereRef('a.slot_id', '=', 's.id').where('a.status', 'in', [...LIVE_STATUSES])).as('taken'),
     )

@@ -106,17 +106,16 @@ const ConfigSchema = z.object({
    * loopback address with an allowed Origin, while the API itself listens on loopback. Never in production.
    */
   CODEC_LOOPBACK_OPEN: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-  /**
-   * The API process answers a booking from the committed row and starts its process right behind
-   * ('behind', with a reconciler for starts lost in a crash), or waits for the start ('await').
-   */
-  BOOKING_PROCESS_START: z.enum(['behind', 'await']).default('behind'),
-  /** How long a held booking's start waits for its confirm, so both go to Temporal as one start. */
-  BOOKING_START_COALESCE_MS: z.coerce.number().int().min(0).default(1000),
-  /** Starts in flight at once; beyond them bookings are answered and their processes queue. */
-  BOOKING_START_CONCURRENCY: z.coerce.number().int().min(1).default(32),
-  /** Bookings waiting for their processes beyond which new ones are refused (503). */
-  BOOKING_START_BACKLOG: z.coerce.number().int().min(1).default(5000),
+  /** The clinical worker drains the process outbox (workers/outbox-relay.ts); off for a worker replica that should not. */
+  OUTBOX_RELAY: z.enum(['on', 'off']).default('on'),
+  /** Outbox rows claimed per batch (marked done together). */
+  OUTBOX_BATCH: z.coerce.number().int().min(1).max(5000).default(200),
+  /** Starts and signals in flight at once from one relay. */
+  OUTBOX_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  /** The backstop poll when no NOTIFY arrives (ms). */
+  OUTBOX_POLL_MS: z.coerce.number().int().min(10).default(1000),
+  /** Process starts per second from one relay at most (0 = no cap): a peak is answered first and the processes follow. */
+  OUTBOX_STARTS_PER_SECOND: z.coerce.number().min(0).default(0),
   /** HL7 v2 over MLLP (TCP) for lab systems, served by the API process; 0 = off. */
   MLLP_PORT: z.coerce.number().int().min(0).max(65535).default(2575),
   /**

@@ -23,6 +23,10 @@ export const processesEnded = new Counter({
   name: 'clinical_processes_ended_total', help: 'Processes ended, by workflow type and outcome (completed, failed, cancelled, continued_as_new)',
   labelNames: ['workflow_type', 'outcome'], registers,
 });
+/** What the clinical worker's outbox relay delivered: starts (eager granted or not), folded rows, tells, rows retried. */
+export const outboxDelivered = new Counter({
+  name: 'clinical_outbox_delivered_total', help: 'Outbox rows delivered by the relay, by what happened (start_eager, start, folded, told, retried)', labelNames: ['outcome'], registers,
+});
 export const bookingConflicts = new Counter({
   name: 'clinical_booking_conflicts_total', help: 'Booking requests refused with 409 slot_taken or patient_busy, by code', labelNames: ['code'], registers,
 });

@@ -179,6 +179,8 @@ describe('appointment booking', () => {
     expect(own.body).toMatchObject({ status: 'offered', fhirStatus: 'proposed' });
     const accepted = await call('POST', `/appointments/${offer.id}/confirm`, await patientToken(walter));
     expect(accepted).toMatchObject({ status: 200, body: { status: 'booked', slotId: slot.id } });
+    // Postgres answered; the process hears of it through the outbox right after.
+    await eventually(async () => (await processState(offer.id)).status === 'booked', 20_000, 'the offer\'s process booked');
     expect(await processState(offer.id)).toMatchObject({ status: 'booked', appointment: { patientId: walter, slotId: slot.id } });
     const entries = await engine.db.selectFrom('waitlist_entries').select(['patient_id', 'status']).where('specialty', '=', clinic.specialty).orderBy('created_at').execute();
     expect(entries).toEqual([{ patient_id: walter, status: 'booked' }, { patient_id: wendy, status: 'waiting' }]);

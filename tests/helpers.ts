@@ -16,6 +16,7 @@ import { connectClient, temporalAddress } from '../platform/temporal';
 import { freePort } from '../platform/ports';
 import { cdsActivitiesFor, createCdsWorker, diagnosisActivitiesFor, MODELS_DIR, serveCdsInference } from '../workers/cds';
 import { createClinicalWorker } from '../workers/clinical';
+import { startWorkerRelay, type OutboxRelay } from '../workers/outbox-relay';
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return parseConfig({ ...process.env, NODE_ENV: 'test', DATA_DIR: process.env.TEST_DATA_DIR, ...overrides });
@@ -56,11 +57,15 @@ export async function startTestEngine(opts: { clinicalTaskQueue?: string; clinic
     workers.push(await createClinicalWorker({ connection, config, db, workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } }));
   }
   const running = workers.map((w) => w.run());
+  // The clinical worker drains the outbox beside its workflows, as npm start runs it.
+  const relay: OutboxRelay | undefined = opts.clinicalWorker === false ? undefined
+    : startWorkerRelay({ connection, config, db, databaseUrl: config.DATABASE_URL!, logger: createLogger('test', 'silent') });
   const app = createApp({ config, db, temporal: client, logger: createLogger('test', 'silent') });
   return {
     config, db, client, registry, app,
     token: (role, extra = {}) => mintToken(config.AUTH_SECRET, { id: `test-${role}`, role, ...extra }),
     async stop() {
+      await relay?.stop();
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await Promise.allSettled(running);
       await inference?.close();

@@ -96,6 +96,10 @@ const expected: SchemaSpec = {
     status: ['text', false], ack_code: ['text', true], ack: ['text', true], reason: ['text', true], problems: ['jsonb', false], placer_order_id: ['text', true], lab_order_id: ['uuid', true],
     answered_at: ['timestamptz', true], resolved_by: ['text', true], resolved_at: ['timestamptz', true], resolution: ['text', true], resolution_reason: ['text', true] },
   lab_message_control_ids: { sending_application: ['text', false], sending_facility: ['text', false], control_id: ['text', false], message_id: ['uuid', false], sha256: ['text', false] },
+  process_outbox: {
+    id: ['int8', false], task_queue: ['text', false], workflow_id: ['text', false], process: ['text', false], kind: ['text', false], subject_id: ['uuid', false],
+    payload: ['jsonb', false], created_at: ['timestamptz', false], available_at: ['timestamptz', false], attempts: ['int4', false], last_error: ['text', true], done_at: ['timestamptz', true],
+  },
   web_sessions: { id_hash: ['text', false], caller: ['jsonb', false], csrf_token: ['text', false], signed_in_by: ['text', false], created_at: ['timestamptz', false], expires_at: ['timestamptz', false],
     oidc_refresh_token: ['text', true], oidc_id_token: ['text', true], oidc_refresh_at: ['timestamptz', true] },
   contact_points: { owner_type: ['text', false], owner_id: ['uuid', false], channel: ['text', false], address: ['text', true], consent: ['bool', false], preferred: ['bool', false], updated_by: ['text', false], updated_at: ['timestamptz', false] },

@@ -5,6 +5,8 @@ import { temporalAddress } from '../platform/temporal';
 import { referralDeadline, referralPolicy } from '../db/referral';
 import { demoId } from '../db/seed';
 import { createClinicalWorker } from '../workers/clinical';
+import { startWorkerRelay, type OutboxRelay } from '../workers/outbox-relay';
+import { createLogger } from '../platform/logger';
 import { startOpenReferrals } from '../workers/referrals';
 import { referralStatusQuery } from '../workflows/referral';
 import { breachedKey, deadlineAtKey, processStatusKey } from '../workflows/search-attributes';
@@ -331,11 +333,14 @@ describe('the clinical worker restarted mid-referral', () => {
   let connection: NativeConnection;
   const startWorker = async () => {
     const worker = await createClinicalWorker({ connection, config: own.config, db: own.db, workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } });
-    current = { worker, running: worker.run() };
+    // The clinical worker drains the outbox beside its workflows (the check-in reaches the booking that way).
+    const relay = startWorkerRelay({ connection, config: own.config, db: own.db, databaseUrl: own.config.DATABASE_URL!, logger: createLogger('test', 'silent') });
+    current = { worker, running: worker.run(), relay };
     return current;
   };
-  let current: { worker: Worker; running: Promise<void> } | undefined;
-  const stopWorker = async (w: { worker: Worker; running: Promise<void> }) => {
+  let current: { worker: Worker; running: Promise<void>; relay?: OutboxRelay } | undefined;
+  const stopWorker = async (w: { worker: Worker; running: Promise<void>; relay?: OutboxRelay }) => {
+    await w.relay?.stop();
     if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
     await w.running;
   };

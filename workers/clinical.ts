@@ -16,6 +16,7 @@ import { startDemoLabOrders } from './lab-order-demo';
 import { seedLabDoctorDemo } from './lab-doctor-demo';
 import { processMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './metrics';
 import { notifyTransports, startNotifyRelay } from './notify';
+import { startWorkerRelay } from './outbox-relay';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -31,9 +32,11 @@ export async function bundleWorkflows(workflowsPath = WORKFLOWS_PATH, onError: (
 /**
  * Poller settings measured by `npm run bench:floor` (README "Temporal settings"): every new
  * process's first task arrives on the normal (non-sticky) queue, which the SDK's defaults poll
- * with 2 of 10 pollers; at a booking peak that queue is the limit, not the CPU.
+ * with 2 of 10 pollers; at a booking peak that queue is the limit, not the CPU. Workflow-task slots
+ * stand well above the pollers: an eager start is granted only when a slot is free beside every
+ * poller's reservation (docs/outbox.md).
  */
-export const CLINICAL_WORKER_OPTIONS = { maxConcurrentWorkflowTaskPolls: 20, nonStickyToStickyPollRatio: 1 } as const;
+export const CLINICAL_WORKER_OPTIONS = { maxConcurrentWorkflowTaskPolls: 20, nonStickyToStickyPollRatio: 1, maxConcurrentWorkflowTaskExecutions: 200 } as const;
 
 export async function createClinicalWorker(opts: {
   connection: NativeConnection;
@@ -60,6 +63,7 @@ if (require.main === module) {
     const workflowBundle = await bundleWorkflows();
     logger.info({ ms: Date.now() - started }, 'workflow bundle built');
     const worker = await createClinicalWorker({ connection, config, db, workflowBundle });
+    const processRelay = startWorkerRelay({ connection, config, db, databaseUrl: requireDatabaseUrl(config), logger });
     const client = await connectClient(config);
     for (const schedule of [slotHorizonSchedule(config.CLINICAL_TASK_QUEUE), lapsedHoldsSchedule(config.CLINICAL_TASK_QUEUE)]) {
       if (await ensureSchedule(client, schedule)) logger.info({ scheduleId: schedule.scheduleId }, 'created schedule');
@@ -77,10 +81,11 @@ if (require.main === module) {
     // Today's arrivals at the demo registrar's desk (workers/desk-demo.ts), on the same demo start.
     const deskDemo = config.DEMO_LAB_ORDERS !== 'on' ? Promise.resolve() : seedDeskArrivals({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE })
       .then((n) => { if (n) logger.info({ arrivals: n }, 'demo arrivals booked'); }).catch((err: unknown) => logger.warn({ err: String(err) }, 'demo arrivals not booked'));
-    const relay = await startNotifyRelay({ config, db, client, logger });
+    const notifyRelay = await startNotifyRelay({ config, db, client, logger });
     return { worker, close: async () => {
-      await relay?.close();
+      await notifyRelay?.close();
       await Promise.race([Promise.all([demoOrders, deskDemo]), new Promise((r) => setTimeout(r, 5000))]);
+      await processRelay?.stop();
       await client.connection.close();
       await db.destroy();
     } };

@@ -1,85 +1,65 @@
 /**
  * The booking commands a caller runs, shared by the JSON routes (api/booking/*) and the pages
- * (web/): book a slot, confirm, cancel, reschedule, join the waitlist, complete a visit, a practitioner's day list. Each checks access with
- * the caller on the Hono context and answers the appointment as the API shows it.
+ * (web/): book a slot, confirm, cancel, reschedule, join the waitlist, check in, complete a visit, a practitioner's day list. Each checks
+ * access with the caller on the Hono context, calls a command (commands/booking.ts: the rows and the outbox row in one
+ * transaction) or an Update where the answer must come from the process, and answers the appointment as the API shows it.
  */
 import type { Context } from 'hono';
-import { createBookingActivities } from '../../activities/booking';
+import { createBookingCommands } from '../../commands/booking';
 import { bookableSlot, bookingPolicy, practitionerDay, recordLeave } from '../../db/booking';
-import { recordVisitDiagnosis } from '../../db/diagnosis';
 import { nameUuid } from '../../domain/ids';
-import { CHECK_IN_OPENS_SECONDS } from '../../domain/booking';
-import { BOOKABLE_STAGES } from '../../domain/onboarding';
-import { bookingWorkflowId, cancelUpdate, checkInSignal, rescheduleUpdate, visitCompletedSignal } from '../../workflows/booking';
+import { bookingWorkflowId, cancelUpdate, rescheduleUpdate } from '../../workflows/booking';
 import type { AppEnv } from '../router';
 import { assertActInClinic, auditAccess, canActForPractitioner, canBookFor } from '../access';
 import { ApiError, fromRefusal } from '../errors';
 import { icd10Lookup } from '../icd10';
-import { startBookingProcess, tellConfirmed } from './process';
 import { assertOwnPatient, type BookingContext } from './shared';
 
 export interface BookInput { slotId: string; patientId: string; referralId?: string; confirm?: boolean; key: string }
 export interface WaitlistInput { patientId: string; specialty: string; practitionerId?: string; clinicId?: string; wantedBefore: string }
 
 export function bookingCommands(ctx: BookingContext) {
-  const { db, ownAppointment, update, present, referralFor, starter, processDeps, logger } = ctx;
-  const booking = createBookingActivities({ db });
+  const { db, config, ownAppointment, update, present, referralFor } = ctx;
+  const booking = createBookingCommands({ db, taskQueue: config.CLINICAL_TASK_QUEUE });
 
   /** Holds a slot for the patient until confirmed (or books it at once with `confirm`). Idempotent per caller and key. */
   async function book(c: Context<AppEnv>, { slotId, patientId, referralId, confirm, key }: BookInput) {
     const caller = c.get('caller');
     assertOwnPatient(caller, patientId);
-    // Behind this API's answers, processes start at their own pace: when they cannot, new bookings wait.
-    const behind = starter !== undefined && referralId === undefined;
-    const refusal = behind ? starter.refusal() : null;
-    if (refusal) throw new ApiError(503, 'unavailable', `${refusal}; nothing was booked. Try again shortly with the same Idempotency-Key.`);
-    // Early, friendly refusals; the activity checks again inside its transaction.
     const slot = await bookableSlot(db, slotId);
     if (!slot) throw new ApiError(404, 'slot_not_found', `Slot ${slotId} does not exist.`);
-    await canBookFor(c, db, patientId, slot.clinic_id, { type: 'Appointment', id: nameUuid('booking', `${caller.id}:${key}`) });
-    // The losers of a race for a slot hear it from the slot's first read, unless it is their own retry.
-    if (slot.taken && !(await db.selectFrom('appointments').select('id').where('id', '=', nameUuid('booking', `${caller.id}:${key}`)).executeTakeFirst())) {
-      throw new ApiError(409, 'slot_taken', 'the slot is already booked');
-    }
-    if (!BOOKABLE_STAGES.includes(slot.rollout_stage)) throw new ApiError(409, 'clinic_not_live', `This clinic is in its ${slot.rollout_stage} stage: it takes bookings from its pilot on.`, { stage: slot.rollout_stage });
-    const policy = await bookingPolicy(db, slot.clinic_id);
-    if (slot.starts_at.getTime() <= Date.now()) throw new ApiError(422, 'slot_in_past', 'That slot has already started.');
-    if (slot.starts_at.getTime() > Date.now() + policy.horizonDays * 86_400_000) {
-      throw new ApiError(422, 'beyond_booking_horizon', `Bookings open ${policy.horizonDays} days ahead at this clinic.`);
-    }
-    const referralWorkflowId = referralId ? await referralFor(referralId, patientId, slot) : undefined;
-
     // The same caller and key always name the same appointment, hence the same process.
     const appointmentId = nameUuid('booking', `${caller.id}:${key}`);
-    const workflowId = bookingWorkflowId(appointmentId);
-    // Postgres decides (one short transaction); a refusal is answered at once, with no process.
-    const { view, created } = await booking.holdSlotRow({ appointmentId, workflowId, patientId, slotId, bookedBy: caller.id, policy, confirm: confirm === true, processPending: behind })
-      .catch((err) => fromRefusal(err));
+    await canBookFor(c, db, patientId, slot.clinic_id, { type: 'Appointment', id: appointmentId });
+    // The losers of a race for a slot hear it from the slot's first read (no lock), unless it is their own retry.
+    if (slot.taken && !(await db.selectFrom('appointments').select('id').where('id', '=', appointmentId).executeTakeFirst())) {
+      throw new ApiError(409, 'slot_taken', 'the slot is already booked');
+    }
+    const policy = await bookingPolicy(db, slot.clinic_id);
+    const referralWorkflowId = referralId ? await referralFor(referralId, patientId, slot) : undefined;
+    // One transaction: the appointment and its process's start (the relay starts it); a refusal leaves neither.
+    const { view } = await booking.book({
+      appointmentId, workflowId: bookingWorkflowId(appointmentId), patientId, slotId, bookedBy: caller.id, policy, confirm: confirm === true, referralWorkflowId,
+    }).catch((err) => fromRefusal(err));
     // The key names an earlier request; a different slot or patient under it is a client bug.
     if (view.slotId !== slotId || view.patientId !== patientId) {
       throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different booking; use a new key.');
     }
-    if (behind) {
-      starter.enqueue(view, policy);
-      return present(view);
-    }
-    try {
-      await startBookingProcess(processDeps, view, policy, referralWorkflowId);
-    } catch (err) {
-      // No process, no appointment: what this call made is taken back, and the same key may try again.
-      if (created) await booking.withdrawUnstarted({ appointmentId, workflowId, by: caller.id });
-      throw new ApiError(503, 'unavailable', 'The booking process could not be started; nothing was booked. Try again with the same Idempotency-Key.', { cause: String(err) });
-    }
+    return present(view, slot.time_zone);
+  }
+
+  /** Confirms a held or offered appointment: Postgres decides, the process hears of it through the outbox. */
+  async function confirm(c: Context<AppEnv>, appointmentId: string) {
+    const row = await ownAppointment(c, appointmentId);
+    const view = await booking.confirm({ appointmentId: row.id, workflowId: row.workflow_id, by: c.get('caller').id }).catch((err) => fromRefusal(err));
     return present(view);
   }
 
-  /** Confirms a held or offered appointment: Postgres decides, the process hears of it right after. */
-  async function confirm(c: Context<AppEnv>, appointmentId: string) {
+  /** The registrar checks the patient in (from two hours before the visit); the process marks the patient arrived. */
+  async function checkIn(c: Context<AppEnv>, appointmentId: string) {
     const row = await ownAppointment(c, appointmentId);
-    const view = await booking.confirmAppointment({ appointmentId: row.id, workflowId: row.workflow_id, by: c.get('caller').id }).catch((err) => fromRefusal(err));
-    const onLost = (err: unknown) => logger.warn({ appointmentId: row.id, err: String(err) }, 'confirmed; the process will find it on its hold timer');
-    await (starter ? starter.confirmed(view, onLost) : tellConfirmed(processDeps, view, onLost));
-    return present(view);
+    await booking.checkIn(row, c.get('caller').id).catch((err) => fromRefusal(err));
+    return { id: row.id, accepted: true as const };
   }
 
   /** Cancels before the visit (an Update to the process); the slot is offered to the waitlist. */
@@ -114,11 +94,9 @@ export function bookingCommands(ctx: BookingContext) {
     if (caller.role === 'registrar' && w.clinicId) assertActInClinic(caller, w.clinicId, 'that clinic');
     if (caller.role === 'registrar' && w.practitionerId) await canActForPractitioner(c, db, w.practitionerId);
     const id = nameUuid('waitlist', `${caller.id}:${key}`);
-    await db.insertInto('waitlist_entries').values({
-      id, patient_id: w.patientId, specialty: w.specialty, practitioner_id: w.practitionerId ?? null, clinic_id: w.clinicId ?? null,
-      wanted_before: w.wantedBefore, status: 'waiting', offered_appointment_id: null, created_by: caller.id,
-    }).onConflict((oc) => oc.column('id').doNothing()).execute();
-    const e = await db.selectFrom('waitlist_entries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const e = await booking.joinWaitlist({
+      id, patientId: w.patientId, specialty: w.specialty, practitionerId: w.practitionerId ?? null, clinicId: w.clinicId ?? null, wantedBefore: w.wantedBefore, by: caller.id,
+    }).catch((err) => fromRefusal(err));
     // A key names one entry: another patient or wish under it is a client bug, and never answered with the first entry.
     if (e.patient_id !== w.patientId || e.specialty !== w.specialty) {
       throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for another waitlist entry; use a new key.');
@@ -135,15 +113,11 @@ export function bookingCommands(ctx: BookingContext) {
     const caller = c.get('caller');
     if (caller.role !== 'doctor' && caller.role !== 'admin') throw new ApiError(403, 'forbidden', 'Only doctors and admins complete visits.');
     const row = await ownAppointment(c, appointmentId);
-    if (row.status !== 'arrived') {
-      throw new ApiError(409, 'invalid_state', `Only a visit whose patient has arrived can be completed; this one is ${row.status}.`);
-    }
     const diagnosis = diagnosisCode === undefined ? null : icd10Lookup(diagnosisCode) ?? null;
-    if (diagnosisCode !== undefined && !diagnosis) {
+    if (row.status === 'arrived' && diagnosisCode !== undefined && !diagnosis) {
       throw new ApiError(422, 'invalid_icd10', 'diagnosisCode must be a code of the ICD-10 list, such as J06 or J06.9.');
     }
-    if (diagnosis) await recordVisitDiagnosis(db, row, { ...diagnosis, recordedBy: caller.id });
-    await update(row, (h) => h.signal(visitCompletedSignal, { by: caller.id }));
+    await booking.completeVisit(row, caller.id, diagnosis).catch((err) => fromRefusal(err));
     return { id: row.id, accepted: true as const, diagnosis };
   }
 
@@ -153,17 +127,6 @@ export function bookingCommands(ctx: BookingContext) {
     if (caller.role === 'doctor' && caller.practitionerId !== practitionerId) throw new ApiError(403, 'forbidden', 'Doctors see their own day list.');
     await canActForPractitioner(c, db, practitionerId);
     return practitionerDay(db, practitionerId, date);
-  }
-
-  /** The desk checks the patient in (a signal; the process marks them arrived), from 2 hours before the visit. */
-  async function checkIn(c: Context<AppEnv>, appointmentId: string) {
-    const row = await ownAppointment(c, appointmentId);
-    if (row.status !== 'booked') throw new ApiError(409, 'invalid_state', `Only a booked appointment can check in; this one is ${row.status}.`);
-    if (Date.now() < row.starts_at.getTime() - CHECK_IN_OPENS_SECONDS * 1000) {
-      throw new ApiError(409, 'invalid_state', `Check-in opens ${CHECK_IN_OPENS_SECONDS / 3600} hours before the visit.`);
-    }
-    await update(row, (h) => h.signal(checkInSignal, { by: c.get('caller').id }));
-    return { id: row.id, accepted: true as const };
   }
 
   /** Leave on the clinic's local dates: closes those free slots and answers the live visits to move (the same dates again: the same record). */
@@ -178,7 +141,7 @@ export function bookingCommands(ctx: BookingContext) {
     return recordLeave(db, { practitionerId, startsOn, endsOn, reason, by: c.get('caller').id });
   }
 
-  return { book, confirm, cancel, reschedule, joinWaitlist, completeVisit, practitionerDayList, checkIn, practitionerLeave };
+  return { book, confirm, cancel, reschedule, joinWaitlist, checkIn, completeVisit, practitionerDayList, practitionerLeave };
 }
 
 export type BookingCommands = ReturnType<typeof bookingCommands>;

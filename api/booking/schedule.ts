@@ -20,7 +20,7 @@ function slotCursor(raw: string): { startsAt: string; id: string } {
 }
 
 export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: BookingContext) {
-  const { db, temporal, anyone, bookers, desk, staff, ownAppointment, ensureProcess, presentRows } = ctx;
+  const { db, temporal, anyone, bookers, desk, staff, ownAppointment, presentRows } = ctx;
   const commands = bookingCommands(ctx);
 
   router.openapi(
@@ -62,8 +62,8 @@ export function scheduleRoutes(router: ReturnType<typeof newRouter>, ctx: Bookin
     }),
     async (c) => {
       const row = await ownAppointment(c, c.req.valid('param').id, 'read');
-      await ensureProcess(row).catch(() => undefined); // a process still starting shows as null
-      const state = await temporal.workflow.getHandle(row.workflow_id).query(bookingStatusQuery).catch(() => null);
+      // A process the relay has not started yet shows as null.
+      const state = row.process_started_at === null ? null : await temporal.workflow.getHandle(row.workflow_id).query(bookingStatusQuery).catch(() => null);
       return c.json({ ...(await presentRows([row]))[0]!, process: state ? { status: state.status, reminderSent: state.reminderSent } : null }, 200);
     },
   );

@@ -2,7 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Context } from 'hono';
-import { appointmentView, bookingPolicy } from '../../db/booking';
+import { appointmentView } from '../../db/booking';
 import { lookupNames } from '../../db/names';
 import { type AppointmentView } from '../../domain/booking';
 import { fhirAppointmentStatus } from '../../domain/fhir';
@@ -13,7 +13,6 @@ import { requireRole, type Caller } from '../auth';
 import { canActOnAppointment } from '../access';
 import { ApiError, errorResponse, sendToProcess } from '../errors';
 import { MoreField } from '../paging';
-import { startBookingProcess } from './process';
 
 export const Uuid = z.string().uuid();
 export const LocalDate = z.string().regex(/^(19|2\d)\d{2}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD between 1900 and 2999').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a calendar date');
@@ -72,6 +71,9 @@ export function assertOwnPatient(caller: Caller, patientId: string) {
   if (caller.role === 'patient' && caller.patientId !== patientId) throw new ApiError(403, 'forbidden', 'Patients can act only on their own records.');
 }
 
+/** How long an Update waits for the relay to start an appointment's process before answering 503. */
+const PROCESS_START_WAIT_MS = 10_000;
+
 /** What the booking routes share: role gates and helpers bound to this API's dependencies. */
 export function bookingContext(deps: ApiDeps) {
   const { db, temporal, config, logger } = deps;
@@ -89,17 +91,19 @@ export function bookingContext(deps: ApiDeps) {
     return row;
   }
 
-  const starter = deps.bookingStarter;
-  const processDeps = { db, temporal, taskQueue: config.CLINICAL_TASK_QUEUE };
   /**
-   * An appointment answered before its process started: the start goes now (here if it waits in
-   * this API, else straight away: starts are idempotent), so what follows finds the process.
+   * An appointment answered before its process started: the clinical worker's outbox relay starts it
+   * (normally within milliseconds of the commit), so an Update waits for the relay's stamp, a while.
    */
   async function ensureProcess(row: Appointment): Promise<void> {
     if (row.process_started_at !== null) return;
-    if (starter?.has(row.id)) await starter.flush(row.id);
-    else await startBookingProcess(processDeps, appointmentView(row), await bookingPolicy(db, row.clinic_id)).catch(() => undefined);
-    if (starter?.has(row.id)) throw new ApiError(503, 'unavailable', 'The appointment\'s process is starting; try again in a moment.');
+    const deadline = Date.now() + PROCESS_START_WAIT_MS;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      const now = await db.selectFrom('appointments').select('process_started_at').where('id', '=', row.id).executeTakeFirst();
+      if (now?.process_started_at) return;
+    }
+    throw new ApiError(503, 'unavailable', 'The appointment\'s process is starting; try again in a moment.');
   }
 
   /** Sends an Update to the appointment's process; an ended process means the appointment can no longer change. */
@@ -110,7 +114,9 @@ export function bookingContext(deps: ApiDeps) {
 
   // A clinic's zone is set when it joins; remembered per process so answers cost no extra query.
   const zones = new Map<string, string>();
-  async function present(v: AppointmentView) {
+  /** `knownZone`: the clinic's zone read with the slot, so a winner's answer needs no connection after its commit. */
+  async function present(v: AppointmentView, knownZone?: string) {
+    if (knownZone) zones.set(v.clinicId, knownZone);
     let zone = zones.get(v.clinicId);
     if (!zone) {
       zone = (await db.selectFrom('clinics').select('time_zone').where('id', '=', v.clinicId).executeTakeFirstOrThrow()).time_zone;
@@ -153,7 +159,7 @@ export function bookingContext(deps: ApiDeps) {
     503: errorResponse('unavailable: the database stayed busy past the step\'s deadline; nothing changed, try again'),
   };
   const IdParam = z.object({ id: Uuid });
-  return { db, temporal, config, logger, starter, processDeps, ensureProcess, anyone, bookers, desk, staff, clinicians, ownAppointment, update, present, presentRows, referralFor, ACTION_RESPONSES, IdParam };
+  return { db, temporal, config, logger, ensureProcess, anyone, bookers, desk, staff, clinicians, ownAppointment, update, present, presentRows, referralFor, ACTION_RESPONSES, IdParam };
 }
 
 export type BookingContext = ReturnType<typeof bookingContext>;

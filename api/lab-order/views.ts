@@ -2,6 +2,7 @@
  * Lists and records around lab orders: the doctor's inbox, the patient's own final results, vitals
  * the doctor records, and the ops views (unacknowledged critical results, turnaround percentiles).
  */
+import { recordVitals } from '../../commands/records';
 import { createRoute, z } from '@hono/zod-openapi';
 import { criticalUnacknowledged, doctorInbox, turnaround } from '../../db/lab-order';
 import { VITAL_SIGNS, vitalObservations } from '../../domain/vitals';
@@ -84,9 +85,9 @@ export function labViewsRouter(deps: ApiDeps) {
     const at = effectiveAt ? new Date(effectiveAt) : new Date();
     if (at.getTime() > Date.now() + 5 * 60_000) throw new ApiError(422, 'validation_failed', 'effectiveAt is in the future.');
     const by = c.get('caller').id;
-    await db.insertInto('patient_vitals').values(checked.values.map((v) => ({
+    await recordVitals(db, checked.values.map((v) => ({
       patient_id: id, loinc: v.loinc, value: v.value, unit: v.unit, effective_at: at, recorded_by: by, dedupe_key: `${by}:${key}:${v.loinc}`,
-    }))).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
+    })));
     const rows = await db.selectFrom('patient_vitals').selectAll().where('dedupe_key', 'in', checked.values.map((v) => `${by}:${key}:${v.loinc}`)).execute();
     await auditAccess(c, db, { patientId: id, resource: { type: 'Observation', id: `vitals:${key}` }, action: 'write' });
     const display = Object.fromEntries(Object.values(VITAL_SIGNS).map((s) => [s.loinc, s.display]));

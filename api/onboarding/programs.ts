@@ -2,6 +2,7 @@
  * Rollout programs: start one (pilots first, then waves), read its dashboard, pause, resume and add
  * a clinic while it runs. The program is a workflow; its dashboard is a Query.
  */
+import { createRolloutProgram } from '../../commands/records';
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { nameUuid } from '../../domain/ids';
@@ -65,9 +66,9 @@ export function programsRouter(deps: ApiDeps) {
     const programId = key ? nameUuid('rollout', `${caller.id}:${key}`) : randomUUID();
     const policy = rolloutPolicyWith(req.policy);
     const workflowId = rolloutWorkflowId(programId);
-    await db.insertInto('rollout_programs').values({
+    await createRolloutProgram(db, {
       id: programId, name: req.name, workflow_id: workflowId, pilot_clinic_ids: req.pilotClinicIds, clinic_ids: req.clinicIds, policy: JSON.stringify(policy), created_by: caller.id,
-    }).onConflict((oc) => oc.column('id').doNothing()).execute();
+    });
     await temporal.workflow.start(rolloutProgramWorkflow, {
       workflowId, taskQueue: config.CLINICAL_TASK_QUEUE, args: [{ programId, pilotClinicIds: req.pilotClinicIds, clinicIds: req.clinicIds, policy }],
       workflowIdConflictPolicy: 'USE_EXISTING', typedSearchAttributes: [{ key: processStatusKey, value: 'pilots' }],

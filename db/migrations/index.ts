@@ -24,6 +24,7 @@ import * as diagnosisSuggestions from './2026_12_07_0500_diagnosis_suggestions';
 import * as webSessions from './2026_12_07_0600_web_sessions';
 import * as webSessionsOidc from './2026_12_08_0300_web_sessions_oidc';
 import * as patientSearch from './2026_12_07_0700_patient_search';
+import * as processOutbox from './2026_12_08_0100_process_outbox';
 import * as notifications from './2026_12_08_0200_notifications';
 
 export const migrations: Record<string, Migration> = {
@@ -47,6 +48,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_07_0500_diagnosis_suggestions': diagnosisSuggestions,
   '2026_12_07_0600_web_sessions': webSessions,
   '2026_12_07_0700_patient_search': patientSearch,
+  '2026_12_08_0100_process_outbox': processOutbox,
   '2026_12_08_0200_notifications': notifications,
   '2026_12_08_0300_web_sessions_oidc': webSessionsOidc,
 };

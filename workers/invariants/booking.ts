@@ -37,7 +37,7 @@ export const bookingProcess: ProcessSpec = {
 };
 
 export async function bookingRules(ctx: Ctx): Promise<RuleResult[]> {
-  const results = await Promise.all([slotMatches(ctx), overlaps(ctx, 'slot'), overlaps(ctx, 'patient'), hasProcess(ctx), audited(ctx), compareProcesses(ctx, bookingProcess)]);
+  const results = await Promise.all([slotMatches(ctx), overlaps(ctx, 'slot'), overlaps(ctx, 'patient'), hasProcess(ctx), outboxDrained(ctx), audited(ctx), compareProcesses(ctx, bookingProcess)]);
   return results.flat();
 }
 
@@ -86,6 +86,18 @@ async function overlaps(ctx: Ctx, by: 'slot' | 'patient'): Promise<RuleResult> {
  * Temporal (running or closed). Closed appointments older than the namespace's retention are
  * skipped: Temporal has removed their history by design.
  */
+/** Every outbox row is drained once settled: a row still undone then means no relay drains its task queue, or it keeps failing. */
+async function outboxDrained(ctx: Ctx): Promise<RuleResult> {
+  const rule = 'outbox-drained';
+  const { rows } = await sql<{ id: string; workflow_id: string; kind: string; attempts: number }>`SELECT id, workflow_id, kind, attempts FROM process_outbox
+    WHERE done_at IS NULL AND created_at < ${ctx.settledBefore}`.execute(ctx.db);
+  const { rows: all } = await sql<{ n: string }>`SELECT count(*) AS n FROM process_outbox WHERE done_at IS NULL`.execute(ctx.db);
+  return {
+    rule, checked: Number(all[0]!.n),
+    violations: rows.map((r) => ({ rule, ids: { outboxId: r.id, workflowId: r.workflow_id }, message: `outbox row ${r.id} (${r.kind}, ${r.attempts} attempts) is not drained` })),
+  };
+}
+
 async function hasProcess(ctx: Ctx): Promise<RuleResult> {
   const rule = 'appointment-process';
   const { rows } = await sql<Row & { created_at: Date }>`SELECT id, workflow_id, status, clinic_id, updated_at, created_at FROM appointments a

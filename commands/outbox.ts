@@ -1,0 +1,22 @@
+/**
+ * The outbox row a command writes beside the process's own rows, in the same transaction: what the
+ * process must be told. The clinical worker's relay (workers/outbox-relay.ts) drains it.
+ */
+import type { OutboxKind } from '../db/schema';
+import type { Tx } from './booking-rows';
+
+export interface Tell {
+  taskQueue: string;
+  workflowId: string;
+  process: 'booking';
+  kind: OutboxKind;
+  subjectId: string;
+  payload?: Record<string, unknown>;
+}
+
+/** Queues one tell for the process (delivered at least once: the process tolerates a repeat). */
+export async function tell(tx: Tx, t: Tell): Promise<void> {
+  await tx.insertInto('process_outbox').values({
+    task_queue: t.taskQueue, workflow_id: t.workflowId, process: t.process, kind: t.kind, subject_id: t.subjectId, payload: JSON.stringify(t.payload ?? {}),
+  }).execute();
+}

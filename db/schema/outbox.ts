@@ -1,0 +1,21 @@
+/** The transactional outbox (migration 2026_12_08_0100_process_outbox): what each process must be told. */
+import type { ColumnType, Generated } from 'kysely';
+
+export type OutboxKind = 'start' | 'confirmed' | 'checked_in' | 'visit_completed';
+
+export interface ProcessOutboxTable {
+  id: Generated<string>;
+  task_queue: string;
+  workflow_id: string;
+  /** The process slug: `booking`. */
+  process: string;
+  kind: OutboxKind;
+  /** The process's own record (an appointment id). */
+  subject_id: string;
+  payload: ColumnType<Record<string, unknown>, string | undefined, never>;
+  created_at: ColumnType<Date, never, never>;
+  available_at: ColumnType<Date, Date | undefined, Date>;
+  attempts: ColumnType<number, never, number>;
+  last_error: string | null;
+  done_at: ColumnType<Date | null, never, Date | null>;
+}
