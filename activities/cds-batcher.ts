@@ -24,7 +24,10 @@ export class ModelBatcher {
   private timer: NodeJS.Timeout | undefined;
   private readonly nFeatures: number;
 
-  constructor(private readonly model: LoadedModel, private readonly settings: BatchSettings) {
+  constructor(
+    private readonly model: LoadedModel,
+    private readonly settings: BatchSettings,
+  ) {
     if (!(settings.maxBatchSize >= 1) || !(settings.maxWaitMs >= 0)) throw new Error('batch size must be >= 1 and wait >= 0');
     this.nFeatures = model.meta.features.length;
   }

@@ -23,7 +23,9 @@ export interface ModelRegistry {
 /** Reads and validates every model's metadata in dir (files `*.json` that name an `.onnx` file). */
 export function readModelMetas(dir: string): ModelMeta[] {
   const metas: ModelMeta[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const json = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { id?: unknown; file?: unknown; task?: unknown };
     if (typeof json.file !== 'string' || !json.file.endsWith('.onnx')) continue;
     // Text classifiers (diagnosis-suggestions) take a string, not features: activities/diagnosis.ts loads them.
@@ -43,7 +45,9 @@ export async function loadModelRegistry(dir: string, opts: { intraOpThreads?: nu
       executionProviders: ['cpu'],
     });
     if (!session.inputNames.includes(meta.inputName) || !session.outputNames.includes(meta.outputName)) {
-      throw new Error(`model ${meta.id}: the ONNX graph's input/output names (${session.inputNames}/${session.outputNames}) do not match its metadata`);
+      throw new Error(
+        `model ${meta.id}: the ONNX graph's input/output names (${session.inputNames}/${session.outputNames}) do not match its metadata`,
+      );
     }
     models.set(meta.id, { meta, session });
   }

@@ -7,7 +7,9 @@ import { createCdsActivities } from './cds';
 import { parseModelMeta } from '../domain/cds/model-meta';
 
 const MODELS_DIR = path.join(__dirname, '../models');
-const golden = JSON.parse(readFileSync(path.join(MODELS_DIR, 'golden/diabetes-progression.json'), 'utf8')) as { cases: Array<{ features: number[]; score: number }> };
+const golden = JSON.parse(readFileSync(path.join(MODELS_DIR, 'golden/diabetes-progression.json'), 'utf8')) as {
+  cases: Array<{ features: number[]; score: number }>;
+};
 const MODEL = 'diabetes-progression';
 
 let registry: ModelRegistry;
@@ -32,7 +34,10 @@ async function countingRuns<T>(fn: () => Promise<T>): Promise<{ result: T; runs:
 describe('the inference worker scores like the Python model', () => {
   test('every golden case scores within 1e-5 of the Python onnxruntime prediction, batching on and off', async () => {
     expect(golden.cases.length).toBeGreaterThanOrEqual(25);
-    for (const batch of [{ maxBatchSize: 32, maxWaitMs: 2 }, { maxBatchSize: 1, maxWaitMs: 0 }]) {
+    for (const batch of [
+      { maxBatchSize: 32, maxWaitMs: 2 },
+      { maxBatchSize: 1, maxWaitMs: 0 },
+    ]) {
       const { scoreModel } = createCdsActivities({ registry, batch });
       const scored = await Promise.all(golden.cases.map((c) => scoreModel({ modelId: MODEL, features: asRecord(c.features) })));
       scored.forEach((s, i) => expect(Math.abs(s.score - golden.cases[i]!.score)).toBeLessThanOrEqual(1e-5));
@@ -52,7 +57,7 @@ describe('the inference worker scores like the Python model', () => {
     }
   });
 
-  test('64 concurrent requests with batching on use fewer session.run calls, and each caller gets its own row\'s score', async () => {
+  test("64 concurrent requests with batching on use fewer session.run calls, and each caller gets its own row's score", async () => {
     // A wait no run reaches: batches are cut by size alone, so the count does not depend on the machine's speed.
     const batchers = createBatchers(registry.list(), { maxBatchSize: 32, maxWaitMs: 600_000 });
     const { scoreModel } = createCdsActivities({ registry, batchers });
@@ -76,7 +81,9 @@ describe('the inference worker scores like the Python model', () => {
 
   test('batching off runs each of 16 concurrent requests alone', async () => {
     const { scoreModel } = createCdsActivities({ registry, batch: { maxBatchSize: 1, maxWaitMs: 0 } });
-    const { runs } = await countingRuns(() => Promise.all(golden.cases.slice(0, 16).map((c) => scoreModel({ modelId: MODEL, features: asRecord(c.features) }))));
+    const { runs } = await countingRuns(() =>
+      Promise.all(golden.cases.slice(0, 16).map((c) => scoreModel({ modelId: MODEL, features: asRecord(c.features) }))),
+    );
     expect(runs).toBe(16);
   });
 
@@ -92,7 +99,10 @@ describe('the inference worker refuses bad inputs, non-retryably and by feature 
   const features = () => asRecord(golden.cases[0]!.features);
   async function refusal(input: { modelId: string; features: Record<string, unknown> }): Promise<ApplicationFailure> {
     const { scoreModel } = createCdsActivities({ registry });
-    const err = await scoreModel(input as { modelId: string; features: Record<string, number> }).then(() => undefined, (e: unknown) => e);
+    const err = await scoreModel(input as { modelId: string; features: Record<string, number> }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect((err as ApplicationFailure).nonRetryable).toBe(true);
     return err as ApplicationFailure;
@@ -107,7 +117,11 @@ describe('the inference worker refuses bad inputs, non-retryably and by feature 
   });
 
   test.each([
-    ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['-Infinity', Number.NEGATIVE_INFINITY], ['null (how NaN crosses JSON)', null], ['a string', '5.1'],
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['-Infinity', Number.NEGATIVE_INFINITY],
+    ['null (how NaN crosses JSON)', null],
+    ['a string', '5.1'],
   ])('a feature that is %s', async (_label, value) => {
     const err = await refusal({ modelId: MODEL, features: { ...features(), ltg: value } });
     expect(err.type).toBe('InvalidFeatures');
@@ -130,8 +144,20 @@ describe('the inference worker refuses bad inputs, non-retryably and by feature 
 describe('the model registry', () => {
   test('refuses metadata that does not validate, naming the problem', async () => {
     const meta = JSON.parse(readFileSync(path.join(MODELS_DIR, 'diabetes-progression.json'), 'utf8'));
-    expect(() => parseModelMeta({ ...meta, explanation: { ...meta.explanation, coefficients: [1, 2] } }, 'x.json')).toThrow(/x\.json is not valid: explanation: linear-contributions needs one coefficient per feature/);
-    expect(() => parseModelMeta({ ...meta, bands: [{ name: 'a', upTo: null }, { name: 'b', upTo: 5 }] })).toThrow(/only the last band is open-ended/);
-    expect(() => parseModelMeta({ ...meta, features: [...meta.features, meta.features[0]], explanation: { method: 'none' } })).toThrow(/feature names must be unique/);
+    expect(() => parseModelMeta({ ...meta, explanation: { ...meta.explanation, coefficients: [1, 2] } }, 'x.json')).toThrow(
+      /x\.json is not valid: explanation: linear-contributions needs one coefficient per feature/,
+    );
+    expect(() =>
+      parseModelMeta({
+        ...meta,
+        bands: [
+          { name: 'a', upTo: null },
+          { name: 'b', upTo: 5 },
+        ],
+      }),
+    ).toThrow(/only the last band is open-ended/);
+    expect(() => parseModelMeta({ ...meta, features: [...meta.features, meta.features[0]], explanation: { method: 'none' } })).toThrow(
+      /feature names must be unique/,
+    );
   });
 });

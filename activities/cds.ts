@@ -35,17 +35,36 @@ export function createCdsActivities(deps: { registry: ModelRegistry; batch?: Bat
   async function score(input: ScoreModelInput): Promise<ModelScore> {
     const model = deps.registry.get(input.modelId);
     const batcher = batchers.get(input.modelId);
-    if (!model || !batcher) throw refuse('ModelNotFound', `Model ${String(input.modelId).slice(0, 80)} is not loaded by this worker.`, { modelId: input.modelId });
+    if (!model || !batcher)
+      throw refuse('ModelNotFound', `Model ${String(input.modelId).slice(0, 80)} is not loaded by this worker.`, {
+        modelId: input.modelId,
+      });
     const { meta } = model;
     const given = input.features && typeof input.features === 'object' ? input.features : {};
     const known = new Set(meta.features.map((f) => f.name));
     const unknown = Object.keys(given).filter((k) => !known.has(k));
-    if (unknown.length) throw refuse('InvalidFeatures', `Unknown feature(s) for ${meta.id}: ${unknown.slice(0, 10).map((k) => k.slice(0, 40)).join(', ')}.`, { problem: 'unknown', features: unknown.slice(0, 10) });
+    if (unknown.length)
+      throw refuse(
+        'InvalidFeatures',
+        `Unknown feature(s) for ${meta.id}: ${unknown
+          .slice(0, 10)
+          .map((k) => k.slice(0, 40))
+          .join(', ')}.`,
+        { problem: 'unknown', features: unknown.slice(0, 10) },
+      );
     const missing = meta.features.filter((f) => !(f.name in given)).map((f) => f.name);
-    if (missing.length) throw refuse('InvalidFeatures', `Missing feature(s) for ${meta.id}: ${missing.join(', ')}.`, { problem: 'missing', features: missing });
+    if (missing.length)
+      throw refuse('InvalidFeatures', `Missing feature(s) for ${meta.id}: ${missing.join(', ')}.`, {
+        problem: 'missing',
+        features: missing,
+      });
     // NaN and ±Infinity arrive as null through Temporal's JSON payloads; every one is refused here.
     const nonFinite = meta.features.filter((f) => typeof given[f.name] !== 'number' || !Number.isFinite(given[f.name])).map((f) => f.name);
-    if (nonFinite.length) throw refuse('InvalidFeatures', `Feature(s) not a finite number for ${meta.id}: ${nonFinite.join(', ')}.`, { problem: 'non-finite', features: nonFinite });
+    if (nonFinite.length)
+      throw refuse('InvalidFeatures', `Feature(s) not a finite number for ${meta.id}: ${nonFinite.join(', ')}.`, {
+        problem: 'non-finite',
+        features: nonFinite,
+      });
 
     const row = meta.features.map((f) => given[f.name]!);
     const score = await batcher.score(row);
@@ -54,7 +73,11 @@ export function createCdsActivities(deps: { registry: ModelRegistry; batch?: Bat
       .map((f) => `${f.name} outside the training range ${f.min}–${f.max}`);
     const linear = meta.explanation.method === 'linear-contributions';
     const contributions = linear
-      ? meta.features.map((f, i) => ({ feature: f.name, value: row[i]!, contribution: meta.explanation.coefficients![i]! * (row[i]! - f.mean) }))
+      ? meta.features.map((f, i) => ({
+          feature: f.name,
+          value: row[i]!,
+          contribution: meta.explanation.coefficients![i]! * (row[i]! - f.mean),
+        }))
       : [];
     if (!linear) warnings.push(`no exact per-feature explanation for model family ${meta.family}`);
     return {

@@ -8,7 +8,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
-  complaintsProblem, DIAGNOSIS_MODEL_ID, normalizeComplaints, parseDiagnosisModelMeta, rankSuggestions, type DiagnosisModelMeta, type SuggestionResult,
+  complaintsProblem,
+  DIAGNOSIS_MODEL_ID,
+  normalizeComplaints,
+  parseDiagnosisModelMeta,
+  rankSuggestions,
+  type DiagnosisModelMeta,
+  type SuggestionResult,
 } from '../domain/cds/diagnosis';
 import { cdsScoreSeconds, timed } from '../platform/metrics';
 import type { BatchSettings } from './cds-batcher';
@@ -27,9 +33,14 @@ export interface SuggestDiagnosesInput {
 export async function loadDiagnosisModel(dir: string, opts: { intraOpThreads?: number } = {}): Promise<DiagnosisModel> {
   const file = path.join(dir, `${DIAGNOSIS_MODEL_ID}.json`);
   const meta = parseDiagnosisModelMeta(JSON.parse(readFileSync(file, 'utf8')), `models/${DIAGNOSIS_MODEL_ID}.json`);
-  const session = await ort.InferenceSession.create(path.join(dir, meta.file), { intraOpNumThreads: opts.intraOpThreads ?? 1, executionProviders: ['cpu'] });
+  const session = await ort.InferenceSession.create(path.join(dir, meta.file), {
+    intraOpNumThreads: opts.intraOpThreads ?? 1,
+    executionProviders: ['cpu'],
+  });
   if (!session.inputNames.includes(meta.inputName) || !session.outputNames.includes(meta.outputName)) {
-    throw new Error(`model ${meta.id}: the ONNX graph's input/output names (${session.inputNames}/${session.outputNames}) do not match its metadata`);
+    throw new Error(
+      `model ${meta.id}: the ONNX graph's input/output names (${session.inputNames}/${session.outputNames}) do not match its metadata`,
+    );
   }
   return { meta, session };
 }
@@ -46,7 +57,10 @@ export class TextBatcher {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly model: DiagnosisModel, private readonly settings: BatchSettings) {}
+  constructor(
+    private readonly model: DiagnosisModel,
+    private readonly settings: BatchSettings,
+  ) {}
 
   /** The probabilities of one normalised text, in the metadata's label order. */
   probabilities(text: string): Promise<Float32Array> {
@@ -69,9 +83,16 @@ export class TextBatcher {
     this.stats.rows += batch.length;
     this.stats.maxBatch = Math.max(this.stats.maxBatch, batch.length);
     try {
-      const out = await this.model.session.run({ [inputName]: new ort.Tensor('string', batch.map((p) => p.text), [batch.length, 1]) });
+      const out = await this.model.session.run({
+        [inputName]: new ort.Tensor(
+          'string',
+          batch.map((p) => p.text),
+          [batch.length, 1],
+        ),
+      });
       const data = out[outputName]!.data as Float32Array;
-      if (data.length !== batch.length * labels.length) throw new Error(`model ${this.model.meta.id} returned ${data.length} values for ${batch.length} texts`);
+      if (data.length !== batch.length * labels.length)
+        throw new Error(`model ${this.model.meta.id} returned ${data.length} values for ${batch.length} texts`);
       batch.forEach((p, i) => p.resolve(data.slice(i * labels.length, (i + 1) * labels.length)));
     } catch (err) {
       for (const p of batch) p.reject(err);

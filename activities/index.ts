@@ -27,6 +27,13 @@ export function createClinicalActivities(deps: ClinicalDeps) {
     ...createReferralActivities(deps),
     ...createLabOrderActivities(deps),
     ...createOfferHoldActivities(deps),
-    ...createNotifyActivities({ db: deps.db, ...(deps.notify ?? { mail: createMailSender({ smtpUrl: undefined, from: 'no-reply@clinic.local' }), sms: null, publicBaseUrl: 'http://127.0.0.1:3000' }) }),
+    ...createNotifyActivities({
+      db: deps.db,
+      ...(deps.notify ?? {
+        mail: createMailSender({ smtpUrl: undefined, from: 'no-reply@clinic.local' }),
+        sms: null,
+        publicBaseUrl: 'http://127.0.0.1:3000',
+      }),
+    }),
   };
 }

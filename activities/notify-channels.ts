@@ -9,11 +9,27 @@ import { ApplicationFailure } from '@temporalio/common';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { gatewayPhone } from '../domain/notify';
 
-export interface OutgoingMail { to: string; subject: string; text: string; messageId: string; deliveryKey: string }
-export interface MailSender { send(mail: OutgoingMail): Promise<{ providerId: string }>; readonly logOnly: boolean; close(): void }
+export interface OutgoingMail {
+  to: string;
+  subject: string;
+  text: string;
+  messageId: string;
+  deliveryKey: string;
+}
+export interface MailSender {
+  send(mail: OutgoingMail): Promise<{ providerId: string }>;
+  readonly logOnly: boolean;
+  close(): void;
+}
 
-export interface OutgoingSms { to: string; text: string; clientId: string }
-export interface SmsSender { send(sms: OutgoingSms): Promise<{ providerId: string }> }
+export interface OutgoingSms {
+  to: string;
+  text: string;
+  clientId: string;
+}
+export interface SmsSender {
+  send(sms: OutgoingSms): Promise<{ providerId: string }>;
+}
 
 const undeliverable = (message: string) => ApplicationFailure.create({ type: 'Undeliverable', message, nonRetryable: true });
 const later = (message: string) => ApplicationFailure.create({ type: 'Busy', message });
@@ -22,22 +38,34 @@ const later = (message: string) => ApplicationFailure.create({ type: 'Busy', mes
 export function createMailSender(opts: { smtpUrl: string | undefined; from: string; timeoutMs?: number }): MailSender {
   const timeout = opts.timeoutMs ?? 10_000;
   const transport: Transporter = opts.smtpUrl
-    // Pooled: one SMTP conversation per message costs a connection and greeting each; a pool reuses them.
-    ? nodemailer.createTransport({ url: opts.smtpUrl, pool: true, maxConnections: 16, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout } as Parameters<typeof nodemailer.createTransport>[0])
+    ? // Pooled: one SMTP conversation per message costs a connection and greeting each; a pool reuses them.
+      nodemailer.createTransport({
+        url: opts.smtpUrl,
+        pool: true,
+        maxConnections: 16,
+        connectionTimeout: timeout,
+        greetingTimeout: timeout,
+        socketTimeout: timeout,
+      } as Parameters<typeof nodemailer.createTransport>[0])
     : nodemailer.createTransport({ jsonTransport: true });
   return {
     logOnly: !opts.smtpUrl,
     async send(mail) {
       try {
         await transport.sendMail({
-          from: opts.from, to: mail.to, subject: mail.subject, text: mail.text, messageId: mail.messageId,
+          from: opts.from,
+          to: mail.to,
+          subject: mail.subject,
+          text: mail.text,
+          messageId: mail.messageId,
           headers: { 'X-Delivery-Key': mail.deliveryKey, 'Auto-Submitted': 'auto-generated' },
         });
         return { providerId: mail.messageId };
       } catch (err) {
         const e = err as { responseCode?: number; code?: string };
         // 5xx on RCPT/DATA: the server will never take it (RFC 5321 permanent failure); 4xx and network errors: later.
-        if (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600) throw undeliverable(`the mail server refused the message (${e.responseCode})`);
+        if (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600)
+          throw undeliverable(`the mail server refused the message (${e.responseCode})`);
         throw later(`the mail server did not take the message (${e.responseCode ?? e.code ?? 'no answer'})`);
       }
     },
@@ -66,7 +94,11 @@ export function createSmsSender(opts: { url: string; apiKey: string; sender?: st
         throw later('the SMS gateway did not answer in time');
       }
       if (res.status >= 500 || res.status === 429) throw later(`the SMS gateway answered ${res.status}`);
-      const body = (await res.json().catch(() => null)) as { status?: string; status_code?: number; sms?: Record<string, { status?: string; status_code?: number; sms_id?: string }> } | null;
+      const body = (await res.json().catch(() => null)) as {
+        status?: string;
+        status_code?: number;
+        sms?: Record<string, { status?: string; status_code?: number; sms_id?: string }>;
+      } | null;
       if (!body) throw later(`the SMS gateway answered ${res.status} without JSON`);
       if (body.status !== 'OK') throw later(`the SMS gateway refused the request (${body.status_code ?? res.status})`);
       const one = body.sms?.[to];

@@ -9,8 +9,16 @@ import type { Db } from '../db';
 import { contactPointsOf } from '../db/notify';
 import { nameUuid } from '../domain/ids';
 import {
-  channelOrder, ignoresQuietHours, policyNow, quietHoursEnd, realAt,
-  type Channel, type MessageKind, type NotifyPolicy, type Recipient, type SkipReason,
+  channelOrder,
+  ignoresQuietHours,
+  policyNow,
+  quietHoursEnd,
+  realAt,
+  type Channel,
+  type MessageKind,
+  type NotifyPolicy,
+  type Recipient,
+  type SkipReason,
 } from '../domain/notify';
 import { renderMessage, type RenderedMessage } from '../domain/notify-templates';
 import { localDateTime } from '../domain/time';
@@ -18,7 +26,11 @@ import { decisionToDeliverySeconds, deliveriesTotal } from '../platform/notify-m
 import type { MailSender, SmsSender } from './notify-channels';
 import { activityTransaction } from './tx';
 
-export interface MessageRefs { appointmentId: string | null; labOrderId: string | null; referralId: string | null }
+export interface MessageRefs {
+  appointmentId: string | null;
+  labOrderId: string | null;
+  referralId: string | null;
+}
 
 /** What the relay (or a process) hands the delivery workflow. */
 export interface NotifyInput {
@@ -39,7 +51,13 @@ export interface DeliveryPlan {
   message: RenderedMessage;
 }
 
-export interface NotifyDeps { db: Db; mail: MailSender; sms: SmsSender | null; publicBaseUrl: string; defaultTimeZone?: string }
+export interface NotifyDeps {
+  db: Db;
+  mail: MailSender;
+  sms: SmsSender | null;
+  publicBaseUrl: string;
+  defaultTimeZone?: string;
+}
 
 const DEFAULT_ZONE = 'Europe/Moscow';
 
@@ -52,12 +70,27 @@ export function createNotifyActivities(deps: NotifyDeps) {
   async function facts(input: NotifyInput, holdExtraMs = 0) {
     const r = input.refs;
     if (r.appointmentId) {
-      const a = await db.selectFrom('appointments as a').innerJoin('clinics as c', 'c.id', 'a.clinic_id')
-        .select(['a.starts_at', 'a.hold_expires_at', 'c.time_zone', 'c.name']).where('a.id', '=', r.appointmentId).executeTakeFirst();
-      if (a) return { timeZone: a.time_zone, clinicName: a.name, visitLocal: localDateTime(a.starts_at, a.time_zone), holdUntilLocal: a.hold_expires_at ? localDateTime(new Date(a.hold_expires_at.getTime() + holdExtraMs), a.time_zone) : null };
+      const a = await db
+        .selectFrom('appointments as a')
+        .innerJoin('clinics as c', 'c.id', 'a.clinic_id')
+        .select(['a.starts_at', 'a.hold_expires_at', 'c.time_zone', 'c.name'])
+        .where('a.id', '=', r.appointmentId)
+        .executeTakeFirst();
+      if (a)
+        return {
+          timeZone: a.time_zone,
+          clinicName: a.name,
+          visitLocal: localDateTime(a.starts_at, a.time_zone),
+          holdUntilLocal: a.hold_expires_at ? localDateTime(new Date(a.hold_expires_at.getTime() + holdExtraMs), a.time_zone) : null,
+        };
     }
     if (r.labOrderId) {
-      const o = await db.selectFrom('lab_orders as o').innerJoin('clinics as c', 'c.id', 'o.clinic_id').select(['c.time_zone', 'c.name']).where('o.id', '=', r.labOrderId).executeTakeFirst();
+      const o = await db
+        .selectFrom('lab_orders as o')
+        .innerJoin('clinics as c', 'c.id', 'o.clinic_id')
+        .select(['c.time_zone', 'c.name'])
+        .where('o.id', '=', r.labOrderId)
+        .executeTakeFirst();
       if (o) return { timeZone: o.time_zone, clinicName: o.name, visitLocal: null, holdUntilLocal: null };
     }
     return { timeZone: deps.defaultTimeZone ?? DEFAULT_ZONE, clinicName: null, visitLocal: null, holdUntilLocal: null };
@@ -78,46 +111,102 @@ export function createNotifyActivities(deps: NotifyDeps) {
       const zone = (await facts(input)).timeZone;
       const clock = input.policy.clock;
       const nowReal = Date.now();
-      const sendAtPolicy = ignoresQuietHours(input.kind) ? policyNow(nowReal, clock) : quietHoursEnd(policyNow(nowReal, clock), zone, input.policy);
+      const sendAtPolicy = ignoresQuietHours(input.kind)
+        ? policyNow(nowReal, clock)
+        : quietHoursEnd(policyNow(nowReal, clock), zone, input.policy);
       const sendAtMs = Math.max(nowReal, Math.round(realAt(sendAtPolicy, clock)));
       const f = await facts(input, sendAtMs - nowReal);
-      const message = renderMessage(input.kind, { link: linkFor(input), visitLocal: f.visitLocal, holdUntilLocal: f.holdUntilLocal, clinicName: f.clinicName });
+      const message = renderMessage(input.kind, {
+        link: linkFor(input),
+        visitLocal: f.visitLocal,
+        holdUntilLocal: f.holdUntilLocal,
+        clinicName: f.clinicName,
+      });
       if (!input.recipient) return { channels: [], skipped: [], sendAtMs, message };
       const points = await contactPointsOf(db, input.recipient.type, input.recipient.id);
       const order = channelOrder(input.recipient.type, points, available);
       const channels = order.use.map((channel) => ({ channel, address: points.find((p) => p.channel === channel)?.address ?? null }));
       const first = channels[0];
       if (first) {
-        await activityTransaction(db, (tx) => tx.insertInto('deliveries').values({
-          dedupe_key: `${input.messageKey}:${first.channel}`, message_key: input.messageKey, kind: input.kind, recipient_type: input.recipient!.type,
-          recipient_id: input.recipient!.id, channel: first.channel, address: first.address, status: 'queued', decided_at: input.decidedAt,
-          not_before: new Date(sendAtPolicy), ...refColumns(input.refs),
-        }).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute());
+        await activityTransaction(db, (tx) =>
+          tx
+            .insertInto('deliveries')
+            .values({
+              dedupe_key: `${input.messageKey}:${first.channel}`,
+              message_key: input.messageKey,
+              kind: input.kind,
+              recipient_type: input.recipient!.type,
+              recipient_id: input.recipient!.id,
+              channel: first.channel,
+              address: first.address,
+              status: 'queued',
+              decided_at: input.decidedAt,
+              not_before: new Date(sendAtPolicy),
+              ...refColumns(input.refs),
+            })
+            .onConflict((oc) => oc.column('dedupe_key').doNothing())
+            .execute(),
+        );
       }
       return { channels, skipped: order.skipped, sendAtMs, message };
     },
 
     /** Sends one message on one channel, once: a row already sent answers as it did; the in-app message and its row commit together. */
-    async deliverOnChannel(input: NotifyInput & { channel: Channel; address: string | null; message: RenderedMessage }): Promise<{ status: 'sent' | 'delivered'; providerId: string | null }> {
+    async deliverOnChannel(
+      input: NotifyInput & { channel: Channel; address: string | null; message: RenderedMessage },
+    ): Promise<{ status: 'sent' | 'delivered'; providerId: string | null }> {
       const key = `${input.messageKey}:${input.channel}`;
       const recipient = input.recipient!;
       const row = await activityTransaction(db, async (tx) => {
-        await tx.insertInto('deliveries').values({
-          dedupe_key: key, message_key: input.messageKey, kind: input.kind, recipient_type: recipient.type, recipient_id: recipient.id,
-          channel: input.channel, address: input.address, status: 'queued', decided_at: input.decidedAt, ...refColumns(input.refs),
-        }).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
-        const current = await tx.selectFrom('deliveries').select(['id', 'status', 'provider_id']).where('dedupe_key', '=', key).forUpdate().executeTakeFirstOrThrow();
+        await tx
+          .insertInto('deliveries')
+          .values({
+            dedupe_key: key,
+            message_key: input.messageKey,
+            kind: input.kind,
+            recipient_type: recipient.type,
+            recipient_id: recipient.id,
+            channel: input.channel,
+            address: input.address,
+            status: 'queued',
+            decided_at: input.decidedAt,
+            ...refColumns(input.refs),
+          })
+          .onConflict((oc) => oc.column('dedupe_key').doNothing())
+          .execute();
+        const current = await tx
+          .selectFrom('deliveries')
+          .select(['id', 'status', 'provider_id'])
+          .where('dedupe_key', '=', key)
+          .forUpdate()
+          .executeTakeFirstOrThrow();
         if (current.status === 'sent' || current.status === 'delivered') return current;
         if (input.channel === 'app') {
-          await tx.insertInto('inbox_messages').values({
-            delivery_key: key, recipient_type: recipient.type, recipient_id: recipient.id, kind: input.kind,
-            subject: input.message.subject, body: input.message.text, link: input.message.text.match(/https?:\/\/\S+/)?.[0] ?? null,
-          }).onConflict((oc) => oc.column('delivery_key').doNothing()).execute();
-          await tx.updateTable('deliveries').set({ status: 'delivered', attempts: sql`attempts + 1`, sent_at: sql`now()`, delivered_at: sql`now()`, reason: null })
-            .where('id', '=', current.id).execute();
+          await tx
+            .insertInto('inbox_messages')
+            .values({
+              delivery_key: key,
+              recipient_type: recipient.type,
+              recipient_id: recipient.id,
+              kind: input.kind,
+              subject: input.message.subject,
+              body: input.message.text,
+              link: input.message.text.match(/https?:\/\/\S+/)?.[0] ?? null,
+            })
+            .onConflict((oc) => oc.column('delivery_key').doNothing())
+            .execute();
+          await tx
+            .updateTable('deliveries')
+            .set({ status: 'delivered', attempts: sql`attempts + 1`, sent_at: sql`now()`, delivered_at: sql`now()`, reason: null })
+            .where('id', '=', current.id)
+            .execute();
           return { ...current, status: 'delivered' as const, fresh: true };
         }
-        await tx.updateTable('deliveries').set({ status: 'sending', attempts: sql`attempts + 1`, address: input.address }).where('id', '=', current.id).execute();
+        await tx
+          .updateTable('deliveries')
+          .set({ status: 'sending', attempts: sql`attempts + 1`, address: input.address })
+          .where('id', '=', current.id)
+          .execute();
         return { ...current, status: 'sending' as const };
       });
       if (row.status === 'sent' || row.status === 'delivered') {
@@ -127,37 +216,72 @@ export function createNotifyActivities(deps: NotifyDeps) {
       let providerId: string;
       if (input.channel === 'email') {
         const messageId = `<${nameUuid('delivery', key)}@${mailDomain}>`;
-        ({ providerId } = await deps.mail.send({ to: input.address!, subject: input.message.subject, text: input.message.text, messageId, deliveryKey: key }));
+        ({ providerId } = await deps.mail.send({
+          to: input.address!,
+          subject: input.message.subject,
+          text: input.message.text,
+          messageId,
+          deliveryKey: key,
+        }));
       } else {
         if (!deps.sms) throw new Error('no SMS gateway is configured');
         ({ providerId } = await deps.sms.send({ to: input.address!, text: input.message.sms, clientId: nameUuid('delivery', key) }));
       }
-      await activityTransaction(db, (tx) => tx.updateTable('deliveries').set({ status: 'sent', sent_at: sql`now()`, provider_id: providerId, reason: null })
-        .where('dedupe_key', '=', key).where('status', '=', 'sending').execute());
+      await activityTransaction(db, (tx) =>
+        tx
+          .updateTable('deliveries')
+          .set({ status: 'sent', sent_at: sql`now()`, provider_id: providerId, reason: null })
+          .where('dedupe_key', '=', key)
+          .where('status', '=', 'sending')
+          .execute(),
+      );
       observe(input, 'sent');
       return { status: 'sent', providerId };
     },
 
     /** A channel given up after its retries (or a failed delivery report): status failed and why, so ops and the patient's record see it. */
     async markChannelFailed(input: { messageKey: string; kind: MessageKind; channel: Channel; reason: string }): Promise<void> {
-      await activityTransaction(db, (tx) => tx.updateTable('deliveries').set({ status: 'failed', failed_at: sql`now()`, reason: input.reason.slice(0, 200) })
-        .where('dedupe_key', '=', `${input.messageKey}:${input.channel}`).where('status', 'in', ['queued', 'sending', 'sent']).execute());
+      await activityTransaction(db, (tx) =>
+        tx
+          .updateTable('deliveries')
+          .set({ status: 'failed', failed_at: sql`now()`, reason: input.reason.slice(0, 200) })
+          .where('dedupe_key', '=', `${input.messageKey}:${input.channel}`)
+          .where('status', 'in', ['queued', 'sending', 'sent'])
+          .execute(),
+      );
       deliveriesTotal.inc({ channel: input.channel, kind: input.kind, outcome: 'failed' });
     },
 
     /** No channel reached the person (or none is left): ops gets the message to act on, with why. */
     async handToOps(input: NotifyInput & { reason: 'no-channel' | 'all-channels-failed' | 'no-recipient' }): Promise<void> {
-      await activityTransaction(db, (tx) => tx.insertInto('deliveries').values({
-        dedupe_key: `${input.messageKey}:ops`, message_key: input.messageKey, kind: input.kind, recipient_type: input.recipient?.type ?? 'ops',
-        recipient_id: input.recipient?.id ?? null, channel: 'ops', status: 'failed', reason: input.reason, decided_at: input.decidedAt,
-        failed_at: sql`now()`, ...refColumns(input.refs),
-      }).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute());
+      await activityTransaction(db, (tx) =>
+        tx
+          .insertInto('deliveries')
+          .values({
+            dedupe_key: `${input.messageKey}:ops`,
+            message_key: input.messageKey,
+            kind: input.kind,
+            recipient_type: input.recipient?.type ?? 'ops',
+            recipient_id: input.recipient?.id ?? null,
+            channel: 'ops',
+            status: 'failed',
+            reason: input.reason,
+            decided_at: input.decidedAt,
+            failed_at: sql`now()`,
+            ...refColumns(input.refs),
+          })
+          .onConflict((oc) => oc.column('dedupe_key').doNothing())
+          .execute(),
+      );
       deliveriesTotal.inc({ channel: 'ops', kind: input.kind, outcome: 'failed' });
     },
   };
 
   function observe(input: NotifyInput & { channel: Channel }, outcome: 'sent' | 'delivered') {
     deliveriesTotal.inc({ channel: input.channel, kind: input.kind, outcome });
-    decisionToDeliverySeconds.observe({ channel: input.channel, kind: input.kind }, Math.max(0, Date.now() - Date.parse(input.decidedAt)) / 1000);
+    decisionToDeliverySeconds.observe(
+      { channel: input.channel, kind: input.kind },
+      Math.max(0, Date.now() - Date.parse(input.decidedAt)) / 1000,
+    );
   }
 }

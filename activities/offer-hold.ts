@@ -14,8 +14,13 @@ export function createOfferHoldActivities(deps: { db: Db }) {
     /** Moves the open hold's end to `until` (not earlier than it is); answers the appointment as it now stands. */
     async extendHold(input: { appointmentId: string; workflowId: string; until: string }): Promise<AppointmentView> {
       return activityTransaction(deps.db, async (tx) => {
-        await tx.updateTable('appointments').set({ hold_expires_at: sql<Date>`greatest(hold_expires_at, ${input.until}::timestamptz)`, updated_at: sql`now()` })
-          .where('id', '=', input.appointmentId).where('status', 'in', ['held', 'offered']).where('hold_expires_at', 'is not', null).execute();
+        await tx
+          .updateTable('appointments')
+          .set({ hold_expires_at: sql<Date>`greatest(hold_expires_at, ${input.until}::timestamptz)`, updated_at: sql`now()` })
+          .where('id', '=', input.appointmentId)
+          .where('status', 'in', ['held', 'offered'])
+          .where('hold_expires_at', 'is not', null)
+          .execute();
         const row = await tx.selectFrom('appointments').selectAll().where('id', '=', input.appointmentId).executeTakeFirstOrThrow();
         return appointmentView(row);
       });

@@ -20,9 +20,12 @@ const inTx = activityTransaction;
 
 /** Inserts the event; true when it is new (not a retry's second write). */
 async function event(tx: Tx, e: { referralId: string; step: string; actor: string; key: string; details?: object }): Promise<boolean> {
-  const row = await tx.insertInto('referral_events')
+  const row = await tx
+    .insertInto('referral_events')
     .values({ referral_id: e.referralId, step: e.step, actor: e.actor, dedupe_key: e.key, details: JSON.stringify(e.details ?? {}) })
-    .onConflict((oc) => oc.column('dedupe_key').doNothing()).returning('id').executeTakeFirst();
+    .onConflict((oc) => oc.column('dedupe_key').doNothing())
+    .returning('id')
+    .executeTakeFirst();
   return row !== undefined;
 }
 
@@ -35,7 +38,16 @@ export interface StepInput {
   actor: string;
   status?: ReferralStatus;
   details?: object;
-  set?: { appointmentId?: string | null; booked?: boolean; noShows?: number; cancelReason?: string; acknowledgedBy?: string; closed?: boolean; escalationLevel?: number; breached?: boolean };
+  set?: {
+    appointmentId?: string | null;
+    booked?: boolean;
+    noShows?: number;
+    cancelReason?: string;
+    acknowledgedBy?: string;
+    closed?: boolean;
+    escalationLevel?: number;
+    breached?: boolean;
+  };
 }
 
 export function createReferralActivities(deps: { db: Db }) {
@@ -48,17 +60,44 @@ export function createReferralActivities(deps: { db: Db }) {
      * closure day, not clashing with the patient's own visits), earliest first, before the referral's
      * validity ends; marks those before the deadline; records them as offered.
      */
-    async offerSlots(input: { referralId: string; workflowId: string; specialty: string; targetPractitionerId: string | null; deadlineAt: string; validUntil: string; round: number; limit: number }): Promise<SlotOffer[]> {
+    async offerSlots(input: {
+      referralId: string;
+      workflowId: string;
+      specialty: string;
+      targetPractitionerId: string | null;
+      deadlineAt: string;
+      validUntil: string;
+      round: number;
+      limit: number;
+    }): Promise<SlotOffer[]> {
       return inTx(db, async (tx) => {
-        const referral = await tx.selectFrom('referrals').select(['patient_id', 'offered_slots']).where('id', '=', input.referralId).executeTakeFirstOrThrow();
+        const referral = await tx
+          .selectFrom('referrals')
+          .select(['patient_id', 'offered_slots'])
+          .where('id', '=', input.referralId)
+          .executeTakeFirstOrThrow();
         const rows = await bookableOffers(tx, {
-          patientId: referral.patient_id, specialty: input.specialty, targetPractitionerId: input.targetPractitionerId, before: new Date(input.validUntil), limit: input.limit,
+          patientId: referral.patient_id,
+          specialty: input.specialty,
+          targetPractitionerId: input.targetPractitionerId,
+          before: new Date(input.validUntil),
+          limit: input.limit,
         });
         const offers = rows.map((r) => slotOffer(r, new Date(input.deadlineAt)));
-        const fresh = await event(tx, { referralId: input.referralId, step: 'offered', actor: 'system', key: `${input.workflowId}:offered:${input.round}`, details: { slots: offers.length, withinDeadline: offers.filter((o) => o.withinDeadline).length } });
+        const fresh = await event(tx, {
+          referralId: input.referralId,
+          step: 'offered',
+          actor: 'system',
+          key: `${input.workflowId}:offered:${input.round}`,
+          details: { slots: offers.length, withinDeadline: offers.filter((o) => o.withinDeadline).length },
+        });
         if (!fresh) return referral.offered_slots as SlotOffer[];
-        await tx.updateTable('referrals').set({ status: 'offered', offered_slots: JSON.stringify(offers), updated_at: sql`now()` })
-          .where('id', '=', input.referralId).where('status', 'in', ['created', 'offered', 'booked']).execute();
+        await tx
+          .updateTable('referrals')
+          .set({ status: 'offered', offered_slots: JSON.stringify(offers), updated_at: sql`now()` })
+          .where('id', '=', input.referralId)
+          .where('status', 'in', ['created', 'offered', 'booked'])
+          .execute();
         return offers;
       });
     },
@@ -73,20 +112,33 @@ export function createReferralActivities(deps: { db: Db }) {
     /** Records one step of the referral: its timeline event and the row's new status and fields, together. */
     async recordReferralStep(input: StepInput): Promise<void> {
       await inTx(db, async (tx) => {
-        if (!(await event(tx, { referralId: input.referralId, step: input.step, actor: input.actor, key: `${input.workflowId}:${input.key}`, details: input.details }))) return;
+        if (
+          !(await event(tx, {
+            referralId: input.referralId,
+            step: input.step,
+            actor: input.actor,
+            key: `${input.workflowId}:${input.key}`,
+            details: input.details,
+          }))
+        )
+          return;
         const s = input.set ?? {};
-        await tx.updateTable('referrals').set({
-          updated_at: sql`now()`,
-          ...(input.status ? { status: input.status } : {}),
-          ...(s.appointmentId !== undefined ? { appointment_id: s.appointmentId } : {}),
-          ...(s.booked ? { booked_at: sql`now()` } : {}),
-          ...(s.noShows !== undefined ? { no_shows: s.noShows } : {}),
-          ...(s.cancelReason !== undefined ? { cancel_reason: s.cancelReason } : {}),
-          ...(s.acknowledgedBy !== undefined ? { acknowledged_by: s.acknowledgedBy, acknowledged_at: sql`now()` } : {}),
-          ...(s.closed ? { closed_at: sql`now()` } : {}),
-          ...(s.escalationLevel !== undefined ? { escalation_level: sql`greatest(escalation_level, ${s.escalationLevel})` } : {}),
-          ...(s.breached ? { breached: true } : {}),
-        }).where('id', '=', input.referralId).execute();
+        await tx
+          .updateTable('referrals')
+          .set({
+            updated_at: sql`now()`,
+            ...(input.status ? { status: input.status } : {}),
+            ...(s.appointmentId !== undefined ? { appointment_id: s.appointmentId } : {}),
+            ...(s.booked ? { booked_at: sql`now()` } : {}),
+            ...(s.noShows !== undefined ? { no_shows: s.noShows } : {}),
+            ...(s.cancelReason !== undefined ? { cancel_reason: s.cancelReason } : {}),
+            ...(s.acknowledgedBy !== undefined ? { acknowledged_by: s.acknowledgedBy, acknowledged_at: sql`now()` } : {}),
+            ...(s.closed ? { closed_at: sql`now()` } : {}),
+            ...(s.escalationLevel !== undefined ? { escalation_level: sql`greatest(escalation_level, ${s.escalationLevel})` } : {}),
+            ...(s.breached ? { breached: true } : {}),
+          })
+          .where('id', '=', input.referralId)
+          .execute();
       });
     },
 
@@ -94,11 +146,33 @@ export function createReferralActivities(deps: { db: Db }) {
     async recordReport(input: { referralId: string; workflowId: string; report: ReportInput }): Promise<void> {
       await inTx(db, async (tx) => {
         const r = input.report;
-        await tx.insertInto('referral_reports').values({
-          referral_id: input.referralId, practitioner_id: r.practitionerId, patient_id: r.patientId, conclusion: r.conclusion, icd10: r.icd10, recommendations: r.recommendations,
-        }).onConflict((oc) => oc.column('referral_id').doNothing()).execute();
-        if (!(await event(tx, { referralId: input.referralId, step: 'reported', actor: `practitioner:${r.practitionerId}`, key: `${input.workflowId}:reported`, details: { icd10: r.icd10.length } }))) return;
-        await tx.updateTable('referrals').set({ status: 'reported', report_received_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', input.referralId).execute();
+        await tx
+          .insertInto('referral_reports')
+          .values({
+            referral_id: input.referralId,
+            practitioner_id: r.practitionerId,
+            patient_id: r.patientId,
+            conclusion: r.conclusion,
+            icd10: r.icd10,
+            recommendations: r.recommendations,
+          })
+          .onConflict((oc) => oc.column('referral_id').doNothing())
+          .execute();
+        if (
+          !(await event(tx, {
+            referralId: input.referralId,
+            step: 'reported',
+            actor: `practitioner:${r.practitionerId}`,
+            key: `${input.workflowId}:reported`,
+            details: { icd10: r.icd10.length },
+          }))
+        )
+          return;
+        await tx
+          .updateTable('referrals')
+          .set({ status: 'reported', report_received_at: sql`now()`, updated_at: sql`now()` })
+          .where('id', '=', input.referralId)
+          .execute();
       });
     },
   };

@@ -25,7 +25,8 @@ export function createSelfTestActivities(deps: { db: Db }) {
           .onConflict((oc) => oc.column('dedupe_key').doNothing())
           .returning('id')
           .executeTakeFirst();
-        const row = inserted ?? (await tx.selectFrom('audit_log').select('id').where('dedupe_key', '=', dedupeKey).executeTakeFirstOrThrow());
+        const row =
+          inserted ?? (await tx.selectFrom('audit_log').select('id').where('dedupe_key', '=', dedupeKey).executeTakeFirstOrThrow());
         return { auditId: String(row.id) };
       });
     },

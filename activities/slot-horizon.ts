@@ -10,7 +10,12 @@ import { activityTransaction } from './tx';
 const log = createLogger('slot-horizon');
 
 /** A slot the sweep freed, and whose hold it was (that patient is not offered it again). */
-export interface FreedSlot { appointmentId: string; slotId: string; clinicId: string; patientId: string }
+export interface FreedSlot {
+  appointmentId: string;
+  slotId: string;
+  clinicId: string;
+  patientId: string;
+}
 
 export function createSlotHorizonActivities(deps: { db: Db }) {
   return {
@@ -24,7 +29,8 @@ export function createSlotHorizonActivities(deps: { db: Db }) {
       // From yesterday in UTC, so every zone's local "today" is covered.
       const from = addDays(new Date().toISOString().slice(0, 10), -1);
       const generated = await activityTransaction(deps.db, (tx) => generateSlots(tx, from, addDays(from, input.days + 1)));
-      if (generated.overlapsSkipped > 0) log.warn({ overlapsSkipped: generated.overlapsSkipped, from, days: input.days }, 'overlapping schedules: slots skipped');
+      if (generated.overlapsSkipped > 0)
+        log.warn({ overlapsSkipped: generated.overlapsSkipped, from, days: input.days }, 'overlapping schedules: slots skipped');
       // Leave written straight into schedule_exceptions (not through the API) closes its slots here.
       const slotsClosed = await activityTransaction(deps.db, (tx) => closeSlotsOnLeave(tx));
       return { slotsAdded: generated.added, slotsClosed, overlapsSkipped: generated.overlapsSkipped };
@@ -44,8 +50,12 @@ export function createSlotHorizonActivities(deps: { db: Db }) {
       return activityTransaction(deps.db, async (tx) => {
         // The sweep's own rows, found by audit_log_sweep_idx (an expression index on this lookup).
         if (input.sweepId) {
-          const done = await tx.selectFrom('audit_log').select('details').where('action', '=', 'expired-by-sweep')
-            .where(sql<boolean>`details->>'sweepId' = ${input.sweepId}`).execute();
+          const done = await tx
+            .selectFrom('audit_log')
+            .select('details')
+            .where('action', '=', 'expired-by-sweep')
+            .where(sql<boolean>`details->>'sweepId' = ${input.sweepId}`)
+            .execute();
           if (done.length) return { released: done.length, freed: done.map((d) => (d.details as { freed: FreedSlot }).freed) };
         }
         const released = await tx
@@ -55,14 +65,38 @@ export function createSlotHorizonActivities(deps: { db: Db }) {
           .where('hold_expires_at', '<', sql<Date>`now() - make_interval(secs => ${input.overdueSeconds})`)
           .returning(['id', 'workflow_id', 'slot_id', 'clinic_id', 'patient_id'])
           .execute();
-        const freed: FreedSlot[] = released.map((r) => ({ appointmentId: r.id, slotId: r.slot_id, clinicId: r.clinic_id, patientId: r.patient_id }));
+        const freed: FreedSlot[] = released.map((r) => ({
+          appointmentId: r.id,
+          slotId: r.slot_id,
+          clinicId: r.clinic_id,
+          patientId: r.patient_id,
+        }));
         if (released.length) {
-          await tx.insertInto('audit_log').values(released.map((r, i) => ({
-            actor: 'system', action: 'expired-by-sweep', entity: 'appointment', entity_id: r.id, workflow_id: r.workflow_id, dedupe_key: `${r.workflow_id}:expired-by-sweep`,
-            details: JSON.stringify({ sweepId: input.sweepId ?? null, freed: freed[i] }),
-          }))).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
-          await tx.updateTable('waitlist_entries').set({ status: 'waiting', offered_appointment_id: null })
-            .where('offered_appointment_id', 'in', released.map((r) => r.id)).where('status', '=', 'offered').execute();
+          await tx
+            .insertInto('audit_log')
+            .values(
+              released.map((r, i) => ({
+                actor: 'system',
+                action: 'expired-by-sweep',
+                entity: 'appointment',
+                entity_id: r.id,
+                workflow_id: r.workflow_id,
+                dedupe_key: `${r.workflow_id}:expired-by-sweep`,
+                details: JSON.stringify({ sweepId: input.sweepId ?? null, freed: freed[i] }),
+              })),
+            )
+            .onConflict((oc) => oc.column('dedupe_key').doNothing())
+            .execute();
+          await tx
+            .updateTable('waitlist_entries')
+            .set({ status: 'waiting', offered_appointment_id: null })
+            .where(
+              'offered_appointment_id',
+              'in',
+              released.map((r) => r.id),
+            )
+            .where('status', '=', 'offered')
+            .execute();
         }
         return { released: released.length, freed };
       });

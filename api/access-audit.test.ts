@@ -22,10 +22,15 @@ describe('CDS Hooks prefetch belongs to the context patient', () => {
   });
 
   test('a Patient of another id, or a resource whose subject names another patient (or no patient), is named', () => {
-    const obs = (reference?: unknown) => (reference === undefined ? { resourceType: 'Observation' } : { resourceType: 'Observation', subject: { reference } });
+    const obs = (reference?: unknown) =>
+      reference === undefined ? { resourceType: 'Observation' } : { resourceType: 'Observation', subject: { reference } };
     expect(otherPatientsInPrefetch('p-1', { id: 'p-1' }, [obs(), obs('Patient/p-1')])).toEqual([]);
     expect(otherPatientsInPrefetch('p-1', {}, [])).toEqual([]);
     expect(otherPatientsInPrefetch('p-1', { id: 'p-2' }, [])).toEqual(['prefetch.patient']);
-    expect(otherPatientsInPrefetch('p-1', { id: 'p-1' }, [obs('Patient/p-2'), obs('Group/g'), obs(42), obs('Patient/p-1')])).toEqual(['resource 0', 'resource 1', 'resource 2']);
+    expect(otherPatientsInPrefetch('p-1', { id: 'p-1' }, [obs('Patient/p-2'), obs('Group/g'), obs(42), obs('Patient/p-1')])).toEqual([
+      'resource 0',
+      'resource 1',
+      'resource 2',
+    ]);
   });
 });

@@ -25,7 +25,15 @@ describe('clinic claims', () => {
     const token = await mintToken('s'.repeat(32), { id: 'r', role: 'registrar', clinicId: 'a', clinicIds: ['a', 'b'] });
     let seen: unknown;
     const mw = requireRole({ AUTH_SECRET: 's'.repeat(32) }, 'registrar');
-    await mw({ req: { header: () => `Bearer ${token}` }, set: (_k: string, v: unknown) => { seen = v; } } as never, async () => {});
+    await mw(
+      {
+        req: { header: () => `Bearer ${token}` },
+        set: (_k: string, v: unknown) => {
+          seen = v;
+        },
+      } as never,
+      async () => {},
+    );
     expect(seen).toMatchObject({ clinicId: 'a', clinicIds: ['a', 'b'] });
   });
 });

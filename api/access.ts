@@ -26,8 +26,13 @@ import { ApiError } from './errors';
 export const BREAK_GLASS_HEADER = 'x-break-glass-reason';
 export const BREAK_GLASS_MIN = 10;
 
-export interface Resource { type: string; id: string }
-export interface AccessGrant { breakGlassReason?: string }
+export interface Resource {
+  type: string;
+  id: string;
+}
+export interface AccessGrant {
+  breakGlassReason?: string;
+}
 
 /** The clinics a caller acts for. */
 export const callerClinics = (caller: Caller): string[] => caller.clinicIds ?? (caller.clinicId ? [caller.clinicId] : []);
@@ -47,15 +52,31 @@ export function assertActInClinic(caller: Caller, clinicId: string, what = 'this
  * Notes one access to patient data (who, role, clinic claims, route, request id, reason) for the
  * audit written when the answer is known; returns the entry so a grant can add its reason.
  */
-export function noteAccess(c: Context<AppEnv>, a: { patientId: string; resource: Resource; action: 'read' | 'write'; reason?: string }): AccessAuditEntry {
+export function noteAccess(
+  c: Context<AppEnv>,
+  a: { patientId: string; resource: Resource; action: 'read' | 'write'; reason?: string },
+): AccessAuditEntry {
   const caller = c.get('caller');
   const entry: AccessAuditEntry = {
-    actor: caller.id, action: a.reason ? 'break-the-glass' : a.action, resourceType: a.resource.type, resourceId: a.resource.id,
-    patientId: a.patientId, role: caller.role, clinicIds: callerClinics(caller), route: `${c.req.method} ${c.req.routePath}`,
-    requestId: c.get('requestId') ?? null, reason: a.reason,
+    actor: caller.id,
+    action: a.reason ? 'break-the-glass' : a.action,
+    resourceType: a.resource.type,
+    resourceId: a.resource.id,
+    patientId: a.patientId,
+    role: caller.role,
+    clinicIds: callerClinics(caller),
+    route: `${c.req.method} ${c.req.routePath}`,
+    requestId: c.get('requestId') ?? null,
+    reason: a.reason,
   };
   const list = c.get('accessAudit') ?? [];
-  const same = list.find((e) => e.patientId === entry.patientId && e.resourceType === entry.resourceType && e.resourceId === entry.resourceId && e.action === entry.action);
+  const same = list.find(
+    (e) =>
+      e.patientId === entry.patientId &&
+      e.resourceType === entry.resourceType &&
+      e.resourceId === entry.resourceId &&
+      e.action === entry.action,
+  );
   if (same) return same;
   list.push(entry);
   c.set('accessAudit', list);
@@ -63,7 +84,11 @@ export function noteAccess(c: Context<AppEnv>, a: { patientId: string; resource:
 }
 
 /** Records an access that has happened (a write after it succeeded); written with the answer. */
-export async function auditAccess(c: Context<AppEnv>, _db: Db, a: { patientId: string; resource: Resource; action: 'read' | 'write'; reason?: string }): Promise<void> {
+export async function auditAccess(
+  c: Context<AppEnv>,
+  _db: Db,
+  a: { patientId: string; resource: Resource; action: 'read' | 'write'; reason?: string },
+): Promise<void> {
   noteAccess(c, a);
 }
 
@@ -106,7 +131,7 @@ function breakGlassReason(c: Context<AppEnv>, stated?: string): string | undefin
 /** The practitioner and clinics a staff caller's relationship is looked up by. */
 async function staffScope(db: Db, caller: Caller): Promise<{ practitionerId: string | null; clinics: string[] }> {
   const clinics = [...callerClinics(caller)];
-  const practitionerId = caller.role === 'doctor' ? caller.practitionerId ?? null : null;
+  const practitionerId = caller.role === 'doctor' ? (caller.practitionerId ?? null) : null;
   if (practitionerId) {
     const p = await db.selectFrom('practitioners').select('clinic_id').where('id', '=', practitionerId).executeTakeFirst();
     if (p && !clinics.includes(p.clinic_id)) clinics.push(p.clinic_id);
@@ -119,7 +144,13 @@ async function staffScope(db: Db, caller: Caller): Promise<{ practitionerId: str
  * (as 'break-the-glass' with its reason when that is what allowed it). `statedReason`: a page's
  * break-the-glass form field, in place of the X-Break-Glass-Reason header (the same checks).
  */
-export async function canReadPatientRecord(c: Context<AppEnv>, db: Db, patientId: string, resource: Resource, statedReason?: string): Promise<AccessGrant> {
+export async function canReadPatientRecord(
+  c: Context<AppEnv>,
+  db: Db,
+  patientId: string,
+  resource: Resource,
+  statedReason?: string,
+): Promise<AccessGrant> {
   const entry = noteAccess(c, { patientId, resource, action: 'read' });
   const grant = await readGrant(c, db, patientId, statedReason);
   if (grant.breakGlassReason) entry.reason = grant.breakGlassReason;
@@ -138,7 +169,11 @@ async function readGrant(c: Context<AppEnv>, db: Db, patientId: string, statedRe
     if (await hasCareRelationship(db, patientId, scope.practitionerId, scope.clinics)) return {};
     const reason = breakGlassReason(c, statedReason);
     if (reason) return { breakGlassReason: reason };
-    throw new ApiError(403, 'no_care_relationship', 'You have no care relationship with this patient; state a reason in X-Break-Glass-Reason to read the record in an emergency.');
+    throw new ApiError(
+      403,
+      'no_care_relationship',
+      'You have no care relationship with this patient; state a reason in X-Break-Glass-Reason to read the record in an emergency.',
+    );
   }
   throw new ApiError(403, 'forbidden', 'This role does not read patient records.');
 }
@@ -152,13 +187,15 @@ export async function canActOnAppointment(c: Context<AppEnv>, db: Db, row: Appoi
   const caller = c.get('caller');
   const resource = { type: 'Appointment', id: row.id };
   noteAccess(c, { patientId: row.patient_id, resource, action });
-  if (caller.role === 'patient' && caller.patientId !== row.patient_id) throw new ApiError(403, 'forbidden', 'Patients can act only on their own records.');
+  if (caller.role === 'patient' && caller.patientId !== row.patient_id)
+    throw new ApiError(403, 'forbidden', 'Patients can act only on their own records.');
   if (caller.role === 'registrar' && !canActInClinic(caller, row.clinic_id)) {
-    if (action === 'write') throw new ApiError(403, 'wrong_clinic', 'Registrars act only on their own clinic\'s appointments.');
+    if (action === 'write') throw new ApiError(403, 'wrong_clinic', "Registrars act only on their own clinic's appointments.");
     return canReadPatientRecord(c, db, row.patient_id, resource);
   }
   if (caller.role === 'doctor') {
-    if (action === 'write' && caller.practitionerId !== row.practitioner_id) throw new ApiError(403, 'forbidden', 'Doctors complete their own visits.');
+    if (action === 'write' && caller.practitionerId !== row.practitioner_id)
+      throw new ApiError(403, 'forbidden', 'Doctors complete their own visits.');
     if (action === 'read' && caller.practitionerId !== row.practitioner_id) return canReadPatientRecord(c, db, row.patient_id, resource);
   }
   if (caller.role === 'ops' || caller.role === 'lab') throw new ApiError(403, 'forbidden', 'This role does not act on appointments.');
@@ -169,7 +206,8 @@ export async function canActOnAppointment(c: Context<AppEnv>, db: Db, row: Appoi
 export async function canBookFor(c: Context<AppEnv>, db: Db, patientId: string, clinicId: string, resource: Resource): Promise<void> {
   const caller = c.get('caller');
   noteAccess(c, { patientId, resource, action: 'write' });
-  if (caller.role === 'patient' && caller.patientId !== patientId) throw new ApiError(403, 'forbidden', 'Patients can act only on their own records.');
+  if (caller.role === 'patient' && caller.patientId !== patientId)
+    throw new ApiError(403, 'forbidden', 'Patients can act only on their own records.');
   if (caller.role === 'registrar') assertActInClinic(caller, clinicId, 'the clinic of this slot');
 }
 
@@ -179,7 +217,7 @@ export async function canActForPractitioner(c: Context<AppEnv>, db: Db, practiti
   if (caller.role !== 'registrar' && caller.role !== 'lab') return;
   const p = await db.selectFrom('practitioners').select('clinic_id').where('id', '=', practitionerId).executeTakeFirst();
   if (!p) throw new ApiError(404, 'practitioner_not_found', `Practitioner ${practitionerId} does not exist.`);
-  assertActInClinic(caller, p.clinic_id, 'this practitioner\'s clinic');
+  assertActInClinic(caller, p.clinic_id, "this practitioner's clinic");
 }
 
 /** Is this referral of (referring) or for (its named practitioner works at) one of the caller's clinics? */
@@ -199,12 +237,18 @@ export async function canActOnReferral(c: Context<AppEnv>, db: Db, row: Referral
   const caller = c.get('caller');
   const resource = { type: 'ServiceRequest', id: row.id };
   noteAccess(c, { patientId: row.patient_id, resource, action });
-  if (caller.role === 'patient' && caller.patientId !== row.patient_id) throw new ApiError(403, 'forbidden', 'Patients see only their own referrals.');
+  if (caller.role === 'patient' && caller.patientId !== row.patient_id)
+    throw new ApiError(403, 'forbidden', 'Patients see only their own referrals.');
   if (caller.role === 'registrar' && !(await referralOfOrForClinic(db, caller, row))) {
     if (action === 'write') throw new ApiError(403, 'wrong_clinic', 'Registrars act only on referrals of or for their own clinic.');
     return canReadPatientRecord(c, db, row.patient_id, resource);
   }
-  if (caller.role === 'doctor' && caller.practitionerId !== row.referring_practitioner_id && caller.practitionerId !== row.target_practitioner_id && action === 'read') {
+  if (
+    caller.role === 'doctor' &&
+    caller.practitionerId !== row.referring_practitioner_id &&
+    caller.practitionerId !== row.target_practitioner_id &&
+    action === 'read'
+  ) {
     return canReadPatientRecord(c, db, row.patient_id, resource);
   }
   if (caller.role === 'ops' || caller.role === 'lab') throw new ApiError(403, 'forbidden', 'This role does not act on referrals.');
@@ -226,7 +270,10 @@ export function clinicFilterFor(caller: Caller, clinicId: string | undefined): s
  * clinics. A doctor: their care relationships (the same hasCareRelationship as the record).
  * Nobody else searches. Not audited here: the search audits each patient it answers with.
  */
-export async function patientFinder(db: Db, caller: Caller): Promise<(patient: { id: string; home_clinic_id: string | null }) => Promise<boolean>> {
+export async function patientFinder(
+  db: Db,
+  caller: Caller,
+): Promise<(patient: { id: string; home_clinic_id: string | null }) => Promise<boolean>> {
   if (caller.role === 'admin') return async () => true;
   if (caller.role !== 'registrar' && caller.role !== 'doctor') return async () => false;
   const scope = await staffScope(db, caller);

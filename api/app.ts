@@ -43,10 +43,18 @@ export function createApp(deps: ApiDeps) {
     await next();
     const ms = performance.now() - started;
     // Route pattern, status and opaque ids only: no bodies, no query strings.
-    deps.logger.info({
-      requestId: c.get('requestId'), method: c.req.method, route: c.req.routePath, status: c.res.status,
-      ms: Math.round(ms * 10) / 10, role: c.get('caller')?.role, authRefusal: c.get('authRefusal'),
-    }, 'request');
+    deps.logger.info(
+      {
+        requestId: c.get('requestId'),
+        method: c.req.method,
+        route: c.req.routePath,
+        status: c.res.status,
+        ms: Math.round(ms * 10) / 10,
+        role: c.get('caller')?.role,
+        authRefusal: c.get('authRefusal'),
+      },
+      'request',
+    );
     httpRequestSeconds.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, ms / 1000);
   });
   const onError = handleError(deps.logger);
@@ -85,7 +93,11 @@ export function createApp(deps: ApiDeps) {
   app.route('/', deskOpsRouter(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'Clinical process engine API', version: '0.1.0', description: 'Starts, signals, updates and queries the clinic\'s durable processes.' },
+    info: {
+      title: 'Clinical process engine API',
+      version: '0.1.0',
+      description: "Starts, signals, updates and queries the clinic's durable processes.",
+    },
   });
   app.route('/docs', docsRouter());
   // The pages (web/): their own paths, session cookie and CSRF checks; the JSON routes above are unchanged.

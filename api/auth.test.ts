@@ -60,12 +60,23 @@ describe('bearer tokens', () => {
 });
 
 describe('npm run token', () => {
-  const env = { ...process.env, DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'mint-token-')), AUTH_SECRET: SECRET, NODE_ENV: 'development' };
-  const mint = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'api/mint-token.ts'), ...args], { env, cwd: PROJECT_ROOT }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+  const env = {
+    ...process.env,
+    DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'mint-token-')),
+    AUTH_SECRET: SECRET,
+    NODE_ENV: 'development',
+  };
+  const mint = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', path.join(PROJECT_ROOT, 'api/mint-token.ts'), ...args],
+        { env, cwd: PROJECT_ROOT },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        },
+      );
     });
-  });
 
   test('prints a token that expires after the hours asked for', async () => {
     const { code, stdout } = await mint('admin', '--hours', '2');
@@ -76,11 +87,14 @@ describe('npm run token', () => {
     expect(Number(payload.exp) - now()).toBeLessThanOrEqual(2 * 3600);
   });
 
-  test.each([['x'], ['-1'], ['=-1'], ['0'], ['100000'], ['']])('refuses --hours %s with a clear error, exit code 2 and no token', async (hours) => {
-    const args = hours.startsWith('=') ? ['admin', `--hours${hours}`] : ['admin', '--hours', hours];
-    const { code, stdout, stderr } = await mint(...args);
-    expect(code).toBe(2);
-    expect(stdout).toBe('');
-    expect(stderr).toMatch(/--hours/);
-  });
+  test.each([['x'], ['-1'], ['=-1'], ['0'], ['100000'], ['']])(
+    'refuses --hours %s with a clear error, exit code 2 and no token',
+    async (hours) => {
+      const args = hours.startsWith('=') ? ['admin', `--hours${hours}`] : ['admin', '--hours', hours];
+      const { code, stdout, stderr } = await mint(...args);
+      expect(code).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(/--hours/);
+    },
+  );
 });

@@ -4,12 +4,28 @@
  * a role that may not act a 403, both in the API's error shape.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { callerFromHeader, IssuerUnavailable, TokenRefused, type AuthEnv, type AuthSettings, type Caller, type Role } from '../platform/tokens';
+import {
+  callerFromHeader,
+  IssuerUnavailable,
+  TokenRefused,
+  type AuthEnv,
+  type AuthSettings,
+  type Caller,
+  type Role,
+} from '../platform/tokens';
 import { ApiError } from './errors';
 
 export {
-  ROLES, callerOfToken, clinicClaims, MAX_TOKEN_HOURS, mintToken, peerAddress,
-  type AuthEnv, type AuthSettings, type Caller, type Role,
+  ROLES,
+  callerOfToken,
+  clinicClaims,
+  MAX_TOKEN_HOURS,
+  mintToken,
+  peerAddress,
+  type AuthEnv,
+  type AuthSettings,
+  type Caller,
+  type Role,
 } from '../platform/tokens';
 
 /** The caller of a request's bearer token; a refusal's reason goes to the context (the access log), never the answer. */

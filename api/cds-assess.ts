@@ -31,7 +31,8 @@ function applicationFailure(err: unknown): ApplicationFailure | undefined {
 
 function refusal(type: string | null | undefined, message: string, details: unknown): ApiError | undefined {
   if (type === 'InvalidFeatures') return new ApiError(422, 'invalid_features', `The model refused the inputs: ${message}`, details);
-  if (type === 'ModelNotFound') return new ApiError(503, 'unavailable', 'The model this service needs is not loaded by the inference worker.');
+  if (type === 'ModelNotFound')
+    return new ApiError(503, 'unavailable', 'The model this service needs is not loaded by the inference worker.');
   return undefined;
 }
 
@@ -45,7 +46,15 @@ export function createAssessor(deps: ApiDeps) {
       return await deps.temporal.workflow.execute(cdsAssessmentWorkflow, {
         workflowId: requestKey,
         taskQueue: deps.config.CLINICAL_TASK_QUEUE,
-        args: [{ serviceId: req.serviceId, patientRef: req.patientRef, modelId: req.modelId, features: req.features, provenance: req.provenance }],
+        args: [
+          {
+            serviceId: req.serviceId,
+            patientRef: req.patientRef,
+            modelId: req.modelId,
+            features: req.features,
+            provenance: req.provenance,
+          },
+        ],
         workflowExecutionTimeout: '10s',
         // A repeated call while the first runs joins it; after it, the new run finds the stored row.
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
@@ -53,8 +62,10 @@ export function createAssessor(deps: ApiDeps) {
     } catch (err) {
       if (!(err instanceof WorkflowFailedError)) throw err;
       const failure = applicationFailure(err);
-      throw refusal(failure?.type, failure?.message ?? '', failure?.details?.[0])
-        ?? new ApiError(504, 'timeout', 'The assessment did not complete in time.', { workflowId: requestKey });
+      throw (
+        refusal(failure?.type, failure?.message ?? '', failure?.details?.[0]) ??
+        new ApiError(504, 'timeout', 'The assessment did not complete in time.', { workflowId: requestKey })
+      );
     }
   }
 
@@ -70,8 +81,15 @@ export function createAssessor(deps: ApiDeps) {
       if (!answer.ok) throw refusal(answer.type, answer.message, answer.details)!;
       const scored = answer.score;
       return recordAssessment({
-        requestKey, serviceId: req.serviceId, patientRef: req.patientRef, modelId: scored.modelId, modelVersion: scored.modelVersion,
-        inputs: { features: req.features, provenance: req.provenance }, output: scored, score: scored.score, band: scored.band,
+        requestKey,
+        serviceId: req.serviceId,
+        patientRef: req.patientRef,
+        modelId: scored.modelId,
+        modelVersion: scored.modelVersion,
+        inputs: { features: req.features, provenance: req.provenance },
+        output: scored,
+        score: scored.score,
+        band: scored.band,
       });
     },
     close: () => inference?.close(),

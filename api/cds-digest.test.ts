@@ -4,7 +4,13 @@ import path from 'node:path';
 import { parseConfig } from '../platform/config';
 import { cdsRequestDigest } from './cds-digest';
 
-const request = ['patient-17', [['age', 61], ['bmi', 31.2]]];
+const request = [
+  'patient-17',
+  [
+    ['age', 61],
+    ['bmi', 31.2],
+  ],
+];
 
 describe('the CDS request digest', () => {
   test('stays the same when the token secret is rotated, so assessment ids survive a rotation', () => {

@@ -14,9 +14,29 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { PROJECT_ROOT } from '../platform/config';
 import { labTestNames, insertAssessmentOnce, listReferenceRanges } from '../db/cds';
 import { ASSESSMENT_EXTENSION, modelCard, notScoredCard, type CdsCard } from '../domain/cds/cards';
-import { ageOn, labValues, latestValues, loincOf, mapModelFeatures, patientSex, VITALS, type FhirObservation, type FhirPatient } from '../domain/cds/features';
+import {
+  ageOn,
+  labValues,
+  latestValues,
+  loincOf,
+  mapModelFeatures,
+  patientSex,
+  VITALS,
+  type FhirObservation,
+  type FhirPatient,
+} from '../domain/cds/features';
 import { parseModelMeta } from '../domain/cds/model-meta';
-import { egfrCard, flagCards, latestOf, LOINC, reviewDraftLabOrders, RULES_ID, RULES_VERSION, type DraftLabOrder, type ReferenceRange } from '../domain/cds/rules';
+import {
+  egfrCard,
+  flagCards,
+  latestOf,
+  LOINC,
+  reviewDraftLabOrders,
+  RULES_ID,
+  RULES_VERSION,
+  type DraftLabOrder,
+  type ReferenceRange,
+} from '../domain/cds/rules';
 import { newRouter, type ApiDeps } from './router';
 import { requireRole } from './auth';
 import { diagnosisService, diagnosisServiceCall } from './diagnosis-hook';
@@ -29,14 +49,16 @@ const REFERENCE_RANGES_TTL_MS = 60_000;
 /** The demo catalogue's lab tests (db/seed.ts) the services read: model inputs, creatinine, flags. */
 const LAB_LOINCS = ['2093-3', '13457-7', '2085-9', '2571-8', '2345-7', '4548-4', '2160-0', '2823-3', '2951-2', '718-7'];
 const VITAL_LOINCS = [VITALS.bmi, VITALS.map, VITALS.systolic, VITALS.diastolic];
-const search = (codes: string[]) => `Observation?patient={{context.patientId}}&code=${codes.map((c) => `http://loinc.org|${c}`).join(',')}&_sort=-date`;
+const search = (codes: string[]) =>
+  `Observation?patient={{context.patientId}}&code=${codes.map((c) => `http://loinc.org|${c}`).join(',')}&_sort=-date`;
 
 const SERVICES = [
   {
     hook: 'patient-view',
     id: 'diabetes-progression',
     title: 'Diabetes progression and kidney function',
-    description: 'Predicted one-year diabetes progression (ONNX model diabetes-progression) with its per-feature contributions, eGFR (CKD-EPI 2021) with KDIGO category, and out-of-range lab flags.',
+    description:
+      'Predicted one-year diabetes progression (ONNX model diabetes-progression) with its per-feature contributions, eGFR (CKD-EPI 2021) with KDIGO category, and out-of-range lab flags.',
     prefetch: { patient: 'Patient/{{context.patientId}}', labs: search(LAB_LOINCS), vitals: search(VITAL_LOINCS) },
   },
   {
@@ -49,59 +71,93 @@ const SERVICES = [
 ] as const;
 type ServiceId = (typeof SERVICES)[number]['id'];
 
-const ServiceSchema = z.object({
-  hook: z.string(), id: z.string(), title: z.string(), description: z.string(), prefetch: z.record(z.string(), z.string()),
-}).openapi('CdsService');
+const ServiceSchema = z
+  .object({
+    hook: z.string(),
+    id: z.string(),
+    title: z.string(),
+    description: z.string(),
+    prefetch: z.record(z.string(), z.string()),
+  })
+  .openapi('CdsService');
 const DiscoverySchema = z.object({ services: z.array(ServiceSchema) }).openapi('CdsDiscovery');
 
 const CodingSchema = z.looseObject({ system: z.string().optional(), code: z.string().optional(), display: z.string().optional() });
 const CodeableSchema = z.looseObject({ coding: z.array(CodingSchema).optional(), text: z.string().optional() });
 const PatientSchema = z.looseObject({
-  resourceType: z.literal('Patient'), id: z.string().optional(), gender: z.string().optional(), birthDate: z.string().optional(),
+  resourceType: z.literal('Patient'),
+  id: z.string().optional(),
+  gender: z.string().optional(),
+  birthDate: z.string().optional(),
 });
 const ObservationSchema = z.looseObject({
-  resourceType: z.literal('Observation'), id: z.string().optional(), status: z.string().optional(), code: CodeableSchema.optional(),
-  valueQuantity: z.looseObject({ value: z.number().optional(), unit: z.string().optional(), code: z.string().optional(), system: z.string().optional() }).optional(),
-  effectiveDateTime: z.string().optional(), issued: z.string().optional(),
+  resourceType: z.literal('Observation'),
+  id: z.string().optional(),
+  status: z.string().optional(),
+  code: CodeableSchema.optional(),
+  valueQuantity: z
+    .looseObject({ value: z.number().optional(), unit: z.string().optional(), code: z.string().optional(), system: z.string().optional() })
+    .optional(),
+  effectiveDateTime: z.string().optional(),
+  issued: z.string().optional(),
 });
-const ServiceRequestSchema = z.looseObject({ resourceType: z.literal('ServiceRequest'), id: z.string().optional(), code: CodeableSchema.optional() });
+const ServiceRequestSchema = z.looseObject({
+  resourceType: z.literal('ServiceRequest'),
+  id: z.string().optional(),
+  code: CodeableSchema.optional(),
+});
 /** A FHIR Bundle's resources of one type; other types in a searchset (OperationOutcome) are skipped. */
-const bundleOf = <T>(resourceType: string, resource: z.ZodType<T>) => z.looseObject({
-  resourceType: z.literal('Bundle'),
-  entry: z.array(z.looseObject({ resource: z.looseObject({ resourceType: z.string() }) })).optional(),
-}).transform((b, ctx) => (b.entry ?? []).flatMap((e, i): T[] => {
-  if (e.resource.resourceType !== resourceType) return [];
-  const parsed = resource.safeParse(e.resource);
-  if (parsed.success) return [parsed.data];
-  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['entry', i, 'resource', ...issue.path.map(String)], message: issue.message });
-  return [];
-}));
+const bundleOf = <T>(resourceType: string, resource: z.ZodType<T>) =>
+  z
+    .looseObject({
+      resourceType: z.literal('Bundle'),
+      entry: z.array(z.looseObject({ resource: z.looseObject({ resourceType: z.string() }) })).optional(),
+    })
+    .transform((b, ctx) =>
+      (b.entry ?? []).flatMap((e, i): T[] => {
+        if (e.resource.resourceType !== resourceType) return [];
+        const parsed = resource.safeParse(e.resource);
+        if (parsed.success) return [parsed.data];
+        for (const issue of parsed.error.issues)
+          ctx.addIssue({ code: 'custom', path: ['entry', i, 'resource', ...issue.path.map(String)], message: issue.message });
+        return [];
+      }),
+    );
 
 // Built once: zod compiles a schema on its first use, which per request would cost more than the parse.
 const ObservationBundleSchema = bundleOf('Observation', ObservationSchema);
 const ServiceRequestBundleSchema = bundleOf('ServiceRequest', ServiceRequestSchema);
 
-const HookRequestSchema = z.strictObject({
-  extension: z.record(z.string(), z.unknown()).optional(),
-  hook: z.enum(['patient-view', 'order-sign']),
-  hookInstance: z.uuid(),
-  fhirServer: z.url().optional(),
-  fhirAuthorization: z.unknown().optional(),
-  context: z.looseObject({
-    userId: z.string().min(1).max(200),
-    patientId: z.string().min(1).max(200),
-    encounterId: z.string().optional(),
-    draftOrders: z.unknown().optional(),
-  }),
-  prefetch: z.record(z.string(), z.unknown()).optional(),
-}).openapi('CdsHookRequest');
+const HookRequestSchema = z
+  .strictObject({
+    extension: z.record(z.string(), z.unknown()).optional(),
+    hook: z.enum(['patient-view', 'order-sign']),
+    hookInstance: z.uuid(),
+    fhirServer: z.url().optional(),
+    fhirAuthorization: z.unknown().optional(),
+    context: z.looseObject({
+      userId: z.string().min(1).max(200),
+      patientId: z.string().min(1).max(200),
+      encounterId: z.string().optional(),
+      draftOrders: z.unknown().optional(),
+    }),
+    prefetch: z.record(z.string(), z.unknown()).optional(),
+  })
+  .openapi('CdsHookRequest');
 
-const CardSchema = z.object({
-  uuid: z.string(), summary: z.string().max(140), indicator: z.enum(['info', 'warning', 'critical']), detail: z.string().optional(),
-  source: z.object({ label: z.string(), url: z.string().optional(), topic: CodingSchema.optional() }),
-  suggestions: z.array(z.unknown()).optional(), selectionBehavior: z.string().optional(), links: z.array(z.unknown()).optional(),
-  extension: z.record(z.string(), z.unknown()).optional(),
-}).openapi('CdsCard');
+const CardSchema = z
+  .object({
+    uuid: z.string(),
+    summary: z.string().max(140),
+    indicator: z.enum(['info', 'warning', 'critical']),
+    detail: z.string().optional(),
+    source: z.object({ label: z.string(), url: z.string().optional(), topic: CodingSchema.optional() }),
+    suggestions: z.array(z.unknown()).optional(),
+    selectionBehavior: z.string().optional(),
+    links: z.array(z.unknown()).optional(),
+    extension: z.record(z.string(), z.unknown()).optional(),
+  })
+  .openapi('CdsCard');
 const CardsSchema = z.object({ cards: z.array(CardSchema) }).openapi('CdsCards');
 
 /** A stable card uuid from the hook instance, so a repeated call returns the same card ids. */
@@ -141,7 +197,10 @@ function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: string): T
 }
 
 export function cdsHooksRouter(deps: ApiDeps) {
-  const diabetesModel = parseModelMeta(JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'models', `${DIABETES_MODEL_ID}.json`), 'utf8')), `models/${DIABETES_MODEL_ID}.json`);
+  const diabetesModel = parseModelMeta(
+    JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'models', `${DIABETES_MODEL_ID}.json`), 'utf8')),
+    `models/${DIABETES_MODEL_ID}.json`,
+  );
   const auth = requireRole(deps.config, 'doctor', 'admin');
 
   const discoveryRoute = createRoute({
@@ -174,7 +233,9 @@ export function cdsHooksRouter(deps: ApiDeps) {
       403: errorResponse('Role not allowed'),
       404: errorResponse('No such service'),
       412: errorResponse('A required prefetch item is missing (this service does not query a FHIR server)'),
-      422: errorResponse('The model refused the inputs (invalid_features); diagnosis-suggestions: text_too_short / text_too_long / text_not_russian'),
+      422: errorResponse(
+        'The model refused the inputs (invalid_features); diagnosis-suggestions: text_too_short / text_too_long / text_not_russian',
+      ),
       503: errorResponse('The model this service needs is not loaded'),
       504: errorResponse('The assessment did not complete in time'),
     },
@@ -189,7 +250,9 @@ export function cdsHooksRouter(deps: ApiDeps) {
     if (!ranges || Date.now() - ranges.at > REFERENCE_RANGES_TTL_MS) {
       const value = listReferenceRanges(deps.db);
       ranges = { at: Date.now(), value };
-      value.catch(() => { if (ranges?.value === value) ranges = undefined; });
+      value.catch(() => {
+        if (ranges?.value === value) ranges = undefined;
+      });
     }
     return ranges.value;
   };
@@ -200,19 +263,35 @@ export function cdsHooksRouter(deps: ApiDeps) {
    * assessment per call, and marks each rule card with it, as model cards are. The same call
    * again finds the same row.
    */
-  async function traceRuleCards(serviceId: ServiceId, hookInstance: string, patientRef: string, inputs: unknown, ruleCards: CdsCard[]): Promise<void> {
+  async function traceRuleCards(
+    serviceId: ServiceId,
+    hookInstance: string,
+    patientRef: string,
+    inputs: unknown,
+    ruleCards: CdsCard[],
+  ): Promise<void> {
     if (!ruleCards.length) return;
     const requestKey = `rules:${hookInstance}:${serviceId}:${keyedDigest([patientRef, inputs])}`;
     const row = await insertAssessmentOnce(deps.db, {
-      request_key: requestKey, service_id: serviceId, patient_ref: patientRef, lab_order_id: null, model_id: RULES_ID, model_version: RULES_VERSION,
-      inputs: JSON.stringify(inputs), output: JSON.stringify({ cards: ruleCards }), score: null, band: null,
+      request_key: requestKey,
+      service_id: serviceId,
+      patient_ref: patientRef,
+      lab_order_id: null,
+      model_id: RULES_ID,
+      model_version: RULES_VERSION,
+      inputs: JSON.stringify(inputs),
+      output: JSON.stringify({ cards: ruleCards }),
+      score: null,
+      band: null,
     });
     const trace = { id: row.id, modelId: RULES_ID, modelVersion: RULES_VERSION, createdAt: row.created_at.toISOString() };
     for (const ruleCard of ruleCards) ruleCard.extension = { ...ruleCard.extension, [ASSESSMENT_EXTENSION]: trace };
   }
 
   return newRouter()
-    .openapi(discoveryRoute, (c) => c.json({ services: [...SERVICES.map((s) => ({ ...s, prefetch: { ...s.prefetch } })), ...diagnosisService(deps)] }, 200))
+    .openapi(discoveryRoute, (c) =>
+      c.json({ services: [...SERVICES.map((s) => ({ ...s, prefetch: { ...s.prefetch } })), ...diagnosisService(deps)] }, 200),
+    )
     .openapi(callRoute, async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
@@ -222,19 +301,40 @@ export function cdsHooksRouter(deps: ApiDeps) {
       }
       const service = SERVICES.find((s) => s.id === id);
       if (!service) throw new ApiError(404, 'not_found', `No CDS service ${id.slice(0, 100)}; GET /cds-services lists them.`);
-      if (body.hook !== service.hook) throw new ApiError(400, 'validation_failed', `Service ${service.id} answers the ${service.hook} hook, not ${body.hook}.`);
+      if (body.hook !== service.hook)
+        throw new ApiError(400, 'validation_failed', `Service ${service.id} answers the ${service.hook} hook, not ${body.hook}.`);
       // Absent is missing (412); null is the EHR saying "no data" (CDS Hooks 2.0), read as empty.
       const missing = Object.keys(service.prefetch).filter((k) => body.prefetch?.[k] === undefined);
       if (missing.length) {
-        throw new ApiError(412, 'prefetch_missing', `Required prefetch missing: ${missing.join(', ')}. This service does not query a FHIR server: send every prefetch item listed by GET /cds-services.`, { missing });
+        throw new ApiError(
+          412,
+          'prefetch_missing',
+          `Required prefetch missing: ${missing.join(', ')}. This service does not query a FHIR server: send every prefetch item listed by GET /cds-services.`,
+          { missing },
+        );
       }
-      const patient = (body.prefetch!.patient === null ? { resourceType: 'Patient' } : parseOrThrow(PatientSchema, body.prefetch!.patient, 'prefetch.patient')) as FhirPatient;
-      const observations = (Object.keys(service.prefetch).filter((k) => k !== 'patient'))
-        .flatMap((k) => (body.prefetch![k] === null ? [] : (parseOrThrow(ObservationBundleSchema, body.prefetch![k], `prefetch.${k}`) as FhirObservation[])));
-      const drafts = service.id === 'lab-order-review' ? parseOrThrow(ServiceRequestBundleSchema, body.context.draftOrders, 'context.draftOrders') : [];
+      const patient = (
+        body.prefetch!.patient === null
+          ? { resourceType: 'Patient' }
+          : parseOrThrow(PatientSchema, body.prefetch!.patient, 'prefetch.patient')
+      ) as FhirPatient;
+      const observations = Object.keys(service.prefetch)
+        .filter((k) => k !== 'patient')
+        .flatMap((k) =>
+          body.prefetch![k] === null
+            ? []
+            : (parseOrThrow(ObservationBundleSchema, body.prefetch![k], `prefetch.${k}`) as FhirObservation[]),
+        );
+      const drafts =
+        service.id === 'lab-order-review' ? parseOrThrow(ServiceRequestBundleSchema, body.context.draftOrders, 'context.draftOrders') : [];
       const wrong = otherPatientsInPrefetch(body.context.patientId, patient, [...observations, ...drafts]);
       if (wrong.length) {
-        throw new ApiError(400, 'wrong_patient', 'The prefetch (or a draft order) names another patient than context.patientId; nothing was scored or stored.', { items: wrong.length });
+        throw new ApiError(
+          400,
+          'wrong_patient',
+          'The prefetch (or a draft order) names another patient than context.patientId; nothing was scored or stored.',
+          { items: wrong.length },
+        );
       }
       const labs = labValues(observations);
       const now = new Date().toISOString();
@@ -248,23 +348,38 @@ export function cdsHooksRouter(deps: ApiDeps) {
           cards.push(notScoredCard(DIABETES_MODEL_ID, mapping.missing));
         } else {
           const assessment = await assessor.assess({
-            serviceId: service.id, hookInstance: body.hookInstance, patientRef: body.context.patientId, modelId: DIABETES_MODEL_ID,
-            features: mapping.features, provenance: { sources: mapping.sources, notes: mapping.notes, evaluatedAt: now },
+            serviceId: service.id,
+            hookInstance: body.hookInstance,
+            patientRef: body.context.patientId,
+            modelId: DIABETES_MODEL_ID,
+            features: mapping.features,
+            provenance: { sources: mapping.sources, notes: mapping.notes, evaluatedAt: now },
           });
           cards.push(modelCard(diabetesModel, assessment, mapping.notes));
         }
         // Only after the model answered: a refused call (422) stores nothing.
         const creatinine = latestOf(labs, LOINC.creatinine);
-        const ruleCards = [...(creatinine ? [egfrCard({ creatinine, ageYears, sex })] : []), ...flagCards(latestValues(labs), await referenceRanges(), sex)];
+        const ruleCards = [
+          ...(creatinine ? [egfrCard({ creatinine, ageYears, sex })] : []),
+          ...flagCards(latestValues(labs), await referenceRanges(), sex),
+        ];
         await traceRuleCards(service.id, body.hookInstance, body.context.patientId, { ageYears, sex, labs: latestValues(labs) }, ruleCards);
         cards.push(...ruleCards);
       } else {
         const draftLabs: DraftLabOrder[] = drafts.flatMap((d) => {
           const loinc = loincOf(d.code);
-          return loinc ? [{ id: d.id ?? null, loinc, display: d.code?.coding?.find((x) => x.code === loinc)?.display ?? d.code?.text ?? null }] : [];
+          return loinc
+            ? [{ id: d.id ?? null, loinc, display: d.code?.coding?.find((x) => x.code === loinc)?.display ?? d.code?.text ?? null }]
+            : [];
         });
         const ruleCards = reviewDraftLabOrders({ drafts: draftLabs, labs, now, ageYears, sex, testNames: await labTestNames(deps.db) });
-        await traceRuleCards(service.id, body.hookInstance, body.context.patientId, { ageYears, sex, drafts: draftLabs, labs: latestValues(labs) }, ruleCards);
+        await traceRuleCards(
+          service.id,
+          body.hookInstance,
+          body.context.patientId,
+          { ageYears, sex, drafts: draftLabs, labs: latestValues(labs) },
+          ruleCards,
+        );
         cards.push(...ruleCards);
       }
       return c.json({ cards: cards.map((card, i) => ({ uuid: cardUuid(body.hookInstance, service.id, i), ...card })) }, 200);

@@ -4,20 +4,24 @@
  * so a down worker costs each hook call little before it falls back to the workflow path.
  */
 import http from 'node:http';
-import { CDS_INFERENCE_PATH, CDS_INFERENCE_SECRET_HEADER, SUGGEST_DIAGNOSES_PATH, type ModelScore, type ScoreModelInput } from '../domain/cds/inference';
+import {
+  CDS_INFERENCE_PATH,
+  CDS_INFERENCE_SECRET_HEADER,
+  SUGGEST_DIAGNOSES_PATH,
+  type ModelScore,
+  type ScoreModelInput,
+} from '../domain/cds/inference';
 import type { SuggestionResult } from '../domain/cds/diagnosis';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 
 /** The model's answer, or its refusal (the activity's failure types); undefined means "use the workflow path". */
 export type InferenceAnswer =
-  | { ok: true; score: ModelScore }
-  | { ok: false; type: 'InvalidFeatures' | 'ModelNotFound'; message: string; details?: unknown };
+  { ok: true; score: ModelScore } | { ok: false; type: 'InvalidFeatures' | 'ModelNotFound'; message: string; details?: unknown };
 
 /** Diagnosis suggestions, or the worker's refusal; undefined: the endpoint is off, down or overloaded. */
 export type SuggestionAnswer =
-  | { ok: true; result: SuggestionResult }
-  | { ok: false; type: 'InvalidInput' | 'ModelNotFound'; message: string; details?: unknown };
+  { ok: true; result: SuggestionResult } | { ok: false; type: 'InvalidInput' | 'ModelNotFound'; message: string; details?: unknown };
 
 export interface InferenceClient {
   score(input: ScoreModelInput): Promise<InferenceAnswer | undefined>;
@@ -47,15 +51,25 @@ export function createInferenceClient(config: Config, logger: Logger): Inference
 
   function post(body: string, to: URL = url): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
-      const req = http.request(to, {
-        method: 'POST', agent, timeout: TIMEOUT_MS,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [CDS_INFERENCE_SECRET_HEADER]: config.CDS_INFERENCE_SECRET },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
+      const req = http.request(
+        to,
+        {
+          method: 'POST',
+          agent,
+          timeout: TIMEOUT_MS,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            [CDS_INFERENCE_SECRET_HEADER]: config.CDS_INFERENCE_SECRET,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', reject);
       req.end(body);
@@ -69,7 +83,7 @@ export function createInferenceClient(config: Config, logger: Logger): Inference
       try {
         res = await post(JSON.stringify(input));
       } catch (err) {
-        return unreachable(err instanceof Error ? (err as NodeJS.ErrnoException).code ?? err.message : 'error');
+        return unreachable(err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.message) : 'error');
       }
       if (res.status === 200) return { ok: true, score: JSON.parse(res.text) as ModelScore };
       if (res.status === 422 || res.status === 404) {
@@ -86,7 +100,7 @@ export function createInferenceClient(config: Config, logger: Logger): Inference
       try {
         res = await post(JSON.stringify({ text }), suggestUrl);
       } catch (err) {
-        return unreachable(err instanceof Error ? (err as NodeJS.ErrnoException).code ?? err.message : 'error');
+        return unreachable(err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.message) : 'error');
       }
       if (res.status === 200) return { ok: true, result: JSON.parse(res.text) as SuggestionResult };
       if (res.status === 422 || res.status === 404) {

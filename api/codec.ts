@@ -34,14 +34,23 @@ const CODEC_ROLES = ['ops', 'admin'] as const;
 
 /** CORS headers for configured origins only; any other origin gets none (the browser then refuses). */
 export function corsForConfiguredOrigins(origins: readonly string[]): MiddlewareHandler {
-  const allowed = cors({ origin: [...origins], credentials: true, allowHeaders: ['authorization', 'content-type', 'x-namespace'], allowMethods: ['POST', 'OPTIONS'] });
+  const allowed = cors({
+    origin: [...origins],
+    credentials: true,
+    allowHeaders: ['authorization', 'content-type', 'x-namespace'],
+    allowMethods: ['POST', 'OPTIONS'],
+  });
   return async (c, next) => (origins.includes(c.req.header('origin') ?? '') ? allowed(c, next) : next());
 }
 
 /** True when the token-less local default applies to this request (see the module comment). */
 export function loopbackOpen(config: Config, c: Context): boolean {
-  return config.CODEC_LOOPBACK_OPEN && isLoopbackHost(config.API_HOST) && isLoopbackHost(peerAddress(c))
-    && config.CORS_ORIGINS.includes(c.req.header('origin') ?? '');
+  return (
+    config.CODEC_LOOPBACK_OPEN &&
+    isLoopbackHost(config.API_HOST) &&
+    isLoopbackHost(peerAddress(c)) &&
+    config.CORS_ORIGINS.includes(c.req.header('origin') ?? '')
+  );
 }
 
 /** ops/admin token, or (decode only, no token sent) the loopback default. */
@@ -59,7 +68,8 @@ export function codecRouter(deps: ApiDeps) {
     createRoute({
       method: 'post',
       path: `/${op}`,
-      summary: op === 'decode' ? 'Decrypts payloads for the Temporal UI (ops and admin)' : 'Encrypts payloads for the Temporal UI (ops and admin)',
+      summary:
+        op === 'decode' ? 'Decrypts payloads for the Temporal UI (ops and admin)' : 'Encrypts payloads for the Temporal UI (ops and admin)',
       security: [{ bearer: [] }],
       middleware: [codecAccess(deps.config, op)] as const,
       request: { body: { content: { 'application/json': { schema: PayloadsSchema } }, required: true } },
@@ -81,7 +91,7 @@ export function codecRouter(deps: ApiDeps) {
         const out = await codec[op](payloads.map(fromJson));
         return c.json({ payloads: out.map(toJson) }, 200);
       } catch {
-        throw new ApiError(400, 'validation_failed', 'A payload could not be transformed with this installation\'s keys.');
+        throw new ApiError(400, 'validation_failed', "A payload could not be transformed with this installation's keys.");
       }
     });
   }

@@ -16,8 +16,9 @@ const SERVICE = {
   hook: 'patient-view',
   id: DIAGNOSIS_SERVICE_ID,
   title: 'Diagnosis suggestions from the complaints (ICD-10, top 3)',
-  description: `The three most probable three-character ICD-10 codes for the doctor's complaints text in Russian (ONNX model diagnosis-suggestions), `
-    + `with Russian titles and a probability band. A suggestion, not a diagnosis. Send the text in the request's extension "${COMPLAINTS_EXTENSION}".`,
+  description:
+    `The three most probable three-character ICD-10 codes for the doctor's complaints text in Russian (ONNX model diagnosis-suggestions), ` +
+    `with Russian titles and a probability band. A suggestion, not a diagnosis. Send the text in the request's extension "${COMPLAINTS_EXTENSION}".`,
   prefetch: {},
 };
 
@@ -37,12 +38,16 @@ interface HookBody {
 export function diagnosisServiceCall(deps: ApiDeps) {
   const suggest = createSuggester(deps);
   return async (body: HookBody, caller: Caller): Promise<CdsCard[]> => {
-    if (body.hook !== SERVICE.hook) throw new ApiError(400, 'validation_failed', `Service ${SERVICE.id} answers the ${SERVICE.hook} hook, not ${body.hook}.`);
+    if (body.hook !== SERVICE.hook)
+      throw new ApiError(400, 'validation_failed', `Service ${SERVICE.id} answers the ${SERVICE.hook} hook, not ${body.hook}.`);
     const text = body.extension?.[COMPLAINTS_EXTENSION];
     if (typeof text !== 'string') {
-      throw new ApiError(400, 'validation_failed', `Send the complaints text as a string in the request's extension "${COMPLAINTS_EXTENSION}".`, [
-        { path: `extension.${COMPLAINTS_EXTENSION}`, message: 'required string' },
-      ]);
+      throw new ApiError(
+        400,
+        'validation_failed',
+        `Send the complaints text as a string in the request's extension "${COMPLAINTS_EXTENSION}".`,
+        [{ path: `extension.${COMPLAINTS_EXTENSION}`, message: 'required string' }],
+      );
     }
     const meta = diagnosisModelMeta();
     const requestKey = `diag:${body.hookInstance}:${cdsRequestDigest(deps.config, [body.context.patientId, text])}`;

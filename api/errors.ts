@@ -80,7 +80,8 @@ export type ErrorCode =
   // Lab messages (api/lab-messages).
   | 'message_not_whole'
   // Messages (api/notify).
-  | 'invalid_contact' | 'roster_entry_not_found';
+  | 'invalid_contact'
+  | 'roster_entry_not_found';
 
 export class ApiError extends Error {
   constructor(
@@ -115,9 +116,11 @@ export { errorBody } from '../platform/error-body';
 export function validationHook(result: { success: boolean; error?: z.ZodError }, c: Context) {
   if (!result.success && result.error) {
     // An unknown field (strict schemas) is named in the path, one entry per field.
-    const details = result.error.issues.flatMap((i) => (i.code === 'unrecognized_keys'
-      ? i.keys.map((key) => ({ path: [...i.path, key].join('.'), message: `Unknown field "${key}".` }))
-      : [{ path: i.path.join('.'), message: i.message }]));
+    const details = result.error.issues.flatMap((i) =>
+      i.code === 'unrecognized_keys'
+        ? i.keys.map((key) => ({ path: [...i.path, key].join('.'), message: `Unknown field "${key}".` }))
+        : [{ path: i.path.join('.'), message: i.message }],
+    );
     return c.json(errorBody('validation_failed', 'The request is not valid: see details.', details), 400);
   }
   return undefined;
@@ -152,7 +155,10 @@ export function handleError(logger: Logger) {
     }
     const down = unavailableDependency(err);
     if (down) {
-      logger.warn({ requestId: c.get('requestId'), dependency: down, err: { name: err.name, code: (err as { code?: unknown }).code } }, 'dependency unavailable');
+      logger.warn(
+        { requestId: c.get('requestId'), dependency: down, err: { name: err.name, code: (err as { code?: unknown }).code } },
+        'dependency unavailable',
+      );
       c.header('Retry-After', '5');
       return c.json(errorBody('unavailable', UNAVAILABLE_MESSAGE[down]), 503);
     }
@@ -191,12 +197,16 @@ export function processRefusal(err: unknown, notFound = new ApiError(404, 'not_f
  * record can no longer change (409 invalid_state, naming its status); a refusal maps through the one table.
  */
 export async function sendToProcess<T>(
-  temporal: Client, row: { workflow_id: string; status: string }, what: string, send: (handle: WorkflowHandle) => Promise<T>,
+  temporal: Client,
+  row: { workflow_id: string; status: string },
+  what: string,
+  send: (handle: WorkflowHandle) => Promise<T>,
 ): Promise<T> {
   try {
     return await send(temporal.workflow.getHandle(row.workflow_id));
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'invalid_state', `The ${what} is ${row.status}; it can no longer change.`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new ApiError(409, 'invalid_state', `The ${what} is ${row.status}; it can no longer change.`);
     return fromProcessFailure(err);
   }
 }

@@ -24,16 +24,25 @@ const WorkerSchema = z.object({ up: z.boolean(), lastBeatSecondsAgo: z.number().
 const HealthSchema = z
   .object({
     status: z.enum(['ok', 'degraded']),
-    degraded: z.array(z.string()).openapi({ description: 'The parts that are down: postgres, temporal, worker-clinical, worker-cds', example: ['worker-cds'] }),
+    degraded: z
+      .array(z.string())
+      .openapi({ description: 'The parts that are down: postgres, temporal, worker-clinical, worker-cds', example: ['worker-cds'] }),
     postgres: DependencySchema,
     temporal: DependencySchema.extend({ namespace: z.string() }),
-    workers: z.record(z.string(), WorkerSchema).optional().openapi({ description: 'Each worker, from its health file (absent when WORKER_HEALTH_DIR is not set)' }),
+    workers: z
+      .record(z.string(), WorkerSchema)
+      .optional()
+      .openapi({ description: 'Each worker, from its health file (absent when WORKER_HEALTH_DIR is not set)' }),
     disk: DiskSchema.optional().openapi({ description: 'Free space of the local data folder (npm start only): down below 64 MB' }),
     warnings: z.array(z.string()).openapi({
-      description: 'Parts that work but need ops soon, without failing the check: calendar (a year without production-calendar decree data)', example: ['calendar'],
+      description:
+        'Parts that work but need ops soon, without failing the check: calendar (a year without production-calendar decree data)',
+      example: ['calendar'],
     }),
     calendar: z.object({
-      up: z.boolean(), decreeYears: z.record(z.string(), z.array(z.number())), missingYears: z.record(z.string(), z.array(z.number())),
+      up: z.boolean(),
+      decreeYears: z.record(z.string(), z.array(z.number())),
+      missingYears: z.record(z.string(), z.array(z.number())),
       deadlinesWithoutDecree: z.number().openapi({ description: 'Deadlines this API process counted through a year without decree data' }),
     }),
   })
@@ -52,7 +61,9 @@ const healthRoute = createRoute({
 async function timed(check: () => Promise<boolean>): Promise<{ up: boolean; latencyMs: number }> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), CHECK_DEADLINE_MS); });
+  const deadline = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), CHECK_DEADLINE_MS);
+  });
   const up = await Promise.race([check().catch(() => false), deadline]);
   clearTimeout(timer);
   return { up, latencyMs: Math.round(performance.now() - started) };
@@ -71,25 +82,35 @@ export function healthRouter(deps: ApiDeps) {
     ]);
     const dir = deps.config.WORKER_HEALTH_DIR;
     const workers = dir
-      ? Object.fromEntries(WORKER_NAMES.map((name) => {
-        const age = healthFileAgeMs(workerHealthFile(dir, name));
-        return [name, { up: age !== null && age <= WORKER_STALE_MS, lastBeatSecondsAgo: age === null ? null : Math.round(age / 1000) }];
-      }))
+      ? Object.fromEntries(
+          WORKER_NAMES.map((name) => {
+            const age = healthFileAgeMs(workerHealthFile(dir, name));
+            return [name, { up: age !== null && age <= WORKER_STALE_MS, lastBeatSecondsAgo: age === null ? null : Math.round(age / 1000) }];
+          }),
+        )
       : undefined;
     // The local engine's data folder: Postgres and Temporal stop writing when it fills.
     const disk = dir ? dataDiskSpace(deps.config.DATA_DIR) : undefined;
     const degraded = [
       ...(postgres.up ? [] : ['postgres']),
       ...(temporal.up ? [] : ['temporal']),
-      ...Object.entries(workers ?? {}).filter(([, w]) => !w.up).map(([name]) => name),
+      ...Object.entries(workers ?? {})
+        .filter(([, w]) => !w.up)
+        .map(([name]) => name),
       ...(disk && !disk.up ? ['disk'] : []),
     ];
     // A calendar gap is a warning, not a 503: the engine still counts (by date-holidays) and says so.
     const calendar = calendarHealth();
     const warnings = calendar.up ? [] : ['calendar'];
     const body = {
-      status: degraded.length ? ('degraded' as const) : ('ok' as const), degraded, warnings, postgres, temporal: { ...temporal, namespace },
-      ...(workers ? { workers } : {}), ...(disk ? { disk } : {}), calendar,
+      status: degraded.length ? ('degraded' as const) : ('ok' as const),
+      degraded,
+      warnings,
+      postgres,
+      temporal: { ...temporal, namespace },
+      ...(workers ? { workers } : {}),
+      ...(disk ? { disk } : {}),
+      calendar,
     };
     return degraded.length ? c.json(body, 503) : c.json(body, 200);
   });

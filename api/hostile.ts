@@ -14,12 +14,14 @@ export const BODY_LIMIT_BYTES = 256 * 1024;
 export const LARGE_BODY_LIMIT_BYTES = 1024 * 1024;
 const LARGE_BODY_PATHS = [/^\/lab-results\/hl7v2$/, /^\/cds-services\/[^/]+$/];
 
-const limit = (maxSize: number) => bodyLimit({
-  maxSize,
-  // The body is left unread: the connection closes after the answer, so a keep-alive client's next
-  // request goes on a fresh connection instead of into the rest of this body.
-  onError: (c) => c.json(errorBody('payload_too_large', `The request body is larger than ${maxSize} bytes.`), 413, { connection: 'close' }),
-});
+const limit = (maxSize: number) =>
+  bodyLimit({
+    maxSize,
+    // The body is left unread: the connection closes after the answer, so a keep-alive client's next
+    // request goes on a fresh connection instead of into the rest of this body.
+    onError: (c) =>
+      c.json(errorBody('payload_too_large', `The request body is larger than ${maxSize} bytes.`), 413, { connection: 'close' }),
+  });
 
 export function limitBodies(): MiddlewareHandler<AppEnv> {
   const small = limit(BODY_LIMIT_BYTES);

@@ -14,10 +14,12 @@ let titles: Map<string, string> | undefined;
 
 function load(): Map<string, string> {
   const lines = gunzipSync(readFileSync(ICD10_LIST_PATH)).toString('utf8').split('\n').slice(1).filter(Boolean);
-  return new Map(lines.map((line) => {
-    const at = line.indexOf(';');
-    return [line.slice(0, at), line.slice(at + 1)] as const;
-  }));
+  return new Map(
+    lines.map((line) => {
+      const at = line.indexOf(';');
+      return [line.slice(0, at), line.slice(at + 1)] as const;
+    }),
+  );
 }
 
 /** The code as written in the list (upper case, trimmed) with its Russian title, or undefined when the list has no such code. */

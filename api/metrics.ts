@@ -12,21 +12,23 @@ import type { AuthSettings } from '../platform/tokens';
 import { errorResponse } from './errors';
 import { newRouter, type ApiDeps } from './router';
 
-const metricsRoute = (auth: AuthSettings, metricsToken: string | undefined) => createRoute({
-  method: 'get',
-  path: '/metrics',
-  summary: 'Prometheus metrics of the API process (METRICS_TOKEN, or an ops/admin token)',
-  security: [{ bearer: [] }],
-  middleware: [metricsAccess(auth, { metricsToken, loopbackOpen: false })] as const,
-  responses: {
-    200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
-    401: errorResponse('No valid token'),
-    403: errorResponse('Only ops and admins may read metrics'),
-  },
-});
+const metricsRoute = (auth: AuthSettings, metricsToken: string | undefined) =>
+  createRoute({
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics of the API process (METRICS_TOKEN, or an ops/admin token)',
+    security: [{ bearer: [] }],
+    middleware: [metricsAccess(auth, { metricsToken, loopbackOpen: false })] as const,
+    responses: {
+      200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
+      401: errorResponse('No valid token'),
+      403: errorResponse('Only ops and admins may read metrics'),
+    },
+  });
 
 export function metricsRouter(deps: ApiDeps) {
   registerDbGauges(metricsRegistry, dbGauges(deps.db));
   return newRouter().openapi(metricsRoute(deps.config, deps.config.METRICS_TOKEN), async (c) =>
-    c.text(await renderMetrics(), 200, { 'content-type': METRICS_CONTENT_TYPE }));
+    c.text(await renderMetrics(), 200, { 'content-type': METRICS_CONTENT_TYPE }),
+  );
 }

@@ -14,7 +14,8 @@ class UsageError extends Error {}
 /** Hours as a positive number up to MAX_TOKEN_HOURS ("1.5" is fine; "x", "-1", "0" are not). */
 export function parseHours(text: string): number {
   const hours = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
-  if (!(hours > 0 && hours <= MAX_TOKEN_HOURS)) throw new UsageError(`--hours must be a number of hours above 0 and at most ${MAX_TOKEN_HOURS}; got "${text}".`);
+  if (!(hours > 0 && hours <= MAX_TOKEN_HOURS))
+    throw new UsageError(`--hours must be a number of hours above 0 and at most ${MAX_TOKEN_HOURS}; got "${text}".`);
   return hours;
 }
 
@@ -24,7 +25,13 @@ function parse(argv: string[]) {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { patient: { type: 'string' }, practitioner: { type: 'string' }, clinic: { type: 'string' }, sub: { type: 'string' }, hours: { type: 'string', default: '12' } },
+      options: {
+        patient: { type: 'string' },
+        practitioner: { type: 'string' },
+        clinic: { type: 'string' },
+        sub: { type: 'string' },
+        hours: { type: 'string', default: '12' },
+      },
     });
   } catch (err) {
     // e.g. `--hours -1`: parseArgs reads -1 as an option; `--hours=-1` reaches parseHours.
@@ -32,10 +39,18 @@ function parse(argv: string[]) {
   }
   const { positionals, values } = parsed;
   const role = positionals[0] as Role;
-  if (positionals.length === 1 && !ROLES.includes(role)) throw new UsageError(`unknown role "${positionals[0]}": the role is one of ${ROLES.join(', ')}.`);
+  if (positionals.length === 1 && !ROLES.includes(role))
+    throw new UsageError(`unknown role "${positionals[0]}": the role is one of ${ROLES.join(', ')}.`);
   if (positionals.length !== 1) throw new UsageError(`a role is required: one of ${ROLES.join(', ')}.`);
   requireScope(role, values);
-  return { role, hours: parseHours(values.hours), sub: values.sub, patient: values.patient, practitioner: values.practitioner, clinic: values.clinic };
+  return {
+    role,
+    hours: parseHours(values.hours),
+    sub: values.sub,
+    patient: values.patient,
+    practitioner: values.practitioner,
+    clinic: values.clinic,
+  };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -49,7 +64,10 @@ export function requireScope(role: Role, values: { patient?: string; practitione
   if ((role === 'registrar' || role === 'lab') && !clinicClaims(undefined, values.clinic).length) {
     throw new UsageError(`a ${role} token needs --clinic <uuid>[,<uuid>…]: the clinic(s) it acts for.`);
   }
-  for (const [flag, value] of [['--patient', values.patient], ['--practitioner', values.practitioner]] as const) {
+  for (const [flag, value] of [
+    ['--patient', values.patient],
+    ['--practitioner', values.practitioner],
+  ] as const) {
     if (value !== undefined && !UUID.test(value)) throw new UsageError(`${flag} must be a uuid; got "${value}".`);
   }
   const bad = clinicClaims(undefined, values.clinic).find((id) => !UUID.test(id));
@@ -69,7 +87,14 @@ async function main() {
   const clinics = clinicClaims(undefined, args.clinic);
   const token = await mintToken(
     loadConfig().AUTH_SECRET,
-    { id: args.sub ?? `${args.role}-cli`, role: args.role, patientId: args.patient, practitionerId: args.practitioner, clinicId: clinics[0], ...(clinics.length > 1 ? { clinicIds: clinics } : {}) },
+    {
+      id: args.sub ?? `${args.role}-cli`,
+      role: args.role,
+      patientId: args.patient,
+      practitionerId: args.practitioner,
+      clinicId: clinics[0],
+      ...(clinics.length > 1 ? { clinicIds: clinics } : {}),
+    },
     Math.round(args.hours * 3600),
   );
   process.stdout.write(`${token}\n`);

@@ -23,11 +23,19 @@ const OpsSummarySchema = z
     diagnosisSuggestions: z.object({
       windowDays: z.literal(7),
       answered: z.number().int().openapi({ description: 'Suggestions answered in the last seven days' }),
-      lowConfidenceShare: z.number().openapi({ description: 'Share of them below the model\'s confidence threshold (drift signal)' }),
-      byClinic: z.array(z.object({
-        clinicId: z.string(), clinicCode: z.string(), evaluated: z.number().int().openapi({ description: 'Visits completed with a code after a suggestion' }),
-        hit1: z.number().int(), hit3: z.number().int(), hit3Rate: z.number(),
-      })).openapi({ description: 'Weekly Hit@1/Hit@3 of the visit\'s latest suggestion against the doctor\'s final code' }),
+      lowConfidenceShare: z.number().openapi({ description: "Share of them below the model's confidence threshold (drift signal)" }),
+      byClinic: z
+        .array(
+          z.object({
+            clinicId: z.string(),
+            clinicCode: z.string(),
+            evaluated: z.number().int().openapi({ description: 'Visits completed with a code after a suggestion' }),
+            hit1: z.number().int(),
+            hit3: z.number().int(),
+            hit3Rate: z.number(),
+          }),
+        )
+        .openapi({ description: "Weekly Hit@1/Hit@3 of the visit's latest suggestion against the doctor's final code" }),
     }),
   })
   .openapi('OpsSummary');
@@ -36,7 +44,8 @@ export function opsSummaryRouter(deps: ApiDeps) {
   const route = createRoute({
     method: 'get',
     path: '/summary',
-    summary: 'Counts of every process by state, overdue referrals, unacknowledged critical results, late lab orders, held slots, weekly diagnosis-suggestion hits',
+    summary:
+      'Counts of every process by state, overdue referrals, unacknowledged critical results, late lab orders, held slots, weekly diagnosis-suggestion hits',
     security: [{ bearer: [] }],
     middleware: [requireRole(deps.config, 'ops', 'admin')] as const,
     responses: {

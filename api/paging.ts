@@ -6,7 +6,9 @@ import { z } from '@hono/zod-openapi';
 import { ApiError } from './errors';
 
 export const MoreField = z.boolean().openapi({ description: 'True when the list was cut at its limit: more rows match' });
-export const NextCursorField = z.string().nullable()
+export const NextCursorField = z
+  .string()
+  .nullable()
   .openapi({ description: 'Pass as `cursor` to fetch the rows after this page; null on the last page' });
 export const CursorQuery = z.string().min(1).max(400).optional().openapi({ description: 'The nextCursor of the previous page' });
 

@@ -19,17 +19,37 @@ const Uuid = z.string().uuid();
 const MAX_EXAMINED = 200;
 const BATCH = 50;
 
-const FoundPatientSchema = z.object({
-  id: Uuid, fullName: z.string(), birthDate: z.string(), sex: z.string(), policyNumber: z.string().nullable(),
-  homeClinicId: Uuid.nullable(), homeClinicName: z.string().nullable(),
-}).openapi('FoundPatient');
-const PatientSearchSchema = z.object({ patients: z.array(FoundPatientSchema), more: MoreField, nextCursor: NextCursorField }).openapi('PatientSearch');
+const FoundPatientSchema = z
+  .object({
+    id: Uuid,
+    fullName: z.string(),
+    birthDate: z.string(),
+    sex: z.string(),
+    policyNumber: z.string().nullable(),
+    homeClinicId: Uuid.nullable(),
+    homeClinicName: z.string().nullable(),
+  })
+  .openapi('FoundPatient');
+const PatientSearchSchema = z
+  .object({ patients: z.array(FoundPatientSchema), more: MoreField, nextCursor: NextCursorField })
+  .openapi('PatientSearch');
 
 const SearchQuery = z.object({
-  name: z.string().trim().min(2).max(100).optional()
+  name: z
+    .string()
+    .trim()
+    .min(2)
+    .max(100)
+    .optional()
     .openapi({ description: 'A prefix of the full name or of the family name, any case', example: 'orlo' }),
-  birthDate: z.string().regex(/^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'must be a date YYYY-MM-DD').optional(),
-  policyNumber: z.string().regex(/^[0-9 ]{6,24}$/, 'must be the policy number\'s digits').optional()
+  birthDate: z
+    .string()
+    .regex(/^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'must be a date YYYY-MM-DD')
+    .optional(),
+  policyNumber: z
+    .string()
+    .regex(/^[0-9 ]{6,24}$/, "must be the policy number's digits")
+    .optional()
     .openapi({ example: '7800000000104729' }),
   limit: z.coerce.number().int().min(1).max(50).default(20),
   cursor: CursorQuery,
@@ -51,7 +71,8 @@ export type PatientQuery = z.output<typeof SearchQuery>;
 export async function findPatients(c: Context<AppEnv>, db: Db, q: PatientQuery) {
   const name = q.name?.toLowerCase().replace(/\s+/g, ' ');
   const policyNumber = q.policyNumber?.replace(/ /g, '');
-  if (!name && !q.birthDate && !policyNumber) throw new ApiError(400, 'validation_failed', 'Name a patient: name, birthDate or policyNumber.');
+  if (!name && !q.birthDate && !policyNumber)
+    throw new ApiError(400, 'validation_failed', 'Name a patient: name, birthDate or policyNumber.');
   let after = q.cursor ? patientCursor(q.cursor) : undefined;
   const mayFind = await patientFinder(db, c.get('caller'));
 
@@ -67,7 +88,10 @@ export async function findPatients(c: Context<AppEnv>, db: Db, q: PatientQuery) 
       if (allowed[i]) found.push(p);
       if (found.length > q.limit) break;
     }
-    if (batch.length < BATCH) { exhausted = found.length <= q.limit; break; }
+    if (batch.length < BATCH) {
+      exhausted = found.length <= q.limit;
+      break;
+    }
   }
   const page = found.slice(0, q.limit);
   const more = found.length > q.limit || !exhausted;
@@ -78,10 +102,16 @@ export async function findPatients(c: Context<AppEnv>, db: Db, q: PatientQuery) 
   const names = await lookupNames(db, { clinics: page.map((p) => p.home_clinic_id) });
   return {
     patients: page.map((p) => ({
-      id: p.id, fullName: p.full_name, birthDate: p.birth_date, sex: p.sex, policyNumber: p.policy_number,
-      homeClinicId: p.home_clinic_id, homeClinicName: names.clinic(p.home_clinic_id)?.name ?? null,
+      id: p.id,
+      fullName: p.full_name,
+      birthDate: p.birth_date,
+      sex: p.sex,
+      policyNumber: p.policy_number,
+      homeClinicId: p.home_clinic_id,
+      homeClinicName: names.clinic(p.home_clinic_id)?.name ?? null,
     })),
-    more, nextCursor: more && resumeAt ? encodeCursor('patients', [resumeAt.key, resumeAt.id]) : null,
+    more,
+    nextCursor: more && resumeAt ? encodeCursor('patients', [resumeAt.key, resumeAt.id]) : null,
   };
 }
 
@@ -90,17 +120,26 @@ export function patientSearchRouter(deps: ApiDeps) {
   const searchers = requireRole(config, 'registrar', 'doctor', 'admin');
   const router = newRouter();
 
-  router.openapi(createRoute({
-    method: 'get', path: '/patients', summary: 'Find patients by name prefix, birth date or policy number, among those I may see',
-    description: 'Registrars: patients attached to or seen at their clinics. Doctors: their care relationships. Admin: everyone. '
-      + 'Criteria combine (AND); at least one is required.',
-    security: [{ bearer: [] }], middleware: [searchers] as const, request: { query: SearchQuery },
-    responses: {
-      200: { description: 'Matches by name, a page at a time', content: { 'application/json': { schema: PatientSearchSchema } } },
-      400: errorResponse('validation_failed: no criterion, or a malformed one or cursor'),
-      401: errorResponse('No or invalid token'), 403: errorResponse('Role not allowed'),
-    },
-  }), async (c) => c.json(await findPatients(c, db, c.req.valid('query')), 200));
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/patients',
+      summary: 'Find patients by name prefix, birth date or policy number, among those I may see',
+      description:
+        'Registrars: patients attached to or seen at their clinics. Doctors: their care relationships. Admin: everyone. ' +
+        'Criteria combine (AND); at least one is required.',
+      security: [{ bearer: [] }],
+      middleware: [searchers] as const,
+      request: { query: SearchQuery },
+      responses: {
+        200: { description: 'Matches by name, a page at a time', content: { 'application/json': { schema: PatientSearchSchema } } },
+        400: errorResponse('validation_failed: no criterion, or a malformed one or cursor'),
+        401: errorResponse('No or invalid token'),
+        403: errorResponse('Role not allowed'),
+      },
+    }),
+    async (c) => c.json(await findPatients(c, db, c.req.valid('query')), 200),
+  );
 
   return router;
 }

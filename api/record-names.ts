@@ -22,9 +22,10 @@ export async function nameRecordItems(db: Db, items: RecordItem[]) {
     const f = fields[n]!;
     const clinic = names.clinic(str(f.clinicId));
     const extra: Record<string, unknown> = {};
-    if (clinic) Object.assign(extra, { clinicName: clinic.name, timeZone: clinic.timeZone, atLocal: localDateTime(item.at, clinic.timeZone) });
+    if (clinic)
+      Object.assign(extra, { clinicName: clinic.name, timeZone: clinic.timeZone, atLocal: localDateTime(item.at, clinic.timeZone) });
     for (const k of PRACTITIONER_KEYS) if (k in f) extra[nameKey(k)] = names.practitioner(str(f[k]));
-    if (Array.isArray(f.tests)) extra.testNames = f.tests.map((t) => (typeof t === 'string' ? names.test(t) ?? t : String(t)));
+    if (Array.isArray(f.tests)) extra.testNames = f.tests.map((t) => (typeof t === 'string' ? (names.test(t) ?? t) : String(t)));
     return { ...item, ...extra };
   });
 }

@@ -16,7 +16,6 @@ import { ApiError, sendToProcess } from './errors';
 import { presentReferrals } from './referral-names';
 import type { ApiDeps, AppEnv } from './router';
 
-
 /** A list's rows with names beside ids and the offers still bookable now. */
 export async function presentWithOffers(db: Db, caller: Caller, rows: Referral[], recordRead = false) {
   const named = await presentReferrals(db, caller, rows, recordRead);
@@ -50,7 +49,14 @@ export function referralDesk(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
   async function book(c: Context<AppEnv>, referralId: string, slotId: string) {
     const row = await ownReferral(c, referralId);
     const v = await update(row, (h) => h.executeUpdate(bookReferralUpdate, { args: [{ slotId, by: c.get('caller').id }] }));
-    return { appointmentId: v.appointmentId, status: v.status, slotId: v.slotId, practitionerId: v.practitionerId, clinicId: v.clinicId, startsAt: v.startsAt };
+    return {
+      appointmentId: v.appointmentId,
+      status: v.status,
+      slotId: v.slotId,
+      practitionerId: v.practitionerId,
+      clinicId: v.clinicId,
+      startsAt: v.startsAt,
+    };
   }
 
   return { ownReferral, update, queue, book };

@@ -14,11 +14,14 @@ import type { Caller } from './auth';
 /** The fields lists add to a referral (optional in the schema: single reads and actions answer without them). */
 export const ReferralNameFields = {
   clinicName: z.string().optional(),
-  timeZone: z.string().optional().openapi({ description: 'The referring clinic\'s zone' }),
-  deadlineAtLocal: z.string().optional().openapi({ description: 'The legal deadline on the referring clinic\'s clock', example: '2026-12-21T18:00' }),
+  timeZone: z.string().optional().openapi({ description: "The referring clinic's zone" }),
+  deadlineAtLocal: z
+    .string()
+    .optional()
+    .openapi({ description: "The legal deadline on the referring clinic's clock", example: '2026-12-21T18:00' }),
   referringPractitionerName: z.string().nullable().optional(),
   targetPractitionerName: z.string().nullable().optional(),
-  patientName: z.string().nullable().optional().openapi({ description: 'Null where the caller may not see the patient\'s name' }),
+  patientName: z.string().nullable().optional().openapi({ description: "Null where the caller may not see the patient's name" }),
 };
 
 /**
@@ -29,7 +32,10 @@ export const ReferralNameFields = {
 export function mayNamePatient(caller: Caller, row: Referral, recordRead = false): boolean {
   if (recordRead || caller.role === 'admin' || caller.role === 'patient' || caller.role === 'registrar') return true;
   if (caller.role === 'doctor') {
-    return !!caller.practitionerId && (caller.practitionerId === row.referring_practitioner_id || caller.practitionerId === row.target_practitioner_id);
+    return (
+      !!caller.practitionerId &&
+      (caller.practitionerId === row.referring_practitioner_id || caller.practitionerId === row.target_practitioner_id)
+    );
   }
   return false;
 }
@@ -44,7 +50,9 @@ export async function presentReferrals(db: Db, caller: Caller, rows: Referral[],
     const clinic = names.clinic(r.clinic_id);
     return {
       ...referralView(r),
-      clinicName: clinic?.name ?? '', timeZone: clinic?.timeZone ?? 'UTC', deadlineAtLocal: localDateTime(r.deadline_at, clinic?.timeZone ?? 'UTC'),
+      clinicName: clinic?.name ?? '',
+      timeZone: clinic?.timeZone ?? 'UTC',
+      deadlineAtLocal: localDateTime(r.deadline_at, clinic?.timeZone ?? 'UTC'),
       referringPractitionerName: names.practitioner(r.referring_practitioner_id),
       targetPractitionerName: names.practitioner(r.target_practitioner_id),
       patientName: mayNamePatient(caller, r, recordRead) ? names.patient(r.patient_id) : null,

@@ -12,7 +12,12 @@ import { ApiError } from './errors';
 import { referralDesk } from './referral-desk';
 import type { ApiDeps, AppEnv } from './router';
 
-export interface ReportInput { patientId: string; conclusion: string; icd10: string[]; recommendations: string }
+export interface ReportInput {
+  patientId: string;
+  conclusion: string;
+  icd10: string[];
+  recommendations: string;
+}
 
 export function doctorOf(caller: Caller): string {
   if (!caller.practitionerId) throw new ApiError(403, 'wrong_practitioner', 'This doctor token names no practitioner.');
@@ -28,8 +33,9 @@ export function referralReportCommands(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
     const visit = row.appointment_id
       ? await db.selectFrom('appointments').select('practitioner_id').where('id', '=', row.appointment_id).executeTakeFirst()
       : undefined;
-    if (!visit || visit.practitioner_id !== practitionerId) throw new ApiError(403, 'wrong_practitioner', 'Only the specialist who saw the patient may post the report.');
-    if (patientId !== row.patient_id) throw new ApiError(403, 'wrong_patient', 'This report is for another patient than the referral\'s.');
+    if (!visit || visit.practitioner_id !== practitionerId)
+      throw new ApiError(403, 'wrong_practitioner', 'Only the specialist who saw the patient may post the report.');
+    if (patientId !== row.patient_id) throw new ApiError(403, 'wrong_patient', "This report is for another patient than the referral's.");
   }
 
   return {
@@ -40,8 +46,14 @@ export function referralReportCommands(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
       const practitionerId = doctorOf(c.get('caller'));
       // Checked here, before the process: a repeated update id is answered from history without its validator.
       await assertReportsOn(row, practitionerId, b.patientId);
-      if (!b.icd10.every((code) => ICD10.test(code))) throw new ApiError(422, 'invalid_icd10', 'Every ICD-10 code must look like I10 or E11.65.');
-      await update(row, (h) => h.executeUpdate(postReportUpdate, { args: [{ practitionerId, patientId: b.patientId, conclusion: b.conclusion, icd10: b.icd10, recommendations: b.recommendations }], updateId: 'report' }));
+      if (!b.icd10.every((code) => ICD10.test(code)))
+        throw new ApiError(422, 'invalid_icd10', 'Every ICD-10 code must look like I10 or E11.65.');
+      await update(row, (h) =>
+        h.executeUpdate(postReportUpdate, {
+          args: [{ practitionerId, patientId: b.patientId, conclusion: b.conclusion, icd10: b.icd10, recommendations: b.recommendations }],
+          updateId: 'report',
+        }),
+      );
       return row;
     },
     /** The referring doctor acknowledges the report; the referral closes. Returns whether it was closed already. */
@@ -49,9 +61,12 @@ export function referralReportCommands(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
       const row = await ownReferral(c, id);
       const caller = c.get('caller');
       const practitionerId = doctorOf(caller);
-      if (practitionerId !== row.referring_practitioner_id) throw new ApiError(403, 'wrong_practitioner', 'Only the referring practitioner acknowledges the report.');
+      if (practitionerId !== row.referring_practitioner_id)
+        throw new ApiError(403, 'wrong_practitioner', 'Only the referring practitioner acknowledges the report.');
       if (row.status === 'closed' && row.acknowledged_at) return { row, already: true };
-      await update(row, (h) => h.executeUpdate(acknowledgeReportUpdate, { args: [{ practitionerId, by: caller.id }], updateId: 'acknowledge' }));
+      await update(row, (h) =>
+        h.executeUpdate(acknowledgeReportUpdate, { args: [{ practitionerId, by: caller.id }], updateId: 'acknowledge' }),
+      );
       return { row, already: false };
     },
   };

@@ -22,4 +22,3 @@ export type AppEnv = { Variables: AuthEnv['Variables'] & { accessAudit?: AccessA
 export function newRouter() {
   return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 }
-

@@ -17,9 +17,10 @@ async function main() {
     logger.info({ port: info.port }, 'api listening'),
   );
   // HL7 v2 over MLLP for lab systems: the same intake as POST /lab-results/hl7v2 (docs/lab-messages.md).
-  const mllp = config.MLLP_PORT > 0
-    ? await startMllpServer({ db, temporal, logger }, { port: config.MLLP_PORT, senders: config.MLLP_SENDERS, peers: config.MLLP_PEERS })
-    : undefined;
+  const mllp =
+    config.MLLP_PORT > 0
+      ? await startMllpServer({ db, temporal, logger }, { port: config.MLLP_PORT, senders: config.MLLP_SENDERS, peers: config.MLLP_PEERS })
+      : undefined;
   const stop = () => {
     logger.info('api stopping');
     server.close(async () => {

@@ -6,7 +6,9 @@ const withCode = (message: string, code: unknown) => Object.assign(new Error(mes
 describe('unavailableDependency', () => {
   test('Postgres down: refused, shut down, starting, out of connections, a pool connect that timed out, a dropped connection', () => {
     expect(unavailableDependency(withCode('connect ECONNREFUSED 127.0.0.1:5433', 'ECONNREFUSED'))).toBe('postgres');
-    expect(unavailableDependency(new AggregateError([withCode('connect ECONNREFUSED ::1:5433', 'ECONNREFUSED')], 'connect failed'))).toBe('postgres');
+    expect(unavailableDependency(new AggregateError([withCode('connect ECONNREFUSED ::1:5433', 'ECONNREFUSED')], 'connect failed'))).toBe(
+      'postgres',
+    );
     expect(unavailableDependency(withCode('terminating connection due to administrator command', '57P01'))).toBe('postgres');
     expect(unavailableDependency(withCode('the database system is starting up', '57P03'))).toBe('postgres');
     expect(unavailableDependency(withCode('sorry, too many clients already', '53300'))).toBe('postgres');
@@ -21,7 +23,11 @@ describe('unavailableDependency', () => {
   });
 
   test('Temporal down: a ServiceError whose gRPC status is UNAVAILABLE', () => {
-    const grpc = Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14, details: 'No connection established', metadata: {} });
+    const grpc = Object.assign(new Error('14 UNAVAILABLE: No connection established'), {
+      code: 14,
+      details: 'No connection established',
+      metadata: {},
+    });
     expect(unavailableDependency(new ServiceError('Failed to start Workflow', { cause: grpc }))).toBe('temporal');
   });
 

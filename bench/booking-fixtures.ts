@@ -52,7 +52,9 @@ export async function growCity(db: Db, target: number): Promise<number> {
   const before = await count();
   if (before >= target) return before;
   const perPractitioner = 261 * 24; // weekdays in a year × slots a day
-  const originals = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM practitioners WHERE full_name NOT LIKE '% (bench %'`.execute(db)).rows[0]!.n);
+  const originals = Number(
+    (await sql<{ n: string }>`SELECT count(*) AS n FROM practitioners WHERE full_name NOT LIKE '% (bench %'`.execute(db)).rows[0]!.n,
+  );
   const copies = Math.max(0, Math.ceil((target - before) / perPractitioner / Math.max(1, originals)) - 1);
   await sql`
     INSERT INTO practitioners (clinic_id, full_name, specialty)

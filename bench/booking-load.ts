@@ -8,22 +8,45 @@
 import autocannon from 'autocannon';
 import { percentile } from './stack';
 
-export interface BookingJob { slotId: string; patientId: string }
+export interface BookingJob {
+  slotId: string;
+  patientId: string;
+}
 export type BookingMode = 'two-call' | 'one-call';
 
 export interface LoadResult {
-  mode: BookingMode; clients: number; bookings: number; completed: number; failures: Record<string, number>;
-  seconds: number; completePerSecond: number; bookP50: number; bookP99: number; confirmP50?: number; confirmP99?: number;
+  mode: BookingMode;
+  clients: number;
+  bookings: number;
+  completed: number;
+  failures: Record<string, number>;
+  seconds: number;
+  completePerSecond: number;
+  bookP50: number;
+  bookP99: number;
+  confirmP50?: number;
+  confirmP99?: number;
   /** Appointment ids that ended booked, for the Temporal catch-up check. */
   bookedIds: string[];
 }
 
-interface Ctx { job?: BookingJob; id?: string; t0?: number }
+interface Ctx {
+  job?: BookingJob;
+  id?: string;
+  t0?: number;
+}
 
 /** autocannon gives each connection amount/connections requests: whole bookings only when the jobs divide evenly. */
 export const evenJobs = (count: number, clients: number) => Math.ceil(count / clients) * clients;
 
-export async function runBookingLoad(opts: { apiUrl: string; token: string; jobs: BookingJob[]; clients: number; mode: BookingMode; keyPrefix: string }): Promise<LoadResult> {
+export async function runBookingLoad(opts: {
+  apiUrl: string;
+  token: string;
+  jobs: BookingJob[];
+  clients: number;
+  mode: BookingMode;
+  keyPrefix: string;
+}): Promise<LoadResult> {
   const { jobs, mode } = opts;
   if (jobs.length % opts.clients !== 0) throw new RangeError(`${jobs.length} jobs do not divide among ${opts.clients} clients (evenJobs)`);
   let next = 0;
@@ -33,7 +56,11 @@ export async function runBookingLoad(opts: { apiUrl: string; token: string; jobs
   const bookedIds: string[] = [];
   const fail = (call: string, status: number, body: string) => {
     let code = '';
-    try { code = (JSON.parse(body) as { error?: { code?: string } }).error?.code ?? ''; } catch { /* not JSON */ }
+    try {
+      code = (JSON.parse(body) as { error?: { code?: string } }).error?.code ?? '';
+    } catch {
+      /* not JSON */
+    }
     const key = `${call} ${status}${code ? ` ${code}` : ''}`;
     failures[key] = (failures[key] ?? 0) + 1;
   };
@@ -90,9 +117,15 @@ export async function runBookingLoad(opts: { apiUrl: string; token: string; jobs
   });
   const seconds = result.duration;
   return {
-    mode, clients: opts.clients, bookings: jobs.length, completed: bookedIds.length, failures, seconds,
+    mode,
+    clients: opts.clients,
+    bookings: jobs.length,
+    completed: bookedIds.length,
+    failures,
+    seconds,
     completePerSecond: +(bookedIds.length / seconds).toFixed(1),
-    bookP50: +percentile(book, 50).toFixed(1), bookP99: +percentile(book, 99).toFixed(1),
+    bookP50: +percentile(book, 50).toFixed(1),
+    bookP99: +percentile(book, 99).toFixed(1),
     ...(mode === 'two-call' ? { confirmP50: +percentile(confirm, 50).toFixed(1), confirmP99: +percentile(confirm, 99).toFixed(1) } : {}),
     bookedIds,
   };
@@ -101,20 +134,26 @@ export async function runBookingLoad(opts: { apiUrl: string; token: string; jobs
 /** Many clients at once for one slot, each for another patient: how fast are all answered, the losers above all? */
 export async function runSlotRace(opts: { apiUrl: string; token: string; slotId: string; patientIds: string[]; keyPrefix: string }) {
   const started = performance.now();
-  const answers = await Promise.all(opts.patientIds.map(async (patientId, i) => {
-    const t0 = performance.now();
-    const res = await fetch(`${opts.apiUrl}/appointments`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json', 'idempotency-key': `${opts.keyPrefix}-${i}` },
-      body: JSON.stringify({ slotId: opts.slotId, patientId }),
-    });
-    await res.arrayBuffer();
-    return { status: res.status, ms: performance.now() - t0 };
-  }));
+  const answers = await Promise.all(
+    opts.patientIds.map(async (patientId, i) => {
+      const t0 = performance.now();
+      const res = await fetch(`${opts.apiUrl}/appointments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json', 'idempotency-key': `${opts.keyPrefix}-${i}` },
+        body: JSON.stringify({ slotId: opts.slotId, patientId }),
+      });
+      await res.arrayBuffer();
+      return { status: res.status, ms: performance.now() - t0 };
+    }),
+  );
   const losers = answers.filter((a) => a.status === 409).map((a) => a.ms);
   return {
-    clients: opts.patientIds.length, allAnsweredMs: Math.round(performance.now() - started),
-    won: answers.filter((a) => a.status === 201).length, lost: losers.length, other: answers.length - answers.filter((a) => a.status === 201 || a.status === 409).length,
-    loserP50: +percentile(losers, 50).toFixed(1), loserP99: +percentile(losers, 99).toFixed(1),
+    clients: opts.patientIds.length,
+    allAnsweredMs: Math.round(performance.now() - started),
+    won: answers.filter((a) => a.status === 201).length,
+    lost: losers.length,
+    other: answers.length - answers.filter((a) => a.status === 201 || a.status === 409).length,
+    loserP50: +percentile(losers, 50).toFixed(1),
+    loserP99: +percentile(losers, 99).toFixed(1),
   };
 }

@@ -18,19 +18,31 @@ export async function runSearches(opts: { apiUrl: string; token: string; count: 
     url: opts.apiUrl,
     connections: 1,
     amount: opts.count,
-    requests: [{
-      method: 'GET',
-      setupRequest: (req) => {
-        const i = sent++;
-        started = performance.now();
-        const from = 1 + ((i * 37) % 350);
-        return { ...req, path: `/slots?from=${dayAhead(from)}&to=${dayAhead(from + 6)}&specialty=${SPECIALTIES[i % SPECIALTIES.length]}&limit=50`, headers: { authorization: `Bearer ${opts.token}` } };
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (req) => {
+          const i = sent++;
+          started = performance.now();
+          const from = 1 + ((i * 37) % 350);
+          return {
+            ...req,
+            path: `/slots?from=${dayAhead(from)}&to=${dayAhead(from + 6)}&specialty=${SPECIALTIES[i % SPECIALTIES.length]}&limit=50`,
+            headers: { authorization: `Bearer ${opts.token}` },
+          };
+        },
+        onResponse: (status) => {
+          latencies.push(performance.now() - started);
+          if (status !== 200) failures++;
+        },
       },
-      onResponse: (status) => {
-        latencies.push(performance.now() - started);
-        if (status !== 200) failures++;
-      },
-    }],
+    ],
   });
-  return { requests: latencies.length, failures, p50Ms: +percentile(latencies, 50).toFixed(1), p95Ms: +percentile(latencies, 95).toFixed(1), p99Ms: +percentile(latencies, 99).toFixed(1) };
+  return {
+    requests: latencies.length,
+    failures,
+    p50Ms: +percentile(latencies, 50).toFixed(1),
+    p95Ms: +percentile(latencies, 95).toFixed(1),
+    p99Ms: +percentile(latencies, 99).toFixed(1),
+  };
 }

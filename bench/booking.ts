@@ -23,7 +23,11 @@ import { CLINICAL_TASK_QUEUE } from '../domain/task-queues';
 import { percentile } from './stack';
 
 // `--server`: the production server only; `--both`: the dev server, then the server, one table.
-const MODES: Array<'dev' | 'server'> = process.argv.includes('--both') ? ['dev', 'server'] : process.argv.includes('--server') ? ['server'] : ['dev'];
+const MODES: Array<'dev' | 'server'> = process.argv.includes('--both')
+  ? ['dev', 'server']
+  : process.argv.includes('--server')
+    ? ['server']
+    : ['dev'];
 const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,8,32').split(',').filter(Boolean).map(Number);
 const PER_LEVEL: Record<number, number> = { 1: 200, 8: 600, 32: 1000 };
 const bookingsAt = (clients: number) => evenJobs(Number(process.env.BENCH_BOOKINGS ?? PER_LEVEL[clients] ?? 600), clients);
@@ -41,24 +45,38 @@ async function plainBookings(engine: EngineProcess, jobs: BookingJob[], clients:
   let next = 0;
   let failures = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: clients }, async () => {
-    for (let i = next++; i < jobs.length; i = next++) {
-      const job = jobs[i]!;
-      const t0 = performance.now();
-      const appointmentId = crypto.randomUUID();
-      try {
-        await booking.holdSlotRow({ appointmentId, workflowId: `plain-${appointmentId}`, patientId: job.patientId, slotId: job.slotId, bookedBy: 'bench', policy });
-        await booking.confirmAppointment({ appointmentId, workflowId: `plain-${appointmentId}`, by: 'bench' });
-      } catch {
-        failures++;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (let i = next++; i < jobs.length; i = next++) {
+        const job = jobs[i]!;
+        const t0 = performance.now();
+        const appointmentId = crypto.randomUUID();
+        try {
+          await booking.holdSlotRow({
+            appointmentId,
+            workflowId: `plain-${appointmentId}`,
+            patientId: job.patientId,
+            slotId: job.slotId,
+            bookedBy: 'bench',
+            policy,
+          });
+          await booking.confirmAppointment({ appointmentId, workflowId: `plain-${appointmentId}`, by: 'bench' });
+        } catch {
+          failures++;
+        }
+        latencies.push(performance.now() - t0);
       }
-      latencies.push(performance.now() - t0);
-    }
-  }));
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
   // Frees the slots for the runs through the API (the audit rows stay: the log is append-only).
   await engine.db.deleteFrom('appointments').where('clinic_id', '=', clinicId).execute();
-  return { perSecond: +((jobs.length - failures) / seconds).toFixed(1), p50: +percentile(latencies, 50).toFixed(1), p99: +percentile(latencies, 99).toFixed(1), failures };
+  return {
+    perSecond: +((jobs.length - failures) / seconds).toFixed(1),
+    p50: +percentile(latencies, 50).toFixed(1),
+    p99: +percentile(latencies, 99).toFixed(1),
+    failures,
+  };
 }
 
 /** CPU seconds used so far by each of the engine's processes. */
@@ -72,32 +90,64 @@ function cpuByProcess(engine: EngineProcess): Record<string, number> {
 async function catchUp(temporal: Client, clinicId: string, count: number, since: number): Promise<number> {
   const deadline = Date.now() + 300_000;
   while (Date.now() < deadline) {
-    const { count: n } = await temporal.workflow.count(`WorkflowType = 'bookingWorkflow' AND ClinicId = '${clinicId}' AND ProcessStatus = 'booked'`);
+    const { count: n } = await temporal.workflow.count(
+      `WorkflowType = 'bookingWorkflow' AND ClinicId = '${clinicId}' AND ProcessStatus = 'booked'`,
+    );
     if (n >= count) return +((performance.now() - since) / 1000).toFixed(1);
     await new Promise((r) => setTimeout(r, 250));
   }
   return NaN;
 }
 
-async function apiRun(engine: EngineProcess, temporal: Client, mode: BookingMode, clients: number, jobs: BookingJob[], clinicId: string, row: Row) {
+async function apiRun(
+  engine: EngineProcess,
+  temporal: Client,
+  mode: BookingMode,
+  clients: number,
+  jobs: BookingJob[],
+  clinicId: string,
+  row: Row,
+) {
   const token = await engine.token({ id: 'bench-registrar', role: 'registrar', clinicId });
   const cpu0 = cpuByProcess(engine);
-  const load = await runBookingLoad({ apiUrl: engine.baseUrl, token, jobs, clients, mode, keyPrefix: `bench-${mode}-${clients}-${Date.now()}` });
+  const load = await runBookingLoad({
+    apiUrl: engine.baseUrl,
+    token,
+    jobs,
+    clients,
+    mode,
+    keyPrefix: `bench-${mode}-${clients}-${Date.now()}`,
+  });
   const ended = performance.now();
   const endedAt = new Date();
   const cpu1 = cpuByProcess(engine);
   const settled = await catchUp(temporal, clinicId, load.completed, ended);
   // Answer → process started (the relay's stamp); absent before the outbox (the column then meant the API's own start).
   const lag = await startLag(engine, clinicId, endedAt).catch(() => undefined);
-  if (lag) Object.assign(row, mode === 'two-call' ? lag : Object.fromEntries(Object.entries(lag).map(([k, v]) => [`1call${k[0]!.toUpperCase()}${k.slice(1)}`, v])));
-  const cpuMs = Object.fromEntries(Object.keys(cpu1).map((k) => [k, +(((cpu1[k]! - (cpu0[k] ?? 0)) * 1000) / Math.max(1, load.completed)).toFixed(1)]));
+  if (lag)
+    Object.assign(
+      row,
+      mode === 'two-call' ? lag : Object.fromEntries(Object.entries(lag).map(([k, v]) => [`1call${k[0]!.toUpperCase()}${k.slice(1)}`, v])),
+    );
+  const cpuMs = Object.fromEntries(
+    Object.keys(cpu1).map((k) => [k, +(((cpu1[k]! - (cpu0[k] ?? 0)) * 1000) / Math.max(1, load.completed)).toFixed(1)]),
+  );
   const prefix = mode === 'two-call' ? '' : '1call';
   Object.assign(row, {
-    [`${prefix || 'api'}PerSec`]: load.completePerSecond, [`${prefix || 'book'}P50`]: load.bookP50, [`${prefix || 'book'}P99`]: load.bookP99,
-    ...(mode === 'two-call' ? { confirmP50: load.confirmP50!, confirmP99: load.confirmP99!, allBookedInTemporalS: settled } : { '1callBookedInTemporalS': settled }),
+    [`${prefix || 'api'}PerSec`]: load.completePerSecond,
+    [`${prefix || 'book'}P50`]: load.bookP50,
+    [`${prefix || 'book'}P99`]: load.bookP99,
+    ...(mode === 'two-call'
+      ? { confirmP50: load.confirmP50!, confirmP99: load.confirmP99!, allBookedInTemporalS: settled }
+      : { '1callBookedInTemporalS': settled }),
     // Bookings per second until the last process says booked: answered, and durable in Temporal.
-    [`${prefix || 'api'}ProcessesPerSec`]: +(load.completed / (load.completed / Math.max(0.1, load.completePerSecond) + settled)).toFixed(1),
-    [`${mode}Failures`]: Object.entries(load.failures).map(([k, v]) => `${k}×${v}`).join(', ') || 0,
+    [`${prefix || 'api'}ProcessesPerSec`]: +(load.completed / (load.completed / Math.max(0.1, load.completePerSecond) + settled)).toFixed(
+      1,
+    ),
+    [`${mode}Failures`]:
+      Object.entries(load.failures)
+        .map(([k, v]) => `${k}×${v}`)
+        .join(', ') || 0,
   });
   return { load, cpuMs };
 }
@@ -135,7 +185,11 @@ async function runMode(mode: 'dev' | 'server') {
       const alone = await relayAlone(engine, parked.jobs, parked.clinic.clinicId, CLINICAL_TASK_QUEUE);
       const c1 = cpuByProcess(engine);
       extra.push({ temporal: mode, test: 'relay-alone', ...alone });
-      cpuRows.push({ temporal: mode, clients: 'relay alone', ...Object.fromEntries(Object.keys(c1).map((k) => [k, +(((c1[k]! - (c0[k] ?? 0)) * 1000) / n).toFixed(1)])) });
+      cpuRows.push({
+        temporal: mode,
+        clients: 'relay alone',
+        ...Object.fromEntries(Object.keys(c1).map((k) => [k, +(((c1[k]! - (c0[k] ?? 0)) * 1000) / n).toFixed(1)])),
+      });
     }
 
     say(`== a ${RACE}-way race for one slot`);
@@ -143,17 +197,40 @@ async function runMode(mode: 'dev' | 'server') {
     const [raceSlot] = await benchSlots(engine.db, raceClinic, 1, 3);
     const racers = await benchPatients(engine.db, RACE);
     const raceToken = await engine.token({ id: 'bench-registrar', role: 'registrar', clinicId: raceClinic.clinicId });
-    extra.push({ temporal: mode, test: 'race', ...(await runSlotRace({ apiUrl: engine.baseUrl, token: raceToken, slotId: raceSlot!, patientIds: racers, keyPrefix: `race-${Date.now()}` })) });
+    extra.push({
+      temporal: mode,
+      test: 'race',
+      ...(await runSlotRace({
+        apiUrl: engine.baseUrl,
+        token: raceToken,
+        slotId: raceSlot!,
+        patientIds: racers,
+        keyPrefix: `race-${Date.now()}`,
+      })),
+    });
 
     say(`== slot search over ~${CITY_SLOTS} slots`);
     const t0 = performance.now();
     const slots = await growCity(engine.db, CITY_SLOTS);
     say(`city has ${slots} slots (grown in ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     const searchToken = await engine.token({ id: 'bench-patient', role: 'patient', patientId: racers[0]! });
-    extra.push({ temporal: mode, test: 'search-week-by-specialty', slotsInDb: slots, ...(await runSearches({ apiUrl: engine.baseUrl, token: searchToken, count: 400 })) });
+    extra.push({
+      temporal: mode,
+      test: 'search-week-by-specialty',
+      slotsInDb: slots,
+      ...(await runSearches({ apiUrl: engine.baseUrl, token: searchToken, count: 400 })),
+    });
     const counts = await relayCounts(engine.output());
     const starts = (counts.start ?? 0) + (counts.start_eager ?? 0);
-    if (starts) extra.push({ temporal: mode, test: 'eager grants', starts, eager: counts.start_eager ?? 0, folded: counts.folded ?? 0, told: counts.told ?? 0 });
+    if (starts)
+      extra.push({
+        temporal: mode,
+        test: 'eager grants',
+        starts,
+        eager: counts.start_eager ?? 0,
+        folded: counts.folded ?? 0,
+        told: counts.told ?? 0,
+      });
   } finally {
     await connection.close();
     await engine.stop();
@@ -169,8 +246,13 @@ async function main() {
     all.cpuRows.push(...r.cpuRows);
     all.extra.push(...r.extra);
   }
-  const names = { dev: 'dev = Temporal CLI v1.5.1 dev server, SQLite file (WAL)', server: 'server = temporal-server v1.29.1, Postgres persistence, 4 shards' };
-  say(`\nbench:booking against npm start; ${MODES.map((m) => names[m]).join('; ')}; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg()[0]!.toFixed(1)} at the end; ${new Date().toISOString().slice(0, 16)}Z`);
+  const names = {
+    dev: 'dev = Temporal CLI v1.5.1 dev server, SQLite file (WAL)',
+    server: 'server = temporal-server v1.29.1, Postgres persistence, 4 shards',
+  };
+  say(
+    `\nbench:booking against npm start; ${MODES.map((m) => names[m]).join('; ')}; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg()[0]!.toFixed(1)} at the end; ${new Date().toISOString().slice(0, 16)}Z`,
+  );
   say('Complete bookings/s (hold + confirm answered 201 + 200) and latencies in ms; plain = the same transactions on Postgres alone:');
   console.table(all.rows);
   say('CPU ms per complete booking (process included), by process: two-call run per level, and the relay alone:');

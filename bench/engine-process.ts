@@ -52,7 +52,16 @@ export interface EngineProcessOptions {
 }
 
 /** Variables of the calling process that belong to another stack (a test run's), never this engine's. */
-const FOREIGN = ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'AUTH_SECRET', 'PAYLOAD_KEY', 'CDS_DIGEST_SECRET', 'CLINICAL_TASK_QUEUE', 'WORKFLOW_BUNDLE_PATH', 'TEST_DATA_DIR'];
+const FOREIGN = [
+  'DATABASE_URL',
+  'TEMPORAL_ADDRESS',
+  'AUTH_SECRET',
+  'PAYLOAD_KEY',
+  'CDS_DIGEST_SECRET',
+  'CLINICAL_TASK_QUEUE',
+  'WORKFLOW_BUNDLE_PATH',
+  'TEST_DATA_DIR',
+];
 
 export async function startEngineProcess(opts: EngineProcessOptions): Promise<EngineProcess> {
   const ownDir = !opts.dataDir;
@@ -61,16 +70,33 @@ export async function startEngineProcess(opts: EngineProcessOptions): Promise<En
   const temporalPort = await freePortBelow32768();
   const [pgPort, uiPort, apiPort, mllpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const env: NodeJS.ProcessEnv = {
-    ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', ...opts.env, DATA_DIR: dataDir, TEMPORAL_MODE: opts.temporalMode,
-    EMBEDDED_PG_PORT: String(pgPort), TEMPORAL_DEV_PORT: String(temporalPort), TEMPORAL_UI_PORT: String(uiPort), API_PORT: String(apiPort), API_HOST: '127.0.0.1',
+    ...process.env,
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'info',
+    ...opts.env,
+    DATA_DIR: dataDir,
+    TEMPORAL_MODE: opts.temporalMode,
+    EMBEDDED_PG_PORT: String(pgPort),
+    TEMPORAL_DEV_PORT: String(temporalPort),
+    TEMPORAL_UI_PORT: String(uiPort),
+    API_PORT: String(apiPort),
+    API_HOST: '127.0.0.1',
     MLLP_PORT: String(mllpPort),
   };
   for (const key of FOREIGN) delete env[key];
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local-stack/start.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local-stack/start.ts'], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
-  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const opened: { db?: Db } = {};

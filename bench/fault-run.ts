@@ -66,9 +66,16 @@ export async function runFault(engine: EngineProcess, scenario: FaultScenario, o
     // Every row the load makes has created_at at or after its request, so nothing of ours is missed.
     const since = new Date();
     const record = new LoadRecord();
-    const load = runMixedLoad({ apiUrl: engine.apiUrl, tokens: engine.tokens }, {
-      durationMs: opts.loadSeconds * 1000, rate: opts.rate, runId: `${scenario.name}-${Date.now().toString(36)}`, retryForMs: opts.downMs + 60_000,
-    }, record);
+    const load = runMixedLoad(
+      { apiUrl: engine.apiUrl, tokens: engine.tokens },
+      {
+        durationMs: opts.loadSeconds * 1000,
+        rate: opts.rate,
+        runId: `${scenario.name}-${Date.now().toString(36)}`,
+        retryForMs: opts.downMs + 60_000,
+      },
+      record,
+    );
     await new Promise((r) => setTimeout(r, opts.faultAfterMs));
     const inFlight = (await probe.temporal.workflow.count(`ExecutionStatus = 'Running'`)).count;
     const faultAt = Date.now();
@@ -82,9 +89,20 @@ export async function runFault(engine: EngineProcess, scenario: FaultScenario, o
     const table = Object.values(rows);
     const left = Object.values(drained.left).reduce((s, n) => s + n, 0);
     const known = new Set(before.map(violationKey));
-    const violations = (await withRetries(() => checkInvariantsSettled(deps, { settleMs: 10_000 }))).violations.filter((v) => !known.has(violationKey(v)));
+    const violations = (await withRetries(() => checkInvariantsSettled(deps, { settleMs: 10_000 }))).violations.filter(
+      (v) => !known.has(violationKey(v)),
+    );
     return {
-      scenario, record, observations, inFlight, recoverMs, drainMs, left: drained.left, rows, violations, before,
+      scenario,
+      record,
+      observations,
+      inFlight,
+      recoverMs,
+      drainMs,
+      left: drained.left,
+      rows,
+      violations,
+      before,
       lost: table.reduce((s, r) => s + r.lost, 0) + left,
       duplicated: table.reduce((s, r) => s + r.duplicated, 0),
     };
@@ -102,7 +120,10 @@ export function faultRow(r: FaultResult, opts: Pick<FaultRunOptions, 'loadSecond
 
 /** What the API answered while the part was away: /health and the probe write, by status and code. */
 export function observed(o: FaultObservations): string {
-  const tally = (xs: string[]) => Object.entries(xs.reduce<Record<string, number>>((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {})).map(([k, n]) => `${k}×${n}`).join(' ');
+  const tally = (xs: string[]) =>
+    Object.entries(xs.reduce<Record<string, number>>((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {}))
+      .map(([k, n]) => `${k}×${n}`)
+      .join(' ');
   const slowest = Math.max(0, ...o.probes.map((p) => p.ms));
   return `health: ${tally(o.health.map((h) => `${h.status}${h.down.length ? ` down=${h.down.join('+')}` : ''}`))}; probe write: ${tally(o.probes.map((p) => `${p.status}${p.code ? ` ${p.code}` : ''}`))} (slowest ${slowest} ms)`;
 }

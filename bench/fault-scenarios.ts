@@ -54,13 +54,29 @@ function observe(engine: EngineProcess): { stop(): Promise<Pick<FaultObservation
       const started = Date.now();
       const [h, p] = await Promise.all([
         fetch(`${engine.apiUrl}/health`, { signal: AbortSignal.timeout(10_000) })
-          .then(async (r) => { const b = (await r.json()) as Record<string, any>; return { status: r.status, down: Array.isArray(b.degraded) ? (b.degraded as string[]) : [] }; })
+          .then(async (r) => {
+            const b = (await r.json()) as Record<string, any>;
+            return { status: r.status, down: Array.isArray(b.degraded) ? (b.degraded as string[]) : [] };
+          })
           .catch(() => ({ status: 0, down: ['api'] })),
         fetch(`${engine.apiUrl}/referrals`, {
-          method: 'POST', signal: AbortSignal.timeout(30_000),
-          headers: { authorization: `Bearer ${engine.tokens.doctor}`, 'content-type': 'application/json', 'idempotency-key': `fault-probe-${started}` },
-          body: JSON.stringify({ patientId: '00000000-0000-4000-8000-000000000000', referringPractitionerId: '00000000-0000-4000-8000-000000000000', specialty: 'cardiology', urgency: 'routine', reason: 'probe', icd10: 'I10' }),
-        }).then(async (r) => ({ status: r.status, code: ((await r.json().catch(() => ({}))) as any)?.error?.code as string | undefined }))
+          method: 'POST',
+          signal: AbortSignal.timeout(30_000),
+          headers: {
+            authorization: `Bearer ${engine.tokens.doctor}`,
+            'content-type': 'application/json',
+            'idempotency-key': `fault-probe-${started}`,
+          },
+          body: JSON.stringify({
+            patientId: '00000000-0000-4000-8000-000000000000',
+            referringPractitionerId: '00000000-0000-4000-8000-000000000000',
+            specialty: 'cardiology',
+            urgency: 'routine',
+            reason: 'probe',
+            icd10: 'I10',
+          }),
+        })
+          .then(async (r) => ({ status: r.status, code: ((await r.json().catch(() => ({}))) as any)?.error?.code as string | undefined }))
           .catch(() => ({ status: 0, code: 'network' })),
       ]);
       health.push(h);
@@ -68,10 +84,20 @@ function observe(engine: EngineProcess): { stop(): Promise<Pick<FaultObservation
       await sleep(Math.max(0, 1000 - (Date.now() - started)));
     }
   })();
-  return { async stop() { stopped = true; await loop; return { health, probes }; } };
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return { health, probes };
+    },
+  };
 }
 
-const healthy = (engine: EngineProcess) => fetch(`${engine.apiUrl}/health`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.ok, () => false);
+const healthy = (engine: EngineProcess) =>
+  fetch(`${engine.apiUrl}/health`, { signal: AbortSignal.timeout(10_000) }).then(
+    (r) => r.ok,
+    () => false,
+  );
 
 /** Takes a part away for downMs (observing the API meanwhile), gives it back, waits until the engine serves again. */
 interface PortHold {
@@ -97,13 +123,22 @@ async function holdPort(port: number, gone: () => boolean): Promise<PortHold | u
   return undefined;
 }
 
-const portAnswers = (port: number) => new Promise<boolean>((resolve) => {
-  const socket = net.connect({ port, host: '127.0.0.1' });
-  socket.once('connect', () => { socket.destroy(); resolve(true); });
-  socket.once('error', () => resolve(false));
-});
+const portAnswers = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 
-async function away(engine: EngineProcess, downMs: number, takeAway: () => Promise<void> | void, giveBack: () => Promise<void> | void): Promise<FaultObservations> {
+async function away(
+  engine: EngineProcess,
+  downMs: number,
+  takeAway: () => Promise<void> | void,
+  giveBack: () => Promise<void> | void,
+): Promise<FaultObservations> {
   await takeAway();
   const observer = observe(engine);
   let returnedAt = 0;
@@ -114,7 +149,10 @@ async function away(engine: EngineProcess, downMs: number, takeAway: () => Promi
     returnedAt = Date.now();
   }
   await until(() => healthy(engine), 180_000, 'the engine healthy again').catch(async (err: Error) => {
-    const last = await fetch(`${engine.apiUrl}/health`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text(), (e: Error) => e.message);
+    const last = await fetch(`${engine.apiUrl}/health`, { signal: AbortSignal.timeout(10_000) }).then(
+      (r) => r.text(),
+      (e: Error) => e.message,
+    );
     throw new Error(`${err.message}; /health said: ${last}`);
   });
   const healedAt = Date.now();
@@ -130,7 +168,14 @@ function killChild(part: 'clinical' | 'api', worker?: 'worker-clinical'): FaultS
     process.kill(pid, 'SIGKILL');
     const returnedAt = Date.now();
     log(`SIGKILL ${part} (pid ${pid})`);
-    await until(() => { const now = engine.pidOf(part); return now !== undefined && now !== pid; }, 60_000, `a new ${part} process`);
+    await until(
+      () => {
+        const now = engine.pidOf(part);
+        return now !== undefined && now !== pid;
+      },
+      60_000,
+      `a new ${part} process`,
+    );
     if (worker) await until(() => engine.workerStarts(worker) > startsBefore, 180_000, `the restarted ${worker} polling`);
     await until(() => healthy(engine), 180_000, 'the engine healthy again');
     return { returnedAt, healedAt: Date.now(), ...(await observer.stop()) };
@@ -159,42 +204,78 @@ function fillDisk(file: string): number {
 
 /** True when `dir` is a mount point of its own (a small tmpfs the run made for the data folder). */
 export function isOwnMount(dir: string): boolean {
-  return execFileSync('cat', ['/proc/mounts'], { encoding: 'utf8' }).split('\n').some((l) => l.split(' ')[1] === path.resolve(dir));
+  return execFileSync('cat', ['/proc/mounts'], { encoding: 'utf8' })
+    .split('\n')
+    .some((l) => l.split(' ')[1] === path.resolve(dir));
 }
 
 export const SCENARIOS: Record<string, FaultScenario> = {
-  'clinical-sigkill': { name: 'clinical-sigkill', what: 'clinical worker SIGKILLed (supervisor restarts it)', inject: killChild('clinical', 'worker-clinical') },
-  'api-sigkill': { name: 'api-sigkill', what: 'API SIGKILLed mid-request (supervisor restarts it; clients retry with the same Idempotency-Key)', inject: killChild('api') },
+  'clinical-sigkill': {
+    name: 'clinical-sigkill',
+    what: 'clinical worker SIGKILLed (supervisor restarts it)',
+    inject: killChild('clinical', 'worker-clinical'),
+  },
+  'api-sigkill': {
+    name: 'api-sigkill',
+    what: 'API SIGKILLed mid-request (supervisor restarts it; clients retry with the same Idempotency-Key)',
+    inject: killChild('api'),
+  },
   'cds-stop': {
-    name: 'cds-stop', what: 'CDS worker stopped (SIGSTOP, SIGCONT after the pause)',
+    name: 'cds-stop',
+    what: 'CDS worker stopped (SIGSTOP, SIGCONT after the pause)',
     async inject(engine, { downMs, log }) {
       const pid = engine.pidOf('cds');
       if (!pid) throw new Error('no cds worker');
-      return away(engine, downMs,
-        () => { process.kill(pid, 'SIGSTOP'); log(`SIGSTOP cds worker (pid ${pid}) for ${downMs / 1000} s`); },
-        () => { process.kill(pid, 'SIGCONT'); log('SIGCONT cds worker'); });
+      return away(
+        engine,
+        downMs,
+        () => {
+          process.kill(pid, 'SIGSTOP');
+          log(`SIGSTOP cds worker (pid ${pid}) for ${downMs / 1000} s`);
+        },
+        () => {
+          process.kill(pid, 'SIGCONT');
+          log('SIGCONT cds worker');
+        },
+      );
     },
   },
   'temporal-restart': {
-    name: 'temporal-restart', what: 'Temporal dev server stopped; npm start starts it again on the same SQLite file once its port is free',
+    name: 'temporal-restart',
+    what: 'Temporal dev server stopped; npm start starts it again on the same SQLite file once its port is free',
     async inject(engine, { downMs, log }) {
       const pid = engine.pidOf('temporal');
       if (!pid) throw new Error('no dev server');
       let hold: PortHold | undefined;
-      return away(engine, downMs, async () => {
-        process.kill(pid, 'SIGKILL');
-        // npm start restarts a dev server whose port is free (local-stack/keep-up.ts): the port is held for the outage.
-        hold = await holdPort(engine.ports.temporal, () => !alive(pid));
-        log(`Temporal dev server killed (pid ${pid}), its port ${hold ? 'held' : 'taken back by npm start at once'} for ${downMs / 1000} s`);
-      }, async () => {
-        await hold?.release();
-        await until(() => { const again = engine.pidOf('temporal'); return again !== undefined && again !== pid; }, 120_000, 'npm start to start the dev server again');
-        log(`Temporal dev server started again by npm start (pid ${engine.pidOf('temporal')})`);
-      });
+      return away(
+        engine,
+        downMs,
+        async () => {
+          process.kill(pid, 'SIGKILL');
+          // npm start restarts a dev server whose port is free (local-stack/keep-up.ts): the port is held for the outage.
+          hold = await holdPort(engine.ports.temporal, () => !alive(pid));
+          log(
+            `Temporal dev server killed (pid ${pid}), its port ${hold ? 'held' : 'taken back by npm start at once'} for ${downMs / 1000} s`,
+          );
+        },
+        async () => {
+          await hold?.release();
+          await until(
+            () => {
+              const again = engine.pidOf('temporal');
+              return again !== undefined && again !== pid;
+            },
+            120_000,
+            'npm start to start the dev server again',
+          );
+          log(`Temporal dev server started again by npm start (pid ${engine.pidOf('temporal')})`);
+        },
+      );
     },
   },
   'postgres-stop': {
-    name: 'postgres-stop', what: 'Postgres stopped (pg_ctl stop -m fast); npm start starts it again on the same data folder once its port is free',
+    name: 'postgres-stop',
+    what: 'Postgres stopped (pg_ctl stop -m fast); npm start starts it again on the same data folder once its port is free',
     async inject(engine, { downMs, log }) {
       const pid = engine.pidOf('postgres');
       if (!pid) throw new Error('no postgres');
@@ -203,25 +284,45 @@ export const SCENARIOS: Record<string, FaultScenario> = {
       const dataDir = argv[argv.indexOf('-D') + 1]!;
       const ids = process.getuid?.() === 0 ? postgresIds() : undefined;
       let hold: PortHold | undefined;
-      return away(engine, downMs, async () => {
-        execFileSync(pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', ...ids });
-        hold = await holdPort(engine.ports.pg, () => !alive(pid));
-        log(`Postgres stopped, its port ${hold ? 'held' : 'taken back by npm start at once'} for ${downMs / 1000} s`);
-      }, async () => {
-        await hold?.release();
-        await until(() => { const again = engine.pidOf('postgres'); return again !== undefined && again !== pid; }, 120_000, 'npm start to start Postgres again');
-        log(`Postgres started again by npm start (pid ${engine.pidOf('postgres')})`);
-      });
+      return away(
+        engine,
+        downMs,
+        async () => {
+          execFileSync(pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', ...ids });
+          hold = await holdPort(engine.ports.pg, () => !alive(pid));
+          log(`Postgres stopped, its port ${hold ? 'held' : 'taken back by npm start at once'} for ${downMs / 1000} s`);
+        },
+        async () => {
+          await hold?.release();
+          await until(
+            () => {
+              const again = engine.pidOf('postgres');
+              return again !== undefined && again !== pid;
+            },
+            120_000,
+            'npm start to start Postgres again',
+          );
+          log(`Postgres started again by npm start (pid ${engine.pidOf('postgres')})`);
+        },
+      );
     },
   },
   'disk-full': {
-    name: 'disk-full', what: 'data folder (Postgres and Temporal SQLite, one tmpfs) filled to ENOSPC, then freed',
+    name: 'disk-full',
+    what: 'data folder (Postgres and Temporal SQLite, one tmpfs) filled to ENOSPC, then freed',
     async inject(engine, { downMs, log }) {
-      if (!isOwnMount(engine.dataDir)) throw new Error(`disk-full needs DATA_DIR on a mount of its own (a small tmpfs); ${engine.dataDir} is not`);
+      if (!isOwnMount(engine.dataDir))
+        throw new Error(`disk-full needs DATA_DIR on a mount of its own (a small tmpfs); ${engine.dataDir} is not`);
       const filler = path.join(engine.dataDir, 'filler.bin');
-      return away(engine, downMs,
+      return away(
+        engine,
+        downMs,
         () => log(`data folder full (${(fillDisk(filler) / 2 ** 20).toFixed(0)} MiB of filler) for ${downMs / 1000} s`),
-        () => { rmSync(filler, { force: true }); log('filler removed'); });
+        () => {
+          rmSync(filler, { force: true });
+          log('filler removed');
+        },
+      );
     },
   },
 };

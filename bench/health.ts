@@ -22,9 +22,18 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /** A TCP server that accepts connections and never says a word (a hung Postgres or Temporal). */
 async function silentServer(): Promise<{ port: number; close(): void }> {
   const sockets: net.Socket[] = [];
-  const server = net.createServer((s) => { sockets.push(s); s.on('error', () => undefined); });
+  const server = net.createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => undefined);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as net.AddressInfo).port, close: () => { for (const s of sockets) s.destroy(); server.close(); } };
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
 }
 
 async function timed(runs: number, call: () => Promise<number>): Promise<{ status: number; p50: number; max: number }> {
@@ -75,4 +84,7 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-main().catch((err: unknown) => { console.error(err); process.exit(1); });
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -27,9 +27,24 @@ async function main() {
       const orders: string[] = [];
       for (let i = 0; i < ORDERS; i++) {
         const patientId = await makeLabPatient(engine.db, i % 2 ? 'male' : 'female');
-        await engine.db.insertInto('patient_vitals').values([['39156-5', 27 + (i % 8), 'kg/m2'], ['8480-6', 130, 'mm[Hg]'], ['8462-4', 85, 'mm[Hg]']].map(([loinc, value, unit]) => ({
-          patient_id: patientId, loinc: loinc as string, value: value as number, unit: unit as string, effective_at: new Date(), recorded_by: 'bench', dedupe_key: `bench:${randomUUID()}`,
-        }))).execute();
+        await engine.db
+          .insertInto('patient_vitals')
+          .values(
+            [
+              ['39156-5', 27 + (i % 8), 'kg/m2'],
+              ['8480-6', 130, 'mm[Hg]'],
+              ['8462-4', 85, 'mm[Hg]'],
+            ].map(([loinc, value, unit]) => ({
+              patient_id: patientId,
+              loinc: loinc as string,
+              value: value as number,
+              unit: unit as string,
+              effective_at: new Date(),
+              recorded_by: 'bench',
+              dedupe_key: `bench:${randomUUID()}`,
+            })),
+          )
+          .execute();
         const created = await api.order(patientId, ['24331-1', '2345-7']);
         await api.collectAndReceive(created.body.id);
         orders.push(created.body.id);
@@ -39,24 +54,40 @@ async function main() {
       let failures = 0;
       let next = 0;
       const started = performance.now();
-      await Promise.all(Array.from({ length: concurrency }, async () => {
-        while (next < orders.length) {
-          const id = orders[next++]!;
-          const t0 = performance.now();
-          const posted = await api.post(id, [...LIPIDS_MMOL, { loinc: '2345-7', value: 5 + (next % 20) / 10, unit: 'mmol/L' }]);
-          const card = await api.call('GET', `/lab-orders/${id}/cds?wait=30s`, doctor);
-          latencies.push(performance.now() - t0);
-          if (posted.status !== 200 || card.body.status !== 'ready' || !String(card.body.cards[0]?.summary).startsWith('Diabetes progression:')) failures++;
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < orders.length) {
+            const id = orders[next++]!;
+            const t0 = performance.now();
+            const posted = await api.post(id, [...LIPIDS_MMOL, { loinc: '2345-7', value: 5 + (next % 20) / 10, unit: 'mmol/L' }]);
+            const card = await api.call('GET', `/lab-orders/${id}/cds?wait=30s`, doctor);
+            latencies.push(performance.now() - t0);
+            if (
+              posted.status !== 200 ||
+              card.body.status !== 'ready' ||
+              !String(card.body.cards[0]?.summary).startsWith('Diabetes progression:')
+            )
+              failures++;
+          }
+        }),
+      );
       const seconds = (performance.now() - started) / 1000;
-      const server = await engine.db.selectFrom('lab_cds_cards as c').innerJoin('lab_orders as o', 'o.id', 'c.lab_order_id')
-        .select(sql<number>`extract(epoch FROM c.created_at - o.final_at) * 1000`.as('ms')).where('o.id', 'in', orders).execute();
+      const server = await engine.db
+        .selectFrom('lab_cds_cards as c')
+        .innerJoin('lab_orders as o', 'o.id', 'c.lab_order_id')
+        .select(sql<number>`extract(epoch FROM c.created_at - o.final_at) * 1000`.as('ms'))
+        .where('o.id', 'in', orders)
+        .execute();
       const serverMs = server.map((r) => Number(r.ms));
       rows.push({
-        concurrency, orders: orders.length, failures, ordersPerSecond: +(orders.length / seconds).toFixed(1),
-        postToCardP50Ms: +percentile(latencies, 50).toFixed(1), postToCardP99Ms: +percentile(latencies, 99).toFixed(1),
-        finalToStoredP50Ms: +percentile(serverMs, 50).toFixed(1), finalToStoredP99Ms: +percentile(serverMs, 99).toFixed(1),
+        concurrency,
+        orders: orders.length,
+        failures,
+        ordersPerSecond: +(orders.length / seconds).toFixed(1),
+        postToCardP50Ms: +percentile(latencies, 50).toFixed(1),
+        postToCardP99Ms: +percentile(latencies, 99).toFixed(1),
+        finalToStoredP50Ms: +percentile(serverMs, 50).toFixed(1),
+        finalToStoredP99Ms: +percentile(serverMs, 99).toFixed(1),
       });
     }
     console.table(rows);

@@ -15,7 +15,10 @@ import { randomUUID } from 'node:crypto';
 import { nameUuid } from '../domain/ids';
 import { journeys, type Journey } from './mixed-journeys';
 
-export interface LoadTarget { apiUrl: string; tokens: Record<string, string> }
+export interface LoadTarget {
+  apiUrl: string;
+  tokens: Record<string, string>;
+}
 
 export interface LoadOptions {
   durationMs: number;
@@ -31,12 +34,20 @@ export interface LoadOptions {
   weights?: Partial<Record<string, number>>;
 }
 
-export interface Answer { status: number; body: any; code?: string }
+export interface Answer {
+  status: number;
+  body: any;
+  code?: string;
+}
 
 /** What a run did: per operation every attempt's latency and outcome, and what it created. */
 export class LoadRecord {
   readonly ops = new Map<string, { latencies: number[]; outcomes: Map<string, number> }>();
-  readonly created = { appointments: new Map<string, string>(), referrals: new Map<string, string>(), labOrders: new Map<string, string>() };
+  readonly created = {
+    appointments: new Map<string, string>(),
+    referrals: new Map<string, string>(),
+    labOrders: new Map<string, string>(),
+  };
   /** Idempotency keys sent per kind (a key may have been sent several times). */
   readonly keysSent = { appointments: new Set<string>(), referrals: new Set<string>(), labOrders: new Set<string>() };
   /** Lab orders whose results were accepted (final, so a CDS card must follow). */
@@ -64,7 +75,14 @@ const RETRYABLE = new Set([0, 502, 503, 504]);
 
 /** The HTTP client of every journey: one request, retried (same headers, same body) while the engine is away. */
 export function caller(target: LoadTarget, record: LoadRecord, retryForMs: number) {
-  return async function call(op: string, method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  return async function call(
+    op: string,
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer> {
     const first = Date.now();
     let delay = 250;
     for (;;) {
@@ -73,19 +91,36 @@ export function caller(target: LoadTarget, record: LoadRecord, retryForMs: numbe
       try {
         const isText = typeof body === 'string';
         const res = await fetch(`${target.apiUrl}${path}`, {
-          method, signal: AbortSignal.timeout(30_000),
-          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': isText ? 'x-application/hl7-v2+er7' : 'application/json' }), ...headers },
+          method,
+          signal: AbortSignal.timeout(30_000),
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body === undefined ? {} : { 'content-type': isText ? 'x-application/hl7-v2+er7' : 'application/json' }),
+            ...headers,
+          },
           body: body === undefined ? undefined : isText ? body : JSON.stringify(body),
         });
         const text = await res.text();
         let json: any = text;
-        try { json = JSON.parse(text); } catch { /* HL7 ACK or empty */ }
-        answer = { status: res.status, body: json, code: typeof json === 'object' && json?.error?.code ? String(json.error.code) : undefined };
+        try {
+          json = JSON.parse(text);
+        } catch {
+          /* HL7 ACK or empty */
+        }
+        answer = {
+          status: res.status,
+          body: json,
+          code: typeof json === 'object' && json?.error?.code ? String(json.error.code) : undefined,
+        };
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
         answer = { status: 0, body: undefined, code: cause };
       }
-      record.note(op, performance.now() - started, answer.status === 0 ? `network ${answer.code}` : answer.code ? `${answer.status} ${answer.code}` : String(answer.status));
+      record.note(
+        op,
+        performance.now() - started,
+        answer.status === 0 ? `network ${answer.code}` : answer.code ? `${answer.status} ${answer.code}` : String(answer.status),
+      );
       if (!RETRYABLE.has(answer.status) || Date.now() - first + delay > retryForMs) return answer;
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 2_000);
@@ -95,7 +130,12 @@ export function caller(target: LoadTarget, record: LoadRecord, retryForMs: numbe
 export type Call = ReturnType<typeof caller>;
 
 /** The demo city's ids the journeys use (local-stack/demo.ts tokens, db/seed.ts ids). */
-export interface City { pc01: string; pilots: string[]; patients: string[]; doctorPractitionerId: string }
+export interface City {
+  pc01: string;
+  pilots: string[];
+  patients: string[];
+  doctorPractitionerId: string;
+}
 export function demoCity(): City {
   const demoId = (key: string) => nameUuid('demo', key);
   return {
@@ -126,11 +166,22 @@ export async function runMixedLoad(target: LoadTarget, opts: LoadOptions, record
     if (at >= end) break;
     const wait = at - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    if (inFlight.size >= maxInFlight) { record.journeys.skipped++; continue; }
+    if (inFlight.size >= maxInFlight) {
+      record.journeys.skipped++;
+      continue;
+    }
     const journey = pick();
     record.journeys.started++;
-    const p: Promise<void> = journey.run()
-      .then(() => { record.journeys.finished++; }, () => { record.journeys.failed++; })
+    const p: Promise<void> = journey
+      .run()
+      .then(
+        () => {
+          record.journeys.finished++;
+        },
+        () => {
+          record.journeys.failed++;
+        },
+      )
       .finally(() => inFlight.delete(p));
     inFlight.add(p);
   }

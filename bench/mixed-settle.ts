@@ -10,13 +10,24 @@ import { nameUuid } from '../domain/ids';
 import { DEMO_LAB_ORDERS } from '../workers/lab-order-demo';
 import { demoCity, type LoadRecord } from './mixed-load';
 
-export interface Probe { db: Db; temporal: Client; close(): Promise<void> }
+export interface Probe {
+  db: Db;
+  temporal: Client;
+  close(): Promise<void>;
+}
 
 export async function openProbe(databaseUrl: string, temporalAddress: string, namespace = 'default'): Promise<Probe> {
   const db = createDb(databaseUrl, 2);
   const connection = await Connection.connect({ address: temporalAddress });
   const temporal = new Client({ connection, namespace });
-  return { db, temporal, async close() { await db.destroy(); await connection.close(); } };
+  return {
+    db,
+    temporal,
+    async close() {
+      await db.destroy();
+      await connection.close();
+    },
+  };
 }
 
 const TYPES = ['bookingWorkflow', 'referralWorkflow', 'labOrderWorkflow', 'cdsAssessmentWorkflow', 'onboardingWorkflow'] as const;
@@ -30,20 +41,43 @@ const iso = (d: Date) => d.toISOString();
 export async function backlog(probe: Probe, since: Date): Promise<Record<string, number>> {
   const { db, temporal } = probe;
   const pending: Record<string, number> = {};
-  const byStatus = await db.selectFrom('appointments').select(['status', sql<number>`count(*)::int`.as('n')]).where('created_at', '>=', since).groupBy('status').execute();
+  const byStatus = await db
+    .selectFrom('appointments')
+    .select(['status', sql<number>`count(*)::int`.as('n')])
+    .where('created_at', '>=', since)
+    .groupBy('status')
+    .execute();
   let bookings = 0;
   for (const { status, n } of byStatus) {
-    const { count } = await temporal.workflow.count(`WorkflowType = 'bookingWorkflow' AND StartTime >= '${iso(since)}' AND ProcessStatus = '${status}'`);
+    const { count } = await temporal.workflow.count(
+      `WorkflowType = 'bookingWorkflow' AND StartTime >= '${iso(since)}' AND ProcessStatus = '${status}'`,
+    );
     bookings += Math.max(0, n - count);
   }
   pending['booking status not in its process'] = bookings;
-  const lab = await db.selectFrom('lab_orders as o')
+  const lab = await db
+    .selectFrom('lab_orders as o')
     .select(sql<number>`count(*)::int`.as('n'))
-    .where('o.created_at', '>=', since).where('o.status', 'in', ['resulted', 'final', 'acknowledged'])
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('lab_cds_cards as c').select('c.lab_order_id').whereRef('c.lab_order_id', '=', 'o.id').whereRef('c.round', '=', 'o.round'))))
+    .where('o.created_at', '>=', since)
+    .where('o.status', 'in', ['resulted', 'final', 'acknowledged'])
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('lab_cds_cards as c')
+            .select('c.lab_order_id')
+            .whereRef('c.lab_order_id', '=', 'o.id')
+            .whereRef('c.round', '=', 'o.round'),
+        ),
+      ),
+    )
     .executeTakeFirstOrThrow();
   pending['lab order without its CDS card'] = lab.n;
-  const referrals = await db.selectFrom('referrals').select(sql<number>`count(*)::int`.as('n')).where('created_at', '>=', since).where('status', '=', 'created').executeTakeFirstOrThrow();
+  const referrals = await db
+    .selectFrom('referrals')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('created_at', '>=', since)
+    .where('status', '=', 'created')
+    .executeTakeFirstOrThrow();
   pending['referral not yet offering'] = referrals.n;
   return pending;
 }
@@ -61,11 +95,19 @@ export async function drain(probe: Probe, since: Date, timeoutMs: number): Promi
 }
 
 /** Workflows started since `since`, by type: started, running, completed, other ends. */
-export async function processCounts(probe: Probe, since: Date): Promise<Array<{ type: string; started: number; running: number; completed: number; other: number }>> {
+export async function processCounts(
+  probe: Probe,
+  since: Date,
+): Promise<Array<{ type: string; started: number; running: number; completed: number; other: number }>> {
   const rows = [];
   for (const type of TYPES) {
-    const q = (extra: string) => probe.temporal.workflow.count(`WorkflowType = '${type}' AND StartTime >= '${iso(since)}'${extra}`).then((r) => r.count);
-    const [started, running, completed] = await Promise.all([q(''), q(` AND ExecutionStatus = 'Running'`), q(` AND ExecutionStatus = 'Completed'`)]);
+    const q = (extra: string) =>
+      probe.temporal.workflow.count(`WorkflowType = '${type}' AND StartTime >= '${iso(since)}'${extra}`).then((r) => r.count);
+    const [started, running, completed] = await Promise.all([
+      q(''),
+      q(` AND ExecutionStatus = 'Running'`),
+      q(` AND ExecutionStatus = 'Completed'`),
+    ]);
     if (started) rows.push({ type, started, running, completed, other: started - running - completed });
   }
   return rows;
@@ -79,14 +121,30 @@ export async function processCounts(probe: Probe, since: Date): Promise<Array<{ 
 export async function rowAccounting(probe: Probe, since: Date, record: LoadRecord, doctorPractitionerId = demoCity().doctorPractitionerId) {
   const { db } = probe;
   const count = async (table: 'appointments' | 'referrals' | 'lab_orders', by?: { column: 'booked_by' | 'created_by'; value: string }) => {
-    let q = db.selectFrom(table).select(sql<number>`count(*)::int`.as('n')).where('created_at', '>=', since);
+    let q = db
+      .selectFrom(table)
+      .select(sql<number>`count(*)::int`.as('n'))
+      .where('created_at', '>=', since);
     if (by) q = q.where(sql.ref(by.column), '=', by.value);
     // The demo city's own lab orders: their rows are written when the worker first runs them, maybe after `since`.
-    if (table === 'lab_orders') q = q.where('id', 'not in', DEMO_LAB_ORDERS.map((o) => nameUuid('demo', o.key)));
+    if (table === 'lab_orders')
+      q = q.where(
+        'id',
+        'not in',
+        DEMO_LAB_ORDERS.map((o) => nameUuid('demo', o.key)),
+      );
     return (await q.executeTakeFirstOrThrow()).n;
   };
-  const present = async (table: 'appointments' | 'referrals' | 'lab_orders', ids: string[]) => (ids.length === 0 ? 0
-    : (await db.selectFrom(table).select(sql<number>`count(*)::int`.as('n')).where('id', 'in', ids).executeTakeFirstOrThrow()).n);
+  const present = async (table: 'appointments' | 'referrals' | 'lab_orders', ids: string[]) =>
+    ids.length === 0
+      ? 0
+      : (
+          await db
+            .selectFrom(table)
+            .select(sql<number>`count(*)::int`.as('n'))
+            .where('id', 'in', ids)
+            .executeTakeFirstOrThrow()
+        ).n;
   // The demo tokens' callers (local-stack/demo.ts): a waitlist offer or a seeded row is not the load's.
   const kinds = [
     ['appointments', 'appointments', { column: 'booked_by', value: 'demo-registrar' }],
@@ -101,8 +159,13 @@ export async function rowAccounting(probe: Probe, since: Date, record: LoadRecor
     out[table] = { keys, answered: ids.length, rows, duplicated: Math.max(0, rows - keys), lost: ids.length - (await present(table, ids)) };
     // Rows beyond the keys are named, so a report says which rows they are and when they were made.
     if (rows > keys) {
-      const extra = await db.selectFrom(table).select(['id', 'created_at']).where('created_at', '>=', since).where(sql.ref(by.column), '=', by.value)
-        .$if(ids.length > 0, (q) => q.where('id', 'not in', ids)).execute();
+      const extra = await db
+        .selectFrom(table)
+        .select(['id', 'created_at'])
+        .where('created_at', '>=', since)
+        .where(sql.ref(by.column), '=', by.value)
+        .$if(ids.length > 0, (q) => q.where('id', 'not in', ids))
+        .execute();
       Object.assign(out[table]!, { extra: extra.map((r) => `${r.id}@${r.created_at.toISOString()}`) });
     }
   }

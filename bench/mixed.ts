@@ -19,9 +19,17 @@ export function printLoad(record: LoadRecord, seconds: number): void {
   say(`operation                         n   req/s    p50 ms    p95 ms    p99 ms  outcomes`);
   for (const [op, { latencies, outcomes }] of [...record.ops].sort(([a], [b]) => a.localeCompare(b))) {
     const fmt = (p: number) => percentile(latencies, p).toFixed(0).padStart(9);
-    const outs = [...outcomes].sort((a, b) => b[1] - a[1]).map(([o, n]) => `${o}×${n}`).join(' ');
-    if (op.endsWith(' answer')) { say(`  ${op.padEnd(28)} ${String(latencies.length).padStart(5)}  ${' '.repeat(35)}${outs}`); continue; }
-    say(`${op.padEnd(30)} ${String(latencies.length).padStart(5)} ${(latencies.length / seconds).toFixed(1).padStart(7)} ${fmt(50)} ${fmt(95)} ${fmt(99)}  ${outs}`);
+    const outs = [...outcomes]
+      .sort((a, b) => b[1] - a[1])
+      .map(([o, n]) => `${o}×${n}`)
+      .join(' ');
+    if (op.endsWith(' answer')) {
+      say(`  ${op.padEnd(28)} ${String(latencies.length).padStart(5)}  ${' '.repeat(35)}${outs}`);
+      continue;
+    }
+    say(
+      `${op.padEnd(30)} ${String(latencies.length).padStart(5)} ${(latencies.length / seconds).toFixed(1).padStart(7)} ${fmt(50)} ${fmt(95)} ${fmt(99)}  ${outs}`,
+    );
   }
   const j = record.journeys;
   say(`journeys: ${j.started} started, ${j.finished} finished, ${j.failed} failed, ${j.skipped} skipped (in-flight limit)`);
@@ -30,12 +38,18 @@ export function printLoad(record: LoadRecord, seconds: number): void {
 export async function printSettled(probe: Probe, since: Date, record: LoadRecord, drainTimeoutMs: number) {
   const drained = await drain(probe, since, drainTimeoutMs);
   const left = Object.entries(drained.left).filter(([, n]) => n > 0);
-  say(left.length ? `backlog NOT drained after ${(drained.ms / 1000).toFixed(1)} s: ${left.map(([k, n]) => `${k} ${n}`).join(', ')}` : `backlog drained ${(drained.ms / 1000).toFixed(1)} s after the load stopped`);
+  say(
+    left.length
+      ? `backlog NOT drained after ${(drained.ms / 1000).toFixed(1)} s: ${left.map(([k, n]) => `${k} ${n}`).join(', ')}`
+      : `backlog drained ${(drained.ms / 1000).toFixed(1)} s after the load stopped`,
+  );
   say('processes since the load began (Temporal visibility):');
-  for (const r of await processCounts(probe, since)) say(`  ${r.type.padEnd(24)} started ${r.started}, running ${r.running}, completed ${r.completed}, other ends ${r.other}`);
+  for (const r of await processCounts(probe, since))
+    say(`  ${r.type.padEnd(24)} started ${r.started}, running ${r.running}, completed ${r.completed}, other ends ${r.other}`);
   const rows = await rowAccounting(probe, since, record);
   say('rows created (Postgres) against Idempotency-Keys sent:');
-  for (const [table, r] of Object.entries(rows)) say(`  ${table.padEnd(14)} keys ${r.keys}, answered 201 ${r.answered}, rows ${r.rows}, duplicated ${r.duplicated}, lost ${r.lost}`);
+  for (const [table, r] of Object.entries(rows))
+    say(`  ${table.padEnd(14)} keys ${r.keys}, answered 201 ${r.answered}, rows ${r.rows}, duplicated ${r.duplicated}, lost ${r.lost}`);
   return { drained, rows };
 }
 
@@ -77,5 +91,11 @@ async function main() {
 }
 
 if (require.main === module) {
-  main().then(() => process.exit(0), (err) => { process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`); process.exit(1); });
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }

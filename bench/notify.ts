@@ -29,7 +29,13 @@ import { percentile, startBenchStack } from './stack';
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const PER_LEVEL = Number(process.env.BENCH_DELIVERIES ?? 300);
 const CRITICALS = Number(process.env.BENCH_CRITICALS ?? 30);
-const POLICY: NotifyPolicy = { ...DEFAULT_NOTIFY_POLICY, quietFromMinute: 0, quietToMinute: 0, retryInitialSeconds: 0.2, retryMaxSeconds: 1 };
+const POLICY: NotifyPolicy = {
+  ...DEFAULT_NOTIFY_POLICY,
+  quietFromMinute: 0,
+  quietToMinute: 0,
+  retryInitialSeconds: 0.2,
+  retryMaxSeconds: 1,
+};
 
 async function main() {
   say('starting the stack…');
@@ -37,37 +43,85 @@ async function main() {
   const smtp = await startSmtpCatcher();
   const engine = await startTestEngine({ configOverrides: { SMTP_URL: smtp.url, PUBLIC_BASE_URL: 'https://clinics.example' } });
   const relay = await startDeliveryRelay({
-    db: engine.db, client: engine.client, taskQueue: engine.config.CLINICAL_TASK_QUEUE, databaseUrl: engine.config.DATABASE_URL!, policy: POLICY, logger: createLogger('relay', 'silent'),
+    db: engine.db,
+    client: engine.client,
+    taskQueue: engine.config.CLINICAL_TASK_QUEUE,
+    databaseUrl: engine.config.DATABASE_URL!,
+    policy: POLICY,
+    logger: createLogger('relay', 'silent'),
   });
   const results: Record<string, unknown> = {};
   try {
     // 1a. The delivery activity at 1 and 32 in flight.
     const mail = createMailSender({ smtpUrl: smtp.url, from: engine.config.MAIL_FROM });
     const acts = createNotifyActivities({ db: engine.db, mail, sms: null, publicBaseUrl: 'https://clinics.example' });
-    const patientId = (await engine.db.insertInto('patients').values({ full_name: 'Bench Patient', birth_date: '1970-01-01', sex: 'female', phone: null, home_clinic_id: null }).returning('id').executeTakeFirstOrThrow()).id;
-    const message = renderMessage('reminder', { link: 'https://clinics.example/patient/inbox', visitLocal: '2026-12-09T10:30', holdUntilLocal: null, clinicName: 'Bench clinic' });
+    const patientId = (
+      await engine.db
+        .insertInto('patients')
+        .values({ full_name: 'Bench Patient', birth_date: '1970-01-01', sex: 'female', phone: null, home_clinic_id: null })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id;
+    const message = renderMessage('reminder', {
+      link: 'https://clinics.example/patient/inbox',
+      visitLocal: '2026-12-09T10:30',
+      holdUntilLocal: null,
+      clinicName: 'Bench clinic',
+    });
     for (const inFlight of [1, 32]) {
       let next = 0;
       const started = performance.now();
-      await Promise.all(Array.from({ length: inFlight }, async () => {
-        for (let i = next++; i < PER_LEVEL; i = next++) {
-          await acts.deliverOnChannel({
-            messageKey: `bench-${randomUUID()}`, kind: 'reminder', recipient: { type: 'patient', id: patientId }, decidedAt: new Date().toISOString(),
-            refs: { appointmentId: null, labOrderId: null, referralId: null }, policy: POLICY, channel: 'email', address: 'bench@patients.example', message,
-          });
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: inFlight }, async () => {
+          for (let i = next++; i < PER_LEVEL; i = next++) {
+            await acts.deliverOnChannel({
+              messageKey: `bench-${randomUUID()}`,
+              kind: 'reminder',
+              recipient: { type: 'patient', id: patientId },
+              decidedAt: new Date().toISOString(),
+              refs: { appointmentId: null, labOrderId: null, referralId: null },
+              policy: POLICY,
+              channel: 'email',
+              address: 'bench@patients.example',
+              message,
+            });
+          }
+        }),
+      );
       results[`activityPerSecond@${inFlight}`] = +(PER_LEVEL / ((performance.now() - started) / 1000)).toFixed(1);
       say(`activity at ${inFlight} in flight: ${String(results[`activityPerSecond@${inFlight}`])}/s`);
     }
     mail.close();
 
     // 1b. End to end: rows written by "processes", the relay, one delivery process each, SMTP.
-    const patients = await engine.db.insertInto('patients').values(Array.from({ length: PER_LEVEL }, (_, i) => ({ full_name: `Bench ${i}`, birth_date: '1970-01-01', sex: 'male' as const, phone: null, home_clinic_id: null }))).returning('id').execute();
-    for (const p of patients) await saveContactPoints(engine.db, { type: 'patient', id: p.id }, [{ channel: 'email', address: `e2e-${p.id.slice(0, 8)}@patients.example`, consent: true, preferred: true }], 'bench');
+    const patients = await engine.db
+      .insertInto('patients')
+      .values(
+        Array.from({ length: PER_LEVEL }, (_, i) => ({
+          full_name: `Bench ${i}`,
+          birth_date: '1970-01-01',
+          sex: 'male' as const,
+          phone: null,
+          home_clinic_id: null,
+        })),
+      )
+      .returning('id')
+      .execute();
+    for (const p of patients)
+      await saveContactPoints(
+        engine.db,
+        { type: 'patient', id: p.id },
+        [{ channel: 'email', address: `e2e-${p.id.slice(0, 8)}@patients.example`, consent: true, preferred: true }],
+        'bench',
+      );
     const before = smtp.messages.length;
     const started = performance.now();
-    await engine.db.insertInto('notifications').values(patients.map((p) => ({ patient_id: p.id, appointment_id: null, kind: 'reminder' as const, dedupe_key: `bench:${randomUUID()}` }))).execute();
+    await engine.db
+      .insertInto('notifications')
+      .values(
+        patients.map((p) => ({ patient_id: p.id, appointment_id: null, kind: 'reminder' as const, dedupe_key: `bench:${randomUUID()}` })),
+      )
+      .execute();
     const giveUpAt = Date.now() + 600_000;
     while (smtp.messages.length - before < PER_LEVEL) {
       if (Date.now() > giveUpAt) throw new Error(`end to end: ${smtp.messages.length - before} of ${PER_LEVEL} arrived in 10 minutes`);
@@ -89,15 +143,25 @@ async function main() {
       if (posted.status !== 200) throw new Error(`post answered ${posted.status}`);
       const inbox = async (recipient: string, kind: string) => {
         for (;;) {
-          const row = await engine.db.selectFrom('inbox_messages').select('created_at').where('recipient_id', '=', recipient).where('kind', '=', kind)
-            .where('created_at', '>=', new Date(t0)).executeTakeFirst();
+          const row = await engine.db
+            .selectFrom('inbox_messages')
+            .select('created_at')
+            .where('recipient_id', '=', recipient)
+            .where('kind', '=', kind)
+            .where('created_at', '>=', new Date(t0))
+            .executeTakeFirst();
           if (row) return row.created_at.getTime();
           await new Promise((r) => setTimeout(r, 10));
         }
       };
       toInbox.push((await inbox(clinic.doctorId, 'critical-result')) - t0);
       const coveredAt = await inbox(clinic.coveringId, 'critical-escalation-covering');
-      const ordering = await engine.db.selectFrom('lab_critical_notifications').select('notified_at').where('lab_order_id', '=', created.body.id).where('step', '=', 'ordering').executeTakeFirstOrThrow();
+      const ordering = await engine.db
+        .selectFrom('lab_critical_notifications')
+        .select('notified_at')
+        .where('lab_order_id', '=', created.body.id)
+        .where('step', '=', 'ordering')
+        .executeTakeFirstOrThrow();
       toCovering.push(coveredAt - (ordering.notified_at.getTime() + 2000));
       await engine.client.workflow.getHandle(`lab-order-${created.body.id}`).terminate('bench done');
     }
@@ -108,17 +172,47 @@ async function main() {
     const sampleMail = createMailSender({ smtpUrl: smtp.url, from: engine.config.MAIL_FROM });
     const samples: string[] = [];
     for (const kind of MESSAGE_KINDS) {
-      const m = renderMessage(kind, { link: kind.startsWith('critical') ? 'https://clinics.example/doctor/inbox' : 'https://clinics.example/patient/inbox', visitLocal: '2026-12-09T10:30', holdUntilLocal: '2026-12-08T12:00', clinicName: 'Поликлиника № 1' });
+      const m = renderMessage(kind, {
+        link: kind.startsWith('critical') ? 'https://clinics.example/doctor/inbox' : 'https://clinics.example/patient/inbox',
+        visitLocal: '2026-12-09T10:30',
+        holdUntilLocal: '2026-12-08T12:00',
+        clinicName: 'Поликлиника № 1',
+      });
       const key = `sample-${kind}:email`;
-      await sampleMail.send({ to: `${kind}@patients.example`, subject: m.subject, text: m.text, messageId: `<${randomUUID()}@clinic.local>`, deliveryKey: key });
+      await sampleMail.send({
+        to: `${kind}@patients.example`,
+        subject: m.subject,
+        text: m.text,
+        messageId: `<${randomUUID()}@clinic.local>`,
+        deliveryKey: key,
+      });
       const arrived = smtp.messages.find((x) => x.headers['x-delivery-key'] === key)!;
-      samples.push([
-        `## ${kind}`, '', `SMS text: \`${m.sms}\``, '', `Decoded: **${arrived.headers.subject}**`, '', '```text', arrived.text.replace(/\r\n/g, '\n').trimEnd(), '```', '',
-        'Raw, as it arrived:', '', '```text', arrived.raw.replace(/\r\n/g, '\n').trimEnd(), '```', '',
-      ].join('\n'));
+      samples.push(
+        [
+          `## ${kind}`,
+          '',
+          `SMS text: \`${m.sms}\``,
+          '',
+          `Decoded: **${arrived.headers.subject}**`,
+          '',
+          '```text',
+          arrived.text.replace(/\r\n/g, '\n').trimEnd(),
+          '```',
+          '',
+          'Raw, as it arrived:',
+          '',
+          '```text',
+          arrived.raw.replace(/\r\n/g, '\n').trimEnd(),
+          '```',
+          '',
+        ].join('\n'),
+      );
     }
     sampleMail.close();
-    writeFileSync(path.join(PROJECT_ROOT, 'docs', 'notifications-samples.md'), `# One message of each kind, as it arrived at the SMTP server\n\nWritten by \`npm run bench:notify\` (nodemailer → \`smtp-server\`), first decoded (subject and text), then raw as received (UTF-8, quoted-printable). Russian first, then English; no diagnosis or values. The SMS text of the same message is shown above each.\n\n${samples.join('\n')}`);
+    writeFileSync(
+      path.join(PROJECT_ROOT, 'docs', 'notifications-samples.md'),
+      `# One message of each kind, as it arrived at the SMTP server\n\nWritten by \`npm run bench:notify\` (nodemailer → \`smtp-server\`), first decoded (subject and text), then raw as received (UTF-8, quoted-printable). Russian first, then English; no diagnosis or values. The SMS text of the same message is shown above each.\n\n${samples.join('\n')}`,
+    );
 
     say('| figure | value |');
     say('| --- | --- |');

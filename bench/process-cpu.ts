@@ -23,11 +23,19 @@ export function enginePids(root: number): Record<string, number[]> {
   const found: Record<string, number[]> = { start: [root] };
   const walk = (pid: number, group?: string) => {
     for (const child of table.filter((p) => p.ppid === pid)) {
-      const name = group ?? (child.cmd.includes('workers/clinical.ts') ? 'worker-clinical'
-        : child.cmd.includes('workers/cds.ts') ? 'worker-cds'
-          : child.cmd.includes('api/server.ts') ? 'api'
-            : /temporal|server start/.test(child.cmd) ? 'temporal'
-              : /postgres/.test(child.cmd) ? 'postgres' : 'other');
+      const name =
+        group ??
+        (child.cmd.includes('workers/clinical.ts')
+          ? 'worker-clinical'
+          : child.cmd.includes('workers/cds.ts')
+            ? 'worker-cds'
+            : child.cmd.includes('api/server.ts')
+              ? 'api'
+              : /temporal|server start/.test(child.cmd)
+                ? 'temporal'
+                : /postgres/.test(child.cmd)
+                  ? 'postgres'
+                  : 'other');
       (found[name] ??= []).push(child.pid);
       walk(child.pid, name === 'other' ? undefined : name);
     }

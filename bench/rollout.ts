@@ -34,10 +34,15 @@ async function main() {
 
     const programId = randomUUID();
     const workflowId = `rollout-${programId}`;
-    const policy = rolloutPolicyWith({ maxConcurrent: MAX_CONCURRENT, onboarding: fastPolicy({ certifiedShare: 0.5, pilotPeriodSeconds: 1 }) });
+    const policy = rolloutPolicyWith({
+      maxConcurrent: MAX_CONCURRENT,
+      onboarding: fastPolicy({ certifiedShare: 0.5, pilotPeriodSeconds: 1 }),
+    });
     const started = performance.now();
     const program = await engine.client.workflow.start(rolloutProgramWorkflow, {
-      workflowId, taskQueue: engine.config.CLINICAL_TASK_QUEUE, args: [{ programId, pilotClinicIds: ids.slice(0, PILOTS), clinicIds: ids.slice(PILOTS), policy }],
+      workflowId,
+      taskQueue: engine.config.CLINICAL_TASK_QUEUE,
+      args: [{ programId, pilotClinicIds: ids.slice(0, PILOTS), clinicIds: ids.slice(PILOTS), policy }],
     });
 
     const by = 'bench';
@@ -59,7 +64,9 @@ async function main() {
     for (;;) {
       const state = await program.query(rolloutStateQuery);
       if (state.phase === 'done') break;
-      const active = Object.entries(state.clinics).filter(([, c]) => c.stage !== 'queued' && c.stage !== 'live').map(([id]) => id);
+      const active = Object.entries(state.clinics)
+        .filter(([, c]) => c.stage !== 'queued' && c.stage !== 'live')
+        .map(([id]) => id);
       await Promise.all(active.map((id) => act(id).catch(() => undefined)));
       if (performance.now() - lastPrint > 10_000) {
         lastPrint = performance.now();
@@ -85,10 +92,28 @@ async function main() {
       children++;
       childEvents += wf.historyLength;
     }
-    const live = Number((await engine.db.selectFrom('clinics').select((eb) => eb.fn.countAll<string>().as('n')).where('id', 'in', ids).where('rollout_stage', '=', 'live').executeTakeFirstOrThrow()).n);
+    const live = Number(
+      (
+        await engine.db
+          .selectFrom('clinics')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('id', 'in', ids)
+          .where('rollout_stage', '=', 'live')
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
     const result = {
-      bench: 'rollout', clinics: CLINICS, pilots: PILOTS, maxConcurrent: MAX_CONCURRENT, live, seconds: +seconds.toFixed(1),
-      programEvents, programRuns: runs, largestRunEvents: largestRun, onboardingWorkflows: children, onboardingEventsAvg: +(childEvents / Math.max(1, children)).toFixed(1),
+      bench: 'rollout',
+      clinics: CLINICS,
+      pilots: PILOTS,
+      maxConcurrent: MAX_CONCURRENT,
+      live,
+      seconds: +seconds.toFixed(1),
+      programEvents,
+      programRuns: runs,
+      largestRunEvents: largestRun,
+      onboardingWorkflows: children,
+      onboardingEventsAvg: +(childEvents / Math.max(1, children)).toFixed(1),
     };
     console.table([result]);
     console.log(JSON.stringify(result));

@@ -8,14 +8,22 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 
 export async function startBenchStack(): Promise<{ stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../tests/test-stack.ts')], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../tests/test-stack.ts')], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (l) => { if (l.startsWith('TEST_STACK_READY ')) resolve(l.slice('TEST_STACK_READY '.length)); });
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      if (l.startsWith('TEST_STACK_READY ')) resolve(l.slice('TEST_STACK_READY '.length));
+    });
     child.once('exit', (code) => reject(new Error(`bench stack exited with ${code}`)));
   });
   Object.assign(process.env, JSON.parse(line), { NODE_ENV: 'test', LOG_LEVEL: 'silent' });
   return {
-    stop: () => new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 

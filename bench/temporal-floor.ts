@@ -33,17 +33,26 @@ async function startMany(client: Client, taskQueue: string, tag: string, eager: 
   let eagerly = 0;
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    for (let i = next++; i < STARTS; i = next++) {
-      const s = performance.now();
-      const handle = await client.workflow.start('benchFloorWorkflow', {
-        workflowId: `floor-${tag}-${i}`, taskQueue, args: [], requestEagerStart: eager,
-        typedSearchAttributes: [{ key: clinicIdKey, value: crypto.randomUUID() }, { key: patientIdKey, value: crypto.randomUUID() }, { key: processStatusKey, value: 'booked' }],
-      });
-      latencies.push(performance.now() - s);
-      if (handle.eagerlyStarted) eagerly++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      for (let i = next++; i < STARTS; i = next++) {
+        const s = performance.now();
+        const handle = await client.workflow.start('benchFloorWorkflow', {
+          workflowId: `floor-${tag}-${i}`,
+          taskQueue,
+          args: [],
+          requestEagerStart: eager,
+          typedSearchAttributes: [
+            { key: clinicIdKey, value: crypto.randomUUID() },
+            { key: patientIdKey, value: crypto.randomUUID() },
+            { key: processStatusKey, value: 'booked' },
+          ],
+        });
+        latencies.push(performance.now() - s);
+        if (handle.eagerlyStarted) eagerly++;
+      }
+    }),
+  );
   return { seconds: (performance.now() - t0) / 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99), eagerly };
 }
 
@@ -72,8 +81,18 @@ async function main() {
       await serverIdle();
       const [s1, c1] = [serverCpu(), cpuSeconds(process.pid)];
       const settled = (performance.now() - t0) / 1000 - 1; // less the idle second that proved it
-      rows.push({ phase, clients: CLIENTS, starts: STARTS, startsPerSec: +(STARTS / r.seconds).toFixed(1), startP50: +r.p50.toFixed(1), startP99: +r.p99.toFixed(1),
-        processesPerSec: +(STARTS / settled).toFixed(1), eagerlyStarted: r.eagerly, temporalCpuMs: +(((s1 - s0) * 1000) / STARTS).toFixed(1), clientAndWorkerCpuMs: +(((c1 - c0) * 1000) / STARTS).toFixed(1) });
+      rows.push({
+        phase,
+        clients: CLIENTS,
+        starts: STARTS,
+        startsPerSec: +(STARTS / r.seconds).toFixed(1),
+        startP50: +r.p50.toFixed(1),
+        startP99: +r.p99.toFixed(1),
+        processesPerSec: +(STARTS / settled).toFixed(1),
+        eagerlyStarted: r.eagerly,
+        temporalCpuMs: +(((s1 - s0) * 1000) / STARTS).toFixed(1),
+        clientAndWorkerCpuMs: +(((c1 - c0) * 1000) / STARTS).toFixed(1),
+      });
       say(JSON.stringify(rows.at(-1)));
     };
     await measure('start only', new Client({ connection }), 'floor-nobody');
@@ -95,7 +114,9 @@ async function main() {
     await temporal.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  say(`\nbench:floor — Temporal CLI dev server (SQLite file, WAL), ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}; ${new Date().toISOString().slice(0, 16)}Z; CPU ms per process`);
+  say(
+    `\nbench:floor — Temporal CLI dev server (SQLite file, WAL), ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}; ${new Date().toISOString().slice(0, 16)}Z; CPU ms per process`,
+  );
   console.table(rows);
   say(JSON.stringify({ bench: 'temporal-floor', rows }));
 }

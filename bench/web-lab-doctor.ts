@@ -8,15 +8,26 @@ import type { Db } from '../db';
 import { demoId } from '../db/seed';
 import { createWebSession } from '../db/web-sessions';
 
-interface BenchUser { cookie: string; patientId: string }
+interface BenchUser {
+  cookie: string;
+  patientId: string;
+}
 
 async function sessions(db: Db, caller: (i: number) => Caller, n = 16): Promise<BenchUser[]> {
-  return Promise.all(Array.from({ length: n }, async (_, i) => {
-    const id = randomBytes(32).toString('base64url');
-    await createWebSession(db, { idHash: createHash('sha256').update(id).digest('hex'), caller: caller(i), csrfToken: 'x', signedInBy: 'bench', ttlSeconds: 3600 });
-    // Demo patients attached to PC-01 (every eighth of the 60 the test stack seeds): the doctor's care relationship covers their record.
-    return { cookie: `sid=${id}`, patientId: demoId(`patient:${(i % 7) * 8}`) };
-  }));
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const id = randomBytes(32).toString('base64url');
+      await createWebSession(db, {
+        idHash: createHash('sha256').update(id).digest('hex'),
+        caller: caller(i),
+        csrfToken: 'x',
+        signedInBy: 'bench',
+        ttlSeconds: 3600,
+      });
+      // Demo patients attached to PC-01 (every eighth of the 60 the test stack seeds): the doctor's care relationship covers their record.
+      return { cookie: `sid=${id}`, patientId: demoId(`patient:${(i % 7) * 8}`) };
+    }),
+  );
 }
 
 export async function labDoctorBenchPages(db: Db): Promise<[string, (u: BenchUser) => string, BenchUser[]][]> {

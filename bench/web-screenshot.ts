@@ -28,12 +28,20 @@ async function main() {
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const id = randomBytes(32).toString('base64url');
-  await createWebSession(db, { idHash: createHash('sha256').update(id).digest('hex'), caller: { id: 'demo-patient', role: 'patient', patientId: demoId('patient:0') }, csrfToken: 'x', signedInBy: 'demo', ttlSeconds: 600 });
+  await createWebSession(db, {
+    idHash: createHash('sha256').update(id).digest('hex'),
+    caller: { id: 'demo-patient', role: 'patient', patientId: demoId('patient:0') },
+    csrfToken: 'x',
+    signedInBy: 'demo',
+    ttlSeconds: 600,
+  });
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
   const context = await browser.newContext({ viewport: { width: 360, height: 640 }, baseURL: url });
   await context.addCookies([{ name: 'sid', value: id, url, httpOnly: true, sameSite: 'Strict' }]);
   const page = await context.newPage();
-  const specialties = (await db.selectFrom('practitioners').select('specialty').distinct().orderBy('specialty').execute()).map((r) => r.specialty);
+  const specialties = (await db.selectFrom('practitioners').select('specialty').distinct().orderBy('specialty').execute()).map(
+    (r) => r.specialty,
+  );
   let booked = 0;
   for (const specialty of specialties) {
     if (booked === 2) break;

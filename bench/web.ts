@@ -41,7 +41,8 @@ async function main() {
   /** Answers that were not pages (page and status → count): a page answering errors fast is not a fast page. */
   const refusals = new Map<string, number>();
   const server = serve({
-    port: 0, hostname: '127.0.0.1',
+    port: 0,
+    hostname: '127.0.0.1',
     fetch: async (req, env) => {
       const started = performance.now();
       const res = await app.fetch(req, env);
@@ -56,29 +57,48 @@ async function main() {
 
   // The staff pages read processes too (the rollout board queries its program): a clinical worker in its own process
   // (as npm start runs it, so its work is not in the API's figures), the demo program and today's arrivals.
-  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'workers/clinical.ts')], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'error' } });
+  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'workers/clinical.ts')], {
+    stdio: 'ignore',
+    env: { ...process.env, LOG_LEVEL: 'error' },
+  });
   await ensureDemoRollout(temporal, db, config.CLINICAL_TASK_QUEUE);
   await seedDeskArrivals({ client: temporal, db, taskQueue: config.CLINICAL_TASK_QUEUE });
   const program = temporal.workflow.getHandle(rolloutWorkflowId(DEMO_PROGRAM_ID));
-  for (let i = 0; !(await program.query(rolloutStateQuery).then(() => true, () => false)); i++) {
-    if (i > 240) throw new Error('the clinical worker did not answer the rollout program\'s query in 2 minutes');
+  for (
+    let i = 0;
+    !(await program.query(rolloutStateQuery).then(
+      () => true,
+      () => false,
+    ));
+    i++
+  ) {
+    if (i > 240) throw new Error("the clinical worker did not answer the rollout program's query in 2 minutes");
     await new Promise((r) => setTimeout(r, 500));
   }
 
   const session = async (caller: Caller) => {
     const id = randomBytes(32).toString('base64url');
-    await createWebSession(db, { idHash: createHash('sha256').update(id).digest('hex'), caller, csrfToken: 'x', signedInBy: 'bench', ttlSeconds: 3600 });
+    await createWebSession(db, {
+      idHash: createHash('sha256').update(id).digest('hex'),
+      caller,
+      csrfToken: 'x',
+      signedInBy: 'bench',
+      ttlSeconds: 3600,
+    });
     return `sid=${id}`;
   };
-  const users = await Promise.all(Array.from({ length: USERS }, async (_, i) => {
-    const patientId = demoId(`patient:${i}`);
-    const clinicId = demoId('clinic:PC-01');
-    return {
-      cookie: await session({ id: `bench-${i}`, role: 'patient', patientId }), patientId,
-      registrar: await session({ id: `bench-registrar-${i}`, role: 'registrar', clinicId, clinicIds: [clinicId] }),
-      ops: await session({ id: `bench-ops-${i}`, role: 'ops' }),
-    };
-  }));
+  const users = await Promise.all(
+    Array.from({ length: USERS }, async (_, i) => {
+      const patientId = demoId(`patient:${i}`);
+      const clinicId = demoId('clinic:PC-01');
+      return {
+        cookie: await session({ id: `bench-${i}`, role: 'patient', patientId }),
+        patientId,
+        registrar: await session({ id: `bench-registrar-${i}`, role: 'registrar', clinicId, clinicIds: [clinicId] }),
+        ops: await session({ id: `bench-ops-${i}`, role: 'ops' }),
+      };
+    }),
+  );
   const tomorrow = addDays(localToday(DEMO_TIME_ZONE), 1);
   type User = (typeof users)[number];
   const pages: [string, (u: User) => string, ((u: User) => string)?][] = [
@@ -102,7 +122,8 @@ async function main() {
   pages[2] = ['find a slot', () => `/patient/book?specialty=${encodeURIComponent(specialty)}&date=${tomorrow}`];
   // The lab's and doctor's pages sign in their own users (bench/web-lab-doctor.ts): the i-th user's stand-in.
   const standIn = <T>(who: T[], u: User) => who[users.indexOf(u) % who.length]!;
-  for (const [name, path, who] of await labDoctorBenchPages(db)) pages.push([name, (u) => path(standIn(who, u)), (u) => standIn(who, u).cookie]);
+  for (const [name, path, who] of await labDoctorBenchPages(db))
+    pages.push([name, (u) => path(standIn(who, u)), (u) => standIn(who, u).cookie]);
 
   console.log(`bench:web — ${USERS} concurrent users, ${SECONDS} s per page, demo city; server time (request in → page rendered)`);
   console.log('page               requests   p50 ms   p95 ms   max ms   non-2xx  API CPU ms/page  goal p95 ≤ 100 ms');
@@ -113,8 +134,18 @@ async function main() {
     let n = 0;
     const cpu = process.cpuUsage();
     const result = await autocannon({
-      url, connections: USERS, duration: SECONDS,
-      requests: [{ method: 'GET', setupRequest: (req) => { const u = users[n++ % USERS]!; return { ...req, path: path(u), headers: { cookie: cookieOf ? cookieOf(u) : u.cookie } }; } }],
+      url,
+      connections: USERS,
+      duration: SECONDS,
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (req) => {
+            const u = users[n++ % USERS]!;
+            return { ...req, path: path(u), headers: { cookie: cookieOf ? cookieOf(u) : u.cookie } };
+          },
+        },
+      ],
     });
     const t = times.get(name) ?? [];
     const p95 = percentile(t, 95);
@@ -122,7 +153,13 @@ async function main() {
     // The API process's own CPU per page (Postgres and the client excluded): what a busy machine's queueing does not inflate.
     const cpuMs = (used.user + used.system) / 1000 / Math.max(1, result.requests.total);
     allMet &&= p95 <= GOAL_MS;
-    console.log(`${name.padEnd(18)} ${String(t.length).padStart(8)} ${percentile(t, 50).toFixed(1).padStart(8)} ${p95.toFixed(1).padStart(8)} ${Math.max(...t).toFixed(1).padStart(8)} ${String(result.non2xx).padStart(9)} ${cpuMs.toFixed(1).padStart(16)}  ${p95 <= GOAL_MS ? 'met' : 'MISSED'}`);
+    console.log(
+      `${name.padEnd(18)} ${String(t.length).padStart(8)} ${percentile(t, 50).toFixed(1).padStart(8)} ${p95.toFixed(1).padStart(8)} ${Math.max(
+        ...t,
+      )
+        .toFixed(1)
+        .padStart(8)} ${String(result.non2xx).padStart(9)} ${cpuMs.toFixed(1).padStart(16)}  ${p95 <= GOAL_MS ? 'met' : 'MISSED'}`,
+    );
   }
   const [load1] = (await import('node:os')).loadavg();
   console.log(allMet ? 'every page met the goal' : 'some pages missed the goal');
@@ -131,7 +168,10 @@ async function main() {
   // Requests autocannon left in flight (a board's Query) finish before their connection closes.
   await new Promise((r) => setTimeout(r, 3000));
   server.close();
-  await new Promise((r) => { worker.once('exit', r); worker.kill('SIGTERM'); });
+  await new Promise((r) => {
+    worker.once('exit', r);
+    worker.kill('SIGTERM');
+  });
   await temporal.connection.close();
   await db.destroy();
   await stack.stop();

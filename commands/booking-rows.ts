@@ -24,7 +24,8 @@ export function mapViolation(err: unknown): never {
   if (v?.code === '23505' && v.constraint === 'appointments_slot_live_uniq') throw refuse('SlotTaken', 'the slot is already booked');
   if (v?.code === '23P01') throw refuse('PatientBusy', 'the patient has another appointment at that time');
   // The same appointment id for another patient at the same moment: one request key, two bookings.
-  if (v?.code === '23505' && v.constraint === 'appointments_pkey') throw refuse('DuplicateRequest', 'this request key was used for another booking at the same time');
+  if (v?.code === '23505' && v.constraint === 'appointments_pkey')
+    throw refuse('DuplicateRequest', 'this request key was used for another booking at the same time');
   throw err;
 }
 
@@ -53,13 +54,27 @@ export async function checkBookingRules(tx: Tx, patientId: string, slotId: strin
 export async function audit(tx: Tx | Db, workflowId: string, action: string, actor: string, appointmentId: string, details: object = {}) {
   await tx
     .insertInto('audit_log')
-    .values({ actor, action, entity: 'appointment', entity_id: appointmentId, workflow_id: workflowId, dedupe_key: `${workflowId}:${action}`, details: JSON.stringify(details) })
+    .values({
+      actor,
+      action,
+      entity: 'appointment',
+      entity_id: appointmentId,
+      workflow_id: workflowId,
+      dedupe_key: `${workflowId}:${action}`,
+      details: JSON.stringify(details),
+    })
     .onConflict((oc) => oc.column('dedupe_key').doNothing())
     .execute();
 }
 
 export type HoldInput = {
-  appointmentId: string; workflowId: string; patientId: string; slotId: string; bookedBy: string; policy: BookingPolicy; confirm?: boolean;
+  appointmentId: string;
+  workflowId: string;
+  patientId: string;
+  slotId: string;
+  bookedBy: string;
+  policy: BookingPolicy;
+  confirm?: boolean;
   /** Made by a command: the row stays unstamped until the outbox relay has started its process. */
   processPending?: boolean;
 };
@@ -78,10 +93,18 @@ export async function holdSlotTx(tx: Tx, input: HoldInput): Promise<{ view: Appo
   const row = await tx
     .insertInto('appointments')
     .values({
-      id: input.appointmentId, slot_id: slot.id, patient_id: input.patientId, practitioner_id: slot.practitioner_id, clinic_id: slot.clinic_id,
-      starts_at: slot.starts_at, ends_at: slot.ends_at, status: input.confirm ? 'booked' : 'held',
+      id: input.appointmentId,
+      slot_id: slot.id,
+      patient_id: input.patientId,
+      practitioner_id: slot.practitioner_id,
+      clinic_id: slot.clinic_id,
+      starts_at: slot.starts_at,
+      ends_at: slot.ends_at,
+      status: input.confirm ? 'booked' : 'held',
       hold_expires_at: input.confirm ? null : sql<Date>`now() + make_interval(secs => ${input.policy.holdSeconds})`,
-      workflow_id: input.workflowId, booked_by: input.bookedBy, cancel_reason: null,
+      workflow_id: input.workflowId,
+      booked_by: input.bookedBy,
+      cancel_reason: null,
       ...(input.processPending ? { process_started_at: null } : {}),
     })
     .returningAll()
@@ -97,8 +120,14 @@ export async function holdSlotTx(tx: Tx, input: HoldInput): Promise<{ view: Appo
  * this call moved it. `then` runs in the same transaction when this call made the move.
  */
 export async function transitionTx(
-  tx: Tx, appointmentId: string, from: readonly string[], set: { status: AppointmentView['status']; cancel_reason?: string }, workflowId: string, actor: string,
-  only: { holdLive?: boolean; beforeStart?: boolean } = {}, then?: (tx: Tx, row: Appointment) => Promise<unknown>,
+  tx: Tx,
+  appointmentId: string,
+  from: readonly string[],
+  set: { status: AppointmentView['status']; cancel_reason?: string },
+  workflowId: string,
+  actor: string,
+  only: { holdLive?: boolean; beforeStart?: boolean } = {},
+  then?: (tx: Tx, row: Appointment) => Promise<unknown>,
 ): Promise<{ row: Appointment; moved: boolean }> {
   const row = await tx
     .updateTable('appointments')
@@ -117,9 +146,20 @@ export async function transitionTx(
 }
 
 /** held/offered → booked. A lapsed hold cannot be confirmed, even if its process is late to expire it. */
-export async function confirmTx(tx: Tx, input: { appointmentId: string; workflowId: string; by: string }): Promise<{ view: AppointmentView; moved: boolean }> {
-  const { row, moved } = await transitionTx(tx, input.appointmentId, ['held', 'offered'], { status: 'booked' }, input.workflowId, input.by, { holdLive: true },
-    (t) => t.updateTable('waitlist_entries').set({ status: 'booked' }).where('offered_appointment_id', '=', input.appointmentId).execute());
+export async function confirmTx(
+  tx: Tx,
+  input: { appointmentId: string; workflowId: string; by: string },
+): Promise<{ view: AppointmentView; moved: boolean }> {
+  const { row, moved } = await transitionTx(
+    tx,
+    input.appointmentId,
+    ['held', 'offered'],
+    { status: 'booked' },
+    input.workflowId,
+    input.by,
+    { holdLive: true },
+    (t) => t.updateTable('waitlist_entries').set({ status: 'booked' }).where('offered_appointment_id', '=', input.appointmentId).execute(),
+  );
   if (row.status !== 'booked') throw refuse('InvalidState', `the appointment is ${row.status} and cannot be confirmed`);
   return { view: appointmentView(row), moved };
 }

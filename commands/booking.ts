@@ -15,13 +15,25 @@ import { tell } from './outbox';
 import { commandTransaction } from './tx';
 
 export interface BookCommand {
-  appointmentId: string; workflowId: string; patientId: string; slotId: string; bookedBy: string; policy: BookingPolicy; confirm: boolean;
+  appointmentId: string;
+  workflowId: string;
+  patientId: string;
+  slotId: string;
+  bookedBy: string;
+  policy: BookingPolicy;
+  confirm: boolean;
   /** The referral this visit serves: its process hears of the booking from the booking's process. */
   referralWorkflowId?: string;
 }
 
 export interface WaitlistCommand {
-  id: string; patientId: string; specialty: string; practitionerId: string | null; clinicId: string | null; wantedBefore: string; by: string;
+  id: string;
+  patientId: string;
+  specialty: string;
+  practitionerId: string | null;
+  clinicId: string | null;
+  wantedBefore: string;
+  by: string;
 }
 
 export function createBookingCommands(deps: { db: Db; taskQueue: string }) {
@@ -69,19 +81,31 @@ export function createBookingCommands(deps: { db: Db; taskQueue: string }) {
       const bad = completeRefusal(row.status);
       if (bad) refusal(bad);
       if (diagnosis) await recordVisitDiagnosis(db, row, { ...diagnosis, recordedBy: by });
-      await commandTransaction(db, (tx) => tell(tx, { ...booking, kind: 'visit_completed', workflowId: row.workflow_id, subjectId: row.id, payload: { by } }));
+      await commandTransaction(db, (tx) =>
+        tell(tx, { ...booking, kind: 'visit_completed', workflowId: row.workflow_id, subjectId: row.id, payload: { by } }),
+      );
     },
 
     /** Puts the patient on the waitlist; the same id again answers the first entry. */
     async joinWaitlist(w: WaitlistCommand) {
       return commandTransaction(db, async (tx) => {
-        await tx.insertInto('waitlist_entries').values({
-          id: w.id, patient_id: w.patientId, specialty: w.specialty, practitioner_id: w.practitionerId, clinic_id: w.clinicId,
-          wanted_before: w.wantedBefore, status: 'waiting', offered_appointment_id: null, created_by: w.by,
-        }).onConflict((oc) => oc.column('id').doNothing()).execute();
+        await tx
+          .insertInto('waitlist_entries')
+          .values({
+            id: w.id,
+            patient_id: w.patientId,
+            specialty: w.specialty,
+            practitioner_id: w.practitionerId,
+            clinic_id: w.clinicId,
+            wanted_before: w.wantedBefore,
+            status: 'waiting',
+            offered_appointment_id: null,
+            created_by: w.by,
+          })
+          .onConflict((oc) => oc.column('id').doNothing())
+          .execute();
         return tx.selectFrom('waitlist_entries').selectAll().where('id', '=', w.id).executeTakeFirstOrThrow();
       });
     },
   };
 }
-

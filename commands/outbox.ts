@@ -16,7 +16,15 @@ export interface Tell {
 
 /** Queues one tell for the process (delivered at least once: the process tolerates a repeat). */
 export async function tell(tx: Tx, t: Tell): Promise<void> {
-  await tx.insertInto('process_outbox').values({
-    task_queue: t.taskQueue, workflow_id: t.workflowId, process: t.process, kind: t.kind, subject_id: t.subjectId, payload: JSON.stringify(t.payload ?? {}),
-  }).execute();
+  await tx
+    .insertInto('process_outbox')
+    .values({
+      task_queue: t.taskQueue,
+      workflow_id: t.workflowId,
+      process: t.process,
+      kind: t.kind,
+      subject_id: t.subjectId,
+      payload: JSON.stringify(t.payload ?? {}),
+    })
+    .execute();
 }

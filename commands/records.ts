@@ -5,10 +5,18 @@ import type { PatientVitalsTable, RolloutProgramsTable } from '../db/schema';
 
 /** Records vital signs once per dedupe key (a retried request writes nothing new). */
 export async function recordVitals(db: Db, rows: Insertable<PatientVitalsTable>[]): Promise<void> {
-  await db.insertInto('patient_vitals').values(rows).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
+  await db
+    .insertInto('patient_vitals')
+    .values(rows)
+    .onConflict((oc) => oc.column('dedupe_key').doNothing())
+    .execute();
 }
 
 /** The rollout program's row, once per id, before its process starts. */
 export async function createRolloutProgram(db: Db, row: Insertable<RolloutProgramsTable>): Promise<void> {
-  await db.insertInto('rollout_programs').values(row).onConflict((oc) => oc.column('id').doNothing()).execute();
+  await db
+    .insertInto('rollout_programs')
+    .values(row)
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
 }

@@ -4,7 +4,14 @@
  */
 import { sql } from 'kysely';
 import {
-  CARE_POLICY, CLOSED_REFERRAL_STATUS, HOLD_STATUSES, OPEN_REFERRAL_STATUSES, ORDER_STATUSES_THAT_NEVER_GRANT, VISIT_STATUSES_THAT_GRANT, careCutoffs, type CarePolicy,
+  CARE_POLICY,
+  CLOSED_REFERRAL_STATUS,
+  HOLD_STATUSES,
+  OPEN_REFERRAL_STATUSES,
+  ORDER_STATUSES_THAT_NEVER_GRANT,
+  VISIT_STATUSES_THAT_GRANT,
+  careCutoffs,
+  type CarePolicy,
 } from '../domain/care-relationship';
 import type { Db } from './index';
 import type { AuditOutcome } from './schema';
@@ -29,23 +36,52 @@ export interface AccessAuditEntry {
  */
 export async function insertAccessAudits(db: Db, entries: AccessAuditEntry[], outcome: AuditOutcome): Promise<void> {
   if (entries.length === 0) return;
-  await db.insertInto('audit_log').values(entries.map((e) => ({
-    actor: e.actor, action: outcome === 'refused' ? 'refused' : e.action, entity: e.resourceType, entity_id: e.resourceId, workflow_id: null, dedupe_key: null, outcome,
-    details: JSON.stringify({
-      kind: 'access', patientId: e.patientId, role: e.role, clinicIds: e.clinicIds, route: e.route, requestId: e.requestId,
-      ...(outcome === 'refused' ? { attempted: e.action } : {}), ...(e.reason ? { reason: e.reason } : {}),
-    }),
-  }))).execute();
+  await db
+    .insertInto('audit_log')
+    .values(
+      entries.map((e) => ({
+        actor: e.actor,
+        action: outcome === 'refused' ? 'refused' : e.action,
+        entity: e.resourceType,
+        entity_id: e.resourceId,
+        workflow_id: null,
+        dedupe_key: null,
+        outcome,
+        details: JSON.stringify({
+          kind: 'access',
+          patientId: e.patientId,
+          role: e.role,
+          clinicIds: e.clinicIds,
+          route: e.route,
+          requestId: e.requestId,
+          ...(outcome === 'refused' ? { attempted: e.action } : {}),
+          ...(e.reason ? { reason: e.reason } : {}),
+        }),
+      })),
+    )
+    .execute();
 }
 
 export async function insertAccessAudit(db: Db, e: AccessAuditEntry): Promise<void> {
   await insertAccessAudits(db, [e], 'allowed');
 }
 
-export interface AuditRow { id: string; at: Date; actor: string; action: string; entity: string; entity_id: string; outcome: AuditOutcome; details: unknown }
+export interface AuditRow {
+  id: string;
+  at: Date;
+  actor: string;
+  action: string;
+  entity: string;
+  entity_id: string;
+  outcome: AuditOutcome;
+  details: unknown;
+}
 
 /** Keyset page on id (bigserial: insertion order), newest first; `before` is the last row's id. */
-export async function auditPage(db: Db, q: { patientId?: string; userId?: string; action?: string; before?: string; limit: number }): Promise<AuditRow[]> {
+export async function auditPage(
+  db: Db,
+  q: { patientId?: string; userId?: string; action?: string; before?: string; limit: number },
+): Promise<AuditRow[]> {
   let query = db.selectFrom('audit_log').select(['id', 'at', 'actor', 'action', 'entity', 'entity_id', 'outcome', 'details']);
   if (q.patientId) query = query.where(sql<string>`details->>'patientId'`, '=', q.patientId).where(sql<boolean>`details ? 'patientId'`);
   if (q.userId) query = query.where('actor', '=', q.userId);
@@ -61,7 +97,12 @@ export async function auditPage(db: Db, q: { patientId?: string; userId?: string
  * clinic; a registrar's is their clinics'. Audit rows are never read: no audit row grants access.
  */
 export async function hasCareRelationship(
-  db: Db, patientId: string, practitionerId: string | null, clinicIds: string[], now = new Date(), policy: CarePolicy = CARE_POLICY,
+  db: Db,
+  patientId: string,
+  practitionerId: string | null,
+  clinicIds: string[],
+  now = new Date(),
+  policy: CarePolicy = CARE_POLICY,
 ): Promise<boolean> {
   if (!practitionerId && clinicIds.length === 0) return false;
   const clinics = `{${clinicIds.join(',')}}`;
@@ -92,7 +133,13 @@ export async function hasCareRelationship(
 }
 
 /** Who changed a policy, from where: the API passes it to every policy command. */
-export interface PolicyChangeActor { actor: string; role: string; route: string; requestId: string | null; reason: string | null }
+export interface PolicyChangeActor {
+  actor: string;
+  role: string;
+  route: string;
+  requestId: string | null;
+  reason: string | null;
+}
 
 /** What a policy change touched: the row it wrote, and the value in force before and after. */
 export interface PolicyChange {
@@ -107,18 +154,39 @@ export interface PolicyChange {
 
 /** One audit_log row (action 'policy-change') per policy change, written in the change's own transaction. */
 export async function insertPolicyAudit(db: Db, who: PolicyChangeActor, c: PolicyChange): Promise<void> {
-  await db.insertInto('audit_log').values({
-    actor: who.actor, action: 'policy-change', entity: c.entity, entity_id: c.entityId, workflow_id: null, dedupe_key: null,
-    details: JSON.stringify({
-      kind: 'policy', change: c.change, before: c.before, after: c.after, effectiveFrom: c.effectiveFrom, role: who.role, route: who.route,
-      requestId: who.requestId, ...(who.reason ? { reason: who.reason } : {}),
-    }),
-  }).execute();
+  await db
+    .insertInto('audit_log')
+    .values({
+      actor: who.actor,
+      action: 'policy-change',
+      entity: c.entity,
+      entity_id: c.entityId,
+      workflow_id: null,
+      dedupe_key: null,
+      details: JSON.stringify({
+        kind: 'policy',
+        change: c.change,
+        before: c.before,
+        after: c.after,
+        effectiveFrom: c.effectiveFrom,
+        role: who.role,
+        route: who.route,
+        requestId: who.requestId,
+        ...(who.reason ? { reason: who.reason } : {}),
+      }),
+    })
+    .execute();
 }
 
 /** The policy changes to one entity, newest first. */
 export async function policyChanges(db: Db, entity: Array<PolicyChange['entity']>, entityId: string, limit = 200): Promise<AuditRow[]> {
-  return db.selectFrom('audit_log').select(['id', 'at', 'actor', 'action', 'entity', 'entity_id', 'details'])
-    .where('entity', 'in', entity).where('entity_id', '=', entityId).where('action', '=', 'policy-change')
-    .orderBy('id', 'desc').limit(limit).execute() as Promise<AuditRow[]>;
+  return db
+    .selectFrom('audit_log')
+    .select(['id', 'at', 'actor', 'action', 'entity', 'entity_id', 'details'])
+    .where('entity', 'in', entity)
+    .where('entity_id', '=', entityId)
+    .where('action', '=', 'policy-change')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute() as Promise<AuditRow[]>;
 }

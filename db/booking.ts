@@ -6,7 +6,10 @@ import type { Db } from './index';
 import type { Appointment, Database } from './schema';
 
 /** What a slot generation did: slots added, and wanted slots skipped because they overlap another of the practitioner's. */
-export interface SlotGeneration { added: number; overlapsSkipped: number }
+export interface SlotGeneration {
+  added: number;
+  overlapsSkipped: number;
+}
 
 /**
  * Turns weekly schedules into slots for local dates [fromDate, toDate] (inclusive, 'YYYY-MM-DD').
@@ -81,20 +84,40 @@ export async function closeSlotsOnLeave(db: Db | Transaction<Database>, practiti
  */
 export async function recordLeave(db: Db, input: { practitionerId: string; startsOn: string; endsOn: string; reason: string; by: string }) {
   return db.transaction().execute(async (tx) => {
-    const inserted = await tx.insertInto('schedule_exceptions')
+    const inserted = await tx
+      .insertInto('schedule_exceptions')
       .values({ practitioner_id: input.practitionerId, starts_on: input.startsOn, ends_on: input.endsOn, reason: input.reason })
       .onConflict((oc) => oc.columns(['practitioner_id', 'starts_on', 'ends_on']).doNothing())
-      .returningAll().executeTakeFirst();
-    const leave = inserted ?? (await tx.selectFrom('schedule_exceptions').selectAll()
-      .where('practitioner_id', '=', input.practitionerId).where('starts_on', '=', input.startsOn).where('ends_on', '=', input.endsOn).executeTakeFirstOrThrow());
+      .returningAll()
+      .executeTakeFirst();
+    const leave =
+      inserted ??
+      (await tx
+        .selectFrom('schedule_exceptions')
+        .selectAll()
+        .where('practitioner_id', '=', input.practitionerId)
+        .where('starts_on', '=', input.startsOn)
+        .where('ends_on', '=', input.endsOn)
+        .executeTakeFirstOrThrow());
     if (inserted) {
-      await tx.insertInto('audit_log').values({
-        actor: input.by, action: 'leave-recorded', entity: 'practitioner', entity_id: input.practitionerId, workflow_id: null,
-        dedupe_key: `leave:${leave.id}`, details: JSON.stringify({ startsOn: input.startsOn, endsOn: input.endsOn }),
-      }).execute();
+      await tx
+        .insertInto('audit_log')
+        .values({
+          actor: input.by,
+          action: 'leave-recorded',
+          entity: 'practitioner',
+          entity_id: input.practitionerId,
+          workflow_id: null,
+          dedupe_key: `leave:${leave.id}`,
+          details: JSON.stringify({ startsOn: input.startsOn, endsOn: input.endsOn }),
+        })
+        .execute();
     }
     const slotsClosed = await closeSlotsOnLeave(tx, input.practitionerId);
-    const affected = await tx.selectFrom('appointments as a').innerJoin('clinics as c', 'c.id', 'a.clinic_id').selectAll('a')
+    const affected = await tx
+      .selectFrom('appointments as a')
+      .innerJoin('clinics as c', 'c.id', 'a.clinic_id')
+      .selectAll('a')
       .where('a.practitioner_id', '=', input.practitionerId)
       .where('a.status', 'in', ['held', 'offered', 'booked'])
       .where('a.starts_at', '>', sql<Date>`now()`)
@@ -111,9 +134,27 @@ export async function bookableSlot(db: Db | Transaction<Database>, slotId: strin
     .selectFrom('slots as s')
     .innerJoin('practitioners as p', 'p.id', 's.practitioner_id')
     .innerJoin('clinics as c', 'c.id', 's.clinic_id')
-    .select(['s.id', 's.practitioner_id', 's.clinic_id', 's.starts_at', 's.ends_at', 's.status', 'p.specialty', 'c.rollout_stage', 'c.time_zone'])
+    .select([
+      's.id',
+      's.practitioner_id',
+      's.clinic_id',
+      's.starts_at',
+      's.ends_at',
+      's.status',
+      'p.specialty',
+      'c.rollout_stage',
+      'c.time_zone',
+    ])
     .select((eb) =>
-      eb.exists(eb.selectFrom('appointments as a').select('a.id').whereRef('a.slot_id', '=', 's.id').where('a.status', 'in', [...LIVE_STATUSES])).as('taken'),
+      eb
+        .exists(
+          eb
+            .selectFrom('appointments as a')
+            .select('a.id')
+            .whereRef('a.slot_id', '=', 's.id')
+            .where('a.status', 'in', [...LIVE_STATUSES]),
+        )
+        .as('taken'),
     )
     .where('s.id', '=', slotId)
     .executeTakeFirst();
@@ -182,8 +223,16 @@ const SLOT_COLUMNS = sql`s.id, s.starts_at, s.ends_at, s.practitioner_id, p.full
   to_char(s.starts_at AT TIME ZONE c.time_zone, 'YYYY-MM-DD"T"HH24:MI') AS local_start`;
 
 interface FoundSlot {
-  id: string; starts_at: Date; ends_at: Date; practitioner_id: string; practitioner_name: string; specialty: string;
-  clinic_id: string; clinic_name: string; time_zone: string; local_start: string;
+  id: string;
+  starts_at: Date;
+  ends_at: Date;
+  practitioner_id: string;
+  practitioner_name: string;
+  specialty: string;
+  clinic_id: string;
+  clinic_name: string;
+  time_zone: string;
+  local_start: string;
 }
 
 /**
@@ -196,10 +245,13 @@ export async function searchFreeSlots(db: Db, q: SlotSearch): Promise<FoundSlot[
   const stages = sql.join([...BOOKABLE_STAGES]);
   const clinic = q.clinicId ? sql`AND c.id = ${q.clinicId}` : sql``;
   if (q.specialty !== undefined || q.practitionerId !== undefined) {
-    const who = sql.join([
-      ...(q.specialty !== undefined ? [sql`p.specialty = ${q.specialty}`] : []),
-      ...(q.practitionerId !== undefined ? [sql`p.id = ${q.practitionerId}`] : []),
-    ], sql` AND `);
+    const who = sql.join(
+      [
+        ...(q.specialty !== undefined ? [sql`p.specialty = ${q.specialty}`] : []),
+        ...(q.practitionerId !== undefined ? [sql`p.id = ${q.practitionerId}`] : []),
+      ],
+      sql` AND `,
+    );
     const result = await sql<FoundSlot>`
       SELECT ${SLOT_COLUMNS}
       FROM practitioners p JOIN clinics c ON c.id = p.clinic_id
@@ -241,12 +293,22 @@ export async function practitionerDay(db: Db, practitionerId: string, date: stri
 /** Stamps appointments whose processes are now known to run (one statement per batch). */
 export async function markProcessesStarted(db: Db, appointmentIds: string[]): Promise<void> {
   if (appointmentIds.length === 0) return;
-  await db.updateTable('appointments').set({ process_started_at: sql`now()` }).where('id', 'in', appointmentIds).where('process_started_at', 'is', null).execute();
+  await db
+    .updateTable('appointments')
+    .set({ process_started_at: sql`now()` })
+    .where('id', 'in', appointmentIds)
+    .where('process_started_at', 'is', null)
+    .execute();
 }
 
 /** Appointments answered more than `olderThanSeconds` ago whose process was never seen started (oldest first). */
 export async function unstartedAppointments(db: Db, olderThanSeconds: number, limit: number): Promise<Appointment[]> {
-  return db.selectFrom('appointments').selectAll().where('process_started_at', 'is', null)
+  return db
+    .selectFrom('appointments')
+    .selectAll()
+    .where('process_started_at', 'is', null)
     .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanSeconds})`)
-    .orderBy('created_at').limit(limit).execute();
+    .orderBy('created_at')
+    .limit(limit)
+    .execute();
 }

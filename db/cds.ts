@@ -10,7 +10,12 @@ import type { ReferenceRange } from '../domain/cds/rules';
  * a row that a concurrent first call committed while the insert waited on it.
  */
 export async function insertAssessmentOnce(db: Db, row: NewCdsAssessment): Promise<CdsAssessment> {
-  const inserted = await db.insertInto('cds_assessments').values(row).onConflict((oc) => oc.column('request_key').doNothing()).returningAll().executeTakeFirst();
+  const inserted = await db
+    .insertInto('cds_assessments')
+    .values(row)
+    .onConflict((oc) => oc.column('request_key').doNothing())
+    .returningAll()
+    .executeTakeFirst();
   return inserted ?? db.selectFrom('cds_assessments').selectAll().where('request_key', '=', row.request_key).executeTakeFirstOrThrow();
 }
 

@@ -23,7 +23,13 @@ const poolLog = () => (log ??= createLogger('db'));
 export function createDb(connectionString: string, max = 10): Db {
   // A Postgres that is down or unreachable fails a query within the connect timeout (the API answers
   // 503 unavailable, activities retry) instead of leaving it waiting for a connection forever.
-  const pool = new pg.Pool({ connectionString, max, application_name: 'clinical-engine', connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    application_name: 'clinical-engine',
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+  });
   // An idle connection that Postgres closes (restart, shutdown) is dropped by the pool and the next
   // query opens a new one; without a listener the 'error' event would crash the process instead.
   pool.on('error', (err: Error & { code?: string }) => poolLog().warn({ code: err.code }, 'idle Postgres connection lost'));

@@ -2,7 +2,13 @@
 import { sql, type Kysely } from 'kysely';
 import type { CatalogueTest, RangeRow } from '../domain/interpretation';
 import { countWorkingDays } from '../domain/calendar';
-import { DEFAULT_LAB_ORDER_POLICY, turnaroundDeadline, type LabOrderInput, type LabOrderPolicy, type LabPriority } from '../domain/lab-order';
+import {
+  DEFAULT_LAB_ORDER_POLICY,
+  turnaroundDeadline,
+  type LabOrderInput,
+  type LabOrderPolicy,
+  type LabPriority,
+} from '../domain/lab-order';
 import type { LabValue } from '../domain/cds/rules';
 import { reportCalendarGaps } from '../platform/calendar-watch';
 import { clinicCalendar } from './calendar';
@@ -18,18 +24,42 @@ type Q = Kysely<Database>;
 export async function loadCatalogue(db: Q, loincs: readonly string[], at: Date = new Date()): Promise<CatalogueTest[]> {
   if (!loincs.length) return [];
   const [tests, units, ranges, critical] = await Promise.all([
-    db.selectFrom('lab_tests').selectAll().where('loinc', 'in', [...loincs]).execute(),
-    db.selectFrom('lab_test_units').selectAll().where('loinc', 'in', [...loincs]).execute(),
-    db.selectFrom('lab_reference_ranges').selectAll().where('loinc', 'in', [...loincs]).execute(),
+    db
+      .selectFrom('lab_tests')
+      .selectAll()
+      .where('loinc', 'in', [...loincs])
+      .execute(),
+    db
+      .selectFrom('lab_test_units')
+      .selectAll()
+      .where('loinc', 'in', [...loincs])
+      .execute(),
+    db
+      .selectFrom('lab_reference_ranges')
+      .selectAll()
+      .where('loinc', 'in', [...loincs])
+      .execute(),
     criticalRangesInForce(db, loincs, at),
   ]);
   return tests.map((t) => {
-    const rows: RangeRow[] = ranges.filter((r) => r.loinc === t.loinc).map((r) => ({
-      sex: r.sex, ageMinYears: r.age_min_years, ageMaxYears: r.age_max_years, refLow: r.ref_low, refHigh: r.ref_high, criticalLow: r.critical_low, criticalHigh: r.critical_high,
-    }));
+    const rows: RangeRow[] = ranges
+      .filter((r) => r.loinc === t.loinc)
+      .map((r) => ({
+        sex: r.sex,
+        ageMinYears: r.age_min_years,
+        ageMaxYears: r.age_max_years,
+        refLow: r.ref_low,
+        refHigh: r.ref_high,
+        criticalLow: r.critical_low,
+        criticalHigh: r.critical_high,
+      }));
     const limits = critical.get(t.loinc);
     return {
-      loinc: t.loinc, name: t.name, unit: t.unit, physioLow: t.physio_low, physioHigh: t.physio_high,
+      loinc: t.loinc,
+      name: t.name,
+      unit: t.unit,
+      physioLow: t.physio_low,
+      physioHigh: t.physio_high,
       altUnits: units.filter((u) => u.loinc === t.loinc).map((u) => ({ unit: u.unit, factor: u.factor })),
       ranges: limits ? withCriticalLimits(rows, limits) : rows,
     };
@@ -37,12 +67,21 @@ export async function loadCatalogue(db: Q, loincs: readonly string[], at: Date =
 }
 
 /** The critical limits in force at `at` per test that has a lab_critical_ranges version by then. */
-export interface CriticalLimits { criticalLow: number | null; criticalHigh: number | null }
+export interface CriticalLimits {
+  criticalLow: number | null;
+  criticalHigh: number | null;
+}
 
 export async function criticalRangesInForce(db: Q, loincs: readonly string[], at: Date): Promise<Map<string, CriticalLimits>> {
-  const rows = await db.selectFrom('lab_critical_ranges').select(['loinc', 'critical_low', 'critical_high'])
-    .distinctOn('loinc').where('loinc', 'in', [...loincs]).where('effective_from', '<=', at)
-    .orderBy('loinc').orderBy('effective_from', 'desc').execute();
+  const rows = await db
+    .selectFrom('lab_critical_ranges')
+    .select(['loinc', 'critical_low', 'critical_high'])
+    .distinctOn('loinc')
+    .where('loinc', 'in', [...loincs])
+    .where('effective_from', '<=', at)
+    .orderBy('loinc')
+    .orderBy('effective_from', 'desc')
+    .execute();
   return new Map(rows.map((r) => [r.loinc, { criticalLow: r.critical_low, criticalHigh: r.critical_high }]));
 }
 
@@ -55,8 +94,18 @@ function withCriticalLimits(rows: RangeRow[], limits: CriticalLimits): RangeRow[
 /** Test and panel codes → the LOINC codes of the tests, in order, without repeats; unknown codes apart. */
 export async function expandTests(db: Q, codes: readonly string[]): Promise<{ loincs: string[]; unknown: string[] }> {
   const [tests, panels] = await Promise.all([
-    db.selectFrom('lab_tests').select('loinc').where('loinc', 'in', [...codes]).execute(),
-    db.selectFrom('lab_panel_tests').select(['panel_code', 'loinc']).where('panel_code', 'in', [...codes]).orderBy('panel_code').orderBy('loinc').execute(),
+    db
+      .selectFrom('lab_tests')
+      .select('loinc')
+      .where('loinc', 'in', [...codes])
+      .execute(),
+    db
+      .selectFrom('lab_panel_tests')
+      .select(['panel_code', 'loinc'])
+      .where('panel_code', 'in', [...codes])
+      .orderBy('panel_code')
+      .orderBy('loinc')
+      .execute(),
   ]);
   const loincs: string[] = [];
   const unknown: string[] = [];
@@ -76,13 +125,38 @@ export function labOrderRow(db: Q, id: string): Promise<LabOrder | undefined> {
 /** The latest version of each result on these orders. */
 export function currentResults(db: Q, orderIds: readonly string[]) {
   if (!orderIds.length) return Promise.resolve([]);
-  return db.selectFrom('lab_result_versions as v')
+  return db
+    .selectFrom('lab_result_versions as v')
     .innerJoin('lab_tests as t', 't.loinc', 'v.loinc')
-    .select(['v.lab_order_id', 'v.loinc', 't.name', 'v.version', 'v.value', 'v.unit', 'v.reported_value', 'v.reported_unit', 'v.interpretation', 'v.ref_low', 'v.ref_high', 'v.status', 'v.resulted_at'])
+    .select([
+      'v.lab_order_id',
+      'v.loinc',
+      't.name',
+      'v.version',
+      'v.value',
+      'v.unit',
+      'v.reported_value',
+      'v.reported_unit',
+      'v.interpretation',
+      'v.ref_low',
+      'v.ref_high',
+      'v.status',
+      'v.resulted_at',
+    ])
     .where('v.lab_order_id', 'in', [...orderIds])
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('lab_result_versions as w').select('w.id')
-      .whereRef('w.lab_order_id', '=', 'v.lab_order_id').whereRef('w.loinc', '=', 'v.loinc').whereRef('w.version', '>', 'v.version'))))
-    .orderBy('v.lab_order_id').orderBy('v.loinc')
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('lab_result_versions as w')
+            .select('w.id')
+            .whereRef('w.lab_order_id', '=', 'v.lab_order_id')
+            .whereRef('w.loinc', '=', 'v.loinc')
+            .whereRef('w.version', '>', 'v.version'),
+        ),
+      ),
+    )
+    .orderBy('v.lab_order_id')
+    .orderBy('v.loinc')
     .execute();
 }
 
@@ -92,10 +166,25 @@ export function currentResults(db: Q, orderIds: readonly string[]) {
  */
 export async function patientCdsInputs(db: Q, patientId: string): Promise<{ sex: string; birthDate: string; labs: LabValue[] }> {
   const patient = await db.selectFrom('patients').select(['sex', 'birth_date']).where('id', '=', patientId).executeTakeFirstOrThrow();
-  const vitals = await db.selectFrom('patient_vitals').select(['loinc', 'value', 'unit', 'effective_at'])
-    .where('patient_id', '=', patientId).orderBy('effective_at', 'desc').limit(200).execute();
-  const orders = await db.selectFrom('lab_orders').select('id').where('patient_id', '=', patientId).where('final_at', 'is not', null).execute();
-  const results = (await currentResults(db, orders.map((o) => o.id))).filter((r) => r.status !== 'preliminary');
+  const vitals = await db
+    .selectFrom('patient_vitals')
+    .select(['loinc', 'value', 'unit', 'effective_at'])
+    .where('patient_id', '=', patientId)
+    .orderBy('effective_at', 'desc')
+    .limit(200)
+    .execute();
+  const orders = await db
+    .selectFrom('lab_orders')
+    .select('id')
+    .where('patient_id', '=', patientId)
+    .where('final_at', 'is not', null)
+    .execute();
+  const results = (
+    await currentResults(
+      db,
+      orders.map((o) => o.id),
+    )
+  ).filter((r) => r.status !== 'preliminary');
   return {
     sex: patient.sex,
     birthDate: patient.birth_date,
@@ -108,8 +197,22 @@ export async function patientCdsInputs(db: Q, patientId: string): Promise<{ sex:
 
 /** The lab's worklist: its clinic's open orders before results are final, stat first, then oldest. */
 export function labWorklist(db: Q, clinicId: string, limit = 500) {
-  return db.selectFrom('lab_orders')
-    .select(['id', 'patient_id', 'priority', 'status', 'tests', 'created_at', 'deadline_at', 'overdue', 'barcode', 'rejection_count', 'clinic_id', 'ordering_practitioner_id'])
+  return db
+    .selectFrom('lab_orders')
+    .select([
+      'id',
+      'patient_id',
+      'priority',
+      'status',
+      'tests',
+      'created_at',
+      'deadline_at',
+      'overdue',
+      'barcode',
+      'rejection_count',
+      'clinic_id',
+      'ordering_practitioner_id',
+    ])
     .where('clinic_id', '=', clinicId)
     .where('status', 'in', ['ordered', 'collected', 'received', 'resulted'])
     .orderBy(sql`CASE priority WHEN 'stat' THEN 0 WHEN 'asap' THEN 1 WHEN 'urgent' THEN 2 ELSE 3 END`)
@@ -120,9 +223,20 @@ export function labWorklist(db: Q, clinicId: string, limit = 500) {
 
 /** A doctor's inbox: final results awaiting their acknowledgement (as ordering or covering doctor), critical first. */
 export function doctorInbox(db: Q, practitionerId: string, limit = 500) {
-  return db.selectFrom('lab_orders as o')
+  return db
+    .selectFrom('lab_orders as o')
     .leftJoin('lab_escalation_contacts as e', 'e.clinic_id', 'o.clinic_id')
-    .select(['o.id', 'o.patient_id', 'o.priority', 'o.tests', 'o.final_at', 'o.critical_pending', 'o.round', 'o.ordering_practitioner_id', 'o.clinic_id'])
+    .select([
+      'o.id',
+      'o.patient_id',
+      'o.priority',
+      'o.tests',
+      'o.final_at',
+      'o.critical_pending',
+      'o.round',
+      'o.ordering_practitioner_id',
+      'o.clinic_id',
+    ])
     .where('o.status', '=', 'final')
     .where((eb) => eb.or([eb('o.ordering_practitioner_id', '=', practitionerId), eb('e.covering_practitioner_id', '=', practitionerId)]))
     .orderBy('o.critical_pending', 'desc')
@@ -133,25 +247,57 @@ export function doctorInbox(db: Q, practitionerId: string, limit = 500) {
 
 /** Unacknowledged critical results, with the escalation steps taken so far. */
 export async function criticalUnacknowledged(db: Q, opts: { clinicIds?: string[]; limit?: number } = {}) {
-  const orders = await db.selectFrom('lab_orders')
+  const orders = await db
+    .selectFrom('lab_orders')
     .select(['id', 'clinic_id', 'patient_id', 'ordering_practitioner_id', 'final_at', 'round', 'workflow_id', 'tests', 'priority'])
-    .where('critical_pending', '=', true).where('status', '=', 'final')
-    .$if(opts.clinicIds !== undefined, (q) => q.where('clinic_id', 'in', opts.clinicIds!.length ? opts.clinicIds! : ['00000000-0000-0000-0000-000000000000']))
-    .orderBy('final_at').orderBy('id').limit(opts.limit ?? 500).execute();
+    .where('critical_pending', '=', true)
+    .where('status', '=', 'final')
+    .$if(opts.clinicIds !== undefined, (q) =>
+      q.where('clinic_id', 'in', opts.clinicIds!.length ? opts.clinicIds! : ['00000000-0000-0000-0000-000000000000']),
+    )
+    .orderBy('final_at')
+    .orderBy('id')
+    .limit(opts.limit ?? 500)
+    .execute();
   const steps = orders.length
-    ? await db.selectFrom('lab_critical_notifications').selectAll().where('lab_order_id', 'in', orders.map((o) => o.id)).orderBy('notified_at').execute()
+    ? await db
+        .selectFrom('lab_critical_notifications')
+        .selectAll()
+        .where(
+          'lab_order_id',
+          'in',
+          orders.map((o) => o.id),
+        )
+        .orderBy('notified_at')
+        .execute()
     : [];
   return orders.map((o) => ({ ...o, steps: steps.filter((s) => s.lab_order_id === o.id && s.round === o.round) }));
 }
 
 /** Median and p90 turnaround (order → final, and each step) per test and clinic for orders finalised in [from, to). */
 export function turnaround(db: Q, from: Date, to: Date) {
-  const pct = (p: number, a: string, b: string) => sql<number | null>`percentile_cont(${p}) WITHIN GROUP (ORDER BY extract(epoch FROM ${sql.ref(b)} - ${sql.ref(a)}))`;
-  return db.selectFrom(sql<{ id: string; clinic_id: string; loinc: string; created_at: Date; collected_at: Date; received_at: Date; resulted_at: Date; final_at: Date; acknowledged_at: Date | null }>`(
+  const pct = (p: number, a: string, b: string) =>
+    sql<number | null>`percentile_cont(${p}) WITHIN GROUP (ORDER BY extract(epoch FROM ${sql.ref(b)} - ${sql.ref(a)}))`;
+  return db
+    .selectFrom(
+      sql<{
+        id: string;
+        clinic_id: string;
+        loinc: string;
+        created_at: Date;
+        collected_at: Date;
+        received_at: Date;
+        resulted_at: Date;
+        final_at: Date;
+        acknowledged_at: Date | null;
+      }>`(
       SELECT o.id, o.clinic_id, unnest(o.tests) AS loinc, o.created_at, o.collected_at, o.received_at, o.resulted_at, o.final_at, o.acknowledged_at
-      FROM lab_orders o WHERE o.final_at >= ${from} AND o.final_at < ${to})`.as('x'))
+      FROM lab_orders o WHERE o.final_at >= ${from} AND o.final_at < ${to})`.as('x'),
+    )
     .select((eb) => [
-      'x.loinc', 'x.clinic_id', eb.fn.countAll<string>().as('orders'),
+      'x.loinc',
+      'x.clinic_id',
+      eb.fn.countAll<string>().as('orders'),
       pct(0.5, 'x.created_at', 'x.final_at').as('median_seconds'),
       pct(0.9, 'x.created_at', 'x.final_at').as('p90_seconds'),
       pct(0.5, 'x.created_at', 'x.collected_at').as('median_to_collected'),
@@ -160,7 +306,8 @@ export function turnaround(db: Q, from: Date, to: Date) {
       pct(0.5, 'x.final_at', 'x.acknowledged_at').as('median_final_to_acknowledged'),
     ])
     .groupBy(['x.loinc', 'x.clinic_id'])
-    .orderBy('x.clinic_id').orderBy('x.loinc')
+    .orderBy('x.clinic_id')
+    .orderBy('x.loinc')
     .execute();
 }
 
@@ -172,14 +319,20 @@ export function turnaround(db: Q, from: Date, to: Date) {
 export async function labOrderPolicy(db: Q, clinicId: string, at: Date = new Date()): Promise<LabOrderPolicy> {
   const [row, escalations] = await Promise.all([
     db.selectFrom('lab_order_policies').select('policy').where('clinic_id', '=', clinicId).executeTakeFirst(),
-    db.selectFrom('lab_escalation_policies').select(['clinic_id', 'escalate_covering_seconds', 'escalate_head_seconds'])
-      .where((eb) => eb.or([eb('clinic_id', '=', clinicId), eb('clinic_id', 'is', null)])).where('effective_from', '<=', at)
-      .orderBy('effective_from', 'desc').execute(),
+    db
+      .selectFrom('lab_escalation_policies')
+      .select(['clinic_id', 'escalate_covering_seconds', 'escalate_head_seconds'])
+      .where((eb) => eb.or([eb('clinic_id', '=', clinicId), eb('clinic_id', 'is', null)]))
+      .where('effective_from', '<=', at)
+      .orderBy('effective_from', 'desc')
+      .execute(),
   ]);
   const own = (row?.policy ?? {}) as Partial<LabOrderPolicy>;
-  const known = Object.fromEntries(Object.entries(own).filter(([k, v]) => k in DEFAULT_LAB_ORDER_POLICY && typeof v === 'number' && v >= 0));
+  const known = Object.fromEntries(
+    Object.entries(own).filter(([k, v]) => k in DEFAULT_LAB_ORDER_POLICY && typeof v === 'number' && v >= 0),
+  );
   const steps = (e: (typeof escalations)[number] | undefined) =>
-    (e ? { escalateCoveringSeconds: e.escalate_covering_seconds, escalateHeadSeconds: e.escalate_head_seconds } : {});
+    e ? { escalateCoveringSeconds: e.escalate_covering_seconds, escalateHeadSeconds: e.escalate_head_seconds } : {};
   const cityWide = escalations.find((e) => e.clinic_id === null);
   const clinics = escalations.find((e) => e.clinic_id === clinicId);
   return { ...DEFAULT_LAB_ORDER_POLICY, ...steps(cityWide), ...known, ...steps(clinics) };
@@ -190,9 +343,23 @@ export async function labOrderPolicy(db: Q, clinicId: string, at: Date = new Dat
  * patient's sex and birth date, the tests (panels expanded) with their catalogue rows, the clinic's
  * policy and its covering doctor and head of department. A refusal says which record is missing.
  */
-export async function buildLabOrderInput(db: Q, req: { orderId: string; practitionerId: string; patientId: string; tests: string[]; priority: LabPriority; note: string | null; orderedAt: string }):
-  Promise<{ ok: true; input: LabOrderInput } | { ok: false; missing: 'practitioner' | 'patient' | 'tests'; unknown?: string[] }> {
-  const practitioner = await db.selectFrom('practitioners').select(['id', 'clinic_id']).where('id', '=', req.practitionerId).executeTakeFirst();
+export async function buildLabOrderInput(
+  db: Q,
+  req: {
+    orderId: string;
+    practitionerId: string;
+    patientId: string;
+    tests: string[];
+    priority: LabPriority;
+    note: string | null;
+    orderedAt: string;
+  },
+): Promise<{ ok: true; input: LabOrderInput } | { ok: false; missing: 'practitioner' | 'patient' | 'tests'; unknown?: string[] }> {
+  const practitioner = await db
+    .selectFrom('practitioners')
+    .select(['id', 'clinic_id'])
+    .where('id', '=', req.practitionerId)
+    .executeTakeFirst();
   if (!practitioner) return { ok: false, missing: 'practitioner' };
   const patient = await db.selectFrom('patients').select(['id', 'sex', 'birth_date']).where('id', '=', req.patientId).executeTakeFirst();
   if (!patient) return { ok: false, missing: 'patient' };
@@ -201,7 +368,8 @@ export async function buildLabOrderInput(db: Q, req: { orderId: string; practiti
   const orderedAt = new Date(req.orderedAt);
   if (unknown.length || !loincs.length) return { ok: false, missing: 'tests', unknown };
   const [catalogue, policy, contacts] = await Promise.all([
-    loadCatalogue(db, loincs, orderedAt), labOrderPolicy(db, practitioner.clinic_id, orderedAt),
+    loadCatalogue(db, loincs, orderedAt),
+    labOrderPolicy(db, practitioner.clinic_id, orderedAt),
     db.selectFrom('lab_escalation_contacts').selectAll().where('clinic_id', '=', practitioner.clinic_id).executeTakeFirst(),
   ]);
   // Routine turnaround is the legal waiting time for diagnostics, in the clinic's working days.
@@ -211,10 +379,24 @@ export async function buildLabOrderInput(db: Q, req: { orderId: string; practiti
     reportCalendarGaps('lab-order', counted.yearsWithoutDecree);
     deadlineAt = counted.deadline.toISOString();
   }
-  return { ok: true, input: {
-    deadlineAt, orderId: req.orderId, patientId: patient.id, clinicId: practitioner.clinic_id, orderingPractitionerId: practitioner.id,
-    coveringPractitionerId: contacts?.covering_practitioner_id ?? null, headPractitionerId: contacts?.head_practitioner_id ?? null,
-    priority: req.priority, note: req.note, tests: loincs, orderedAt: req.orderedAt, catalogue,
-    patientSex: patient.sex === 'female' || patient.sex === 'male' ? patient.sex : null, patientBirthDate: patient.birth_date, policy,
-  } };
+  return {
+    ok: true,
+    input: {
+      deadlineAt,
+      orderId: req.orderId,
+      patientId: patient.id,
+      clinicId: practitioner.clinic_id,
+      orderingPractitionerId: practitioner.id,
+      coveringPractitionerId: contacts?.covering_practitioner_id ?? null,
+      headPractitionerId: contacts?.head_practitioner_id ?? null,
+      priority: req.priority,
+      note: req.note,
+      tests: loincs,
+      orderedAt: req.orderedAt,
+      catalogue,
+      patientSex: patient.sex === 'female' || patient.sex === 'male' ? patient.sex : null,
+      patientBirthDate: patient.birth_date,
+      policy,
+    },
+  };
 }

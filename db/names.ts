@@ -18,8 +18,9 @@ export interface Names {
   test(loinc: string): string | null;
 }
 
-const distinct = (ids: Iterable<string | null | undefined> | undefined): string[] =>
-  [...new Set([...(ids ?? [])].filter((x): x is string => typeof x === 'string' && x.length > 0))];
+const distinct = (ids: Iterable<string | null | undefined> | undefined): string[] => [
+  ...new Set([...(ids ?? [])].filter((x): x is string => typeof x === 'string' && x.length > 0)),
+];
 
 export async function lookupNames(db: Db, want: NameWants): Promise<Names> {
   const clinicIds = distinct(want.clinics);
@@ -38,8 +39,8 @@ export async function lookupNames(db: Db, want: NameWants): Promise<Names> {
   const t = new Map(tests.map((r) => [r.loinc, r.name]));
   return {
     clinic: (id) => (id ? c.get(id) : undefined),
-    practitioner: (id) => (id ? pr.get(id) ?? null : null),
-    patient: (id) => (id ? pa.get(id) ?? null : null),
+    practitioner: (id) => (id ? (pr.get(id) ?? null) : null),
+    patient: (id) => (id ? (pa.get(id) ?? null) : null),
     test: (loinc) => t.get(loinc) ?? null,
   };
 }

@@ -17,7 +17,13 @@ export interface PatientSearch {
 }
 
 export interface FoundPatient {
-  id: string; full_name: string; birth_date: string; sex: string; policy_number: string | null; home_clinic_id: string | null; sort_key: string;
+  id: string;
+  full_name: string;
+  birth_date: string;
+  sex: string;
+  policy_number: string | null;
+  home_clinic_id: string | null;
+  sort_key: string;
 }
 
 /** `x` as a LIKE prefix pattern, its own % and _ taken literally. */

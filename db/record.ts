@@ -8,14 +8,23 @@ import type { Db } from './index';
 import { currentResults } from './lab-order';
 import { RELEASED_RESULT_STATUSES, type RecordCursor, type RecordItem, type RecordResult } from '../domain/record';
 
-interface Row { at: Date; at_key: string; kind: RecordItem['kind']; id: string; data: Record<string, unknown> }
+interface Row {
+  at: Date;
+  at_key: string;
+  kind: RecordItem['kind'];
+  id: string;
+  data: Record<string, unknown>;
+}
 
 const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());
 
-export async function patientRecordPage(db: Db, patientId: string, cursor: RecordCursor | null, limit: number): Promise<{ items: RecordItem[]; next: RecordCursor | null }> {
-  const after = cursor
-    ? sql`WHERE (x.at, x.kind, x.id) < (${cursor.at}::timestamptz, ${cursor.kind}, ${cursor.id})`
-    : sql``;
+export async function patientRecordPage(
+  db: Db,
+  patientId: string,
+  cursor: RecordCursor | null,
+  limit: number,
+): Promise<{ items: RecordItem[]; next: RecordCursor | null }> {
+  const after = cursor ? sql`WHERE (x.at, x.kind, x.id) < (${cursor.at}::timestamptz, ${cursor.kind}, ${cursor.id})` : sql``;
   const { rows } = await sql<Row>`
     SELECT x.at, to_char(x.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_key, x.kind, x.id, x.data FROM (
       SELECT a.starts_at AS at, 'appointment' AS kind, a.id::text AS id,
@@ -66,24 +75,93 @@ function toItem(r: Row, results: ResultRow[]): RecordItem {
   const at = r.at.toISOString();
   switch (r.kind) {
     case 'appointment':
-      return { kind: 'appointment', id: r.id, at, status: d.status, clinicId: d.clinicId, practitionerId: d.practitionerId, startsAt: iso(d.startsAt)!, endsAt: iso(d.endsAt)! };
+      return {
+        kind: 'appointment',
+        id: r.id,
+        at,
+        status: d.status,
+        clinicId: d.clinicId,
+        practitionerId: d.practitionerId,
+        startsAt: iso(d.startsAt)!,
+        endsAt: iso(d.endsAt)!,
+      };
     case 'referral':
       return {
-        kind: 'referral', id: r.id, at, status: d.status, breached: d.breached, deadlineAt: iso(d.deadlineAt)!, clinicId: d.clinicId, referringPractitionerId: d.referringPractitionerId,
-        specialty: d.specialty, urgency: d.urgency, icd10: d.icd10, targetPractitionerId: d.targetPractitionerId, appointmentId: d.appointmentId,
+        kind: 'referral',
+        id: r.id,
+        at,
+        status: d.status,
+        breached: d.breached,
+        deadlineAt: iso(d.deadlineAt)!,
+        clinicId: d.clinicId,
+        referringPractitionerId: d.referringPractitionerId,
+        specialty: d.specialty,
+        urgency: d.urgency,
+        icd10: d.icd10,
+        targetPractitionerId: d.targetPractitionerId,
+        appointmentId: d.appointmentId,
       };
     case 'lab-report': {
-      const mine: RecordResult[] = results.filter((x) => x.lab_order_id === r.id).map((x) => ({
-        loinc: x.loinc, name: x.name, value: x.value, unit: x.unit, flag: x.interpretation, refLow: x.ref_low, refHigh: x.ref_high,
-        status: x.status, version: x.version, resultedAt: x.resulted_at.toISOString(),
-      }));
-      return { kind: 'lab-report', id: r.id, at, status: d.status, clinicId: d.clinicId, orderingPractitionerId: d.orderingPractitionerId, tests: d.tests, amended: mine.some((x) => x.version > 1), results: mine };
+      const mine: RecordResult[] = results
+        .filter((x) => x.lab_order_id === r.id)
+        .map((x) => ({
+          loinc: x.loinc,
+          name: x.name,
+          value: x.value,
+          unit: x.unit,
+          flag: x.interpretation,
+          refLow: x.ref_low,
+          refHigh: x.ref_high,
+          status: x.status,
+          version: x.version,
+          resultedAt: x.resulted_at.toISOString(),
+        }));
+      return {
+        kind: 'lab-report',
+        id: r.id,
+        at,
+        status: d.status,
+        clinicId: d.clinicId,
+        orderingPractitionerId: d.orderingPractitionerId,
+        tests: d.tests,
+        amended: mine.some((x) => x.version > 1),
+        results: mine,
+      };
     }
     case 'critical-event':
-      return { kind: 'critical-event', id: r.id, at, event: d.event, labOrderId: d.labOrderId, clinicId: d.clinicId, step: d.step ?? null, practitionerId: d.practitionerId ?? null, secondsFromFinal: d.secondsFromFinal ?? null };
+      return {
+        kind: 'critical-event',
+        id: r.id,
+        at,
+        event: d.event,
+        labOrderId: d.labOrderId,
+        clinicId: d.clinicId,
+        step: d.step ?? null,
+        practitionerId: d.practitionerId ?? null,
+        secondsFromFinal: d.secondsFromFinal ?? null,
+      };
     case 'cds-assessment':
-      return { kind: 'cds-assessment', id: r.id, at, serviceId: d.serviceId, modelId: d.modelId, modelVersion: d.modelVersion, score: d.score === null ? null : Number(d.score), band: d.band, labOrderId: d.labOrderId };
+      return {
+        kind: 'cds-assessment',
+        id: r.id,
+        at,
+        serviceId: d.serviceId,
+        modelId: d.modelId,
+        modelVersion: d.modelVersion,
+        score: d.score === null ? null : Number(d.score),
+        band: d.band,
+        labOrderId: d.labOrderId,
+      };
     case 'diagnosis':
-      return { kind: 'diagnosis', id: r.id, at, code: d.code, title: d.title, appointmentId: d.appointmentId, clinicId: d.clinicId, practitionerId: d.practitionerId };
+      return {
+        kind: 'diagnosis',
+        id: r.id,
+        at,
+        code: d.code,
+        title: d.title,
+        appointmentId: d.appointmentId,
+        clinicId: d.clinicId,
+        practitionerId: d.practitionerId,
+      };
   }
 }

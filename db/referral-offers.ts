@@ -46,43 +46,86 @@ export interface OfferView extends SlotOffer {
 export async function bookableOffers(q: Q, s: OfferSearch) {
   if (s.only?.length === 0) return [];
   const live = [...LIVE_STATUSES];
-  return q.selectFrom('slots as s')
+  return q
+    .selectFrom('slots as s')
     .innerJoin('practitioners as p', 'p.id', 's.practitioner_id')
     .innerJoin('clinics as c', 'c.id', 's.clinic_id')
     .leftJoin('booking_policies as bp', 'bp.clinic_id', 's.clinic_id')
-    .select(['s.id', 's.practitioner_id', 's.clinic_id', 's.starts_at', 's.ends_at', 'p.full_name as practitioner_name', 'c.name as clinic_name', 'c.time_zone'])
+    .select([
+      's.id',
+      's.practitioner_id',
+      's.clinic_id',
+      's.starts_at',
+      's.ends_at',
+      'p.full_name as practitioner_name',
+      'c.name as clinic_name',
+      'c.time_zone',
+    ])
     .where('c.rollout_stage', 'in', [...BOOKABLE_STAGES])
     .where('s.status', '=', 'free')
     .where('s.starts_at', '>', sql<Date>`now()`)
     .where('s.starts_at', '<', s.before)
     .where(sql<boolean>`s.starts_at <= now() + make_interval(days => coalesce(bp.horizon_days, ${DEFAULT_BOOKING_POLICY.horizonDays}))`)
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('appointments as a').select('a.id').whereRef('a.slot_id', '=', 's.id').where('a.status', 'in', live))))
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('appointments as a').select('a.id')
-      .where('a.patient_id', '=', s.patientId).where('a.status', 'in', live)
-      .where(sql<boolean>`tstzrange(a.starts_at, a.ends_at) && tstzrange(s.starts_at, s.ends_at)`))))
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('clinic_closures as k').select('k.clinic_id')
-      .whereRef('k.clinic_id', '=', 's.clinic_id').where(sql<boolean>`k.closed_on = (s.starts_at AT TIME ZONE c.time_zone)::date`))))
-    .where(sql<boolean>`(SELECT count(*) FROM appointments a2 JOIN practitioners p2 ON p2.id = a2.practitioner_id
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('appointments as a').select('a.id').whereRef('a.slot_id', '=', 's.id').where('a.status', 'in', live))),
+    )
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('appointments as a')
+            .select('a.id')
+            .where('a.patient_id', '=', s.patientId)
+            .where('a.status', 'in', live)
+            .where(sql<boolean>`tstzrange(a.starts_at, a.ends_at) && tstzrange(s.starts_at, s.ends_at)`),
+        ),
+      ),
+    )
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('clinic_closures as k')
+            .select('k.clinic_id')
+            .whereRef('k.clinic_id', '=', 's.clinic_id')
+            .where(sql<boolean>`k.closed_on = (s.starts_at AT TIME ZONE c.time_zone)::date`),
+        ),
+      ),
+    )
+    .where(
+      sql<boolean>`(SELECT count(*) FROM appointments a2 JOIN practitioners p2 ON p2.id = a2.practitioner_id
       WHERE a2.patient_id = ${s.patientId} AND p2.specialty = p.specialty AND a2.status IN ('held', 'offered', 'booked') AND a2.starts_at > now())
-      < coalesce(bp.max_active_per_specialty, ${DEFAULT_BOOKING_POLICY.maxActivePerSpecialty})`)
+      < coalesce(bp.max_active_per_specialty, ${DEFAULT_BOOKING_POLICY.maxActivePerSpecialty})`,
+    )
     .$if(s.targetPractitionerId !== null, (w) => w.where('s.practitioner_id', '=', s.targetPractitionerId!))
     .$if(s.targetPractitionerId === null, (w) => w.where('p.specialty', '=', s.specialty))
     .$if(s.only !== undefined, (w) => w.where('s.id', 'in', s.only!))
     .$if((s.exclude?.length ?? 0) > 0, (w) => w.where('s.id', 'not in', s.exclude!))
-    .orderBy('s.starts_at').orderBy('s.id').limit(s.limit).execute();
+    .orderBy('s.starts_at')
+    .orderBy('s.id')
+    .limit(s.limit)
+    .execute();
 }
 
 type OfferRow = Awaited<ReturnType<typeof bookableOffers>>[number];
 
 /** A found slot as the offer the workflow records. */
 export function slotOffer(r: OfferRow, deadlineAt: Date): SlotOffer {
-  return { slotId: r.id, practitionerId: r.practitioner_id, clinicId: r.clinic_id, startsAt: r.starts_at.toISOString(), withinDeadline: r.starts_at.getTime() <= deadlineAt.getTime() };
+  return {
+    slotId: r.id,
+    practitionerId: r.practitioner_id,
+    clinicId: r.clinic_id,
+    startsAt: r.starts_at.toISOString(),
+    withinDeadline: r.starts_at.getTime() <= deadlineAt.getTime(),
+  };
 }
 
 function offerView(r: OfferRow, deadlineAt: Date): OfferView {
   return {
-    ...slotOffer(r, deadlineAt), clinicName: r.clinic_name, practitionerName: r.practitioner_name, endsAt: r.ends_at.toISOString(),
-    localStartsAt: localDateTime(r.starts_at, r.time_zone), timeZone: r.time_zone,
+    ...slotOffer(r, deadlineAt),
+    clinicName: r.clinic_name,
+    practitionerName: r.practitioner_name,
+    endsAt: r.ends_at.toISOString(),
+    localStartsAt: localDateTime(r.starts_at, r.time_zone),
+    timeZone: r.time_zone,
   };
 }
 
@@ -96,8 +139,11 @@ export async function currentOffers(db: Q, r: Referral): Promise<OfferView[]> {
   const search = { patientId: r.patient_id, specialty: r.specialty, targetPractitionerId: r.target_practitioner_id, before: r.valid_until };
   const recorded = ((r.offered_slots ?? []) as SlotOffer[]).map((o) => o.slotId);
   const still = await bookableOffers(db, { ...search, limit: REFERRAL_OFFER_LIMIT, only: recorded });
-  const more = still.length < REFERRAL_OFFER_LIMIT
-    ? await bookableOffers(db, { ...search, limit: REFERRAL_OFFER_LIMIT - still.length, exclude: still.map((s) => s.id) })
-    : [];
-  return [...still, ...more].sort((a, b) => a.starts_at.getTime() - b.starts_at.getTime() || a.id.localeCompare(b.id)).map((x) => offerView(x, r.deadline_at));
+  const more =
+    still.length < REFERRAL_OFFER_LIMIT
+      ? await bookableOffers(db, { ...search, limit: REFERRAL_OFFER_LIMIT - still.length, exclude: still.map((s) => s.id) })
+      : [];
+  return [...still, ...more]
+    .sort((a, b) => a.starts_at.getTime() - b.starts_at.getTime() || a.id.localeCompare(b.id))
+    .map((x) => offerView(x, r.deadline_at));
 }

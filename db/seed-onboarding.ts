@@ -27,30 +27,56 @@ const STAFF: Array<{ prefix: string; role: StaffRole; count: number }> = [
 
 export async function seedDemoOnboarding(db: Db): Promise<void> {
   await db.transaction().execute(async (tx) => {
-    const clinics = await tx.selectFrom('clinics').select(['id', 'code']).where('code', 'in', [...DEMO_CLINIC_CODES]).execute();
+    const clinics = await tx
+      .selectFrom('clinics')
+      .select(['id', 'code'])
+      .where('code', 'in', [...DEMO_CLINIC_CODES])
+      .execute();
     for (const c of clinics) {
       const pilot = (DEMO_PILOT_CODES as readonly string[]).includes(c.code);
       const training = c.code === 'PC-04';
       const installed = pilot || training ? sql<Date>`now() - interval '30 days'` : null;
       for (const e of EQUIPMENT) {
         for (let i = 1; i <= e.count; i++) {
-          await tx.insertInto('equipment_items').values({
-            clinic_id: c.id, item_code: `${e.prefix}-${String(i).padStart(2, '0')}`, kind: e.kind,
-            ordered_at: installed ?? (i % 2 ? sql<Date>`now() - interval '3 days'` : null), delivered_at: installed, installed_at: installed,
-          }).onConflict((oc) => oc.doNothing()).execute();
+          await tx
+            .insertInto('equipment_items')
+            .values({
+              clinic_id: c.id,
+              item_code: `${e.prefix}-${String(i).padStart(2, '0')}`,
+              kind: e.kind,
+              ordered_at: installed ?? (i % 2 ? sql<Date>`now() - interval '3 days'` : null),
+              delivered_at: installed,
+              installed_at: installed,
+            })
+            .onConflict((oc) => oc.doNothing())
+            .execute();
         }
       }
       let n = 0;
       for (const s of STAFF) {
         for (let i = 1; i <= s.count; i++, n++) {
           const certified = pilot || (training && n % 2 === 0) ? sql<Date>`now() - interval '7 days'` : null;
-          await tx.insertInto('clinic_staff').values({ clinic_id: c.id, staff_code: `${s.prefix}-${String(i).padStart(2, '0')}`, role: s.role, trained_at: certified, certified_at: certified })
-            .onConflict((oc) => oc.doNothing()).execute();
+          await tx
+            .insertInto('clinic_staff')
+            .values({
+              clinic_id: c.id,
+              staff_code: `${s.prefix}-${String(i).padStart(2, '0')}`,
+              role: s.role,
+              trained_at: certified,
+              certified_at: certified,
+            })
+            .onConflict((oc) => oc.doNothing())
+            .execute();
         }
       }
       if (training) {
-        await tx.updateTable('clinics').set({ rollout_stage: 'training' }).where('id', '=', c.id).where('rollout_stage', '=', 'preparation')
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('onboarding_events').select('id').where('clinic_id', '=', c.id)))).execute();
+        await tx
+          .updateTable('clinics')
+          .set({ rollout_stage: 'training' })
+          .where('id', '=', c.id)
+          .where('rollout_stage', '=', 'preparation')
+          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('onboarding_events').select('id').where('clinic_id', '=', c.id))))
+          .execute();
       }
     }
   });

@@ -65,7 +65,10 @@ export async function inTransaction<T>(db: Db, limits: TxLimits, fn: (tx: Transa
       if (rows[0]?.command === 'ROLLBACK') throw new Error('transaction rolled back: an earlier statement failed');
       return result;
     } catch (err) {
-      await sql.raw('ROLLBACK').execute(conn).catch(() => undefined);
+      await sql
+        .raw('ROLLBACK')
+        .execute(conn)
+        .catch(() => undefined);
       throw err;
     }
   });

@@ -7,7 +7,12 @@
 import { expandTests, loadCatalogue } from './lab-order';
 import type { Db } from './index';
 
-export interface EntryTest { loinc: string; name: string; unit: string; units: string[] }
+export interface EntryTest {
+  loinc: string;
+  name: string;
+  unit: string;
+  units: string[];
+}
 
 /** The order's tests (panels expanded) as the results form lists them, in the order's order. */
 export async function entryTests(db: Db, codes: string[]): Promise<EntryTest[]> {
@@ -19,13 +24,22 @@ export async function entryTests(db: Db, codes: string[]): Promise<EntryTest[]> 
   });
 }
 
-export interface CdsCard { summary?: string; indicator?: string; detail?: string; source?: { label?: string } }
+export interface CdsCard {
+  summary?: string;
+  indicator?: string;
+  detail?: string;
+  source?: { label?: string };
+}
 
 /** The latest round's CDS cards per order. */
 export async function latestCdsCards(db: Db, orderIds: string[]): Promise<Map<string, CdsCard[]>> {
   if (!orderIds.length) return new Map();
-  const rows = await db.selectFrom('lab_cds_cards').select(['lab_order_id', 'round', 'cards']).where('lab_order_id', 'in', orderIds)
-    .orderBy('round', 'desc').execute();
+  const rows = await db
+    .selectFrom('lab_cds_cards')
+    .select(['lab_order_id', 'round', 'cards'])
+    .where('lab_order_id', 'in', orderIds)
+    .orderBy('round', 'desc')
+    .execute();
   const out = new Map<string, CdsCard[]>();
   for (const r of rows) if (!out.has(r.lab_order_id)) out.set(r.lab_order_id, Array.isArray(r.cards) ? (r.cards as CdsCard[]) : []);
   return out;
@@ -33,14 +47,28 @@ export async function latestCdsCards(db: Db, orderIds: string[]): Promise<Map<st
 
 /** Referrals waiting for this doctor: a report on a visit they hold, or the acknowledgement of a report on one they made. */
 export async function referralWork(db: Db, practitionerId: string, limit = 50) {
-  return db.selectFrom('referrals as r').leftJoin('appointments as a', 'a.id', 'r.appointment_id')
+  return db
+    .selectFrom('referrals as r')
+    .leftJoin('appointments as a', 'a.id', 'r.appointment_id')
     .innerJoin('patients as p', 'p.id', 'r.patient_id')
-    .select(['r.id', 'r.status', 'r.specialty', 'r.patient_id', 'p.full_name as patient_name', 'a.starts_at', 'r.referring_practitioner_id'])
-    .where((eb) => eb.or([
-      eb.and([eb('a.practitioner_id', '=', practitionerId), eb('r.status', 'in', ['booked', 'attended'])]),
-      eb.and([eb('r.referring_practitioner_id', '=', practitionerId), eb('r.status', '=', 'reported')]),
-    ]))
-    .orderBy('a.starts_at').limit(limit).execute();
+    .select([
+      'r.id',
+      'r.status',
+      'r.specialty',
+      'r.patient_id',
+      'p.full_name as patient_name',
+      'a.starts_at',
+      'r.referring_practitioner_id',
+    ])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('a.practitioner_id', '=', practitionerId), eb('r.status', 'in', ['booked', 'attended'])]),
+        eb.and([eb('r.referring_practitioner_id', '=', practitionerId), eb('r.status', '=', 'reported')]),
+      ]),
+    )
+    .orderBy('a.starts_at')
+    .limit(limit)
+    .execute();
 }
 
 /** The referral's report, once posted. */

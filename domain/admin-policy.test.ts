@@ -1,5 +1,11 @@
 import {
-  checkCriticalRange, checkEffectiveFrom, checkEscalation, checkShare, checkWait, isLocalDate, versionInForce,
+  checkCriticalRange,
+  checkEffectiveFrom,
+  checkEscalation,
+  checkShare,
+  checkWait,
+  isLocalDate,
+  versionInForce,
 } from './admin-policy';
 
 describe('admin policy rules', () => {
@@ -41,7 +47,8 @@ describe('admin policy rules', () => {
 
   test('the version in force is the latest that has begun', () => {
     const v = [
-      { effectiveFrom: new Date('2026-01-01'), n: 1 }, { effectiveFrom: new Date('2026-06-01'), n: 2 },
+      { effectiveFrom: new Date('2026-01-01'), n: 1 },
+      { effectiveFrom: new Date('2026-06-01'), n: 2 },
       { effectiveFrom: new Date('2027-01-01'), n: 3 },
     ];
     expect(versionInForce(v, new Date('2026-07-01'))?.n).toBe(2);

@@ -14,7 +14,11 @@ export type PolicyRefusalCode =
   | 'effective_from_in_past'
   | 'invalid_date';
 
-export interface PolicyRefusal { code: PolicyRefusalCode; message: string; field: string }
+export interface PolicyRefusal {
+  code: PolicyRefusalCode;
+  message: string;
+  field: string;
+}
 
 /** The longest duration a policy may name: a year (a Temporal timer beyond what the server takes would fail the workflow task). */
 export const MAX_POLICY_SECONDS = 366 * 86_400;
@@ -24,7 +28,7 @@ const positiveWhole = (n: number) => Number.isInteger(n) && n > 0;
 /** A waiting time: one whole, positive amount of working days, hours or seconds, at most a year. */
 export function checkWait(wait: WaitTime): PolicyRefusal | null {
   const [unit, amount] = Object.entries(wait)[0] as [string, number];
-  const seconds = unit === 'workingDays' ? amount * 86_400 * 7 / 5 : unit === 'hours' ? amount * 3600 : amount;
+  const seconds = unit === 'workingDays' ? (amount * 86_400 * 7) / 5 : unit === 'hours' ? amount * 3600 : amount;
   if (!positiveWhole(amount) || seconds > MAX_POLICY_SECONDS) {
     return { code: 'negative_duration', field: `wait.${unit}`, message: `wait.${unit} must be a whole number above 0 and at most a year.` };
   }
@@ -46,14 +50,23 @@ export function checkShare(share: number | undefined): PolicyRefusal | null {
 
 /** Critical-value escalation: the covering doctor after `covering` seconds, the head after `head` (> covering), both from the result. */
 export function checkEscalation(covering: number, head: number): PolicyRefusal | null {
-  return checkPositive('escalateCoveringSeconds', covering, 7 * 86_400) ?? checkPositive('escalateHeadSeconds', head, 7 * 86_400)
-    ?? (head > covering ? null : {
-      code: 'escalation_order', field: 'escalateHeadSeconds',
-      message: 'The head of department is called after the covering doctor: escalateHeadSeconds must exceed escalateCoveringSeconds.',
-    });
+  return (
+    checkPositive('escalateCoveringSeconds', covering, 7 * 86_400) ??
+    checkPositive('escalateHeadSeconds', head, 7 * 86_400) ??
+    (head > covering
+      ? null
+      : {
+          code: 'escalation_order',
+          field: 'escalateHeadSeconds',
+          message: 'The head of department is called after the covering doctor: escalateHeadSeconds must exceed escalateCoveringSeconds.',
+        })
+  );
 }
 
-export interface ReferenceBand { refLow: number | null; refHigh: number | null }
+export interface ReferenceBand {
+  refLow: number | null;
+  refHigh: number | null;
+}
 
 /**
  * Critical limits of a test: at least one, low below high, and outside every reference band of the
@@ -61,7 +74,8 @@ export interface ReferenceBand { refLow: number | null; refHigh: number | null }
  */
 export function checkCriticalRange(low: number | null, high: number | null, bands: readonly ReferenceBand[]): PolicyRefusal | null {
   const inverted = (field: string, message: string): PolicyRefusal => ({ code: 'range_inverted', field, message });
-  if (low === null && high === null) return { code: 'range_empty', field: 'criticalLow', message: 'Give criticalLow, criticalHigh or both.' };
+  if (low === null && high === null)
+    return { code: 'range_empty', field: 'criticalLow', message: 'Give criticalLow, criticalHigh or both.' };
   if ((low !== null && !Number.isFinite(low)) || (high !== null && !Number.isFinite(high))) {
     return inverted('criticalLow', 'Critical limits must be finite numbers.');
   }
@@ -82,7 +96,11 @@ export function checkEffectiveFrom(effectiveFrom: Date, now: Date): PolicyRefusa
   const field = 'effectiveFrom';
   if (Number.isNaN(effectiveFrom.getTime())) return { code: 'invalid_date', field, message: 'effectiveFrom must be an ISO 8601 instant.' };
   if (effectiveFrom.getTime() < now.getTime()) {
-    return { code: 'effective_from_in_past', field, message: 'effectiveFrom is in the past; a change takes effect now (omit it) or later.' };
+    return {
+      code: 'effective_from_in_past',
+      field,
+      message: 'effectiveFrom is in the past; a change takes effect now (omit it) or later.',
+    };
   }
   return null;
 }
@@ -95,7 +113,9 @@ export function isLocalDate(s: string): boolean {
   return d.toISOString().slice(0, 10) === s;
 }
 
-export interface Versioned { effectiveFrom: Date }
+export interface Versioned {
+  effectiveFrom: Date;
+}
 
 /** The version in force at `at`: the latest whose effectiveFrom is at or before it. */
 export function versionInForce<T extends Versioned>(versions: readonly T[], at: Date): T | undefined {

@@ -7,14 +7,27 @@ import { CHECK_IN_OPENS_SECONDS, type BookingPolicy, type BookingStatus } from '
 import { BOOKABLE_STAGES, type OnboardingStage } from './onboarding';
 
 export type BookingRefusalType = 'ClinicNotLive' | 'SlotUnavailable' | 'SlotInPast' | 'BeyondHorizon' | 'TooManyBookings' | 'InvalidState';
-export interface BookingRefusal { type: BookingRefusalType; message: string; details?: Record<string, unknown> }
+export interface BookingRefusal {
+  type: BookingRefusalType;
+  message: string;
+  details?: Record<string, unknown>;
+}
 
-export interface SlotFacts { id: string; status: string; startsAt: Date; rolloutStage: OnboardingStage }
+export interface SlotFacts {
+  id: string;
+  status: string;
+  startsAt: Date;
+  rolloutStage: OnboardingStage;
+}
 
 /** Why this slot cannot be booked now (before counting the patient's other bookings), or null. */
 export function slotRefusal(slot: SlotFacts, now: number, policy: BookingPolicy): BookingRefusal | null {
   if (!BOOKABLE_STAGES.includes(slot.rolloutStage)) {
-    return { type: 'ClinicNotLive', message: `the clinic is in its ${slot.rolloutStage} stage and takes bookings from its pilot on`, details: { stage: slot.rolloutStage } };
+    return {
+      type: 'ClinicNotLive',
+      message: `the clinic is in its ${slot.rolloutStage} stage and takes bookings from its pilot on`,
+      details: { stage: slot.rolloutStage },
+    };
   }
   if (slot.status !== 'free') return { type: 'SlotUnavailable', message: `slot ${slot.id} is not open for booking` };
   if (slot.startsAt.getTime() <= now) return { type: 'SlotInPast', message: `slot ${slot.id} has already started` };
@@ -28,7 +41,10 @@ export function slotRefusal(slot: SlotFacts, now: number, policy: BookingPolicy)
 export function specialtyLimitRefusal(active: number, policy: BookingPolicy): BookingRefusal | null {
   // No specialty in the message: failure messages are stored in workflow history.
   if (active >= policy.maxActivePerSpecialty) {
-    return { type: 'TooManyBookings', message: `the patient already has ${active} active appointments in this specialty (limit ${policy.maxActivePerSpecialty})` };
+    return {
+      type: 'TooManyBookings',
+      message: `the patient already has ${active} active appointments in this specialty (limit ${policy.maxActivePerSpecialty})`,
+    };
   }
   return null;
 }
@@ -44,5 +60,7 @@ export function checkInRefusal(status: BookingStatus, startsAt: Date, now: numbe
 
 /** Only a visit whose patient has arrived can be completed. */
 export function completeRefusal(status: BookingStatus): BookingRefusal | null {
-  return status === 'arrived' ? null : { type: 'InvalidState', message: `Only a visit whose patient has arrived can be completed; this one is ${status}.` };
+  return status === 'arrived'
+    ? null
+    : { type: 'InvalidState', message: `Only a visit whose patient has arrived can be completed; this one is ${status}.` };
 }

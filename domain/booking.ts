@@ -29,7 +29,10 @@ export interface BookingPolicy {
  * attempt does (statement and lock timeouts below it), so nothing is written after the caller was
  * told the step failed.
  */
-export interface StepTimeouts { attemptSeconds: number; deadlineSeconds: number }
+export interface StepTimeouts {
+  attemptSeconds: number;
+  deadlineSeconds: number;
+}
 export const DEFAULT_STEP_TIMEOUTS: StepTimeouts = Object.freeze({ attemptSeconds: 10, deadlineSeconds: 30 });
 
 /** How many times a freed slot's waitlist offer is tried before the slot is left to search. */
@@ -89,9 +92,18 @@ export interface BookingInput {
   referralWorkflowId?: string;
 }
 
-export interface HoldRequest { slotId: string; bookedBy: string }
-export interface CancelRequest { by: string; reason: string }
-export interface RescheduleRequest { slotId: string; by: string }
+export interface HoldRequest {
+  slotId: string;
+  bookedBy: string;
+}
+export interface CancelRequest {
+  by: string;
+  reason: string;
+}
+export interface RescheduleRequest {
+  slotId: string;
+  by: string;
+}
 
 export const bookingWorkflowId = (appointmentId: string) => `booking-${appointmentId}`;
 

@@ -1,11 +1,19 @@
 import {
-  addHours, addWorkingDays, countWorkingDays, countedDeadlineAfter, deadlineAfter, isWorkingDay, missingDecreeYears, startOfLocalDay, type ClinicCalendar,
+  addHours,
+  addWorkingDays,
+  countWorkingDays,
+  countedDeadlineAfter,
+  deadlineAfter,
+  isWorkingDay,
+  missingDecreeYears,
+  startOfLocalDay,
+  type ClinicCalendar,
 } from './calendar';
 
 const moscow: ClinicCalendar = { timeZone: 'Europe/Moscow', country: 'RU', closures: [] };
 
-describe('a clinic\'s working calendar', () => {
-  test('weekends, Russia\'s public holidays and the clinic\'s own closures are not working days', () => {
+describe("a clinic's working calendar", () => {
+  test("weekends, Russia's public holidays and the clinic's own closures are not working days", () => {
     expect(isWorkingDay('2026-11-02', moscow)).toBe(true); // Monday
     expect(isWorkingDay('2026-11-07', moscow)).toBe(false); // Saturday
     expect(isWorkingDay('2026-11-04', moscow)).toBe(false); // Unity Day, a Wednesday
@@ -13,7 +21,7 @@ describe('a clinic\'s working calendar', () => {
     expect(isWorkingDay('2026-11-05', { ...moscow, closures: ['2026-11-05'] })).toBe(false);
   });
 
-  test('a local day begins at midnight on the clinic\'s clock, whatever its zone', () => {
+  test("a local day begins at midnight on the clinic's clock, whatever its zone", () => {
     expect(startOfLocalDay('2026-11-05', 'Europe/Moscow').toISOString()).toBe('2026-11-04T21:00:00.000Z');
     expect(startOfLocalDay('2026-07-01', 'Europe/Berlin').toISOString()).toBe('2026-06-30T22:00:00.000Z');
     expect(startOfLocalDay('2026-03-29', 'Europe/Berlin').toISOString()).toBe('2026-03-28T23:00:00.000Z'); // DST starts that night
@@ -47,7 +55,7 @@ describe('a clinic\'s working calendar', () => {
     expect(counted.yearsWithoutDecree).toEqual([]);
   });
 
-  test('the Government\'s transfer days are days off, and a decreed Saturday is a working day', () => {
+  test("the Government's transfer days are days off, and a decreed Saturday is a working day", () => {
     expect(isWorkingDay('2026-01-09', moscow)).toBe(false); // Sat 3 Jan moved here
     expect(isWorkingDay('2026-05-11', moscow)).toBe(false); // Victory Day on a Saturday
     expect(isWorkingDay('2025-11-01', moscow)).toBe(true); // a working Saturday (decree No. 1335)
@@ -66,7 +74,9 @@ describe('a clinic\'s working calendar', () => {
     expect(missingDecreeYears('RU', new Date('2027-03-01T09:00:00Z'))).toEqual([2028]);
     expect(missingDecreeYears('DE', new Date('2027-03-01T09:00:00Z'))).toEqual([]);
     // Another country keeps date-holidays and is not a gap.
-    expect(countWorkingDays(new Date('2028-12-27T09:00:00Z'), 3, { timeZone: 'Europe/Berlin', country: 'DE', closures: [] }).yearsWithoutDecree).toEqual([]);
+    expect(
+      countWorkingDays(new Date('2028-12-27T09:00:00Z'), 3, { timeZone: 'Europe/Berlin', country: 'DE', closures: [] }).yearsWithoutDecree,
+    ).toEqual([]);
   });
 
   test('the 14-working-day specialist wait spans almost three calendar weeks', () => {

@@ -29,7 +29,12 @@ function holidaysIn(country: string, region: string | undefined, year: number): 
   let set = publicHolidays.get(key);
   if (!set) {
     const hd = region ? new Holidays(country, region) : new Holidays(country);
-    set = new Set(hd.getHolidays(year).filter((h) => h.type === 'public').map((h) => h.date.slice(0, 10)));
+    set = new Set(
+      hd
+        .getHolidays(year)
+        .filter((h) => h.type === 'public')
+        .map((h) => h.date.slice(0, 10)),
+    );
     // Russia's Labour Code art. 112: 1–8 January are all non-working (the library lists only some).
     if (country === 'RU') for (let d = 1; d <= 8; d++) set.add(`${year}-01-0${d}`);
     publicHolidays.set(key, set);
@@ -76,7 +81,16 @@ export function startOfLocalDay(localDate: string, timeZone: string): Date {
 
 function offsetMs(instant: number, timeZone: string): number {
   const p = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    })
       .formatToParts(new Date(instant))
       .map((x) => [x.type, x.value]),
   );
@@ -93,7 +107,10 @@ export function addWorkingDays(start: Date, days: number, cal: ClinicCalendar): 
 }
 
 /** A deadline and the years it was counted through without decree data (empty when all were decreed). */
-export interface CountedDeadline { deadline: Date; yearsWithoutDecree: number[] }
+export interface CountedDeadline {
+  deadline: Date;
+  yearsWithoutDecree: number[];
+}
 
 /** addWorkingDays, also naming each year counted through that had no decree data. */
 export function countWorkingDays(start: Date, days: number, cal: ClinicCalendar): CountedDeadline {

@@ -12,13 +12,19 @@ describe('the care relationship', () => {
   test('a booked visit with the doctor grants from its booking until the window after it closes', () => {
     const facts = { ...none(), visits: [{ status: 'booked' as const, practitionerId: DOC, clinicId: CLINIC, endsAt: days(3) }] };
     expect(careRelationship(doctor, facts, NOW)).toBe('visit');
-    const past = { ...none(), visits: [{ status: 'fulfilled' as const, practitionerId: DOC, clinicId: CLINIC, endsAt: days(-CARE_POLICY.visitAfterDays + 1) }] };
+    const past = {
+      ...none(),
+      visits: [{ status: 'fulfilled' as const, practitionerId: DOC, clinicId: CLINIC, endsAt: days(-CARE_POLICY.visitAfterDays + 1) }],
+    };
     expect(careRelationship(doctor, past, NOW)).toBe('visit');
-    const lapsed = { ...none(), visits: [{ status: 'fulfilled' as const, practitionerId: DOC, clinicId: CLINIC, endsAt: days(-CARE_POLICY.visitAfterDays - 1) }] };
+    const lapsed = {
+      ...none(),
+      visits: [{ status: 'fulfilled' as const, practitionerId: DOC, clinicId: CLINIC, endsAt: days(-CARE_POLICY.visitAfterDays - 1) }],
+    };
     expect(careRelationship(doctor, lapsed, NOW)).toBeNull();
   });
 
-  test('a cancelled, expired, no-show or lapsed hold grants nothing, to the doctor or the clinic\'s registrar', () => {
+  test("a cancelled, expired, no-show or lapsed hold grants nothing, to the doctor or the clinic's registrar", () => {
     for (const status of ['cancelled', 'expired', 'held', 'offered', 'noshow'] as const) {
       const facts = { ...none(), visits: [{ status, practitionerId: DOC, clinicId: CLINIC, endsAt: days(1), holdExpiresAt: days(-0.01) }] };
       expect(careRelationship(doctor, facts, NOW)).toBeNull();
@@ -26,8 +32,11 @@ describe('the care relationship', () => {
     }
   });
 
-  test('a live hold grants while it lasts (the registrar who just made it sees the patient\'s visits)', () => {
-    const facts = { ...none(), visits: [{ status: 'held' as const, practitionerId: DOC, clinicId: CLINIC, endsAt: days(2), holdExpiresAt: days(0.01) }] };
+  test("a live hold grants while it lasts (the registrar who just made it sees the patient's visits)", () => {
+    const facts = {
+      ...none(),
+      visits: [{ status: 'held' as const, practitionerId: DOC, clinicId: CLINIC, endsAt: days(2), holdExpiresAt: days(0.01) }],
+    };
     expect(careRelationship(registrar, facts, NOW)).toBe('visit');
     expect(careRelationship(doctor, facts, NOW)).toBe('visit');
   });
@@ -43,20 +52,34 @@ describe('the care relationship', () => {
     expect(careRelationship(doctor, { ...none(), referrals: [{ ...ref, status: 'booked', closedAt: null }] }, NOW)).toBe('referral');
     expect(careRelationship(registrar, { ...none(), referrals: [{ ...ref, status: 'created', closedAt: null }] }, NOW)).toBe('referral');
     expect(careRelationship(doctor, { ...none(), referrals: [{ ...ref, status: 'closed', closedAt: days(-5) }] }, NOW)).toBe('referral');
-    expect(careRelationship(doctor, { ...none(), referrals: [{ ...ref, status: 'closed', closedAt: days(-CARE_POLICY.referralClosedDays - 1) }] }, NOW)).toBeNull();
+    expect(
+      careRelationship(
+        doctor,
+        { ...none(), referrals: [{ ...ref, status: 'closed', closedAt: days(-CARE_POLICY.referralClosedDays - 1) }] },
+        NOW,
+      ),
+    ).toBeNull();
     expect(careRelationship(doctor, { ...none(), referrals: [{ ...ref, status: 'cancelled', closedAt: days(-1) }] }, NOW)).toBeNull();
   });
 
   test('an order grants the doctor who placed it until its results were acknowledged plus the window', () => {
     const order = { orderingPractitionerId: DOC };
     expect(careRelationship(doctor, { ...none(), orders: [{ ...order, status: 'final', acknowledgedAt: null }] }, NOW)).toBe('lab-order');
-    expect(careRelationship(doctor, { ...none(), orders: [{ ...order, status: 'acknowledged', acknowledgedAt: days(-2) }] }, NOW)).toBe('lab-order');
-    expect(careRelationship(doctor, { ...none(), orders: [{ ...order, status: 'closed', acknowledgedAt: days(-CARE_POLICY.orderAcknowledgedDays - 1) }] }, NOW)).toBeNull();
+    expect(careRelationship(doctor, { ...none(), orders: [{ ...order, status: 'acknowledged', acknowledgedAt: days(-2) }] }, NOW)).toBe(
+      'lab-order',
+    );
+    expect(
+      careRelationship(
+        doctor,
+        { ...none(), orders: [{ ...order, status: 'closed', acknowledgedAt: days(-CARE_POLICY.orderAcknowledgedDays - 1) }] },
+        NOW,
+      ),
+    ).toBeNull();
     expect(careRelationship(doctor, { ...none(), orders: [{ ...order, status: 'cancelled', acknowledgedAt: null }] }, NOW)).toBeNull();
     expect(careRelationship(registrar, { ...none(), orders: [{ ...order, status: 'final', acknowledgedAt: null }] }, NOW)).toBeNull();
   });
 
-  test('attachment to the caller\'s clinic grants while it lasts', () => {
+  test("attachment to the caller's clinic grants while it lasts", () => {
     const att = (from: Date, until: Date | null) => ({ ...none(), attachments: [{ clinicId: CLINIC, from, until }] });
     expect(careRelationship(doctor, att(days(-400), null), NOW)).toBe('attachment');
     expect(careRelationship(registrar, att(days(-400), null), NOW)).toBe('attachment');
@@ -64,7 +87,7 @@ describe('the care relationship', () => {
     expect(careRelationship({ practitionerId: 'doc-9', clinicIds: ['clinic-9'] }, att(days(-400), null), NOW)).toBeNull();
   });
 
-  test('the cut-offs are the policy\'s days before now', () => {
+  test("the cut-offs are the policy's days before now", () => {
     const c = careCutoffs(NOW, { visitAfterDays: 1, referralClosedDays: 2, orderAcknowledgedDays: 3 });
     expect(c.visitEndedAfter.toISOString()).toBe('2026-12-06T10:00:00.000Z');
     expect(c.referralClosedAfter.toISOString()).toBe('2026-12-05T10:00:00.000Z');

@@ -41,7 +41,11 @@ export const ORDER_STATUSES_THAT_NEVER_GRANT: readonly LabOrderStatus[] = ['canc
 const DAY_MS = 86_400_000;
 
 /** The instants before which a visit's end, a referral's closing or an order's acknowledgement no longer grants. */
-export interface CareCutoffs { visitEndedAfter: Date; referralClosedAfter: Date; orderAcknowledgedAfter: Date }
+export interface CareCutoffs {
+  visitEndedAfter: Date;
+  referralClosedAfter: Date;
+  orderAcknowledgedAfter: Date;
+}
 
 export function careCutoffs(now: Date, policy: CarePolicy = CARE_POLICY): CareCutoffs {
   const before = (days: number) => new Date(now.getTime() - days * DAY_MS);
@@ -53,18 +57,43 @@ export function careCutoffs(now: Date, policy: CarePolicy = CARE_POLICY): CareCu
 }
 
 /** Who asks: a doctor (their practitioner id and clinic) or a registrar (the clinics on the token). */
-export interface CareSubject { practitionerId: string | null; clinicIds: readonly string[] }
+export interface CareSubject {
+  practitionerId: string | null;
+  clinicIds: readonly string[];
+}
 
-export interface VisitFact { status: BookingStatus; practitionerId: string; clinicId: string; endsAt: Date; holdExpiresAt?: Date | null }
+export interface VisitFact {
+  status: BookingStatus;
+  practitionerId: string;
+  clinicId: string;
+  endsAt: Date;
+  holdExpiresAt?: Date | null;
+}
 export interface ReferralFact {
-  status: ReferralStatus; closedAt: Date | null; referringPractitionerId: string | null; targetPractitionerId: string | null;
+  status: ReferralStatus;
+  closedAt: Date | null;
+  referringPractitionerId: string | null;
+  targetPractitionerId: string | null;
   /** The referring clinic, the named practitioner's clinic and the booked visit's clinic. */
   clinicIds: readonly (string | null)[];
 }
-export interface OrderFact { status: LabOrderStatus; orderingPractitionerId: string; acknowledgedAt: Date | null }
-export interface AttachmentFact { clinicId: string; from: Date; until: Date | null }
+export interface OrderFact {
+  status: LabOrderStatus;
+  orderingPractitionerId: string;
+  acknowledgedAt: Date | null;
+}
+export interface AttachmentFact {
+  clinicId: string;
+  from: Date;
+  until: Date | null;
+}
 
-export interface CareFacts { visits: VisitFact[]; referrals: ReferralFact[]; orders: OrderFact[]; attachments: AttachmentFact[] }
+export interface CareFacts {
+  visits: VisitFact[];
+  referrals: ReferralFact[];
+  orders: OrderFact[];
+  attachments: AttachmentFact[];
+}
 
 /** The reason a relationship exists, or null: the rule the db query implements. */
 export function careRelationship(subject: CareSubject, facts: CareFacts, now: Date, policy: CarePolicy = CARE_POLICY): string | null {
@@ -75,11 +104,19 @@ export function careRelationship(subject: CareSubject, facts: CareFacts, now: Da
     doctor ? practitionerId === doctor : clinicIds.some((c) => c !== null && subject.clinicIds.includes(c));
 
   if (facts.visits.some((v) => visitGrants(v, cut, now) && mine(v.practitionerId, [v.clinicId]))) return 'visit';
-  if (facts.referrals.some((r) => referralGrants(r, cut) && (doctor
-    ? r.referringPractitionerId === doctor || r.targetPractitionerId === doctor
-    : r.clinicIds.some((c) => c !== null && subject.clinicIds.includes(c))))) return 'referral';
+  if (
+    facts.referrals.some(
+      (r) =>
+        referralGrants(r, cut) &&
+        (doctor
+          ? r.referringPractitionerId === doctor || r.targetPractitionerId === doctor
+          : r.clinicIds.some((c) => c !== null && subject.clinicIds.includes(c))),
+    )
+  )
+    return 'referral';
   if (doctor && facts.orders.some((o) => o.orderingPractitionerId === doctor && orderGrants(o, cut))) return 'lab-order';
-  if (facts.attachments.some((a) => subject.clinicIds.includes(a.clinicId) && a.from <= now && (a.until === null || a.until > now))) return 'attachment';
+  if (facts.attachments.some((a) => subject.clinicIds.includes(a.clinicId) && a.from <= now && (a.until === null || a.until > now)))
+    return 'attachment';
   return null;
 }
 

@@ -4,7 +4,8 @@
  */
 import type { BookingStatus } from './booking';
 
-export type FhirAppointmentStatus = 'proposed' | 'pending' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'entered-in-error' | 'checked-in' | 'waitlist';
+export type FhirAppointmentStatus =
+  'proposed' | 'pending' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'entered-in-error' | 'checked-in' | 'waitlist';
 
 const APPOINTMENT: Record<BookingStatus, FhirAppointmentStatus> = {
   offered: 'proposed', // a waitlist offer the patient has not accepted yet

@@ -3,19 +3,37 @@ import type { CatalogueTest } from './interpretation';
 
 const ORDER = '6f1c2a4e-0000-4000-8000-000000000001';
 const PATIENT = '0b8d9e7a-0000-4000-8000-000000000002';
-const K: CatalogueTest = { loinc: '2823-3', name: 'Potassium', unit: 'mmol/L', altUnits: [{ unit: 'mEq/L', factor: 1 }], physioLow: 1, physioHigh: 10, ranges: [] };
+const K: CatalogueTest = {
+  loinc: '2823-3',
+  name: 'Potassium',
+  unit: 'mmol/L',
+  altUnits: [{ unit: 'mEq/L', factor: 1 }],
+  physioLow: 1,
+  physioHigh: 10,
+  ranges: [],
+};
 const NA: CatalogueTest = { loinc: '2951-2', name: 'Sodium', unit: 'mmol/L', altUnits: [], physioLow: 90, physioHigh: 200, ranges: [] };
 
 const ctx = (over: Partial<JudgeContext> = {}): JudgeContext => ({
   order: { id: ORDER, patientId: PATIENT, status: 'received', tests: ['2823-3', '2951-2'] },
   patient: { id: PATIENT, fullName: 'Иванов Пётр Сергеевич', birthDate: '1965-03-04' },
-  catalogue: [K, NA], reportedLoincs: [], ...over,
+  catalogue: [K, NA],
+  reportedLoincs: [],
+  ...over,
 });
 
-function message(obx: string[], pid = `PID|1||${PATIENT}^^^CITY^MR||Иванов^Петр||19650304|M`, extra: { head?: string[]; control?: string } = {}): string {
+function message(
+  obx: string[],
+  pid = `PID|1||${PATIENT}^^^CITY^MR||Иванов^Петр||19650304|M`,
+  extra: { head?: string[]; control?: string } = {},
+): string {
   return [
     `MSH|^~\\&|LIS|CITYLAB|ENGINE|PC|20261126120000||ORU^R01^ORU_R01|${extra.control ?? 'C-1'}|P|2.5.1`,
-    ...(extra.head ?? []), pid, `ORC|RE|${ORDER}`, `OBR|1|${ORDER}|F-1|2823-3^K^LN`, ...obx,
+    ...(extra.head ?? []),
+    pid,
+    `ORC|RE|${ORDER}`,
+    `OBR|1|${ORDER}|F-1|2823-3^K^LN`,
+    ...obx,
   ].join('\r');
 }
 
@@ -28,8 +46,19 @@ const read = (text: string): ReadOru => {
 describe('reading an ORU^R01 whole', () => {
   test('reads the sender, the patient, the order and every OBX', () => {
     const m = read(message(['OBX|1|NM|2823-3^K^LN||4.1|mmol/L|||||F', 'OBX|2|NM|2951-2^Na^LN||140|mmol/L|||||F']));
-    expect(m).toMatchObject({ controlId: 'C-1', sendingApplication: 'LIS', sendingFacility: 'CITYLAB', patientIds: [PATIENT], familyName: 'Иванов', birthDate: '1965-03-04', placerOrderId: ORDER });
-    expect(m.obx.map((o) => [o.sequence, o.loinc, o.rawValue, o.unit])).toEqual([[1, '2823-3', '4.1', 'mmol/L'], [2, '2951-2', '140', 'mmol/L']]);
+    expect(m).toMatchObject({
+      controlId: 'C-1',
+      sendingApplication: 'LIS',
+      sendingFacility: 'CITYLAB',
+      patientIds: [PATIENT],
+      familyName: 'Иванов',
+      birthDate: '1965-03-04',
+      placerOrderId: ORDER,
+    });
+    expect(m.obx.map((o) => [o.sequence, o.loinc, o.rawValue, o.unit])).toEqual([
+      [1, '2823-3', '4.1', 'mmol/L'],
+      [2, '2951-2', '140', 'mmol/L'],
+    ]);
   });
 
   test.each([
@@ -38,7 +67,11 @@ describe('reading an ORU^R01 whole', () => {
     ['no control id', message(['OBX|1|NM|2823-3^K^LN||4.1|mmol/L'], undefined, { control: '' }), 'no_control_id'],
     ['no PID', message(['OBX|1|NM|2823-3^K^LN||4.1|mmol/L'], 'NTE|1||no patient'), 'segment_count'],
     ['an empty PID-3', message(['OBX|1|NM|2823-3^K^LN||4.1|mmol/L'], 'PID|1||'), 'no_patient_id'],
-    ['OBX before OBR', message([]).replace(`OBR|1|${ORDER}|F-1|2823-3^K^LN`, `OBX|1|NM|2823-3^K^LN||4.1|mmol/L\rOBR|1|${ORDER}`), 'segment_order'],
+    [
+      'OBX before OBR',
+      message([]).replace(`OBR|1|${ORDER}|F-1|2823-3^K^LN`, `OBX|1|NM|2823-3^K^LN||4.1|mmol/L\rOBR|1|${ORDER}`),
+      'segment_order',
+    ],
     ['a missing OBX in the numbering', message(['OBX|1|NM|2823-3^K^LN||4.1|mmol/L', 'OBX|3|NM|2951-2^Na^LN||140|mmol/L']), 'obx_sequence'],
     ['no OBX', message([]), 'no_obx'],
     ['a second PID', message(['OBX|1|NM|2823-3^K^LN||4.1|mmol/L'], undefined, { head: ['PID|1||other'] }), 'segment_count'],
@@ -63,9 +96,16 @@ describe('reading an ORU^R01 whole', () => {
 });
 
 describe('judging a message against its order', () => {
-  test('a whole message for the order\'s patient is accepted with every result', () => {
+  test("a whole message for the order's patient is accepted with every result", () => {
     const v = judgeOru(read(message(['OBX|1|NM|2823-3^K^LN||4.1|mmol/L|||||F', 'OBX|2|NM|2951-2^Na^LN||140|mmol/L|||||P'])), ctx());
-    expect(v).toEqual({ code: 'AA', corrections: 0, results: [{ loinc: '2823-3', value: 4.1, unit: 'mmol/L', status: 'final' }, { loinc: '2951-2', value: 140, unit: 'mmol/L', status: 'preliminary' }] });
+    expect(v).toEqual({
+      code: 'AA',
+      corrections: 0,
+      results: [
+        { loinc: '2823-3', value: 4.1, unit: 'mmol/L', status: 'final' },
+        { loinc: '2951-2', value: 140, unit: 'mmol/L', status: 'preliminary' },
+      ],
+    });
   });
 
   test.each([
@@ -83,12 +123,24 @@ describe('judging a message against its order', () => {
   });
 
   test('one bad OBX refuses the whole message and every bad one is named', () => {
-    const v = judgeOru(read(message([
-      'OBX|1|NM|2823-3^K^LN||4.1|mmol/L|||||F', 'OBX|2|ST|2951-2^Na^LN||high|mmol/L', 'OBX|3|NM|718-7^Hb^LN||140|g/L',
-      'OBX|4|NM|2823-3^K^LN||4.2|mmol/L',
-    ])), ctx());
+    const v = judgeOru(
+      read(
+        message([
+          'OBX|1|NM|2823-3^K^LN||4.1|mmol/L|||||F',
+          'OBX|2|ST|2951-2^Na^LN||high|mmol/L',
+          'OBX|3|NM|718-7^Hb^LN||140|g/L',
+          'OBX|4|NM|2823-3^K^LN||4.2|mmol/L',
+        ]),
+      ),
+      ctx(),
+    );
     expect(v.code).toBe('AE');
-    if (v.code === 'AE') expect(v.problems.map((p) => [p.sequence, p.code])).toEqual([[2, 'wrong_type'], [3, 'unknown_test'], [4, 'repeated_test']]);
+    if (v.code === 'AE')
+      expect(v.problems.map((p) => [p.sequence, p.code])).toEqual([
+        [2, 'wrong_type'],
+        [3, 'unknown_test'],
+        [4, 'repeated_test'],
+      ]);
   });
 
   test.each([
@@ -103,11 +155,16 @@ describe('judging a message against its order', () => {
   });
 
   test('a correction (OBX-11 C) of a reported result is taken as one', () => {
-    const v = judgeOru(read(message(['OBX|1|NM|2823-3^K^LN||5.9|mmol/L|||||C'])), ctx({ reportedLoincs: ['2823-3'], order: { ...ctx().order, status: 'final' } }));
+    const v = judgeOru(
+      read(message(['OBX|1|NM|2823-3^K^LN||5.9|mmol/L|||||C'])),
+      ctx({ reportedLoincs: ['2823-3'], order: { ...ctx().order, status: 'final' } }),
+    );
     expect(v).toMatchObject({ code: 'AA', corrections: 1, results: [{ status: 'corrected', value: 5.9 }] });
   });
 
   test('an order that takes no results now is refused as a state problem', () => {
-    expect(judgeOru(read(message(['OBX|1|NM|2823-3^K^LN||4.1|mmol/L'])), ctx({ order: { ...ctx().order, status: 'collected' } }))).toMatchObject({ code: 'AE', kind: 'state' });
+    expect(
+      judgeOru(read(message(['OBX|1|NM|2823-3^K^LN||4.1|mmol/L'])), ctx({ order: { ...ctx().order, status: 'collected' } })),
+    ).toMatchObject({ code: 'AE', kind: 'state' });
   });
 });

@@ -61,12 +61,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HL7_DATE = /^(\d{4})(\d{2})(\d{2})/;
 
 /** A problem where it is: segment, its position, field. */
-export const problem = (code: string, message: string, segment?: string, sequence?: number, field?: number): IntakeProblem =>
-  ({ code, message, ...(segment ? { segment } : {}), ...(sequence ? { sequence } : {}), ...(field ? { field } : {}) });
+export const problem = (code: string, message: string, segment?: string, sequence?: number, field?: number): IntakeProblem => ({
+  code,
+  message,
+  ...(segment ? { segment } : {}),
+  ...(sequence ? { sequence } : {}),
+  ...(field ? { field } : {}),
+});
 
 /** Text with our own CR segment separators, MLLP framing and trailing blank lines gone. */
 export function normalizeHl7(text: string): string {
-  return text.replace(/\r\n|\n/g, '\r').replace(/^\x0b/, '').replace(/\x1c\r?$/, '').replace(/\r+$/, '').replace(/^\r+/, '');
+  return text
+    .replace(/\r\n|\n/g, '\r')
+    .replace(/^\x0b/, '')
+    .replace(/\x1c\r?$/, '')
+    .replace(/\r+$/, '')
+    .replace(/^\r+/, '');
 }
 
 /** Reads an ORU^R01's shape; what breaks it is refused whole (AR) with every problem named. */
@@ -115,19 +125,41 @@ export function readOru(text: string, sizeBytes: number): ReadResult {
     return refuse(problem('placer_mismatch', 'ORC-2 and OBR-2 name different orders', 'OBR', 1, 2));
   }
   const obx = msg.getAll('OBX').map((s, i): OruObx => ({
-    sequence: i + 1, setId: s.getField(1)?.toString().trim() ?? '', valueType: s.getField(2)?.toString().trim() ?? '',
-    loinc: s.getComponent(3, 1).trim(), codingSystem: s.getComponent(3, 3).trim(), rawValue: s.getField(5)?.toString() ?? '',
-    unit: s.getComponent(6, 1).trim(), rawStatus: s.getField(11)?.toString().trim() ?? '',
+    sequence: i + 1,
+    setId: s.getField(1)?.toString().trim() ?? '',
+    valueType: s.getField(2)?.toString().trim() ?? '',
+    loinc: s.getComponent(3, 1).trim(),
+    codingSystem: s.getComponent(3, 3).trim(),
+    rawValue: s.getField(5)?.toString() ?? '',
+    unit: s.getComponent(6, 1).trim(),
+    rawStatus: s.getField(11)?.toString().trim() ?? '',
   }));
-  const numbering = obx.filter((o) => o.setId && o.setId !== String(o.sequence)).map((o) => problem(
-    'obx_sequence', `OBX-1 set id ${o.setId.slice(0, 10)} where ${o.sequence} was due: a result is missing or out of order`, 'OBX', o.sequence, 1,
-  ));
+  const numbering = obx
+    .filter((o) => o.setId && o.setId !== String(o.sequence))
+    .map((o) =>
+      problem(
+        'obx_sequence',
+        `OBX-1 set id ${o.setId.slice(0, 10)} where ${o.sequence} was due: a result is missing or out of order`,
+        'OBX',
+        o.sequence,
+        1,
+      ),
+    );
   if (numbering.length) return refuse(...numbering.slice(0, 20));
-  return { ok: true, message: {
-    controlId, sendingApplication: base.sendingApplication, sendingFacility: base.sendingFacility, patientIds,
-    familyName: pid.getComponent(5, 1).trim(), givenName: pid.getComponent(5, 2).trim(),
-    birthDate: birth ? `${birth[1]}-${birth[2]}-${birth[3]}` : '', placerOrderId: (obrPlacer || orcPlacer).slice(0, 200), obx,
-  } };
+  return {
+    ok: true,
+    message: {
+      controlId,
+      sendingApplication: base.sendingApplication,
+      sendingFacility: base.sendingFacility,
+      patientIds,
+      familyName: pid.getComponent(5, 1).trim(),
+      givenName: pid.getComponent(5, 2).trim(),
+      birthDate: birth ? `${birth[1]}-${birth[2]}-${birth[3]}` : '',
+      placerOrderId: (obrPlacer || orcPlacer).slice(0, 200),
+      obx,
+    },
+  };
 }
 
 /** The segment grammar we take: MSH, then one PID, then [ORC] one OBR, then OBX (with NTE and Z segments between). */
@@ -173,7 +205,12 @@ const NUMBER = /^[-+]?\d+(\.\d+)?$/;
 
 /** Name words, compared without case, ё as е, hyphens and apostrophes as spaces. */
 function nameWords(s: string): string[] {
-  return s.toLowerCase().replace(/ё/g, 'е').replace(/[-'’.,]/g, ' ').split(/\s+/).filter(Boolean);
+  return s
+    .toLowerCase()
+    .replace(/ё/g, 'е')
+    .replace(/[-'’.,]/g, ' ')
+    .split(/\s+/)
+    .filter(Boolean);
 }
 
 /**
@@ -188,10 +225,10 @@ export function identityProblems(m: ReadOru, patient: JudgeContext['patient']): 
   const words = new Set(nameWords(patient.fullName));
   const named = [...nameWords(m.familyName), ...nameWords(m.givenName)];
   if (named.some((w) => !words.has(w))) {
-    problems.push(problem('name_mismatch', 'PID-5 name differs from the order\'s patient', 'PID', 1, 5));
+    problems.push(problem('name_mismatch', "PID-5 name differs from the order's patient", 'PID', 1, 5));
   }
   if (m.birthDate && m.birthDate !== patient.birthDate) {
-    problems.push(problem('birth_date_mismatch', 'PID-7 birth date differs from the order\'s patient', 'PID', 1, 7));
+    problems.push(problem('birth_date_mismatch', "PID-7 birth date differs from the order's patient", 'PID', 1, 7));
   }
   return problems;
 }
@@ -204,16 +241,25 @@ export function resultProblems(m: ReadOru, ctx: JudgeContext): IntakeProblem[] {
   for (const o of m.obx) {
     const at = (field: number, code: string, message: string) =>
       problems.push({ code, message: `OBX ${o.sequence}: ${message}`, segment: 'OBX', sequence: o.sequence, field });
-    if (o.valueType !== 'NM') { at(2, 'wrong_type', 'OBX-2 value type must be NM (numeric)'); continue; }
+    if (o.valueType !== 'NM') {
+      at(2, 'wrong_type', 'OBX-2 value type must be NM (numeric)');
+      continue;
+    }
     if (!o.loinc || (o.codingSystem && o.codingSystem !== 'LN')) {
       at(3, 'not_loinc', 'OBX-3 is not a LOINC code (code^text^LN)');
       continue;
     }
     const earlier = seen.get(o.loinc);
-    if (earlier) { at(3, 'repeated_test', `OBX-3 repeats the test of OBX ${earlier}`); continue; }
+    if (earlier) {
+      at(3, 'repeated_test', `OBX-3 repeats the test of OBX ${earlier}`);
+      continue;
+    }
     seen.set(o.loinc, o.sequence);
     const status = OBX_STATUS[o.rawStatus];
-    if (!status) { at(11, 'bad_status', 'OBX-11 result status must be F, P or C'); continue; }
+    if (!status) {
+      at(11, 'bad_status', 'OBX-11 result status must be F, P or C');
+      continue;
+    }
     if (status === 'corrected' && !ctx.reportedLoincs.includes(o.loinc)) {
       at(11, 'nothing_to_correct', 'OBX-11 C corrects a result that was never reported');
       continue;
@@ -234,13 +280,20 @@ export function judgeOru(m: ReadOru, ctx: JudgeContext): Verdict {
   const identity = identityProblems(m, ctx.patient);
   if (identity.length) return { code: 'AE', kind: 'identity', problems: identity };
   if (!ACCEPTING.includes(ctx.order.status)) {
-    return { code: 'AE', kind: 'state',
-      problems: [problem('invalid_state', `the order is ${ctx.order.status}: it takes no results now`, 'OBR', 1, 2)] };
+    return {
+      code: 'AE',
+      kind: 'state',
+      problems: [problem('invalid_state', `the order is ${ctx.order.status}: it takes no results now`, 'OBR', 1, 2)],
+    };
   }
   const problems = resultProblems(m, ctx);
   if (problems.length) return { code: 'AE', kind: 'results', problems };
-  const results = m.obx.map((o): ResultEntry =>
-    ({ loinc: o.loinc, value: Number(o.rawValue), unit: o.unit, status: OBX_STATUS[o.rawStatus] }));
+  const results = m.obx.map((o): ResultEntry => ({
+    loinc: o.loinc,
+    value: Number(o.rawValue),
+    unit: o.unit,
+    status: OBX_STATUS[o.rawStatus],
+  }));
   return { code: 'AA', results, corrections: results.filter((r) => r.status === 'corrected').length };
 }
 
@@ -251,6 +304,9 @@ export function placerAsOrderId(placer: string): string | null {
 
 /** MSA-3 text for a set of problems: the first few, counted, without values. */
 export function problemsText(problems: readonly IntakeProblem[]): string {
-  const shown = problems.slice(0, 3).map((p) => `${p.code}: ${p.message}`).join('; ');
+  const shown = problems
+    .slice(0, 3)
+    .map((p) => `${p.code}: ${p.message}`)
+    .join('; ');
   return problems.length > 3 ? `${shown}; and ${problems.length - 3} more (see ERR)` : shown;
 }

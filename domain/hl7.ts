@@ -27,7 +27,10 @@ const OBX_STATUS: Record<string, ResultEntry['status']> = { F: 'final', P: 'prel
 /** Reads an ORU^R01; anything a result cannot be taken from is refused (AR) with the reason. */
 export function parseOru(text: string): OruParse {
   let msg: Hl7Message;
-  const normalized = text.replace(/\r\n|\n/g, '\r').replace(/^\x0b|\x1c\r?$/g, '').trim();
+  const normalized = text
+    .replace(/\r\n|\n/g, '\r')
+    .replace(/^\x0b|\x1c\r?$/g, '')
+    .trim();
   try {
     msg = Hl7Message.parse(normalized);
   } catch {
@@ -55,8 +58,12 @@ export function parseOru(text: string): OruParse {
     if (!status) return refuse(`OBX ${i + 1}: OBX-11 result status must be F, P or C`);
     const value = /^[-+]?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : Number.NaN;
     results.push({
-      loinc, value, unit: obx.getComponent(6, 1), status,
-      referenceRange: obx.getField(7)?.toString() ?? '', abnormalFlag: obx.getField(8)?.toString() ?? '',
+      loinc,
+      value,
+      unit: obx.getComponent(6, 1),
+      status,
+      referenceRange: obx.getField(7)?.toString() ?? '',
+      abnormalFlag: obx.getField(8)?.toString() ?? '',
     });
   }
   return { ok: true, message: { controlId, placerOrderId: placer, fillerOrderId: obr?.getComponent(3, 1) ?? '', results } };
@@ -68,7 +75,13 @@ export function hl7Time(iso: string): string {
 }
 
 /** The ACK: MSH + MSA (AA / AE / AR, the answered MSH-10) + ERR with the reason when not AA. */
-export function buildAck(opts: { code: 'AA' | 'AE' | 'AR'; answeredControlId: string; ackControlId: string; at: string; reason?: string }): string {
+export function buildAck(opts: {
+  code: 'AA' | 'AE' | 'AR';
+  answeredControlId: string;
+  ackControlId: string;
+  at: string;
+  reason?: string;
+}): string {
   // HL7 escapes for the delimiters (\F\ field, \S\ component, \T\ subcomponent, \R\ repetition, \E\ escape).
   const ESC: Record<string, string> = { '\\': '\\E\\', '|': '\\F\\', '^': '\\S\\', '&': '\\T\\', '~': '\\R\\', '\r': ' ', '\n': ' ' };
   const clean = (s: string) => s.slice(0, 200).replace(/[\\|^&~\r\n]/g, (c) => ESC[c]!);
@@ -76,6 +89,9 @@ export function buildAck(opts: { code: 'AA' | 'AE' | 'AR'; answeredControlId: st
     `MSH|^~\\&|CLINICAL-ENGINE|CITY|LIS|LAB|${hl7Time(opts.at)}||ACK^R01^ACK|${clean(opts.ackControlId)}|P|2.5.1`,
     `MSA|${opts.code}|${clean(opts.answeredControlId)}${opts.reason ? `|${clean(opts.reason)}` : ''}`,
   ];
-  if (opts.code !== 'AA') segments.push(`ERR|||${opts.code === 'AR' ? '100^Segment sequence error' : '207^Application internal error'}^HL70357|E||||${clean(opts.reason ?? '')}`);
+  if (opts.code !== 'AA')
+    segments.push(
+      `ERR|||${opts.code === 'AR' ? '100^Segment sequence error' : '207^Application internal error'}^HL70357|E||||${clean(opts.reason ?? '')}`,
+    );
   return segments.join('\r');
 }

@@ -14,7 +14,8 @@ import { v5 as uuidv5 } from 'uuid';
 /** The engine's root namespace (a fixed random uuid). */
 const ENGINE_NAMESPACE = '0b7c5f4e-2d8a-4a63-9d1e-6f3b2a9c8e17';
 
-export type IdKind = 'booking' | 'offer' | 'waitlist' | 'demo' | 'referral' | 'lab-order' | 'onboarding' | 'rollout' | 'cds' | 'test' | 'delivery';
+export type IdKind =
+  'booking' | 'offer' | 'waitlist' | 'demo' | 'referral' | 'lab-order' | 'onboarding' | 'rollout' | 'cds' | 'test' | 'delivery';
 
 const namespaces = new Map<IdKind, string>();
 function namespaceOf(kind: IdKind): string {

@@ -48,18 +48,31 @@ export type ResultRefusal =
  * The value in the catalogue unit, or why it is refused. No values in messages: they are stored
  * in workflow history and logs.
  */
-export function toCatalogueValue(test: CatalogueTest | undefined, loinc: string, value: unknown, unit: string): { value: number } | ResultRefusal {
+export function toCatalogueValue(
+  test: CatalogueTest | undefined,
+  loinc: string,
+  value: unknown,
+  unit: string,
+): { value: number } | ResultRefusal {
   if (!test) return { code: 'unknown_test', message: `LOINC ${String(loinc).slice(0, 20)} is not a test on this order` };
-  if (typeof value !== 'number' || !Number.isFinite(value)) return { code: 'not_finite', message: `the value for ${test.loinc} is not a finite number` };
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    return { code: 'not_finite', message: `the value for ${test.loinc} is not a finite number` };
   let converted: number;
   if (sameUnit(unit, test.unit)) converted = value;
   else {
     const alt = test.altUnits.find((a) => sameUnit(a.unit, unit));
-    if (!alt) return { code: 'wrong_unit', message: `unit ${String(unit).slice(0, 20)} is not ${test.unit} nor convertible to it for ${test.loinc}` };
+    if (!alt)
+      return {
+        code: 'wrong_unit',
+        message: `unit ${String(unit).slice(0, 20)} is not ${test.unit} nor convertible to it for ${test.loinc}`,
+      };
     converted = roundTo(value * alt.factor, 6);
   }
   if ((test.physioLow !== null && converted < test.physioLow) || (test.physioHigh !== null && converted > test.physioHigh)) {
-    return { code: 'impossible_value', message: `the value for ${test.loinc} is outside the physiologically possible range ${test.physioLow ?? '-∞'}–${test.physioHigh ?? '∞'} ${test.unit}` };
+    return {
+      code: 'impossible_value',
+      message: `the value for ${test.loinc} is outside the physiologically possible range ${test.physioLow ?? '-∞'}–${test.physioHigh ?? '∞'} ${test.unit}`,
+    };
   }
   return { value: converted };
 }
@@ -103,7 +116,8 @@ export function ageInYears(birthDate: string | null, atIso: string): number | nu
   const b = /^(\d{4})-(\d{2})-(\d{2})$/.exec(birthDate ?? '');
   const d = /^(\d{4})-(\d{2})-(\d{2})/.exec(atIso);
   if (!b || !d) return null;
-  const age = Number(d[1]) - Number(b[1]) - (Number(d[2]) < Number(b[2]) || (Number(d[2]) === Number(b[2]) && Number(d[3]) < Number(b[3])) ? 1 : 0);
+  const age =
+    Number(d[1]) - Number(b[1]) - (Number(d[2]) < Number(b[2]) || (Number(d[2]) === Number(b[2]) && Number(d[3]) < Number(b[3])) ? 1 : 0);
   return age >= 0 ? age : null;
 }
 
@@ -111,7 +125,10 @@ export function ageInYears(birthDate: string | null, atIso: string): number | nu
  * A read-back matches when the unit is the result's (catalogue or as reported) and the value equals
  * it in that unit to the reported precision (GP47: the receiver repeats value and unit).
  */
-export function readBackMatches(result: { value: number; unit: string; reportedValue: number; reportedUnit: string }, readBack: { value: number; unit: string }): boolean {
+export function readBackMatches(
+  result: { value: number; unit: string; reportedValue: number; reportedUnit: string },
+  readBack: { value: number; unit: string },
+): boolean {
   if (typeof readBack.value !== 'number' || !Number.isFinite(readBack.value)) return false;
   const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
   if (sameUnit(readBack.unit, result.unit) && close(readBack.value, result.value)) return true;

@@ -14,7 +14,16 @@ export const LAB_PRIORITIES = ['routine', 'urgent', 'stat'] as const;
  * cancelled before collection, or when the specimen was rejected more often than the policy allows.
  */
 export type LabOrderStatus = 'ordered' | 'collected' | 'received' | 'resulted' | 'final' | 'acknowledged' | 'closed' | 'cancelled';
-export const LAB_ORDER_STATUSES: readonly LabOrderStatus[] = ['ordered', 'collected', 'received', 'resulted', 'final', 'acknowledged', 'closed', 'cancelled'];
+export const LAB_ORDER_STATUSES: readonly LabOrderStatus[] = [
+  'ordered',
+  'collected',
+  'received',
+  'resulted',
+  'final',
+  'acknowledged',
+  'closed',
+  'cancelled',
+];
 
 export type RejectionReason = 'haemolysed' | 'clotted' | 'wrong-tube' | 'unlabelled';
 export const REJECTION_REASONS = ['haemolysed', 'clotted', 'wrong-tube', 'unlabelled'] as const;
@@ -133,12 +142,27 @@ export interface PostResultsAnswer {
   results: CurrentResult[];
 }
 
-export interface ReadBack { loinc: string; value: number; unit: string }
-export interface AcknowledgeRequest { practitionerId: string; readBack: ReadBack[] }
+export interface ReadBack {
+  loinc: string;
+  value: number;
+  unit: string;
+}
+export interface AcknowledgeRequest {
+  practitionerId: string;
+  readBack: ReadBack[];
+}
 
-export interface EscalationStep { step: 'ordering' | 'covering' | 'head'; recipient: string | null; at: string }
+export interface EscalationStep {
+  step: 'ordering' | 'covering' | 'head';
+  recipient: string | null;
+  at: string;
+}
 
-export interface LabCdsView { round: number; cards: unknown[]; storedAt: string }
+export interface LabCdsView {
+  round: number;
+  cards: unknown[];
+  storedAt: string;
+}
 
 export interface LabOrderState {
   status: LabOrderStatus;
@@ -157,7 +181,11 @@ export interface LabOrderState {
   cancelReason: string | null;
 }
 
-export interface CdsAwaitAnswer { status: 'ready' | 'pending'; round: number; cards: unknown[] }
+export interface CdsAwaitAnswer {
+  status: 'ready' | 'pending';
+  round: number;
+  cards: unknown[];
+}
 
 /** FHIR ServiceRequest.status for an order. */
 export function fhirServiceRequestStatus(s: LabOrderStatus): 'active' | 'completed' | 'revoked' {
@@ -173,7 +201,10 @@ export function fhirSpecimenStatus(s: LabOrderStatus, lastRejected: boolean): 'a
 }
 
 /** FHIR DiagnosticReport.status. */
-export function fhirDiagnosticReportStatus(s: LabOrderStatus, amended: boolean): 'registered' | 'partial' | 'final' | 'amended' | 'cancelled' {
+export function fhirDiagnosticReportStatus(
+  s: LabOrderStatus,
+  amended: boolean,
+): 'registered' | 'partial' | 'final' | 'amended' | 'cancelled' {
   if (s === 'cancelled') return 'cancelled';
   if (s === 'resulted') return 'partial';
   if (s === 'final' || s === 'acknowledged' || s === 'closed') return amended ? 'amended' : 'final';
@@ -195,13 +226,29 @@ export function fhirObservation(orderId: string, patientId: string, r: CurrentRe
     effectiveDateTime: r.effective,
     valueQuantity: { value: r.value, unit: r.unit, system: 'http://unitsofmeasure.org', code: r.unit },
     interpretation: [{ coding: [{ system: INTERPRETATION_SYSTEM, code: r.flag }] }],
-    referenceRange: r.refLow !== null || r.refHigh !== null
-      ? [{ ...(r.refLow !== null ? { low: { value: r.refLow, unit: r.unit } } : {}), ...(r.refHigh !== null ? { high: { value: r.refHigh, unit: r.unit } } : {}) }] : [],
+    referenceRange:
+      r.refLow !== null || r.refHigh !== null
+        ? [
+            {
+              ...(r.refLow !== null ? { low: { value: r.refLow, unit: r.unit } } : {}),
+              ...(r.refHigh !== null ? { high: { value: r.refHigh, unit: r.unit } } : {}),
+            },
+          ]
+        : [],
   };
 }
 
 /** The order as a FHIR R4 ServiceRequest. */
-export function fhirServiceRequest(o: { id: string; patientId: string; practitionerId: string; status: LabOrderStatus; priority: LabPriority; tests: string[]; orderedAt: string; note: string | null }) {
+export function fhirServiceRequest(o: {
+  id: string;
+  patientId: string;
+  practitionerId: string;
+  status: LabOrderStatus;
+  priority: LabPriority;
+  tests: string[];
+  orderedAt: string;
+  note: string | null;
+}) {
   return {
     resourceType: 'ServiceRequest' as const,
     id: o.id,

@@ -15,7 +15,11 @@ export interface TemplateFacts {
   clinicName: string | null;
 }
 
-export interface RenderedMessage { subject: string; text: string; sms: string }
+export interface RenderedMessage {
+  subject: string;
+  text: string;
+  sms: string;
+}
 
 const when = (local: string | null, lang: 'ru' | 'en') => {
   if (!local) return lang === 'ru' ? 'в назначенное время' : 'at the booked time';
@@ -32,22 +36,62 @@ function words(kind: MessageKind, f: TemplateFacts, lang: 'ru' | 'en'): Words {
   const hold = when(f.holdUntilLocal, lang);
   const ru = lang === 'ru';
   switch (kind) {
-    case 'reminder': return ru ? { subject: 'Напоминание о приёме', line: `Напоминаем: у вас приём ${at}${clinic}.` }
-      : { subject: 'Visit reminder', line: `A reminder: you have a visit on ${at}${clinic}.` };
-    case 'waitlist-offer': return ru ? { subject: 'Освободилось время для приёма', line: `Для вас освободилось время ${at}${clinic}. Оно держится за вами до ${hold}: подтвердите запись.` }
-      : { subject: 'A visit time is free for you', line: `A time became free for you: ${at}${clinic}. It is held for you until ${hold}: confirm the booking.` };
-    case 'cancelled': return ru ? { subject: 'Приём отменён', line: `Ваш приём ${at} отменён. Запишитесь на другое время.` }
-      : { subject: 'Visit cancelled', line: `Your visit on ${at} is cancelled. Please book another time.` };
-    case 'rescheduled': return ru ? { subject: 'Приём перенесён', line: `Ваш приём перенесён на ${at}${clinic}.` }
-      : { subject: 'Visit moved', line: `Your visit has been moved to ${at}${clinic}.` };
-    case 'results-ready': return ru ? { subject: 'Результаты готовы', line: 'Ваши результаты готовы.' }
-      : { subject: 'Your results are ready', line: 'Your results are ready.' };
-    case 'critical-result': return ru ? { subject: 'СРОЧНО: критический результат анализа', line: 'По вашему назначению пришёл критический результат. Подтвердите его с повтором значения.' }
-      : { subject: 'URGENT: critical lab result', line: 'A critical result came in for an order of yours. Acknowledge it with a read-back.' };
-    case 'critical-escalation-covering': return ru ? { subject: 'СРОЧНО: критический результат без подтверждения', line: 'Критический результат не подтверждён лечащим врачом. Вы дежурный врач: подтвердите его.' }
-      : { subject: 'URGENT: unacknowledged critical result', line: 'A critical result was not acknowledged by the ordering doctor. You are covering: acknowledge it.' };
-    case 'critical-escalation-head': return ru ? { subject: 'СРОЧНО: критический результат без подтверждения — заведующему', line: 'Критический результат не подтверждён ни лечащим, ни дежурным врачом. Примите меры.' }
-      : { subject: 'URGENT: critical result still unacknowledged — head of department', line: 'Neither the ordering nor the covering doctor acknowledged a critical result. Please act.' };
+    case 'reminder':
+      return ru
+        ? { subject: 'Напоминание о приёме', line: `Напоминаем: у вас приём ${at}${clinic}.` }
+        : { subject: 'Visit reminder', line: `A reminder: you have a visit on ${at}${clinic}.` };
+    case 'waitlist-offer':
+      return ru
+        ? {
+            subject: 'Освободилось время для приёма',
+            line: `Для вас освободилось время ${at}${clinic}. Оно держится за вами до ${hold}: подтвердите запись.`,
+          }
+        : {
+            subject: 'A visit time is free for you',
+            line: `A time became free for you: ${at}${clinic}. It is held for you until ${hold}: confirm the booking.`,
+          };
+    case 'cancelled':
+      return ru
+        ? { subject: 'Приём отменён', line: `Ваш приём ${at} отменён. Запишитесь на другое время.` }
+        : { subject: 'Visit cancelled', line: `Your visit on ${at} is cancelled. Please book another time.` };
+    case 'rescheduled':
+      return ru
+        ? { subject: 'Приём перенесён', line: `Ваш приём перенесён на ${at}${clinic}.` }
+        : { subject: 'Visit moved', line: `Your visit has been moved to ${at}${clinic}.` };
+    case 'results-ready':
+      return ru
+        ? { subject: 'Результаты готовы', line: 'Ваши результаты готовы.' }
+        : { subject: 'Your results are ready', line: 'Your results are ready.' };
+    case 'critical-result':
+      return ru
+        ? {
+            subject: 'СРОЧНО: критический результат анализа',
+            line: 'По вашему назначению пришёл критический результат. Подтвердите его с повтором значения.',
+          }
+        : {
+            subject: 'URGENT: critical lab result',
+            line: 'A critical result came in for an order of yours. Acknowledge it with a read-back.',
+          };
+    case 'critical-escalation-covering':
+      return ru
+        ? {
+            subject: 'СРОЧНО: критический результат без подтверждения',
+            line: 'Критический результат не подтверждён лечащим врачом. Вы дежурный врач: подтвердите его.',
+          }
+        : {
+            subject: 'URGENT: unacknowledged critical result',
+            line: 'A critical result was not acknowledged by the ordering doctor. You are covering: acknowledge it.',
+          };
+    case 'critical-escalation-head':
+      return ru
+        ? {
+            subject: 'СРОЧНО: критический результат без подтверждения — заведующему',
+            line: 'Критический результат не подтверждён ни лечащим, ни дежурным врачом. Примите меры.',
+          }
+        : {
+            subject: 'URGENT: critical result still unacknowledged — head of department',
+            line: 'Neither the ordering nor the covering doctor acknowledged a critical result. Please act.',
+          };
   }
 }
 
@@ -56,7 +100,16 @@ export function renderMessage(kind: MessageKind, facts: TemplateFacts): Rendered
   const ru = words(kind, facts, 'ru');
   const en = words(kind, facts, 'en');
   const signIn = `Войдите, чтобы посмотреть: ${facts.link}`;
-  const text = [ru.line, signIn, '', '—', '', en.line, `Sign in to see it: ${facts.link}`, '',
-    'Это автоматическое сообщение, не отвечайте на него. / This is an automatic message; please do not reply.'].join('\n');
+  const text = [
+    ru.line,
+    signIn,
+    '',
+    '—',
+    '',
+    en.line,
+    `Sign in to see it: ${facts.link}`,
+    '',
+    'Это автоматическое сообщение, не отвечайте на него. / This is an automatic message; please do not reply.',
+  ].join('\n');
   return { subject: `${ru.subject} / ${en.subject}`, text, sms: `${ru.line} ${facts.link}` };
 }

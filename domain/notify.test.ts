@@ -1,10 +1,20 @@
 import { renderMessage } from './notify-templates';
-import { addressProblem, channelOrder, gatewayPhone, inQuietHours, MESSAGE_KINDS, policyNow, quietHoursEnd, realAt, type ContactPoint } from './notify';
+import {
+  addressProblem,
+  channelOrder,
+  gatewayPhone,
+  inQuietHours,
+  MESSAGE_KINDS,
+  policyNow,
+  quietHoursEnd,
+  realAt,
+  type ContactPoint,
+} from './notify';
 
 const quiet = { quietFromMinute: 21 * 60, quietToMinute: 9 * 60 };
 const at = (iso: string) => Date.parse(iso);
 
-describe('quiet hours in the recipient\'s zone', () => {
+describe("quiet hours in the recipient's zone", () => {
   test('a message due at 23:00 in Moscow waits for 09:00 the next morning', () => {
     expect(new Date(quietHoursEnd(at('2026-12-08T20:00:00Z'), 'Europe/Moscow', quiet)).toISOString()).toBe('2026-12-09T06:00:00.000Z');
   });
@@ -31,14 +41,27 @@ describe('quiet hours in the recipient\'s zone', () => {
 });
 
 describe('channels', () => {
-  const p = (channel: ContactPoint['channel'], extra: Partial<ContactPoint> = {}): ContactPoint => ({ channel, address: channel === 'app' ? null : 'x', consent: true, preferred: false, ...extra });
+  const p = (channel: ContactPoint['channel'], extra: Partial<ContactPoint> = {}): ContactPoint => ({
+    channel,
+    address: channel === 'app' ? null : 'x',
+    consent: true,
+    preferred: false,
+    ...extra,
+  });
   test('the preferred channel first, then e-mail, SMS, the app; no consent or no address is skipped and said why', () => {
-    const order = channelOrder('patient', [p('app'), p('email', { consent: false }), p('sms', { preferred: true }), ], ['email', 'sms', 'app']);
+    const order = channelOrder(
+      'patient',
+      [p('app'), p('email', { consent: false }), p('sms', { preferred: true })],
+      ['email', 'sms', 'app'],
+    );
     expect(order).toEqual({ use: ['sms', 'app'], skipped: [{ channel: 'email', why: 'no-consent' }] });
     expect(channelOrder('patient', [p('sms', { address: null }), p('email')], ['email', 'sms', 'app']).use).toEqual(['email']);
   });
   test('a channel the deployment cannot send on is skipped', () => {
-    expect(channelOrder('patient', [p('sms', { preferred: true })], ['email', 'app'])).toEqual({ use: [], skipped: [{ channel: 'sms', why: 'channel-off' }] });
+    expect(channelOrder('patient', [p('sms', { preferred: true })], ['email', 'app'])).toEqual({
+      use: [],
+      skipped: [{ channel: 'sms', why: 'channel-off' }],
+    });
   });
   test('a doctor always has the app inbox first, then e-mail', () => {
     expect(channelOrder('practitioner', [p('email')], ['email', 'app']).use).toEqual(['app', 'email']);
@@ -55,7 +78,12 @@ describe('channels', () => {
 });
 
 describe('templates', () => {
-  const facts = { link: 'https://clinics.example/patient/inbox', visitLocal: '2026-12-09T10:30', holdUntilLocal: '2026-12-09T12:00', clinicName: 'Поликлиника 1' };
+  const facts = {
+    link: 'https://clinics.example/patient/inbox',
+    visitLocal: '2026-12-09T10:30',
+    holdUntilLocal: '2026-12-09T12:00',
+    clinicName: 'Поликлиника 1',
+  };
   test.each(MESSAGE_KINDS.map((k) => [k]))('%s: Russian first, English second, the link in both and in the SMS', (kind) => {
     const m = renderMessage(kind, facts);
     const [ru, en] = m.subject.split(' / ');

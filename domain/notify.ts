@@ -11,12 +11,24 @@ export const CHANNELS: readonly Channel[] = ['email', 'sms', 'app'];
 
 /** What a process decided to tell someone; the outbox row's kind. */
 export type MessageKind =
-  | 'reminder' | 'waitlist-offer' | 'cancelled' | 'rescheduled' | 'results-ready'
-  | 'critical-result' | 'critical-escalation-covering' | 'critical-escalation-head';
+  | 'reminder'
+  | 'waitlist-offer'
+  | 'cancelled'
+  | 'rescheduled'
+  | 'results-ready'
+  | 'critical-result'
+  | 'critical-escalation-covering'
+  | 'critical-escalation-head';
 
 export const MESSAGE_KINDS: readonly MessageKind[] = [
-  'reminder', 'waitlist-offer', 'cancelled', 'rescheduled', 'results-ready',
-  'critical-result', 'critical-escalation-covering', 'critical-escalation-head',
+  'reminder',
+  'waitlist-offer',
+  'cancelled',
+  'rescheduled',
+  'results-ready',
+  'critical-result',
+  'critical-escalation-covering',
+  'critical-escalation-head',
 ];
 
 /** Critical values and their escalations are never held back by quiet hours (clinical-facts.md, "Patient and staff messages"). */
@@ -24,14 +36,21 @@ export function ignoresQuietHours(kind: MessageKind): boolean {
   return kind.startsWith('critical-');
 }
 
-export interface Recipient { type: 'patient' | 'practitioner'; id: string }
+export interface Recipient {
+  type: 'patient' | 'practitioner';
+  id: string;
+}
 
 /**
  * A clock for the policy: production reads the real clock (scale 1, no shift). A test that must
  * show "due at 23:00, sent at 09:00" without a time-skipping server runs the clinic's clock fast:
  * clinic time = `localEpochMs` + (real − `realEpochMs`) × `scale`.
  */
-export interface PolicyClock { realEpochMs: number; localEpochMs: number; scale: number }
+export interface PolicyClock {
+  realEpochMs: number;
+  localEpochMs: number;
+  scale: number;
+}
 
 export interface NotifyPolicy {
   /** Quiet hours, minutes after local midnight: [from, to), wrapping midnight when from > to. */
@@ -49,8 +68,14 @@ export interface NotifyPolicy {
 }
 
 export const DEFAULT_NOTIFY_POLICY: NotifyPolicy = {
-  quietFromMinute: 21 * 60, quietToMinute: 9 * 60, attemptsPerChannel: 5, retryInitialSeconds: 2, retryMaxSeconds: 60,
-  sendTimeoutSeconds: 30, smsReportSeconds: 600, clock: null,
+  quietFromMinute: 21 * 60,
+  quietToMinute: 9 * 60,
+  attemptsPerChannel: 5,
+  retryInitialSeconds: 2,
+  retryMaxSeconds: 60,
+  sendTimeoutSeconds: 30,
+  smsReportSeconds: 600,
+  clock: null,
 };
 
 /** The clinic clock's instant for a real instant. */
@@ -83,7 +108,12 @@ export function quietHoursEnd(atMs: number, timeZone: string, policy: Pick<Notif
   return startOfLocalDay(morningDate, timeZone).getTime() + policy.quietToMinute * 60_000;
 }
 
-export interface ContactPoint { channel: Channel; address: string | null; consent: boolean; preferred: boolean }
+export interface ContactPoint {
+  channel: Channel;
+  address: string | null;
+  consent: boolean;
+  preferred: boolean;
+}
 
 /** Why a channel is not tried, for the ops list and the delivery record. */
 export type SkipReason = 'no-consent' | 'no-address' | 'channel-off';
@@ -93,10 +123,20 @@ export type SkipReason = 'no-consent' | 'no-address' | 'channel-off';
  * with consent and (e-mail, SMS) an address; `available` says which the deployment can send on.
  * A practitioner always has the app inbox first (the on-call doctor's screen), then e-mail.
  */
-export function channelOrder(recipient: Recipient['type'], points: ContactPoint[], available: readonly Channel[]): { use: Channel[]; skipped: Array<{ channel: Channel; why: SkipReason }> } {
+export function channelOrder(
+  recipient: Recipient['type'],
+  points: ContactPoint[],
+  available: readonly Channel[],
+): { use: Channel[]; skipped: Array<{ channel: Channel; why: SkipReason }> } {
   const skipped: Array<{ channel: Channel; why: SkipReason }> = [];
   const usable = (p: ContactPoint): boolean => {
-    const why: SkipReason | null = !p.consent ? 'no-consent' : p.channel !== 'app' && !p.address ? 'no-address' : !available.includes(p.channel) ? 'channel-off' : null;
+    const why: SkipReason | null = !p.consent
+      ? 'no-consent'
+      : p.channel !== 'app' && !p.address
+        ? 'no-address'
+        : !available.includes(p.channel)
+          ? 'channel-off'
+          : null;
     if (why) skipped.push({ channel: p.channel, why });
     return why === null;
   };
@@ -104,7 +144,9 @@ export function channelOrder(recipient: Recipient['type'], points: ContactPoint[
     const email = points.find((p) => p.channel === 'email');
     return { use: ['app', ...(email && usable(email) ? ['email' as const] : [])], skipped };
   }
-  const ordered = [...points].sort((a, b) => Number(b.preferred) - Number(a.preferred) || CHANNELS.indexOf(a.channel) - CHANNELS.indexOf(b.channel));
+  const ordered = [...points].sort(
+    (a, b) => Number(b.preferred) - Number(a.preferred) || CHANNELS.indexOf(a.channel) - CHANNELS.indexOf(b.channel),
+  );
   return { use: ordered.filter(usable).map((p) => p.channel), skipped };
 }
 

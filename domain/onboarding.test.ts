@@ -1,13 +1,48 @@
 import {
-  DEFAULT_ONBOARDING_POLICY, MAX_ESCALATIONS, ONBOARDING_STAGES, TASK_TEMPLATES, computeProgress, fhirTask, initialTasks, mayComplete,
-  nextEquipmentStep, nextStage, nextTaskAlarm, processStatus, stageTasks, trainingComplete, type OnboardingState, type TaskView,
+  DEFAULT_ONBOARDING_POLICY,
+  MAX_ESCALATIONS,
+  ONBOARDING_STAGES,
+  TASK_TEMPLATES,
+  computeProgress,
+  fhirTask,
+  initialTasks,
+  mayComplete,
+  nextEquipmentStep,
+  nextStage,
+  nextTaskAlarm,
+  processStatus,
+  stageTasks,
+  trainingComplete,
+  type OnboardingState,
+  type TaskView,
 } from './onboarding';
 
 const state = (over: Partial<OnboardingState> = {}): OnboardingState => ({
-  clinicId: 'c1', stage: 'preparation', tasks: initialTasks(), blockers: [], incidents: [], equipment: { total: 0, installed: 0 }, staff: { total: 0, certified: 0 },
-  pilotRound: 0, pilotMetrics: null, awaitingDecision: false, decisions: [], ...over,
+  clinicId: 'c1',
+  stage: 'preparation',
+  tasks: initialTasks(),
+  blockers: [],
+  incidents: [],
+  equipment: { total: 0, installed: 0 },
+  staff: { total: 0, certified: 0 },
+  pilotRound: 0,
+  pilotMetrics: null,
+  awaitingDecision: false,
+  decisions: [],
+  ...over,
 });
-const open = (over: Partial<TaskView> = {}): TaskView => ({ key: 'infrastructure-survey', stage: 'preparation', title: 't', owner: 'ops', status: 'open', deadlineAt: null, reminded: false, escalations: 0, completedBy: null, ...over });
+const open = (over: Partial<TaskView> = {}): TaskView => ({
+  key: 'infrastructure-survey',
+  stage: 'preparation',
+  title: 't',
+  owner: 'ops',
+  status: 'open',
+  deadlineAt: null,
+  reminded: false,
+  escalations: 0,
+  completedBy: null,
+  ...over,
+});
 
 describe('onboarding stages and tasks', () => {
   test('stages run preparation → training → pilot → live, and live is the end', () => {
@@ -18,14 +53,20 @@ describe('onboarding stages and tasks', () => {
   });
 
   test('every stage but go-live has tasks, each with an owner, and keys are unique', () => {
-    expect(stageTasks('preparation').map((t) => t.key)).toEqual(['infrastructure-survey', 'equipment-procurement', 'system-adaptation', 'registry-migration', 'process-unification']);
+    expect(stageTasks('preparation').map((t) => t.key)).toEqual([
+      'infrastructure-survey',
+      'equipment-procurement',
+      'system-adaptation',
+      'registry-migration',
+      'process-unification',
+    ]);
     expect(stageTasks('training').map((t) => t.key)).toEqual(['staff-training']);
     expect(stageTasks('pilot').map((t) => t.key)).toEqual(['pilot-metrics', 'go-live-decision']);
     expect(stageTasks('live')).toEqual([]);
     expect(new Set(TASK_TEMPLATES.map((t) => t.key)).size).toBe(TASK_TEMPLATES.length);
   });
 
-  test('a task is completed by its owner\'s role or an admin; system tasks by no one', () => {
+  test("a task is completed by its owner's role or an admin; system tasks by no one", () => {
     expect(mayComplete('ops', 'ops')).toBe(true);
     expect(mayComplete('admin', 'ops')).toBe(false);
     expect(mayComplete('ops', 'admin')).toBe(true);
@@ -62,7 +103,10 @@ describe('reminders and escalation', () => {
   test('the owner is reminded before the deadline, then escalations follow at each step until the last', () => {
     expect(nextTaskAlarm(open({ deadlineAt: deadline }), policy)).toEqual({ kind: 'reminder', at: at(-10) });
     expect(nextTaskAlarm(open({ deadlineAt: deadline, reminded: true }), policy)).toEqual({ kind: 'escalation', at: at(0) });
-    expect(nextTaskAlarm(open({ deadlineAt: deadline, reminded: true, escalations: 2 }), policy)).toEqual({ kind: 'escalation', at: at(10) });
+    expect(nextTaskAlarm(open({ deadlineAt: deadline, reminded: true, escalations: 2 }), policy)).toEqual({
+      kind: 'escalation',
+      at: at(10),
+    });
     expect(nextTaskAlarm(open({ deadlineAt: deadline, reminded: true, escalations: MAX_ESCALATIONS }), policy)).toBeNull();
   });
 
@@ -74,9 +118,19 @@ describe('reminders and escalation', () => {
 
 describe('progress', () => {
   test('counts tasks done overall and in the stage, open blockers and overdue tasks', () => {
-    const tasks = initialTasks().map((t) => (t.key === 'infrastructure-survey' ? { ...t, status: 'done' as const } : t.key === 'registry-migration' ? { ...t, escalations: 1 } : t));
+    const tasks = initialTasks().map((t) =>
+      t.key === 'infrastructure-survey' ? { ...t, status: 'done' as const } : t.key === 'registry-migration' ? { ...t, escalations: 1 } : t,
+    );
     expect(computeProgress(state({ tasks }))).toEqual({
-      clinicId: 'c1', stage: 'preparation', tasksDone: 1, tasksTotal: 8, stageTasksDone: 1, stageTasksTotal: 5, openBlockers: 0, overdueTasks: ['registry-migration'], status: 'overdue',
+      clinicId: 'c1',
+      stage: 'preparation',
+      tasksDone: 1,
+      tasksTotal: 8,
+      stageTasksDone: 1,
+      stageTasksTotal: 5,
+      openBlockers: 0,
+      overdueTasks: ['registry-migration'],
+      status: 'overdue',
     });
   });
 
@@ -103,7 +157,7 @@ describe('FHIR Task status and businessStatus', () => {
   test('a blocked stage puts its open tasks on hold', () => {
     expect(fhirTask(open(), { ...ctx, blocked: true })).toEqual({ status: 'on-hold', businessStatus: { text: 'blocked' } });
   });
-  test('a later stage\'s task is requested; an earlier stage\'s open task was skipped', () => {
+  test("a later stage's task is requested; an earlier stage's open task was skipped", () => {
     expect(fhirTask(open({ stage: 'pilot' }), ctx)).toEqual({ status: 'requested', businessStatus: { text: 'not-started' } });
     expect(fhirTask(open(), { stage: 'training', blocked: false })).toEqual({ status: 'cancelled', businessStatus: { text: 'skipped' } });
   });

@@ -24,12 +24,34 @@ export interface TaskTemplate {
 
 /** The onboarding tasks, in order. */
 export const TASK_TEMPLATES: readonly TaskTemplate[] = Object.freeze([
-  { key: 'infrastructure-survey', stage: 'preparation', title: 'Infrastructure survey: network, workstations, tablets for doctors', owner: 'ops' },
-  { key: 'equipment-procurement', stage: 'preparation', title: 'Equipment procurement: every item ordered, delivered and installed', owner: 'ops', automatic: true },
-  { key: 'system-adaptation', stage: 'preparation', title: 'System adaptation: departments, rooms, practitioners and schedules loaded and checked', owner: 'ops' },
+  {
+    key: 'infrastructure-survey',
+    stage: 'preparation',
+    title: 'Infrastructure survey: network, workstations, tablets for doctors',
+    owner: 'ops',
+  },
+  {
+    key: 'equipment-procurement',
+    stage: 'preparation',
+    title: 'Equipment procurement: every item ordered, delivered and installed',
+    owner: 'ops',
+    automatic: true,
+  },
+  {
+    key: 'system-adaptation',
+    stage: 'preparation',
+    title: 'System adaptation: departments, rooms, practitioners and schedules loaded and checked',
+    owner: 'ops',
+  },
   { key: 'registry-migration', stage: 'preparation', title: 'Patient registry migrated, counts reconciled', owner: 'ops' },
   { key: 'process-unification', stage: 'preparation', title: 'Process unification checklist signed off', owner: 'admin' },
-  { key: 'staff-training', stage: 'training', title: 'Staff trained for their roles; policy share certified', owner: 'ops', automatic: true },
+  {
+    key: 'staff-training',
+    stage: 'training',
+    title: 'Staff trained for their roles; policy share certified',
+    owner: 'ops',
+    automatic: true,
+  },
   { key: 'pilot-metrics', stage: 'pilot', title: 'Pilot metrics gathered over the pilot period', owner: 'system', automatic: true },
   { key: 'go-live-decision', stage: 'pilot', title: 'Go / no-go decision by the program office', owner: 'admin' },
 ] as const satisfies readonly TaskTemplate[]);
@@ -118,13 +140,42 @@ export interface OnboardingInput {
   programWorkflowId?: string;
 }
 
-export interface CompleteTaskRequest { taskKey: string; by: string; role: string; expectedPatients?: number }
-export interface BlockerRequest { blockerId: string; description: string; by: string }
-export interface ResolveRequest { id: string; by: string }
-export interface TrainingRequest { staffId: string; certified: boolean; by: string }
-export interface EquipmentRequest { itemId: string; step: EquipmentStep; by: string }
-export interface IncidentRequest { incidentId: string; blocking: boolean; description: string; by: string }
-export interface DecisionRequest { decision: 'go' | 'no-go'; reason: string; by: string }
+export interface CompleteTaskRequest {
+  taskKey: string;
+  by: string;
+  role: string;
+  expectedPatients?: number;
+}
+export interface BlockerRequest {
+  blockerId: string;
+  description: string;
+  by: string;
+}
+export interface ResolveRequest {
+  id: string;
+  by: string;
+}
+export interface TrainingRequest {
+  staffId: string;
+  certified: boolean;
+  by: string;
+}
+export interface EquipmentRequest {
+  itemId: string;
+  step: EquipmentStep;
+  by: string;
+}
+export interface IncidentRequest {
+  incidentId: string;
+  blocking: boolean;
+  description: string;
+  by: string;
+}
+export interface DecisionRequest {
+  decision: 'go' | 'no-go';
+  reason: string;
+  by: string;
+}
 
 export const EQUIPMENT_STEPS = ['ordered', 'delivered', 'installed'] as const;
 export type EquipmentStep = (typeof EQUIPMENT_STEPS)[number];
@@ -148,7 +199,8 @@ export function mayComplete(owner: OwnerRole, role: string): boolean {
   return role === 'admin' || (owner !== 'system' && role === owner);
 }
 
-export const nextStage = (stage: OnboardingStage): OnboardingStage | null => ONBOARDING_STAGES[ONBOARDING_STAGES.indexOf(stage) + 1] ?? null;
+export const nextStage = (stage: OnboardingStage): OnboardingStage | null =>
+  ONBOARDING_STAGES[ONBOARDING_STAGES.indexOf(stage) + 1] ?? null;
 export const stageIndex = (stage: OnboardingStage) => ONBOARDING_STAGES.indexOf(stage);
 
 export interface Progress {
@@ -192,7 +244,17 @@ export function computeProgress(state: OnboardingState): Progress {
 
 /** The fresh task list: every template, open, no deadline until its stage starts. */
 export function initialTasks(): TaskView[] {
-  return TASK_TEMPLATES.map((t) => ({ key: t.key, stage: t.stage, title: t.title, owner: t.owner, status: 'open', deadlineAt: null, reminded: false, escalations: 0, completedBy: null }));
+  return TASK_TEMPLATES.map((t) => ({
+    key: t.key,
+    stage: t.stage,
+    title: t.title,
+    owner: t.owner,
+    status: 'open',
+    deadlineAt: null,
+    reminded: false,
+    escalations: 0,
+    completedBy: null,
+  }));
 }
 
 /**
@@ -201,12 +263,17 @@ export function initialTasks(): TaskView[] {
  */
 export type FhirTaskStatus = 'requested' | 'in-progress' | 'on-hold' | 'completed' | 'cancelled';
 
-export function fhirTask(task: TaskView, ctx: { stage: OnboardingStage; blocked: boolean }): { status: FhirTaskStatus; businessStatus: { text: string } } {
+export function fhirTask(
+  task: TaskView,
+  ctx: { stage: OnboardingStage; blocked: boolean },
+): { status: FhirTaskStatus; businessStatus: { text: string } } {
   if (task.status === 'done') return { status: 'completed', businessStatus: { text: 'done' } };
   const current = task.stage === ctx.stage;
   if (!current) {
     // A later stage's task is requested but not yet started; an earlier stage's open task was skipped.
-    return stageIndex(task.stage) > stageIndex(ctx.stage) ? { status: 'requested', businessStatus: { text: 'not-started' } } : { status: 'cancelled', businessStatus: { text: 'skipped' } };
+    return stageIndex(task.stage) > stageIndex(ctx.stage)
+      ? { status: 'requested', businessStatus: { text: 'not-started' } }
+      : { status: 'cancelled', businessStatus: { text: 'skipped' } };
   }
   if (ctx.blocked) return { status: 'on-hold', businessStatus: { text: 'blocked' } };
   if (task.escalations > 0) return { status: 'in-progress', businessStatus: { text: 'overdue' } };

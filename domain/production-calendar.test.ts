@@ -1,6 +1,6 @@
 import { decreeYear, decreeYears, decreedWorkingDay, yearTotals } from './production-calendar';
 
-describe('Russia\'s production calendar kept as decree data', () => {
+describe("Russia's production calendar kept as decree data", () => {
   test('covers 2025–2027, each year with its decree number', () => {
     expect(decreeYears('RU')).toEqual([2025, 2026, 2027]);
     expect(decreeYear('RU', 2025)?.decree.number).toBe('1335');

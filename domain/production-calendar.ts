@@ -41,7 +41,9 @@ export function decreeCountries(): string[] {
 
 /** The years a country has decree data for, ascending. */
 export function decreeYears(country: string): number[] {
-  return Object.keys(DECREES[country] ?? {}).map(Number).sort((a, b) => a - b);
+  return Object.keys(DECREES[country] ?? {})
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 function yearSets(country: string, year: number) {

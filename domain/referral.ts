@@ -108,9 +108,18 @@ export interface ReferralState {
   acknowledgeLevel: number;
 }
 
-export interface BookReferralRequest { slotId: string; by: string }
-export interface AcknowledgeRequest { practitionerId: string; by: string }
-export interface CancelReferralRequest { by: string; reason: string }
+export interface BookReferralRequest {
+  slotId: string;
+  by: string;
+}
+export interface AcknowledgeRequest {
+  practitionerId: string;
+  by: string;
+}
+export interface CancelReferralRequest {
+  by: string;
+  reason: string;
+}
 
 /** The instant at which an unbooked referral is escalated to the registrar queue's top. */
 export function escalationAt(createdAt: string, deadlineAt: string, share: number): string {
@@ -120,10 +129,26 @@ export function escalationAt(createdAt: string, deadlineAt: string, share: numbe
 
 // FHIR R4: ServiceRequest.status (request-status) and Task.status (task-status).
 export type FhirRequestStatus = 'draft' | 'active' | 'on-hold' | 'revoked' | 'completed' | 'entered-in-error' | 'unknown';
-export type FhirTaskStatus = 'draft' | 'requested' | 'received' | 'accepted' | 'rejected' | 'ready' | 'cancelled' | 'in-progress' | 'on-hold' | 'failed' | 'completed' | 'entered-in-error';
+export type FhirTaskStatus =
+  | 'draft'
+  | 'requested'
+  | 'received'
+  | 'accepted'
+  | 'rejected'
+  | 'ready'
+  | 'cancelled'
+  | 'in-progress'
+  | 'on-hold'
+  | 'failed'
+  | 'completed'
+  | 'entered-in-error';
 
 const SERVICE_REQUEST: Record<ReferralStatus, FhirRequestStatus> = {
-  created: 'active', offered: 'active', booked: 'active', attended: 'active', reported: 'active',
+  created: 'active',
+  offered: 'active',
+  booked: 'active',
+  attended: 'active',
+  reported: 'active',
   closed: 'completed',
   cancelled: 'revoked',
   expired: 'revoked', // the authorisation lapsed before it was used
@@ -142,5 +167,9 @@ const TASK: Record<ReferralStatus, FhirTaskStatus> = {
 
 /** The referral as FHIR sees it: ServiceRequest.status, Task.status and Task.businessStatus (our step, breached when it is). */
 export function fhirReferralStatus(status: ReferralStatus, breached: boolean) {
-  return { serviceRequest: SERVICE_REQUEST[status], task: TASK[status], businessStatus: breached && !['closed', 'cancelled', 'expired'].includes(status) ? `${status}-breached` : status };
+  return {
+    serviceRequest: SERVICE_REQUEST[status],
+    task: TASK[status],
+    businessStatus: breached && !['closed', 'cancelled', 'expired'].includes(status) ? `${status}-breached` : status,
+  };
 }

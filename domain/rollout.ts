@@ -53,7 +53,11 @@ export interface RolloutInput {
   state?: RolloutState;
 }
 
-export interface StageReport { clinicId: string; stage: OnboardingStage; behind: boolean }
+export interface StageReport {
+  clinicId: string;
+  stage: OnboardingStage;
+  behind: boolean;
+}
 
 export function initialRolloutState(input: Pick<RolloutInput, 'programId' | 'pilotClinicIds' | 'clinicIds'>): RolloutState {
   const clinics: Record<string, ClinicProgress> = {};
@@ -74,7 +78,10 @@ export function running(state: RolloutState, pilot?: boolean): string[] {
     .map(([id]) => id);
 }
 
-export const pilotsLive = (state: RolloutState) => Object.values(state.clinics).filter((c) => c.pilot).every((c) => c.stage === 'live');
+export const pilotsLive = (state: RolloutState) =>
+  Object.values(state.clinics)
+    .filter((c) => c.pilot)
+    .every((c) => c.stage === 'live');
 
 /** The clinics to start now: none while paused or before the pilots are live; else up to the free places. */
 export function nextToStart(state: RolloutState, maxConcurrent: number): string[] {
@@ -106,19 +113,33 @@ export function rolloutDashboard(state: RolloutState): RolloutDashboard {
   const perStage = Object.fromEntries([...ONBOARDING_STAGES, 'queued'].map((s) => [s, 0])) as Record<OnboardingStage | 'queued', number>;
   for (const c of Object.values(state.clinics)) perStage[c.stage]++;
   return {
-    programId: state.programId, phase: state.phase, paused: state.paused, total: Object.keys(state.clinics).length, perStage,
-    behindSchedule: Object.entries(state.clinics).filter(([, c]) => c.behind && c.stage !== 'live').map(([id]) => id),
-    pilots: Object.entries(state.clinics).filter(([, c]) => c.pilot).map(([id]) => id),
+    programId: state.programId,
+    phase: state.phase,
+    paused: state.paused,
+    total: Object.keys(state.clinics).length,
+    perStage,
+    behindSchedule: Object.entries(state.clinics)
+      .filter(([, c]) => c.behind && c.stage !== 'live')
+      .map(([id]) => id),
+    pilots: Object.entries(state.clinics)
+      .filter(([, c]) => c.pilot)
+      .map(([id]) => id),
     runs: state.runs,
   };
 }
 
-export type OnboardingPolicyOverrides = Partial<Omit<OnboardingPolicy, 'taskDeadlineSeconds'>> & { taskDeadlineSeconds?: Partial<OnboardingPolicy['taskDeadlineSeconds']> };
+export type OnboardingPolicyOverrides = Partial<Omit<OnboardingPolicy, 'taskDeadlineSeconds'>> & {
+  taskDeadlineSeconds?: Partial<OnboardingPolicy['taskDeadlineSeconds']>;
+};
 export type RolloutPolicyOverrides = Partial<Omit<RolloutPolicy, 'onboarding'>> & { onboarding?: OnboardingPolicyOverrides };
 
 /** The production onboarding policy with some durations overridden (tests and benches pass seconds). */
 export function onboardingPolicyWith(o: OnboardingPolicyOverrides = {}): OnboardingPolicy {
-  return { ...DEFAULT_ONBOARDING_POLICY, ...o, taskDeadlineSeconds: { ...DEFAULT_ONBOARDING_POLICY.taskDeadlineSeconds, ...o.taskDeadlineSeconds } };
+  return {
+    ...DEFAULT_ONBOARDING_POLICY,
+    ...o,
+    taskDeadlineSeconds: { ...DEFAULT_ONBOARDING_POLICY.taskDeadlineSeconds, ...o.taskDeadlineSeconds },
+  };
 }
 
 export function rolloutPolicyWith(o: RolloutPolicyOverrides = {}): RolloutPolicy {

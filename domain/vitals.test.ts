@@ -6,7 +6,11 @@ describe('vital signs the doctor records', () => {
     expect(bmiOf(92, 178)).toBe(29);
     const ok = vitalObservations({ weight: 92, height: 178, systolic: 146, diastolic: 92 });
     expect(ok.ok && ok.values.map((v) => [v.loinc, v.value, v.unit])).toEqual([
-      ['29463-7', 92, 'kg'], ['8302-2', 178, 'cm'], ['39156-5', 29, 'kg/m2'], ['8480-6', 146, 'mm[Hg]'], ['8462-4', 92, 'mm[Hg]'],
+      ['29463-7', 92, 'kg'],
+      ['8302-2', 178, 'cm'],
+      ['39156-5', 29, 'kg/m2'],
+      ['8480-6', 146, 'mm[Hg]'],
+      ['8462-4', 92, 'mm[Hg]'],
     ]);
     expect(vitalObservations({ systolic: 140 })).toEqual({ ok: false, problems: ['blood pressure needs both systolic and diastolic'] });
     expect(vitalObservations({ systolic: 80, diastolic: 90 })).toMatchObject({ ok: false, problems: ['diastolic must be below systolic'] });
@@ -17,10 +21,20 @@ describe('vital signs the doctor records', () => {
 
 describe('lab order statuses in FHIR', () => {
   test('ServiceRequest, Specimen and DiagnosticReport follow the order', () => {
-    expect(['ordered', 'received', 'final', 'closed', 'cancelled'].map((s) => fhirServiceRequestStatus(s as never))).toEqual(['active', 'active', 'completed', 'completed', 'revoked']);
+    expect(['ordered', 'received', 'final', 'closed', 'cancelled'].map((s) => fhirServiceRequestStatus(s as never))).toEqual([
+      'active',
+      'active',
+      'completed',
+      'completed',
+      'revoked',
+    ]);
     expect(fhirSpecimenStatus('ordered', true)).toBe('unsatisfactory');
     expect(fhirSpecimenStatus('collected', false)).toBe('available');
-    expect(['ordered', 'resulted', 'final'].map((s) => fhirDiagnosticReportStatus(s as never, false))).toEqual(['registered', 'partial', 'final']);
+    expect(['ordered', 'resulted', 'final'].map((s) => fhirDiagnosticReportStatus(s as never, false))).toEqual([
+      'registered',
+      'partial',
+      'final',
+    ]);
     expect(fhirDiagnosticReportStatus('acknowledged', true)).toBe('amended');
   });
 });

@@ -18,7 +18,9 @@ export function bmiOf(weightKg: number, heightCm: number): number {
 }
 
 /** The readings as LOINC-coded values, BMI added when weight and height are given; or what is wrong. */
-export function vitalObservations(input: Partial<Record<VitalName, number>>): { ok: true; values: Array<{ name: VitalName; loinc: string; value: number; unit: string }> } | { ok: false; problems: string[] } {
+export function vitalObservations(
+  input: Partial<Record<VitalName, number>>,
+): { ok: true; values: Array<{ name: VitalName; loinc: string; value: number; unit: string }> } | { ok: false; problems: string[] } {
   const problems: string[] = [];
   const values: Array<{ name: VitalName; loinc: string; value: number; unit: string }> = [];
   const given = { ...input };
@@ -26,11 +28,13 @@ export function vitalObservations(input: Partial<Record<VitalName, number>>): { 
   for (const [name, spec] of Object.entries(VITAL_SIGNS) as Array<[VitalName, (typeof VITAL_SIGNS)[VitalName]]>) {
     const v = given[name];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < spec.min || v > spec.max) problems.push(`${name} must be ${spec.min}–${spec.max} ${spec.unit}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < spec.min || v > spec.max)
+      problems.push(`${name} must be ${spec.min}–${spec.max} ${spec.unit}`);
     else values.push({ name, loinc: spec.loinc, value: v, unit: spec.unit });
   }
   if ((given.systolic === undefined) !== (given.diastolic === undefined)) problems.push('blood pressure needs both systolic and diastolic');
-  if (given.systolic !== undefined && given.diastolic !== undefined && given.diastolic >= given.systolic) problems.push('diastolic must be below systolic');
+  if (given.systolic !== undefined && given.diastolic !== undefined && given.diastolic >= given.systolic)
+    problems.push('diastolic must be below systolic');
   if (!values.length && !problems.length) problems.push('no vital sign given');
   return problems.length ? { ok: false, problems } : { ok: true, values };
 }

@@ -45,7 +45,9 @@ export function bannerLines(b: BannerInfo): string[] {
     lines.push(`Demo bearer tokens (also in ${shown(b.demo.file)}; \`npm run token -- <role>\` mints more):`);
     for (const [role, token] of Object.entries(b.demo.tokens)) lines.push(`  ${role.padEnd(10)} ${token}`);
   } else {
-    lines.push('No demo data and no demo tokens (external DATABASE_URL; `npm start -- --demo` adds them). `npm run token -- <role>` mints a token.');
+    lines.push(
+      'No demo data and no demo tokens (external DATABASE_URL; `npm start -- --demo` adds them). `npm run token -- <role>` mints a token.',
+    );
   }
   lines.push('Press Ctrl-C to stop.');
   return lines;

@@ -36,6 +36,11 @@ export function removeDemoTokens(dataDir: string): void {
 
 /** `npm start [-- --demo]`; anything else is a usage error. */
 export function parseStartArgs(argv: string[]): { demo: boolean } {
-  const { values } = parseArgs({ args: argv, options: { demo: { type: 'boolean', default: false } }, strict: true, allowPositionals: false });
+  const { values } = parseArgs({
+    args: argv,
+    options: { demo: { type: 'boolean', default: false } },
+    strict: true,
+    allowPositionals: false,
+  });
   return { demo: values.demo };
 }

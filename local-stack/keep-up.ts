@@ -72,12 +72,16 @@ export class KeptUp<T extends StoppablePart> {
     this.exits = [...this.exits, { at: now, ranMs: now - this.startedAt }].slice(-2 * policy.maxExits);
     const decision = decideRestart(this.exits, policy);
     if (decision.action === 'give-up') {
-      this.opts.say(`${this.opts.name} stopped answering on port ${this.opts.port}; ${decision.exitsInWindow} times within ${policy.windowMs / 1000} s: giving up, stopping everything`);
+      this.opts.say(
+        `${this.opts.name} stopped answering on port ${this.opts.port}; ${decision.exitsInWindow} times within ${policy.windowMs / 1000} s: giving up, stopping everything`,
+      );
       this.opts.onGiveUp(this.opts.name);
       return;
     }
     this.restarts++;
-    this.opts.say(`${this.opts.name} stopped answering on port ${this.opts.port}; starting it again in ${decision.delayMs / 1000} s (restart ${this.restarts})`);
+    this.opts.say(
+      `${this.opts.name} stopped answering on port ${this.opts.port}; starting it again in ${decision.delayMs / 1000} s (restart ${this.restarts})`,
+    );
     this.restarting = this.restart(decision.delayMs);
     await this.restarting;
     this.restarting = undefined;
@@ -86,7 +90,10 @@ export class KeptUp<T extends StoppablePart> {
   private async restart(delayMs: number): Promise<void> {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, delayMs);
-      this.wake = () => { clearTimeout(timer); resolve(); };
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
     });
     this.wake = undefined;
     if (this.stopping) return;

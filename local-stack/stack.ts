@@ -36,7 +36,9 @@ export async function ensureTemporalCli(toolsDir: string, say: Say, cliPath?: st
   const local = path.join(toolsDir, 'bin', 'temporal');
   if (existsSync(local)) return { type: 'existing-path', path: local };
   if (onPath('go')) {
-    say(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with go install into ${path.dirname(local)} (first run only; takes a few minutes)...`);
+    say(
+      `Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with go install into ${path.dirname(local)} (first run only; takes a few minutes)...`,
+    );
     const started = Date.now();
     await new Promise<void>((resolve, reject) => {
       const child = spawn('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
@@ -185,7 +187,8 @@ export async function startTemporalDevServer(opts: {
       log: { format: 'json', level: 'error' },
       searchAttributes: [...ENGINE_SEARCH_ATTRIBUTES],
       extraArgs: [
-        '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
+        '--dynamic-config-value',
+        'frontend.enableExecuteMultiOperation=true',
         ...(opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
         // On disk: a write-ahead log and fsync at checkpoints, not at every commit (README,
         // "Temporal settings": a process crash loses nothing; a power cut may lose the last commits).

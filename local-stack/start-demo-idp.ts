@@ -29,12 +29,27 @@ export async function demoIdpFromArgs(argv: string[], say: (line: string) => voi
   const keys = (JSON.parse(readFileSync(keysFile, 'utf8')) as { keys: object[] }).keys;
   const secret = randomBytes(24).toString('base64url');
   await startDemoIdp({
-    issuer, port, audience: DEMO_IDP_AUDIENCE, keys, users: DEMO_CALLERS,
-    clients: [{ client_id: 'clinical-engine-web', client_secret: secret, redirect_uris: [`${web}/auth/callback`], post_logout_redirect_uris: [`${web}/sign-in`] }],
+    issuer,
+    port,
+    audience: DEMO_IDP_AUDIENCE,
+    keys,
+    users: DEMO_CALLERS,
+    clients: [
+      {
+        client_id: 'clinical-engine-web',
+        client_secret: secret,
+        redirect_uris: [`${web}/auth/callback`],
+        post_logout_redirect_uris: [`${web}/sign-in`],
+      },
+    ],
   });
   Object.assign(process.env, {
-    OIDC_ISSUER: issuer, OIDC_AUDIENCE: DEMO_IDP_AUDIENCE, OIDC_CLIENT_ID: 'clinical-engine-web', OIDC_CLIENT_SECRET: secret,
-    OIDC_SCOPES: 'openid offline_access api', WEB_PUBLIC_URL: web,
+    OIDC_ISSUER: issuer,
+    OIDC_AUDIENCE: DEMO_IDP_AUDIENCE,
+    OIDC_CLIENT_ID: 'clinical-engine-web',
+    OIDC_CLIENT_SECRET: secret,
+    OIDC_SCOPES: 'openid offline_access api',
+    WEB_PUBLIC_URL: web,
   });
   say(`Demo identity provider (oidc-provider, the demo users): ${issuer}; pages sign in through it at ${web}/sign-in.`);
 }

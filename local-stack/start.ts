@@ -16,7 +16,15 @@ import { DEMO_TIME_ZONE, demoMllpSenders, seedDemoCity } from '../db/seed';
 import { localToday } from '../domain/time';
 import { bannerLines, shownPath } from './banner';
 import { demoTokensFile, parseStartArgs, removeDemoTokens, wantsDemo, writeDemoTokens } from './demo';
-import { ensureTemporalCli, freePort, portInUse, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from './stack';
+import {
+  ensureTemporalCli,
+  freePort,
+  portInUse,
+  startEmbeddedPostgres,
+  startTemporalDevServer,
+  type RunningPostgres,
+  type RunningTemporal,
+} from './stack';
 import { KeptUp } from './keep-up';
 import { demoIdpFromArgs } from './start-demo-idp';
 import { DEFAULT_RESTART_POLICY, Supervisor } from './supervisor';
@@ -26,7 +34,11 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 const SLOT_HORIZON_DAYS = 60;
 /** Extra node flags for the API and workers, e.g. ENGINE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof). */
 const childNodeArgs = () => (process.env.ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const CHILDREN = [['worker-clinical', 'workers/clinical.ts'], ['worker-cds', 'workers/cds.ts'], ['api', 'api/server.ts']] as const;
+const CHILDREN = [
+  ['worker-clinical', 'workers/clinical.ts'],
+  ['worker-cds', 'workers/cds.ts'],
+  ['api', 'api/server.ts'],
+] as const;
 
 async function main() {
   const startedAt = Date.now();
@@ -80,7 +92,8 @@ async function main() {
   try {
     let databaseUrl = config.DATABASE_URL;
     if (!databaseUrl) {
-      if (await portInUse(config.EMBEDDED_PG_PORT)) throw new Error(`port ${config.EMBEDDED_PG_PORT} is busy: is the engine already running? (EMBEDDED_PG_PORT moves it)`);
+      if (await portInUse(config.EMBEDDED_PG_PORT))
+        throw new Error(`port ${config.EMBEDDED_PG_PORT} is busy: is the engine already running? (EMBEDDED_PG_PORT moves it)`);
       const pgDir = path.join(config.DATA_DIR, 'postgres');
       say(`Starting embedded Postgres on port ${config.EMBEDDED_PG_PORT} (data in ${shownPath(pgDir)})...`);
       const startPostgres = async () => {
@@ -96,12 +109,21 @@ async function main() {
     let temporalAddress = config.TEMPORAL_ADDRESS;
     let uiUrl: string | undefined;
     if (!temporalAddress) {
-      if (await portInUse(config.TEMPORAL_DEV_PORT)) throw new Error(`port ${config.TEMPORAL_DEV_PORT} is busy: is the engine already running? (TEMPORAL_DEV_PORT moves it)`);
+      if (await portInUse(config.TEMPORAL_DEV_PORT))
+        throw new Error(`port ${config.TEMPORAL_DEV_PORT} is busy: is the engine already running? (TEMPORAL_DEV_PORT moves it)`);
       if (config.TEMPORAL_MODE === 'server') {
-        say(`Starting the production Temporal server on port ${config.TEMPORAL_DEV_PORT} (history in Postgres: temporal, temporal_visibility)...`);
+        say(
+          `Starting the production Temporal server on port ${config.TEMPORAL_DEV_PORT} (history in Postgres: temporal, temporal_visibility)...`,
+        );
         const serverOpts = {
-          dataDir: config.DATA_DIR, logDir, port: config.TEMPORAL_DEV_PORT, databaseUrl, namespace: config.TEMPORAL_NAMESPACE,
-          serverPath: config.TEMPORAL_SERVER_PATH, sqlToolPath: config.TEMPORAL_SQL_TOOL_PATH, say,
+          dataDir: config.DATA_DIR,
+          logDir,
+          port: config.TEMPORAL_DEV_PORT,
+          databaseUrl,
+          namespace: config.TEMPORAL_NAMESPACE,
+          serverPath: config.TEMPORAL_SERVER_PATH,
+          sqlToolPath: config.TEMPORAL_SQL_TOOL_PATH,
+          say,
         };
         const server = await startTemporalServer(serverOpts);
         temporal = keepUp<RunningTemporal>('temporal', config.TEMPORAL_DEV_PORT, server, () => startTemporalServer(serverOpts));
@@ -115,7 +137,10 @@ async function main() {
       const dbFilename = path.join(config.DATA_DIR, 'temporal.db');
       say(`Starting the Temporal dev server on port ${config.TEMPORAL_DEV_PORT} (history in ${shownPath(dbFilename)})...`);
       const devOpts = {
-        executable, port: config.TEMPORAL_DEV_PORT, uiPort: config.TEMPORAL_UI_PORT, dbFilename,
+        executable,
+        port: config.TEMPORAL_DEV_PORT,
+        uiPort: config.TEMPORAL_UI_PORT,
+        dbFilename,
         uiCodecEndpoint: `http://${config.API_HOST}:${config.API_PORT}/codec`,
       };
       const devServer = await startTemporalDevServer(devOpts);
@@ -128,32 +153,43 @@ async function main() {
     const migrated = await migrateToLatest(db);
     const seeded = demo ? await seedDemoCity(db, { today: localToday(DEMO_TIME_ZONE), slotDays: SLOT_HORIZON_DAYS }) : undefined;
     await db.destroy();
-    say(`Database ready: ${migrated.results?.length ?? 0} new migrations, ${seeded ? `${seeded.slotsAdded} new demo slots` : 'no demo data (external DATABASE_URL; --demo adds it)'}.`);
+    say(
+      `Database ready: ${migrated.results?.length ?? 0} new migrations, ${seeded ? `${seeded.slotsAdded} new demo slots` : 'no demo data (external DATABASE_URL; --demo adds it)'}.`,
+    );
 
     // The demo city's lab orders start with the clinical worker, only when this start seeds the demo.
     // The embedded start shows diagnosis suggestions (a demonstration model, off in a deployment unless it says on).
     const env = {
-      ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, ...embeddedUiEnv(config), DEMO_LAB_ORDERS: demo ? (process.env.DEMO_LAB_ORDERS ?? 'on') : 'off',
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      ...embeddedUiEnv(config),
+      DEMO_LAB_ORDERS: demo ? (process.env.DEMO_LAB_ORDERS ?? 'on') : 'off',
       CDS_DIAGNOSIS_SUGGESTIONS: process.env.CDS_DIAGNOSIS_SUGGESTIONS ?? 'on',
       WEB_DEMO_SIGN_IN: demo ? 'on' : 'off',
       // The demo city's labs may send over MLLP (MSH-4 PC01LAB … PC08LAB); a deployment lists its own.
       MLLP_SENDERS: process.env.MLLP_SENDERS ?? (demo ? demoMllpSenders() : ''),
-      ...await inferenceEnv(config),
+      ...(await inferenceEnv(config)),
       ...(uiUrl?.startsWith('http') && !config.TEMPORAL_UI_URL ? { TEMPORAL_UI_URL: uiUrl } : {}),
     };
     const metricsPorts: Record<string, number> = { 'worker-clinical': await freePort(), 'worker-cds': await freePort() };
     // Each worker touches its health file while it can work; the API's /health reads their age.
     const runDir = path.dirname(pidsFile);
     for (const name of WORKER_NAMES) rmSync(workerHealthFile(runDir, name), { force: true });
-    const childEnv = (name: string): NodeJS.ProcessEnv => (WORKER_NAMES as readonly string[]).includes(name)
-      ? { ...env, WORKER_METRICS_PORT: String(metricsPorts[name]), WORKER_HEALTH_FILE: workerHealthFile(runDir, name as WorkerName) }
-      : { ...env, WORKER_HEALTH_DIR: runDir };
+    const childEnv = (name: string): NodeJS.ProcessEnv =>
+      (WORKER_NAMES as readonly string[]).includes(name)
+        ? { ...env, WORKER_METRICS_PORT: String(metricsPorts[name]), WORKER_HEALTH_FILE: workerHealthFile(runDir, name as WorkerName) }
+        : { ...env, WORKER_HEALTH_DIR: runDir };
     if (config.MLLP_PORT > 0 && (await portInUse(config.MLLP_PORT))) {
       throw new Error(`port ${config.MLLP_PORT} is busy: is the engine already running? (MLLP_PORT moves HL7 over MLLP, 0 turns it off)`);
     }
     supervisor = new Supervisor(
       CHILDREN.map(([name, file]) => ({
-        name, command: process.execPath, args: [...childNodeArgs(), '--import', 'tsx', path.join(PROJECT_ROOT, file)], cwd: PROJECT_ROOT, logFile: path.join(logDir, `${name}.log`),
+        name,
+        command: process.execPath,
+        args: [...childNodeArgs(), '--import', 'tsx', path.join(PROJECT_ROOT, file)],
+        cwd: PROJECT_ROOT,
+        logFile: path.join(logDir, `${name}.log`),
         env: childEnv(name),
       })),
       {
@@ -185,9 +221,16 @@ async function main() {
       removeDemoTokens(config.DATA_DIR);
     }
     const lines = bannerLines({
-      seconds: (Date.now() - startedAt) / 1000, apiUrl, uiUrl, temporalAddress, embeddedPostgresUrl: postgres ? databaseUrl : undefined,
-      dataDir: config.DATA_DIR, logDir, metrics: `${apiUrl}/metrics, workers http://127.0.0.1:${metricsPorts['worker-clinical']}/metrics (clinical), :${metricsPorts['worker-cds']}/metrics (cds)`,
-      mllp: config.MLLP_PORT > 0 ? `tcp://${config.API_HOST}:${config.MLLP_PORT} (docs/lab-messages.md)` : undefined, demo: tokens ? { tokens, file: demoTokensFile(config.DATA_DIR) } : undefined,
+      seconds: (Date.now() - startedAt) / 1000,
+      apiUrl,
+      uiUrl,
+      temporalAddress,
+      embeddedPostgresUrl: postgres ? databaseUrl : undefined,
+      dataDir: config.DATA_DIR,
+      logDir,
+      metrics: `${apiUrl}/metrics, workers http://127.0.0.1:${metricsPorts['worker-clinical']}/metrics (clinical), :${metricsPorts['worker-cds']}/metrics (cds)`,
+      mllp: config.MLLP_PORT > 0 ? `tcp://${config.API_HOST}:${config.MLLP_PORT} (docs/lab-messages.md)` : undefined,
+      demo: tokens ? { tokens, file: demoTokensFile(config.DATA_DIR) } : undefined,
     });
     for (const line of lines) say(line);
   } catch (err) {
@@ -215,7 +258,9 @@ async function inferenceEnv(config: Config): Promise<Record<string, string>> {
 async function waitForHealth(url: string, timeoutMs: number, logDir: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const ok = await fetch(url).then((r) => r.ok).catch(() => false);
+    const ok = await fetch(url)
+      .then((r) => r.ok)
+      .catch(() => false);
     if (ok) return;
     await new Promise((r) => setTimeout(r, 300));
   }

@@ -32,7 +32,12 @@ export interface RestartPolicy {
 }
 
 export const DEFAULT_RESTART_POLICY: RestartPolicy = {
-  initialDelayMs: 500, maxDelayMs: 10_000, stableAfterMs: 60_000, maxExits: 5, windowMs: 60_000, stopTimeoutMs: 15_000,
+  initialDelayMs: 500,
+  maxDelayMs: 10_000,
+  stableAfterMs: 60_000,
+  maxExits: 5,
+  windowMs: 60_000,
+  stopTimeoutMs: 15_000,
 };
 
 export interface ExitRecord {
@@ -82,14 +87,23 @@ export class Supervisor {
   private readonly policy: RestartPolicy;
   private stopping = false;
 
-  constructor(specs: ChildSpec[], private readonly opts: SupervisorOptions) {
+  constructor(
+    specs: ChildSpec[],
+    private readonly opts: SupervisorOptions,
+  ) {
     this.policy = opts.policy ?? DEFAULT_RESTART_POLICY;
     this.children = specs.map((spec) => ({
-      spec, startedAt: 0, exits: [], restarts: 0,
+      spec,
+      startedAt: 0,
+      exits: [],
+      restarts: 0,
       log: spec.logFile ? createWriteStream(spec.logFile, { flags: 'a' }) : undefined,
     }));
     // A log that cannot be written (a full disk) loses lines; it must not take the supervisor down with it.
-    for (const s of this.children) s.log?.on('error', (err: NodeJS.ErrnoException) => this.opts.say(`${s.spec.name}: its log file cannot be written (${err.code ?? err.name}); its output is dropped`));
+    for (const s of this.children)
+      s.log?.on('error', (err: NodeJS.ErrnoException) =>
+        this.opts.say(`${s.spec.name}: its log file cannot be written (${err.code ?? err.name}); its output is dropped`),
+      );
   }
 
   start(): void {
@@ -138,7 +152,9 @@ export class Supervisor {
     this.opts.onChange?.(this.pids());
     const decision = decideRestart(s.exits, this.policy);
     if (decision.action === 'give-up') {
-      this.opts.say(`${s.spec.name} exited (${how}); ${decision.exitsInWindow} exits within ${this.policy.windowMs / 1000} s: giving up, stopping everything`);
+      this.opts.say(
+        `${s.spec.name} exited (${how}); ${decision.exitsInWindow} exits within ${this.policy.windowMs / 1000} s: giving up, stopping everything`,
+      );
       this.opts.onGiveUp(s.spec.name);
       return;
     }
@@ -156,7 +172,10 @@ export function stopChild(child: ChildProcess, timeoutMs: number): Promise<void>
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const force = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', () => { clearTimeout(force); resolve(); });
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
     child.kill('SIGTERM');
   });
 }

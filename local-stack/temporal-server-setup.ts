@@ -41,10 +41,18 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<s
   return new Promise((resolve, reject) => {
     let output = '';
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${path.basename(command)} ${args.join(' ')} exited with ${code}: ${output.slice(-2000)}`))));
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve(output)
+        : reject(new Error(`${path.basename(command)} ${args.join(' ')} exited with ${code}: ${output.slice(-2000)}`)),
+    );
   });
 }
 
@@ -70,7 +78,11 @@ async function ensureBinary(name: string, pkg: string, explicit: string | undefi
   return cached;
 }
 
-export async function ensureTemporalServerBinaries(opts: { serverPath?: string; sqlToolPath?: string; say: Say }): Promise<TemporalServerBinaries> {
+export async function ensureTemporalServerBinaries(opts: {
+  serverPath?: string;
+  sqlToolPath?: string;
+  say: Say;
+}): Promise<TemporalServerBinaries> {
   // One after the other: both builds share Go's build cache, the second reuses most of the first.
   const server = await ensureBinary('temporal-server', 'cmd/server', opts.serverPath, 'TEMPORAL_SERVER_PATH', opts.say);
   const sqlTool = await ensureBinary('temporal-sql-tool', 'cmd/tools/sql', opts.sqlToolPath, 'TEMPORAL_SQL_TOOL_PATH', opts.say);
@@ -80,17 +92,24 @@ export async function ensureTemporalServerBinaries(opts: { serverPath?: string; 
 /** The server module's source (schema scripts), from the Go module cache, downloaded if missing. */
 export async function temporalServerModuleDir(): Promise<string> {
   // Go's default module cache when go itself is not on PATH (binaries given, sources downloaded earlier).
-  const modcache = process.env.GOMODCACHE || (which('go') ? execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim() : path.join(os.homedir(), 'go', 'pkg', 'mod'));
+  const modcache =
+    process.env.GOMODCACHE ||
+    (which('go') ? execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim() : path.join(os.homedir(), 'go', 'pkg', 'mod'));
   const cached = modcache && path.join(modcache, `${SERVER_MODULE}@${TEMPORAL_SERVER_VERSION}`);
   if (cached && existsSync(path.join(cached, 'schema'))) return cached;
-  if (!which('go')) throw new Error(`TEMPORAL_MODE=server needs the schema scripts of ${SERVER_MODULE}@${TEMPORAL_SERVER_VERSION}: install Go (it downloads them)`);
+  if (!which('go'))
+    throw new Error(
+      `TEMPORAL_MODE=server needs the schema scripts of ${SERVER_MODULE}@${TEMPORAL_SERVER_VERSION}: install Go (it downloads them)`,
+    );
   const out = await run('go', ['mod', 'download', '-json', `${SERVER_MODULE}@${TEMPORAL_SERVER_VERSION}`], process.env);
   return (JSON.parse(out) as { Dir: string }).Dir;
 }
 
 /** `v1.18` and the like: the highest versioned folder is the version update-schema reaches. */
 export function latestSchemaVersion(versionedDir: string): string {
-  const versions = readdirSync(versionedDir).filter((d) => /^v\d+\.\d+$/.test(d)).map((d) => d.slice(1));
+  const versions = readdirSync(versionedDir)
+    .filter((d) => /^v\d+\.\d+$/.test(d))
+    .map((d) => d.slice(1));
   const key = (v: string) => v.split('.').map(Number) as [number, number];
   versions.sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1]);
   const latest = versions.at(-1);
@@ -107,7 +126,12 @@ export interface PostgresTarget {
 
 export function postgresTarget(databaseUrl: string): PostgresTarget {
   const url = new URL(databaseUrl);
-  return { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+  return {
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+  };
 }
 
 async function withClient<T>(target: PostgresTarget, database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -125,7 +149,9 @@ async function schemaVersion(target: PostgresTarget, database: string): Promise<
   const exists = await withClient(target, 'postgres', (c) => c.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]));
   if (!exists.rowCount) return undefined;
   return withClient(target, database, async (c) => {
-    const found = await c.query<{ curr_version: string }>('SELECT curr_version FROM schema_version WHERE version_partition = 0 AND db_name = $1', [database]).catch(() => undefined);
+    const found = await c
+      .query<{ curr_version: string }>('SELECT curr_version FROM schema_version WHERE version_partition = 0 AND db_name = $1', [database])
+      .catch(() => undefined);
     return found?.rows[0]?.curr_version;
   });
 }
@@ -135,7 +161,12 @@ async function schemaVersion(target: PostgresTarget, database: string): Promise<
  * tool: create-database, setup-schema -v 0.0, update-schema -d <versioned>. Skips a database that
  * is there already at that version (a restart). Returns what it did, per database.
  */
-export async function setupTemporalSchemas(opts: { sqlTool: string; moduleDir: string; target: PostgresTarget; say: Say }): Promise<string[]> {
+export async function setupTemporalSchemas(opts: {
+  sqlTool: string;
+  moduleDir: string;
+  target: PostgresTarget;
+  say: Say;
+}): Promise<string[]> {
   const { sqlTool, moduleDir, target, say } = opts;
   const done: string[] = [];
   for (const db of TEMPORAL_DATABASES) {
@@ -148,8 +179,19 @@ export async function setupTemporalSchemas(opts: { sqlTool: string; moduleDir: s
     }
     say(`Setting up the ${db.name} schema (${current ?? 'new'} → ${latest}) with temporal-sql-tool...`);
     // The tool reads its connection from SQL_* variables (no password on the command line).
-    const env = { ...process.env, SQL_PLUGIN: 'postgres12', SQL_HOST: target.host, SQL_PORT: String(target.port), SQL_USER: target.user, SQL_PASSWORD: target.password, SQL_DATABASE: db.name };
-    if (current === undefined && !(await withClient(target, 'postgres', (c) => c.query('SELECT 1 FROM pg_database WHERE datname = $1', [db.name]))).rowCount) {
+    const env = {
+      ...process.env,
+      SQL_PLUGIN: 'postgres12',
+      SQL_HOST: target.host,
+      SQL_PORT: String(target.port),
+      SQL_USER: target.user,
+      SQL_PASSWORD: target.password,
+      SQL_DATABASE: db.name,
+    };
+    if (
+      current === undefined &&
+      !(await withClient(target, 'postgres', (c) => c.query('SELECT 1 FROM pg_database WHERE datname = $1', [db.name]))).rowCount
+    ) {
       await run(sqlTool, ['create-database', '--defaultdb', 'postgres'], env);
     }
     await run(sqlTool, ['setup-schema', '-v', '0.0'], env);

@@ -16,7 +16,13 @@ import { PROJECT_ROOT } from '../platform/config';
 import { freePortBelow32768 } from '../platform/ports';
 import { ENGINE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { RunningTemporal } from './stack';
-import { ensureTemporalServerBinaries, postgresTarget, setupTemporalSchemas, temporalServerModuleDir, type PostgresTarget } from './temporal-server-setup';
+import {
+  ensureTemporalServerBinaries,
+  postgresTarget,
+  setupTemporalSchemas,
+  temporalServerModuleDir,
+  type PostgresTarget,
+} from './temporal-server-setup';
 
 type Say = (line: string) => void;
 
@@ -28,7 +34,16 @@ export const SERVER_SETTINGS = {
   retentionDays: 7,
 } as const;
 
-const SERVICE_PORTS = ['FRONTEND_MEMBERSHIP_PORT', 'FRONTEND_HTTP_PORT', 'HISTORY_GRPC_PORT', 'HISTORY_MEMBERSHIP_PORT', 'MATCHING_GRPC_PORT', 'MATCHING_MEMBERSHIP_PORT', 'WORKER_GRPC_PORT', 'WORKER_MEMBERSHIP_PORT'] as const;
+const SERVICE_PORTS = [
+  'FRONTEND_MEMBERSHIP_PORT',
+  'FRONTEND_HTTP_PORT',
+  'HISTORY_GRPC_PORT',
+  'HISTORY_MEMBERSHIP_PORT',
+  'MATCHING_GRPC_PORT',
+  'MATCHING_MEMBERSHIP_PORT',
+  'WORKER_GRPC_PORT',
+  'WORKER_MEMBERSHIP_PORT',
+] as const;
 
 export interface ServerModeOptions {
   dataDir: string;
@@ -54,10 +69,20 @@ async function serverEnv(target: PostgresTarget, port: number, dynamicConfig: st
     ports[name] = String(free);
   }
   return {
-    PATH: process.env.PATH, HOME: process.env.HOME,
-    DB: 'postgres12', POSTGRES_SEEDS: target.host, DB_PORT: String(target.port), POSTGRES_USER: target.user, POSTGRES_PWD: target.password,
-    NUM_HISTORY_SHARDS: SERVER_SETTINGS.NUM_HISTORY_SHARDS, SQL_MAX_CONNS: SERVER_SETTINGS.SQL_MAX_CONNS, SQL_VIS_MAX_CONNS: SERVER_SETTINGS.SQL_VIS_MAX_CONNS,
-    BIND_ON_IP: '127.0.0.1', TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1', FRONTEND_GRPC_PORT: String(port), ...ports,
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DB: 'postgres12',
+    POSTGRES_SEEDS: target.host,
+    DB_PORT: String(target.port),
+    POSTGRES_USER: target.user,
+    POSTGRES_PWD: target.password,
+    NUM_HISTORY_SHARDS: SERVER_SETTINGS.NUM_HISTORY_SHARDS,
+    SQL_MAX_CONNS: SERVER_SETTINGS.SQL_MAX_CONNS,
+    SQL_VIS_MAX_CONNS: SERVER_SETTINGS.SQL_VIS_MAX_CONNS,
+    BIND_ON_IP: '127.0.0.1',
+    TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
+    FRONTEND_GRPC_PORT: String(port),
+    ...ports,
     DYNAMIC_CONFIG_FILE_PATH: dynamicConfig,
   };
 }
@@ -75,7 +100,8 @@ async function waitForFrontend(address: string, server: ChildProcess, logFile: s
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (server.exitCode !== null || server.signalCode !== null) throw new Error(`temporal-server exited (${server.exitCode ?? server.signalCode}); its log ends:\n${lastLines(logFile)}`);
+    if (server.exitCode !== null || server.signalCode !== null)
+      throw new Error(`temporal-server exited (${server.exitCode ?? server.signalCode}); its log ends:\n${lastLines(logFile)}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 2_000 });
       await connection.workflowService.getSystemInfo({});
@@ -98,8 +124,11 @@ export async function registerNamespace(connection: Connection, namespace: strin
     await connection.workflowService.describeNamespace({ namespace });
   } catch (err) {
     if (!isCode(err, GRPC_NOT_FOUND)) throw err;
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(`${retentionDays} days`) })
-      .catch((e: unknown) => { if (!isCode(e, GRPC_ALREADY_EXISTS)) throw e; });
+    await connection.workflowService
+      .registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(`${retentionDays} days`) })
+      .catch((e: unknown) => {
+        if (!isCode(e, GRPC_ALREADY_EXISTS)) throw e;
+      });
   }
   const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
   const missing = ENGINE_SEARCH_ATTRIBUTES.filter((key) => !customAttributes?.[key.name]);
@@ -107,7 +136,9 @@ export async function registerNamespace(connection: Connection, namespace: strin
   const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
   await connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}` as keyof typeof IndexedValueType]])),
+    searchAttributes: Object.fromEntries(
+      missing.map((key) => [key.name, IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}` as keyof typeof IndexedValueType]]),
+    ),
   });
 }
 
@@ -126,17 +157,23 @@ async function registerAndWait(connection: Connection, namespace: string, timeou
       await connection.workflowService.listWorkflowExecutions({ namespace, query: probeQuery(), pageSize: 1 });
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`namespace ${namespace} or its search attributes not ready within ${timeoutMs / 1000} s: ${String(err)}`);
+      if (Date.now() > deadline)
+        throw new Error(`namespace ${namespace} or its search attributes not ready within ${timeoutMs / 1000} s: ${String(err)}`);
       await sleep(1_000);
     }
   }
 }
 
 /** Builds (once), sets up the schemas, starts the server, registers; resolves when the engine can use it. */
-export async function startTemporalServer(opts: ServerModeOptions): Promise<RunningTemporal & { /** What was done, with timings, for the start log. */ setup: string[] }> {
+export async function startTemporalServer(
+  opts: ServerModeOptions,
+): Promise<RunningTemporal & { /** What was done, with timings, for the start log. */ setup: string[] }> {
   const { say } = opts;
   // The server keeps its services' ports in smallint columns (cluster_membership).
-  if (opts.port > 32_767) throw new Error(`TEMPORAL_DEV_PORT ${opts.port} is too high for TEMPORAL_MODE=server: the server stores ports as smallint (use one below 32768)`);
+  if (opts.port > 32_767)
+    throw new Error(
+      `TEMPORAL_DEV_PORT ${opts.port} is too high for TEMPORAL_MODE=server: the server stores ports as smallint (use one below 32768)`,
+    );
   const binaries = await ensureTemporalServerBinaries({ serverPath: opts.serverPath, sqlToolPath: opts.sqlToolPath, say });
   const target = postgresTarget(opts.databaseUrl);
   const schemaStarted = Date.now();
@@ -152,15 +189,19 @@ export async function startTemporalServer(opts: ServerModeOptions): Promise<Runn
   const logFile = path.join(opts.logDir, 'temporal-server.log');
   const fd = openSync(logFile, 'a');
   const server = spawn(binaries.server, ['--root', configDir, '--config', '.', '--env', 'clinical', '--allow-no-auth', 'start'], {
-    cwd: configDir, env: await serverEnv(target, opts.port, dynamicConfig), stdio: ['ignore', fd, fd],
+    cwd: configDir,
+    env: await serverEnv(target, opts.port, dynamicConfig),
+    stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
   let stopping = false;
   let up = false;
-  const exited = new Promise<void>((resolve) => server.once('exit', (code, signal) => {
-    if (up && !stopping) say(`temporal-server exited (${code ?? signal}) while the engine runs; see ${logFile}`);
-    resolve();
-  }));
+  const exited = new Promise<void>((resolve) =>
+    server.once('exit', (code, signal) => {
+      if (up && !stopping) say(`temporal-server exited (${code ?? signal}) while the engine runs; see ${logFile}`);
+      resolve();
+    }),
+  );
   const stop = async () => {
     stopping = true;
     if (server.exitCode !== null || server.signalCode !== null) return;

@@ -16,13 +16,15 @@ let counted = 0;
 const deadlinesWithoutDecree = new Counter({
   name: 'clinical_calendar_deadlines_without_decree_total',
   help: 'Working-day deadlines counted through a year with no decree data (date-holidays fallback), by what and year',
-  labelNames: ['what', 'year'], registers: [metricsRegistry],
+  labelNames: ['what', 'year'],
+  registers: [metricsRegistry],
 });
 
 new Gauge({
   name: 'clinical_calendar_years_missing',
   help: 'Years (this one and the next) with no production-calendar decree data, by country: add the year (docs/calendar-and-offers.md)',
-  labelNames: ['country'], registers: [metricsRegistry],
+  labelNames: ['country'],
+  registers: [metricsRegistry],
   collect() {
     for (const country of decreeCountries()) this.set({ country }, missingDecreeYears(country, new Date()).length);
   },
@@ -50,6 +52,9 @@ export function calendarHealth(now = new Date()): CalendarHealth {
   const missingYears = Object.fromEntries(countries.map((c) => [c, missingDecreeYears(c, now)]));
   const missing = Object.values(missingYears).some((years) => years.length > 0);
   return {
-    up: !missing && counted === 0, decreeYears: Object.fromEntries(countries.map((c) => [c, decreeYears(c)])), missingYears, deadlinesWithoutDecree: counted,
+    up: !missing && counted === 0,
+    decreeYears: Object.fromEntries(countries.map((c) => [c, decreeYears(c)])),
+    missingYears,
+    deadlinesWithoutDecree: counted,
   };
 }

@@ -39,7 +39,7 @@ export async function reachPostgres(db: Kysely<any>, config: Config): Promise<vo
   try {
     await sql`select 1`.execute(db);
   } catch (err) {
-    const setting = config.DATABASE_URL ? 'DATABASE_URL' : 'EMBEDDED_PG_PORT (npm start\'s embedded Postgres), or DATABASE_URL';
+    const setting = config.DATABASE_URL ? 'DATABASE_URL' : "EMBEDDED_PG_PORT (npm start's embedded Postgres), or DATABASE_URL";
     throw new Error(`cannot reach Postgres at ${databaseAddress(cliDatabaseUrl(config))} (${setting}): ${reason(err)}`);
   }
 }
@@ -49,7 +49,7 @@ export async function reachTemporal(config: Config): Promise<Client> {
   try {
     return await connectClient(config);
   } catch (err) {
-    const setting = config.TEMPORAL_ADDRESS ? 'TEMPORAL_ADDRESS' : 'TEMPORAL_DEV_PORT (npm start\'s Temporal), or TEMPORAL_ADDRESS';
+    const setting = config.TEMPORAL_ADDRESS ? 'TEMPORAL_ADDRESS' : "TEMPORAL_DEV_PORT (npm start's Temporal), or TEMPORAL_ADDRESS";
     throw new Error(`cannot reach Temporal at ${temporalAddress(config)} (${setting}): ${reason(err)}`);
   }
 }

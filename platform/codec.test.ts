@@ -28,7 +28,13 @@ describe('the payload codec', () => {
 
   test('still reads payloads written with a retired key after rotation, and writes with the new one', async () => {
     const [old] = await codec.encode([defaultPayloadConverter.toPayload(patient)]);
-    const rotated = new EncryptionCodec(new Map([['k1', key], ['k2', randomBytes(32)]]), 'k2');
+    const rotated = new EncryptionCodec(
+      new Map([
+        ['k1', key],
+        ['k2', randomBytes(32)],
+      ]),
+      'k2',
+    );
     expect(defaultPayloadConverter.fromPayload((await rotated.decode([old!]))[0]!)).toEqual(patient);
     const [fresh] = await rotated.encode([defaultPayloadConverter.toPayload(patient)]);
     expect(text(fresh!.metadata![KEY_ID_METADATA])).toBe('k2');

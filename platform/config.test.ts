@@ -45,20 +45,38 @@ describe('the CDS digest secret', () => {
     const config = parseConfig({ DATA_DIR: dir });
     expect(config).toMatchObject(old);
     expect(config.CDS_DIGEST_SECRET).toMatch(/^.{32,}$/);
-    expect(JSON.parse(readFileSync(path.join(dir, 'secrets.json'), 'utf8'))).toEqual({ ...old, CDS_DIGEST_SECRET: config.CDS_DIGEST_SECRET, CDS_INFERENCE_SECRET: config.CDS_INFERENCE_SECRET });
+    expect(JSON.parse(readFileSync(path.join(dir, 'secrets.json'), 'utf8'))).toEqual({
+      ...old,
+      CDS_DIGEST_SECRET: config.CDS_DIGEST_SECRET,
+      CDS_INFERENCE_SECRET: config.CDS_INFERENCE_SECRET,
+    });
   });
 
   test('is required in production, like the token secret', () => {
-    expect(() => parseConfig({ NODE_ENV: 'production', DATA_DIR: dataDir(), AUTH_SECRET: 'x'.repeat(32), PAYLOAD_KEY: Buffer.alloc(32).toString('base64') }))
-      .toThrow(/CDS_DIGEST_SECRET/);
+    expect(() =>
+      parseConfig({
+        NODE_ENV: 'production',
+        DATA_DIR: dataDir(),
+        AUTH_SECRET: 'x'.repeat(32),
+        PAYLOAD_KEY: Buffer.alloc(32).toString('base64'),
+      }),
+    ).toThrow(/CDS_DIGEST_SECRET/);
   });
 
-  test('the scoring endpoint\'s secret is its own, and required in production only where the endpoint is used', () => {
+  test("the scoring endpoint's secret is its own, and required in production only where the endpoint is used", () => {
     const local = parseConfig({ DATA_DIR: dataDir() });
     expect(local.CDS_INFERENCE_SECRET).toMatch(/^.{32,}$/);
     expect(local.CDS_INFERENCE_SECRET).not.toBe(local.CDS_DIGEST_SECRET);
     expect(local.CDS_INFERENCE_PORT).toBe(0);
-    const prod = { NODE_ENV: 'production', OIDC_ISSUER: 'https://id.city.example', OIDC_AUDIENCE: 'urn:engine', DATA_DIR: dataDir(), AUTH_SECRET: 'x'.repeat(32), CDS_DIGEST_SECRET: 'd'.repeat(32), PAYLOAD_KEY: Buffer.alloc(32).toString('base64') };
+    const prod = {
+      NODE_ENV: 'production',
+      OIDC_ISSUER: 'https://id.city.example',
+      OIDC_AUDIENCE: 'urn:engine',
+      DATA_DIR: dataDir(),
+      AUTH_SECRET: 'x'.repeat(32),
+      CDS_DIGEST_SECRET: 'd'.repeat(32),
+      PAYLOAD_KEY: Buffer.alloc(32).toString('base64'),
+    };
     expect(parseConfig(prod).CDS_INFERENCE_SECRET).toBe('');
     expect(() => parseConfig({ ...prod, CDS_INFERENCE_PORT: '7301' })).toThrow(/CDS_INFERENCE_SECRET/);
     expect(() => parseConfig({ ...prod, CDS_INFERENCE_URL: 'http://worker-cds:7301' })).toThrow(/CDS_INFERENCE_SECRET/);
@@ -66,13 +84,21 @@ describe('the CDS digest secret', () => {
 
   test('CORS origins: none by default, a comma-separated list of scheme://host[:port] otherwise', () => {
     expect(parseConfig({ DATA_DIR: dataDir() }).CORS_ORIGINS).toEqual([]);
-    expect(parseConfig({ DATA_DIR: dataDir(), CORS_ORIGINS: 'https://ops.example, http://localhost:8233' }).CORS_ORIGINS).toEqual(['https://ops.example', 'http://localhost:8233']);
+    expect(parseConfig({ DATA_DIR: dataDir(), CORS_ORIGINS: 'https://ops.example, http://localhost:8233' }).CORS_ORIGINS).toEqual([
+      'https://ops.example',
+      'http://localhost:8233',
+    ]);
     expect(() => parseConfig({ DATA_DIR: dataDir(), CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS/);
   });
 });
 
-describe('the codec\'s loopback default', () => {
-  const base = () => ({ DATA_DIR: dataDir(), AUTH_SECRET: 'x'.repeat(32), CDS_DIGEST_SECRET: 'd'.repeat(32), PAYLOAD_KEY: Buffer.alloc(32).toString('base64') });
+describe("the codec's loopback default", () => {
+  const base = () => ({
+    DATA_DIR: dataDir(),
+    AUTH_SECRET: 'x'.repeat(32),
+    CDS_DIGEST_SECRET: 'd'.repeat(32),
+    PAYLOAD_KEY: Buffer.alloc(32).toString('base64'),
+  });
   test('is off unless set, and reads CORS_ORIGINS as a list', () => {
     const config = parseConfig({ ...base(), CORS_ORIGINS: 'http://127.0.0.1:8233, http://localhost:8233/' });
     expect(config.CODEC_LOOPBACK_OPEN).toBe(false);

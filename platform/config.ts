@@ -19,9 +19,15 @@ const ConfigSchema = z.object({
   /** Where the embedded Postgres, the Temporal SQLite file and generated secrets live. */
   DATA_DIR: z.string().default(path.join(PROJECT_ROOT, '.data')),
   /** External Postgres; unset means the embedded one. */
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   /** External Temporal frontend (host:port); unset means the local dev server. */
-  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').optional(),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^:\s]+:\d+$/, 'must be host:port')
+    .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_CLI_PATH: z.string().optional(),
   /** `npm start`'s local Temporal: the CLI's dev server, or `server`: the production temporal-server on the embedded Postgres. */
@@ -55,7 +61,15 @@ const ConfigSchema = z.object({
   PAYLOAD_KEYS_RETIRED: z
     .string()
     .default('')
-    .transform((v) => v.split(',').filter(Boolean).map((pair) => { const [id, key] = pair.split(':'); return { id: id ?? '', key: key ?? '' }; }))
+    .transform((v) =>
+      v
+        .split(',')
+        .filter(Boolean)
+        .map((pair) => {
+          const [id, key] = pair.split(':');
+          return { id: id ?? '', key: key ?? '' };
+        }),
+    )
     .refine((keys) => keys.every((k) => k.id && Buffer.from(k.key, 'base64').length === 32), 'each entry must be id:base64-of-32-bytes'),
   /** Workers touch this file while they run, for container health checks. */
   WORKER_HEALTH_FILE: z.string().optional(),
@@ -94,18 +108,30 @@ const ConfigSchema = z.object({
   /** 'on' (the embedded demo start sets it): the pages' sign-in lists the demo users and signs in as one of them. Never in production. */
   WEB_DEMO_SIGN_IN: z.enum(['on', 'off']).default('off'),
   /** How long a page session lasts after sign-in, in hours. */
-  WEB_SESSION_HOURS: z.coerce.number().min(0.01).max(24 * 7).default(12),
+  WEB_SESSION_HOURS: z.coerce
+    .number()
+    .min(0.01)
+    .max(24 * 7)
+    .default(12),
   /** Browser origins allowed to call the API cross-origin (CORS: the Temporal UI for /codec, apps), comma-separated; default none. */
   CORS_ORIGINS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim().replace(/\/$/, ''))
+        .filter(Boolean),
+    )
     .refine((list) => list.every((o) => /^https?:\/\/[^/\s]+$/.test(o)), 'each origin must be scheme://host[:port]'),
   /**
    * Local default of the embedded start only: /codec/decode answers token-less requests from a
    * loopback address with an allowed Origin, while the API itself listens on loopback. Never in production.
    */
-  CODEC_LOOPBACK_OPEN: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  CODEC_LOOPBACK_OPEN: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   /** The clinical worker drains the process outbox (workers/outbox-relay.ts); off for a worker replica that should not. */
   OUTBOX_RELAY: z.enum(['on', 'off']).default('on'),
   /** Outbox rows claimed per batch (marked done together). */
@@ -125,13 +151,38 @@ const ConfigSchema = z.object({
   MLLP_SENDERS: z
     .string()
     .default('')
-    .transform((v) => Object.fromEntries(v.split(',').map((p) => p.trim()).filter(Boolean).map((p) => [p.slice(0, p.lastIndexOf('=')).trim(), p.slice(p.lastIndexOf('=') + 1).trim().toLowerCase()])))
-    .refine((m) => Object.entries(m).every(([f, c]) => f.length > 0 && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(c)), 'each entry must be FACILITY=clinic-uuid'),
+    .transform((v) =>
+      Object.fromEntries(
+        v
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)
+          .map((p) => [
+            p.slice(0, p.lastIndexOf('=')).trim(),
+            p
+              .slice(p.lastIndexOf('=') + 1)
+              .trim()
+              .toLowerCase(),
+          ]),
+      ),
+    )
+    .refine(
+      (m) => Object.entries(m).every(([f, c]) => f.length > 0 && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(c)),
+      'each entry must be FACILITY=clinic-uuid',
+    ),
   /**
    * Peer addresses allowed to connect to MLLP, comma-separated: `loopback` (default), a list of
    * addresses, or `*` for any (then the network in front must restrict who reaches the port).
    */
-  MLLP_PEERS: z.string().default('loopback').transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean)),
+  MLLP_PEERS: z
+    .string()
+    .default('loopback')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    ),
   /** Port of a worker's own /metrics (its metrics plus the Temporal SDK's); 0 = off. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
@@ -139,7 +190,10 @@ const ConfigSchema = z.object({
   /** A scraper's bearer token for /metrics (at least 32 characters); unset, only ops/admin tokens read the API's metrics. */
   METRICS_TOKEN: z.string().min(32).optional(),
   /** Messages (docs/notifications.md): the SMTP server, e.g. smtp://user:pass@host:587; unset = log-only (nothing leaves the machine). */
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp:// or smtps://').optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be smtp:// or smtps://')
+    .optional(),
   MAIL_FROM: z.string().min(3).default('Городские поликлиники <no-reply@clinic.local>'),
   /** An SMS.ru-style gateway's send URL (e.g. https://sms.ru/sms/send) and key; unset = no SMS channel. */
   SMS_GATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -151,7 +205,10 @@ const ConfigSchema = z.object({
   /** Where links in messages point (the web app's public origin); default http://API_HOST:API_PORT. */
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Quiet hours in the recipient's clinic zone, HH:MM-HH:MM. */
-  NOTIFY_QUIET_HOURS: z.string().regex(/^\d{2}:\d{2}-\d{2}:\d{2}$/, 'must be HH:MM-HH:MM').default('21:00-09:00'),
+  NOTIFY_QUIET_HOURS: z
+    .string()
+    .regex(/^\d{2}:\d{2}-\d{2}:\d{2}$/, 'must be HH:MM-HH:MM')
+    .default('21:00-09:00'),
   /** 'on': the clinical worker runs the delivery relay (outbox rows → delivery processes). */
   NOTIFY_RELAY: z.enum(['on', 'off']).default('on'),
 });
@@ -223,7 +280,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       if (!AUTH_SECRET && c.OIDC_ISSUER && c.AUTH_ALLOW_HS256 !== 'true') AUTH_SECRET = generate.AUTH_SECRET();
       if (!AUTH_SECRET || !PAYLOAD_KEY) throw new Error('Invalid configuration: AUTH_SECRET and PAYLOAD_KEY are required in production');
       if (!CDS_DIGEST_SECRET) throw new Error('Invalid configuration: CDS_DIGEST_SECRET is required in production');
-      if (inferenceUsed) throw new Error('Invalid configuration: CDS_INFERENCE_SECRET is required in production when CDS_INFERENCE_PORT or CDS_INFERENCE_URL is set');
+      if (inferenceUsed)
+        throw new Error(
+          'Invalid configuration: CDS_INFERENCE_SECRET is required in production when CDS_INFERENCE_PORT or CDS_INFERENCE_URL is set',
+        );
     } else {
       const local = localSecrets(c.DATA_DIR);
       AUTH_SECRET ??= local.AUTH_SECRET;
@@ -245,7 +305,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
 /** True for 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`. */
 export function isLoopbackHost(host: string | undefined): boolean {
   if (!host) return false;
-  const h = host.replace(/^\[|\]$/g, '').replace(/^::ffff:/i, '').toLowerCase();
+  const h = host
+    .replace(/^\[|\]$/g, '')
+    .replace(/^::ffff:/i, '')
+    .toLowerCase();
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 

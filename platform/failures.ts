@@ -21,5 +21,7 @@ export function retryLater(message: string, final = false): ApplicationFailure {
 /** The Postgres error code and constraint of a failed statement, if it is one. */
 export function pgViolation(err: unknown): { code: string; constraint?: string } | undefined {
   const e = err as { code?: unknown; constraint?: unknown };
-  return typeof e?.code === 'string' ? { code: e.code, constraint: typeof e.constraint === 'string' ? e.constraint : undefined } : undefined;
+  return typeof e?.code === 'string'
+    ? { code: e.code, constraint: typeof e.constraint === 'string' ? e.constraint : undefined }
+    : undefined;
 }

@@ -31,7 +31,8 @@ export function metricsAccess(auth: AuthSettings, opts: { metricsToken?: string;
       ({ role } = await callerFromHeader(auth, header));
     } catch (err) {
       if (err instanceof TokenRefused) return c.json(errorBody('unauthenticated', 'The bearer token is missing, invalid or expired.'), 401);
-      if (err instanceof IssuerUnavailable) return c.json(errorBody('unavailable', 'Sign-in cannot be checked right now; try again shortly.'), 503);
+      if (err instanceof IssuerUnavailable)
+        return c.json(errorBody('unavailable', 'Sign-in cannot be checked right now; try again shortly.'), 503);
       throw err;
     }
     if (!METRICS_ROLES.includes(role)) {

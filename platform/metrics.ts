@@ -13,30 +13,50 @@ const registers = [metricsRegistry];
 
 /** Start requests Temporal accepted, counted by the API's client (a repeated idempotent request counts again). */
 export const processStartRequests = new Counter({
-  name: 'clinical_process_start_requests_total', help: 'Process start (or update-with-start) requests accepted, by workflow type', labelNames: ['workflow_type'], registers,
+  name: 'clinical_process_start_requests_total',
+  help: 'Process start (or update-with-start) requests accepted, by workflow type',
+  labelNames: ['workflow_type'],
+  registers,
 });
 /** New process runs, counted by the worker that ran their first task (not during replay). */
 export const processesStarted = new Counter({
-  name: 'clinical_processes_started_total', help: 'Processes started, by workflow type', labelNames: ['workflow_type'], registers,
+  name: 'clinical_processes_started_total',
+  help: 'Processes started, by workflow type',
+  labelNames: ['workflow_type'],
+  registers,
 });
 export const processesEnded = new Counter({
-  name: 'clinical_processes_ended_total', help: 'Processes ended, by workflow type and outcome (completed, failed, cancelled, continued_as_new)',
-  labelNames: ['workflow_type', 'outcome'], registers,
+  name: 'clinical_processes_ended_total',
+  help: 'Processes ended, by workflow type and outcome (completed, failed, cancelled, continued_as_new)',
+  labelNames: ['workflow_type', 'outcome'],
+  registers,
 });
 /** What the clinical worker's outbox relay delivered: starts (eager granted or not), folded rows, tells, rows retried. */
 export const outboxDelivered = new Counter({
-  name: 'clinical_outbox_delivered_total', help: 'Outbox rows delivered by the relay, by what happened (start_eager, start, folded, told, retried)', labelNames: ['outcome'], registers,
+  name: 'clinical_outbox_delivered_total',
+  help: 'Outbox rows delivered by the relay, by what happened (start_eager, start, folded, told, retried)',
+  labelNames: ['outcome'],
+  registers,
 });
 export const bookingConflicts = new Counter({
-  name: 'clinical_booking_conflicts_total', help: 'Booking requests refused with 409 slot_taken or patient_busy, by code', labelNames: ['code'], registers,
+  name: 'clinical_booking_conflicts_total',
+  help: 'Booking requests refused with 409 slot_taken or patient_busy, by code',
+  labelNames: ['code'],
+  registers,
 });
 export const cdsScoreSeconds = new Histogram({
-  name: 'clinical_cds_score_seconds', help: 'CDS scoreModel activity duration (validation, batching wait and inference), by model',
-  labelNames: ['model', 'outcome'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers,
+  name: 'clinical_cds_score_seconds',
+  help: 'CDS scoreModel activity duration (validation, batching wait and inference), by model',
+  labelNames: ['model', 'outcome'],
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  registers,
 });
 export const httpRequestSeconds = new Histogram({
-  name: 'clinical_http_request_duration_seconds', help: 'API request duration by method, route pattern (never the path) and status',
-  labelNames: ['method', 'route', 'status'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers,
+  name: 'clinical_http_request_duration_seconds',
+  help: 'API request duration by method, route pattern (never the path) and status',
+  labelNames: ['method', 'route', 'status'],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers,
 });
 
 /** Counts a booking conflict when the API answers with one of the conflict codes. */
@@ -60,9 +80,21 @@ export async function timed<T>(histogram: Histogram<'model' | 'outcome'>, labels
 /** Client interceptor that counts accepted start requests per workflow type. */
 export function startCountingInterceptor(): WorkflowClientInterceptor {
   return {
-    async startWithDetails(input, next) { const out = await next(input); processStartRequests.inc({ workflow_type: input.workflowType }); return out; },
-    async signalWithStart(input, next) { const out = await next(input); processStartRequests.inc({ workflow_type: input.workflowType }); return out; },
-    async startUpdateWithStart(input, next) { const out = await next(input); processStartRequests.inc({ workflow_type: input.workflowType }); return out; },
+    async startWithDetails(input, next) {
+      const out = await next(input);
+      processStartRequests.inc({ workflow_type: input.workflowType });
+      return out;
+    },
+    async signalWithStart(input, next) {
+      const out = await next(input);
+      processStartRequests.inc({ workflow_type: input.workflowType });
+      return out;
+    },
+    async startUpdateWithStart(input, next) {
+      const out = await next(input);
+      processStartRequests.inc({ workflow_type: input.workflowType });
+      return out;
+    },
   };
 }
 
@@ -91,7 +123,10 @@ export function registerDbGauges(registry: Registry, gauges: DbGauge[]): void {
   for (const spec of gauges) {
     registry.removeSingleMetric(spec.name);
     new Gauge({
-      name: spec.name, help: spec.help, labelNames: spec.labelNames ?? [], registers: [registry],
+      name: spec.name,
+      help: spec.help,
+      labelNames: spec.labelNames ?? [],
+      registers: [registry],
       async collect() {
         this.reset();
         const value = await spec.read().catch(() => -1);

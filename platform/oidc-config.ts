@@ -5,7 +5,11 @@
 import { z } from 'zod';
 
 const seconds = (max: number, fallback: number) => z.coerce.number().int().min(0).max(max).default(fallback);
-const claimPath = (fallback: string) => z.string().regex(/^[\w:/.-]+$/, 'a claim name, dots for nesting').default(fallback);
+const claimPath = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[\w:/.-]+$/, 'a claim name, dots for nesting')
+    .default(fallback);
 
 export const OIDC_SETTINGS = {
   /** The issuer URL (discovery at /.well-known/openid-configuration); unset: only local HS256 tokens. */
@@ -43,7 +47,9 @@ export function hs256Allowed(c: { NODE_ENV: string; AUTH_ALLOW_HS256?: 'true' | 
 
 /** Settings that make no sense together fail the start (never half a sign-in). */
 export function checkOidcSettings(c: OidcSettings & { NODE_ENV: string; WEB_DEMO_SIGN_IN: 'on' | 'off' }): void {
-  const fail = (why: string) => { throw new Error(`Invalid configuration: ${why}`); };
+  const fail = (why: string) => {
+    throw new Error(`Invalid configuration: ${why}`);
+  };
   if (c.OIDC_ISSUER && !c.OIDC_AUDIENCE) fail('OIDC_AUDIENCE is required with OIDC_ISSUER');
   if (c.OIDC_CLIENT_ID && !c.OIDC_ISSUER) fail('OIDC_CLIENT_ID needs OIDC_ISSUER');
   if (c.NODE_ENV === 'production') {

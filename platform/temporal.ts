@@ -36,7 +36,9 @@ export function temporalAddress(config: Config): string {
 export async function connectClient(config: Config): Promise<Client> {
   const connection = await Connection.connect({ address: temporalAddress(config) });
   return new Client({
-    connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config),
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverter(config),
     interceptors: { workflow: [startCountingInterceptor()] },
   });
 }

@@ -1,6 +1,6 @@
 import { claimAt, clinicList, roleOf } from './token-verifier';
 
-describe('reading the engine\'s claims from a city\'s token', () => {
+describe("reading the engine's claims from a city's token", () => {
   test('a claim by its full name (URL-style names hold dots) or by a dotted path', () => {
     expect(claimAt({ 'https://city.example/role': 'doctor' }, 'https://city.example/role')).toBe('doctor');
     expect(claimAt({ realm_access: { roles: ['offline_access', 'ops'] } }, 'realm_access.roles')).toEqual(['offline_access', 'ops']);

@@ -21,8 +21,17 @@ const ISSUER_ALGORITHMS = ['RS256', 'ES256'];
 
 /** What the log says about a refused token (never the token or its claims). */
 export type RefusalReason =
-  | 'no_token' | 'malformed' | 'alg_not_allowed' | 'wrong_issuer' | 'wrong_audience' | 'expired' | 'not_yet_valid'
-  | 'no_expiry' | 'bad_signature' | 'unknown_key' | 'no_subject_or_role';
+  | 'no_token'
+  | 'malformed'
+  | 'alg_not_allowed'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'no_expiry'
+  | 'bad_signature'
+  | 'unknown_key'
+  | 'no_subject_or_role';
 
 export class TokenRefused extends Error {
   constructor(readonly reason: RefusalReason) {
@@ -40,9 +49,23 @@ export class IssuerUnavailable extends Error {
 }
 
 /** The settings token verification reads; AUTH_SECRET alone means local HS256 tokens only. */
-export type AuthSettings = Pick<Config, 'AUTH_SECRET'> & Partial<Pick<Config,
-  | 'NODE_ENV' | 'AUTH_ALLOW_HS256' | 'OIDC_ISSUER' | 'OIDC_AUDIENCE' | 'OIDC_CLAIM_ROLE' | 'OIDC_CLAIM_PATIENT_ID'
-  | 'OIDC_CLAIM_PRACTITIONER_ID' | 'OIDC_CLAIM_CLINICS' | 'OIDC_CLOCK_SKEW_SECONDS' | 'OIDC_JWKS_CACHE_SECONDS' | 'OIDC_JWKS_COOLDOWN_SECONDS'>>;
+export type AuthSettings = Pick<Config, 'AUTH_SECRET'> &
+  Partial<
+    Pick<
+      Config,
+      | 'NODE_ENV'
+      | 'AUTH_ALLOW_HS256'
+      | 'OIDC_ISSUER'
+      | 'OIDC_AUDIENCE'
+      | 'OIDC_CLAIM_ROLE'
+      | 'OIDC_CLAIM_PATIENT_ID'
+      | 'OIDC_CLAIM_PRACTITIONER_ID'
+      | 'OIDC_CLAIM_CLINICS'
+      | 'OIDC_CLOCK_SKEW_SECONDS'
+      | 'OIDC_JWKS_CACHE_SECONDS'
+      | 'OIDC_JWKS_COOLDOWN_SECONDS'
+    >
+  >;
 
 export interface VerifiedToken {
   caller: Caller;
@@ -63,29 +86,45 @@ export function claimAt(payload: Record<string, unknown>, name: string): unknown
 /** The clinics a claim names: an array, or a comma-separated string. */
 export function clinicList(value: unknown): string[] {
   const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [];
-  return [...new Set(list.filter((x): x is string => typeof x === 'string').map((x) => x.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      list
+        .filter((x): x is string => typeof x === 'string')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /** Exactly one of our roles: a string, or an array (e.g. realm roles) holding one of ours. */
 export function roleOf(value: unknown): Role | undefined {
-  const ours = [...new Set((Array.isArray(value) ? value : [value]).filter((r): r is string => typeof r === 'string' && ROLE_NAMES.includes(r)))];
+  const ours = [
+    ...new Set((Array.isArray(value) ? value : [value]).filter((r): r is string => typeof r === 'string' && ROLE_NAMES.includes(r))),
+  ];
   return ours.length === 1 ? (ours[0] as Role) : undefined;
 }
 
 function refusalOf(err: unknown): RefusalReason {
   const e = err as { code?: string; claim?: string; reason?: string };
   switch (e.code) {
-    case 'ERR_JWT_EXPIRED': return 'expired';
-    case 'ERR_JOSE_ALG_NOT_ALLOWED': case 'ERR_JOSE_NOT_SUPPORTED': return 'alg_not_allowed';
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED': return 'bad_signature';
-    case 'ERR_JWKS_NO_MATCHING_KEY': case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS': return 'unknown_key';
+    case 'ERR_JWT_EXPIRED':
+      return 'expired';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return 'alg_not_allowed';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'bad_signature';
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+      return 'unknown_key';
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
       if (e.claim === 'iss') return 'wrong_issuer';
       if (e.claim === 'aud') return 'wrong_audience';
       if (e.claim === 'exp') return 'no_expiry';
       if (e.claim === 'nbf' || e.claim === 'iat') return 'not_yet_valid';
       return 'malformed';
-    default: return 'malformed';
+    default:
+      return 'malformed';
   }
 }
 
@@ -123,8 +162,10 @@ export function createTokenVerifier(s: AuthSettings): TokenVerifier {
     if (typeof alg !== 'string' || !ISSUER_ALGORITHMS.includes(alg) || !issuerKeys) throw new TokenRefused('alg_not_allowed');
     const p = await checked(token, await issuerKeys(), { algorithms: ISSUER_ALGORITHMS, issuer: s.OIDC_ISSUER, audience: s.OIDC_AUDIENCE });
     const caller = callerFrom(p, {
-      role: s.OIDC_CLAIM_ROLE ?? 'role', patientId: s.OIDC_CLAIM_PATIENT_ID ?? 'patient_id',
-      practitionerId: s.OIDC_CLAIM_PRACTITIONER_ID ?? 'practitioner_id', clinics: s.OIDC_CLAIM_CLINICS ?? 'clinics',
+      role: s.OIDC_CLAIM_ROLE ?? 'role',
+      patientId: s.OIDC_CLAIM_PATIENT_ID ?? 'patient_id',
+      practitionerId: s.OIDC_CLAIM_PRACTITIONER_ID ?? 'practitioner_id',
+      clinics: s.OIDC_CLAIM_CLINICS ?? 'clinics',
     });
     // A retired key is trusted as long as the fetched key set is: no longer here either.
     return { caller, expMs: p.exp! * 1000, reuseUntilMs: Math.min(p.exp! * 1000, Date.now() + (s.OIDC_JWKS_CACHE_SECONDS ?? 600) * 1000) };
@@ -132,14 +173,24 @@ export function createTokenVerifier(s: AuthSettings): TokenVerifier {
 }
 
 /** The caller a verified payload names; local tokens use short claim names (cid + cids for clinics). */
-function callerFrom(p: JWTPayload, names: { role: string; patientId: string; practitionerId: string; clinics: string | undefined }): Caller {
+function callerFrom(
+  p: JWTPayload,
+  names: { role: string; patientId: string; practitionerId: string; clinics: string | undefined },
+): Caller {
   const role = roleOf(claimAt(p, names.role));
   if (typeof p.sub !== 'string' || !p.sub || !role) throw new TokenRefused('no_subject_or_role');
-  const text = (name: string) => { const v = claimAt(p, name); return typeof v === 'string' && v ? v : undefined; };
+  const text = (name: string) => {
+    const v = claimAt(p, name);
+    return typeof v === 'string' && v ? v : undefined;
+  };
   const clinics = names.clinics ? clinicList(claimAt(p, names.clinics)) : clinicList([p.cid, ...clinicList(p.cids)]);
   return Object.freeze({
-    id: p.sub, role, patientId: text(names.patientId), practitionerId: text(names.practitionerId),
-    clinicId: names.clinics ? clinics[0] : text('cid'), clinicIds: clinics,
+    id: p.sub,
+    role,
+    patientId: text(names.patientId),
+    practitionerId: text(names.practitionerId),
+    clinicId: names.clinics ? clinics[0] : text('cid'),
+    clinicIds: clinics,
   });
 }
 
@@ -156,11 +207,14 @@ function lazyIssuerKeys(issuer: string, s: AuthSettings): () => Promise<JWTVerif
     if (doc.issuer !== issuer || !doc.jwks_uri) throw new IssuerUnavailable('discovery names another issuer or no jwks_uri');
     const { createRemoteJWKSet } = await jose();
     return createRemoteJWKSet(new URL(doc.jwks_uri), {
-      cacheMaxAge: (s.OIDC_JWKS_CACHE_SECONDS ?? 600) * 1000, cooldownDuration: (s.OIDC_JWKS_COOLDOWN_SECONDS ?? 30) * 1000, timeoutDuration: 5000,
+      cacheMaxAge: (s.OIDC_JWKS_CACHE_SECONDS ?? 600) * 1000,
+      cooldownDuration: (s.OIDC_JWKS_COOLDOWN_SECONDS ?? 30) * 1000,
+      timeoutDuration: 5000,
     });
   };
-  return () => (keys ??= discover().catch((err: unknown) => {
-    keys = undefined;
-    throw err;
-  }));
+  return () =>
+    (keys ??= discover().catch((err: unknown) => {
+      keys = undefined;
+      throw err;
+    }));
 }

@@ -19,7 +19,10 @@ export type AuthEnv = { Variables: { caller: Caller; requestId: string; authRefu
 /** The clinics a token names: `cid`, and `cids` as an array or a comma-separated string. */
 export function clinicClaims(cid: unknown, cids: unknown): string[] {
   const list = Array.isArray(cids) ? cids : typeof cids === 'string' ? cids.split(',') : [];
-  const all = [cid, ...list].filter((x): x is string => typeof x === 'string').map((x) => x.trim()).filter(Boolean);
+  const all = [cid, ...list]
+    .filter((x): x is string => typeof x === 'string')
+    .map((x) => x.trim())
+    .filter(Boolean);
   return [...new Set(all)];
 }
 
@@ -31,7 +34,20 @@ export async function mintToken(secret: string, caller: Caller, ttlSeconds = 12 
     throw new RangeError(`A token lifetime must be more than 0 and at most ${MAX_TOKEN_HOURS} hours.`);
   }
   const now = Math.floor(Date.now() / 1000);
-  return sign({ sub: caller.id, role: caller.role, pid: caller.patientId, prid: caller.practitionerId, cid: caller.clinicId, ...(caller.clinicIds?.length ? { cids: caller.clinicIds } : {}), iat: now, exp: now + ttlSeconds }, secret, 'HS256');
+  return sign(
+    {
+      sub: caller.id,
+      role: caller.role,
+      pid: caller.patientId,
+      prid: caller.practitionerId,
+      cid: caller.clinicId,
+      ...(caller.clinicIds?.length ? { cids: caller.clinicIds } : {}),
+      iat: now,
+      exp: now + ttlSeconds,
+    },
+    secret,
+    'HS256',
+  );
 }
 
 /**

@@ -15,8 +15,12 @@ import { eventually, jsonRequest, startTestEngine, type TestEngine } from './hel
 import { labApi, makeLabClinic, makeLabPatient } from './lab-fixtures';
 
 let engine: TestEngine;
-beforeAll(async () => { engine = await startTestEngine(); });
-afterAll(async () => { await engine.stop(); });
+beforeAll(async () => {
+  engine = await startTestEngine();
+});
+afterAll(async () => {
+  await engine.stop();
+});
 
 type Json = Record<string, any>;
 const WAITS = '/admin/policies/referral-waiting-times';
@@ -35,18 +39,41 @@ const sinceCreated = (r: Json, at: string) => Date.parse(at) - Date.parse(r.crea
 async function refer(clinic: TestClinic) {
   const referrer = clinic.otherPractitionerId;
   const token = await engine.token('doctor', { id: `doctor-${referrer}`, practitionerId: referrer });
-  const res = await call('POST', '/referrals', token, {
-    patientId: await makePatient(engine.db), referringPractitionerId: referrer, specialty: clinic.specialty,
-    reason: 'chest pain on exertion', icd10: 'I20.8',
-  }, { 'idempotency-key': `ref-${randomUUID()}` });
+  const res = await call(
+    'POST',
+    '/referrals',
+    token,
+    {
+      patientId: await makePatient(engine.db),
+      referringPractitionerId: referrer,
+      specialty: clinic.specialty,
+      reason: 'chest pain on exertion',
+      icd10: 'I20.8',
+    },
+    { 'idempotency-key': `ref-${randomUUID()}` },
+  );
   expect(res.status).toBe(201);
   return res.body;
 }
-const processState = (referralId: string) => eventually(
-  () => engine.client.workflow.getHandle(`referral-${referralId}`).query(referralStatusQuery).catch(() => undefined), 30_000, 'referral process',
-);
-const policyAudit = (entity: string, entityId: string) => engine.db.selectFrom('audit_log').selectAll()
-  .where('action', '=', 'policy-change').where('entity', '=', entity).where('entity_id', '=', entityId).orderBy('id').execute();
+const processState = (referralId: string) =>
+  eventually(
+    () =>
+      engine.client.workflow
+        .getHandle(`referral-${referralId}`)
+        .query(referralStatusQuery)
+        .catch(() => undefined),
+    30_000,
+    'referral process',
+  );
+const policyAudit = (entity: string, entityId: string) =>
+  engine.db
+    .selectFrom('audit_log')
+    .selectAll()
+    .where('action', '=', 'policy-change')
+    .where('entity', '=', entity)
+    .where('entity_id', '=', entityId)
+    .orderBy('id')
+    .execute();
 
 type VersionTable = 'referral_policies' | 'lab_escalation_policies' | 'lab_critical_ranges' | 'clinic_calendar_versions';
 /** Rows only the admin API writes (created_by set), the clinic's closures, and policy audit rows. */
@@ -57,8 +84,12 @@ async function adminWrites(clinicId: string) {
   const closures = await engine.db.selectFrom('clinic_closures').select('closed_on').where('clinic_id', '=', clinicId).execute();
   const audit = await engine.db.selectFrom('audit_log').select(n).where('action', '=', 'policy-change').executeTakeFirstOrThrow();
   return {
-    referral: await count('referral_policies'), escalation: await count('lab_escalation_policies'), critical: await count('lab_critical_ranges'),
-    calendar: await count('clinic_calendar_versions'), closures: closures.length, audit: Number(audit.n),
+    referral: await count('referral_policies'),
+    escalation: await count('lab_escalation_policies'),
+    critical: await count('lab_critical_ranges'),
+    calendar: await count('clinic_calendar_versions'),
+    closures: closures.length,
+    audit: Number(audit.n),
   };
 }
 
@@ -68,7 +99,8 @@ describe('referral waiting times', () => {
     const scope = { clinicId: clinic.clinicId, kind: 'specialist', urgency: 'routine' };
     const first = await asAdmin('POST', WAITS, { ...scope, wait: { seconds: 3600 }, escalationShare: 0.5 });
     expect(first).toMatchObject({
-      status: 201, body: { clinicId: clinic.clinicId, wait: { seconds: 3600 }, escalationShare: 0.5, inForce: true, createdBy: 'admin-1' },
+      status: 201,
+      body: { clinicId: clinic.clinicId, wait: { seconds: 3600 }, escalationShare: 0.5, inForce: true, createdBy: 'admin-1' },
     });
     const before = await refer(clinic);
     expect(sinceCreated(before, before.deadlineAt)).toBe(3600_000);
@@ -90,8 +122,11 @@ describe('referral waiting times', () => {
     expect(audit[1]).toMatchObject({
       actor: 'admin-1',
       details: {
-        change: 'specialist/routine', before: { wait: { seconds: 3600 }, escalationShare: 0.5 }, after: { wait: { seconds: 7200 }, escalationShare: 0.75 },
-        reason: 'regional order 12', role: 'admin',
+        change: 'specialist/routine',
+        before: { wait: { seconds: 3600 }, escalationShare: 0.5 },
+        after: { wait: { seconds: 7200 }, escalationShare: 0.75 },
+        reason: 'regional order 12',
+        role: 'admin',
       },
     });
   });
@@ -101,16 +136,23 @@ describe('referral waiting times', () => {
     const scope = { clinicId: clinic.clinicId, kind: 'diagnostic', urgency: 'routine' };
     expect((await asAdmin('POST', WAITS, { ...scope, wait: { workingDays: 10 } })).status).toBe(201);
     const future = inDays(1);
-    expect((await asAdmin('POST', WAITS, { ...scope, wait: { workingDays: 5 }, effectiveFrom: future })).body).toMatchObject({ inForce: false });
+    expect((await asAdmin('POST', WAITS, { ...scope, wait: { workingDays: 5 }, effectiveFrom: future })).body).toMatchObject({
+      inForce: false,
+    });
 
     const now = await asAdmin('GET', `${WAITS}?clinicId=${clinic.clinicId}&kind=diagnostic`);
     expect(now.status).toBe(200);
-    expect(now.body.versions.map((v: Json) => [v.wait, v.inForce])).toEqual([[{ workingDays: 5 }, false], [{ workingDays: 10 }, true]]);
+    expect(now.body.versions.map((v: Json) => [v.wait, v.inForce])).toEqual([
+      [{ workingDays: 5 }, false],
+      [{ workingDays: 10 }, true],
+    ]);
     expect(now.body.effective.find((e: Json) => e.kind === 'diagnostic' && e.urgency === 'routine').wait).toEqual({ workingDays: 10 });
     const later = await asAdmin('GET', `${WAITS}?clinicId=${clinic.clinicId}&kind=diagnostic&at=${encodeURIComponent(inDays(2))}`);
     expect(later.body.versions.map((v: Json) => v.inForce)).toEqual([true, false]);
     expect((await referralPolicy(engine.db, clinic.clinicId, 'diagnostic', 'routine')).wait).toEqual({ workingDays: 10 });
-    expect((await referralPolicy(engine.db, clinic.clinicId, 'diagnostic', 'routine', new Date(inDays(2)))).wait).toEqual({ workingDays: 5 });
+    expect((await referralPolicy(engine.db, clinic.clinicId, 'diagnostic', 'routine', new Date(inDays(2)))).wait).toEqual({
+      workingDays: 5,
+    });
 
     // A region's version reaches a clinic whose calendar names that region; the clinic's own still wins for its kind.
     const region = `Z${randomInt(10, 99)}`;
@@ -119,8 +161,10 @@ describe('referral waiting times', () => {
     expect((await referralPolicy(engine.db, clinic.clinicId, 'gp', 'routine')).wait).toEqual({ hours: 12 });
     expect((await referralPolicy(engine.db, clinic.clinicId, 'diagnostic', 'routine')).wait).toEqual({ workingDays: 10 });
 
-    expect(await asAdmin('POST', WAITS, { ...scope, wait: { workingDays: 6 }, effectiveFrom: future }))
-      .toMatchObject({ status: 409, body: { error: { code: 'version_exists' } } });
+    expect(await asAdmin('POST', WAITS, { ...scope, wait: { workingDays: 6 }, effectiveFrom: future })).toMatchObject({
+      status: 409,
+      body: { error: { code: 'version_exists' } },
+    });
   });
 });
 
@@ -129,11 +173,24 @@ describe('lab escalation and critical ranges', () => {
     const clinic = await makeLabClinic(engine.db);
     const api = labApi(engine, clinic);
     const loinc = `${randomInt(9_000_000, 9_999_999)}-${randomInt(0, 9)}`;
-    await engine.db.insertInto('lab_tests')
-      .values({ loinc, name: 'Admin test analyte', unit: 'mmol/L', specimen_type: 'serum', physio_low: 0, physio_high: 20 }).execute();
-    await engine.db.insertInto('lab_reference_ranges').values({
-      loinc, sex: null, ref_low: 3.5, ref_high: 5.1, critical_low: 2.5, critical_high: 6.5, source: 'test', age_min_years: null, age_max_years: null,
-    }).execute();
+    await engine.db
+      .insertInto('lab_tests')
+      .values({ loinc, name: 'Admin test analyte', unit: 'mmol/L', specimen_type: 'serum', physio_low: 0, physio_high: 20 })
+      .execute();
+    await engine.db
+      .insertInto('lab_reference_ranges')
+      .values({
+        loinc,
+        sex: null,
+        ref_low: 3.5,
+        ref_high: 5.1,
+        critical_low: 2.5,
+        critical_high: 6.5,
+        source: 'test',
+        age_min_years: null,
+        age_max_years: null,
+      })
+      .execute();
     const order = async () => {
       const o = await api.order(await makeLabPatient(engine.db), [loinc], 'stat');
       expect(o.status).toBe(201);
@@ -141,10 +198,22 @@ describe('lab escalation and critical ranges', () => {
     };
     const [highBefore, criticalBefore] = [await order(), await order()];
 
-    const range = await asAdmin('POST', '/admin/policies/critical-ranges', { loinc, criticalLow: 2.8, criticalHigh: 6.0, reason: 'lab director memo' });
+    const range = await asAdmin('POST', '/admin/policies/critical-ranges', {
+      loinc,
+      criticalLow: 2.8,
+      criticalHigh: 6.0,
+      reason: 'lab director memo',
+    });
     expect(range).toMatchObject({ status: 201, body: { loinc, criticalLow: 2.8, criticalHigh: 6.0, inForce: true } });
-    const steps = await asAdmin('POST', '/admin/policies/lab-escalation', { clinicId: clinic.clinicId, escalateCoveringSeconds: 1, escalateHeadSeconds: 2 });
-    expect(steps).toMatchObject({ status: 201, body: { clinicId: clinic.clinicId, escalateCoveringSeconds: 1, escalateHeadSeconds: 2, inForce: true } });
+    const steps = await asAdmin('POST', '/admin/policies/lab-escalation', {
+      clinicId: clinic.clinicId,
+      escalateCoveringSeconds: 1,
+      escalateHeadSeconds: 2,
+    });
+    expect(steps).toMatchObject({
+      status: 201,
+      body: { clinicId: clinic.clinicId, escalateCoveringSeconds: 1, escalateHeadSeconds: 2, inForce: true },
+    });
     const highAfter = await order();
 
     const post = async (id: string, value: number) => {
@@ -156,18 +225,29 @@ describe('lab escalation and critical ranges', () => {
     expect(await post(highBefore, 6.2)).toBe('H');
     expect(await post(criticalBefore, 7.0)).toBe('HH');
     expect(await post(highAfter, 6.2)).toBe('HH');
-    const notified = async (id: string) => (await engine.db.selectFrom('lab_critical_notifications').select('step')
-      .where('lab_order_id', '=', id).orderBy('notified_at').execute()).map((s) => s.step);
+    const notified = async (id: string) =>
+      (
+        await engine.db
+          .selectFrom('lab_critical_notifications')
+          .select('step')
+          .where('lab_order_id', '=', id)
+          .orderBy('notified_at')
+          .execute()
+      ).map((s) => s.step);
     await eventually(async () => (await notified(highAfter)).length === 3, 30_000, 'covering and head escalations');
     expect(await notified(highAfter)).toEqual(['ordering', 'covering', 'head']);
     expect(await notified(criticalBefore)).toEqual(['ordering']);
 
     const listed = await asAdmin('GET', `/admin/policies/critical-ranges?loinc=${loinc}`);
-    expect(listed.body).toMatchObject({ versions: [{ loinc, criticalHigh: 6.0, inForce: true }], effective: { criticalLow: 2.8, criticalHigh: 6.0 } });
+    expect(listed.body).toMatchObject({
+      versions: [{ loinc, criticalHigh: 6.0, inForce: true }],
+      effective: { criticalLow: 2.8, criticalHigh: 6.0 },
+    });
     const escalation = await asAdmin('GET', `/admin/policies/lab-escalation?clinicId=${clinic.clinicId}`);
     expect(escalation.body.effective).toEqual({ escalateCoveringSeconds: 1, escalateHeadSeconds: 2 });
     expect((await policyAudit('critical-range', loinc))[0]).toMatchObject({
-      actor: 'admin-1', details: { before: { bands: [{ criticalLow: 2.5, criticalHigh: 6.5 }] }, after: { criticalLow: 2.8, criticalHigh: 6.0 } },
+      actor: 'admin-1',
+      details: { before: { bands: [{ criticalLow: 2.5, criticalHigh: 6.5 }] }, after: { criticalLow: 2.8, criticalHigh: 6.0 } },
     });
     expect((await policyAudit('lab-escalation', clinic.clinicId))[0]).toMatchObject({
       details: { before: { escalateCoveringSeconds: 120, escalateHeadSeconds: 240 }, after: { escalateCoveringSeconds: 1 } },
@@ -176,7 +256,7 @@ describe('lab escalation and critical ranges', () => {
 });
 
 describe('clinic calendars and closures', () => {
-  test('a closure added moves a new referral\'s deadline, not an old one\'s; it can be removed; the calendar lists its history', async () => {
+  test("a closure added moves a new referral's deadline, not an old one's; it can be removed; the calendar lists its history", async () => {
     const clinic = await makeClinic(engine.db);
     const closures = `/admin/clinics/${clinic.clinicId}/closures`;
     const wait = { clinicId: clinic.clinicId, kind: 'specialist', urgency: 'routine', wait: { workingDays: 3 } };
@@ -203,10 +283,16 @@ describe('clinic calendars and closures', () => {
     expect((await asAdmin('PUT', calendar, { country: 'RU', region: 'SPE', effectiveFrom: inDays(1) })).status).toBe(200);
     const view = await asAdmin('GET', calendar);
     expect(view.body).toMatchObject({
-      timeZone: 'Europe/Moscow', inForce: { country: 'RU', region: null, source: 'default' }, versions: [{ region: 'SPE', inForce: false }], closures: [],
+      timeZone: 'Europe/Moscow',
+      inForce: { country: 'RU', region: null, source: 'default' },
+      versions: [{ region: 'SPE', inForce: false }],
+      closures: [],
     });
     expect(view.body.changes.map((ch: Json) => ch.details.change)).toEqual(['country-region', 'closure-removed', 'closure-added']);
-    expect(view.body.changes[1]).toMatchObject({ actor: 'admin-1', details: { before: { date, reason: 'sanitary day' }, after: null, reason: 'opened after all' } });
+    expect(view.body.changes[1]).toMatchObject({
+      actor: 'admin-1',
+      details: { before: { date, reason: 'sanitary day' }, after: null, reason: 'opened after all' },
+    });
     const later = await asAdmin('GET', `${calendar}?at=${encodeURIComponent(inDays(2))}`);
     expect(later.body.inForce).toMatchObject({ country: 'RU', region: 'SPE', source: 'version' });
     expect((await clinicCalendar(engine.db, clinic.clinicId, new Date(inDays(2)))).region).toBe('SPE');
@@ -216,13 +302,24 @@ describe('clinic calendars and closures', () => {
 describe('the rollout program list', () => {
   test('lists programs for admin and ops', async () => {
     const id = randomUUID();
-    await engine.db.insertInto('rollout_programs').values({
-      id, name: 'Admin list program', workflow_id: `rollout-${id}`, pilot_clinic_ids: [], clinic_ids: [randomUUID()], policy: '{}', created_by: 'admin-1',
-    }).execute();
+    await engine.db
+      .insertInto('rollout_programs')
+      .values({
+        id,
+        name: 'Admin list program',
+        workflow_id: `rollout-${id}`,
+        pilot_clinic_ids: [],
+        clinic_ids: [randomUUID()],
+        policy: '{}',
+        created_by: 'admin-1',
+      })
+      .execute();
     for (const role of ['admin', 'ops'] as const) {
       const res = await call('GET', '/rollout-programs?limit=200', await engine.token(role));
       expect(res.status).toBe(200);
-      expect(res.body.programs).toEqual(expect.arrayContaining([expect.objectContaining({ id, name: 'Admin list program', clinicCount: 1 })]));
+      expect(res.body.programs).toEqual(
+        expect.arrayContaining([expect.objectContaining({ id, name: 'Admin list program', clinicCount: 1 })]),
+      );
     }
   });
 });
@@ -240,7 +337,9 @@ describe('refusals', () => {
       ['POST', `${at}/closures/${date}`, { reason: 'sanitary day' }],
       ['DELETE', `${at}/closures/${date}`],
     ];
-    const reads = [WAITS, '/admin/policies/lab-escalation', '/admin/policies/critical-ranges', `${at}/calendar`].map((p): [string, string] => ['GET', p]);
+    const reads = [WAITS, '/admin/policies/lab-escalation', '/admin/policies/critical-ranges', `${at}/calendar`].map(
+      (p): [string, string] => ['GET', p],
+    );
     const before = await adminWrites(clinic.clinicId);
     for (const role of ['doctor', 'ops', 'registrar'] as const) {
       const token = await engine.token(role, { clinicId: clinic.clinicId, practitionerId: clinic.practitionerId });
@@ -255,8 +354,18 @@ describe('refusals', () => {
 
   test('bad input gets a 4xx with a machine-readable code and nothing is written', async () => {
     const clinic = await makeClinic(engine.db);
-    const wait = (extra: Json) => ({ clinicId: clinic.clinicId, kind: 'specialist', urgency: 'routine', wait: { workingDays: 5 }, ...extra });
-    const [escalation, critical, at] = ['/admin/policies/lab-escalation', '/admin/policies/critical-ranges', `/admin/clinics/${clinic.clinicId}`];
+    const wait = (extra: Json) => ({
+      clinicId: clinic.clinicId,
+      kind: 'specialist',
+      urgency: 'routine',
+      wait: { workingDays: 5 },
+      ...extra,
+    });
+    const [escalation, critical, at] = [
+      '/admin/policies/lab-escalation',
+      '/admin/policies/critical-ranges',
+      `/admin/clinics/${clinic.clinicId}`,
+    ];
     const cases: Array<[string, string, unknown, number, string]> = [
       ['POST', WAITS, wait({ wait: { hours: -2 } }), 422, 'negative_duration'],
       ['POST', WAITS, wait({ escalationShare: 1 }), 422, 'share_out_of_range'],

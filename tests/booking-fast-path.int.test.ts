@@ -14,8 +14,12 @@ import { daysFromNow, makeClinic, makePatient, makeSlot } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
 
 let engine: TestEngine;
-beforeAll(async () => { engine = await startTestEngine(); });
-afterAll(async () => { await engine.stop(); });
+beforeAll(async () => {
+  engine = await startTestEngine();
+});
+afterAll(async () => {
+  await engine.stop();
+});
 
 type Json = Record<string, any>;
 const registrar = (clinicId: string) => engine.token('registrar', { clinicId });
@@ -28,11 +32,20 @@ async function call(app: TestEngine['app'], method: string, path: string, token:
 const processState = (appointmentId: string) => engine.client.workflow.getHandle(`booking-${appointmentId}`).query(bookingStatusQuery);
 const processesOf = async (patientId: string) => {
   const ids: string[] = [];
-  for await (const wf of engine.client.workflow.list({ query: `WorkflowType = 'bookingWorkflow' AND PatientId = '${patientId}'` })) ids.push(wf.workflowId);
+  for await (const wf of engine.client.workflow.list({ query: `WorkflowType = 'bookingWorkflow' AND PatientId = '${patientId}'` }))
+    ids.push(wf.workflowId);
   return ids;
 };
 const auditActions = async (appointmentId: string) =>
-  (await engine.db.selectFrom('audit_log').select('action').where('entity_id', '=', appointmentId).where('entity', '=', 'appointment').orderBy('id').execute()).map((r) => r.action);
+  (
+    await engine.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('entity_id', '=', appointmentId)
+      .where('entity', '=', 'appointment')
+      .orderBy('id')
+      .execute()
+  ).map((r) => r.action);
 
 describe('booking hot path', () => {
   test('a registrar books and confirms in one call: answered booked, the process keeps its timers from booked', async () => {
@@ -40,14 +53,30 @@ describe('booking hot path', () => {
     const patientId = await makePatient(engine.db);
     const slot = await makeSlot(engine.db, clinic, daysFromNow(6, 9));
     const key = `desk-${randomUUID()}`;
-    const res = await call(engine.app, 'POST', '/appointments', await registrar(clinic.clinicId), { slotId: slot.id, patientId, confirm: true }, key);
+    const res = await call(
+      engine.app,
+      'POST',
+      '/appointments',
+      await registrar(clinic.clinicId),
+      { slotId: slot.id, patientId, confirm: true },
+      key,
+    );
     expect(res).toMatchObject({ status: 201, body: { status: 'booked', fhirStatus: 'booked', holdExpiresAt: null, slotId: slot.id } });
     const id = res.body.id as string;
-    expect(await engine.db.selectFrom('appointments').select(['status', 'hold_expires_at']).where('id', '=', id).executeTakeFirstOrThrow()).toEqual({ status: 'booked', hold_expires_at: null });
+    expect(
+      await engine.db.selectFrom('appointments').select(['status', 'hold_expires_at']).where('id', '=', id).executeTakeFirstOrThrow(),
+    ).toEqual({ status: 'booked', hold_expires_at: null });
     expect(await auditActions(id)).toEqual(['held', 'booked']);
     await eventually(async () => (await processState(id).catch(() => undefined))?.status === 'booked', 20_000, 'the process booked');
     // The same call again (a retry) answers the same appointment and books nothing more.
-    const retried = await call(engine.app, 'POST', '/appointments', await registrar(clinic.clinicId), { slotId: slot.id, patientId, confirm: true }, key);
+    const retried = await call(
+      engine.app,
+      'POST',
+      '/appointments',
+      await registrar(clinic.clinicId),
+      { slotId: slot.id, patientId, confirm: true },
+      key,
+    );
     expect([retried.status, retried.body.id]).toEqual([201, id]);
     expect(await engine.db.selectFrom('appointments').select('id').where('patient_id', '=', patientId).execute()).toHaveLength(1);
   });
@@ -64,7 +93,10 @@ describe('booking hot path', () => {
     expect(confirmed).toMatchObject({ status: 200, body: { status: 'booked' } });
     await eventually(async () => (await processState(id)).status === 'booked', 20_000, 'the process booked');
     // Confirming again changes nothing and is answered with the booking.
-    expect(await call(engine.app, 'POST', `/appointments/${id}/confirm`, await registrar(clinic.clinicId))).toMatchObject({ status: 200, body: { status: 'booked' } });
+    expect(await call(engine.app, 'POST', `/appointments/${id}/confirm`, await registrar(clinic.clinicId))).toMatchObject({
+      status: 200,
+      body: { status: 'booked' },
+    });
     expect(await auditActions(id)).toEqual(['held', 'booked']);
   });
 
@@ -73,11 +105,13 @@ describe('booking hot path', () => {
     const slot = await makeSlot(engine.db, clinic, daysFromNow(7, 9));
     const patients = await Promise.all(Array.from({ length: 20 }, () => makePatient(engine.db)));
     const token = await registrar(clinic.clinicId);
-    const answers = await Promise.all(patients.map((patientId) => call(engine.app, 'POST', '/appointments', token, { slotId: slot.id, patientId })));
+    const answers = await Promise.all(
+      patients.map((patientId) => call(engine.app, 'POST', '/appointments', token, { slotId: slot.id, patientId })),
+    );
     expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
     expect(answers.filter((a) => a.status === 409 && a.body.error.code === 'slot_taken')).toHaveLength(patients.length - 1);
     const winner = patients[answers.findIndex((a) => a.status === 201)]!;
-    await eventually(async () => (await processesOf(winner)).length === 1, 20_000, 'the winner\'s process listed');
+    await eventually(async () => (await processesOf(winner)).length === 1, 20_000, "the winner's process listed");
     for (const loser of patients.filter((p) => p !== winner)) expect(await processesOf(loser)).toEqual([]);
   });
 
@@ -88,14 +122,23 @@ describe('booking hot path', () => {
     // An API whose Temporal connection is gone (closed), over the same database.
     const connection = await Connection.connect({ address: engine.config.TEMPORAL_ADDRESS });
     await connection.close();
-    const broken = createApp({ config: engine.config, db: engine.db, temporal: new Client({ connection, namespace: engine.config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(engine.config) }), logger: createLogger('test', 'silent') });
+    const broken = createApp({
+      config: engine.config,
+      db: engine.db,
+      temporal: new Client({ connection, namespace: engine.config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(engine.config) }),
+      logger: createLogger('test', 'silent'),
+    });
     const key = `key-${randomUUID()}`;
     const token = await registrar(clinic.clinicId);
     const held = await call(broken, 'POST', '/appointments', token, { slotId: slot.id, patientId }, key);
     expect(held).toMatchObject({ status: 201, body: { status: 'held', slotId: slot.id } });
     const confirmed = await call(broken, 'POST', `/appointments/${held.body.id}/confirm`, token);
     expect(confirmed).toMatchObject({ status: 200, body: { status: 'booked' } });
-    await eventually(async () => (await processState(held.body.id).catch(() => undefined))?.status === 'booked', 20_000, 'the process booked');
+    await eventually(
+      async () => (await processState(held.body.id).catch(() => undefined))?.status === 'booked',
+      20_000,
+      'the process booked',
+    );
     const again = await call(engine.app, 'POST', '/appointments', token, { slotId: slot.id, patientId }, key);
     expect(again).toMatchObject({ status: 201, body: { id: held.body.id, status: 'booked' } });
   });

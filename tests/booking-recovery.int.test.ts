@@ -22,7 +22,9 @@ async function startWorker(): Promise<ChildProcess> {
   });
   workers.push(child);
   await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => { if (line.includes('"worker started"')) resolve(); });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('"worker started"')) resolve();
+    });
     child.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
   });
   return child;
@@ -36,7 +38,9 @@ function kill(child: ChildProcess): Promise<void> {
   });
 }
 
-beforeAll(async () => { engine = await startTestEngine({ clinicalTaskQueue: queue, clinicalWorker: false }); });
+beforeAll(async () => {
+  engine = await startTestEngine({ clinicalTaskQueue: queue, clinicalWorker: false });
+});
 afterAll(async () => {
   await Promise.all(workers.map(kill));
   await engine.stop();
@@ -58,17 +62,32 @@ test('a booking survives the clinical worker being killed mid-booking, and nothi
   await blocker.query(
     `INSERT INTO appointments (id, slot_id, patient_id, practitioner_id, clinic_id, starts_at, ends_at, status, workflow_id, booked_by)
      VALUES ($1, $2, $3, $4, $5, $6, $7, 'held', $8, 'test')`,
-    [randomUUID(), slot.id, await makePatient(engine.db), clinic.practitionerId, clinic.clinicId, slot.startsAt, slot.endsAt, `blocker-${randomUUID()}`],
+    [
+      randomUUID(),
+      slot.id,
+      await makePatient(engine.db),
+      clinic.practitionerId,
+      clinic.clinicId,
+      slot.startsAt,
+      slot.endsAt,
+      `blocker-${randomUUID()}`,
+    ],
   );
   const blockerPid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
   const request = jsonRequest('POST', token, { slotId: slot.id, patientId });
   (request.headers as Record<string, string>)['idempotency-key'] = `recovery-${randomUUID()}`;
   const booking = engine.app.request('/appointments', request);
   // Asked on another connection: inside the blocker's transaction pg_stat_activity is a snapshot.
-  await eventually(async () => {
-    const waiting = await sql<{ n: string }>`SELECT count(*) AS n FROM pg_stat_activity WHERE ${blockerPid}::int = ANY(pg_blocking_pids(pid))`.execute(engine.db);
-    return Number(waiting.rows[0]!.n) > 0;
-  }, 30_000, 'the worker waiting inside its hold transaction');
+  await eventually(
+    async () => {
+      const waiting = await sql<{
+        n: string;
+      }>`SELECT count(*) AS n FROM pg_stat_activity WHERE ${blockerPid}::int = ANY(pg_blocking_pids(pid))`.execute(engine.db);
+      return Number(waiting.rows[0]!.n) > 0;
+    },
+    30_000,
+    'the worker waiting inside its hold transaction',
+  );
   await kill(first);
   await blocker.query('ROLLBACK');
   await blocker.end();
@@ -89,7 +108,12 @@ test('a booking survives the clinical worker being killed mid-booking, and nothi
 
   const rows = await engine.db.selectFrom('appointments').select(['id', 'status']).where('slot_id', '=', slot.id).execute();
   expect(rows).toEqual([{ id: row.id, status: 'booked' }]);
-  const actions = await engine.db.selectFrom('audit_log').select('action').where('workflow_id', '=', row.workflow_id).orderBy('id').execute();
+  const actions = await engine.db
+    .selectFrom('audit_log')
+    .select('action')
+    .where('workflow_id', '=', row.workflow_id)
+    .orderBy('id')
+    .execute();
   expect(actions.map((a) => a.action)).toEqual(['held', 'booked']);
   expect(await engine.client.workflow.getHandle(row.workflow_id).query(bookingStatusQuery)).toMatchObject({ status: 'booked' });
 }, 120_000);

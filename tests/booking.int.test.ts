@@ -9,17 +9,31 @@ import { eventually, jsonRequest, startTestEngine, type TestEngine } from './hel
 import { processMetricsSinks } from '../workers/metrics';
 
 let engine: TestEngine;
-beforeAll(async () => { engine = await startTestEngine(); });
-afterAll(async () => { await engine.stop(); });
+beforeAll(async () => {
+  engine = await startTestEngine();
+});
+afterAll(async () => {
+  await engine.stop();
+});
 
 type Json = Record<string, any>;
 /** A registrar of the clinic (registrars act only for the clinic(s) on their token). */
 const registrar = (clinicId: string) => engine.token('registrar', { clinicId });
 /** The slot's clinic; a slot that does not exist is refused (404) before any clinic is looked at. */
-const slotClinic = async (slotId: string) => (/^[0-9a-f-]{36}$/i.test(slotId) ? await engine.db.selectFrom('slots').select('clinic_id').where('id', '=', slotId).executeTakeFirst() : undefined)?.clinic_id ?? '00000000-0000-4000-8000-000000000000';
+const slotClinic = async (slotId: string) =>
+  (/^[0-9a-f-]{36}$/i.test(slotId)
+    ? await engine.db.selectFrom('slots').select('clinic_id').where('id', '=', slotId).executeTakeFirst()
+    : undefined
+  )?.clinic_id ?? '00000000-0000-4000-8000-000000000000';
 const patientToken = (patientId: string) => engine.token('patient', { id: `patient-${patientId}`, patientId });
 
-async function call(method: string, path: string, token: string, body?: unknown, idempotencyKey?: string): Promise<{ status: number; body: Json }> {
+async function call(
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+  idempotencyKey?: string,
+): Promise<{ status: number; body: Json }> {
   const init = jsonRequest(method, token, body);
   if (idempotencyKey) (init.headers as Record<string, string>)['idempotency-key'] = idempotencyKey;
   const res = await engine.app.request(path, init);
@@ -35,15 +49,22 @@ const processState = (appointmentId: string) => engine.client.workflow.getHandle
 /** Booking processes that ops would find in the Temporal UI with this filter, once visibility has caught up to `count`. */
 async function listed(filter: string, count: number): Promise<string[]> {
   let ids: string[] = [];
-  await eventually(async () => {
-    ids = [];
-    for await (const wf of engine.client.workflow.list({ query: `WorkflowType = 'bookingWorkflow' AND ${filter}` })) ids.push(wf.workflowId);
-    return ids.length === count;
-  }, 15_000, `${count} process(es) where ${filter}`);
+  await eventually(
+    async () => {
+      ids = [];
+      for await (const wf of engine.client.workflow.list({ query: `WorkflowType = 'bookingWorkflow' AND ${filter}` }))
+        ids.push(wf.workflowId);
+      return ids.length === count;
+    },
+    15_000,
+    `${count} process(es) where ${filter}`,
+  );
   return ids;
 }
 const auditActions = async (workflowId: string) =>
-  (await engine.db.selectFrom('audit_log').select('action').where('workflow_id', '=', workflowId).orderBy('id').execute()).map((r) => r.action);
+  (await engine.db.selectFrom('audit_log').select('action').where('workflow_id', '=', workflowId).orderBy('id').execute()).map(
+    (r) => r.action,
+  );
 
 describe('appointment booking', () => {
   test('a patient books, confirms, is reminded, checks in and the visit is fulfilled', async () => {
@@ -61,7 +82,17 @@ describe('appointment booking', () => {
     expect(confirmed).toMatchObject({ status: 200, body: { status: 'booked', fhirStatus: 'booked', holdExpiresAt: null } });
 
     // The reminder goes out reminderLeadSeconds before the visit, once.
-    await eventually(() => engine.db.selectFrom('notifications').selectAll().where('appointment_id', '=', id).where('kind', '=', 'reminder').executeTakeFirst(), 15_000, 'reminder');
+    await eventually(
+      () =>
+        engine.db
+          .selectFrom('notifications')
+          .selectAll()
+          .where('appointment_id', '=', id)
+          .where('kind', '=', 'reminder')
+          .executeTakeFirst(),
+      15_000,
+      'reminder',
+    );
     const checkIn = await call('POST', `/appointments/${id}/check-in`, await registrar(clinic.clinicId));
     expect(checkIn).toMatchObject({ status: 202, body: { id, accepted: true } });
     await statusBecomes(id, 'arrived');
@@ -71,7 +102,12 @@ describe('appointment booking', () => {
     const state = await engine.client.workflow.getHandle(row.workflow_id).query(bookingStatusQuery);
     expect(state).toMatchObject({ status: 'fulfilled', reminderSent: true });
     expect(await auditActions(row.workflow_id)).toEqual(['held', 'booked', 'arrived', 'fulfilled']);
-    const reminders = await engine.db.selectFrom('notifications').select('id').where('appointment_id', '=', id).where('kind', '=', 'reminder').execute();
+    const reminders = await engine.db
+      .selectFrom('notifications')
+      .select('id')
+      .where('appointment_id', '=', id)
+      .where('kind', '=', 'reminder')
+      .execute();
     expect(reminders).toHaveLength(1);
   });
 
@@ -80,7 +116,10 @@ describe('appointment booking', () => {
     const patientId = await makePatient(engine.db);
     const slot = await makeSlot(engine.db, clinic, daysFromNow(3));
     const token = await registrar(clinic.clinicId);
-    const [first, second] = await Promise.all([book(slot.id, patientId, token, 'same-key-123'), book(slot.id, patientId, token, 'same-key-123')]);
+    const [first, second] = await Promise.all([
+      book(slot.id, patientId, token, 'same-key-123'),
+      book(slot.id, patientId, token, 'same-key-123'),
+    ]);
     expect(first.status).toBe(201);
     expect(second.status).toBe(201);
     expect(second.body.id).toBe(first.body.id);
@@ -95,7 +134,10 @@ describe('appointment booking', () => {
     const { body: a } = await book(slot.id, alice);
     await call('POST', `/appointments/${a.id}/confirm`, await registrar(clinic.clinicId));
     const date = slot.startsAt.toISOString().slice(0, 10);
-    const search = async () => (await call('GET', `/slots?from=${date}&to=${date}&practitionerId=${clinic.practitionerId}`, await registrar(clinic.clinicId))).body.slots.map((s: Json) => s.id);
+    const search = async () =>
+      (
+        await call('GET', `/slots?from=${date}&to=${date}&practitionerId=${clinic.practitionerId}`, await registrar(clinic.clinicId))
+      ).body.slots.map((s: Json) => s.id);
     expect(await search()).not.toContain(slot.id);
 
     const cancelled = await call('POST', `/appointments/${a.id}/cancel`, await patientToken(alice), { reason: 'feeling better' });
@@ -112,26 +154,47 @@ describe('appointment booking', () => {
   test('rescheduling moves the visit atomically and a lost race leaves the patient their old slot', async () => {
     const clinic = await makeClinic(engine.db);
     const [alice, bob] = [await makePatient(engine.db), await makePatient(engine.db)];
-    const [a, b, c] = [await makeSlot(engine.db, clinic, daysFromNow(5, 7)), await makeSlot(engine.db, clinic, daysFromNow(5, 8)), await makeSlot(engine.db, clinic, daysFromNow(5, 9))];
+    const [a, b, c] = [
+      await makeSlot(engine.db, clinic, daysFromNow(5, 7)),
+      await makeSlot(engine.db, clinic, daysFromNow(5, 8)),
+      await makeSlot(engine.db, clinic, daysFromNow(5, 9)),
+    ];
     const { body: appt } = await book(a.id, alice);
     await call('POST', `/appointments/${appt.id}/confirm`, await registrar(clinic.clinicId));
     expect((await book(c.id, bob)).status).toBe(201);
 
-    const moved = await call('POST', `/appointments/${appt.id}/reschedule`, await registrar(clinic.clinicId), { slotId: b.id }, `move-${randomUUID()}`);
+    const moved = await call(
+      'POST',
+      `/appointments/${appt.id}/reschedule`,
+      await registrar(clinic.clinicId),
+      { slotId: b.id },
+      `move-${randomUUID()}`,
+    );
     expect(moved).toMatchObject({ status: 200, body: { id: appt.id, slotId: b.id, status: 'booked', startsAt: b.startsAt.toISOString() } });
     const date = a.startsAt.toISOString().slice(0, 10);
-    const free = (await call('GET', `/slots?from=${date}&to=${date}&practitionerId=${clinic.practitionerId}`, await registrar(clinic.clinicId))).body.slots.map((s: Json) => s.id);
+    const free = (
+      await call('GET', `/slots?from=${date}&to=${date}&practitionerId=${clinic.practitionerId}`, await registrar(clinic.clinicId))
+    ).body.slots.map((s: Json) => s.id);
     expect(free).toContain(a.id);
     expect(free).not.toContain(b.id);
-    expect(await processState(appt.id)).toMatchObject({ status: 'booked', appointment: { slotId: b.id, startsAt: b.startsAt.toISOString() } });
+    expect(await processState(appt.id)).toMatchObject({
+      status: 'booked',
+      appointment: { slotId: b.id, startsAt: b.startsAt.toISOString() },
+    });
 
-    const lost = await call('POST', `/appointments/${appt.id}/reschedule`, await registrar(clinic.clinicId), { slotId: c.id }, `move-${randomUUID()}`);
+    const lost = await call(
+      'POST',
+      `/appointments/${appt.id}/reschedule`,
+      await registrar(clinic.clinicId),
+      { slotId: c.id },
+      `move-${randomUUID()}`,
+    );
     expect(lost).toMatchObject({ status: 409, body: { error: { code: 'slot_taken' } } });
     expect(await appointmentRow(appt.id)).toMatchObject({ slot_id: b.id, status: 'booked' });
     expect(await processState(appt.id)).toMatchObject({ status: 'booked', appointment: { slotId: b.id } });
   });
 
-  test('an unconfirmed hold lapses after the clinic\'s hold time and can no longer be confirmed', async () => {
+  test("an unconfirmed hold lapses after the clinic's hold time and can no longer be confirmed", async () => {
     const clinic = await makeClinic(engine.db, { policy: { holdSeconds: 2 } });
     const patientId = await makePatient(engine.db);
     const slot = await makeSlot(engine.db, clinic, daysFromNow(2));
@@ -160,9 +223,19 @@ describe('appointment booking', () => {
     const clinic = await makeClinic(engine.db, { policy: { offerHoldSeconds: 120 } });
     const [alice, walter, wendy] = [await makePatient(engine.db), await makePatient(engine.db), await makePatient(engine.db)];
     const slot = await makeSlot(engine.db, clinic, daysFromNow(6));
-    const wait = async (patientId: string) => call('POST', '/waitlist', await patientToken(patientId), {
-      patientId, specialty: clinic.specialty, practitionerId: clinic.practitionerId, wantedBefore: daysFromNow(20).toISOString(),
-    }, `wait-${randomUUID()}`);
+    const wait = async (patientId: string) =>
+      call(
+        'POST',
+        '/waitlist',
+        await patientToken(patientId),
+        {
+          patientId,
+          specialty: clinic.specialty,
+          practitionerId: clinic.practitionerId,
+          wantedBefore: daysFromNow(20).toISOString(),
+        },
+        `wait-${randomUUID()}`,
+      );
     expect((await wait(walter)).status).toBe(201);
     expect((await wait(wendy)).status).toBe(201);
 
@@ -170,20 +243,35 @@ describe('appointment booking', () => {
     await call('POST', `/appointments/${a.id}/confirm`, await registrar(clinic.clinicId));
     await call('POST', `/appointments/${a.id}/cancel`, await registrar(clinic.clinicId), { reason: 'clinic closed' });
 
-    const offer = await eventually(() => engine.db.selectFrom('appointments').selectAll().where('slot_id', '=', slot.id).where('status', '=', 'offered').executeTakeFirst(), 10_000, 'offer');
+    const offer = await eventually(
+      () =>
+        engine.db.selectFrom('appointments').selectAll().where('slot_id', '=', slot.id).where('status', '=', 'offered').executeTakeFirst(),
+      10_000,
+      'offer',
+    );
     expect(offer).toMatchObject({ patient_id: walter, booked_by: 'waitlist' });
     expect(offer.hold_expires_at!.getTime()).toBeGreaterThan(Date.now() + 60_000);
-    expect(await engine.db.selectFrom('notifications').select('kind').where('appointment_id', '=', offer.id).execute()).toEqual([{ kind: 'waitlist-offer' }]);
+    expect(await engine.db.selectFrom('notifications').select('kind').where('appointment_id', '=', offer.id).execute()).toEqual([
+      { kind: 'waitlist-offer' },
+    ]);
 
     const own = await call('GET', `/appointments/${offer.id}`, await patientToken(walter));
     expect(own.body).toMatchObject({ status: 'offered', fhirStatus: 'proposed' });
     const accepted = await call('POST', `/appointments/${offer.id}/confirm`, await patientToken(walter));
     expect(accepted).toMatchObject({ status: 200, body: { status: 'booked', slotId: slot.id } });
     // Postgres answered; the process hears of it through the outbox right after.
-    await eventually(async () => (await processState(offer.id)).status === 'booked', 20_000, 'the offer\'s process booked');
+    await eventually(async () => (await processState(offer.id)).status === 'booked', 20_000, "the offer's process booked");
     expect(await processState(offer.id)).toMatchObject({ status: 'booked', appointment: { patientId: walter, slotId: slot.id } });
-    const entries = await engine.db.selectFrom('waitlist_entries').select(['patient_id', 'status']).where('specialty', '=', clinic.specialty).orderBy('created_at').execute();
-    expect(entries).toEqual([{ patient_id: walter, status: 'booked' }, { patient_id: wendy, status: 'waiting' }]);
+    const entries = await engine.db
+      .selectFrom('waitlist_entries')
+      .select(['patient_id', 'status'])
+      .where('specialty', '=', clinic.specialty)
+      .orderBy('created_at')
+      .execute();
+    expect(entries).toEqual([
+      { patient_id: walter, status: 'booked' },
+      { patient_id: wendy, status: 'waiting' },
+    ]);
   });
 
   test('50 concurrent requests for one slot: exactly one appointment, 49 × 409 slot_taken, no orphan holds', async () => {
@@ -211,7 +299,7 @@ describe('appointment booking', () => {
     expect(second).toMatchObject({ status: 409, body: { error: { code: 'patient_busy' } } });
   });
 
-  test('the clinic\'s limit of active bookings per specialty is enforced', async () => {
+  test("the clinic's limit of active bookings per specialty is enforced", async () => {
     const clinic = await makeClinic(engine.db, { policy: { maxActivePerSpecialty: 1 } });
     const patientId = await makePatient(engine.db);
     const [s1, s2] = [await makeSlot(engine.db, clinic, daysFromNow(9)), await makeSlot(engine.db, clinic, daysFromNow(10))];
@@ -219,7 +307,9 @@ describe('appointment booking', () => {
     const refused = await book(s2.id, patientId);
     expect(refused).toMatchObject({ status: 422, body: { error: { code: 'too_many_bookings' } } });
     // Postgres refused it before any process started: the patient has one process, the booked one.
-    expect(await listed(`PatientId = '${patientId}'`, 1)).toEqual([`booking-${(await engine.db.selectFrom('appointments').select('id').where('patient_id', '=', patientId).executeTakeFirstOrThrow()).id}`]);
+    expect(await listed(`PatientId = '${patientId}'`, 1)).toEqual([
+      `booking-${(await engine.db.selectFrom('appointments').select('id').where('patient_id', '=', patientId).executeTakeFirstOrThrow()).id}`,
+    ]);
     expect(await engine.db.selectFrom('appointments').select('id').where('slot_id', '=', s2.id).execute()).toEqual([]);
   });
 
@@ -229,8 +319,13 @@ describe('appointment booking', () => {
     const [s1, s2] = [await makeSlot(engine.db, clinic, daysFromNow(3, 7)), await makeSlot(engine.db, clinic, daysFromNow(3, 8))];
     const token = await registrar(clinic.clinicId);
     expect((await book(s1.id, p1, token, 'reused-key-42')).status).toBe(201);
-    expect(await book(s2.id, p2, token, 'reused-key-42')).toMatchObject({ status: 409, body: { error: { code: 'idempotency_key_reused' } } });
-    expect(await engine.db.selectFrom('appointments').select('patient_id').where('slot_id', 'in', [s1.id, s2.id]).execute()).toEqual([{ patient_id: p1 }]);
+    expect(await book(s2.id, p2, token, 'reused-key-42')).toMatchObject({
+      status: 409,
+      body: { error: { code: 'idempotency_key_reused' } },
+    });
+    expect(await engine.db.selectFrom('appointments').select('patient_id').where('slot_id', 'in', [s1.id, s2.id]).execute()).toEqual([
+      { patient_id: p1 },
+    ]);
   });
 
   test('check-in opens two hours before the visit, not days ahead', async () => {
@@ -239,14 +334,21 @@ describe('appointment booking', () => {
     const slot = await makeSlot(engine.db, clinic, daysFromNow(3));
     const { body } = await book(slot.id, patientId);
     await call('POST', `/appointments/${body.id}/confirm`, await registrar(clinic.clinicId));
-    expect(await call('POST', `/appointments/${body.id}/check-in`, await registrar(clinic.clinicId))).toMatchObject({ status: 409, body: { error: { code: 'invalid_state' } } });
+    expect(await call('POST', `/appointments/${body.id}/check-in`, await registrar(clinic.clinicId))).toMatchObject({
+      status: 409,
+      body: { error: { code: 'invalid_state' } },
+    });
     expect((await appointmentRow(body.id)).status).toBe('booked');
   });
 
   test('confirm, two reschedules and a cancel sent at once are applied one at a time, and the history replays', async () => {
     const clinic = await makeClinic(engine.db, { policy: { maxActivePerSpecialty: 10 } });
     const patientId = await makePatient(engine.db);
-    const [a, b, c] = [await makeSlot(engine.db, clinic, daysFromNow(4, 7)), await makeSlot(engine.db, clinic, daysFromNow(4, 8)), await makeSlot(engine.db, clinic, daysFromNow(4, 9))];
+    const [a, b, c] = [
+      await makeSlot(engine.db, clinic, daysFromNow(4, 7)),
+      await makeSlot(engine.db, clinic, daysFromNow(4, 8)),
+      await makeSlot(engine.db, clinic, daysFromNow(4, 9)),
+    ];
     const { body } = await book(a.id, patientId);
     const token = await registrar(clinic.clinicId);
     const results = await Promise.all([
@@ -258,14 +360,27 @@ describe('appointment booking', () => {
     const [confirmed, toB, toC, cancelled] = results;
     // Nothing before a cancel can refuse it; whatever comes after it is refused as invalid_state.
     expect(cancelled).toMatchObject({ status: 200, body: { status: 'cancelled' } });
-    for (const r of [confirmed!, toB!, toC!]) if (r.status !== 200) expect(r).toMatchObject({ status: 409, body: { error: { code: 'invalid_state' } } });
+    for (const r of [confirmed!, toB!, toC!])
+      if (r.status !== 200) expect(r).toMatchObject({ status: 409, body: { error: { code: 'invalid_state' } } });
     const row = await appointmentRow(body.id);
     const history = await engine.client.workflow.getHandle(row.workflow_id).fetchHistory();
-    await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! }, dataConverter: dataConverter(engine.config), sinks: processMetricsSinks() }, history);
+    await Worker.runReplayHistory(
+      {
+        workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! },
+        dataConverter: dataConverter(engine.config),
+        sinks: processMetricsSinks(),
+      },
+      history,
+    );
     // Whatever order won, the database and the process agree on cancelled, and no slot is left held.
     expect(row.status).toBe('cancelled');
     expect((await engine.client.workflow.getHandle(row.workflow_id).query(bookingStatusQuery)).appointment?.status).toBe('cancelled');
-    const live = await engine.db.selectFrom('appointments').select('slot_id').where('patient_id', '=', patientId).where('status', 'in', ['held', 'booked']).execute();
+    const live = await engine.db
+      .selectFrom('appointments')
+      .select('slot_id')
+      .where('patient_id', '=', patientId)
+      .where('status', 'in', ['held', 'booked'])
+      .execute();
     expect(live).toEqual([]);
     const actions = await auditActions(row.workflow_id);
     // The audit names exactly the calls answered 200.
@@ -299,7 +414,13 @@ describe('appointment booking', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, slot.startsAt.getTime() - Date.now()) + 300));
     const cancel = await call('POST', `/appointments/${body.id}/cancel`, await registrar(clinic.clinicId), { reason: 'too late' });
     expect(cancel).toMatchObject({ status: 409, body: { error: { code: 'invalid_state', message: expect.stringContaining('started') } } });
-    const move = await call('POST', `/appointments/${body.id}/reschedule`, await registrar(clinic.clinicId), { slotId: later.id }, `late-${randomUUID()}`);
+    const move = await call(
+      'POST',
+      `/appointments/${body.id}/reschedule`,
+      await registrar(clinic.clinicId),
+      { slotId: later.id },
+      `late-${randomUUID()}`,
+    );
     expect(move).toMatchObject({ status: 409, body: { error: { code: 'invalid_state', message: expect.stringContaining('started') } } });
     expect(await appointmentRow(body.id)).toMatchObject({ status: 'booked', slot_id: slot.id });
     expect(await processState(body.id)).toMatchObject({ status: 'booked', appointment: { slotId: slot.id } });
@@ -312,7 +433,11 @@ describe('appointment booking', () => {
     const clinic = await makeClinic(engine.db);
     const elsewhere = await makeClinic(engine.db);
     const patientId = await makePatient(engine.db);
-    const [a, b, c] = [await makeSlot(engine.db, clinic, daysFromNow(6, 7)), await makeSlot(engine.db, clinic, daysFromNow(6, 8)), await makeSlot(engine.db, clinic, daysFromNow(6, 9))];
+    const [a, b, c] = [
+      await makeSlot(engine.db, clinic, daysFromNow(6, 7)),
+      await makeSlot(engine.db, clinic, daysFromNow(6, 8)),
+      await makeSlot(engine.db, clinic, daysFromNow(6, 9)),
+    ];
     const away = await makeSlot(engine.db, elsewhere, daysFromNow(6, 10));
     const { body } = await book(a.id, patientId);
     const registrarToken = await registrar(clinic.clinicId);
@@ -328,33 +453,75 @@ describe('appointment booking', () => {
   test('leave entered after slots exist closes them, keeps them out of search and booking, and lists the visits to move', async () => {
     const clinic = await makeClinic(engine.db);
     const [alice, walter] = [await makePatient(engine.db), await makePatient(engine.db)];
-    const [booked, free, nextDay] = [await makeSlot(engine.db, clinic, daysFromNow(10, 7)), await makeSlot(engine.db, clinic, daysFromNow(10, 8)), await makeSlot(engine.db, clinic, daysFromNow(11, 8))];
+    const [booked, free, nextDay] = [
+      await makeSlot(engine.db, clinic, daysFromNow(10, 7)),
+      await makeSlot(engine.db, clinic, daysFromNow(10, 8)),
+      await makeSlot(engine.db, clinic, daysFromNow(11, 8)),
+    ];
     const { body: visit } = await book(booked.id, alice);
     await call('POST', `/appointments/${visit.id}/confirm`, await registrar(clinic.clinicId));
     // Walter waits for this practitioner: a slot on leave must not be offered to him.
-    await call('POST', '/waitlist', await registrar(clinic.clinicId), { patientId: walter, specialty: clinic.specialty, practitionerId: clinic.practitionerId, wantedBefore: daysFromNow(30).toISOString() }, `w-${randomUUID()}`);
+    await call(
+      'POST',
+      '/waitlist',
+      await registrar(clinic.clinicId),
+      {
+        patientId: walter,
+        specialty: clinic.specialty,
+        practitionerId: clinic.practitionerId,
+        wantedBefore: daysFromNow(30).toISOString(),
+      },
+      `w-${randomUUID()}`,
+    );
     const day = daysFromNow(10).toISOString().slice(0, 10); // 07:00–08:00 UTC is the same date in Moscow
 
     const leave = { startsOn: day, endsOn: day, reason: 'annual leave' };
     const recorded = await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await registrar(clinic.clinicId), leave);
-    expect(recorded).toMatchObject({ status: 201, body: { practitionerId: clinic.practitionerId, startsOn: day, endsOn: day, slotsClosed: 2, appointmentsToMove: [{ id: visit.id, status: 'booked' }] } });
+    expect(recorded).toMatchObject({
+      status: 201,
+      body: {
+        practitionerId: clinic.practitionerId,
+        startsOn: day,
+        endsOn: day,
+        slotsClosed: 2,
+        appointmentsToMove: [{ id: visit.id, status: 'booked' }],
+      },
+    });
     const again = await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await registrar(clinic.clinicId), leave);
     expect(again).toMatchObject({ status: 201, body: { id: recorded.body.id, slotsClosed: 0 } });
-    expect(await engine.db.selectFrom('schedule_exceptions').select('id').where('practitioner_id', '=', clinic.practitionerId).execute()).toHaveLength(1);
+    expect(
+      await engine.db.selectFrom('schedule_exceptions').select('id').where('practitioner_id', '=', clinic.practitionerId).execute(),
+    ).toHaveLength(1);
 
-    const search = async (d: string) => (await call('GET', `/slots?from=${d}&to=${d}&practitionerId=${clinic.practitionerId}`, await registrar(clinic.clinicId))).body.slots.map((x: Json) => x.id);
+    const search = async (d: string) =>
+      (
+        await call('GET', `/slots?from=${d}&to=${d}&practitionerId=${clinic.practitionerId}`, await registrar(clinic.clinicId))
+      ).body.slots.map((x: Json) => x.id);
     expect(await search(day)).toEqual([]);
     expect(await search(daysFromNow(11).toISOString().slice(0, 10))).toEqual([nextDay.id]);
     expect(await book(free.id, walter)).toMatchObject({ status: 409, body: { error: { code: 'slot_unavailable' } } });
     // The registrar cancels the visit on leave: its slot stays closed and nobody is offered it.
-    expect((await call('POST', `/appointments/${visit.id}/cancel`, await registrar(clinic.clinicId), { reason: 'doctor on leave' })).status).toBe(200);
+    expect(
+      (await call('POST', `/appointments/${visit.id}/cancel`, await registrar(clinic.clinicId), { reason: 'doctor on leave' })).status,
+    ).toBe(200);
     // The process ends only once it has dealt with the freed slot: by then an offer would have been made.
     expect(await engine.client.workflow.getHandle(`booking-${visit.id}`).result()).toMatchObject({ status: 'cancelled' });
     expect(await engine.db.selectFrom('appointments').select('id').where('patient_id', '=', walter).execute()).toEqual([]);
 
-    expect(await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await registrar(clinic.clinicId), { ...leave, endsOn: daysFromNow(9).toISOString().slice(0, 10) })).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
-    expect(await call('POST', `/practitioners/${randomUUID()}/leave`, await registrar(clinic.clinicId), leave)).toMatchObject({ status: 404, body: { error: { code: 'practitioner_not_found' } } });
-    expect(await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await patientToken(alice), leave)).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    expect(
+      await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await registrar(clinic.clinicId), {
+        ...leave,
+        endsOn: daysFromNow(9).toISOString().slice(0, 10),
+      }),
+    ).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+    expect(await call('POST', `/practitioners/${randomUUID()}/leave`, await registrar(clinic.clinicId), leave)).toMatchObject({
+      status: 404,
+      body: { error: { code: 'practitioner_not_found' } },
+    });
+    expect(await call('POST', `/practitioners/${clinic.practitionerId}/leave`, await patientToken(alice), leave)).toMatchObject({
+      status: 403,
+      body: { error: { code: 'forbidden' } },
+    });
   });
 
   test('refuses bad input with a clear 4xx and its code, and writes nothing', async () => {
@@ -370,14 +537,39 @@ describe('appointment booking', () => {
     const ok = await makeSlot(engine.db, clinic, daysFromNow(2));
     expect(await book(ok.id, randomUUID())).toMatchObject({ status: 404, body: { error: { code: 'patient_not_found' } } });
     expect(await book('not-a-uuid', patientId)).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
-    expect(await call('POST', '/appointments', token, { slotId: ok.id, patientId })).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
-    expect(await call('POST', '/appointments', token, '{"slotId": ', 'key-malformed-1')).toMatchObject({ status: 400, body: { error: { code: 'malformed_json' } } });
-    expect(await call('GET', '/slots?from=2026-02-30&to=2026-03-01', token)).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
-    expect(await call('GET', '/slots?from=25.11.2026&to=2026-11-26', token)).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+    expect(await call('POST', '/appointments', token, { slotId: ok.id, patientId })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'validation_failed' } },
+    });
+    expect(await call('POST', '/appointments', token, '{"slotId": ', 'key-malformed-1')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'malformed_json' } },
+    });
+    expect(await call('GET', '/slots?from=2026-02-30&to=2026-03-01', token)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'validation_failed' } },
+    });
+    expect(await call('GET', '/slots?from=25.11.2026&to=2026-11-26', token)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'validation_failed' } },
+    });
     expect(await call('GET', '/appointments/123', token)).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
-    expect(await call('GET', '/slots?from=0000-01-01&to=0000-01-02', token)).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
-    const waitFor = (extra: object) => call('POST', '/waitlist', token, { patientId, specialty: clinic.specialty, wantedBefore: daysFromNow(9).toISOString(), ...extra }, `w-${randomUUID()}`);
-    expect(await waitFor({ practitionerId: randomUUID() })).toMatchObject({ status: 404, body: { error: { code: 'practitioner_not_found' } } });
+    expect(await call('GET', '/slots?from=0000-01-01&to=0000-01-02', token)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'validation_failed' } },
+    });
+    const waitFor = (extra: object) =>
+      call(
+        'POST',
+        '/waitlist',
+        token,
+        { patientId, specialty: clinic.specialty, wantedBefore: daysFromNow(9).toISOString(), ...extra },
+        `w-${randomUUID()}`,
+      );
+    expect(await waitFor({ practitionerId: randomUUID() })).toMatchObject({
+      status: 404,
+      body: { error: { code: 'practitioner_not_found' } },
+    });
     expect(await waitFor({ clinicId: randomUUID() })).toMatchObject({ status: 404, body: { error: { code: 'clinic_not_found' } } });
     // A patient cannot book for someone else.
     const other = await makePatient(engine.db);
@@ -387,20 +579,24 @@ describe('appointment booking', () => {
   });
 });
 
-describe('slot search in each clinic\'s own time zone', () => {
+describe("slot search in each clinic's own time zone", () => {
   let ny: TestClinic;
-  beforeAll(async () => { ny = await makeClinic(engine.db, { timeZone: 'America/New_York' }); });
+  beforeAll(async () => {
+    ny = await makeClinic(engine.db, { timeZone: 'America/New_York' });
+  });
 
   test('a search for a local date returns that wall-clock day in New York, never the day before or after', async () => {
     const day = daysFromNow(5).toISOString().slice(0, 10);
     const next = daysFromNow(6).toISOString().slice(0, 10);
     // 23:30 on `day` in New York is 04:30 or 03:30 UTC on `next`, depending on DST: Postgres's
     // tz database gives the instant, whatever the season the test runs in.
-    const nyInstant = async (local: string) => (await sql<{ at: Date }>`SELECT (${local}::timestamp AT TIME ZONE 'America/New_York') AS at`.execute(engine.db)).rows[0]!.at;
+    const nyInstant = async (local: string) =>
+      (await sql<{ at: Date }>`SELECT (${local}::timestamp AT TIME ZONE 'America/New_York') AS at`.execute(engine.db)).rows[0]!.at;
     const lateEvening = await makeSlot(engine.db, ny, await nyInstant(`${day} 23:30`));
     const earlyMorning = await makeSlot(engine.db, ny, await nyInstant(`${next} 00:30`));
     expect(lateEvening.startsAt.toISOString().slice(0, 10)).toBe(next);
-    const search = async (d: string) => (await call('GET', `/slots?from=${d}&to=${d}&clinicId=${ny.clinicId}`, await registrar(ny.clinicId))).body.slots as Json[];
+    const search = async (d: string) =>
+      (await call('GET', `/slots?from=${d}&to=${d}&clinicId=${ny.clinicId}`, await registrar(ny.clinicId))).body.slots as Json[];
     const onDay = await search(day);
     expect(onDay.map((s) => s.id)).toContain(lateEvening.id);
     expect(onDay.map((s) => s.id)).not.toContain(earlyMorning.id);
@@ -414,15 +610,27 @@ describe('slot search in each clinic\'s own time zone', () => {
     expect(list).toMatchObject([{ id: booked.body.id, localStart: `${day}T23:30`, timeZone: 'America/New_York' }]);
   });
 
-  test('weekly schedules generate slots at the clinic\'s local hours, as correct instants', async () => {
+  test("weekly schedules generate slots at the clinic's local hours, as correct instants", async () => {
     const day = daysFromNow(12).toISOString().slice(0, 10);
     const weekday = ((new Date(`${day}T12:00:00Z`).getUTCDay() + 6) % 7) + 1;
-    await engine.db.insertInto('schedules').values({
-      practitioner_id: ny.practitionerId, clinic_id: ny.clinicId, weekday, start_time: '09:00', end_time: '10:00', slot_minutes: 20,
-      break_start: '09:20', break_end: '09:40', valid_from: day, valid_to: day,
-    }).execute();
+    await engine.db
+      .insertInto('schedules')
+      .values({
+        practitioner_id: ny.practitionerId,
+        clinic_id: ny.clinicId,
+        weekday,
+        start_time: '09:00',
+        end_time: '10:00',
+        slot_minutes: 20,
+        break_start: '09:20',
+        break_end: '09:40',
+        valid_from: day,
+        valid_to: day,
+      })
+      .execute();
     await generateSlots(engine.db, day, day);
-    const slots = (await call('GET', `/slots?from=${day}&to=${day}&clinicId=${ny.clinicId}`, await registrar(ny.clinicId))).body.slots as Json[];
+    const slots = (await call('GET', `/slots?from=${day}&to=${day}&clinicId=${ny.clinicId}`, await registrar(ny.clinicId))).body
+      .slots as Json[];
     // 09:00 and 09:40 local; 09:20 falls in the break.
     expect(slots.map((s) => s.localStart)).toEqual([`${day}T09:00`, `${day}T09:40`]);
     const offsetHours = (Date.parse(slots[0]!.startsAt) - Date.parse(`${day}T09:00:00Z`)) / 3_600_000;

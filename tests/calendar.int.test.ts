@@ -10,7 +10,9 @@ import { demoId } from '../db/seed';
 import { startTestEngine, type TestEngine } from './helpers';
 
 let engine: TestEngine;
-beforeAll(async () => { engine = await startTestEngine({ clinicalWorker: false }); });
+beforeAll(async () => {
+  engine = await startTestEngine({ clinicalWorker: false });
+});
 afterAll(() => engine.stop());
 
 const health = async () => {
@@ -29,17 +31,27 @@ test('a routine referral made on Monday 14 December 2026 in the demo city is due
 
 test('a deadline counted into a year without decree data raises the calendar warning and the ops counter', async () => {
   const before = await health();
-  expect(before.body.calendar).toMatchObject({ decreeYears: { RU: [2025, 2026, 2027] }, missingYears: { RU: missingDecreeYears('RU', new Date()) } });
+  expect(before.body.calendar).toMatchObject({
+    decreeYears: { RU: [2025, 2026, 2027] },
+    missingYears: { RU: missingDecreeYears('RU', new Date()) },
+  });
   const countedBefore: number = before.body.calendar.deadlinesWithoutDecree;
 
   // 14 working days from 27 December 2027 run into 2028, which has no decree yet.
-  await referralDeadline(engine.db, demoId('clinic:PC-01'), new Date('2027-12-27T07:00:00Z'), defaultReferralPolicy('specialist', 'routine'));
+  await referralDeadline(
+    engine.db,
+    demoId('clinic:PC-01'),
+    new Date('2027-12-27T07:00:00Z'),
+    defaultReferralPolicy('specialist', 'routine'),
+  );
 
   const after = await health();
   expect(after.status).toBe(200); // a warning, not an outage: the deadline was still counted (by date-holidays)
   expect(after.body.warnings).toEqual(['calendar']);
   expect(after.body.calendar).toMatchObject({ up: false, deadlinesWithoutDecree: countedBefore + 1 });
-  const metrics = await (await engine.app.request('/metrics', { headers: { authorization: `Bearer ${await engine.token('ops')}` } })).text();
+  const metrics = await (
+    await engine.app.request('/metrics', { headers: { authorization: `Bearer ${await engine.token('ops')}` } })
+  ).text();
   expect(metrics).toMatch(/clinical_calendar_deadlines_without_decree_total\{what="referral",year="2028"\} 1/);
   expect(metrics).toMatch(/clinical_calendar_years_missing\{country="RU"\} \d/);
 });

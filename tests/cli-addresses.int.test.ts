@@ -10,7 +10,9 @@ import { freePort } from '../platform/ports';
 
 const ROOT = path.resolve(__dirname, '..');
 let dataDir: string;
-beforeAll(() => { dataDir = mkdtempSync(path.join(os.tmpdir(), 'cli-addresses-')); });
+beforeAll(() => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'cli-addresses-'));
+});
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 function run(file: string, env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {

@@ -11,7 +11,11 @@ import { API_AUDIENCE, newKey, startIdpProcess, tokensFor, type IdpClient, type 
 
 jest.setTimeout(120_000);
 
-const UI_CLIENT: IdpClient = { client_id: 'temporal-ui', client_secret: 'the-temporal-ui-client-secret-here', redirect_uris: ['http://127.0.0.1:1/auth/sso/callback'] };
+const UI_CLIENT: IdpClient = {
+  client_id: 'temporal-ui',
+  client_secret: 'the-temporal-ui-client-secret-here',
+  redirect_uris: ['http://127.0.0.1:1/auth/sso/callback'],
+};
 let idp: IdpProcess;
 let engine: TestEngine;
 
@@ -30,16 +34,24 @@ afterAll(async () => {
 function payloadsIn(value: unknown, found: Array<{ metadata: Record<string, string>; data: string }> = []) {
   if (!value || typeof value !== 'object') return found;
   const o = value as { metadata?: Record<string, Uint8Array>; data?: Uint8Array };
-  if (o.data instanceof Uint8Array && o.metadata && typeof o.metadata === 'object' && Object.values(o.metadata).every((v) => v instanceof Uint8Array)) {
-    found.push({ metadata: Object.fromEntries(Object.entries(o.metadata).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(o.data).toString('base64') });
+  if (
+    o.data instanceof Uint8Array &&
+    o.metadata &&
+    typeof o.metadata === 'object' &&
+    Object.values(o.metadata).every((v) => v instanceof Uint8Array)
+  ) {
+    found.push({
+      metadata: Object.fromEntries(Object.entries(o.metadata).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+      data: Buffer.from(o.data).toString('base64'),
+    });
     return found;
   }
   for (const v of Object.values(value)) payloadsIn(v, found);
   return found;
 }
 
-describe('the codec endpoint with the Temporal UI\'s token from the provider', () => {
-  test('decodes a booking\'s payloads for an ops user signed in at the provider, not for a doctor', async () => {
+describe("the codec endpoint with the Temporal UI's token from the provider", () => {
+  test("decodes a booking's payloads for an ops user signed in at the provider, not for a doctor", async () => {
     const clinic = await makeClinic(engine.db);
     const patientId = await makePatient(engine.db);
     const slot = await makeSlot(engine.db, clinic, daysFromNow(3));
@@ -49,10 +61,17 @@ describe('the codec endpoint with the Temporal UI\'s token from the provider', (
     expect(booked.status).toBe(201);
     const { id } = (await booked.json()) as { id: string };
 
-    const history = await eventually(async () => {
-      const h = await engine.client.workflow.getHandle(`booking-${id}`).fetchHistory().catch(() => undefined);
-      return h && payloadsIn(h).length ? h : undefined;
-    }, 30_000, 'the booking\'s history');
+    const history = await eventually(
+      async () => {
+        const h = await engine.client.workflow
+          .getHandle(`booking-${id}`)
+          .fetchHistory()
+          .catch(() => undefined);
+        return h && payloadsIn(h).length ? h : undefined;
+      },
+      30_000,
+      "the booking's history",
+    );
     // The process's payloads as stored: encrypted (search attributes are plain opaque ids, not sent here).
     const payloads = payloadsIn(history).filter((p) => Buffer.from(p.metadata.encoding ?? '', 'base64').toString() === 'binary/encrypted');
     expect(payloads.length).toBeGreaterThan(0);
@@ -62,7 +81,9 @@ describe('the codec endpoint with the Temporal UI\'s token from the provider', (
     const ops = await tokensFor(idp.issuer, UI_CLIENT, 'demo-ops', 'openid profile email api');
     const res = await decode(ops.access_token);
     expect(res.status).toBe(200);
-    const decoded = ((await res.json()) as { payloads: Array<{ data: string }> }).payloads.map((p) => Buffer.from(p.data, 'base64').toString());
+    const decoded = ((await res.json()) as { payloads: Array<{ data: string }> }).payloads.map((p) =>
+      Buffer.from(p.data, 'base64').toString(),
+    );
     expect(decoded.join('\n')).toContain(slot.id);
 
     const doctor = await tokensFor(idp.issuer, UI_CLIENT, 'demo-doctor', 'openid profile email api');

@@ -16,32 +16,58 @@ import { makeClinic, makePatient, makeSlot } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, testConfig, type TestEngine } from './helpers';
 
 let engine: TestEngine;
-beforeAll(async () => { engine = await startTestEngine({ configOverrides: { CDS_DIAGNOSIS_SUGGESTIONS: 'on' } }); }, 120_000);
-afterAll(async () => { await engine?.stop(); });
+beforeAll(async () => {
+  engine = await startTestEngine({ configOverrides: { CDS_DIAGNOSIS_SUGGESTIONS: 'on' } });
+}, 120_000);
+afterAll(async () => {
+  await engine?.stop();
+});
 
 type Json = Record<string, any>;
 const MODELS = path.join(PROJECT_ROOT, 'models');
-const meta = JSON.parse(readFileSync(path.join(MODELS, 'diagnosis-suggestions.json'), 'utf8')) as { labels: Array<{ code: string; title: string }>; lowConfidenceBelow: number };
-const parity = JSON.parse(readFileSync(path.join(MODELS, 'golden', 'diagnosis-suggestions-parity.json'), 'utf8')) as { labels: string[]; cases: Array<{ text: string; sklearn: number[] }> };
+const meta = JSON.parse(readFileSync(path.join(MODELS, 'diagnosis-suggestions.json'), 'utf8')) as {
+  labels: Array<{ code: string; title: string }>;
+  lowConfidenceBelow: number;
+};
+const parity = JSON.parse(readFileSync(path.join(MODELS, 'golden', 'diagnosis-suggestions-parity.json'), 'utf8')) as {
+  labels: string[];
+  cases: Array<{ text: string; sklearn: number[] }>;
+};
 /** The real dev text the model is surest about (by the golden scikit-learn probabilities), and its top code. */
 const sure = parity.cases.reduce((a, b) => (Math.max(...b.sklearn) > Math.max(...a.sklearn) ? b : a));
 const sureTop = parity.labels[sure.sklearn.indexOf(Math.max(...sure.sklearn))]!;
 const labelCodes = new Set(meta.labels.map((l) => l.code));
 
-async function call(method: string, url: string, token: string | undefined, body?: unknown, app = engine.app): Promise<{ status: number; body: Json }> {
+async function call(
+  method: string,
+  url: string,
+  token: string | undefined,
+  body?: unknown,
+  app = engine.app,
+): Promise<{ status: number; body: Json }> {
   const init = jsonRequest(method, token, body);
   (init.headers as Record<string, string>)['idempotency-key'] = `diag-${randomUUID()}`;
   const res = await app.request(url, init);
   return { status: res.status, body: (await res.json()) as Json };
 }
 const doctor = () => engine.token('doctor');
-const suggestionRows = () => engine.db.selectFrom('diagnosis_suggestions').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n));
+const suggestionRows = () =>
+  engine.db
+    .selectFrom('diagnosis_suggestions')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow()
+    .then((r) => Number(r.n));
 
 describe('POST /diagnosis-suggestions', () => {
   test('answers three titled codes from the label set for a real dev text, and stores them with the text', async () => {
     const res = await call('POST', '/diagnosis-suggestions', await doctor(), { text: sure.text });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ modelId: 'diagnosis-suggestions', lowConfidence: false, text: sure.text, notice: expect.stringContaining('Подсказка, а не диагноз') });
+    expect(res.body).toMatchObject({
+      modelId: 'diagnosis-suggestions',
+      lowConfidence: false,
+      text: sure.text,
+      notice: expect.stringContaining('Подсказка, а не диагноз'),
+    });
     const suggestions = res.body.suggestions as Array<{ code: string; title: string; probability: number; band: string }>;
     expect(suggestions).toHaveLength(3);
     expect(suggestions[0]!.code).toBe(sureTop);
@@ -52,8 +78,19 @@ describe('POST /diagnosis-suggestions', () => {
     }
     // Node's onnxruntime agrees with scikit-learn on this text (the parity test checks 200 of them).
     expect(suggestions[0]!.probability).toBeCloseTo(Math.max(...sure.sklearn), 3);
-    const row = await engine.db.selectFrom('diagnosis_suggestions').selectAll().where('id', '=', res.body.suggestionId).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ source: 'api', text: sure.text, codes: suggestions.map((s) => s.code), low_confidence: false, appointment_id: null, requested_by: 'test-doctor' });
+    const row = await engine.db
+      .selectFrom('diagnosis_suggestions')
+      .selectAll()
+      .where('id', '=', res.body.suggestionId)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      source: 'api',
+      text: sure.text,
+      codes: suggestions.map((s) => s.code),
+      low_confidence: false,
+      appointment_id: null,
+      requested_by: 'test-doctor',
+    });
   });
 
   test('keeps HTML and script as plain text: stored and answered exactly as sent', async () => {
@@ -61,7 +98,11 @@ describe('POST /diagnosis-suggestions', () => {
     const res = await call('POST', '/diagnosis-suggestions', await doctor(), { text });
     expect(res.status).toBe(200);
     expect(res.body.text).toBe(text);
-    const row = await engine.db.selectFrom('diagnosis_suggestions').select('text').where('id', '=', res.body.suggestionId).executeTakeFirstOrThrow();
+    const row = await engine.db
+      .selectFrom('diagnosis_suggestions')
+      .select('text')
+      .where('id', '=', res.body.suggestionId)
+      .executeTakeFirstOrThrow();
     expect(row.text).toBe(text);
   });
 
@@ -95,7 +136,10 @@ describe('POST /diagnosis-suggestions', () => {
 
 describe('the CDS Hooks service', () => {
   const hookCall = (hookInstance: string, text: unknown) => ({
-    hook: 'patient-view', hookInstance, context: { userId: 'Practitioner/dr-1', patientId: 'ehr-diag-1' }, extension: { 'clinical-engine-complaints': text },
+    hook: 'patient-view',
+    hookInstance,
+    context: { userId: 'Practitioner/dr-1', patientId: 'ehr-diag-1' },
+    extension: { 'clinical-engine-complaints': text },
   });
 
   test('is listed by discovery and answers three cards with Russian titles, a band and "a suggestion, not a diagnosis"', async () => {
@@ -115,7 +159,11 @@ describe('the CDS Hooks service', () => {
     // The EHR's retry finds the same stored suggestion.
     const again = await call('POST', '/cds-services/diagnosis-suggestions', await doctor(), hookCall(hookInstance, sure.text));
     expect(again.body.cards).toEqual(cards);
-    const rows = await engine.db.selectFrom('diagnosis_suggestions').select(['id', 'source', 'patient_ref']).where('request_key', 'like', `diag:${hookInstance}:%`).execute();
+    const rows = await engine.db
+      .selectFrom('diagnosis_suggestions')
+      .select(['id', 'source', 'patient_ref'])
+      .where('request_key', 'like', `diag:${hookInstance}:%`)
+      .execute();
     expect(rows).toEqual([{ id: cards[0]!.extension['clinical-engine-suggestion'].id, source: 'cds-hooks', patient_ref: 'ehr-diag-1' }]);
   });
 
@@ -129,22 +177,46 @@ describe('the CDS Hooks service', () => {
 
   test('refuses a call without the text, or with a bad text, and stores nothing', async () => {
     const before = await suggestionRows();
-    expect(await call('POST', '/cds-services/diagnosis-suggestions', await doctor(), hookCall(randomUUID(), undefined))).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
-    expect(await call('POST', '/cds-services/diagnosis-suggestions', await doctor(), hookCall(randomUUID(), 'fever'))).toMatchObject({ status: 422, body: { error: { code: 'text_too_short' } } });
+    expect(await call('POST', '/cds-services/diagnosis-suggestions', await doctor(), hookCall(randomUUID(), undefined))).toMatchObject({
+      status: 400,
+      body: { error: { code: 'validation_failed' } },
+    });
+    expect(await call('POST', '/cds-services/diagnosis-suggestions', await doctor(), hookCall(randomUUID(), 'fever'))).toMatchObject({
+      status: 422,
+      body: { error: { code: 'text_too_short' } },
+    });
     expect(await suggestionRows()).toBe(before);
   });
 });
 
 test('when the switch is off, discovery does not list the service and the route answers 404 feature_off', async () => {
-  const app = createApp({ config: testConfig({ CLINICAL_TASK_QUEUE: engine.config.CLINICAL_TASK_QUEUE, CDS_DIAGNOSIS_SUGGESTIONS: 'off' }), db: engine.db, temporal: engine.client, logger: createLogger('test', 'silent') });
+  const app = createApp({
+    config: testConfig({ CLINICAL_TASK_QUEUE: engine.config.CLINICAL_TASK_QUEUE, CDS_DIAGNOSIS_SUGGESTIONS: 'off' }),
+    db: engine.db,
+    temporal: engine.client,
+    logger: createLogger('test', 'silent'),
+  });
   const token = await doctor();
   const discovery = await call('GET', '/cds-services', token, undefined, app);
   expect(discovery.body.services.map((s: Json) => s.id)).not.toContain('diagnosis-suggestions');
-  expect(await call('POST', '/diagnosis-suggestions', token, { text: sure.text }, app)).toMatchObject({ status: 404, body: { error: { code: 'feature_off' } } });
-  expect((await call('POST', '/cds-services/diagnosis-suggestions', token, { hook: 'patient-view', hookInstance: randomUUID(), context: { userId: 'u', patientId: 'p' } }, app)).status).toBe(404);
+  expect(await call('POST', '/diagnosis-suggestions', token, { text: sure.text }, app)).toMatchObject({
+    status: 404,
+    body: { error: { code: 'feature_off' } },
+  });
+  expect(
+    (
+      await call(
+        'POST',
+        '/cds-services/diagnosis-suggestions',
+        token,
+        { hook: 'patient-view', hookInstance: randomUUID(), context: { userId: 'u', patientId: 'p' } },
+        app,
+      )
+    ).status,
+  ).toBe(404);
 });
 
-test('a visit completed with the doctor\'s ICD-10 code stores it on the visit and in the record (FHIR Condition) and counts Hit@1/Hit@3', async () => {
+test("a visit completed with the doctor's ICD-10 code stores it on the visit and in the record (FHIR Condition) and counts Hit@1/Hit@3", async () => {
   const clinic = await makeClinic(engine.db);
   const patientId = await makePatient(engine.db);
   const registrar = await engine.token('registrar', { clinicId: clinic.clinicId });
@@ -154,7 +226,11 @@ test('a visit completed with the doctor\'s ICD-10 code stores it on the visit an
   expect(booked.status).toBe(201);
   const id = booked.body.id as string;
   expect((await call('POST', `/appointments/${id}/check-in`, registrar)).status).toBe(202);
-  await eventually(async () => (await engine.db.selectFrom('appointments').select('status').where('id', '=', id).executeTakeFirst())?.status === 'arrived', 30_000, 'arrived');
+  await eventually(
+    async () => (await engine.db.selectFrom('appointments').select('status').where('id', '=', id).executeTakeFirst())?.status === 'arrived',
+    30_000,
+    'arrived',
+  );
 
   // Another doctor may not ask on this visit; its own doctor may.
   const other = await engine.token('doctor', { id: 'doctor-diag-2', practitionerId: clinic.otherPractitionerId });
@@ -163,11 +239,17 @@ test('a visit completed with the doctor\'s ICD-10 code stores it on the visit an
   expect(suggested.status).toBe(200);
   const second = (suggested.body.suggestions as Array<{ code: string }>)[1]!.code;
   // A subcategory of it from the list when it has one (the doctor writes J06.9), else the category.
-  const listed = gunzipSync(readFileSync(ICD10_LIST_PATH)).toString('utf8').split('\n').map((l) => l.split(';')[0]!);
+  const listed = gunzipSync(readFileSync(ICD10_LIST_PATH))
+    .toString('utf8')
+    .split('\n')
+    .map((l) => l.split(';')[0]!);
   const chosen = listed.find((c) => c.startsWith(`${second}.`)) ?? second;
 
   // A code that is not in the ICD-10 list is refused and nothing is stored.
-  expect(await call('POST', `/appointments/${id}/complete`, visitDoctor, { diagnosisCode: 'A00.99' })).toMatchObject({ status: 422, body: { error: { code: 'invalid_icd10' } } });
+  expect(await call('POST', `/appointments/${id}/complete`, visitDoctor, { diagnosisCode: 'A00.99' })).toMatchObject({
+    status: 422,
+    body: { error: { code: 'invalid_icd10' } },
+  });
   expect(await call('POST', `/appointments/${id}/complete`, visitDoctor, { diagnosisCode: 'J06-9' })).toMatchObject({ status: 422 });
   expect(await engine.db.selectFrom('visit_diagnoses').selectAll().where('appointment_id', '=', id).executeTakeFirst()).toBeUndefined();
 
@@ -176,19 +258,38 @@ test('a visit completed with the doctor\'s ICD-10 code stores it on the visit an
   expect(done.status).toBe(202);
   expect(done.body.diagnosis.code).toBe(chosen);
   const stored = await engine.db.selectFrom('visit_diagnoses').selectAll().where('appointment_id', '=', id).executeTakeFirstOrThrow();
-  expect(stored).toMatchObject({ code: chosen, suggestion_id: suggested.body.suggestionId, in_top1: false, in_top3: true, clinic_id: clinic.clinicId, recorded_by: 'doctor-diag-1' });
-  await eventually(async () => (await engine.db.selectFrom('appointments').select('status').where('id', '=', id).executeTakeFirst())?.status === 'fulfilled', 30_000, 'fulfilled');
+  expect(stored).toMatchObject({
+    code: chosen,
+    suggestion_id: suggested.body.suggestionId,
+    in_top1: false,
+    in_top3: true,
+    clinic_id: clinic.clinicId,
+    recorded_by: 'doctor-diag-1',
+  });
+  await eventually(
+    async () =>
+      (await engine.db.selectFrom('appointments').select('status').where('id', '=', id).executeTakeFirst())?.status === 'fulfilled',
+    30_000,
+    'fulfilled',
+  );
 
   const fhir = await call('GET', `/patients/${patientId}/record?format=fhir`, visitDoctor);
   expect(fhir.status).toBe(200);
   const condition = (fhir.body.entry as Json[]).map((e) => e.resource).find((r) => r.resourceType === 'Condition');
   expect(condition).toMatchObject({
-    category: [{ coding: [{ code: 'encounter-diagnosis' }] }], code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10', code: chosen, display: stored.title }] },
-    subject: { reference: `Patient/${patientId}` }, evidence: [{ detail: [{ reference: `Appointment/${id}` }] }],
+    category: [{ coding: [{ code: 'encounter-diagnosis' }] }],
+    code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10', code: chosen, display: stored.title }] },
+    subject: { reference: `Patient/${patientId}` },
+    evidence: [{ detail: [{ reference: `Appointment/${id}` }] }],
   });
 
   const summary = await opsSummary(engine.db);
-  expect(summary.diagnosisSuggestions.byClinic.find((c) => c.clinicId === clinic.clinicId)).toMatchObject({ evaluated: 1, hit1: 0, hit3: 1, hit3Rate: 1 });
+  expect(summary.diagnosisSuggestions.byClinic.find((c) => c.clinicId === clinic.clinicId)).toMatchObject({
+    evaluated: 1,
+    hit1: 0,
+    hit3: 1,
+    hit3Rate: 1,
+  });
   const metrics = await engine.app.request('/metrics', { headers: { authorization: `Bearer ${await engine.token('ops')}` } });
   const text = await metrics.text();
   const code = (await engine.db.selectFrom('clinics').select('code').where('id', '=', clinic.clinicId).executeTakeFirstOrThrow()).code;

@@ -15,12 +15,16 @@ interface Service {
   volumes?: string[];
   entrypoint?: string[];
 }
-const compose = parse(readFileSync(path.join(__dirname, '../docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const compose = parse(readFileSync(path.join(__dirname, '../docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+};
 const ENGINE = ['api', 'worker-clinical', 'worker-cds', 'migrate'];
 
 describe('the production docker-compose.yml', () => {
   test('runs Postgres, Temporal on that Postgres, the Temporal UI, the API and both workers', () => {
-    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['postgres', 'temporal', 'temporal-ui', 'api', 'worker-clinical', 'worker-cds']));
+    expect(Object.keys(compose.services)).toEqual(
+      expect.arrayContaining(['postgres', 'temporal', 'temporal-ui', 'api', 'worker-clinical', 'worker-cds']),
+    );
     expect(compose.services.temporal!.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgres' });
     expect(compose.services.temporal!.depends_on).toMatchObject({ postgres: { condition: 'service_healthy' } });
   });
@@ -49,13 +53,29 @@ describe('the production docker-compose.yml', () => {
 
   test('runs Temporal with the schema steps, config and settings of TEMPORAL_MODE=server (which CI tests)', () => {
     const { temporal, 'temporal-schema': schema, 'temporal-setup': setup } = compose.services;
-    expect(temporal!.volumes).toEqual(expect.arrayContaining([expect.stringMatching(/^\.\/docker\/temporal-server\.yaml:/), expect.stringMatching(/^\.\/docker\/temporal-dynamic-config\.yaml:/)]));
+    expect(temporal!.volumes).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\.\/docker\/temporal-server\.yaml:/),
+        expect.stringMatching(/^\.\/docker\/temporal-dynamic-config\.yaml:/),
+      ]),
+    );
     expect(temporal!.entrypoint!.join(' ')).toContain('temporal-server --root /etc/clinical --config temporal --env clinical');
     expect(temporal!.depends_on).toMatchObject({ 'temporal-schema': { condition: 'service_completed_successfully' } });
     const { NUM_HISTORY_SHARDS, SQL_MAX_CONNS, SQL_VIS_MAX_CONNS } = SERVER_SETTINGS;
-    expect(temporal!.environment).toMatchObject({ NUM_HISTORY_SHARDS: Number(NUM_HISTORY_SHARDS), SQL_MAX_CONNS: Number(SQL_MAX_CONNS), SQL_VIS_MAX_CONNS: Number(SQL_VIS_MAX_CONNS) });
+    expect(temporal!.environment).toMatchObject({
+      NUM_HISTORY_SHARDS: Number(NUM_HISTORY_SHARDS),
+      SQL_MAX_CONNS: Number(SQL_MAX_CONNS),
+      SQL_VIS_MAX_CONNS: Number(SQL_VIS_MAX_CONNS),
+    });
     const steps = schema!.command!.join(' ');
-    for (const step of ['create-database', 'setup-schema -v 0.0', 'update-schema -d /etc/temporal/schema/postgresql/v12/', 'temporal:temporal', 'temporal_visibility:visibility']) expect(steps).toContain(step);
+    for (const step of [
+      'create-database',
+      'setup-schema -v 0.0',
+      'update-schema -d /etc/temporal/schema/postgresql/v12/',
+      'temporal:temporal',
+      'temporal_visibility:visibility',
+    ])
+      expect(steps).toContain(step);
     const registration = setup!.command!.join(' ');
     expect(registration).toContain(`namespace create --namespace default --retention ${SERVER_SETTINGS.retentionDays * 24}h`);
     for (const key of ENGINE_SEARCH_ATTRIBUTES) {

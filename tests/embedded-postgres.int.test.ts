@@ -15,8 +15,11 @@ describe('embedded Postgres across restarts', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('keeps its rows and a private data folder after a stop and a start', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'tests/embedded-postgres-restart.ts'), dir], { cwd: PROJECT_ROOT })
-      .catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', path.join(PROJECT_ROOT, 'tests/embedded-postgres-restart.ts'), dir],
+      { cwd: PROJECT_ROOT },
+    ).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
     const outcome = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
     expect(outcome).toEqual({ rows: [{ note: 'first run' }], dataDirMode: expect.stringMatching(/^7[05]0$/) });
   }, 120_000);

@@ -37,7 +37,13 @@ export const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) Z /.tes
 export const argvOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 export const jwtPayload = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Json;
 
-export const CHILD_MARKERS = { clinical: 'workers/clinical.ts', cds: 'workers/cds.ts', api: 'api/server.ts', temporal: 'start-dev', postgres: 'native/bin/postgres' } as const;
+export const CHILD_MARKERS = {
+  clinical: 'workers/clinical.ts',
+  cds: 'workers/cds.ts',
+  api: 'api/server.ts',
+  temporal: 'start-dev',
+  postgres: 'native/bin/postgres',
+} as const;
 
 export interface EngineProcess {
   child: ChildProcess;
@@ -61,29 +67,66 @@ export interface EngineProcess {
 }
 
 /** Starts `npm start` (node local-stack/start.ts) with its own DATA_DIR and ports; resolves once the banner printed. */
-export async function startEngineProcess(opts: { dataDir?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<EngineProcess> {
+export async function startEngineProcess(
+  opts: { dataDir?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<EngineProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'clinical-engine-'));
   const ports = { pg: await freePort(), temporal: await freePort(), ui: await freePort(), api: await freePort(), mllp: await freePort() };
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', DATA_DIR: dataDir,
-    EMBEDDED_PG_PORT: String(ports.pg), TEMPORAL_DEV_PORT: String(ports.temporal), TEMPORAL_UI_PORT: String(ports.ui), API_PORT: String(ports.api),
-    MLLP_PORT: String(ports.mllp), ...opts.env };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'info',
+    DATA_DIR: dataDir,
+    EMBEDDED_PG_PORT: String(ports.pg),
+    TEMPORAL_DEV_PORT: String(ports.temporal),
+    TEMPORAL_UI_PORT: String(ports.ui),
+    API_PORT: String(ports.api),
+    MLLP_PORT: String(ports.mllp),
+    ...opts.env,
+  };
   // A test run's own stack and secrets are not this engine's.
-  for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'AUTH_SECRET', 'PAYLOAD_KEY', 'CDS_DIGEST_SECRET', 'CLINICAL_TASK_QUEUE', 'WORKFLOW_BUNDLE_PATH', 'TEST_DATA_DIR']) {
+  for (const key of [
+    'DATABASE_URL',
+    'TEMPORAL_ADDRESS',
+    'AUTH_SECRET',
+    'PAYLOAD_KEY',
+    'CDS_DIGEST_SECRET',
+    'CLINICAL_TASK_QUEUE',
+    'WORKFLOW_BUNDLE_PATH',
+    'TEST_DATA_DIR',
+  ]) {
     if (!opts.env || !(key in opts.env)) delete env[key];
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local-stack/start.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local-stack/start.ts'], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   const running = () => child.exitCode === null && child.signalCode === null;
   const deadline = Date.now() + (opts.timeoutMs ?? 240_000);
   while (!output.includes('is up')) {
     if (!running()) throw new Error(`npm start exited (${child.exitCode ?? child.signalCode}):\n${output}`);
-    if (Date.now() > deadline) { child.kill('SIGTERM'); throw new Error(`npm start printed no banner in time:\n${output}`); }
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new Error(`npm start printed no banner in time:\n${output}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   // The banner waits for the API only; the workers build their bundle and start the demo's processes after it.
-  const logOf = (name: string) => { try { return readFileSync(path.join(dataDir, 'logs', `${name}.log`), 'utf8'); } catch { return ''; } };
+  const logOf = (name: string) => {
+    try {
+      return readFileSync(path.join(dataDir, 'logs', `${name}.log`), 'utf8');
+    } catch {
+      return '';
+    }
+  };
   // A fresh demo city logs its lab orders started; on data kept from an earlier run nothing is logged, so 10 s after ready will do.
   const workersDeadline = Date.now() + 180_000;
   let readySince = 0;
@@ -91,13 +134,19 @@ export async function startEngineProcess(opts: { dataDir?: string; env?: NodeJS.
     const clinical = logOf('worker-clinical');
     const ready = clinical.includes('"msg":"worker started"') && logOf('worker-cds').includes('"msg":"worker started"');
     readySince = ready ? readySince || Date.now() : 0;
-    if (ready && (env.DEMO_LAB_ORDERS === 'off' || /demo lab orders (not )?started/.test(clinical) || Date.now() - readySince > 10_000)) break;
+    if (ready && (env.DEMO_LAB_ORDERS === 'off' || /demo lab orders (not )?started/.test(clinical) || Date.now() - readySince > 10_000))
+      break;
     await new Promise((r) => setTimeout(r, 300));
   }
   const tokens = JSON.parse(readFileSync(path.join(dataDir, 'demo-tokens.json'), 'utf8')) as Record<string, string>;
   const adopted: Array<() => void> = [];
   return {
-    child, dataDir, ports, tokens, running, adopted,
+    child,
+    dataDir,
+    ports,
+    tokens,
+    running,
+    adopted,
     apiUrl: `http://127.0.0.1:${ports.api}`,
     databaseUrl: `postgres://clinical:clinical@127.0.0.1:${ports.pg}/clinical`,
     temporalAddress: `127.0.0.1:${ports.temporal}`,
@@ -108,10 +157,17 @@ export async function startEngineProcess(opts: { dataDir?: string; env?: NodeJS.
       let code: number | null = child.exitCode;
       if (running()) {
         child.kill('SIGTERM');
-        code = await new Promise<number | null>((resolve) => { child.once('exit', (c) => resolve(c)); setTimeout(() => resolve(null), 60_000).unref(); });
+        code = await new Promise<number | null>((resolve) => {
+          child.once('exit', (c) => resolve(c));
+          setTimeout(() => resolve(null), 60_000).unref();
+        });
       }
       for (const cleanup of adopted.splice(0)) {
-        try { cleanup(); } catch { /* already gone */ }
+        try {
+          cleanup();
+        } catch {
+          /* already gone */
+        }
       }
       if (!stopOpts.keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
       return code;

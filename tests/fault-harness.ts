@@ -24,7 +24,12 @@ export async function faultRun(engine: EngineProcess, name: keyof typeof SCENARI
 /** Outcomes only (no timings): nothing lost, doubled or left pending, every invariant holds, the load did real work. */
 export function expectNothingLostOrDoubled(r: FaultResult): void {
   const left = Object.fromEntries(Object.entries(r.left).filter(([, n]) => n > 0));
-  expect({ violations: r.violations, lost: r.lost, duplicated: r.duplicated, left }).toEqual({ violations: [], lost: 0, duplicated: 0, left: {} });
+  expect({ violations: r.violations, lost: r.lost, duplicated: r.duplicated, left }).toEqual({
+    violations: [],
+    lost: 0,
+    duplicated: 0,
+    left: {},
+  });
   expect(r.rows.appointments!.answered).toBeGreaterThan(0);
   expect(r.rows.lab_orders!.answered).toBeGreaterThan(0);
   for (const kind of Object.values(r.rows)) expect(kind.rows).toBeLessThanOrEqual(kind.keys);

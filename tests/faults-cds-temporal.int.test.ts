@@ -8,8 +8,12 @@ import { expectNothingLostOrDoubled, faultRun } from './fault-harness';
 
 describe('faults: the CDS worker and the Temporal server away mid-load', () => {
   let engine: EngineProcess | undefined;
-  beforeAll(async () => { engine = await startEngineProcess(); }, 300_000);
-  afterAll(async () => { await engine?.stop(); }, 120_000);
+  beforeAll(async () => {
+    engine = await startEngineProcess();
+  }, 300_000);
+  afterAll(async () => {
+    await engine?.stop();
+  }, 120_000);
 
   test('with the CDS worker stopped for 30 s, lab orders wait and then finish with their cards', async () => {
     const r = await faultRun(engine!, 'cds-stop', 30_000);

@@ -30,11 +30,18 @@ const title = 'faults: the data disk full mid-load' + (dataDir ? '' : ' (skipped
 
 maybe(title, () => {
   let engine: EngineProcess | undefined;
-  beforeAll(async () => { engine = await startEngineProcess({ dataDir }); }, 300_000);
+  beforeAll(async () => {
+    engine = await startEngineProcess({ dataDir });
+  }, 300_000);
   afterAll(async () => {
     await engine?.stop();
     for (let i = 0; i < 30; i++) {
-      try { execFileSync('umount', [dataDir!], { stdio: 'ignore' }); break; } catch { await new Promise((r) => setTimeout(r, 1000)); }
+      try {
+        execFileSync('umount', [dataDir!], { stdio: 'ignore' });
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 1000));
+      }
     }
     rmSync(dataDir!, { recursive: true, force: true });
   }, 120_000);

@@ -8,8 +8,12 @@ import { expectNothingLostOrDoubled, faultRun } from './fault-harness';
 
 describe('faults: Postgres away mid-load', () => {
   let engine: EngineProcess | undefined;
-  beforeAll(async () => { engine = await startEngineProcess(); }, 300_000);
-  afterAll(async () => { await engine?.stop(); }, 120_000);
+  beforeAll(async () => {
+    engine = await startEngineProcess();
+  }, 300_000);
+  afterAll(async () => {
+    await engine?.stop();
+  }, 120_000);
 
   test('Postgres stopped for 30 s: 503 unavailable meanwhile, every process completes once it returns', async () => {
     const r = await faultRun(engine!, 'postgres-stop', 30_000);

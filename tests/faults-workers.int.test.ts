@@ -8,8 +8,12 @@ import { expectNothingLostOrDoubled, faultRun } from './fault-harness';
 
 describe('faults: a worker and the API killed mid-load', () => {
   let engine: EngineProcess | undefined;
-  beforeAll(async () => { engine = await startEngineProcess(); }, 300_000);
-  afterAll(async () => { await engine?.stop(); }, 120_000);
+  beforeAll(async () => {
+    engine = await startEngineProcess();
+  }, 300_000);
+  afterAll(async () => {
+    await engine?.stop();
+  }, 120_000);
 
   test('the clinical worker SIGKILLed mid-load is restarted and every process carries on', async () => {
     const before = engine!.workerStarts('worker-clinical');

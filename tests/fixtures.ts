@@ -18,36 +18,81 @@ export interface TestClinic {
 export async function makeClinic(db: Db, opts: { timeZone?: string; policy?: Partial<BookingPolicy> } = {}): Promise<TestClinic> {
   const clinicId = randomUUID();
   const specialty = `cardiology-${clinicId.slice(0, 8)}`;
-  await db.insertInto('clinics').values({ id: clinicId, code: `T-${clinicId.slice(0, 8)}`, name: 'Test clinic', address: 'Test street 1', time_zone: opts.timeZone ?? 'Europe/Moscow', rollout_stage: 'live' }).execute();
-  const [p1, p2] = await db.insertInto('practitioners').values([
-    { clinic_id: clinicId, full_name: 'Dr Test', specialty },
-    { clinic_id: clinicId, full_name: 'Dr Other', specialty: `neurology-${clinicId.slice(0, 8)}` },
-  ]).returning('id').execute();
+  await db
+    .insertInto('clinics')
+    .values({
+      id: clinicId,
+      code: `T-${clinicId.slice(0, 8)}`,
+      name: 'Test clinic',
+      address: 'Test street 1',
+      time_zone: opts.timeZone ?? 'Europe/Moscow',
+      rollout_stage: 'live',
+    })
+    .execute();
+  const [p1, p2] = await db
+    .insertInto('practitioners')
+    .values([
+      { clinic_id: clinicId, full_name: 'Dr Test', specialty },
+      { clinic_id: clinicId, full_name: 'Dr Other', specialty: `neurology-${clinicId.slice(0, 8)}` },
+    ])
+    .returning('id')
+    .execute();
   const p = { ...DEFAULT_BOOKING_POLICY, ...opts.policy };
-  await db.insertInto('booking_policies').values({
-    clinic_id: clinicId, horizon_days: p.horizonDays, max_active_per_specialty: p.maxActivePerSpecialty, hold_seconds: p.holdSeconds,
-    offer_hold_seconds: p.offerHoldSeconds, reminder_lead_seconds: p.reminderLeadSeconds, no_show_grace_seconds: p.noShowGraceSeconds,
-  }).execute();
+  await db
+    .insertInto('booking_policies')
+    .values({
+      clinic_id: clinicId,
+      horizon_days: p.horizonDays,
+      max_active_per_specialty: p.maxActivePerSpecialty,
+      hold_seconds: p.holdSeconds,
+      offer_hold_seconds: p.offerHoldSeconds,
+      reminder_lead_seconds: p.reminderLeadSeconds,
+      no_show_grace_seconds: p.noShowGraceSeconds,
+    })
+    .execute();
   return { clinicId, practitionerId: p1!.id, otherPractitionerId: p2!.id, specialty };
 }
 
 export async function makePatient(db: Db): Promise<string> {
-  const row = await db.insertInto('patients').values({ full_name: 'Test Patient', birth_date: '1970-05-05', sex: 'female', phone: null, home_clinic_id: null }).returning('id').executeTakeFirstOrThrow();
+  const row = await db
+    .insertInto('patients')
+    .values({ full_name: 'Test Patient', birth_date: '1970-05-05', sex: 'female', phone: null, home_clinic_id: null })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return row.id;
 }
 
 /** A slot of `minutes` starting at `startsAt` (a Date, or seconds from now). */
-export async function makeSlot(db: Db, clinic: TestClinic, startsAt: Date | number, minutes = 20, practitionerId = clinic.practitionerId): Promise<{ id: string; startsAt: Date; endsAt: Date }> {
+export async function makeSlot(
+  db: Db,
+  clinic: TestClinic,
+  startsAt: Date | number,
+  minutes = 20,
+  practitionerId = clinic.practitionerId,
+): Promise<{ id: string; startsAt: Date; endsAt: Date }> {
   const start = typeof startsAt === 'number' ? new Date(Date.now() + startsAt * 1000) : startsAt;
   const end = new Date(start.getTime() + minutes * 60_000);
-  const row = await db.insertInto('slots').values({ practitioner_id: practitionerId, clinic_id: clinic.clinicId, starts_at: start, ends_at: end }).returning('id').executeTakeFirstOrThrow();
+  const row = await db
+    .insertInto('slots')
+    .values({ practitioner_id: practitionerId, clinic_id: clinic.clinicId, starts_at: start, ends_at: end })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return { id: row.id, startsAt: start, endsAt: end };
 }
 
 /** A slot lasting `seconds` (for visits that must end within a test). */
 export async function makeShortSlot(db: Db, clinic: TestClinic, startsInSeconds: number, seconds: number) {
   const start = new Date(Date.now() + startsInSeconds * 1000);
-  const row = await db.insertInto('slots').values({ practitioner_id: clinic.practitionerId, clinic_id: clinic.clinicId, starts_at: start, ends_at: new Date(start.getTime() + seconds * 1000) }).returning('id').executeTakeFirstOrThrow();
+  const row = await db
+    .insertInto('slots')
+    .values({
+      practitioner_id: clinic.practitionerId,
+      clinic_id: clinic.clinicId,
+      starts_at: start,
+      ends_at: new Date(start.getTime() + seconds * 1000),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return { id: row.id, startsAt: start };
 }
 

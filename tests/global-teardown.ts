@@ -6,7 +6,10 @@ export default async function globalTeardown(): Promise<void> {
   if (!child || child.exitCode !== null) return;
   await new Promise<void>((resolve) => {
     const force = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('exit', () => { clearTimeout(force); resolve(); });
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
     child.kill('SIGTERM');
   });
 }

@@ -45,7 +45,11 @@ async function temporalProxy() {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(port), host);
-    for (const s of [client, upstream]) { sockets.add(s); s.on('error', () => undefined); s.on('close', () => sockets.delete(s)); }
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
     client.pipe(upstream).pipe(client);
   });
   const listen = (p: number) => new Promise<void>((r) => server.listen(p, '127.0.0.1', r));
@@ -53,9 +57,18 @@ async function temporalProxy() {
   const proxyPort = (server.address() as net.AddressInfo).port;
   return {
     address: `127.0.0.1:${proxyPort}`,
-    cut: () => new Promise<void>((r) => { server.close(() => r()); for (const s of sockets) s.destroy(); }),
-    restore: async () => { if (!server.listening) await listen(proxyPort); },
-    async close() { for (const s of sockets) s.destroy(); if (server.listening) await new Promise((r) => server.close(r)); },
+    cut: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        for (const s of sockets) s.destroy();
+      }),
+    restore: async () => {
+      if (!server.listening) await listen(proxyPort);
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      if (server.listening) await new Promise((r) => server.close(r));
+    },
   };
 }
 
@@ -72,7 +85,10 @@ describe('/health', () => {
     const stale = await get(app, '/health');
     expect(stale.status).toBe(503);
     expect(stale.body).toMatchObject({
-      status: 'degraded', degraded: ['worker-cds'], postgres: { up: true }, temporal: { up: true },
+      status: 'degraded',
+      degraded: ['worker-cds'],
+      postgres: { up: true },
+      temporal: { up: true },
       workers: { 'worker-clinical': { up: true }, 'worker-cds': { up: false } },
     });
     expect(stale.body.workers['worker-cds'].lastBeatSecondsAgo).toBeGreaterThanOrEqual(59);
@@ -80,7 +96,11 @@ describe('/health', () => {
     rmSync(clinical);
     writeFileSync(cds, 'now');
     const missing = await get(app, '/health');
-    expect(missing.body).toMatchObject({ status: 'degraded', degraded: ['worker-clinical'], workers: { 'worker-clinical': { up: false, lastBeatSecondsAgo: null }, 'worker-cds': { up: true } } });
+    expect(missing.body).toMatchObject({
+      status: 'degraded',
+      degraded: ['worker-clinical'],
+      workers: { 'worker-clinical': { up: false, lastBeatSecondsAgo: null }, 'worker-cds': { up: true } },
+    });
 
     writeFileSync(clinical, 'now');
     const ok = await get(app, '/health');
@@ -116,7 +136,10 @@ describe('Postgres unreachable', () => {
 
   test('a Postgres that accepts and never answers: 503 once the connect timeout passes, not a hang', async () => {
     const silent: net.Socket[] = [];
-    const server = net.createServer((s) => { silent.push(s); s.on('error', () => undefined); });
+    const server = net.createServer((s) => {
+      silent.push(s);
+      s.on('error', () => undefined);
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const db = createDb(`postgres://clinical:clinical@127.0.0.1:${(server.address() as net.AddressInfo).port}/clinical`, 2);
     try {
@@ -145,9 +168,14 @@ describe('Temporal unreachable', () => {
       expect(health.status).toBe(503);
       expect(health.body).toMatchObject({ status: 'degraded', degraded: ['temporal'], postgres: { up: true }, temporal: { up: false } });
 
-      const started = await app.request('/ops/self-test', { method: 'POST', headers: { authorization: `Bearer ${await engine.token('ops')}` } });
+      const started = await app.request('/ops/self-test', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await engine.token('ops')}` },
+      });
       expect(started.status).toBe(503);
-      expect(await started.json()).toEqual({ error: { code: 'unavailable', message: expect.stringContaining('process engine is unavailable') } });
+      expect(await started.json()).toEqual({
+        error: { code: 'unavailable', message: expect.stringContaining('process engine is unavailable') },
+      });
     } finally {
       await proxy.close();
       await connection.close();
@@ -155,15 +183,25 @@ describe('Temporal unreachable', () => {
   }, 120_000);
 });
 
-describe('a worker\'s health file', () => {
-  test('stops being touched when the worker\'s connection to Temporal is cut, and is touched again when it returns', async () => {
+describe("a worker's health file", () => {
+  test("stops being touched when the worker's connection to Temporal is cut, and is touched again when it returns", async () => {
     const proxy = await temporalProxy();
     const connection = await NativeConnection.connect({ address: proxy.address });
-    const worker = await Worker.create({ connection, taskQueue: `health-${randomUUID().slice(0, 8)}`, activities: { noop: async () => undefined } });
+    const worker = await Worker.create({
+      connection,
+      taskQueue: `health-${randomUUID().slice(0, 8)}`,
+      activities: { noop: async () => undefined },
+    });
     const running = worker.run();
     const file = path.join(dir, 'beat.health');
     const beat = startHealthBeat({ file, worker, connection, intervalMs: 200, deadlineMs: 500 });
-    const mtime = () => { try { return statSync(file).mtimeMs; } catch { return 0; } };
+    const mtime = () => {
+      try {
+        return statSync(file).mtimeMs;
+      } catch {
+        return 0;
+      }
+    };
     const fresh = () => Date.now() - mtime() < 1000;
     try {
       await eventually(async () => fresh(), 20_000, 'the first beats');

@@ -37,7 +37,9 @@ export interface TestEngine {
  * Each engine gets its own clinical task queue, so a test file's workflows run on its own worker
  * and never wait on another file's worker that has already stopped.
  */
-export async function startTestEngine(opts: { clinicalTaskQueue?: string; clinicalWorker?: boolean; configOverrides?: Record<string, string> } = {}): Promise<TestEngine> {
+export async function startTestEngine(
+  opts: { clinicalTaskQueue?: string; clinicalWorker?: boolean; configOverrides?: Record<string, string> } = {},
+): Promise<TestEngine> {
   quietRuntime();
   // The cds worker's scoring endpoint on a free port, as npm start runs it: CDS Hooks calls take the fast path.
   const config = testConfig({
@@ -58,11 +60,17 @@ export async function startTestEngine(opts: { clinicalTaskQueue?: string; clinic
   }
   const running = workers.map((w) => w.run());
   // The clinical worker drains the outbox beside its workflows, as npm start runs it.
-  const relay: OutboxRelay | undefined = opts.clinicalWorker === false ? undefined
-    : startWorkerRelay({ connection, config, db, databaseUrl: config.DATABASE_URL!, logger: createLogger('test', 'silent') });
+  const relay: OutboxRelay | undefined =
+    opts.clinicalWorker === false
+      ? undefined
+      : startWorkerRelay({ connection, config, db, databaseUrl: config.DATABASE_URL!, logger: createLogger('test', 'silent') });
   const app = createApp({ config, db, temporal: client, logger: createLogger('test', 'silent') });
   return {
-    config, db, client, registry, app,
+    config,
+    db,
+    client,
+    registry,
+    app,
     token: (role, extra = {}) => mintToken(config.AUTH_SECRET, { id: `test-${role}`, role, ...extra }),
     async stop() {
       await relay?.stop();
@@ -96,7 +104,11 @@ function quietRuntime() {
 }
 
 /** Polls until check() returns a value (not undefined/false), or fails after timeoutMs. */
-export async function eventually<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false | null>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

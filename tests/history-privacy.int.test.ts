@@ -17,7 +17,10 @@ beforeAll(async () => {
   // The CDS Hooks call takes its workflow path here (the fallback; the fast path writes no history): that history is checked.
   engine = await startTestEngine({ configOverrides: { CDS_INFERENCE_PORT: '0' } });
   // A client with no codec and no converter of ours: histories come back as the server holds them.
-  raw = new Client({ connection: await Connection.connect({ address: temporalAddress(engine.config) }), namespace: engine.config.TEMPORAL_NAMESPACE });
+  raw = new Client({
+    connection: await Connection.connect({ address: temporalAddress(engine.config) }),
+    namespace: engine.config.TEMPORAL_NAMESPACE,
+  });
 });
 afterAll(async () => {
   await raw.connection.close();
@@ -31,7 +34,13 @@ const GLUCOSE = 7.431;
 const BMI = 36.17;
 
 const obs = (loinc: string, value: number, unit: string) => ({
-  resource: { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: loinc }] }, valueQuantity: { value, unit }, effectiveDateTime: new Date(Date.now() - 2 * 86_400_000).toISOString() },
+  resource: {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: loinc }] },
+    valueQuantity: { value, unit },
+    effectiveDateTime: new Date(Date.now() - 2 * 86_400_000).toISOString(),
+  },
 });
 const bundle = (entry: unknown[]) => ({ resourceType: 'Bundle', type: 'searchset', entry });
 
@@ -59,35 +68,78 @@ async function decrypted(value: unknown, out: string[] = []): Promise<string[]> 
 }
 
 test('histories on the Temporal server hold no patient name, birth date or result value, only ciphertext', async () => {
-  const patient = await engine.db.insertInto('patients')
-    .values({ full_name: `${NAME.given} ${NAME.family}`, birth_date: BIRTH_DATE, sex: 'female', phone: '+7 900 555 01 23', home_clinic_id: null })
-    .returning('id').executeTakeFirstOrThrow();
+  const patient = await engine.db
+    .insertInto('patients')
+    .values({
+      full_name: `${NAME.given} ${NAME.family}`,
+      birth_date: BIRTH_DATE,
+      sex: 'female',
+      phone: '+7 900 555 01 23',
+      home_clinic_id: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   const clinic = await makeClinic(engine.db);
   const slot = await makeSlot(engine.db, clinic, daysFromNow(6));
-  const init = jsonRequest('POST', await engine.token('registrar', { clinicIds: [clinic.clinicId] }), { slotId: slot.id, patientId: patient.id });
+  const init = jsonRequest('POST', await engine.token('registrar', { clinicIds: [clinic.clinicId] }), {
+    slotId: slot.id,
+    patientId: patient.id,
+  });
   (init.headers as Record<string, string>)['idempotency-key'] = `privacy-${randomUUID()}`;
   const booked = await engine.app.request('/appointments', init);
   expect(booked.status).toBe(201);
   const { id: appointmentId } = (await booked.json()) as { id: string };
 
   const hookInstance = randomUUID();
-  const cds = await engine.app.request('/cds-services/diabetes-progression', jsonRequest('POST', await engine.token('doctor'), {
-    hook: 'patient-view', hookInstance, context: { userId: 'Practitioner/dr-1', patientId: 'ehr-privacy-1' },
-    prefetch: {
-      patient: { resourceType: 'Patient', id: 'ehr-privacy-1', gender: 'female', birthDate: BIRTH_DATE, name: [{ given: [NAME.given], family: NAME.family }] },
-      labs: bundle([obs('2093-3', 5.83, 'mmol/L'), obs('13457-7', 3.27, 'mmol/L'), obs('2085-9', 1.09, 'mmol/L'), obs('2571-8', 2.71, 'mmol/L'), obs('2345-7', GLUCOSE, 'mmol/L'), obs('2160-0', 97.3, 'umol/L')]),
-      vitals: bundle([obs('39156-5', BMI, 'kg/m2'), obs('8480-6', 147, 'mm[Hg]'), obs('8462-4', 93, 'mm[Hg]')]),
-    },
-  }));
+  const cds = await engine.app.request(
+    '/cds-services/diabetes-progression',
+    jsonRequest('POST', await engine.token('doctor'), {
+      hook: 'patient-view',
+      hookInstance,
+      context: { userId: 'Practitioner/dr-1', patientId: 'ehr-privacy-1' },
+      prefetch: {
+        patient: {
+          resourceType: 'Patient',
+          id: 'ehr-privacy-1',
+          gender: 'female',
+          birthDate: BIRTH_DATE,
+          name: [{ given: [NAME.given], family: NAME.family }],
+        },
+        labs: bundle([
+          obs('2093-3', 5.83, 'mmol/L'),
+          obs('13457-7', 3.27, 'mmol/L'),
+          obs('2085-9', 1.09, 'mmol/L'),
+          obs('2571-8', 2.71, 'mmol/L'),
+          obs('2345-7', GLUCOSE, 'mmol/L'),
+          obs('2160-0', 97.3, 'umol/L'),
+        ]),
+        vitals: bundle([obs('39156-5', BMI, 'kg/m2'), obs('8480-6', 147, 'mm[Hg]'), obs('8462-4', 93, 'mm[Hg]')]),
+      },
+    }),
+  );
   expect(cds.status).toBe(200);
-  const assessments = await engine.db.selectFrom('cds_assessments').select('request_key').where('request_key', 'like', `cds-${hookInstance}-%`).execute();
+  const assessments = await engine.db
+    .selectFrom('cds_assessments')
+    .select('request_key')
+    .where('request_key', 'like', `cds-${hookInstance}-%`)
+    .execute();
   expect(assessments).toHaveLength(1);
 
   for (const workflowId of [`booking-${appointmentId}`, assessments[0]!.request_key]) {
     const history = await raw.workflow.getHandle(workflowId).fetchHistory();
     const plain = haystack(history).join('\n');
     expect(plain).toContain(ENCRYPTED_ENCODING);
-    for (const secret of [NAME.given, NAME.family, BIRTH_DATE, '19.07.1931', String(GLUCOSE), String(GLUCOSE * 18), String(BMI), '97.3', '+7 900 555']) {
+    for (const secret of [
+      NAME.given,
+      NAME.family,
+      BIRTH_DATE,
+      '19.07.1931',
+      String(GLUCOSE),
+      String(GLUCOSE * 18),
+      String(BMI),
+      '97.3',
+      '+7 900 555',
+    ]) {
       expect([workflowId, secret, plain.includes(secret)]).toEqual([workflowId, secret, false]);
     }
     // With the key the same history reads: the booking's slot, the assessment's result values.

@@ -11,8 +11,12 @@ import { makeClinic, makePatient } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, testConfig, type TestEngine } from './helpers';
 
 let engine: TestEngine;
-beforeAll(async () => { engine = await startTestEngine(); });
-afterAll(async () => { await engine.stop(); });
+beforeAll(async () => {
+  engine = await startTestEngine();
+});
+afterAll(async () => {
+  await engine.stop();
+});
 
 type Json = Record<string, any>;
 const SQL_TEXT = "'; DROP TABLE patients; --";
@@ -35,7 +39,12 @@ describe('request bodies', () => {
 
   test('HL7 messages may be up to 1 MiB: a 600 KiB message reaches the parser (not 413), a 2 MiB one does not', async () => {
     const lab = await engine.token('lab');
-    const send = (bytes: number) => engine.app.request('/lab-results/hl7v2', { method: 'POST', headers: { authorization: `Bearer ${lab}`, 'content-type': 'text/plain' }, body: `MSH|^~\\&|X\r${'OBX|'.padEnd(bytes, 'x')}` });
+    const send = (bytes: number) =>
+      engine.app.request('/lab-results/hl7v2', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${lab}`, 'content-type': 'text/plain' },
+        body: `MSH|^~\\&|X\r${'OBX|'.padEnd(bytes, 'x')}`,
+      });
     const medium = await send(600 * 1024);
     expect(medium.status).not.toBe(413);
     expect(medium.status).toBeLessThan(500);
@@ -48,9 +57,20 @@ describe('request bodies', () => {
     const clinic = await makeClinic(engine.db);
     const patientId = await makePatient(engine.db);
     const doctor = await engine.token('doctor', { practitionerId: clinic.otherPractitionerId });
-    const res = await call('POST', '/referrals', doctor, {
-      patientId, referringPractitionerId: clinic.otherPractitionerId, specialty: clinic.specialty, reason: 'chest pain', icd10: 'I20.8', isAdmin: true,
-    }, { 'idempotency-key': `unknown-${randomUUID()}` });
+    const res = await call(
+      'POST',
+      '/referrals',
+      doctor,
+      {
+        patientId,
+        referringPractitionerId: clinic.otherPractitionerId,
+        specialty: clinic.specialty,
+        reason: 'chest pain',
+        icd10: 'I20.8',
+        isAdmin: true,
+      },
+      { 'idempotency-key': `unknown-${randomUUID()}` },
+    );
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('validation_failed');
     expect(res.body.error.details).toEqual([{ path: 'isAdmin', message: 'Unknown field "isAdmin".' }]);
@@ -58,7 +78,9 @@ describe('request bodies', () => {
   });
 
   test('nested unknown fields are refused too (a lab result line)', async () => {
-    const lab = await call('POST', `/lab-orders/${randomUUID()}/results`, await engine.token('lab'), { results: [{ loinc: '2345-7', value: 5, unit: 'mmol/L', sneaky: 1 }] });
+    const lab = await call('POST', `/lab-orders/${randomUUID()}/results`, await engine.token('lab'), {
+      results: [{ loinc: '2345-7', value: 5, unit: 'mmol/L', sneaky: 1 }],
+    });
     expect(lab.status).toBe(400);
     expect(lab.body.error.details).toEqual([{ path: 'results.0.sneaky', message: 'Unknown field "sneaky".' }]);
   });
@@ -67,7 +89,9 @@ describe('request bodies', () => {
 describe('numbers a process cannot take', () => {
   test('an onboarding policy with durations beyond a year is refused (a timer that long failed the workflow task, and its queries then 500ed)', async () => {
     const clinic = await makeClinic(engine.db);
-    const res = await call('POST', `/onboarding/${clinic.clinicId}/start`, await engine.token('admin'), { policy: { taskDeadlineSeconds: { preparation: 1e300 }, pilotPeriodSeconds: 1e300 } });
+    const res = await call('POST', `/onboarding/${clinic.clinicId}/start`, await engine.token('admin'), {
+      policy: { taskDeadlineSeconds: { preparation: 1e300 }, pilotPeriodSeconds: 1e300 },
+    });
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.body.error.details)).toContain('policy.taskDeadlineSeconds.preparation');
     const get = await call('GET', `/onboarding/${clinic.clinicId}`, await engine.token('admin'));
@@ -80,9 +104,19 @@ describe('text that looks like SQL or script', () => {
     const clinic = await makeClinic(engine.db);
     const patientId = await makePatient(engine.db);
     const doctor = await engine.token('doctor', { practitionerId: clinic.otherPractitionerId });
-    const created = await call('POST', '/referrals', doctor, {
-      patientId, referringPractitionerId: clinic.otherPractitionerId, specialty: clinic.specialty, reason: `${SQL_TEXT} ${SCRIPT_TEXT}`, icd10: 'I20.8',
-    }, { 'idempotency-key': `sql-${randomUUID()}` });
+    const created = await call(
+      'POST',
+      '/referrals',
+      doctor,
+      {
+        patientId,
+        referringPractitionerId: clinic.otherPractitionerId,
+        specialty: clinic.specialty,
+        reason: `${SQL_TEXT} ${SCRIPT_TEXT}`,
+        icd10: 'I20.8',
+      },
+      { 'idempotency-key': `sql-${randomUUID()}` },
+    );
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     const read = await call('GET', `/referrals/${id}`, doctor);
@@ -90,14 +124,26 @@ describe('text that looks like SQL or script', () => {
     expect(read.body.reason).toBe(`${SQL_TEXT} ${SCRIPT_TEXT}`);
 
     // The cancel reason goes through the process and its activity into the row, verbatim.
-    await eventually(async () => (await engine.db.selectFrom('referrals').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status !== 'created' || undefined, 30_000, 'referral offered');
+    await eventually(
+      async () =>
+        (await engine.db.selectFrom('referrals').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status !== 'created' ||
+        undefined,
+      30_000,
+      'referral offered',
+    );
     const cancelled = await call('POST', `/referrals/${id}/cancel`, doctor, { reason: SCRIPT_TEXT + SQL_TEXT });
     expect(cancelled.status).toBe(200);
-    const row = await engine.db.selectFrom('referrals').select(['reason', 'cancel_reason', 'status']).where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await engine.db
+      .selectFrom('referrals')
+      .select(['reason', 'cancel_reason', 'status'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ reason: `${SQL_TEXT} ${SCRIPT_TEXT}`, cancel_reason: SCRIPT_TEXT + SQL_TEXT, status: 'cancelled' });
 
     // The tables are all still there and the patient with them.
-    const tables = await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('patients', 'referrals')`.execute(engine.db);
+    const tables = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('patients', 'referrals')`.execute(engine.db);
     expect(tables.rows[0]!.n).toBe(2);
     expect(await engine.db.selectFrom('patients').select('id').where('id', '=', patientId).executeTakeFirst()).toEqual({ id: patientId });
   });
@@ -105,7 +151,13 @@ describe('text that looks like SQL or script', () => {
 
 describe('CORS', () => {
   const allowed = 'https://ops.clinic.example';
-  const app = () => createApp({ config: testConfig({ CORS_ORIGINS: allowed }), db: engine.db, temporal: engine.client, logger: createLogger('test', 'silent') });
+  const app = () =>
+    createApp({
+      config: testConfig({ CORS_ORIGINS: allowed }),
+      db: engine.db,
+      temporal: engine.client,
+      logger: createLogger('test', 'silent'),
+    });
 
   test('answers a configured origin, and gives no Access-Control-Allow-Origin to any other', async () => {
     const token = await engine.token('admin');
@@ -118,14 +170,22 @@ describe('CORS', () => {
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
     expect(evil.headers.get('access-control-allow-credentials')).toBeNull();
 
-    const preflight = await app().request('/appointments', { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const preflight = await app().request('/appointments', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
-    const goodPreflight = await app().request('/appointments', { method: 'OPTIONS', headers: { origin: allowed, 'access-control-request-method': 'POST' } });
+    const goodPreflight = await app().request('/appointments', {
+      method: 'OPTIONS',
+      headers: { origin: allowed, 'access-control-request-method': 'POST' },
+    });
     expect(goodPreflight.headers.get('access-control-allow-origin')).toBe(allowed);
   });
 
   test('with no origins configured (the default), no origin is answered', async () => {
-    const res = await engine.app.request('/clinics', { headers: { origin: 'https://ops.clinic.example', authorization: `Bearer ${await engine.token('admin')}` } });
+    const res = await engine.app.request('/clinics', {
+      headers: { origin: 'https://ops.clinic.example', authorization: `Bearer ${await engine.token('admin')}` },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });

@@ -13,26 +13,35 @@ import { eventually, jsonRequest, startTestEngine, type TestEngine } from './hel
 import { labApi, makeLabClinic, makeLabPatient, LIPIDS_MMOL } from './lab-fixtures';
 
 let engine: TestEngine;
-beforeAll(async () => { engine = await startTestEngine(); });
-afterAll(async () => { await engine.stop(); });
+beforeAll(async () => {
+  engine = await startTestEngine();
+});
+afterAll(async () => {
+  await engine.stop();
+});
 
 type Json = Record<string, any>;
 type Found = Pick<Violation, 'rule' | 'ids'>;
 
-const check = (clinicIds: string[], settleMs = 0) => checkInvariants(
-  { db: engine.db, temporal: engine.client, namespace: engine.config.TEMPORAL_NAMESPACE },
-  { settleMs, clinicIds, taskQueue: engine.config.CLINICAL_TASK_QUEUE },
-);
+const check = (clinicIds: string[], settleMs = 0) =>
+  checkInvariants(
+    { db: engine.db, temporal: engine.client, namespace: engine.config.TEMPORAL_NAMESPACE },
+    { settleMs, clinicIds, taskQueue: engine.config.CLINICAL_TASK_QUEUE },
+  );
 const key = (v: Found) => `${v.rule} ${JSON.stringify(Object.entries(v.ids).sort())}`;
 /** Waits until the check of these clinics reports exactly `expected` (rule and ids), and returns what it reported. */
 async function reports(clinicIds: string[], expected: Found[]): Promise<Violation[]> {
   const want = expected.map(key).sort();
   let last: Violation[] = [];
   try {
-    await eventually(async () => {
-      last = await check(clinicIds);
-      return JSON.stringify(last.map(key).sort()) === JSON.stringify(want);
-    }, 30_000, 'the expected violations');
+    await eventually(
+      async () => {
+        last = await check(clinicIds);
+        return JSON.stringify(last.map(key).sort()) === JSON.stringify(want);
+      },
+      30_000,
+      'the expected violations',
+    );
   } catch {
     // Show what was found instead of a bare timeout.
   }
@@ -47,14 +56,16 @@ async function call(method: string, path: string, token: string, body?: unknown)
   return { status: res.status, body: (await res.json()) as Json };
 }
 const registrar = (clinicId: string) => engine.token('registrar', { clinicId });
-const appointmentStatus = async (id: string) => (await engine.db.selectFrom('appointments').select('status').where('id', '=', id).executeTakeFirst())?.status;
+const appointmentStatus = async (id: string) =>
+  (await engine.db.selectFrom('appointments').select('status').where('id', '=', id).executeTakeFirst())?.status;
 
 /** Books and confirms a slot through the API; returns the appointment id once its row says booked. */
 async function bookAndConfirm(clinic: TestClinic, slotId: string, patientId: string): Promise<string> {
   const booked = await call('POST', '/appointments', await registrar(clinic.clinicId), { slotId, patientId });
   expect(booked.status).toBe(201);
   const id = booked.body.id as string;
-  if (booked.body.status !== 'booked') expect((await call('POST', `/appointments/${id}/confirm`, await registrar(clinic.clinicId))).status).toBe(200);
+  if (booked.body.status !== 'booked')
+    expect((await call('POST', `/appointments/${id}/confirm`, await registrar(clinic.clinicId))).status).toBe(200);
   await eventually(async () => (await appointmentStatus(id)) === 'booked', 30_000, 'booked');
   return id;
 }
@@ -62,21 +73,46 @@ async function bookAndConfirm(clinic: TestClinic, slotId: string, patientId: str
 /** A clinic whose referrals wait `waitSeconds` (a referral_policies row). */
 async function referralClinic(waitSeconds: number): Promise<TestClinic> {
   const clinic = await makeClinic(engine.db);
-  await engine.db.insertInto('referral_policies').values({
-    clinic_id: clinic.clinicId, region: null, kind: 'specialist', urgency: 'routine', wait_working_days: null, wait_hours: null, wait_seconds: waitSeconds,
-    escalation_share: 0.5, acknowledge_seconds: 3600, no_show_limit: 2, validity_days: 30,
-  }).execute();
+  await engine.db
+    .insertInto('referral_policies')
+    .values({
+      clinic_id: clinic.clinicId,
+      region: null,
+      kind: 'specialist',
+      urgency: 'routine',
+      wait_working_days: null,
+      wait_hours: null,
+      wait_seconds: waitSeconds,
+      escalation_share: 0.5,
+      acknowledge_seconds: 3600,
+      no_show_limit: 2,
+      validity_days: 30,
+    })
+    .execute();
   return clinic;
 }
 /** A referral to the clinic's first practitioner's specialty, once its process has offered slots. */
 async function offeredReferral(clinic: TestClinic): Promise<string> {
   const patientId = await makePatient(engine.db);
-  const created = await call('POST', '/referrals', await engine.token('doctor', { id: `doctor-${clinic.otherPractitionerId}`, practitionerId: clinic.otherPractitionerId }), {
-    patientId, referringPractitionerId: clinic.otherPractitionerId, specialty: clinic.specialty, reason: 'chest pain on exertion', icd10: 'I20.8',
-  });
+  const created = await call(
+    'POST',
+    '/referrals',
+    await engine.token('doctor', { id: `doctor-${clinic.otherPractitionerId}`, practitionerId: clinic.otherPractitionerId }),
+    {
+      patientId,
+      referringPractitionerId: clinic.otherPractitionerId,
+      specialty: clinic.specialty,
+      reason: 'chest pain on exertion',
+      icd10: 'I20.8',
+    },
+  );
   expect(created.status).toBe(201);
   const id = created.body.id as string;
-  await eventually(async () => (await engine.db.selectFrom('referrals').select('status').where('id', '=', id).executeTakeFirst())?.status === 'offered', 30_000, 'offered');
+  await eventually(
+    async () => (await engine.db.selectFrom('referrals').select('status').where('id', '=', id).executeTakeFirst())?.status === 'offered',
+    30_000,
+    'offered',
+  );
   return id;
 }
 
@@ -88,63 +124,128 @@ describe('a clean engine', () => {
     await bookAndConfirm(clinic, slots[0]!.id, patients[0]!);
     const held = await call('POST', '/appointments', await registrar(clinic.clinicId), { slotId: slots[1]!.id, patientId: patients[1]! });
     expect(held.status).toBe(201);
-    const cancelled = await call('POST', `/appointments/${held.body.id}/cancel`, await registrar(clinic.clinicId), { reason: 'patient asked' });
+    const cancelled = await call('POST', `/appointments/${held.body.id}/cancel`, await registrar(clinic.clinicId), {
+      reason: 'patient asked',
+    });
     expect(cancelled.status).toBe(200);
     await offeredReferral(clinic);
 
     const lab = await makeLabClinic(engine.db);
     const api = labApi(engine, lab);
-    const normal = (await api.order(await makeLabPatient(engine.db), LIPIDS_MMOL.map((r) => r.loinc))).body.id as string;
+    const normal = (
+      await api.order(
+        await makeLabPatient(engine.db),
+        LIPIDS_MMOL.map((r) => r.loinc),
+      )
+    ).body.id as string;
     await api.collectAndReceive(normal);
     expect((await api.post(normal, LIPIDS_MMOL)).status).toBe(200);
     expect((await api.call('POST', `/lab-orders/${normal}/acknowledge`, await api.doctorToken(), { readBack: [] })).status).toBe(200);
     const critical = (await api.order(await makeLabPatient(engine.db), ['2823-3'], 'stat')).body.id as string;
     await api.collectAndReceive(critical);
     expect((await api.post(critical, [{ loinc: '2823-3', value: 6.8, unit: 'mmol/L' }])).status).toBe(200);
-    await eventually(async () => (await engine.db.selectFrom('lab_orders').select('status').where('id', '=', normal).executeTakeFirst())?.status === 'closed', 30_000, 'closed');
+    await eventually(
+      async () =>
+        (await engine.db.selectFrom('lab_orders').select('status').where('id', '=', normal).executeTakeFirst())?.status === 'closed',
+      30_000,
+      'closed',
+    );
 
     await reports([clinic.clinicId, lab.clinicId], []);
-    const report = await runInvariants({ db: engine.db, temporal: engine.client, namespace: engine.config.TEMPORAL_NAMESPACE }, { settleMs: 0, clinicIds: [clinic.clinicId, lab.clinicId], taskQueue: engine.config.CLINICAL_TASK_QUEUE });
+    const report = await runInvariants(
+      { db: engine.db, temporal: engine.client, namespace: engine.config.TEMPORAL_NAMESPACE },
+      { settleMs: 0, clinicIds: [clinic.clinicId, lab.clinicId], taskQueue: engine.config.CLINICAL_TASK_QUEUE },
+    );
     const checked = Object.fromEntries(report.rules.map((r) => [r.rule, r.checked]));
     expect(checked).toMatchObject({
-      'appointment-slot': 2, 'appointment-process': 2, 'appointment-audit': 2, 'booking-open-not-running': 1,
-      'referral-audit': 1, 'referral-open-not-running': 1, 'lab-order-audit': 2, 'lab-result-interpretation': 2, 'lab-result-cds': 2, 'lab-critical-followup': 1,
+      'appointment-slot': 2,
+      'appointment-process': 2,
+      'appointment-audit': 2,
+      'booking-open-not-running': 1,
+      'referral-audit': 1,
+      'referral-open-not-running': 1,
+      'lab-order-audit': 2,
+      'lab-result-interpretation': 2,
+      'lab-result-cds': 2,
+      'lab-critical-followup': 1,
     });
   });
   test('every process run to its end (rescheduled, no-show, fulfilled, referral closed, specimen rejected and re-collected) leaves nothing behind', async () => {
     const fast = await makeClinic(engine.db, { policy: { reminderLeadSeconds: 1, noShowGraceSeconds: 2 } });
     const clinic = await makeClinic(engine.db);
-    await engine.db.insertInto('referral_policies').values({
-      clinic_id: clinic.clinicId, region: null, kind: 'specialist', urgency: 'routine', wait_working_days: null, wait_hours: null, wait_seconds: 7200,
-      escalation_share: 0.5, acknowledge_seconds: 3600, no_show_limit: 2, validity_days: 30,
-    }).execute();
-    const status = (id: string, want: string) => eventually(async () => (await appointmentStatus(id)) === want, 30_000, `appointment ${want}`);
+    await engine.db
+      .insertInto('referral_policies')
+      .values({
+        clinic_id: clinic.clinicId,
+        region: null,
+        kind: 'specialist',
+        urgency: 'routine',
+        wait_working_days: null,
+        wait_hours: null,
+        wait_seconds: 7200,
+        escalation_share: 0.5,
+        acknowledge_seconds: 3600,
+        no_show_limit: 2,
+        validity_days: 30,
+      })
+      .execute();
+    const status = (id: string, want: string) =>
+      eventually(async () => (await appointmentStatus(id)) === want, 30_000, `appointment ${want}`);
     const reg = await registrar(clinic.clinicId);
 
     const moved = await bookAndConfirm(clinic, (await makeSlot(engine.db, clinic, 86_400)).id, await makePatient(engine.db));
     const to = await makeSlot(engine.db, clinic, 90_000);
     expect((await call('POST', `/appointments/${moved}/reschedule`, reg, { slotId: to.id })).status).toBe(200);
     const noShow = await bookAndConfirm(fast, (await makeShortSlot(engine.db, fast, 3, 2)).id, await makePatient(engine.db));
-    const otherShort = await engine.db.insertInto('slots').values({ practitioner_id: fast.otherPractitionerId, clinic_id: fast.clinicId, starts_at: new Date(Date.now() + 3000), ends_at: new Date(Date.now() + 5000) }).returning('id').executeTakeFirstOrThrow();
+    const otherShort = await engine.db
+      .insertInto('slots')
+      .values({
+        practitioner_id: fast.otherPractitionerId,
+        clinic_id: fast.clinicId,
+        starts_at: new Date(Date.now() + 3000),
+        ends_at: new Date(Date.now() + 5000),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     const visit = await bookAndConfirm(fast, otherShort.id, await makePatient(engine.db));
     expect((await call('POST', `/appointments/${visit}/check-in`, await registrar(fast.clinicId))).status).toBe(202);
 
     const referralId = await offeredReferral(clinic);
-    const patientId = (await engine.db.selectFrom('referrals').select('patient_id').where('id', '=', referralId).executeTakeFirstOrThrow()).patient_id;
+    const patientId = (await engine.db.selectFrom('referrals').select('patient_id').where('id', '=', referralId).executeTakeFirstOrThrow())
+      .patient_id;
     const booked = await call('POST', `/referrals/${referralId}/book`, reg, { slotId: (await makeSlot(engine.db, clinic, 3600)).id });
     expect(booked.status).toBe(201);
     expect((await call('POST', `/appointments/${booked.body.appointmentId}/check-in`, reg)).status).toBe(202);
-    await eventually(async () => (await engine.db.selectFrom('referrals').select('status').where('id', '=', referralId).executeTakeFirst())?.status === 'attended', 30_000, 'attended');
+    await eventually(
+      async () =>
+        (await engine.db.selectFrom('referrals').select('status').where('id', '=', referralId).executeTakeFirst())?.status === 'attended',
+      30_000,
+      'attended',
+    );
     const specialist = await engine.token('doctor', { id: `doctor-${clinic.practitionerId}`, practitionerId: clinic.practitionerId });
-    expect((await call('POST', `/referrals/${referralId}/report`, specialist, { patientId, conclusion: 'Stable angina.', icd10: ['I20.8'], recommendations: 'Stress ECG.' })).status).toBe(200);
-    const referrer = await engine.token('doctor', { id: `doctor-${clinic.otherPractitionerId}`, practitionerId: clinic.otherPractitionerId });
+    expect(
+      (
+        await call('POST', `/referrals/${referralId}/report`, specialist, {
+          patientId,
+          conclusion: 'Stable angina.',
+          icd10: ['I20.8'],
+          recommendations: 'Stress ECG.',
+        })
+      ).status,
+    ).toBe(200);
+    const referrer = await engine.token('doctor', {
+      id: `doctor-${clinic.otherPractitionerId}`,
+      practitionerId: clinic.otherPractitionerId,
+    });
     expect((await call('POST', `/referrals/${referralId}/acknowledge`, referrer)).body.status).toBe('closed');
 
     const lab = await makeLabClinic(engine.db);
     const api = labApi(engine, lab);
     const order = (await api.order(await makeLabPatient(engine.db), ['2823-3'])).body.id as string;
     expect((await api.call('POST', `/lab-orders/${order}/specimen/collect`, await api.labToken(), { barcode: 'TUBE-1' })).status).toBe(200);
-    expect((await api.call('POST', `/lab-orders/${order}/specimen/reject`, await api.labToken(), { reason: 'haemolysed' })).body.status).toBe('ordered');
+    expect(
+      (await api.call('POST', `/lab-orders/${order}/specimen/reject`, await api.labToken(), { reason: 'haemolysed' })).body.status,
+    ).toBe('ordered');
     await api.collectAndReceive(order, 'TUBE-2');
     expect((await api.post(order, [{ loinc: '2823-3', value: 4.2, unit: 'mmol/L' }])).status).toBe(200);
 
@@ -161,17 +262,35 @@ describe('each rule finds its broken row', () => {
     const patientId = await makePatient(engine.db);
     const id = randomUUID();
     const workflowId = `booking-${id}`;
-    await engine.db.insertInto('appointments').values({
-      id, slot_id: slot.id, patient_id: patientId, practitioner_id: clinic.practitionerId, clinic_id: clinic.clinicId, starts_at: slot.startsAt, ends_at: slot.endsAt,
-      status: 'booked', hold_expires_at: null, workflow_id: workflowId, booked_by: 'nobody', cancel_reason: null,
-    }).execute();
+    await engine.db
+      .insertInto('appointments')
+      .values({
+        id,
+        slot_id: slot.id,
+        patient_id: patientId,
+        practitioner_id: clinic.practitionerId,
+        clinic_id: clinic.clinicId,
+        starts_at: slot.startsAt,
+        ends_at: slot.endsAt,
+        status: 'booked',
+        hold_expires_at: null,
+        workflow_id: workflowId,
+        booked_by: 'nobody',
+        cancel_reason: null,
+      })
+      .execute();
     expect(await check([clinic.clinicId], 60_000)).toEqual([]);
-    const found = await reports([clinic.clinicId], [
-      { rule: 'appointment-process', ids: { appointmentId: id, workflowId } },
-      { rule: 'appointment-audit', ids: { appointmentId: id } },
-      { rule: 'booking-open-not-running', ids: { appointmentId: id, workflowId } },
-    ]);
-    expect(found.find((v) => v.rule === 'booking-open-not-running')!.message).toBe(`booking ${id} is booked in Postgres but its workflow is missing`);
+    const found = await reports(
+      [clinic.clinicId],
+      [
+        { rule: 'appointment-process', ids: { appointmentId: id, workflowId } },
+        { rule: 'appointment-audit', ids: { appointmentId: id } },
+        { rule: 'booking-open-not-running', ids: { appointmentId: id, workflowId } },
+      ],
+    );
+    expect(found.find((v) => v.rule === 'booking-open-not-running')!.message).toBe(
+      `booking ${id} is booked in Postgres but its workflow is missing`,
+    );
     expect(JSON.stringify(found)).not.toMatch(/Test Patient|1970-05-05/);
   });
 
@@ -184,37 +303,73 @@ describe('each rule finds its broken row', () => {
 
     await engine.client.workflow.getHandle(`booking-${terminated}`).terminate('invariant test');
     await sql`UPDATE appointments SET status = 'cancelled', updated_at = now() WHERE id = ${sneaked}`.execute(engine.db);
-    const found = await reports([clinic.clinicId], [
-      { rule: 'booking-open-not-running', ids: { appointmentId: terminated, workflowId: `booking-${terminated}` } },
-      { rule: 'booking-running-not-open', ids: { appointmentId: sneaked, workflowId: `booking-${sneaked}` } },
-      { rule: 'appointment-audit', ids: { appointmentId: sneaked } },
-    ]);
+    const found = await reports(
+      [clinic.clinicId],
+      [
+        { rule: 'booking-open-not-running', ids: { appointmentId: terminated, workflowId: `booking-${terminated}` } },
+        { rule: 'booking-running-not-open', ids: { appointmentId: sneaked, workflowId: `booking-${sneaked}` } },
+        { rule: 'appointment-audit', ids: { appointmentId: sneaked } },
+      ],
+    );
     expect(found.find((v) => v.rule === 'booking-open-not-running')!.message).toContain('its workflow is terminated');
   });
 
-  test('overlaps: the database refuses a second live appointment of a slot or a patient; one moved onto another slot\'s time is found', async () => {
+  test("overlaps: the database refuses a second live appointment of a slot or a patient; one moved onto another slot's time is found", async () => {
     const clinic = await makeClinic(engine.db);
     const [a, b] = [await makeSlot(engine.db, clinic, 86_400), await makeSlot(engine.db, clinic, 90_000)];
     const patientA = await makePatient(engine.db);
     const first = await bookAndConfirm(clinic, a!.id, patientA);
     const second = await bookAndConfirm(clinic, b!.id, await makePatient(engine.db));
     const row = (over: Json) => ({
-      id: randomUUID(), slot_id: a!.id, patient_id: patientA, practitioner_id: clinic.practitionerId, clinic_id: clinic.clinicId, starts_at: a!.startsAt, ends_at: a!.endsAt,
-      status: 'booked' as const, hold_expires_at: null, workflow_id: `booking-${randomUUID()}`, booked_by: 'nobody', cancel_reason: null, ...over,
+      id: randomUUID(),
+      slot_id: a!.id,
+      patient_id: patientA,
+      practitioner_id: clinic.practitionerId,
+      clinic_id: clinic.clinicId,
+      starts_at: a!.startsAt,
+      ends_at: a!.endsAt,
+      status: 'booked' as const,
+      hold_expires_at: null,
+      workflow_id: `booking-${randomUUID()}`,
+      booked_by: 'nobody',
+      cancel_reason: null,
+      ...over,
     });
     // The same slot twice, and the same patient twice at once: the constraints stop both, so these rules guard against a lost constraint.
-    await expect(engine.db.insertInto('appointments').values(row({ patient_id: await makePatient(engine.db) })).execute()).rejects.toMatchObject({ code: '23505' });
+    await expect(
+      engine.db
+        .insertInto('appointments')
+        .values(row({ patient_id: await makePatient(engine.db) }))
+        .execute(),
+    ).rejects.toMatchObject({ code: '23505' });
     const sameTime = await makeSlot(engine.db, clinic, a!.startsAt, 20, clinic.otherPractitionerId);
-    await expect(engine.db.insertInto('appointments').values(row({ slot_id: sameTime.id, practitioner_id: clinic.otherPractitionerId })).execute()).rejects.toMatchObject({ code: '23P01' });
+    await expect(
+      engine.db
+        .insertInto('appointments')
+        .values(row({ slot_id: sameTime.id, practitioner_id: clinic.otherPractitionerId }))
+        .execute(),
+    ).rejects.toMatchObject({ code: '23P01' });
 
     // What gets past them: the second appointment's times moved onto the first's (its slot left as it was).
     await sql`UPDATE appointments SET starts_at = ${a!.startsAt}, ends_at = ${a!.endsAt} WHERE id = ${second}`.execute(engine.db);
     const [lo, hi] = [first, second].sort();
     const slotOf = { [first]: a!.id, [second]: b!.id };
-    await reports([clinic.clinicId], [
-      { rule: 'appointment-slot', ids: { appointmentId: second, slotId: b!.id } },
-      { rule: 'slot-no-overlap', ids: { appointmentId: lo!, otherAppointmentId: hi!, slotId: slotOf[lo!]!, otherSlotId: slotOf[hi!]!, practitionerId: clinic.practitionerId } },
-    ]);
+    await reports(
+      [clinic.clinicId],
+      [
+        { rule: 'appointment-slot', ids: { appointmentId: second, slotId: b!.id } },
+        {
+          rule: 'slot-no-overlap',
+          ids: {
+            appointmentId: lo!,
+            otherAppointmentId: hi!,
+            slotId: slotOf[lo!]!,
+            otherSlotId: slotOf[hi!]!,
+            practitionerId: clinic.practitionerId,
+          },
+        },
+      ],
+    );
   });
 
   test('referrals: past the deadline unflagged, flagged without its event, closed behind a running process', async () => {
@@ -224,12 +379,15 @@ describe('each rule finds its broken row', () => {
     await sql`UPDATE referrals SET deadline_at = now() - interval '1 hour' WHERE id = ${late}`.execute(engine.db);
     await sql`UPDATE referrals SET breached = true WHERE id = ${flagged}`.execute(engine.db);
     await sql`UPDATE referrals SET status = 'closed', updated_at = now() WHERE id = ${closed}`.execute(engine.db);
-    await reports([clinic.clinicId], [
-      { rule: 'referral-breach-flagged', ids: { referralId: late, workflowId: `referral-${late}` } },
-      { rule: 'referral-audit', ids: { referralId: flagged } },
-      { rule: 'referral-audit', ids: { referralId: closed } },
-      { rule: 'referral-running-not-open', ids: { referralId: closed, workflowId: `referral-${closed}` } },
-    ]);
+    await reports(
+      [clinic.clinicId],
+      [
+        { rule: 'referral-breach-flagged', ids: { referralId: late, workflowId: `referral-${late}` } },
+        { rule: 'referral-audit', ids: { referralId: flagged } },
+        { rule: 'referral-audit', ids: { referralId: closed } },
+        { rule: 'referral-running-not-open', ids: { referralId: closed, workflowId: `referral-${closed}` } },
+      ],
+    );
   });
 
   test('a final critical lab order written past the app lacks its results, card, follow-up, events and process; a terminated order is found', async () => {
@@ -238,35 +396,68 @@ describe('each rule finds its broken row', () => {
     const patientId = await makeLabPatient(engine.db);
     const id = randomUUID();
     const workflowId = `lab-order-${id}`;
-    await engine.db.insertInto('lab_orders').values({
-      id, patient_id: patientId, clinic_id: lab.clinicId, ordering_practitioner_id: lab.doctorId, tests: ['2823-3'], priority: 'stat', status: 'final', workflow_id: workflowId,
-      clinical_note: null, created_by: lab.doctorId, round: 1, final_at: new Date(Date.now() - 3600_000), critical_pending: true,
-    }).execute();
+    await engine.db
+      .insertInto('lab_orders')
+      .values({
+        id,
+        patient_id: patientId,
+        clinic_id: lab.clinicId,
+        ordering_practitioner_id: lab.doctorId,
+        tests: ['2823-3'],
+        priority: 'stat',
+        status: 'final',
+        workflow_id: workflowId,
+        clinical_note: null,
+        created_by: lab.doctorId,
+        round: 1,
+        final_at: new Date(Date.now() - 3600_000),
+        critical_pending: true,
+      })
+      .execute();
     const running = (await api.order(await makeLabPatient(engine.db), ['2823-3'])).body.id as string;
-    await eventually(async () => (await engine.db.selectFrom('lab_orders').select('id').where('id', '=', running).executeTakeFirst()) !== undefined, 30_000, 'ordered');
+    await eventually(
+      async () => (await engine.db.selectFrom('lab_orders').select('id').where('id', '=', running).executeTakeFirst()) !== undefined,
+      30_000,
+      'ordered',
+    );
     await engine.client.workflow.getHandle(`lab-order-${running}`).terminate('invariant test');
-    await reports([lab.clinicId], [
-      { rule: 'lab-result-interpretation', ids: { labOrderId: id, loinc: '2823-3' } },
-      { rule: 'lab-result-cds', ids: { labOrderId: id, round: '1' } },
-      { rule: 'lab-critical-followup', ids: { labOrderId: id, round: '1' } },
-      { rule: 'lab-order-audit', ids: { labOrderId: id } },
-      { rule: 'lab-order-open-not-running', ids: { labOrderId: id, workflowId } },
-      { rule: 'lab-order-open-not-running', ids: { labOrderId: running, workflowId: `lab-order-${running}` } },
-    ]);
+    await reports(
+      [lab.clinicId],
+      [
+        { rule: 'lab-result-interpretation', ids: { labOrderId: id, loinc: '2823-3' } },
+        { rule: 'lab-result-cds', ids: { labOrderId: id, round: '1' } },
+        { rule: 'lab-critical-followup', ids: { labOrderId: id, round: '1' } },
+        { rule: 'lab-order-audit', ids: { labOrderId: id } },
+        { rule: 'lab-order-open-not-running', ids: { labOrderId: id, workflowId } },
+        { rule: 'lab-order-open-not-running', ids: { labOrderId: running, workflowId: `lab-order-${running}` } },
+      ],
+    );
   });
 
   test('a clinic onboarding without its process', async () => {
     const clinic = await makeClinic(engine.db);
     await sql`UPDATE clinics SET rollout_stage = 'preparation' WHERE id = ${clinic.clinicId}`.execute(engine.db);
     const workflowId = `onboarding-${clinic.clinicId}`;
-    await engine.db.insertInto('onboarding_events').values({ clinic_id: clinic.clinicId, workflow_id: workflowId, kind: 'onboarding-started', stage: 'preparation', dedupe_key: `${workflowId}:started` }).execute();
+    await engine.db
+      .insertInto('onboarding_events')
+      .values({
+        clinic_id: clinic.clinicId,
+        workflow_id: workflowId,
+        kind: 'onboarding-started',
+        stage: 'preparation',
+        dedupe_key: `${workflowId}:started`,
+      })
+      .execute();
     await reports([clinic.clinicId], [{ rule: 'onboarding-open-not-running', ids: { clinicId: clinic.clinicId, workflowId } }]);
 
     // The command ops run checks everything (this run's other rows too): it prints this one by its ids and exits 1.
     const cli = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'workers/check-invariants.ts', '--once', '--settle-ms', '0'],
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'workers/check-invariants.ts', '--once', '--settle-ms', '0'],
         { env: { ...process.env, NODE_ENV: 'test', DATA_DIR: process.env.TEST_DATA_DIR, LOG_LEVEL: 'silent' }, timeout: 120_000 },
-        (err, stdout) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, out: stdout }));
+        (err, stdout) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, out: stdout }),
+      );
     });
     expect(cli.code).toBe(1);
     expect(cli.out).toContain(`VIOLATION onboarding-open-not-running clinicId=${clinic.clinicId} workflowId=${workflowId}: `);

@@ -15,8 +15,12 @@ import { eventually, startTestEngine, type TestEngine } from './helpers';
 import { LIPIDS_MMOL, labApi, makeLabClinic, makeLabPatient } from './lab-fixtures';
 
 let engine: TestEngine;
-beforeAll(async () => { engine = await startTestEngine(); });
-afterAll(async () => { await engine.stop(); });
+beforeAll(async () => {
+  engine = await startTestEngine();
+});
+afterAll(async () => {
+  await engine.stop();
+});
 
 test('with the CDS worker stopped the final order waits for its card, and completes with it when a worker returns', async () => {
   const clinic = await makeLabClinic(engine.db);
@@ -27,13 +31,31 @@ test('with the CDS worker stopped the final order waits for its card, and comple
   const orderId = randomUUID();
   const { loincs } = await expandTests(engine.db, ['24331-1', '2345-7']);
   const input: LabOrderInput = {
-    orderId, patientId, clinicId: clinic.clinicId, orderingPractitionerId: clinic.doctorId, coveringPractitionerId: clinic.coveringId, headPractitionerId: clinic.headId,
-    priority: 'routine', note: null, tests: loincs, orderedAt: new Date().toISOString(), catalogue: await loadCatalogue(engine.db, loincs),
-    patientSex: 'male', patientBirthDate: '1966-01-01', policy: await labOrderPolicy(engine.db, clinic.clinicId), cdsTaskQueue,
+    orderId,
+    patientId,
+    clinicId: clinic.clinicId,
+    orderingPractitionerId: clinic.doctorId,
+    coveringPractitionerId: clinic.coveringId,
+    headPractitionerId: clinic.headId,
+    priority: 'routine',
+    note: null,
+    tests: loincs,
+    orderedAt: new Date().toISOString(),
+    catalogue: await loadCatalogue(engine.db, loincs),
+    patientSex: 'male',
+    patientBirthDate: '1966-01-01',
+    policy: await labOrderPolicy(engine.db, clinic.clinicId),
+    cdsTaskQueue,
   };
   await engine.client.workflow.executeUpdateWithStart(registerLabOrderUpdate, {
-    args: [], updateId: 'register',
-    startWorkflowOperation: new WithStartWorkflowOperation(labOrderWorkflow, { workflowId: labOrderWorkflowId(orderId), taskQueue: engine.config.CLINICAL_TASK_QUEUE, args: [input], workflowIdConflictPolicy: 'USE_EXISTING' }),
+    args: [],
+    updateId: 'register',
+    startWorkflowOperation: new WithStartWorkflowOperation(labOrderWorkflow, {
+      workflowId: labOrderWorkflowId(orderId),
+      taskQueue: engine.config.CLINICAL_TASK_QUEUE,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    }),
   });
   await api.collectAndReceive(orderId);
   const posted = await api.post(orderId, [...LIPIDS_MMOL, { loinc: '2345-7', value: 6.5, unit: 'mmol/L' }]);
@@ -52,7 +74,10 @@ test('with the CDS worker stopped the final order waits for its card, and comple
   const waiting = api.doctorToken().then((t) => api.call('GET', `/lab-orders/${orderId}/cds?wait=60s`, t));
   const connection = await NativeConnection.connect({ address: temporalAddress(engine.config) });
   const worker = await Worker.create({
-    connection, namespace: engine.config.TEMPORAL_NAMESPACE, taskQueue: cdsTaskQueue, dataConverter: dataConverter(engine.config),
+    connection,
+    namespace: engine.config.TEMPORAL_NAMESPACE,
+    taskQueue: cdsTaskQueue,
+    dataConverter: dataConverter(engine.config),
     activities: createCdsActivities({ registry: engine.registry, batch: { maxBatchSize: 1, maxWaitMs: 0 } }),
   });
   const running = worker.run();
@@ -62,7 +87,13 @@ test('with the CDS worker stopped the final order waits for its card, and comple
     expect(ready.body.cards[0].summary).toMatch(/^Diabetes progression: \w+ band/);
     const final = await handle.result();
     expect(final.status).toBe('closed');
-    expect(await eventually(async () => (await engine.db.selectFrom('lab_orders').select('status').where('id', '=', orderId).executeTakeFirst())?.status === 'closed', 30_000)).toBe(true);
+    expect(
+      await eventually(
+        async () =>
+          (await engine.db.selectFrom('lab_orders').select('status').where('id', '=', orderId).executeTakeFirst())?.status === 'closed',
+        30_000,
+      ),
+    ).toBe(true);
   } finally {
     worker.shutdown();
     await running;

@@ -17,10 +17,17 @@ function cruise(files: Record<string, string>): string {
       writeFileSync(path.join(dir, file), text);
     }
     cpSync(path.join(ROOT, '.dependency-cruiser.cjs'), path.join(dir, '.dependency-cruiser.cjs'));
-    writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true } }));
+    writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true } }),
+    );
     try {
       const folders = [...new Set(Object.keys(files).map((f) => f.split('/')[0]!))];
-      execFileSync(path.join(ROOT, 'node_modules/.bin/depcruise'), [...folders, '--config', '.dependency-cruiser.cjs', '--output-type', 'err'], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+      execFileSync(
+        path.join(ROOT, 'node_modules/.bin/depcruise'),
+        [...folders, '--config', '.dependency-cruiser.cjs', '--output-type', 'err'],
+        { cwd: dir, encoding: 'utf8', stdio: 'pipe' },
+      );
       return '';
     } catch (err) {
       return String((err as { stdout?: string }).stdout ?? err);
@@ -32,13 +39,15 @@ function cruise(files: Record<string, string>): string {
 
 describe('the floors of the house', () => {
   test('a clean house passes the layer rules', () => {
-    expect(cruise({
-      'domain/a.ts': 'export const a = 1;\n',
-      'db/b.ts': "import { a } from '../domain/a';\nexport const b = a;\n",
-      'activities/c.ts': "import { b } from '../db/b';\nexport const c = () => b;\n",
-      'workflows/w.ts': "import type { c } from '../activities/c';\nexport type W = typeof c;\n",
-      'api/r.ts': "import type { W } from '../workflows/w';\nexport type R = W;\n",
-    })).toBe('');
+    expect(
+      cruise({
+        'domain/a.ts': 'export const a = 1;\n',
+        'db/b.ts': "import { a } from '../domain/a';\nexport const b = a;\n",
+        'activities/c.ts': "import { b } from '../db/b';\nexport const c = () => b;\n",
+        'workflows/w.ts': "import type { c } from '../activities/c';\nexport type W = typeof c;\n",
+        'api/r.ts': "import type { W } from '../workflows/w';\nexport type R = W;\n",
+      }),
+    ).toBe('');
   });
 
   test('every forbidden import is reported by its rule', () => {
@@ -51,13 +60,22 @@ describe('the floors of the house', () => {
       'api/r.ts': "import { k } from '../workers/k';\nexport const r = k;\n",
       'workers/k.ts': 'export const k = 1;\n',
     });
-    for (const rule of ['domain-is-the-floor', 'platform-stands-on-domain', 'db-below-processes', 'workflows-activity-types-only', 'activities-below-api', 'api-below-workers']) {
+    for (const rule of [
+      'domain-is-the-floor',
+      'platform-stands-on-domain',
+      'db-below-processes',
+      'workflows-activity-types-only',
+      'activities-below-api',
+      'api-below-workers',
+    ]) {
       expect(out).toContain(rule);
     }
   });
 
   test('a worker that imports the API is reported', () => {
-    const floors = Object.fromEntries(['domain', 'platform', 'db', 'workflows', 'activities'].map((dir) => [`${dir}/x.ts`, 'export const x = 1;\n']));
+    const floors = Object.fromEntries(
+      ['domain', 'platform', 'db', 'workflows', 'activities'].map((dir) => [`${dir}/x.ts`, 'export const x = 1;\n']),
+    );
     const out = cruise({
       ...floors,
       'api/errors.ts': 'export const errorBody = 1;\n',
@@ -71,8 +89,10 @@ describe('the floors of the house', () => {
       'db/tx.ts': 'export const tx = 1;\n',
       'activities/c.ts': 'export const c = 1;\n',
       'commands/m.ts': "import { c } from '../activities/c';\nexport const m = c;\n",
-      'api/r.ts': "import { c } from '../activities/c';\nimport { tx } from '../db/tx';\nimport { m } from '../commands/m';\nexport const r = [c, tx, m];\n",
+      'api/r.ts':
+        "import { c } from '../activities/c';\nimport { tx } from '../db/tx';\nimport { m } from '../commands/m';\nexport const r = [c, tx, m];\n",
     });
-    for (const rule of ['api-and-web-run-no-activities', 'api-and-web-write-through-commands', 'commands-stand-on-db']) expect(out).toContain(rule);
+    for (const rule of ['api-and-web-run-no-activities', 'api-and-web-write-through-commands', 'commands-stand-on-db'])
+      expect(out).toContain(rule);
   });
 });

@@ -14,8 +14,11 @@ async function main() {
   const db = createDb(config.DATABASE_URL!, 2);
   const connection = await NativeConnection.connect({ address: temporalAddress(config) });
   const worker = await Worker.create({
-    connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: process.env.NOTIFY_TASK_QUEUE!,
-    workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! }, activities: createNotifyActivities({ db, ...notifyTransports(config) }),
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: process.env.NOTIFY_TASK_QUEUE!,
+    workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! },
+    activities: createNotifyActivities({ db, ...notifyTransports(config) }),
     dataConverter: dataConverter(config),
   });
   process.stdout.write('worker ready\n');

@@ -12,7 +12,12 @@ import { freePort } from '../local-stack/stack';
 
 export const API_AUDIENCE = 'urn:clinical-engine:api';
 
-export interface IdpClient { client_id: string; client_secret: string; redirect_uris: string[]; post_logout_redirect_uris?: string[] }
+export interface IdpClient {
+  client_id: string;
+  client_secret: string;
+  redirect_uris: string[];
+  post_logout_redirect_uris?: string[];
+}
 
 export interface IdpProcess {
   issuer: string;
@@ -28,21 +33,36 @@ export async function newKey(): Promise<object> {
   return { ...(await exportJWK(privateKey)), kid: `k-${Math.random().toString(36).slice(2, 10)}`, alg: 'RS256', use: 'sig' };
 }
 
-export async function startIdpProcess(opts: { clients: IdpClient[]; keys: object[]; accessTokenSeconds?: number; port?: number }): Promise<IdpProcess> {
+export async function startIdpProcess(opts: {
+  clients: IdpClient[];
+  keys: object[];
+  accessTokenSeconds?: number;
+  port?: number;
+}): Promise<IdpProcess> {
   const port = opts.port ?? (await freePort());
   const issuer = `http://127.0.0.1:${port}`;
   const keysFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'demo-idp-')), 'keys.json');
   writeFileSync(keysFile, JSON.stringify({ keys: opts.keys }));
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'local-stack/demo-idp/main.ts')], {
-    cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: {
-      ...process.env, DEMO_IDP_ISSUER: issuer, DEMO_IDP_PORT: String(port), DEMO_IDP_AUDIENCE: API_AUDIENCE, DEMO_IDP_KEYS_FILE: keysFile,
-      DEMO_IDP_CLIENTS: JSON.stringify(opts.clients), DEMO_IDP_ACCESS_TOKEN_SECONDS: String(opts.accessTokenSeconds ?? 600),
+      ...process.env,
+      DEMO_IDP_ISSUER: issuer,
+      DEMO_IDP_PORT: String(port),
+      DEMO_IDP_AUDIENCE: API_AUDIENCE,
+      DEMO_IDP_KEYS_FILE: keysFile,
+      DEMO_IDP_CLIENTS: JSON.stringify(opts.clients),
+      DEMO_IDP_ACCESS_TOKEN_SECONDS: String(opts.accessTokenSeconds ?? 600),
     },
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const seen = async (text: string, count: number) => {
     for (let i = 0; i < 600; i++) {
       if (out.split(text).length - 1 >= count) return;
@@ -61,11 +81,12 @@ export async function startIdpProcess(opts: { clients: IdpClient[]; keys: object
       await seen('keys reloaded', ++reloads);
     },
     output: () => out,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -79,20 +100,35 @@ class Jar {
       this.cookies.set(pair!.slice(0, at), pair!.slice(at + 1));
     }
   }
-  header = () => [...this.cookies].filter(([, v]) => v).map(([k, v]) => `${k}=${v}`).join('; ');
+  header = () =>
+    [...this.cookies]
+      .filter(([, v]) => v)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('; ');
 }
 
-export interface IdpTokens { access_token: string; refresh_token?: string; id_token?: string; expires_in?: number }
+export interface IdpTokens {
+  access_token: string;
+  refresh_token?: string;
+  id_token?: string;
+  expires_in?: number;
+}
 
 /** Signs `user` in at the provider for `client` and returns its tokens (authorization code + PKCE). */
 export async function tokensFor(issuer: string, client: IdpClient, user: string, scope = 'openid offline_access api'): Promise<IdpTokens> {
   const oidc = await import('openid-client');
-  const config = await oidc.discovery(new URL(issuer), client.client_id, client.client_secret, undefined, { execute: [oidc.allowInsecureRequests] });
+  const config = await oidc.discovery(new URL(issuer), client.client_id, client.client_secret, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   let url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: client.redirect_uris[0]!, scope, state, prompt: 'consent',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    redirect_uri: client.redirect_uris[0]!,
+    scope,
+    state,
+    prompt: 'consent',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
   }).href;
   const jar = new Jar();
   let init: RequestInit = {};
@@ -101,7 +137,11 @@ export async function tokensFor(issuer: string, client: IdpClient, user: string,
       const tokens = await oidc.authorizationCodeGrant(config, new URL(url), { pkceCodeVerifier: verifier, expectedState: state });
       return tokens as unknown as IdpTokens;
     }
-    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: jar.header() } });
+    const res = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: { ...(init.headers as Record<string, string>), cookie: jar.header() },
+    });
     jar.take(res);
     init = {};
     const location = res.headers.get('location');

@@ -17,7 +17,11 @@ import { API_AUDIENCE, newKey, startIdpProcess, tokensFor, type IdpClient, type 
 
 jest.setTimeout(120_000);
 
-const CLIENT: IdpClient = { client_id: 'engine-web', client_secret: 'a-demo-client-secret-of-some-length', redirect_uris: ['http://127.0.0.1:1/auth/callback'] };
+const CLIENT: IdpClient = {
+  client_id: 'engine-web',
+  client_secret: 'a-demo-client-secret-of-some-length',
+  redirect_uris: ['http://127.0.0.1:1/auth/callback'],
+};
 let idp: IdpProcess;
 let otherIdp: IdpProcess;
 let key1: object;
@@ -28,8 +32,18 @@ const logLines: Array<Record<string, unknown>> = [];
 
 /** The API with the issuer configured; its log lines are kept for the assertions. */
 function apiWith(overrides: Record<string, string>) {
-  const config: Config = testConfig({ OIDC_ISSUER: idp.issuer, OIDC_AUDIENCE: API_AUDIENCE, OIDC_JWKS_COOLDOWN_SECONDS: '0', ...overrides });
-  const sink = new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(l)); done(); } });
+  const config: Config = testConfig({
+    OIDC_ISSUER: idp.issuer,
+    OIDC_AUDIENCE: API_AUDIENCE,
+    OIDC_JWKS_COOLDOWN_SECONDS: '0',
+    ...overrides,
+  });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(l));
+      done();
+    },
+  });
   const app = createApp({ config, db, temporal, logger: pino({ level: 'info' }, sink) });
   return { config, me: (token: string) => app.request('/me', { headers: { authorization: `Bearer ${token}` } }) };
 }
@@ -45,7 +59,10 @@ const now = () => Math.floor(Date.now() / 1000);
 
 beforeAll(async () => {
   [key1, key2] = [await newKey(), await newKey()];
-  [idp, otherIdp] = await Promise.all([startIdpProcess({ clients: [CLIENT], keys: [key1] }), startIdpProcess({ clients: [CLIENT], keys: [await newKey()] })]);
+  [idp, otherIdp] = await Promise.all([
+    startIdpProcess({ clients: [CLIENT], keys: [key1] }),
+    startIdpProcess({ clients: [CLIENT], keys: [await newKey()] }),
+  ]);
   db = createDb(process.env.DATABASE_URL!, 2);
   temporal = await connectClient(testConfig());
 });
@@ -56,8 +73,8 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-describe('tokens from the city\'s identity provider', () => {
-  test('a doctor signed in at the provider reads /me with the role and practitioner id from the token\'s claims', async () => {
+describe("tokens from the city's identity provider", () => {
+  test("a doctor signed in at the provider reads /me with the role and practitioner id from the token's claims", async () => {
     const api = apiWith({});
     const { access_token } = await tokensFor(idp.issuer, CLIENT, 'demo-doctor');
     const res = await api.me(access_token);
@@ -71,7 +88,13 @@ describe('tokens from the city\'s identity provider', () => {
     const { access_token } = await tokensFor(idp.issuer, CLIENT, 'demo-doctor');
     // This provider says `role`, not `engine_role`: no role, so refused.
     expect((await api.me(access_token)).status).toBe(401);
-    const own = await signed(key1, { sub: 'city-doctor', engine_role: ['staff', 'doctor'], iss: idp.issuer, aud: API_AUDIENCE, exp: now() + 300 });
+    const own = await signed(key1, {
+      sub: 'city-doctor',
+      engine_role: ['staff', 'doctor'],
+      iss: idp.issuer,
+      aud: API_AUDIENCE,
+      exp: now() + 300,
+    });
     expect((await api.me(own)).status).toBe(200);
   });
 
@@ -87,7 +110,7 @@ describe('tokens from the city\'s identity provider', () => {
     expect((await api.me(before)).status).toBe(200);
 
     await idp.rotate([key2]);
-    await eventually(async () => (await api.me(before)).status === 401, 20_000, 'the retired key\'s token refused');
+    await eventually(async () => (await api.me(before)).status === 401, 20_000, "the retired key's token refused");
     expect((await api.me(after)).status).toBe(200);
     expect(logLines.some((l) => l.authRefusal === 'unknown_key')).toBe(true);
   });
@@ -112,7 +135,7 @@ describe('tokens from the city\'s identity provider', () => {
       ['another audience', await signed(signingKey, { ...good, aud: 'urn:another-service' }), 'wrong_audience'],
       ['expired beyond the clock skew', await signed(signingKey, { ...good, iat: now() - 600, exp: now() - 120 }), 'expired'],
       ['alg none', `${b64({ alg: 'none', typ: 'JWT' })}.${b64(good)}.`, 'alg_not_allowed'],
-      ['HS256 signed with the provider\'s public key', await hmac(publicPem, good), 'alg_not_allowed'],
+      ["HS256 signed with the provider's public key", await hmac(publicPem, good), 'alg_not_allowed'],
       ['a local HS256 token where production refuses them', await mintToken(api.config.AUTH_SECRET, DEMO_CALLERS[4]!), 'alg_not_allowed'],
       ['no role claim', await signed(signingKey, { ...good, role: undefined }), 'no_subject_or_role'],
     ];
@@ -121,7 +144,10 @@ describe('tokens from the city\'s identity provider', () => {
       const res = await api.me(token);
       const body = await res.text();
       expect([kind, res.status]).toEqual([kind, 401]);
-      expect([kind, JSON.parse(body)]).toEqual([kind, { error: { code: 'unauthenticated', message: 'The bearer token is invalid or expired.' } }]);
+      expect([kind, JSON.parse(body)]).toEqual([
+        kind,
+        { error: { code: 'unauthenticated', message: 'The bearer token is invalid or expired.' } },
+      ]);
       const logged = logLines.slice(from).find((l) => l.route === '/me');
       expect([kind, logged?.authRefusal, logged?.status]).toEqual([kind, reason, 401]);
     }
@@ -129,11 +155,13 @@ describe('tokens from the city\'s identity provider', () => {
     expect((await api.me(await signed(signingKey, { ...good, exp: now() - 5 }))).status).toBe(200);
   });
 
-  test('the embedded default keeps its local HS256 tokens next to the issuer\'s; a public-key HS256 token still fails its signature', async () => {
+  test("the embedded default keeps its local HS256 tokens next to the issuer's; a public-key HS256 token still fails its signature", async () => {
     const api = apiWith({});
     expect((await api.me(await mintToken(api.config.AUTH_SECRET, DEMO_CALLERS[4]!))).status).toBe(200);
     const { SignJWT } = await import('jose');
-    const forged = await new SignJWT({ sub: 'x', role: 'admin', exp: now() + 60 }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(JSON.stringify(key2)));
+    const forged = await new SignJWT({ sub: 'x', role: 'admin', exp: now() + 60 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(JSON.stringify(key2)));
     const from = logLines.length;
     expect((await api.me(forged)).status).toBe(401);
     expect(logLines.slice(from).find((l) => l.route === '/me')?.authRefusal).toBe('bad_signature');

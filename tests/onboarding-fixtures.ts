@@ -13,11 +13,32 @@ export interface OnboardingClinic extends TestClinic {
   patients: number;
 }
 
-export async function makeOnboardingClinic(db: Db, opts: { stage?: OnboardingStage; equipment?: number; staff?: number; patients?: number } = {}): Promise<OnboardingClinic> {
+export async function makeOnboardingClinic(
+  db: Db,
+  opts: { stage?: OnboardingStage; equipment?: number; staff?: number; patients?: number } = {},
+): Promise<OnboardingClinic> {
   const clinic = await makeClinic(db);
-  await db.updateTable('clinics').set({ rollout_stage: opts.stage ?? 'preparation' }).where('id', '=', clinic.clinicId).execute();
+  await db
+    .updateTable('clinics')
+    .set({ rollout_stage: opts.stage ?? 'preparation' })
+    .where('id', '=', clinic.clinicId)
+    .execute();
   for (const practitionerId of [clinic.practitionerId, clinic.otherPractitionerId]) {
-    await db.insertInto('schedules').values({ practitioner_id: practitionerId, clinic_id: clinic.clinicId, weekday: 1, start_time: '09:00', end_time: '12:00', slot_minutes: 20, break_start: null, break_end: null, valid_from: '2026-01-01', valid_to: null }).execute();
+    await db
+      .insertInto('schedules')
+      .values({
+        practitioner_id: practitionerId,
+        clinic_id: clinic.clinicId,
+        weekday: 1,
+        start_time: '09:00',
+        end_time: '12:00',
+        slot_minutes: 20,
+        break_start: null,
+        break_end: null,
+        valid_from: '2026-01-01',
+        valid_to: null,
+      })
+      .execute();
   }
   const patients = opts.patients ?? 2;
   for (let i = 0; i < patients; i++) {
@@ -26,12 +47,33 @@ export async function makeOnboardingClinic(db: Db, opts: { stage?: OnboardingSta
   }
   const equipmentIds = [];
   for (let i = 0; i < (opts.equipment ?? 2); i++) {
-    const row = await db.insertInto('equipment_items').values({ clinic_id: clinic.clinicId, item_code: `WS-${i}`, kind: i % 2 ? 'tablet' : 'workstation', ordered_at: null, delivered_at: null, installed_at: null }).returning('id').executeTakeFirstOrThrow();
+    const row = await db
+      .insertInto('equipment_items')
+      .values({
+        clinic_id: clinic.clinicId,
+        item_code: `WS-${i}`,
+        kind: i % 2 ? 'tablet' : 'workstation',
+        ordered_at: null,
+        delivered_at: null,
+        installed_at: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     equipmentIds.push(row.id);
   }
   const staffIds = [];
   for (let i = 0; i < (opts.staff ?? 2); i++) {
-    const row = await db.insertInto('clinic_staff').values({ clinic_id: clinic.clinicId, staff_code: `S-${i}`, role: i % 2 ? 'registrar' : 'doctor', trained_at: null, certified_at: null }).returning('id').executeTakeFirstOrThrow();
+    const row = await db
+      .insertInto('clinic_staff')
+      .values({
+        clinic_id: clinic.clinicId,
+        staff_code: `S-${i}`,
+        role: i % 2 ? 'registrar' : 'doctor',
+        trained_at: null,
+        certified_at: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     staffIds.push(row.id);
   }
   return { ...clinic, equipmentIds, staffIds, patients };
@@ -39,4 +81,11 @@ export async function makeOnboardingClinic(db: Db, opts: { stage?: OnboardingSta
 
 /** Durations in seconds: deadlines far enough that only the tests about them see alarms. */
 export const fastPolicy = (o: OnboardingPolicyOverrides = {}) =>
-  onboardingPolicyWith({ taskDeadlineSeconds: { preparation: 600, training: 600, pilot: 600 }, reminderLeadSeconds: 60, escalationStepSeconds: 60, certifiedShare: 0.5, pilotPeriodSeconds: 1, ...o });
+  onboardingPolicyWith({
+    taskDeadlineSeconds: { preparation: 600, training: 600, pilot: 600 },
+    reminderLeadSeconds: 60,
+    escalationStepSeconds: 60,
+    certifiedShare: 0.5,
+    pilotPeriodSeconds: 1,
+    ...o,
+  });

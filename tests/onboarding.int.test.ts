@@ -4,25 +4,40 @@ import { eventually, jsonRequest, startTestEngine, type TestEngine } from './hel
 import { fastPolicy, makeOnboardingClinic } from './onboarding-fixtures';
 
 let engine: TestEngine;
-beforeAll(async () => { engine = await startTestEngine(); });
-afterAll(async () => { await engine.stop(); });
+beforeAll(async () => {
+  engine = await startTestEngine();
+});
+afterAll(async () => {
+  await engine.stop();
+});
 
 type Json = Record<string, any>;
 /** `clinicId`: the clinic the token works for (registrars act only for their own clinic). */
-async function call(method: string, path: string, role: 'ops' | 'admin' | 'registrar' | 'doctor', body?: unknown, clinicId?: string): Promise<{ status: number; body: Json }> {
+async function call(
+  method: string,
+  path: string,
+  role: 'ops' | 'admin' | 'registrar' | 'doctor',
+  body?: unknown,
+  clinicId?: string,
+): Promise<{ status: number; body: Json }> {
   const init = jsonRequest(method, await engine.token(role, clinicId ? { clinicId } : {}), body);
-  if (path === '/appointments') (init.headers as Record<string, string>)['idempotency-key'] = `key-${Math.random().toString(36).slice(2, 12)}`;
+  if (path === '/appointments')
+    (init.headers as Record<string, string>)['idempotency-key'] = `key-${Math.random().toString(36).slice(2, 12)}`;
   const res = await engine.app.request(path, init);
   return { status: res.status, body: (await res.json()) as Json };
 }
 const progress = (clinicId: string) => engine.client.workflow.getHandle(`onboarding-${clinicId}`).query(onboardingProgressQuery);
-const stageIs = (clinicId: string, stage: string, timeoutMs = 30_000) => eventually(async () => (await progress(clinicId).catch(() => null))?.stage === stage, timeoutMs, `stage ${stage}`);
-const clinicStage = async (clinicId: string) => (await engine.db.selectFrom('clinics').select('rollout_stage').where('id', '=', clinicId).executeTakeFirstOrThrow()).rollout_stage;
-const events = async (clinicId: string) => (await engine.db.selectFrom('onboarding_events').select(['kind', 'stage']).where('clinic_id', '=', clinicId).orderBy('id').execute());
+const stageIs = (clinicId: string, stage: string, timeoutMs = 30_000) =>
+  eventually(async () => (await progress(clinicId).catch(() => null))?.stage === stage, timeoutMs, `stage ${stage}`);
+const clinicStage = async (clinicId: string) =>
+  (await engine.db.selectFrom('clinics').select('rollout_stage').where('id', '=', clinicId).executeTakeFirstOrThrow()).rollout_stage;
+const events = async (clinicId: string) =>
+  await engine.db.selectFrom('onboarding_events').select(['kind', 'stage']).where('clinic_id', '=', clinicId).orderBy('id').execute();
 const start = (clinicId: string, policy = fastPolicy()) => call('POST', `/onboarding/${clinicId}/start`, 'admin', { policy });
 async function listed(filter: string): Promise<string[]> {
   const ids: string[] = [];
-  for await (const wf of engine.client.workflow.list({ query: `WorkflowType = 'onboardingWorkflow' AND ${filter}` })) ids.push(wf.workflowId);
+  for await (const wf of engine.client.workflow.list({ query: `WorkflowType = 'onboardingWorkflow' AND ${filter}` }))
+    ids.push(wf.workflowId);
   return ids;
 }
 
@@ -46,12 +61,16 @@ describe('clinic onboarding', () => {
     // Equipment goes ordered → delivered → installed, in that order only.
     const [first, second] = clinic.equipmentIds;
     expect((await call('POST', `${url}/equipment/${first}`, 'ops', { step: 'delivered' })).body.error.code).toBe('validation_failed');
-    for (const item of [first, second]) for (const step of ['ordered', 'delivered', 'installed']) expect((await call('POST', `${url}/equipment/${item}`, 'ops', { step })).status).toBe(200);
+    for (const item of [first, second])
+      for (const step of ['ordered', 'delivered', 'installed'])
+        expect((await call('POST', `${url}/equipment/${item}`, 'ops', { step })).status).toBe(200);
 
     expect((await call('POST', `${url}/tasks/infrastructure-survey/complete`, 'ops', {})).status).toBe(200);
     expect((await call('POST', `${url}/tasks/system-adaptation/complete`, 'ops', {})).status).toBe(200);
     // The registry's counts must reconcile; a task is completed by its owner's role (or admin).
-    expect((await call('POST', `${url}/tasks/registry-migration/complete`, 'ops', { expectedPatients: 4 })).body.error.code).toBe('precondition_failed');
+    expect((await call('POST', `${url}/tasks/registry-migration/complete`, 'ops', { expectedPatients: 4 })).body.error.code).toBe(
+      'precondition_failed',
+    );
     expect((await call('POST', `${url}/tasks/registry-migration/complete`, 'ops', { expectedPatients: 3 })).status).toBe(200);
     expect((await call('POST', `${url}/tasks/process-unification/complete`, 'ops', {})).body.error.code).toBe('forbidden');
     expect((await call('POST', `${url}/tasks/staff-training/complete`, 'ops', {})).status).toBe(409);
@@ -82,10 +101,20 @@ describe('clinic onboarding', () => {
     expect(view.body.staffMembers.map((m: Json) => m.certified).sort()).toEqual([false, true]);
     const kinds = (await events(clinic.clinicId)).map((e) => e.kind);
     expect(kinds.filter((k) => k === 'stage-entered')).toHaveLength(4);
-    expect(kinds).toEqual(expect.arrayContaining(['onboarding-started', 'equipment-installed', 'staff-certified', 'pilot-metrics', 'decision-go']));
-    const tasks = await engine.db.selectFrom('onboarding_tasks').select(['task', 'status', 'approved_by']).where('clinic_id', '=', clinic.clinicId).execute();
+    expect(kinds).toEqual(
+      expect.arrayContaining(['onboarding-started', 'equipment-installed', 'staff-certified', 'pilot-metrics', 'decision-go']),
+    );
+    const tasks = await engine.db
+      .selectFrom('onboarding_tasks')
+      .select(['task', 'status', 'approved_by'])
+      .where('clinic_id', '=', clinic.clinicId)
+      .execute();
     expect(tasks.filter((t) => t.status === 'completed')).toHaveLength(8);
-    await eventually(async () => (await listed(`ClinicId = '${clinic.clinicId}' AND OnboardingStage = 'live' AND ProcessStatus = 'live'`)).length === 1, 15_000, 'search attributes');
+    await eventually(
+      async () => (await listed(`ClinicId = '${clinic.clinicId}' AND OnboardingStage = 'live' AND ProcessStatus = 'live'`)).length === 1,
+      15_000,
+      'search attributes',
+    );
   }, 120_000);
 
   test('a no-go sends the pilot back for another period, and go is refused while a blocking incident is open', async () => {
@@ -95,7 +124,13 @@ describe('clinic onboarding', () => {
     await stageIs(clinic.clinicId, 'pilot');
     // A doctor of another clinic cannot block this clinic's go-live.
     expect((await call('POST', `${url}/incidents`, 'doctor', { blocking: true, description: 'not my clinic' })).status).toBe(403);
-    const incident = await call('POST', `${url}/incidents`, 'doctor', { blocking: true, description: 'lab orders do not reach the lab' }, clinic.clinicId);
+    const incident = await call(
+      'POST',
+      `${url}/incidents`,
+      'doctor',
+      { blocking: true, description: 'lab orders do not reach the lab' },
+      clinic.clinicId,
+    );
     expect(incident.status).toBe(201);
     await eventually(async () => (await progress(clinic.clinicId)).status === 'awaiting-decision', 30_000, 'awaiting decision');
 
@@ -103,10 +138,14 @@ describe('clinic onboarding', () => {
     expect(refused).toMatchObject({ status: 409, body: { error: { code: 'blocking_incidents_open' } } });
     expect((await call('POST', `${url}/decision`, 'admin', { decision: 'no-go', reason: 'open incident' })).status).toBe(200);
     // Another pilot period: round 2, metrics again, a decision awaited again.
-    await eventually(async () => {
-      const s = await engine.client.workflow.getHandle(`onboarding-${clinic.clinicId}`).query(onboardingStateQuery);
-      return s.pilotRound === 2 && s.awaitingDecision;
-    }, 30_000, 'second pilot round');
+    await eventually(
+      async () => {
+        const s = await engine.client.workflow.getHandle(`onboarding-${clinic.clinicId}`).query(onboardingStateQuery);
+        return s.pilotRound === 2 && s.awaitingDecision;
+      },
+      30_000,
+      'second pilot round',
+    );
     expect(await clinicStage(clinic.clinicId)).toBe('pilot');
     expect((await call('POST', `${url}/incidents/${incident.body.incidentId}/resolve`, 'ops')).status).toBe(200);
     expect((await call('POST', `${url}/decision`, 'admin', { decision: 'go', reason: 'incident fixed' })).status).toBe(200);
@@ -115,27 +154,51 @@ describe('clinic onboarding', () => {
     const kinds = (await events(clinic.clinicId)).map((e) => e.kind);
     expect(kinds.filter((k) => k === 'pilot-metrics')).toHaveLength(2);
     expect(kinds).toEqual(expect.arrayContaining(['incident-reported', 'decision-no-go', 'incident-resolved', 'decision-go']));
-    const incidentRow = await engine.db.selectFrom('pilot_incidents').select(['status', 'blocking']).where('id', '=', incident.body.incidentId).executeTakeFirstOrThrow();
+    const incidentRow = await engine.db
+      .selectFrom('pilot_incidents')
+      .select(['status', 'blocking'])
+      .where('id', '=', incident.body.incidentId)
+      .executeTakeFirstOrThrow();
     expect(incidentRow).toEqual({ status: 'resolved', blocking: true });
   }, 120_000);
 
   test('an overdue task reminds its owner, then escalates, and ops see the clinic as overdue', async () => {
     const clinic = await makeOnboardingClinic(engine.db);
     await start(clinic.clinicId, fastPolicy({ taskDeadlineSeconds: { preparation: 3 }, reminderLeadSeconds: 1, escalationStepSeconds: 2 }));
-    await eventually(async () => (await progress(clinic.clinicId).catch(() => null))?.overdueTasks.length === 5, 30_000, 'every open task overdue');
+    await eventually(
+      async () => (await progress(clinic.clinicId).catch(() => null))?.overdueTasks.length === 5,
+      30_000,
+      'every open task overdue',
+    );
     const p = await progress(clinic.clinicId);
     expect(p).toMatchObject({ stage: 'preparation', status: 'overdue' });
     expect(p.overdueTasks).toEqual(expect.arrayContaining(['infrastructure-survey', 'registry-migration']));
     const kinds = (await events(clinic.clinicId)).map((e) => e.kind);
     expect(kinds).toEqual(expect.arrayContaining(['task-reminder', 'task-escalated']));
-    const row = await engine.db.selectFrom('onboarding_tasks').select(['escalations', 'deadline_at']).where('clinic_id', '=', clinic.clinicId).where('task', '=', 'infrastructure-survey').executeTakeFirstOrThrow();
+    const row = await engine.db
+      .selectFrom('onboarding_tasks')
+      .select(['escalations', 'deadline_at'])
+      .where('clinic_id', '=', clinic.clinicId)
+      .where('task', '=', 'infrastructure-survey')
+      .executeTakeFirstOrThrow();
     expect(row.escalations).toBeGreaterThanOrEqual(1);
     expect(row.deadline_at!.getTime()).toBeLessThan(Date.now());
     const view = await call('GET', `/onboarding/${clinic.clinicId}`, 'ops');
-    expect(view.body.tasks.find((t: Json) => t.key === 'infrastructure-survey').fhir).toEqual({ status: 'in-progress', businessStatus: { text: 'overdue' } });
-    await eventually(async () => (await listed(`ClinicId = '${clinic.clinicId}' AND ProcessStatus = 'overdue'`)).length === 1, 15_000, 'ProcessStatus overdue');
+    expect(view.body.tasks.find((t: Json) => t.key === 'infrastructure-survey').fhir).toEqual({
+      status: 'in-progress',
+      businessStatus: { text: 'overdue' },
+    });
+    await eventually(
+      async () => (await listed(`ClinicId = '${clinic.clinicId}' AND ProcessStatus = 'overdue'`)).length === 1,
+      15_000,
+      'ProcessStatus overdue',
+    );
     // Escalation stops after its last step.
-    await eventually(async () => (await events(clinic.clinicId)).filter((e) => e.kind === 'task-escalated').length >= 3 * 4, 30_000, 'all escalation steps');
+    await eventually(
+      async () => (await events(clinic.clinicId)).filter((e) => e.kind === 'task-escalated').length >= 3 * 4,
+      30_000,
+      'all escalation steps',
+    );
     await engine.client.workflow.getHandle(`onboarding-${clinic.clinicId}`).terminate('test over');
   }, 120_000);
 
@@ -149,20 +212,38 @@ describe('clinic onboarding', () => {
     // The share is reached while blocked: the workflow completes the training task, and the stage does not move on.
     const handle = engine.client.workflow.getHandle(`onboarding-${clinic.clinicId}`);
     const stagesEntered = async () =>
-      (await handle.fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'enterStage').length;
+      (await handle.fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'enterStage')
+        .length;
     const entered = await stagesEntered();
     expect((await call('POST', `${url}/training`, 'ops', { staffId: clinic.staffIds[0], certified: true })).status).toBe(200);
-    await eventually(async () => (await progress(clinic.clinicId)).stageTasksDone === 1, 20_000, 'the training task completed by the workflow');
+    await eventually(
+      async () => (await progress(clinic.clinicId)).stageTasksDone === 1,
+      20_000,
+      'the training task completed by the workflow',
+    );
     // The workflow task that completed it would have scheduled the next stage's entry too: it did not.
     expect(await stagesEntered()).toBe(entered);
     expect(await progress(clinic.clinicId)).toMatchObject({ stage: 'training', stageTasksDone: 1, openBlockers: 1, status: 'blocked' });
-    expect((await engine.db.selectFrom('onboarding_tasks').select('blocked').where('clinic_id', '=', clinic.clinicId).where('task', '=', 'go-live-decision').executeTakeFirstOrThrow()).blocked).toBe(false);
+    expect(
+      (
+        await engine.db
+          .selectFrom('onboarding_tasks')
+          .select('blocked')
+          .where('clinic_id', '=', clinic.clinicId)
+          .where('task', '=', 'go-live-decision')
+          .executeTakeFirstOrThrow()
+      ).blocked,
+    ).toBe(false);
     const view = await call('GET', url, 'ops');
     expect(view.body.blockers).toHaveLength(1);
 
     expect((await call('POST', `${url}/blockers/${blocker.body.blockerId}/resolve`, 'ops')).status).toBe(200);
     await stageIs(clinic.clinicId, 'pilot');
-    const row = await engine.db.selectFrom('onboarding_blockers').select(['resolved_at', 'resolved_by']).where('id', '=', blocker.body.blockerId).executeTakeFirstOrThrow();
+    const row = await engine.db
+      .selectFrom('onboarding_blockers')
+      .select(['resolved_at', 'resolved_by'])
+      .where('id', '=', blocker.body.blockerId)
+      .executeTakeFirstOrThrow();
     expect(row.resolved_at).not.toBeNull();
     expect((await events(clinic.clinicId)).map((e) => e.kind)).toEqual(expect.arrayContaining(['blocker-reported', 'blocker-resolved']));
     await engine.client.workflow.getHandle(`onboarding-${clinic.clinicId}`).terminate('test over');

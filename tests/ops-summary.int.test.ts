@@ -24,7 +24,10 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await db?.destroy();
-  await sql.raw(`DROP DATABASE IF EXISTS ${dbName}`).execute(engine.db).catch(() => undefined);
+  await sql
+    .raw(`DROP DATABASE IF EXISTS ${dbName}`)
+    .execute(engine.db)
+    .catch(() => undefined);
   await engine.stop();
 });
 
@@ -35,31 +38,93 @@ const at = (ms: number) => new Date(Date.now() + ms);
 let slotsMade = 0;
 async function appointment(clinic: TestClinic, patientId: string, status: string, holdExpiresAt: Date | null = null) {
   const slot = await makeSlot(db, clinic, 24 * 3600 + 3600 * slotsMade++);
-  await db.insertInto('appointments').values({
-    id: randomUUID(), slot_id: slot.id, patient_id: patientId, practitioner_id: clinic.practitionerId, clinic_id: clinic.clinicId,
-    starts_at: slot.startsAt, ends_at: slot.endsAt, status: status as never, hold_expires_at: holdExpiresAt, workflow_id: `booking-${randomUUID()}`, booked_by: 'test', cancel_reason: null,
-  }).execute();
+  await db
+    .insertInto('appointments')
+    .values({
+      id: randomUUID(),
+      slot_id: slot.id,
+      patient_id: patientId,
+      practitioner_id: clinic.practitionerId,
+      clinic_id: clinic.clinicId,
+      starts_at: slot.startsAt,
+      ends_at: slot.endsAt,
+      status: status as never,
+      hold_expires_at: holdExpiresAt,
+      workflow_id: `booking-${randomUUID()}`,
+      booked_by: 'test',
+      cancel_reason: null,
+    })
+    .execute();
 }
 
 async function referral(clinic: TestClinic, patientId: string, status: string, deadlineAt: Date, breached = false) {
   const id = randomUUID();
-  await db.insertInto('referrals').values({
-    id, patient_id: patientId, clinic_id: clinic.clinicId, referring_practitioner_id: clinic.otherPractitionerId, specialty: clinic.specialty, priority: 'routine',
-    status: status as never, deadline_at: deadlineAt, appointment_id: null, report_received_at: null, workflow_id: `referral-${id}`, created_by: 'test',
-    icd10: 'I10', reason: 'test', target_practitioner_id: null, target_test: null, valid_until: at(30 * 24 * HOUR), breached,
-    booked_at: null, acknowledged_at: null, acknowledged_by: null, cancel_reason: null, closed_at: null,
-  }).execute();
+  await db
+    .insertInto('referrals')
+    .values({
+      id,
+      patient_id: patientId,
+      clinic_id: clinic.clinicId,
+      referring_practitioner_id: clinic.otherPractitionerId,
+      specialty: clinic.specialty,
+      priority: 'routine',
+      status: status as never,
+      deadline_at: deadlineAt,
+      appointment_id: null,
+      report_received_at: null,
+      workflow_id: `referral-${id}`,
+      created_by: 'test',
+      icd10: 'I10',
+      reason: 'test',
+      target_practitioner_id: null,
+      target_test: null,
+      valid_until: at(30 * 24 * HOUR),
+      breached,
+      booked_at: null,
+      acknowledged_at: null,
+      acknowledged_by: null,
+      cancel_reason: null,
+      closed_at: null,
+    })
+    .execute();
 }
 
-async function labOrder(clinic: TestClinic, patientId: string, status: string, extra: { deadlineAt?: Date; overdue?: boolean; critical?: boolean; acknowledged?: boolean } = {}) {
+async function labOrder(
+  clinic: TestClinic,
+  patientId: string,
+  status: string,
+  extra: { deadlineAt?: Date; overdue?: boolean; critical?: boolean; acknowledged?: boolean } = {},
+) {
   const id = randomUUID();
-  await db.insertInto('lab_orders').values({
-    id, patient_id: patientId, clinic_id: clinic.clinicId, ordering_practitioner_id: clinic.practitionerId, tests: ['2345-7'], priority: 'routine',
-    status: status as never, workflow_id: `lab-order-${id}`, clinical_note: null, created_by: 'test', deadline_at: extra.deadlineAt ?? null, overdue: extra.overdue ?? false,
-    barcode: null, collected_by: null, collected_at: null, received_at: null, resulted_at: null, final_at: null,
-    acknowledged_at: extra.acknowledged ? new Date() : null, acknowledged_by: extra.acknowledged ? 'dr' : null, ack_seconds: null,
-    cancelled_at: null, cancel_reason: null, critical_pending: extra.critical ?? false,
-  }).execute();
+  await db
+    .insertInto('lab_orders')
+    .values({
+      id,
+      patient_id: patientId,
+      clinic_id: clinic.clinicId,
+      ordering_practitioner_id: clinic.practitionerId,
+      tests: ['2345-7'],
+      priority: 'routine',
+      status: status as never,
+      workflow_id: `lab-order-${id}`,
+      clinical_note: null,
+      created_by: 'test',
+      deadline_at: extra.deadlineAt ?? null,
+      overdue: extra.overdue ?? false,
+      barcode: null,
+      collected_by: null,
+      collected_at: null,
+      received_at: null,
+      resulted_at: null,
+      final_at: null,
+      acknowledged_at: extra.acknowledged ? new Date() : null,
+      acknowledged_by: extra.acknowledged ? 'dr' : null,
+      ack_seconds: null,
+      cancelled_at: null,
+      cancel_reason: null,
+      critical_pending: extra.critical ?? false,
+    })
+    .execute();
 }
 
 test('GET /ops/summary counts every process by state and what needs attention, for ops and admins only', async () => {
@@ -68,22 +133,22 @@ test('GET /ops/summary counts every process by state and what needs attention, f
   const other = await makeClinic(db);
   const patientId = await makePatient(db);
 
-  await appointment(clinic, patientId, 'held', at(HOUR));          // held, live
-  await appointment(clinic, patientId, 'held', at(-HOUR));         // hold lapsed: not counted as held
-  await appointment(clinic, patientId, 'offered', at(HOUR));       // offered from the waitlist: held
+  await appointment(clinic, patientId, 'held', at(HOUR)); // held, live
+  await appointment(clinic, patientId, 'held', at(-HOUR)); // hold lapsed: not counted as held
+  await appointment(clinic, patientId, 'offered', at(HOUR)); // offered from the waitlist: held
   await appointment(clinic, patientId, 'booked');
   await appointment(clinic, patientId, 'booked');
   await appointment(clinic, patientId, 'cancelled');
 
-  await referral(clinic, patientId, 'created', at(-HOUR));         // past deadline, not booked: overdue
-  await referral(clinic, patientId, 'offered', at(HOUR));          // in time
-  await referral(clinic, patientId, 'booked', at(-HOUR), true);    // booked too late: breached
-  await referral(clinic, patientId, 'booked', at(-HOUR));          // booked in time, visit later: fine
-  await referral(clinic, patientId, 'cancelled', at(-HOUR));       // closed: never overdue
+  await referral(clinic, patientId, 'created', at(-HOUR)); // past deadline, not booked: overdue
+  await referral(clinic, patientId, 'offered', at(HOUR)); // in time
+  await referral(clinic, patientId, 'booked', at(-HOUR), true); // booked too late: breached
+  await referral(clinic, patientId, 'booked', at(-HOUR)); // booked in time, visit later: fine
+  await referral(clinic, patientId, 'cancelled', at(-HOUR)); // closed: never overdue
 
-  await labOrder(clinic, patientId, 'ordered', { deadlineAt: at(-HOUR) });                 // past turnaround
-  await labOrder(clinic, patientId, 'received', { deadlineAt: at(HOUR) });                 // in time
-  await labOrder(clinic, patientId, 'final', { overdue: true, critical: true });           // flagged late, critical unacknowledged
+  await labOrder(clinic, patientId, 'ordered', { deadlineAt: at(-HOUR) }); // past turnaround
+  await labOrder(clinic, patientId, 'received', { deadlineAt: at(HOUR) }); // in time
+  await labOrder(clinic, patientId, 'final', { overdue: true, critical: true }); // flagged late, critical unacknowledged
   await labOrder(clinic, patientId, 'acknowledged', { critical: false, acknowledged: true, deadlineAt: at(-HOUR) });
   await labOrder(clinic, patientId, 'cancelled', { deadlineAt: at(-HOUR) });
 

@@ -34,22 +34,39 @@ afterAll(async () => {
 });
 
 type Json = Record<string, any>;
-const processState = (id: string) => engine.client.workflow.getHandle(bookingWorkflowId(id)).query(bookingStatusQuery).catch(() => undefined);
-const outboxRows = (workflowId: string) => engine.db.selectFrom('process_outbox').selectAll().where('workflow_id', '=', workflowId).orderBy('id').execute();
+const processState = (id: string) =>
+  engine.client.workflow
+    .getHandle(bookingWorkflowId(id))
+    .query(bookingStatusQuery)
+    .catch(() => undefined);
+const outboxRows = (workflowId: string) =>
+  engine.db.selectFrom('process_outbox').selectAll().where('workflow_id', '=', workflowId).orderBy('id').execute();
 
 /** A task queue no running relay drains, with a clinical worker of its own: rows wait there until a test starts a relay. */
 async function ownQueue(): Promise<{ taskQueue: string; worker: Worker; running: Promise<void> }> {
   const taskQueue = `outbox-test-${randomUUID().slice(0, 8)}`;
   const config = testConfig({ CLINICAL_TASK_QUEUE: taskQueue });
-  const worker = await createClinicalWorker({ connection, config, db: engine.db, workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } });
+  const worker = await createClinicalWorker({
+    connection,
+    config,
+    db: engine.db,
+    workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! },
+  });
   return { taskQueue, worker, running: worker.run() };
 }
 
 function relayOn(taskQueue: string, over: { batch?: number; startsPerSecond?: number } = {}): OutboxRelay {
   const client = new Client({ connection, namespace: engine.config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(engine.config) });
   return startOutboxRelay({
-    db: engine.db, client, taskQueue, databaseUrl: engine.config.DATABASE_URL!, logger,
-    batch: over.batch ?? 50, concurrency: 8, pollMs: 200, startsPerSecond: over.startsPerSecond ?? 0,
+    db: engine.db,
+    client,
+    taskQueue,
+    databaseUrl: engine.config.DATABASE_URL!,
+    logger,
+    batch: over.batch ?? 50,
+    concurrency: 8,
+    pollMs: 200,
+    startsPerSecond: over.startsPerSecond ?? 0,
   });
 }
 
@@ -62,7 +79,15 @@ async function heldBookings(taskQueue: string, n: number, confirm = false) {
   for (let i = 0; i < n; i++) {
     const slot = await makeSlot(engine.db, clinic, new Date(daysFromNow(5, 6).getTime() + i * 30 * 60_000));
     const appointmentId = randomUUID();
-    await commands.book({ appointmentId, workflowId: bookingWorkflowId(appointmentId), patientId: await makePatient(engine.db), slotId: slot.id, bookedBy: 'test', policy, confirm });
+    await commands.book({
+      appointmentId,
+      workflowId: bookingWorkflowId(appointmentId),
+      patientId: await makePatient(engine.db),
+      slotId: slot.id,
+      bookedBy: 'test',
+      policy,
+      confirm,
+    });
     ids.push(appointmentId);
   }
   return { ids, commands, clinic };
@@ -98,16 +123,40 @@ describe('the booking outbox', () => {
     const taken = await engine.db.selectFrom('appointments').select('slot_id').where('id', '=', ids[0]!).executeTakeFirstOrThrow();
     const policy = await bookingPolicy(engine.db, clinic.clinicId);
     const loser = randomUUID();
-    const refused = await commands.book({ appointmentId: loser, workflowId: bookingWorkflowId(loser), patientId: await makePatient(engine.db), slotId: taken.slot_id, bookedBy: 'test', policy, confirm: false })
-      .then(() => 'booked', (err: { type?: string }) => err.type);
+    const refused = await commands
+      .book({
+        appointmentId: loser,
+        workflowId: bookingWorkflowId(loser),
+        patientId: await makePatient(engine.db),
+        slotId: taken.slot_id,
+        bookedBy: 'test',
+        policy,
+        confirm: false,
+      })
+      .then(
+        () => 'booked',
+        (err: { type?: string }) => err.type,
+      );
     expect(refused).toBe('SlotTaken');
     expect(await engine.db.selectFrom('appointments').select('id').where('id', '=', loser).execute()).toEqual([]);
     expect(await outboxRows(bookingWorkflowId(loser))).toEqual([]);
     // A patient who does not exist: the command fails after its first reads, and nothing is left either.
     const ghost = randomUUID();
     const slot = await makeSlot(engine.db, clinic, daysFromNow(7, 9));
-    const missing = await commands.book({ appointmentId: ghost, workflowId: bookingWorkflowId(ghost), patientId: randomUUID(), slotId: slot.id, bookedBy: 'test', policy, confirm: false })
-      .then(() => 'booked', (err: { type?: string }) => err.type);
+    const missing = await commands
+      .book({
+        appointmentId: ghost,
+        workflowId: bookingWorkflowId(ghost),
+        patientId: randomUUID(),
+        slotId: slot.id,
+        bookedBy: 'test',
+        policy,
+        confirm: false,
+      })
+      .then(
+        () => 'booked',
+        (err: { type?: string }) => err.type,
+      );
     expect(missing).toBe('PatientNotFound');
     expect(await outboxRows(bookingWorkflowId(ghost))).toEqual([]);
   });
@@ -139,10 +188,19 @@ describe('the booking outbox', () => {
     const a = relayOn(q.taskQueue, { batch: 5 });
     const b = relayOn(q.taskQueue, { batch: 5 });
     try {
-      await eventually(async () => {
-        const left = await engine.db.selectFrom('process_outbox').select('id').where('task_queue', '=', q.taskQueue).where('done_at', 'is', null).execute();
-        return left.length === 0;
-      }, 60_000, 'the outbox drained');
+      await eventually(
+        async () => {
+          const left = await engine.db
+            .selectFrom('process_outbox')
+            .select('id')
+            .where('task_queue', '=', q.taskQueue)
+            .where('done_at', 'is', null)
+            .execute();
+          return left.length === 0;
+        },
+        60_000,
+        'the outbox drained',
+      );
       expect(a.stats().rows + b.stats().rows).toBe(40);
       expect(a.stats().started + b.stats().started).toBe(40);
       await eventually(async () => (await Promise.all(ids.map(runs))).every((n) => n === 1), 20_000, 'one run per process in visibility');
@@ -161,25 +219,59 @@ describe('the booking outbox', () => {
     const { ids } = await heldBookings(q.taskQueue, 30);
     // A relay in its own process, slowed to 10 starts a second, killed (SIGKILL) inside its first batch.
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'outbox-relay-child.ts')], {
-      env: { ...process.env, CLINICAL_TASK_QUEUE: q.taskQueue, OUTBOX_STARTS_PER_SECOND: '10', OUTBOX_BATCH: '100' }, stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, CLINICAL_TASK_QUEUE: q.taskQueue, OUTBOX_STARTS_PER_SECOND: '10', OUTBOX_BATCH: '100' },
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    await new Promise<void>((resolve) => createInterface({ input: child.stdout! }).on('line', (l) => { if (l === 'RELAY_READY') resolve(); }));
-    const exists = (id: string) => engine.client.workflow.getHandle(bookingWorkflowId(id)).describe().then(() => true, () => false);
+    await new Promise<void>((resolve) =>
+      createInterface({ input: child.stdout! }).on('line', (l) => {
+        if (l === 'RELAY_READY') resolve();
+      }),
+    );
+    const exists = (id: string) =>
+      engine.client.workflow
+        .getHandle(bookingWorkflowId(id))
+        .describe()
+        .then(
+          () => true,
+          () => false,
+        );
     const startedRuns = async () => (await Promise.all(ids.map(exists))).filter(Boolean).length;
     await eventually(async () => (await startedRuns()) >= 3, 30_000, 'the child relay starting processes');
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const before = await startedRuns();
     expect(before).toBeLessThan(30); // killed mid-batch: some processes started, their rows not marked done
-    const undone = await engine.db.selectFrom('process_outbox').select('id').where('task_queue', '=', q.taskQueue).where('done_at', 'is', null).execute();
+    const undone = await engine.db
+      .selectFrom('process_outbox')
+      .select('id')
+      .where('task_queue', '=', q.taskQueue)
+      .where('done_at', 'is', null)
+      .execute();
     expect(undone.length).toBe(30);
     const relay = relayOn(q.taskQueue);
     try {
-      await eventually(async () => (await engine.db.selectFrom('process_outbox').select('id').where('task_queue', '=', q.taskQueue).where('done_at', 'is', null).execute()).length === 0, 60_000, 'the rest drained');
+      await eventually(
+        async () =>
+          (
+            await engine.db
+              .selectFrom('process_outbox')
+              .select('id')
+              .where('task_queue', '=', q.taskQueue)
+              .where('done_at', 'is', null)
+              .execute()
+          ).length === 0,
+        60_000,
+        'the rest drained',
+      );
       await eventually(async () => (await Promise.all(ids.map(runs))).every((n) => n === 1), 20_000, 'one run per process in visibility');
       // The processes the killed relay started were found started (not started again); the others started now.
       expect(relay.stats().started).toBe(30 - before);
-      const stamped = await engine.db.selectFrom('appointments').select('id').where('id', 'in', ids).where('process_started_at', 'is not', null).execute();
+      const stamped = await engine.db
+        .selectFrom('appointments')
+        .select('id')
+        .where('id', 'in', ids)
+        .where('process_started_at', 'is not', null)
+        .execute();
       expect(stamped.length).toBe(30);
     } finally {
       await relay.stop();

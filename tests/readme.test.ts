@@ -23,7 +23,12 @@ async function operationCount(): Promise<number> {
   const db = createDb('postgres://nobody:nothing@127.0.0.1:9/none', 1);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'readme-'));
   try {
-    const app = createApp({ config: testConfig({ DATA_DIR: dataDir }), db, temporal: new Client(), logger: createLogger('readme', 'silent') });
+    const app = createApp({
+      config: testConfig({ DATA_DIR: dataDir }),
+      db,
+      temporal: new Client(),
+      logger: createLogger('readme', 'silent'),
+    });
     const doc = (await (await app.request('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
     const methods = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options']);
     return Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).filter((m) => methods.has(m)).length, 0);
@@ -37,7 +42,7 @@ test('the README is at most 250 lines', () => {
   expect(README.split('\n').length).toBeLessThanOrEqual(250);
 });
 
-test('the README\'s test command is the one .ci/run runs', () => {
+test("the README's test command is the one .ci/run runs", () => {
   const ci = read('.ci/run').trim().split('\n').at(-1)!;
   expect(ci).toBe('npm install && npm test');
   expect(README).toContain(`\`\`\`sh\n${ci}\n\`\`\``);
@@ -50,7 +55,12 @@ test('the operation counts in the README and the docs are those of the OpenAPI d
 });
 
 test('every relative link in the README and in docs/ leads to a file that exists', () => {
-  const pages = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const pages = [
+    'README.md',
+    ...readdirSync(path.join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
   const missing: string[] = [];
   for (const page of pages) {
     for (const [, target] of visible(read(page)).matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)) {

@@ -9,7 +9,9 @@ import { makeClinic, makePatient, makeSlot, type TestClinic } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
 
 let engine: TestEngine;
-beforeAll(async () => { engine = await startTestEngine(); });
+beforeAll(async () => {
+  engine = await startTestEngine();
+});
 afterAll(() => engine.stop());
 
 type Json = Record<string, any>;
@@ -25,19 +27,41 @@ const row = (id: string) => engine.db.selectFrom('referrals').selectAll().where(
 /** A clinic whose referrals wait two hours (a referral_policies row), with a specialist to refer to. */
 async function referralClinic(): Promise<TestClinic> {
   const clinic = await makeClinic(engine.db);
-  await engine.db.insertInto('referral_policies').values({
-    clinic_id: clinic.clinicId, region: null, kind: 'specialist', urgency: 'routine', wait_working_days: null, wait_hours: null, wait_seconds: 7200,
-    escalation_share: 0.5, acknowledge_seconds: 3600, no_show_limit: 2, validity_days: 30,
-  }).execute();
+  await engine.db
+    .insertInto('referral_policies')
+    .values({
+      clinic_id: clinic.clinicId,
+      region: null,
+      kind: 'specialist',
+      urgency: 'routine',
+      wait_working_days: null,
+      wait_hours: null,
+      wait_seconds: 7200,
+      escalation_share: 0.5,
+      acknowledge_seconds: 3600,
+      no_show_limit: 2,
+      validity_days: 30,
+    })
+    .execute();
   return clinic;
 }
 
 /** The clinic's second practitioner refers the patient to the first's specialty; resolves once the process has offered. */
 async function referAndOffer(clinic: TestClinic, patientId: string): Promise<string> {
   const token = await engine.token('doctor', { id: `doctor-${clinic.otherPractitionerId}`, practitionerId: clinic.otherPractitionerId });
-  const created = await call('POST', '/referrals', token, {
-    patientId, referringPractitionerId: clinic.otherPractitionerId, specialty: clinic.specialty, reason: 'palpitations', icd10: 'R00.2',
-  }, `ref-${randomUUID()}`);
+  const created = await call(
+    'POST',
+    '/referrals',
+    token,
+    {
+      patientId,
+      referringPractitionerId: clinic.otherPractitionerId,
+      specialty: clinic.specialty,
+      reason: 'palpitations',
+      icd10: 'R00.2',
+    },
+    `ref-${randomUUID()}`,
+  );
   expect(created.status).toBe(201);
   const id = created.body.id as string;
   await eventually(async () => (await row(id)).status === 'offered', 30_000, 'referral offered');
@@ -46,12 +70,18 @@ async function referAndOffer(clinic: TestClinic, patientId: string): Promise<str
 
 /** A visit of the patient booked through the booking API at the registrar's desk. */
 async function bookVisit(clinic: TestClinic, slotId: string, patientId: string) {
-  const booked = await call('POST', '/appointments', await registrar(clinic.clinicId), { slotId, patientId, confirm: true }, `visit-${randomUUID()}`);
+  const booked = await call(
+    'POST',
+    '/appointments',
+    await registrar(clinic.clinicId),
+    { slotId, patientId, confirm: true },
+    `visit-${randomUUID()}`,
+  );
   expect(booked.status).toBe(201);
   return booked.body;
 }
 
-test('the first slot offered never clashes with the patient\'s own visit, so booking it succeeds', async () => {
+test("the first slot offered never clashes with the patient's own visit, so booking it succeeds", async () => {
   const clinic = await referralClinic();
   const patientId = await makePatient(engine.db);
   const start = new Date(Date.now() + 2 * 86_400_000);
@@ -69,11 +99,20 @@ test('the first slot offered never clashes with the patient\'s own visit, so boo
   // The answer names the clinic, the practitioner and the local time of each offer.
   const detail = await call('GET', `/referrals/${id}`, await registrar(clinic.clinicId));
   expect(detail.status).toBe(200);
-  expect(detail.body.offeredSlots).toEqual([{
-    slotId: free.id, clinicId: clinic.clinicId, clinicName: 'Test clinic', practitionerId: clinic.practitionerId, practitionerName: 'Dr Test',
-    startsAt: free.startsAt.toISOString(), endsAt: free.endsAt.toISOString(), localStartsAt: localDateTime(free.startsAt, 'Europe/Moscow'),
-    timeZone: 'Europe/Moscow', withinDeadline: false,
-  }]);
+  expect(detail.body.offeredSlots).toEqual([
+    {
+      slotId: free.id,
+      clinicId: clinic.clinicId,
+      clinicName: 'Test clinic',
+      practitionerId: clinic.practitionerId,
+      practitionerName: 'Dr Test',
+      startsAt: free.startsAt.toISOString(),
+      endsAt: free.endsAt.toISOString(),
+      localStartsAt: localDateTime(free.startsAt, 'Europe/Moscow'),
+      timeZone: 'Europe/Moscow',
+      withinDeadline: false,
+    },
+  ]);
 
   const first = detail.body.offeredSlots[0].slotId as string;
   const booked = await call('POST', `/referrals/${id}/book`, await registrar(clinic.clinicId), { slotId: first });
@@ -95,9 +134,14 @@ test('an offered slot someone else books leaves the queue, and the next bookable
   await bookVisit(clinic, soon.id, await makePatient(engine.db));
   const opened = await makeSlot(engine.db, clinic, new Date(Date.now() + 4 * day));
   const onClosure = await makeSlot(engine.db, clinic, new Date(Date.now() + 5 * day));
-  await engine.db.insertInto('clinic_closures').values({
-    clinic_id: clinic.clinicId, closed_on: localDateTime(onClosure.startsAt, 'Europe/Moscow').slice(0, 10), reason: 'sanitary day',
-  }).execute();
+  await engine.db
+    .insertInto('clinic_closures')
+    .values({
+      clinic_id: clinic.clinicId,
+      closed_on: localDateTime(onClosure.startsAt, 'Europe/Moscow').slice(0, 10),
+      reason: 'sanitary day',
+    })
+    .execute();
 
   const queue = await call('GET', `/referrals/queue?clinicId=${clinic.clinicId}`, await registrar(clinic.clinicId));
   expect(queue.status).toBe(200);
@@ -106,5 +150,8 @@ test('an offered slot someone else books leaves the queue, and the next bookable
   const detail = await call('GET', `/referrals/${id}`, await registrar(clinic.clinicId));
   expect(detail.body.offeredSlots.map((o: Json) => o.slotId)).toEqual([later.id, opened.id]);
   // Every slot shown can be taken: the first one books.
-  expect(await call('POST', `/referrals/${id}/book`, await registrar(clinic.clinicId), { slotId: later.id })).toMatchObject({ status: 201, body: { status: 'booked' } });
+  expect(await call('POST', `/referrals/${id}/book`, await registrar(clinic.clinicId), { slotId: later.id })).toMatchObject({
+    status: 201,
+    body: { status: 'booked' },
+  });
 });

@@ -28,7 +28,7 @@ beforeAll(() => {
 });
 
 describe('histories recorded from released workflow code', () => {
-  test('load with the SDK\'s own loader: one protobufjs is installed (package.json overrides)', () => {
+  test("load with the SDK's own loader: one protobufjs is installed (package.json overrides)", () => {
     expect(oneProtobufjs()).toBe(true);
   });
 
@@ -44,7 +44,12 @@ describe('histories recorded from released workflow code', () => {
     // The real workflow id (from the started event), as a workflow may read workflowInfo().workflowId;
     // results come back one per history, in order, so each is named by its file.
     const results = Worker.runReplayHistories(
-      { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! }, dataConverter: replayDataConverter(), replayName: 'recorded-histories', sinks: processMetricsSinks() },
+      {
+        workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! },
+        dataConverter: replayDataConverter(),
+        replayName: 'recorded-histories',
+        sinks: processMetricsSinks(),
+      },
       histories.map(({ file, history }) => ({ workflowId: startedAttributes(history)?.workflowId || file, history })),
     );
     let i = 0;

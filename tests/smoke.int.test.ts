@@ -2,8 +2,12 @@ import { ENCRYPTED_ENCODING } from '../platform/codec';
 import { jsonRequest, startTestEngine, type TestEngine } from './helpers';
 
 let engine: TestEngine;
-beforeAll(async () => { engine = await startTestEngine(); });
-afterAll(async () => { await engine.stop(); });
+beforeAll(async () => {
+  engine = await startTestEngine();
+});
+afterAll(async () => {
+  await engine.stop();
+});
 
 describe('the engine end to end', () => {
   test('reports Postgres and Temporal up on /health', async () => {
@@ -33,7 +37,14 @@ describe('the engine end to end', () => {
     expect(Buffer.from(payload!.data!).toString('latin1')).not.toContain('test-ops');
 
     // The codec endpoint decodes it for ops (the Temporal UI's codec server), never for a doctor.
-    const asJson = { payloads: [{ metadata: Object.fromEntries(Object.entries(payload!.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])), data: Buffer.from(payload!.data!).toString('base64') }] };
+    const asJson = {
+      payloads: [
+        {
+          metadata: Object.fromEntries(Object.entries(payload!.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])),
+          data: Buffer.from(payload!.data!).toString('base64'),
+        },
+      ],
+    };
     const denied = await engine.app.request('/codec/decode', jsonRequest('POST', await engine.token('doctor'), asJson));
     expect(denied.status).toBe(403);
     const decoded = await engine.app.request('/codec/decode', jsonRequest('POST', await engine.token('ops'), asJson));

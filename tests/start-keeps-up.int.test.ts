@@ -15,24 +15,41 @@ function descendants(pid: number): number[] {
 
 describe('npm start keeps Temporal and Postgres up and stops on Ctrl-C', () => {
   let engine: EngineProcess | undefined;
-  const stillRunning = () => { if (!engine!.running()) throw new Error(`npm start exited:\n${engine!.output()}`); };
+  const stillRunning = () => {
+    if (!engine!.running()) throw new Error(`npm start exited:\n${engine!.output()}`);
+  };
   const health = async () => (await (await fetch(`${engine!.apiUrl}/health`)).json()) as Json;
 
-  beforeAll(async () => { engine = await startEngineProcess({ env: { DEMO_LAB_ORDERS: 'off' } }); }, 300_000);
-  afterAll(async () => { await engine?.stop(); }, 90_000);
+  beforeAll(async () => {
+    engine = await startEngineProcess({ env: { DEMO_LAB_ORDERS: 'off' } });
+  }, 300_000);
+  afterAll(async () => {
+    await engine?.stop();
+  }, 90_000);
 
   test('a SIGKILLed Temporal dev server is started again on the same history, and the API sees it back', async () => {
     const before = engine!.pidOf('temporal')!;
     expect(before).toBeDefined();
     process.kill(before, 'SIGKILL');
-    const after = await eventually(async () => {
-      stillRunning();
-      const pid = engine!.pidOf('temporal');
-      return pid !== undefined && pid !== before ? pid : undefined;
-    }, 90_000, 'a new dev server');
+    const after = await eventually(
+      async () => {
+        stillRunning();
+        const pid = engine!.pidOf('temporal');
+        return pid !== undefined && pid !== before ? pid : undefined;
+      },
+      90_000,
+      'a new dev server',
+    );
     expect(alive(before)).toBe(false);
     expect(engine!.output()).toMatch(/temporal stopped answering on port \d+; starting it again in 0\.5 s \(restart 1\)/);
-    await eventually(async () => { stillRunning(); return (await health()).temporal?.up === true; }, 90_000, 'the API to reach Temporal again');
+    await eventually(
+      async () => {
+        stillRunning();
+        return (await health()).temporal?.up === true;
+      },
+      90_000,
+      'the API to reach Temporal again',
+    );
     expect(engine!.pidOf('temporal')).toBe(after);
   }, 240_000);
 
@@ -40,17 +57,30 @@ describe('npm start keeps Temporal and Postgres up and stops on Ctrl-C', () => {
     const before = engine!.pidOf('postgres')!;
     expect(before).toBeDefined();
     process.kill(before, 'SIGKILL');
-    await eventually(async () => {
-      stillRunning();
-      const pid = engine!.pidOf('postgres');
-      return pid !== undefined && pid !== before;
-    }, 90_000, 'a new Postgres');
+    await eventually(
+      async () => {
+        stillRunning();
+        const pid = engine!.pidOf('postgres');
+        return pid !== undefined && pid !== before;
+      },
+      90_000,
+      'a new Postgres',
+    );
     expect(engine!.output()).toMatch(/postgres stopped answering on port \d+; starting it again/);
-    await eventually(async () => { stillRunning(); return (await health()).postgres?.up === true; }, 90_000, 'the API to reach Postgres again');
+    await eventually(
+      async () => {
+        stillRunning();
+        return (await health()).postgres?.up === true;
+      },
+      90_000,
+      'the API to reach Postgres again',
+    );
     // The demo city is still there: the same data folder, not a new cluster.
     const from = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
     const to = new Date(Date.now() + 8 * 86_400_000).toISOString().slice(0, 10);
-    const slots = await fetch(`${engine!.apiUrl}/slots?from=${from}&to=${to}&limit=5`, { headers: { authorization: `Bearer ${engine!.tokens.patient}` } });
+    const slots = await fetch(`${engine!.apiUrl}/slots?from=${from}&to=${to}&limit=5`, {
+      headers: { authorization: `Bearer ${engine!.tokens.patient}` },
+    });
     expect(slots.status).toBe(200);
     expect(((await slots.json()) as Json).slots.length).toBeGreaterThan(0);
   }, 240_000);
@@ -66,7 +96,11 @@ describe('npm start keeps Temporal and Postgres up and stops on Ctrl-C', () => {
       setTimeout(() => resolve('still running'), 10_000).unref();
     });
     for (const pid of [parent, ...started]) {
-      try { process.kill(pid, 'SIGINT'); } catch { /* gone already */ }
+      try {
+        process.kill(pid, 'SIGINT');
+      } catch {
+        /* gone already */
+      }
     }
     expect(await exited).toBe(0);
     expect(started.filter(alive)).toEqual([]);

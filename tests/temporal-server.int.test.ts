@@ -16,7 +16,12 @@ import { eventually } from './helpers';
 type Json = Record<string, any>;
 const jwtPayload = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Json;
 
-async function query<T extends pg.QueryResultRow>(postgresUrl: string, database: string, sql: string, params: unknown[] = []): Promise<T[]> {
+async function query<T extends pg.QueryResultRow>(
+  postgresUrl: string,
+  database: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: postgresUrl.replace(/\/clinical$/, `/${database}`) });
   await client.connect();
   try {
@@ -69,18 +74,27 @@ describe('npm start with the production Temporal server (TEMPORAL_MODE=server)',
     const connection = await Connection.connect({ address: engine.temporalAddress });
     try {
       const client = new Client({ connection, namespace: 'default' });
-      const found = await eventually(async () => {
-        const ids: string[] = [];
-        for await (const wf of client.workflow.list({ query: `PatientId = '${patientId}'` })) ids.push(wf.workflowId);
-        return ids.includes(workflowId) ? ids : undefined;
-      }, 60_000, `${workflowId} listed by PatientId`);
+      const found = await eventually(
+        async () => {
+          const ids: string[] = [];
+          for await (const wf of client.workflow.list({ query: `PatientId = '${patientId}'` })) ids.push(wf.workflowId);
+          return ids.includes(workflowId) ? ids : undefined;
+        },
+        60_000,
+        `${workflowId} listed by PatientId`,
+      );
       expect(found).toContain(workflowId);
     } finally {
       await connection.close();
     }
 
     // It is the real server on Postgres: the visibility row and the history shards are there.
-    const visible = await query<{ workflow_id: string }>(engine.postgresUrl, 'temporal_visibility', 'SELECT workflow_id FROM executions_visibility WHERE workflow_id = $1', [workflowId]);
+    const visible = await query<{ workflow_id: string }>(
+      engine.postgresUrl,
+      'temporal_visibility',
+      'SELECT workflow_id FROM executions_visibility WHERE workflow_id = $1',
+      [workflowId],
+    );
     expect(visible.map((r) => r.workflow_id)).toEqual([workflowId]);
     const shards = await query<{ n: string }>(engine.postgresUrl, 'temporal', 'SELECT count(*) AS n FROM shards');
     expect(Number(shards[0]!.n)).toBe(4);
@@ -89,7 +103,9 @@ describe('npm start with the production Temporal server (TEMPORAL_MODE=server)',
     expect(await engine.stop()).toBe(0);
     engine = await startEngineProcess({ temporalMode: 'server', dataDir, timeoutMs: 300_000 });
     expect(engine.output()).toMatch(/Temporal schemas: temporal at \d+\.\d+, temporal_visibility at \d+\.\d+/);
-    const again = (await (await fetch(`${engine.baseUrl}/appointments/${appointment.id}`, { headers: { authorization: `Bearer ${engine.tokens.patient!}` } })).json()) as Json;
+    const again = (await (
+      await fetch(`${engine.baseUrl}/appointments/${appointment.id}`, { headers: { authorization: `Bearer ${engine.tokens.patient!}` } })
+    ).json()) as Json;
     expect([again.id, again.status]).toEqual([appointment.id, 'booked']);
   }, 1_200_000);
 });

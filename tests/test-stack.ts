@@ -12,7 +12,14 @@ import { PROJECT_ROOT } from '../platform/config';
 import { createDb, migrateToLatest } from '../db';
 import { DEMO_TIME_ZONE, seedDemoCity } from '../db/seed';
 import { localToday } from '../domain/time';
-import { ensureTemporalCli, freePort, startEmbeddedPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from '../local-stack/stack';
+import {
+  ensureTemporalCli,
+  freePort,
+  startEmbeddedPostgres,
+  startTemporalDevServer,
+  type RunningPostgres,
+  type RunningTemporal,
+} from '../local-stack/stack';
 import { bundleWorkflows, WORKFLOWS_PATH } from '../workers/clinical';
 
 /** The line the global setup waits for (the dev server prints its own banner on stdout too). */
@@ -60,10 +67,18 @@ async function main() {
   await migrateToLatest(db);
   await seedDemoCity(db, { today: localToday(DEMO_TIME_ZONE), slotDays: 14, patients: 60 });
   await db.destroy();
-  process.stdout.write(`${READY_MARKER}${JSON.stringify({ DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, WORKFLOW_BUNDLE_PATH: bundlePath, TEST_DATA_DIR: dir,
-    // One set of secrets for every jest worker, so payloads one encrypts another can read.
-    AUTH_SECRET: randomBytes(32).toString('base64url'), PAYLOAD_KEY: randomBytes(32).toString('base64'),
-    CDS_DIGEST_SECRET: randomBytes(32).toString('base64url') })}\n`);
+  process.stdout.write(
+    `${READY_MARKER}${JSON.stringify({
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      WORKFLOW_BUNDLE_PATH: bundlePath,
+      TEST_DATA_DIR: dir,
+      // One set of secrets for every jest worker, so payloads one encrypts another can read.
+      AUTH_SECRET: randomBytes(32).toString('base64url'),
+      PAYLOAD_KEY: randomBytes(32).toString('base64'),
+      CDS_DIGEST_SECRET: randomBytes(32).toString('base64url'),
+    })}\n`,
+  );
 }
 
 main().catch((err) => {

@@ -46,8 +46,12 @@ beforeAll(async () => {
     startTemporalDevServer({ executable, uiPort: ui2 }),
   ]);
   config = testConfig({
-    TEMPORAL_ADDRESS: withCodec.address, CLINICAL_TASK_QUEUE: `clinical-ui-${randomUUID().slice(0, 8)}`,
-    API_HOST: '127.0.0.1', API_PORT: String(apiPort), CODEC_LOOPBACK_OPEN: 'true', CORS_ORIGINS: `http://127.0.0.1:${ui1},http://localhost:${ui1}`,
+    TEMPORAL_ADDRESS: withCodec.address,
+    CLINICAL_TASK_QUEUE: `clinical-ui-${randomUUID().slice(0, 8)}`,
+    API_HOST: '127.0.0.1',
+    API_PORT: String(apiPort),
+    CODEC_LOOPBACK_OPEN: 'true',
+    CORS_ORIGINS: `http://127.0.0.1:${ui1},http://localhost:${ui1}`,
   });
   db = createDb(process.env.DATABASE_URL!, 3);
   client = await connectClient(config);
@@ -55,7 +59,9 @@ beforeAll(async () => {
   worker = await createClinicalWorker({ connection, config, db, workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } });
   running = worker.run();
   const app = createApp({ config, db, temporal: client, logger: createLogger('test', 'silent') });
-  api = await new Promise<ServerType>((resolve) => { const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: apiPort }, () => resolve(s)); });
+  api = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: apiPort }, () => resolve(s));
+  });
   (globalThis as { uiApp?: typeof app }).uiApp = app;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 });
@@ -78,19 +84,31 @@ afterAll(async () => {
 async function pageText(page: Page, wanted: string): Promise<string> {
   let text = '';
   let opened = false;
-  await eventually(async () => {
-    text = await page.innerText('body');
-    if (text.includes(wanted)) return true;
-    if (!opened) opened = await page.getByText('Workflow Execution Update Accepted').first().click({ timeout: 2000 }).then(() => true, () => false);
-    await page.waitForTimeout(500);
-    text = await page.innerText('body');
-    return text.includes(wanted);
-  }, 30_000, 'the value in the page').catch(() => undefined);
+  await eventually(
+    async () => {
+      text = await page.innerText('body');
+      if (text.includes(wanted)) return true;
+      if (!opened)
+        opened = await page
+          .getByText('Workflow Execution Update Accepted')
+          .first()
+          .click({ timeout: 2000 })
+          .then(
+            () => true,
+            () => false,
+          );
+      await page.waitForTimeout(500);
+      text = await page.innerText('body');
+      return text.includes(wanted);
+    },
+    30_000,
+    'the value in the page',
+  ).catch(() => undefined);
   return text;
 }
 
 describe('the Temporal UI shows decoded payloads to ops', () => {
-  test('a booking\'s history in the UI wired to the API\'s codec shows the decoded slot id', async () => {
+  test("a booking's history in the UI wired to the API's codec shows the decoded slot id", async () => {
     expect(existsSync(CHROMIUM)).toBe(true);
     const clinic = await makeClinic(db);
     const patientId = await makePatient(db);
@@ -114,13 +132,34 @@ describe('the Temporal UI shows decoded payloads to ops', () => {
 
   test('the same kind of history in a UI without the codec shows ciphertext and no slot id', async () => {
     const slotId = randomUUID();
-    const plain = new Client({ connection: await Connection.connect({ address: withoutCodec.address }), dataConverter: dataConverter(config) });
+    const plain = new Client({
+      connection: await Connection.connect({ address: withoutCodec.address }),
+      dataConverter: dataConverter(config),
+    });
     const workflowId = `booking-${randomUUID()}`;
     // No worker polls this server: the history holds the started event with its encrypted input.
     await plain.workflow.start('bookingWorkflow', {
-      workflowId, taskQueue: 'nobody-polls',
-      args: [{ appointmentId: randomUUID(), patientId: randomUUID(), clinicId: randomUUID(), policy: DEFAULT_BOOKING_POLICY,
-        offered: { appointmentId: randomUUID(), status: 'held', slotId, patientId: randomUUID(), practitionerId: randomUUID(), clinicId: randomUUID(), startsAt: new Date().toISOString(), endsAt: new Date().toISOString(), holdExpiresAt: null } }],
+      workflowId,
+      taskQueue: 'nobody-polls',
+      args: [
+        {
+          appointmentId: randomUUID(),
+          patientId: randomUUID(),
+          clinicId: randomUUID(),
+          policy: DEFAULT_BOOKING_POLICY,
+          offered: {
+            appointmentId: randomUUID(),
+            status: 'held',
+            slotId,
+            patientId: randomUUID(),
+            practitionerId: randomUUID(),
+            clinicId: randomUUID(),
+            startsAt: new Date().toISOString(),
+            endsAt: new Date().toISOString(),
+            holdExpiresAt: null,
+          },
+        },
+      ],
     });
     await plain.connection.close();
 

@@ -21,15 +21,28 @@ beforeAll(async () => {
   h = await startWebHarness();
   clinic = await makeClinic(h.engine.db);
 });
-afterAll(async () => { await h?.stop(); });
+afterAll(async () => {
+  await h?.stop();
+});
 
-const registrarOf = (clinicId: string): Caller => ({ id: `desk-${clinicId.slice(0, 8)}`, role: 'registrar', clinicId, clinicIds: [clinicId] });
+const registrarOf = (clinicId: string): Caller => ({
+  id: `desk-${clinicId.slice(0, 8)}`,
+  role: 'registrar',
+  clinicId,
+  clinicIds: [clinicId],
+});
 
 /** A patient of the clinic (home clinic and attachment) with a family name no one else has. */
 async function clinicPatient(family: string): Promise<string> {
-  const row = await h.engine.db.insertInto('patients').values({ full_name: `Varvara ${family}`, birth_date: '1961-03-04', sex: 'female', phone: null, home_clinic_id: clinic.clinicId })
-    .returning('id').executeTakeFirstOrThrow();
-  await h.engine.db.insertInto('patient_attachments').values({ patient_id: row.id, clinic_id: clinic.clinicId, attached_from: '2020-01-01T00:00:00Z' }).execute();
+  const row = await h.engine.db
+    .insertInto('patients')
+    .values({ full_name: `Varvara ${family}`, birth_date: '1961-03-04', sex: 'female', phone: null, home_clinic_id: clinic.clinicId })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await h.engine.db
+    .insertInto('patient_attachments')
+    .values({ patient_id: row.id, clinic_id: clinic.clinicId, attached_from: '2020-01-01T00:00:00Z' })
+    .execute();
   return row.id;
 }
 
@@ -39,10 +52,11 @@ async function deskPage(caller = registrarOf(clinic.clinicId)): Promise<Page> {
   return context.newPage();
 }
 
-const statusOf = async (id: string) => (await h.engine.db.selectFrom('appointments').select('status').where('id', '=', id).executeTakeFirst())?.status;
+const statusOf = async (id: string) =>
+  (await h.engine.db.selectFrom('appointments').select('status').where('id', '=', id).executeTakeFirst())?.status;
 
-describe('the registrar\'s desk', () => {
-  test('finds a patient by name, books them in one step, and checks them in from today\'s arrivals', async () => {
+describe("the registrar's desk", () => {
+  test("finds a patient by name, books them in one step, and checks them in from today's arrivals", async () => {
     const family = `Zhukova${randomUUID().slice(0, 6)}`;
     const patientId = await clinicPatient(family);
     // Today on the clinic's clock, within the two hours before the visit when check-in is open.
@@ -67,7 +81,12 @@ describe('the registrar\'s desk', () => {
     await page.click(`form:has(input[name="slotId"][value="${slot.id}"]) button`);
     await page.waitForURL((u) => u.pathname === '/desk' && u.searchParams.get('done') === 'booked');
     expect(await page.textContent('.alert.notice')).toBe(ru.desk.booked);
-    const booked = await h.engine.db.selectFrom('appointments').selectAll().where('slot_id', '=', slot.id).where('patient_id', '=', patientId).executeTakeFirstOrThrow();
+    const booked = await h.engine.db
+      .selectFrom('appointments')
+      .selectAll()
+      .where('slot_id', '=', slot.id)
+      .where('patient_id', '=', patientId)
+      .executeTakeFirstOrThrow();
     expect(booked.status).toBe('booked');
     const row = `tr[data-appointment="${booked.id}"]`;
     expect(await page.getAttribute(row, 'data-status')).toBe('booked');
@@ -115,12 +134,25 @@ describe('the registrar\'s desk', () => {
   test('the referral queue is in deadline order, and a referral is booked from it', async () => {
     const patientA = await clinicPatient(`Orlova${randomUUID().slice(0, 6)}`);
     const patientB = await clinicPatient(`Sokolova${randomUUID().slice(0, 6)}`);
-    const specialty = (await h.engine.db.selectFrom('practitioners').select('specialty').where('id', '=', clinic.otherPractitionerId).executeTakeFirstOrThrow()).specialty;
+    const specialty = (
+      await h.engine.db
+        .selectFrom('practitioners')
+        .select('specialty')
+        .where('id', '=', clinic.otherPractitionerId)
+        .executeTakeFirstOrThrow()
+    ).specialty;
     const offered = await makeSlot(h.engine.db, clinic, daysFromNow(2), 20, clinic.otherPractitionerId);
     await makeSlot(h.engine.db, clinic, daysFromNow(3), 20, clinic.otherPractitionerId);
     const token = await h.engine.token('registrar', { clinicId: clinic.clinicId, clinicIds: [clinic.clinicId] });
     const refer = async (patientId: string, urgency: string) => {
-      const init = jsonRequest('POST', token, { patientId, referringPractitionerId: clinic.practitionerId, specialty, urgency, reason: 'desk test', icd10: 'G43.9' });
+      const init = jsonRequest('POST', token, {
+        patientId,
+        referringPractitionerId: clinic.practitionerId,
+        specialty,
+        urgency,
+        reason: 'desk test',
+        icd10: 'G43.9',
+      });
       (init.headers as Record<string, string>)['idempotency-key'] = `desk-${randomUUID()}`;
       const res = await h.engine.app.request('/referrals', init);
       expect(res.status).toBe(201);
@@ -131,7 +163,9 @@ describe('the registrar\'s desk', () => {
 
     const page = await deskPage();
     await page.goto('/desk/referrals');
-    const shown = await page.$$eval('ol.queue > li', (els) => els.map((e) => ({ id: e.getAttribute('data-referral')!, deadline: e.getAttribute('data-deadline')! })));
+    const shown = await page.$$eval('ol.queue > li', (els) =>
+      els.map((e) => ({ id: e.getAttribute('data-referral')!, deadline: e.getAttribute('data-deadline')! })),
+    );
     expect(shown.map((r) => r.id)).toEqual([urgent, routine]);
     expect(Date.parse(shown[0]!.deadline)).toBeLessThan(Date.parse(shown[1]!.deadline));
     const rows = await h.engine.db.selectFrom('referrals').select(['id', 'deadline_at']).where('id', 'in', [urgent, routine]).execute();
@@ -143,11 +177,23 @@ describe('the registrar\'s desk', () => {
     await page.click(`li[data-referral="${urgent}"] form:has(input[value="${offered.id}"]) button`);
     await page.waitForURL((u) => u.pathname === '/desk/referrals' && u.searchParams.get('done') === 'booked');
     expect(await page.textContent('.alert.notice')).toBe(ru.desk.referralBooked);
-    const referral = await eventually(async () => {
-      const r = await h.engine.db.selectFrom('referrals').select(['status', 'appointment_id']).where('id', '=', urgent).executeTakeFirstOrThrow();
-      return r.status === 'booked' && r.appointment_id ? r : undefined;
-    }, 30_000, 'referral booked');
-    const visit = await h.engine.db.selectFrom('appointments').select(['slot_id', 'patient_id', 'status']).where('id', '=', referral.appointment_id!).executeTakeFirstOrThrow();
+    const referral = await eventually(
+      async () => {
+        const r = await h.engine.db
+          .selectFrom('referrals')
+          .select(['status', 'appointment_id'])
+          .where('id', '=', urgent)
+          .executeTakeFirstOrThrow();
+        return r.status === 'booked' && r.appointment_id ? r : undefined;
+      },
+      30_000,
+      'referral booked',
+    );
+    const visit = await h.engine.db
+      .selectFrom('appointments')
+      .select(['slot_id', 'patient_id', 'status'])
+      .where('id', '=', referral.appointment_id!)
+      .executeTakeFirstOrThrow();
     expect(visit).toEqual({ slot_id: offered.id, patient_id: patientB, status: 'booked' });
     expect(await page.$(`li[data-referral="${urgent}"]`)).toBeNull();
     expect(await page.$(`li[data-referral="${routine}"]`)).not.toBeNull();
@@ -170,12 +216,17 @@ describe('the registrar\'s desk', () => {
     await page.click('form[action="/desk/leave"] button[type="submit"]');
     await page.waitForSelector('#to-move');
     expect(await page.textContent('.alert.notice')).toBe(ru.desk.leaveRecorded(1));
-    expect((await h.engine.db.selectFrom('slots').select('status').where('id', '=', free.id).executeTakeFirstOrThrow()).status).toBe('busy-unavailable');
+    expect((await h.engine.db.selectFrom('slots').select('status').where('id', '=', free.id).executeTakeFirstOrThrow()).status).toBe(
+      'busy-unavailable',
+    );
     await page.context().close();
   });
 
   test('a patient and a doctor are refused the desk with a clear page, and nothing of it shows', async () => {
-    for (const caller of [{ id: 'desk-patient', role: 'patient', patientId: demoId('patient:0') }, { id: 'desk-doctor', role: 'doctor', practitionerId: clinic.practitionerId }] as Caller[]) {
+    for (const caller of [
+      { id: 'desk-patient', role: 'patient', patientId: demoId('patient:0') },
+      { id: 'desk-doctor', role: 'doctor', practitionerId: clinic.practitionerId },
+    ] as Caller[]) {
       const page = await deskPage(caller);
       const res = await page.goto('/desk');
       expect(res?.status()).toBe(403);
@@ -186,7 +237,7 @@ describe('the registrar\'s desk', () => {
     }
   });
 
-  test('the demo city seeds today\'s arrivals at PC-01 once, and the demo registrar sees them', async () => {
+  test("the demo city seeds today's arrivals at PC-01 once, and the demo registrar sees them", async () => {
     const opts = { client: h.engine.client, db: h.engine.db, taskQueue: h.engine.config.CLINICAL_TASK_QUEUE };
     const booked = await seedDeskArrivals(opts);
     expect(booked).toBeGreaterThan(0);
@@ -194,7 +245,11 @@ describe('the registrar\'s desk', () => {
     expect(await seedDeskArrivals(opts)).toBe(0);
     const today = localToday('Europe/Moscow');
     const ids = Array.from({ length: DEMO_ARRIVALS }, (_, k) => demoId(`arrival:${today}:${k}`));
-    const rows = await h.engine.db.selectFrom('appointments').select(['id', 'status', 'clinic_id', 'process_started_at']).where('id', 'in', ids).execute();
+    const rows = await h.engine.db
+      .selectFrom('appointments')
+      .select(['id', 'status', 'clinic_id', 'process_started_at'])
+      .where('id', 'in', ids)
+      .execute();
     expect(rows).toHaveLength(booked);
     for (const r of rows) expect(r).toMatchObject({ status: 'booked', clinic_id: demoId('clinic:PC-01') });
     expect(rows.every((r) => r.process_started_at !== null)).toBe(true);

@@ -17,14 +17,21 @@ import { startWebHarness, tabTo, type WebHarness } from './web/harness';
 
 jest.setTimeout(240_000);
 let h: WebHarness;
-beforeAll(async () => { h = await startWebHarness({ CDS_DIAGNOSIS_SUGGESTIONS: 'on' }); });
-afterAll(async () => { await h?.stop(); });
+beforeAll(async () => {
+  h = await startWebHarness({ CDS_DIAGNOSIS_SUGGESTIONS: 'on' });
+});
+afterAll(async () => {
+  await h?.stop();
+});
 
 type Json = Record<string, any>;
 const MODELS = path.join(PROJECT_ROOT, 'models');
-const meta = JSON.parse(readFileSync(path.join(MODELS, 'diagnosis-suggestions.json'), 'utf8')) as { labels: Array<{ code: string; title: string }> };
-const parity = JSON.parse(readFileSync(path.join(MODELS, 'golden', 'diagnosis-suggestions-parity.json'), 'utf8')) as
-  { cases: Array<{ text: string; sklearn: number[] }> };
+const meta = JSON.parse(readFileSync(path.join(MODELS, 'diagnosis-suggestions.json'), 'utf8')) as {
+  labels: Array<{ code: string; title: string }>;
+};
+const parity = JSON.parse(readFileSync(path.join(MODELS, 'golden', 'diagnosis-suggestions-parity.json'), 'utf8')) as {
+  cases: Array<{ text: string; sklearn: number[] }>;
+};
 /** A real complaints text of the dev split (models/data/rumedtop3/dev_v1.jsonl): the one the model is surest about. */
 const devText = parity.cases.reduce((a, b) => (Math.max(...b.sklearn) > Math.max(...a.sklearn) ? b : a)).text;
 const titleOf = (code: string) => meta.labels.find((l) => l.code === code)!.title;
@@ -50,11 +57,22 @@ async function visit(clinic: TestClinic, arrived: boolean): Promise<string> {
   }
   return id;
 }
-const statusOf = async (id: string) => (await h.engine.db.selectFrom('appointments').select('status').where('id', '=', id).executeTakeFirst())?.status;
-const suggestionRows = (appointmentId: string) => h.engine.db.selectFrom('diagnosis_suggestions').selectAll().where('appointment_id', '=', appointmentId)
-  .orderBy('created_at', 'desc').execute();
-const doctorOf = (clinic: TestClinic, practitionerId = clinic.practitionerId): Caller =>
-  ({ id: `doctor-${practitionerId.slice(0, 8)}`, role: 'doctor', practitionerId, clinicId: clinic.clinicId, clinicIds: [clinic.clinicId] });
+const statusOf = async (id: string) =>
+  (await h.engine.db.selectFrom('appointments').select('status').where('id', '=', id).executeTakeFirst())?.status;
+const suggestionRows = (appointmentId: string) =>
+  h.engine.db
+    .selectFrom('diagnosis_suggestions')
+    .selectAll()
+    .where('appointment_id', '=', appointmentId)
+    .orderBy('created_at', 'desc')
+    .execute();
+const doctorOf = (clinic: TestClinic, practitionerId = clinic.practitionerId): Caller => ({
+  id: `doctor-${practitionerId.slice(0, 8)}`,
+  role: 'doctor',
+  practitionerId,
+  clinicId: clinic.clinicId,
+  clinicIds: [clinic.clinicId],
+});
 
 async function doctorPage(caller: Caller): Promise<Page> {
   const context = await h.newContext('tablet');
@@ -62,10 +80,12 @@ async function doctorPage(caller: Caller): Promise<Page> {
   return context.newPage();
 }
 
-describe('the doctor\'s visit page', () => {
+describe("the doctor's visit page", () => {
   // A clinic per test: each visit takes its doctor's next half hour.
   let clinic: TestClinic;
-  beforeEach(async () => { clinic = await makeClinic(h.engine.db); });
+  beforeEach(async () => {
+    clinic = await makeClinic(h.engine.db);
+  });
 
   test('types complaints, sees three titled suggestions without a reload, picks one, completes the visit; it is counted', async () => {
     const id = await visit(clinic, true);
@@ -88,8 +108,9 @@ describe('the doctor\'s visit page', () => {
     await page.locator('#complaints').pressSequentially(devText.slice(-6), { delay: 40 });
     await page.waitForSelector('ol.suggestions li');
     expect(await page.evaluate<boolean>('window.__sameDocument === true')).toBe(true);
-    const shown = await page.$$eval('button[data-fill-code]',
-      (els) => els.map((e) => ({ code: e.getAttribute('data-fill-code')!, text: e.textContent ?? '' })));
+    const shown = await page.$$eval('button[data-fill-code]', (els) =>
+      els.map((e) => ({ code: e.getAttribute('data-fill-code')!, text: e.textContent ?? '' })),
+    );
     expect(shown).toHaveLength(3);
     for (const s of shown) {
       expect(s.text).toContain(titleOf(s.code));
@@ -195,12 +216,16 @@ describe('the doctor\'s visit page', () => {
     await page.fill('#diagnosisCode', code.toLowerCase());
     await page.click('form.visit button[type="submit"]:not([formaction])');
     await page.waitForSelector('.diagnosis');
-    const stored = await h.engine.db.selectFrom('visit_diagnoses').select(['code', 'in_top1']).where('appointment_id', '=', id).executeTakeFirstOrThrow();
+    const stored = await h.engine.db
+      .selectFrom('visit_diagnoses')
+      .select(['code', 'in_top1'])
+      .where('appointment_id', '=', id)
+      .executeTakeFirstOrThrow();
     expect(stored).toEqual({ code, in_top1: true });
     await context.close();
   });
 
-  test('another doctor\'s visit id in the URL is refused with a 403 page, and nothing is stored through it', async () => {
+  test("another doctor's visit id in the URL is refused with a 403 page, and nothing is stored through it", async () => {
     const id = await visit(clinic, true);
     const page = await doctorPage(doctorOf(clinic, clinic.otherPractitionerId));
     const res = await page.goto(`/doctor/visits/${id}`);
@@ -210,7 +235,8 @@ describe('the doctor\'s visit page', () => {
     expect(await h.screen(page, 'doctor-visit-forbidden')).toEqual([]);
     // Not through the fragment route either (with the page's own CSRF token).
     await page.goto('/doctor');
-    const status = await page.evaluate<number>(`fetch('/doctor/visits/${id}/suggestions', { method: 'POST', headers: { 'hx-request': 'true', 'x-csrf-token':
+    const status =
+      await page.evaluate<number>(`fetch('/doctor/visits/${id}/suggestions', { method: 'POST', headers: { 'hx-request': 'true', 'x-csrf-token':
       JSON.parse(document.body.getAttribute('hx-headers'))['x-csrf-token'], 'content-type': 'application/x-www-form-urlencoded' },
       body: 'text=' + encodeURIComponent(${JSON.stringify(devText)}) }).then((r) => r.status)`);
     expect(status).toBe(403);

@@ -17,11 +17,24 @@ import { startWebHarness, tabTo, type WebHarness } from './web/harness';
 
 jest.setTimeout(300_000);
 let h: WebHarness;
-beforeAll(async () => { h = await startWebHarness(); });
-afterAll(async () => { await h?.stop(); });
+beforeAll(async () => {
+  h = await startWebHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
 
-const labCaller = (clinic: LabClinic): Caller => ({ id: `lab-${clinic.clinicId.slice(0, 8)}`, role: 'lab', clinicId: clinic.clinicId, clinicIds: [clinic.clinicId] });
-const doctorCaller = (clinic: LabClinic): Caller => ({ id: `dr-${clinic.doctorId.slice(0, 8)}`, role: 'doctor', practitionerId: clinic.doctorId });
+const labCaller = (clinic: LabClinic): Caller => ({
+  id: `lab-${clinic.clinicId.slice(0, 8)}`,
+  role: 'lab',
+  clinicId: clinic.clinicId,
+  clinicIds: [clinic.clinicId],
+});
+const doctorCaller = (clinic: LabClinic): Caller => ({
+  id: `dr-${clinic.doctorId.slice(0, 8)}`,
+  role: 'doctor',
+  practitionerId: clinic.doctorId,
+});
 
 async function pageAs(caller: Caller): Promise<Page> {
   const context = await h.newContext('tablet');
@@ -30,7 +43,7 @@ async function pageAs(caller: Caller): Promise<Page> {
 }
 const orderRow = (id: string) => h.engine.db.selectFrom('lab_orders').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
-describe('a critical potassium from the lab bench to the doctor\'s tablet', () => {
+describe("a critical potassium from the lab bench to the doctor's tablet", () => {
   test('the lab enters it, the open inbox shows it without a reload, a wrong read-back is refused at the field, the right one acknowledges, the lab sees it', async () => {
     const clinic = await makeLabClinic(h.engine.db);
     const api = labApi(h.engine, clinic);
@@ -113,8 +126,16 @@ describe('a critical potassium from the lab bench to the doctor\'s tablet', () =
     expect(await doctor.textContent('.alert.notice')).toBe(ru.doctor2.acknowledged);
     expect(await doctor.locator(section).count()).toBe(0);
     expect(await orderRow(orderId)).toMatchObject({ status: 'acknowledged', critical_pending: false });
-    const ack = await h.engine.db.selectFrom('lab_acknowledgements').selectAll().where('lab_order_id', '=', orderId).executeTakeFirstOrThrow();
-    expect(ack).toMatchObject({ practitioner_id: clinic.doctorId, critical: true, read_back: [{ loinc: '2823-3', value: 6.9, unit: 'mmol/L' }] });
+    const ack = await h.engine.db
+      .selectFrom('lab_acknowledgements')
+      .selectAll()
+      .where('lab_order_id', '=', orderId)
+      .executeTakeFirstOrThrow();
+    expect(ack).toMatchObject({
+      practitioner_id: clinic.doctorId,
+      critical: true,
+      read_back: [{ loinc: '2823-3', value: 6.9, unit: 'mmol/L' }],
+    });
 
     // The lab sees it acknowledged, and gone from the waiting list.
     await lab.goto(`/lab/orders/${orderId}`);
@@ -152,9 +173,15 @@ describe('lab messages on the bench', () => {
     expect(await lab.getAttribute('[data-ack-code]', 'data-ack-code')).toBe('AE');
     expect(await lab.textContent('pre.hl7')).toContain('MSA|AE');
     expect(await h.screen(lab, 'lab-upload-ack')).toEqual([]);
-    const stored = await h.engine.db.selectFrom('lab_messages').select(['status', 'ack_code']).where('control_id', '=', control).executeTakeFirstOrThrow();
+    const stored = await h.engine.db
+      .selectFrom('lab_messages')
+      .select(['status', 'ack_code'])
+      .where('control_id', '=', control)
+      .executeTakeFirstOrThrow();
     expect(stored).toEqual({ status: 'unmatched', ack_code: 'AE' });
-    expect(await h.engine.db.selectFrom('lab_result_versions').select('id').where('lab_order_id', '=', created.body.id).execute()).toEqual([]);
+    expect(await h.engine.db.selectFrom('lab_result_versions').select('id').where('lab_order_id', '=', created.body.id).execute()).toEqual(
+      [],
+    );
 
     await lab.click('a[href="/lab/unmatched"] >> nth=-1');
     await lab.waitForURL((u) => u.pathname === '/lab/unmatched');
@@ -172,13 +199,18 @@ describe('lab messages on the bench', () => {
     await item.locator('button[type=submit]').click();
     await lab.waitForSelector('.alert.notice');
     expect(await lab.locator(`li[data-control-id="${control}"]`).count()).toBe(0);
-    expect(await h.engine.db.selectFrom('lab_messages').select(['status', 'resolution', 'resolution_reason']).where('control_id', '=', control).executeTakeFirstOrThrow())
-      .toEqual({ status: 'rejected', resolution: 'rejected', resolution_reason: 'wrong_patient' });
+    expect(
+      await h.engine.db
+        .selectFrom('lab_messages')
+        .select(['status', 'resolution', 'resolution_reason'])
+        .where('control_id', '=', control)
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ status: 'rejected', resolution: 'rejected', resolution_reason: 'wrong_patient' });
   });
 });
 
 describe('break the glass', () => {
-  test('the doctor is refused another clinic\'s patient, states a reason, reads the record, and the patient sees it in their access log', async () => {
+  test("the doctor is refused another clinic's patient, states a reason, reads the record, and the patient sees it in their access log", async () => {
     const clinic = await makeLabClinic(h.engine.db);
     const stranger = await makeLabPatient(h.engine.db);
     const doctor = await pageAs(doctorCaller(clinic));
@@ -197,8 +229,17 @@ describe('break the glass', () => {
     await doctor.click('form.break-glass button[type=submit]');
     await doctor.waitForSelector('.alert.notice');
     expect(await doctor.textContent('.alert.notice')).toBe(ru.doctor2.breakGlassShown);
-    const audit = await eventually(async () => h.engine.db.selectFrom('audit_log').selectAll()
-      .where('action', '=', 'break-the-glass').where('actor', '=', doctorCaller(clinic).id).executeTakeFirst(), 10_000, 'audit row');
+    const audit = await eventually(
+      async () =>
+        h.engine.db
+          .selectFrom('audit_log')
+          .selectAll()
+          .where('action', '=', 'break-the-glass')
+          .where('actor', '=', doctorCaller(clinic).id)
+          .executeTakeFirst(),
+      10_000,
+      'audit row',
+    );
     expect(audit).toMatchObject({ outcome: 'allowed', entity: 'PatientRecord', entity_id: stranger });
 
     // The grant covered that one request: the next visit is refused again.
@@ -212,7 +253,7 @@ describe('break the glass', () => {
   });
 });
 
-describe('a referral on the doctor\'s tablet', () => {
+describe("a referral on the doctor's tablet", () => {
   async function call(method: string, url: string, token: string, body?: unknown) {
     const init = jsonRequest(method, token, body);
     (init.headers as Record<string, string>)['idempotency-key'] = `web-${randomUUID()}`;
@@ -220,19 +261,39 @@ describe('a referral on the doctor\'s tablet', () => {
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   }
   const referral = (id: string) => h.engine.db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  const becomes = (id: string, status: string) => eventually(async () => (await referral(id)).status === status, 30_000, `referral ${status}`);
+  const becomes = (id: string, status: string) =>
+    eventually(async () => (await referral(id)).status === status, 30_000, `referral ${status}`);
   const asDoctor = (practitionerId: string): Caller => ({ id: `dr-${practitionerId.slice(0, 8)}`, role: 'doctor', practitionerId });
 
   /** The clinic's second doctor refers a patient to the first; booked and checked in through the JSON API. */
   async function attended(clinic: TestClinic) {
-    await h.engine.db.insertInto('referral_policies').values({
-      clinic_id: clinic.clinicId, region: null, kind: 'specialist', urgency: 'routine', wait_working_days: null, wait_hours: null, wait_seconds: 7200,
-      escalation_share: 0.5, acknowledge_seconds: 3600, no_show_limit: 2, validity_days: 30,
-    }).execute();
+    await h.engine.db
+      .insertInto('referral_policies')
+      .values({
+        clinic_id: clinic.clinicId,
+        region: null,
+        kind: 'specialist',
+        urgency: 'routine',
+        wait_working_days: null,
+        wait_hours: null,
+        wait_seconds: 7200,
+        escalation_share: 0.5,
+        acknowledge_seconds: 3600,
+        no_show_limit: 2,
+        validity_days: 30,
+      })
+      .execute();
     const patientId = await makePatient(h.engine.db);
-    const referrer = await h.engine.token('doctor', { id: `dr-${clinic.otherPractitionerId.slice(0, 8)}`, practitionerId: clinic.otherPractitionerId });
+    const referrer = await h.engine.token('doctor', {
+      id: `dr-${clinic.otherPractitionerId.slice(0, 8)}`,
+      practitionerId: clinic.otherPractitionerId,
+    });
     const created = await call('POST', '/referrals', referrer, {
-      patientId, referringPractitionerId: clinic.otherPractitionerId, specialty: clinic.specialty, reason: 'боль в груди при нагрузке', icd10: 'I20.8',
+      patientId,
+      referringPractitionerId: clinic.otherPractitionerId,
+      specialty: clinic.specialty,
+      reason: 'боль в груди при нагрузке',
+      icd10: 'I20.8',
     });
     expect(created.status).toBe(201);
     const id = created.body.id as string;
@@ -268,8 +329,13 @@ describe('a referral on the doctor\'s tablet', () => {
     await specialist.click('form[action$="/report"] button[type=submit]');
     await specialist.waitForSelector('.alert.notice');
     expect(await specialist.textContent('.alert.notice')).toBe(ru.doctor2.reportPosted);
-    expect(await h.engine.db.selectFrom('referral_reports').select(['practitioner_id', 'icd10']).where('referral_id', '=', id).executeTakeFirstOrThrow())
-      .toEqual({ practitioner_id: clinic.practitionerId, icd10: ['I20.8'] });
+    expect(
+      await h.engine.db
+        .selectFrom('referral_reports')
+        .select(['practitioner_id', 'icd10'])
+        .where('referral_id', '=', id)
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ practitioner_id: clinic.practitionerId, icd10: ['I20.8'] });
     await becomes(id, 'reported');
 
     const referrer = await pageAs(asDoctor(clinic.otherPractitionerId));

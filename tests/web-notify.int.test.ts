@@ -9,8 +9,12 @@ import { eventually } from './helpers';
 import { startWebHarness, type WebHarness } from './web/harness';
 
 let h: WebHarness;
-beforeAll(async () => { h = await startWebHarness(); });
-afterAll(async () => { await h?.stop(); });
+beforeAll(async () => {
+  h = await startWebHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
 
 test('a patient gives an e-mail with consent and a phone without, prefers e-mail, and the inbox shows a new message while it is open', async () => {
   const patientId = await makePatient(h.engine.db);
@@ -27,10 +31,12 @@ test('a patient gives an e-mail with consent and a phone without, prefers e-mail
   await page.click('button[type="submit"]');
   await page.waitForSelector('.alert.notice');
   expect(await page.textContent('.alert.notice')).toBe('Сохранено.');
-  expect(await contactPointsOf(h.engine.db, 'patient', patientId)).toEqual(expect.arrayContaining([
-    { channel: 'email', address: 'anna@patients.example', consent: true, preferred: true },
-    { channel: 'sms', address: '+79161234567', consent: false, preferred: false },
-  ]));
+  expect(await contactPointsOf(h.engine.db, 'patient', patientId)).toEqual(
+    expect.arrayContaining([
+      { channel: 'email', address: 'anna@patients.example', consent: true, preferred: true },
+      { channel: 'sms', address: '+79161234567', consent: false, preferred: false },
+    ]),
+  );
 
   // A preferred channel without consent is refused, and nothing changes.
   await page.uncheck('input[name="email-consent"]');
@@ -41,10 +47,22 @@ test('a patient gives an e-mail with consent and a phone without, prefers e-mail
   await page.goto('/patient/inbox');
   expect(await page.textContent('main')).toContain('Сообщений пока нет.');
   expect(await h.screen(page, 'patient-inbox')).toEqual([]);
-  await h.engine.db.insertInto('inbox_messages').values({
-    delivery_key: `test:${randomUUID()}`, recipient_type: 'patient', recipient_id: patientId, kind: 'results-ready',
-    subject: 'Результаты готовы / Your results are ready', body: 'Ваши результаты готовы.', link: `${h.baseUrl}/patient/inbox`,
-  }).execute();
-  await eventually(async () => (await page.textContent('main'))?.includes('Результаты готовы / Your results are ready'), 15_000, 'the live inbox');
+  await h.engine.db
+    .insertInto('inbox_messages')
+    .values({
+      delivery_key: `test:${randomUUID()}`,
+      recipient_type: 'patient',
+      recipient_id: patientId,
+      kind: 'results-ready',
+      subject: 'Результаты готовы / Your results are ready',
+      body: 'Ваши результаты готовы.',
+      link: `${h.baseUrl}/patient/inbox`,
+    })
+    .execute();
+  await eventually(
+    async () => (await page.textContent('main'))?.includes('Результаты готовы / Your results are ready'),
+    15_000,
+    'the live inbox',
+  );
   await context.close();
 });

@@ -22,7 +22,11 @@ let temporal: RunningTemporal;
 let h: WebHarness;
 beforeAll(async () => {
   // Before the dev server's client makes the runtime: worker logs at ERROR only, as in every engine's tests.
-  try { Runtime.install({ logger: new DefaultLogger('ERROR') }); } catch { /* installed by an earlier file in this worker */ }
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    /* installed by an earlier file in this worker */
+  }
   const executable = await ensureTemporalCli(path.join(PROJECT_ROOT, '.tools'), () => undefined, process.env.TEMPORAL_CLI_PATH);
   temporal = await startTemporalDevServer({ executable, uiPort: await freePort() });
   h = await startWebHarness({ TEMPORAL_ADDRESS: temporal.address, TEMPORAL_UI_URL: temporal.uiUrl! });
@@ -42,13 +46,15 @@ async function opsPage(caller: Caller = OPS): Promise<Page> {
 
 /** Every Temporal UI link on the page names its workflow under the configured UI, namespace `default`. */
 async function assertLinks(page: Page): Promise<Array<{ href: string; id: string }>> {
-  const links = await page.$$eval('a.temporal', (els) => els.map((e) => ({ href: e.getAttribute('href')!, id: e.getAttribute('data-workflow-id')! })));
+  const links = await page.$$eval('a.temporal', (els) =>
+    els.map((e) => ({ href: e.getAttribute('href')!, id: e.getAttribute('data-workflow-id')! })),
+  );
   for (const l of links) expect(l.href).toBe(`${temporal.uiUrl}/namespaces/default/workflows/${encodeURIComponent(l.id)}`);
   return links;
 }
 
 describe('the ops board', () => {
-  test('the summary lists breached referrals and critical values, each with its workflow\'s Temporal UI link', async () => {
+  test("the summary lists breached referrals and critical values, each with its workflow's Temporal UI link", async () => {
     const page = await opsPage();
     await page.goto('/');
     await page.click('main a[href="/ops"]');
@@ -60,7 +66,11 @@ describe('the ops board', () => {
     const links = await assertLinks(page);
     expect(links.map((l) => l.id)).toContain(`referral-${breached}`);
     // No patient data on the ops board.
-    const names = await h.engine.db.selectFrom('patients').select('full_name').where('id', '=', demoId('patient:24')).executeTakeFirstOrThrow();
+    const names = await h.engine.db
+      .selectFrom('patients')
+      .select('full_name')
+      .where('id', '=', demoId('patient:24'))
+      .executeTakeFirstOrThrow();
     expect(await page.textContent('main')).not.toContain(names.full_name);
     expect(await h.screen(page, 'ops-summary')).toEqual([]);
     // Any referral by id: straight to its workflow.
@@ -74,21 +84,40 @@ describe('the ops board', () => {
   test('opens the rollout board, pauses and resumes the program, and follows a link into the Temporal UI to its workflow', async () => {
     const [p1, p2, w1, w2] = await Promise.all([0, 1, 2, 3].map(() => makeClinic(h.engine.db)));
     // Clinics still to onboard: their onboarding waits on people's tasks, so the program runs while the test does.
-    await h.engine.db.updateTable('clinics').set({ rollout_stage: 'preparation' }).where('id', 'in', [p1!, p2!, w1!, w2!].map((c) => c.clinicId)).execute();
+    await h.engine.db
+      .updateTable('clinics')
+      .set({ rollout_stage: 'preparation' })
+      .where(
+        'id',
+        'in',
+        [p1!, p2!, w1!, w2!].map((c) => c.clinicId),
+      )
+      .execute();
     const admin = await h.engine.token('admin');
-    const init = jsonRequest('POST', admin, { name: 'Board test', pilotClinicIds: [p1!.clinicId, p2!.clinicId], clinicIds: [w1!.clinicId, w2!.clinicId], policy: { maxConcurrent: 1 } });
+    const init = jsonRequest('POST', admin, {
+      name: 'Board test',
+      pilotClinicIds: [p1!.clinicId, p2!.clinicId],
+      clinicIds: [w1!.clinicId, w2!.clinicId],
+      policy: { maxConcurrent: 1 },
+    });
     const started = await h.engine.app.request('/rollout-programs', init);
     expect(started.status).toBe(201);
     const { programId, workflowId } = (await started.json()) as { programId: string; workflowId: string };
     const handle = h.engine.client.workflow.getHandle(workflowId);
-    await eventually(async () => Object.values((await handle.query(rolloutStateQuery)).clinics).some((c) => c.stage !== 'queued'), 30_000, 'pilots started');
+    await eventually(
+      async () => Object.values((await handle.query(rolloutStateQuery)).clinics).some((c) => c.stage !== 'queued'),
+      30_000,
+      'pilots started',
+    );
 
     const page = await opsPage();
     await page.goto(`/ops/rollout/${programId}`);
     expect(await page.textContent('h1')).toContain('Board test');
     expect(await page.getAttribute(`[data-program="${programId}"]`, 'data-paused')).toBe('false');
     // Pilots first, then one wave per clinic (maxConcurrent 1).
-    const waves = await page.$$eval('table.board', (ts) => ts.map((t) => [...t.querySelectorAll('tbody tr')].map((r) => r.getAttribute('data-clinic'))));
+    const waves = await page.$$eval('table.board', (ts) =>
+      ts.map((t) => [...t.querySelectorAll('tbody tr')].map((r) => r.getAttribute('data-clinic'))),
+    );
     expect(waves).toEqual([[p1!.clinicId, p2!.clinicId], [w1!.clinicId], [w2!.clinicId]]);
     expect(await page.getAttribute(`tr[data-clinic="${w2!.clinicId}"]`, 'data-stage')).toBe('queued');
     expect(await h.screen(page, 'ops-rollout')).toEqual([]);
@@ -107,7 +136,9 @@ describe('the ops board', () => {
     expect(await page.textContent('.alert.notice')).toBe(ru.ops.resumedNotice);
     expect((await handle.query(rolloutStateQuery)).paused).toBe(false);
     const history = await handle.fetchHistory();
-    const signals = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
+    const signals = history
+      .events!.filter((e) => e.workflowExecutionSignaledEventAttributes)
+      .map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
     expect(signals.filter((s) => s === 'pauseProgram' || s === 'resumeProgram')).toEqual(['pauseProgram', 'resumeProgram']);
 
     const links = await assertLinks(page);
@@ -122,7 +153,10 @@ describe('the ops board', () => {
 
   test('a registrar and a doctor are refused the ops board', async () => {
     const clinic = await makeClinic(h.engine.db);
-    for (const caller of [{ id: 'ops-registrar', role: 'registrar', clinicId: clinic.clinicId, clinicIds: [clinic.clinicId] }, { id: 'ops-doctor', role: 'doctor', practitionerId: clinic.practitionerId }] as Caller[]) {
+    for (const caller of [
+      { id: 'ops-registrar', role: 'registrar', clinicId: clinic.clinicId, clinicIds: [clinic.clinicId] },
+      { id: 'ops-doctor', role: 'doctor', practitionerId: clinic.practitionerId },
+    ] as Caller[]) {
       const page = await opsPage(caller);
       for (const url of ['/ops', '/ops/rollout']) {
         const res = await page.goto(url);

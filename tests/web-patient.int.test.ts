@@ -16,8 +16,12 @@ jest.setTimeout(180_000);
 const DEMO_PATIENT = demoId('patient:0');
 let h: WebHarness;
 
-beforeAll(async () => { h = await startWebHarness(); });
-afterAll(async () => { await h?.stop(); });
+beforeAll(async () => {
+  h = await startWebHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
 
 const localDate = (d: Date, zone: string) => localDateTime(d, zone).slice(0, 10);
 const rowOf = (id: string) => h.engine.db.selectFrom('appointments').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
@@ -45,9 +49,11 @@ async function bookAsOther(slotId: string) {
 
 describe('the patient books from the app', () => {
   let clinic: TestClinic;
-  beforeAll(async () => { clinic = await makeClinic(h.engine.db, { timeZone: 'Asia/Yekaterinburg', policy: { holdSeconds: 300, offerHoldSeconds: 300 } }); });
+  beforeAll(async () => {
+    clinic = await makeClinic(h.engine.db, { timeZone: 'Asia/Yekaterinburg', policy: { holdSeconds: 300, offerHoldSeconds: 300 } });
+  });
 
-  test('signs in, finds a slot, holds and confirms it, sees it in the clinic\'s local time, reschedules and cancels it', async () => {
+  test("signs in, finds a slot, holds and confirms it, sees it in the clinic's local time, reschedules and cancels it", async () => {
     const slot = await makeSlot(h.engine.db, clinic, daysFromNow(3, 6)); // 06:00 UTC is 11:00 in Yekaterinburg
     const later = await makeSlot(h.engine.db, clinic, daysFromNow(3, 8));
     const context = await h.newContext('phone');
@@ -60,7 +66,7 @@ describe('the patient books from the app', () => {
     await page.selectOption('#clinic', clinic.clinicId);
     await page.fill('#date', localDate(slot.startsAt, 'Asia/Yekaterinburg'));
     await page.click('form[role="search"] button[type="submit"]');
-    await page.waitForSelector(`input[name="slotId"][value="${slot.id}"]`, { state: "attached" });
+    await page.waitForSelector(`input[name="slotId"][value="${slot.id}"]`, { state: 'attached' });
     expect(await h.screen(page, 'patient-find-slot')).toEqual([]);
 
     await page.click(`form:has(input[name="slotId"][value="${slot.id}"]) button`);
@@ -113,11 +119,18 @@ describe('the patient books from the app', () => {
     await page.click('form[action="/patient/waitlist"] button');
     await page.waitForURL(/\/patient\/appointments\?done=waitlist/);
     expect(await h.screen(page, 'patient-waitlist')).toEqual([]);
-    const entry = await h.engine.db.selectFrom('waitlist_entries').selectAll().where('patient_id', '=', DEMO_PATIENT).where('specialty', '=', clinic.specialty).executeTakeFirstOrThrow();
+    const entry = await h.engine.db
+      .selectFrom('waitlist_entries')
+      .selectAll()
+      .where('patient_id', '=', DEMO_PATIENT)
+      .where('specialty', '=', clinic.specialty)
+      .executeTakeFirstOrThrow();
     expect(entry.status).toBe('waiting');
 
     // The other patient cancels: the process offers the slot, and the open page shows it (SSE) without a reload by hand.
-    expect((await h.engine.app.request(`/appointments/${other.id}/cancel`, jsonRequest('POST', other.token, { reason: 'cannot come' }))).status).toBe(200);
+    expect(
+      (await h.engine.app.request(`/appointments/${other.id}/cancel`, jsonRequest('POST', other.token, { reason: 'cannot come' }))).status,
+    ).toBe(200);
     const offered = page.locator('[data-status="offered"]');
     await offered.first().waitFor({ timeout: 30_000 });
     await offered.first().locator('a').click();
@@ -140,14 +153,21 @@ describe('forms say what went wrong and write nothing half-way', () => {
     const context = await h.newContext('tablet');
     await h.signInAs(context, { id: 'demo-patient', role: 'patient', patientId: DEMO_PATIENT });
     const page = await context.newPage();
-    await page.goto(`/patient/book?specialty=${encodeURIComponent(clinic.specialty)}&clinic=${clinic.clinicId}&date=${localDate(first.startsAt, 'Europe/Moscow')}`);
+    await page.goto(
+      `/patient/book?specialty=${encodeURIComponent(clinic.specialty)}&clinic=${clinic.clinicId}&date=${localDate(first.startsAt, 'Europe/Moscow')}`,
+    );
     await bookAsOther(first.id);
     await page.click(`form:has(input[name="slotId"][value="${first.id}"]) button`);
     await page.waitForSelector('.alert.error');
     expect(await page.textContent('.alert.error')).toContain('уже заняли');
     expect(await page.locator(`#next-free ~ ul input[name="slotId"][value="${next.id}"]`).count()).toBe(1);
     expect(await h.screen(page, 'patient-slot-taken')).toEqual([]);
-    const mine = await h.engine.db.selectFrom('appointments').select('id').where('patient_id', '=', DEMO_PATIENT).where('slot_id', '=', first.id).execute();
+    const mine = await h.engine.db
+      .selectFrom('appointments')
+      .select('id')
+      .where('patient_id', '=', DEMO_PATIENT)
+      .where('slot_id', '=', first.id)
+      .execute();
     expect(mine).toEqual([]);
     await context.close();
   });
@@ -159,14 +179,20 @@ describe('forms say what went wrong and write nothing half-way', () => {
     const context = await h.newContext('phone', { javaScriptEnabled: false });
     await h.signInAs(context, { id: 'demo-patient', role: 'patient', patientId: DEMO_PATIENT });
     const page = await context.newPage();
-    await page.goto(`/patient/book?specialty=${encodeURIComponent(clinic.specialty)}&clinic=${clinic.clinicId}&date=${localDate(slot.startsAt, 'Europe/Moscow')}`);
+    await page.goto(
+      `/patient/book?specialty=${encodeURIComponent(clinic.specialty)}&clinic=${clinic.clinicId}&date=${localDate(slot.startsAt, 'Europe/Moscow')}`,
+    );
     await page.click(`form:has(input[name="slotId"][value="${slot.id}"]) button`);
     await page.waitForURL(/\/patient\/appointments\/[0-9a-f-]{36}$/);
     const id = appointmentIdIn(page)!;
-    await eventually(async () => {
-      const row = await rowOf(id);
-      return row.status === 'expired' || (row.hold_expires_at !== null && row.hold_expires_at.getTime() < Date.now() - 500);
-    }, 10_000, 'the hold to lapse');
+    await eventually(
+      async () => {
+        const row = await rowOf(id);
+        return row.status === 'expired' || (row.hold_expires_at !== null && row.hold_expires_at.getTime() < Date.now() - 500);
+      },
+      10_000,
+      'the hold to lapse',
+    );
     await page.click('form[action$="/confirm"] button');
     await page.waitForSelector('.alert.error');
     expect(await page.textContent('.alert.error')).toContain('истекло');

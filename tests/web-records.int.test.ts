@@ -11,26 +11,64 @@ import { startWebHarness, type WebHarness } from './web/harness';
 jest.setTimeout(180_000);
 let h: WebHarness;
 
-beforeAll(async () => { h = await startWebHarness(); });
-afterAll(async () => { await h?.stop(); });
+beforeAll(async () => {
+  h = await startWebHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
 
 /** A released (or not yet released) lab order with these glucose results, as the lab process leaves it in Postgres. */
-async function labOrder(patientId: string, clinic: { clinicId: string; doctorId: string }, daysAgo: number, glucose: number, flag: 'N' | 'H', status: 'final' | 'preliminary') {
+async function labOrder(
+  patientId: string,
+  clinic: { clinicId: string; doctorId: string },
+  daysAgo: number,
+  glucose: number,
+  flag: 'N' | 'H',
+  status: 'final' | 'preliminary',
+) {
   const id = randomUUID();
   const at = new Date(Date.now() - daysAgo * 86_400_000);
-  await h.engine.db.insertInto('lab_orders').values({
-    id, patient_id: patientId, clinic_id: clinic.clinicId, ordering_practitioner_id: clinic.doctorId, tests: ['2345-7'], priority: 'routine',
-    status: status === 'final' ? 'final' : 'resulted', workflow_id: `lab-order-${id}`, clinical_note: null, created_by: 'test',
-    resulted_at: at, final_at: status === 'final' ? at : null,
-  }).execute();
-  await h.engine.db.insertInto('lab_result_versions').values({
-    lab_order_id: id, loinc: '2345-7', version: 1, value: glucose, unit: 'mmol/L', reported_value: glucose, reported_unit: 'mmol/L',
-    interpretation: flag, ref_low: 3.9, ref_high: 6.1, status, source: 'test', posted_by: 'test', resulted_at: at,
-  }).execute();
+  await h.engine.db
+    .insertInto('lab_orders')
+    .values({
+      id,
+      patient_id: patientId,
+      clinic_id: clinic.clinicId,
+      ordering_practitioner_id: clinic.doctorId,
+      tests: ['2345-7'],
+      priority: 'routine',
+      status: status === 'final' ? 'final' : 'resulted',
+      workflow_id: `lab-order-${id}`,
+      clinical_note: null,
+      created_by: 'test',
+      resulted_at: at,
+      final_at: status === 'final' ? at : null,
+    })
+    .execute();
+  await h.engine.db
+    .insertInto('lab_result_versions')
+    .values({
+      lab_order_id: id,
+      loinc: '2345-7',
+      version: 1,
+      value: glucose,
+      unit: 'mmol/L',
+      reported_value: glucose,
+      reported_unit: 'mmol/L',
+      interpretation: flag,
+      ref_low: 3.9,
+      ref_high: 6.1,
+      status,
+      source: 'test',
+      posted_by: 'test',
+      resulted_at: at,
+    })
+    .execute();
   return id;
 }
 
-test('a patient sees final results with flags and a trend, never a preliminary one, and is refused another patient\'s', async () => {
+test("a patient sees final results with flags and a trend, never a preliminary one, and is refused another patient's", async () => {
   const clinic = await makeLabClinic(h.engine.db);
   const patientId = await makeLabPatient(h.engine.db);
   const older = await labOrder(patientId, clinic, 30, 5.2, 'N', 'final');
@@ -106,11 +144,15 @@ test('sign-out ends the session on the server: the old cookie no longer opens a 
   await p2.waitForURL((u) => u.pathname === '/');
   const [sid] = (await context2.cookies()).filter((c) => c.name === 'sid');
   const noToken = await h.engine.app.request(`${h.baseUrl}/patient/waitlist`, {
-    method: 'POST', headers: { cookie: `sid=${sid!.value}`, origin: h.baseUrl, 'content-type': 'application/x-www-form-urlencoded' }, body: 'specialty=x&wantedBefore=2030-01-01&key=abcdefgh1',
+    method: 'POST',
+    headers: { cookie: `sid=${sid!.value}`, origin: h.baseUrl, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'specialty=x&wantedBefore=2030-01-01&key=abcdefgh1',
   });
   expect(noToken.status).toBe(403);
   const crossSite = await h.engine.app.request(`${h.baseUrl}/sign-in`, {
-    method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'user=demo-admin',
+    method: 'POST',
+    headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'user=demo-admin',
   });
   expect(crossSite.status).toBe(403);
   expect(await h.engine.db.selectFrom('waitlist_entries').select('id').where('specialty', '=', 'x').execute()).toEqual([]);

@@ -24,13 +24,26 @@ let key2: object;
 beforeAll(async () => {
   const idpPort = await freePort();
   harness = await startWebHarness({
-    WEB_DEMO_SIGN_IN: 'off', OIDC_ISSUER: `http://127.0.0.1:${idpPort}`, OIDC_AUDIENCE: API_AUDIENCE, OIDC_CLIENT_ID: CLIENT_ID,
-    OIDC_CLIENT_SECRET: CLIENT_SECRET, OIDC_SCOPES: 'openid offline_access api', OIDC_JWKS_COOLDOWN_SECONDS: '0',
+    WEB_DEMO_SIGN_IN: 'off',
+    OIDC_ISSUER: `http://127.0.0.1:${idpPort}`,
+    OIDC_AUDIENCE: API_AUDIENCE,
+    OIDC_CLIENT_ID: CLIENT_ID,
+    OIDC_CLIENT_SECRET: CLIENT_SECRET,
+    OIDC_SCOPES: 'openid offline_access api',
+    OIDC_JWKS_COOLDOWN_SECONDS: '0',
   });
   [key1, key2] = [await newKey(), await newKey()];
   idp = await startIdpProcess({
-    port: idpPort, keys: [key1],
-    clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${harness.baseUrl}/auth/callback`], post_logout_redirect_uris: [`${harness.baseUrl}/sign-in`] }],
+    port: idpPort,
+    keys: [key1],
+    clients: [
+      {
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        redirect_uris: [`${harness.baseUrl}/auth/callback`],
+        post_logout_redirect_uris: [`${harness.baseUrl}/sign-in`],
+      },
+    ],
   });
 });
 
@@ -45,9 +58,11 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 async function signInThroughProvider(context: BrowserContext, page: Page, user: string): Promise<string> {
   await page.goto('/sign-in');
   await page.click('[data-sign-in="oidc"]');
-  await page.waitForURL((u) => u.href.startsWith(idp.issuer), { timeout: 15_000 }).catch(async (err: Error) => {
-    throw new Error(`${err.message}; at ${page.url()}: ${(await page.content()).slice(0, 2000)}`);
-  });
+  await page
+    .waitForURL((u) => u.href.startsWith(idp.issuer), { timeout: 15_000 })
+    .catch(async (err: Error) => {
+      throw new Error(`${err.message}; at ${page.url()}: ${(await page.content()).slice(0, 2000)}`);
+    });
   await page.click(`button[data-user="${user}"]`);
   await page.waitForURL(`${harness.baseUrl}/`);
   const sid = (await context.cookies()).find((c) => c.name === 'sid');
@@ -55,18 +70,27 @@ async function signInThroughProvider(context: BrowserContext, page: Page, user: 
   return sid!.value;
 }
 
-const sessionRow = (sid: string) => harness.engine.db.selectFrom('web_sessions').selectAll().where('id_hash', '=', sha256(sid)).executeTakeFirst();
+const sessionRow = (sid: string) =>
+  harness.engine.db.selectFrom('web_sessions').selectAll().where('id_hash', '=', sha256(sid)).executeTakeFirst();
 /** Makes the session's refresh due now, as when its access token has run out. */
-const refreshDue = (sid: string) => harness.engine.db.updateTable('web_sessions').set({ oidc_refresh_at: new Date(Date.now() - 1000) }).where('id_hash', '=', sha256(sid)).execute();
+const refreshDue = (sid: string) =>
+  harness.engine.db
+    .updateTable('web_sessions')
+    .set({ oidc_refresh_at: new Date(Date.now() - 1000) })
+    .where('id_hash', '=', sha256(sid))
+    .execute();
 
-describe('signing in through the city\'s identity provider', () => {
+describe("signing in through the city's identity provider", () => {
   test('a doctor signs in at the provider, stays signed in while its keys rotate, and signs out for good', async () => {
     const context = await harness.newContext('tablet');
     const page = await context.newPage();
     const sid = await signInThroughProvider(context, page, 'demo-doctor');
     expect(await page.innerText('main')).toContain('demo-doctor');
     const row = await sessionRow(sid);
-    expect(row).toMatchObject({ signed_in_by: 'oidc', caller: expect.objectContaining({ role: 'doctor', practitionerId: demoId('practitioner:PC-01:0') }) });
+    expect(row).toMatchObject({
+      signed_in_by: 'oidc',
+      caller: expect.objectContaining({ role: 'doctor', practitionerId: demoId('practitioner:PC-01:0') }),
+    });
     expect(row!.oidc_refresh_token).toBeTruthy();
 
     // The provider rotates its signing key; the session's next refresh brings a token signed by the new key.
@@ -103,12 +127,20 @@ describe('signing in through the city\'s identity provider', () => {
     const context = await harness.newContext('phone');
     const page = await context.newPage();
     const sid = await signInThroughProvider(context, page, 'demo-patient');
-    const patient = await harness.engine.db.selectFrom('patients').select('full_name').where('id', '=', demoId('patient:0')).executeTakeFirstOrThrow();
+    const patient = await harness.engine.db
+      .selectFrom('patients')
+      .select('full_name')
+      .where('id', '=', demoId('patient:0'))
+      .executeTakeFirstOrThrow();
     expect(await page.innerText('main')).toContain(patient.full_name);
     expect((await sessionRow(sid))!.caller).toMatchObject({ role: 'patient', patientId: demoId('patient:0') });
 
     // The provider no longer honours the refresh token (revoked there): the next page ends the session.
-    await harness.engine.db.updateTable('web_sessions').set({ oidc_refresh_token: sealToken(harness.engine.config.PAYLOAD_KEY, 'revoked-at-the-provider') }).where('id_hash', '=', sha256(sid)).execute();
+    await harness.engine.db
+      .updateTable('web_sessions')
+      .set({ oidc_refresh_token: sealToken(harness.engine.config.PAYLOAD_KEY, 'revoked-at-the-provider') })
+      .where('id_hash', '=', sha256(sid))
+      .execute();
     await refreshDue(sid);
     await page.goto('/patient/appointments');
     expect(page.url()).toBe(`${harness.baseUrl}/sign-in`);
@@ -120,7 +152,12 @@ describe('signing in through the city\'s identity provider', () => {
     const page = await (await harness.newContext()).newPage();
     await page.goto('/sign-in');
     expect(await page.locator('button[data-user]').count()).toBe(0);
-    const post = await fetch(`${harness.baseUrl}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: harness.baseUrl }, body: 'user=demo-admin', redirect: 'manual' });
+    const post = await fetch(`${harness.baseUrl}/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: harness.baseUrl },
+      body: 'user=demo-admin',
+      redirect: 'manual',
+    });
     expect(post.status).toBe(404);
   });
 });

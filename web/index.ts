@@ -36,8 +36,21 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
 
 /** Page paths: the session, language and (for posts) Origin check run on these only. */
 export const PAGE_PATHS = [
-  '/', '/sign-in', '/sign-out', '/auth/*', '/patient', '/patient/*', '/records/*', '/doctor', '/doctor/*',
-  '/desk', '/desk/*', '/ops', '/ops/*', '/lab', '/lab/*',
+  '/',
+  '/sign-in',
+  '/sign-out',
+  '/auth/*',
+  '/patient',
+  '/patient/*',
+  '/records/*',
+  '/doctor',
+  '/doctor/*',
+  '/desk',
+  '/desk/*',
+  '/ops',
+  '/ops/*',
+  '/lab',
+  '/lab/*',
 ];
 
 export function webRouter(deps: ApiDeps) {

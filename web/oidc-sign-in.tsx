@@ -49,7 +49,11 @@ const publicUrl = (c: WebContext, config: Config) => (config.WEB_PUBLIC_URL ?? n
 /** What the session keeps from a token answer. */
 function sessionTokens(config: Config, t: { refresh_token?: string; id_token?: string; expires_in?: number }): OidcSessionTokens {
   const seal = (v: string | undefined) => sealToken(config.PAYLOAD_KEY, v ?? null);
-  return { refreshToken: seal(t.refresh_token), idToken: seal(t.id_token), refreshInSeconds: Math.max(5, (t.expires_in ?? 300) - REFRESH_MARGIN_SECONDS) };
+  return {
+    refreshToken: seal(t.refresh_token),
+    idToken: seal(t.id_token),
+    refreshInSeconds: Math.max(5, (t.expires_in ?? 300) - REFRESH_MARGIN_SECONDS),
+  };
 }
 
 /** The sign-in page's one button when pages sign in through the provider. */
@@ -58,7 +62,11 @@ export function OidcSignIn(props: { c: WebContext }) {
   return (
     <Layout c={props.c} title={t.oidc.title}>
       <p>{t.oidc.intro}</p>
-      <p><a class="button" href="/auth/start" data-sign-in="oidc" hx-boost="false">{t.oidc.button}</a></p>
+      <p>
+        <a class="button" href="/auth/start" data-sign-in="oidc" hx-boost="false">
+          {t.oidc.button}
+        </a>
+      </p>
     </Layout>
   );
 }
@@ -73,12 +81,20 @@ export function oidcSignInPages(web: Hono<WebEnv>, deps: ApiDeps) {
     const tx = { verifier: oidc.randomPKCECodeVerifier(), state: oidc.randomState(), nonce: oidc.randomNonce() };
     // Lax: the provider's redirect back is a top-level navigation from its site.
     setCookie(c, TX_COOKIE, Buffer.from(JSON.stringify(tx)).toString('base64url'), {
-      httpOnly: true, sameSite: 'Lax', path: '/auth', maxAge: 600, secure: publicUrl(c, config).startsWith('https:'),
+      httpOnly: true,
+      sameSite: 'Lax',
+      path: '/auth',
+      maxAge: 600,
+      secure: publicUrl(c, config).startsWith('https:'),
     });
     const scope = config.OIDC_SCOPES;
     const url = oidc.buildAuthorizationUrl(client, {
-      redirect_uri: `${publicUrl(c, config)}/auth/callback`, scope, state: tx.state, nonce: tx.nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(tx.verifier), code_challenge_method: 'S256',
+      redirect_uri: `${publicUrl(c, config)}/auth/callback`,
+      scope,
+      state: tx.state,
+      nonce: tx.nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(tx.verifier),
+      code_challenge_method: 'S256',
       // A refresh token (offline_access) is granted only on a consent prompt (OpenID Connect Core 11).
       ...(scope.split(' ').includes('offline_access') ? { prompt: 'consent' } : {}),
     });
@@ -96,20 +112,44 @@ export function oidcSignInPages(web: Hono<WebEnv>, deps: ApiDeps) {
       const here = new URL(c.req.url);
       const current = new URL(`${publicUrl(c, config)}${here.pathname}${here.search}`);
       const tokens = await oidc.authorizationCodeGrant(await clientFor(config), current, {
-        pkceCodeVerifier: tx.verifier, expectedState: tx.state, expectedNonce: tx.nonce, idTokenExpected: true,
+        pkceCodeVerifier: tx.verifier,
+        expectedState: tx.state,
+        expectedNonce: tx.nonce,
+        idTokenExpected: true,
       });
       const caller = await callerOfToken(config, tokens.access_token);
       await signIn(c, db, caller, 'oidc', config.WEB_SESSION_HOURS, sessionTokens(config, tokens));
     } catch (err) {
-      logger.warn({ requestId: c.get('requestId'), reason: (err as { code?: string; reason?: string }).reason ?? (err as { code?: string }).code ?? (err as Error).name }, 'page sign-in through the provider failed');
-      return c.html(<Layout c={c} title={t.oidc.title} error={t.oidc.failed}><p><a href="/sign-in">{t.oidc.again}</a></p></Layout>, 400);
+      logger.warn(
+        {
+          requestId: c.get('requestId'),
+          reason: (err as { code?: string; reason?: string }).reason ?? (err as { code?: string }).code ?? (err as Error).name,
+        },
+        'page sign-in through the provider failed',
+      );
+      return c.html(
+        <Layout c={c} title={t.oidc.title} error={t.oidc.failed}>
+          <p>
+            <a href="/sign-in">{t.oidc.again}</a>
+          </p>
+        </Layout>,
+        400,
+      );
     }
     // A page, not a redirect: the session cookie is SameSite=Strict, and a redirect chain that began at
     // the provider's site would not send it; this page's own navigation is same-site.
     return c.html(
       <html lang={c.get('lang')}>
-        <head><meta charset="utf-8" /><meta http-equiv="refresh" content="0;url=/" /><title>{t.oidc.title}</title></head>
-        <body><p><a href="/">{t.oidc.continue}</a></p></body>
+        <head>
+          <meta charset="utf-8" />
+          <meta http-equiv="refresh" content="0;url=/" />
+          <title>{t.oidc.title}</title>
+        </head>
+        <body>
+          <p>
+            <a href="/">{t.oidc.continue}</a>
+          </p>
+        </body>
       </html>,
     );
   });
@@ -133,11 +173,22 @@ export function refreshOidcSession(deps: ApiDeps): MiddlewareHandler<WebEnv> {
       const oidc = await openid();
       const tokens = await oidc.refreshTokenGrant(await clientFor(config), refreshToken);
       const caller = await callerOfToken(config, tokens.access_token);
-      await storeRefresh(db, session.idHash, caller, sessionTokens(config, { ...tokens, refresh_token: tokens.refresh_token ?? refreshToken }));
+      await storeRefresh(
+        db,
+        session.idHash,
+        caller,
+        sessionTokens(config, { ...tokens, refresh_token: tokens.refresh_token ?? refreshToken }),
+      );
       c.set('session', { ...session, caller });
       c.set('caller', caller);
     } catch (err) {
-      logger.info({ requestId: c.get('requestId'), reason: (err as { reason?: string }).reason ?? (err as { code?: string }).code ?? (err as Error).name }, 'page session ended: refresh refused');
+      logger.info(
+        {
+          requestId: c.get('requestId'),
+          reason: (err as { reason?: string }).reason ?? (err as { code?: string }).code ?? (err as Error).name,
+        },
+        'page session ended: refresh refused',
+      );
       await deleteWebSession(db, session.idHash);
       c.set('session', undefined);
       c.set('caller', undefined as never);
@@ -164,7 +215,8 @@ export async function providerSignOutUrl(c: WebContext, deps: ApiDeps): Promise<
     const idToken = openToken(deps.config.PAYLOAD_KEY, tokens.idToken);
     if (refreshToken) await oidc.tokenRevocation(client, refreshToken).catch(() => undefined);
     return oidc.buildEndSessionUrl(client, {
-      post_logout_redirect_uri: `${publicUrl(c, deps.config)}/sign-in`, ...(idToken ? { id_token_hint: idToken } : {}),
+      post_logout_redirect_uri: `${publicUrl(c, deps.config)}/sign-in`,
+      ...(idToken ? { id_token_hint: idToken } : {}),
     }).href;
   } catch {
     return undefined;

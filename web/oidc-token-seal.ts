@@ -4,7 +4,8 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
-const keyFor = (payloadKey: string) => Buffer.from(hkdfSync('sha256', Buffer.from(payloadKey, 'base64'), Buffer.alloc(0), 'web-session-oidc-tokens', 32));
+const keyFor = (payloadKey: string) =>
+  Buffer.from(hkdfSync('sha256', Buffer.from(payloadKey, 'base64'), Buffer.alloc(0), 'web-session-oidc-tokens', 32));
 
 export function sealToken(payloadKey: string, token: string | null): string | null {
   if (token === null) return null;

@@ -27,15 +27,35 @@ function storedCaller(raw: unknown): Caller | undefined {
   const o = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, unknown> | null;
   if (!o || typeof o.id !== 'string' || !ROLES.includes(o.role as Role)) return undefined;
   const opt = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
-  return Object.freeze({ id: o.id, role: o.role as Role, patientId: opt('patientId'), practitionerId: opt('practitionerId'), clinicId: opt('clinicId'), clinicIds: strings(o.clinicIds) });
+  return Object.freeze({
+    id: o.id,
+    role: o.role as Role,
+    patientId: opt('patientId'),
+    practitionerId: opt('practitionerId'),
+    clinicId: opt('clinicId'),
+    clinicIds: strings(o.clinicIds),
+  });
 }
 
 /** Starts a session for this caller and sets its cookie. */
 export async function signIn(c: WebContext, db: Db, caller: Caller, how: string, hours: number, oidc?: OidcSessionTokens): Promise<void> {
   const id = randomBytes(32).toString('base64url');
-  await createWebSession(db, { idHash: sha256(id), caller, csrfToken: randomBytes(24).toString('base64url'), signedInBy: how, ttlSeconds: Math.round(hours * 3600), oidc });
+  await createWebSession(db, {
+    idHash: sha256(id),
+    caller,
+    csrfToken: randomBytes(24).toString('base64url'),
+    signedInBy: how,
+    ttlSeconds: Math.round(hours * 3600),
+    oidc,
+  });
   if (Math.random() < 0.05) await purgeExpiredWebSessions(db);
-  setCookie(c, SESSION_COOKIE, id, { httpOnly: true, sameSite: 'Strict', path: '/', secure: new URL(c.req.url).protocol === 'https:', maxAge: Math.round(hours * 3600) });
+  setCookie(c, SESSION_COOKIE, id, {
+    httpOnly: true,
+    sameSite: 'Strict',
+    path: '/',
+    secure: new URL(c.req.url).protocol === 'https:',
+    maxAge: Math.round(hours * 3600),
+  });
 }
 
 /** Ends the session on the server and drops the cookie. */
@@ -74,7 +94,7 @@ export async function csrfTokenMatches(c: WebContext): Promise<boolean> {
   if (!session) return false;
   let sent = c.req.header(CSRF_HEADER);
   if (!sent) {
-    const form = await c.req.parseBody().catch(() => ({} as Record<string, unknown>));
+    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     sent = typeof form[CSRF_FIELD] === 'string' ? (form[CSRF_FIELD] as string) : undefined;
   }
   if (!sent) return false;

@@ -36,7 +36,12 @@ export async function runWorkerProcess(
   const { worker, close } = await build({ config, logger, connection });
   logger.info({ taskQueue: worker.options.taskQueue }, 'worker started');
   const metrics = config.WORKER_METRICS_PORT
-    ? await serveWorkerMetrics({ config, port: config.WORKER_METRICS_PORT, host: config.WORKER_METRICS_HOST, coreMetricsUrl: `http://127.0.0.1:${corePort}/metrics` })
+    ? await serveWorkerMetrics({
+        config,
+        port: config.WORKER_METRICS_PORT,
+        host: config.WORKER_METRICS_HOST,
+        coreMetricsUrl: `http://127.0.0.1:${corePort}/metrics`,
+      })
     : undefined;
   if (metrics) logger.info({ port: metrics.port }, 'worker metrics at /metrics');
   // Touched only while the worker runs and its connection answers (workers/health-file.ts).
@@ -54,10 +59,15 @@ export async function runWorkerProcess(
 
 function temporalLevel(level: Config['LOG_LEVEL']): LogLevel {
   switch (level) {
-    case 'trace': return 'TRACE';
-    case 'debug': return 'DEBUG';
-    case 'info': return 'INFO';
-    case 'warn': return 'WARN';
-    default: return 'ERROR';
+    case 'trace':
+      return 'TRACE';
+    case 'debug':
+      return 'DEBUG';
+    case 'info':
+      return 'INFO';
+    case 'warn':
+      return 'WARN';
+    default:
+      return 'ERROR';
   }
 }

@@ -10,7 +10,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
-import { CDS_INFERENCE_PATH, CDS_INFERENCE_SECRET_HEADER, SUGGEST_DIAGNOSES_PATH, type ModelScore, type ScoreModelInput } from '../activities/cds';
+import {
+  CDS_INFERENCE_PATH,
+  CDS_INFERENCE_SECRET_HEADER,
+  SUGGEST_DIAGNOSES_PATH,
+  type ModelScore,
+  type ScoreModelInput,
+} from '../activities/cds';
 import type { SuggestDiagnosesInput } from '../activities/diagnosis';
 import type { SuggestionResult } from '../domain/cds/diagnosis';
 
@@ -50,9 +56,11 @@ export async function serveInference(opts: InferenceServerOptions): Promise<Infe
 
   const server = http.createServer((req, res) => {
     const paths = [CDS_INFERENCE_PATH, SUGGEST_DIAGNOSES_PATH];
-    if (req.method !== 'POST' || !paths.includes(req.url ?? '')) return send(res, 404, { type: 'NotFound', message: `POST ${paths.join(' or ')} only` });
+    if (req.method !== 'POST' || !paths.includes(req.url ?? ''))
+      return send(res, 404, { type: 'NotFound', message: `POST ${paths.join(' or ')} only` });
     const given = req.headers[CDS_INFERENCE_SECRET_HEADER];
-    if (typeof given !== 'string' || !timingSafeEqual(digestOf(given), expected)) return send(res, 401, { type: 'Unauthenticated', message: 'wrong or missing secret' });
+    if (typeof given !== 'string' || !timingSafeEqual(digestOf(given), expected))
+      return send(res, 401, { type: 'Unauthenticated', message: 'wrong or missing secret' });
     if (stats.pending >= opts.maxPending) {
       stats.overloaded++;
       res.setHeader('retry-after', '1');
@@ -84,7 +92,10 @@ export async function serveInference(opts: InferenceServerOptions): Promise<Infe
         return finish(400, { type: 'BadRequest', message: 'body is not JSON' });
       }
       const failed = (err: unknown) => {
-        if (err instanceof ApplicationFailure && (err.type === 'InvalidFeatures' || err.type === 'InvalidInput' || err.type === 'ModelNotFound')) {
+        if (
+          err instanceof ApplicationFailure &&
+          (err.type === 'InvalidFeatures' || err.type === 'InvalidInput' || err.type === 'ModelNotFound')
+        ) {
           finish(err.type === 'ModelNotFound' ? 404 : 422, { type: err.type, message: err.message, details: err.details?.[0] });
         } else {
           finish(500, { type: 'InferenceFailed', message: 'the model could not score this request' });
@@ -93,7 +104,8 @@ export async function serveInference(opts: InferenceServerOptions): Promise<Infe
       if (req.url === SUGGEST_DIAGNOSES_PATH) {
         const text = (input as Partial<SuggestDiagnosesInput> | null)?.text;
         if (typeof text !== 'string') return finish(400, { type: 'BadRequest', message: 'expected { text }' });
-        if (!opts.suggestDiagnoses) return finish(404, { type: 'ModelNotFound', message: 'this worker has not loaded the diagnosis-suggestions model' });
+        if (!opts.suggestDiagnoses)
+          return finish(404, { type: 'ModelNotFound', message: 'this worker has not loaded the diagnosis-suggestions model' });
         opts.suggestDiagnoses({ text }).then((result) => finish(200, result), failed);
         return;
       }
@@ -114,9 +126,10 @@ export async function serveInference(opts: InferenceServerOptions): Promise<Infe
   return {
     port: (server.address() as AddressInfo).port,
     stats,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
   };
 }

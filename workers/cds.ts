@@ -20,7 +20,10 @@ export type CdsActivities = ReturnType<typeof createCdsActivities> & Partial<Dia
 
 /** The activities with the config's batching: one set per process, shared by the worker and the endpoint. */
 export function cdsActivitiesFor(config: Config, registry: ModelRegistry, diagnosis?: DiagnosisActivities): CdsActivities {
-  return { ...createCdsActivities({ registry, batch: { maxBatchSize: config.CDS_BATCH_SIZE, maxWaitMs: config.CDS_BATCH_WAIT_MS } }), ...diagnosis };
+  return {
+    ...createCdsActivities({ registry, batch: { maxBatchSize: config.CDS_BATCH_SIZE, maxWaitMs: config.CDS_BATCH_WAIT_MS } }),
+    ...diagnosis,
+  };
 }
 
 /** The diagnosis-suggestions activity when CDS_DIAGNOSIS_SUGGESTIONS is on (its model loaded once, here), else nothing. */
@@ -30,7 +33,12 @@ export async function diagnosisActivitiesFor(config: Config): Promise<DiagnosisA
   return createDiagnosisActivities({ model, batch: { maxBatchSize: config.CDS_BATCH_SIZE, maxWaitMs: config.CDS_BATCH_WAIT_MS } });
 }
 
-export async function createCdsWorker(opts: { connection: NativeConnection; config: Config; registry: ModelRegistry; activities?: CdsActivities }): Promise<Worker> {
+export async function createCdsWorker(opts: {
+  connection: NativeConnection;
+  config: Config;
+  registry: ModelRegistry;
+  activities?: CdsActivities;
+}): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.config.TEMPORAL_NAMESPACE,
@@ -45,8 +53,12 @@ export async function createCdsWorker(opts: { connection: NativeConnection; conf
 export async function serveCdsInference(config: Config, activities: CdsActivities): Promise<InferenceServer | undefined> {
   if (!config.CDS_INFERENCE_PORT) return undefined;
   return serveInference({
-    host: config.CDS_INFERENCE_HOST, port: config.CDS_INFERENCE_PORT, secret: config.CDS_INFERENCE_SECRET,
-    maxPending: config.CDS_INFERENCE_MAX_PENDING, scoreModel: activities.scoreModel, suggestDiagnoses: activities.suggestDiagnoses,
+    host: config.CDS_INFERENCE_HOST,
+    port: config.CDS_INFERENCE_PORT,
+    secret: config.CDS_INFERENCE_SECRET,
+    maxPending: config.CDS_INFERENCE_MAX_PENDING,
+    scoreModel: activities.scoreModel,
+    suggestDiagnoses: activities.suggestDiagnoses,
   });
 }
 
@@ -60,7 +72,12 @@ if (require.main === module) {
     const worker = await createCdsWorker({ connection, config, registry, activities });
     const endpoint = await serveCdsInference(config, activities);
     if (endpoint) logger.info({ host: config.CDS_INFERENCE_HOST, port: endpoint.port }, 'cds scoring endpoint listening');
-    return { worker, close: async () => { await endpoint?.close(); } };
+    return {
+      worker,
+      close: async () => {
+        await endpoint?.close();
+      },
+    };
   }).catch((err) => {
     console.error(err);
     process.exit(1);

@@ -39,12 +39,19 @@ async function main() {
   }
   try {
     const deps = { db, temporal, namespace: config.TEMPORAL_NAMESPACE };
-    const report = args.once ? await runInvariants(deps, { settleMs: args.settleMs }) : await checkInvariantsSettled(deps, { settleMs: args.settleMs });
+    const report = args.once
+      ? await runInvariants(deps, { settleMs: args.settleMs })
+      : await checkInvariantsSettled(deps, { settleMs: args.settleMs });
     for (const v of report.violations) {
-      say(`VIOLATION ${v.rule} ${Object.entries(v.ids).map(([k, id]) => `${k}=${id}`).join(' ')}: ${v.message}`);
+      say(
+        `VIOLATION ${v.rule} ${Object.entries(v.ids)
+          .map(([k, id]) => `${k}=${id}`)
+          .join(' ')}: ${v.message}`,
+      );
     }
     const width = Math.max(...report.rules.map((r) => r.rule.length));
-    for (const r of report.rules) say(`${r.violations ? 'FAIL' : 'ok  '} ${r.rule.padEnd(width)}  checked ${r.checked}, violations ${r.violations}`);
+    for (const r of report.rules)
+      say(`${r.violations ? 'FAIL' : 'ok  '} ${r.rule.padEnd(width)}  checked ${r.checked}, violations ${r.violations}`);
     say(report.violations.length ? `${report.violations.length} violation(s)` : 'every invariant holds');
     process.exitCode = report.violations.length ? 1 : 0;
   } finally {

@@ -24,9 +24,17 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
  * Bundles workflow code (with the failure converter the sandbox needs) once; every worker built
  * from the bundle reuses it.
  */
-export async function bundleWorkflows(workflowsPath = WORKFLOWS_PATH, onError: (m: string) => void = console.error): Promise<{ code: string }> {
+export async function bundleWorkflows(
+  workflowsPath = WORKFLOWS_PATH,
+  onError: (m: string) => void = console.error,
+): Promise<{ code: string }> {
   const quiet = () => undefined;
-  return bundleWorkflowCode({ workflowsPath, failureConverterPath: FAILURE_CONVERTER_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: { info: quiet, warn: quiet, error: onError, debug: quiet, trace: quiet, log: quiet } });
+  return bundleWorkflowCode({
+    workflowsPath,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    logger: { info: quiet, warn: quiet, error: onError, debug: quiet, trace: quiet, log: quiet },
+  });
 }
 
 /**
@@ -36,7 +44,11 @@ export async function bundleWorkflows(workflowsPath = WORKFLOWS_PATH, onError: (
  * stand well above the pollers: an eager start is granted only when a slot is free beside every
  * poller's reservation (docs/outbox.md).
  */
-export const CLINICAL_WORKER_OPTIONS = { maxConcurrentWorkflowTaskPolls: 20, nonStickyToStickyPollRatio: 1, maxConcurrentWorkflowTaskExecutions: 200 } as const;
+export const CLINICAL_WORKER_OPTIONS = {
+  maxConcurrentWorkflowTaskPolls: 20,
+  nonStickyToStickyPollRatio: 1,
+  maxConcurrentWorkflowTaskExecutions: 200,
+} as const;
 
 export async function createClinicalWorker(opts: {
   connection: NativeConnection;
@@ -71,24 +83,44 @@ if (require.main === module) {
     if (await ensureDemoRollout(client, db, config.CLINICAL_TASK_QUEUE)) logger.info('started the demo city rollout program');
 
     // Not from a test's throwaway worker: it would claim the demo's processes for its own task queue.
-    if (config.NODE_ENV !== 'test') logger.info({ referrals: await startOpenReferrals(client, db, config.CLINICAL_TASK_QUEUE) }, 'open referrals have their processes');
+    if (config.NODE_ENV !== 'test')
+      logger.info({ referrals: await startOpenReferrals(client, db, config.CLINICAL_TASK_QUEUE) }, 'open referrals have their processes');
     // The demo city's lab orders (embedded demo start only) need this worker running: started once it runs.
-    const demoOrders = config.DEMO_LAB_ORDERS !== 'on' ? Promise.resolve() : new Promise((r) => setTimeout(r, 500))
-      .then(() => startDemoLabOrders({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE }))
-      .then((n) => { if (n) logger.info({ orders: n }, 'demo lab orders started'); })
-      .then(async () => logger.info(await seedLabDoctorDemo({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE }), 'demo lab bench and doctor\'s referral'))
-      .catch((err: unknown) => logger.warn({ err: String(err) }, 'demo lab orders not started'));
+    const demoOrders =
+      config.DEMO_LAB_ORDERS !== 'on'
+        ? Promise.resolve()
+        : new Promise((r) => setTimeout(r, 500))
+            .then(() => startDemoLabOrders({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE }))
+            .then((n) => {
+              if (n) logger.info({ orders: n }, 'demo lab orders started');
+            })
+            .then(async () =>
+              logger.info(
+                await seedLabDoctorDemo({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE }),
+                "demo lab bench and doctor's referral",
+              ),
+            )
+            .catch((err: unknown) => logger.warn({ err: String(err) }, 'demo lab orders not started'));
     // Today's arrivals at the demo registrar's desk (workers/desk-demo.ts), on the same demo start.
-    const deskDemo = config.DEMO_LAB_ORDERS !== 'on' ? Promise.resolve() : seedDeskArrivals({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE })
-      .then((n) => { if (n) logger.info({ arrivals: n }, 'demo arrivals booked'); }).catch((err: unknown) => logger.warn({ err: String(err) }, 'demo arrivals not booked'));
+    const deskDemo =
+      config.DEMO_LAB_ORDERS !== 'on'
+        ? Promise.resolve()
+        : seedDeskArrivals({ client, db, taskQueue: config.CLINICAL_TASK_QUEUE })
+            .then((n) => {
+              if (n) logger.info({ arrivals: n }, 'demo arrivals booked');
+            })
+            .catch((err: unknown) => logger.warn({ err: String(err) }, 'demo arrivals not booked'));
     const notifyRelay = await startNotifyRelay({ config, db, client, logger });
-    return { worker, close: async () => {
-      await notifyRelay?.close();
-      await Promise.race([Promise.all([demoOrders, deskDemo]), new Promise((r) => setTimeout(r, 5000))]);
-      await processRelay?.stop();
-      await client.connection.close();
-      await db.destroy();
-    } };
+    return {
+      worker,
+      close: async () => {
+        await notifyRelay?.close();
+        await Promise.race([Promise.all([demoOrders, deskDemo]), new Promise((r) => setTimeout(r, 5000))]);
+        await processRelay?.stop();
+        await client.connection.close();
+        await db.destroy();
+      },
+    };
   }).catch((err) => {
     console.error(err);
     process.exit(1);

@@ -27,7 +27,19 @@ export async function seedDeskArrivals(opts: { client: Client; db: Db; taskQueue
   if (!clinic || !(await db.selectFrom('patients').select('id').where('id', '=', demoId('patient:8')).executeTakeFirst())) return 0;
   const today = localToday(clinic.time_zone, opts.now);
   const ids = ARRIVING_PATIENTS.map((n, k) => ({ patientId: demoId(`patient:${n}`), appointmentId: demoId(`arrival:${today}:${k}`) }));
-  const existing = new Set((await db.selectFrom('appointments').select('id').where('id', 'in', ids.map((x) => x.appointmentId)).execute()).map((r) => r.id));
+  const existing = new Set(
+    (
+      await db
+        .selectFrom('appointments')
+        .select('id')
+        .where(
+          'id',
+          'in',
+          ids.map((x) => x.appointmentId),
+        )
+        .execute()
+    ).map((r) => r.id),
+  );
   const wanted = ids.filter((x) => !existing.has(x.appointmentId));
   if (wanted.length === 0) return 0;
   const slots = await freeTimesToday(db, clinicId, clinic.time_zone, today, wanted.length);
@@ -38,14 +50,31 @@ export async function seedDeskArrivals(opts: { client: Client; db: Db; taskQueue
     const slotId = slots[i];
     if (!slotId) break;
     const workflowId = bookingWorkflowId(w.appointmentId);
-    const held = await booking.holdSlotRow({ appointmentId: w.appointmentId, workflowId, patientId: w.patientId, slotId, bookedBy: 'demo-seed', policy, confirm: true, processPending: true })
+    const held = await booking
+      .holdSlotRow({
+        appointmentId: w.appointmentId,
+        workflowId,
+        patientId: w.patientId,
+        slotId,
+        bookedBy: 'demo-seed',
+        policy,
+        confirm: true,
+        processPending: true,
+      })
       .catch(() => undefined); // a patient busy then, or a slot taken meanwhile: one arrival fewer
     if (!held) continue;
     try {
       await client.workflow.start(bookingWorkflow, {
-        workflowId, taskQueue, args: [{ appointmentId: w.appointmentId, patientId: w.patientId, clinicId, policy, held: held.view }],
-        workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [{ key: clinicIdKey, value: clinicId }, { key: patientIdKey, value: w.patientId }, { key: processStatusKey, value: held.view.status }],
+        workflowId,
+        taskQueue,
+        args: [{ appointmentId: w.appointmentId, patientId: w.patientId, clinicId, policy, held: held.view }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [
+          { key: clinicIdKey, value: clinicId },
+          { key: patientIdKey, value: w.patientId },
+          { key: processStatusKey, value: held.view.status },
+        ],
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -58,12 +87,15 @@ export async function seedDeskArrivals(opts: { client: Client; db: Db; taskQueue
 
 /** Free times at the clinic from 10 minutes on, to the end of its local day, spread across its doctors; evening times when there are too few. */
 async function freeTimesToday(db: Db, clinicId: string, zone: string, today: string, count: number): Promise<string[]> {
-  const free = () => sql<{ id: string }>`
+  const free = () =>
+    sql<{ id: string }>`
     SELECT DISTINCT ON (s.practitioner_id) s.id FROM slots s
     WHERE s.clinic_id = ${clinicId} AND s.status = 'free' AND s.starts_at > now() + interval '10 minutes'
       AND s.starts_at < ((${today}::date + 1)::timestamp AT TIME ZONE ${zone})
       AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.status IN ('held', 'offered', 'booked', 'arrived', 'fulfilled'))
-    ORDER BY s.practitioner_id, s.starts_at LIMIT ${count}`.execute(db).then((r) => r.rows.map((x) => x.id));
+    ORDER BY s.practitioner_id, s.starts_at LIMIT ${count}`
+      .execute(db)
+      .then((r) => r.rows.map((x) => x.id));
   const found = await free();
   if (found.length >= count) return found.slice(0, count);
   // Past the day's shifts: quarter-hour times for the clinic's general practitioner until the local day ends (an overlap is skipped).

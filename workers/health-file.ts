@@ -12,9 +12,17 @@
 import { writeFileSync } from 'node:fs';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 
-export interface HealthBeat { stop(): void }
+export interface HealthBeat {
+  stop(): void;
+}
 
-export function startHealthBeat(opts: { file: string; worker: Worker; connection: NativeConnection; intervalMs?: number; deadlineMs?: number }): HealthBeat {
+export function startHealthBeat(opts: {
+  file: string;
+  worker: Worker;
+  connection: NativeConnection;
+  intervalMs?: number;
+  deadlineMs?: number;
+}): HealthBeat {
   const intervalMs = opts.intervalMs ?? 5000;
   const deadlineMs = opts.deadlineMs ?? Math.min(3000, intervalMs);
   let stopped = false;
@@ -23,7 +31,7 @@ export function startHealthBeat(opts: { file: string; worker: Worker; connection
     if (stopped || inFlight) return;
     inFlight = true;
     try {
-      if (await canWork(opts.worker, opts.connection, deadlineMs) && !stopped) writeFileSync(opts.file, new Date().toISOString());
+      if ((await canWork(opts.worker, opts.connection, deadlineMs)) && !stopped) writeFileSync(opts.file, new Date().toISOString());
     } catch {
       // A full or read-only disk: the file goes stale and /health says so; the worker keeps working.
     } finally {
@@ -35,7 +43,13 @@ export function startHealthBeat(opts: { file: string; worker: Worker; connection
   const timer = setInterval(() => void beat(), intervalMs);
   first.unref();
   timer.unref();
-  return { stop() { stopped = true; clearTimeout(first); clearInterval(timer); } };
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(first);
+      clearInterval(timer);
+    },
+  };
 }
 
 async function canWork(worker: Worker, connection: NativeConnection, deadlineMs: number): Promise<boolean> {

@@ -34,8 +34,11 @@ export async function runInvariants(deps: CheckDeps, opts: InvariantOptions = {}
   const { rows } = await sql<{ now: Date }>`SELECT now() AS now`.execute(deps.db);
   const now = rows[0]!.now;
   const ctx: Ctx = {
-    ...deps, now, settledBefore: new Date(now.getTime() - settleMs),
-    clinicIds: opts.clinicIds ?? null, taskQueue: opts.taskQueue ?? null,
+    ...deps,
+    now,
+    settledBefore: new Date(now.getTime() - settleMs),
+    clinicIds: opts.clinicIds ?? null,
+    taskQueue: opts.taskQueue ?? null,
     temporalView: temporalView(deps.temporal, deps.namespace, opts.taskQueue ?? null),
   };
   // One process's rules at a time: each already runs its queries side by side.
@@ -56,7 +59,10 @@ export async function checkInvariants(deps: CheckDeps, opts: InvariantOptions = 
  * Checks, and when something is found waits `recheckAfterMs` and checks again, keeping only what
  * is found both times (a process caught between two steps has moved on by then).
  */
-export async function checkInvariantsSettled(deps: CheckDeps, opts: InvariantOptions & { recheckAfterMs?: number } = {}): Promise<InvariantReport> {
+export async function checkInvariantsSettled(
+  deps: CheckDeps,
+  opts: InvariantOptions & { recheckAfterMs?: number } = {},
+): Promise<InvariantReport> {
   const first = await runInvariants(deps, opts);
   if (first.violations.length === 0) return first;
   await new Promise((r) => setTimeout(r, opts.recheckAfterMs ?? opts.settleMs ?? DEFAULT_SETTLE_MS));

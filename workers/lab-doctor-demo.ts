@@ -20,23 +20,36 @@ const DAY = 86_400_000;
 /** The demo doctor's next free slot starting within the check-in window (2 h), or a new one in 30 minutes. */
 async function slotSoon(db: Db, practitionerId: string, clinicId: string): Promise<string> {
   const now = Date.now();
-  const free = await db.selectFrom('slots as s').select('s.id')
-    .where('s.practitioner_id', '=', practitionerId).where('s.status', '=', 'free')
-    .where('s.starts_at', '>', new Date(now + 5 * 60_000)).where('s.starts_at', '<', new Date(now + 110 * 60_000))
+  const free = await db
+    .selectFrom('slots as s')
+    .select('s.id')
+    .where('s.practitioner_id', '=', practitionerId)
+    .where('s.status', '=', 'free')
+    .where('s.starts_at', '>', new Date(now + 5 * 60_000))
+    .where('s.starts_at', '<', new Date(now + 110 * 60_000))
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('appointments as a').select('a.id').whereRef('a.slot_id', '=', 's.id'))))
-    .orderBy('s.starts_at').executeTakeFirst();
+    .orderBy('s.starts_at')
+    .executeTakeFirst();
   if (free) return free.id;
   const start = new Date(Math.ceil((now + 30 * 60_000) / 300_000) * 300_000);
-  const row = await db.insertInto('slots').values({ practitioner_id: practitionerId, clinic_id: clinicId, starts_at: start, ends_at: new Date(start.getTime() + 15 * 60_000) })
-    .returning('id').executeTakeFirstOrThrow();
+  const row = await db
+    .insertInto('slots')
+    .values({ practitioner_id: practitionerId, clinic_id: clinicId, starts_at: start, ends_at: new Date(start.getTime() + 15 * 60_000) })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return row.id;
 }
 
-export async function seedLabDoctorDemo(opts: { client: Client; db: Db; taskQueue: string }): Promise<{ message: boolean; referral: string }> {
+export async function seedLabDoctorDemo(opts: {
+  client: Client;
+  db: Db;
+  taskQueue: string;
+}): Promise<{ message: boolean; referral: string }> {
   const { client, db, taskQueue } = opts;
   const message = await seedDemoUnmatchedMessage(db);
   const patientId = demo('patient:10');
-  if (!(await db.selectFrom('patients').select('id').where('id', '=', patientId).executeTakeFirst())) return { message, referral: 'no demo city' };
+  if (!(await db.selectFrom('patients').select('id').where('id', '=', patientId).executeTakeFirst()))
+    return { message, referral: 'no demo city' };
   const clinicId = demo('clinic:PC-01');
   const doctorId = demo('practitioner:PC-01:0');
   const id = demo('referral:today-report');
@@ -44,20 +57,51 @@ export async function seedLabDoctorDemo(opts: { client: Client; db: Db; taskQueu
   if (!row) {
     const createdAt = new Date(Date.now() - 2 * DAY);
     const deadline = await referralDeadline(db, clinicId, createdAt, defaultReferralPolicy('specialist', 'routine'));
-    const specialty = (await db.selectFrom('practitioners').select('specialty').where('id', '=', doctorId).executeTakeFirstOrThrow()).specialty;
-    await db.insertInto('referrals').values({
-      id, patient_id: patientId, clinic_id: clinicId, referring_practitioner_id: doctorId, specialty, priority: fhirPriority('routine'), status: 'created',
-      deadline_at: deadline, appointment_id: null, report_received_at: null, workflow_id: referralWorkflowId(id), created_by: 'demo-seed', created_at: createdAt,
-      kind: 'specialist', urgency: 'routine', icd10: 'I10', reason: 'контроль давления после смены терапии', target_practitioner_id: doctorId, target_test: null,
-      valid_until: new Date(createdAt.getTime() + 60 * DAY), breached: false, escalation_level: 0, booked_at: null,
-      acknowledged_at: null, acknowledged_by: null, cancel_reason: null, closed_at: null,
-    }).onConflict((oc) => oc.column('id').doNothing()).execute();
-    row = (await db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+    const specialty = (await db.selectFrom('practitioners').select('specialty').where('id', '=', doctorId).executeTakeFirstOrThrow())
+      .specialty;
+    await db
+      .insertInto('referrals')
+      .values({
+        id,
+        patient_id: patientId,
+        clinic_id: clinicId,
+        referring_practitioner_id: doctorId,
+        specialty,
+        priority: fhirPriority('routine'),
+        status: 'created',
+        deadline_at: deadline,
+        appointment_id: null,
+        report_received_at: null,
+        workflow_id: referralWorkflowId(id),
+        created_by: 'demo-seed',
+        created_at: createdAt,
+        kind: 'specialist',
+        urgency: 'routine',
+        icd10: 'I10',
+        reason: 'контроль давления после смены терапии',
+        target_practitioner_id: doctorId,
+        target_test: null,
+        valid_until: new Date(createdAt.getTime() + 60 * DAY),
+        breached: false,
+        escalation_level: 0,
+        booked_at: null,
+        acknowledged_at: null,
+        acknowledged_by: null,
+        cancel_reason: null,
+        closed_at: null,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+    row = await db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   }
   if (!['created', 'offered'].includes(row.status)) return { message, referral: row.status };
   try {
     await client.workflow.start(referralWorkflow, {
-      workflowId: row.workflow_id, taskQueue, args: [await referralStart(db, row)], workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowId: row.workflow_id,
+      taskQueue,
+      args: [await referralStart(db, row)],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -65,8 +109,12 @@ export async function seedLabDoctorDemo(opts: { client: Client; db: Db; taskQueu
   }
   const handle = client.workflow.getHandle(row.workflow_id);
   // The process offers slots first: the booking waits for that step.
-  for (let i = 0; i < 60 && (await handle.query(referralStatusQuery)).status === 'created'; i++) await new Promise((r) => setTimeout(r, 500));
-  const booked = await handle.executeUpdate(bookReferralUpdate, { args: [{ slotId: await slotSoon(db, doctorId, clinicId), by: 'demo-registrar' }], updateId: 'demo-book' });
+  for (let i = 0; i < 60 && (await handle.query(referralStatusQuery)).status === 'created'; i++)
+    await new Promise((r) => setTimeout(r, 500));
+  const booked = await handle.executeUpdate(bookReferralUpdate, {
+    args: [{ slotId: await slotSoon(db, doctorId, clinicId), by: 'demo-registrar' }],
+    updateId: 'demo-book',
+  });
   await client.workflow.getHandle(bookingWorkflowId(booked.appointmentId)).signal(checkInSignal, { by: 'demo-registrar' });
   return { message, referral: 'booked and checked in' };
 }

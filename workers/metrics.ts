@@ -49,14 +49,23 @@ export interface WorkerMetricsServer {
 }
 
 /** Serves GET /metrics on the worker's own port: loopback scrapers freely, anyone else with METRICS_TOKEN or an ops or admin token. */
-export async function serveWorkerMetrics(opts: { config: Config; port: number; host?: string; coreMetricsUrl?: string }): Promise<WorkerMetricsServer> {
+export async function serveWorkerMetrics(opts: {
+  config: Config;
+  port: number;
+  host?: string;
+  coreMetricsUrl?: string;
+}): Promise<WorkerMetricsServer> {
   const app = new Hono<AuthEnv>();
   const core = opts.coreMetricsUrl;
   app.get('/metrics', metricsAccess(opts.config, { metricsToken: opts.config.METRICS_TOKEN, loopbackOpen: true }), async (c) =>
-    c.text(await renderMetrics(metricsRegistry, core ? () => fetch(core).then((r) => r.text()) : undefined), 200, { 'content-type': METRICS_CONTENT_TYPE }));
+    c.text(await renderMetrics(metricsRegistry, core ? () => fetch(core).then((r) => r.text()) : undefined), 200, {
+      'content-type': METRICS_CONTENT_TYPE,
+    }),
+  );
   app.onError((_err, c) => c.json(errorBody('internal', 'Metrics could not be collected.'), 500));
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, hostname: opts.host ?? '127.0.0.1', port: opts.port }, (info) =>
-      resolve({ port: info.port, close: () => new Promise<void>((done) => server.close(() => done())) }));
+      resolve({ port: info.port, close: () => new Promise<void>((done) => server.close(() => done())) }),
+    );
   });
 }

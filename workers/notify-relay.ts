@@ -28,45 +28,100 @@ const LIMITS = { statementMs: 15_000, lockMs: 2000 };
 const isKind = (k: string): k is MessageKind => (MESSAGE_KINDS as readonly string[]).includes(k);
 
 export async function startDeliveryRelay(opts: {
-  db: Db; client: Client; taskQueue: string; databaseUrl: string; policy: NotifyPolicy; logger: Logger; pollMs?: number;
+  db: Db;
+  client: Client;
+  taskQueue: string;
+  databaseUrl: string;
+  policy: NotifyPolicy;
+  logger: Logger;
+  pollMs?: number;
 }): Promise<DeliveryRelay> {
   const { db, client, logger } = opts;
 
   const start = async (input: NotifyInput) => {
     try {
       await client.workflow.start(notifyWorkflow, {
-        workflowId: notifyWorkflowId(input.messageKey), taskQueue: opts.taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowId: notifyWorkflowId(input.messageKey),
+        taskQueue: opts.taskQueue,
+        args: [input],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
   };
 
-  const drainOnce = () => inTransaction(db, LIMITS, async (tx) => {
-    const patients = await tx.selectFrom('notifications').select(['id', 'patient_id', 'appointment_id', 'kind', 'created_at'])
-      .where('dispatched_at', 'is', null).orderBy('created_at').limit(BATCH).forUpdate().skipLocked().execute();
-    const doctors = await tx.selectFrom('lab_notifications').select(['id', 'practitioner_id', 'lab_order_id', 'kind', 'created_at'])
-      .where('dispatched_at', 'is', null).orderBy('created_at').limit(BATCH).forUpdate().skipLocked().execute();
-    const inputs: NotifyInput[] = [
-      ...patients.map((r) => ({
-        messageKey: `n-${r.id}`, kind: r.kind, recipient: { type: 'patient' as const, id: r.patient_id }, decidedAt: r.created_at.toISOString(),
-        refs: { appointmentId: r.appointment_id, labOrderId: null, referralId: null }, policy: opts.policy,
-      })),
-      ...doctors.filter((r) => isKind(r.kind)).map((r) => ({
-        messageKey: `l-${r.id}`, kind: r.kind as MessageKind, recipient: r.practitioner_id ? { type: 'practitioner' as const, id: r.practitioner_id } : null,
-        decidedAt: r.created_at.toISOString(), refs: { appointmentId: null, labOrderId: r.lab_order_id, referralId: null }, policy: opts.policy,
-      })),
-    ];
-    await Promise.all(inputs.map(start));
-    if (patients.length) await tx.updateTable('notifications').set({ dispatched_at: new Date() }).where('id', 'in', patients.map((r) => r.id)).execute();
-    if (doctors.length) await tx.updateTable('lab_notifications').set({ dispatched_at: new Date() }).where('id', 'in', doctors.map((r) => r.id)).execute();
-    return patients.length + doctors.length;
-  });
+  const drainOnce = () =>
+    inTransaction(db, LIMITS, async (tx) => {
+      const patients = await tx
+        .selectFrom('notifications')
+        .select(['id', 'patient_id', 'appointment_id', 'kind', 'created_at'])
+        .where('dispatched_at', 'is', null)
+        .orderBy('created_at')
+        .limit(BATCH)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      const doctors = await tx
+        .selectFrom('lab_notifications')
+        .select(['id', 'practitioner_id', 'lab_order_id', 'kind', 'created_at'])
+        .where('dispatched_at', 'is', null)
+        .orderBy('created_at')
+        .limit(BATCH)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      const inputs: NotifyInput[] = [
+        ...patients.map((r) => ({
+          messageKey: `n-${r.id}`,
+          kind: r.kind,
+          recipient: { type: 'patient' as const, id: r.patient_id },
+          decidedAt: r.created_at.toISOString(),
+          refs: { appointmentId: r.appointment_id, labOrderId: null, referralId: null },
+          policy: opts.policy,
+        })),
+        ...doctors
+          .filter((r) => isKind(r.kind))
+          .map((r) => ({
+            messageKey: `l-${r.id}`,
+            kind: r.kind as MessageKind,
+            recipient: r.practitioner_id ? { type: 'practitioner' as const, id: r.practitioner_id } : null,
+            decidedAt: r.created_at.toISOString(),
+            refs: { appointmentId: null, labOrderId: r.lab_order_id, referralId: null },
+            policy: opts.policy,
+          })),
+      ];
+      await Promise.all(inputs.map(start));
+      if (patients.length)
+        await tx
+          .updateTable('notifications')
+          .set({ dispatched_at: new Date() })
+          .where(
+            'id',
+            'in',
+            patients.map((r) => r.id),
+          )
+          .execute();
+      if (doctors.length)
+        await tx
+          .updateTable('lab_notifications')
+          .set({ dispatched_at: new Date() })
+          .where(
+            'id',
+            'in',
+            doctors.map((r) => r.id),
+          )
+          .execute();
+      return patients.length + doctors.length;
+    });
 
   let running: Promise<number> | null = null;
   let again = false;
   const drain = async (): Promise<number> => {
-    if (running) { again = true; return running; }
+    if (running) {
+      again = true;
+      return running;
+    }
     running = (async () => {
       let total = 0;
       try {
@@ -81,11 +136,15 @@ export async function startDeliveryRelay(opts: {
     })();
     return running;
   };
-  const kick = () => { drain().catch((err: unknown) => logger.warn({ err: String(err) }, 'delivery relay: drain failed; the poll retries')); };
+  const kick = () => {
+    drain().catch((err: unknown) => logger.warn({ err: String(err) }, 'delivery relay: drain failed; the poll retries'));
+  };
 
   const listener = new pg.Client({ connectionString: opts.databaseUrl });
   let closed = false;
-  listener.on('error', (err) => { if (!closed) logger.warn({ err: String(err) }, 'delivery relay: LISTEN connection lost; polling only'); });
+  listener.on('error', (err) => {
+    if (!closed) logger.warn({ err: String(err) }, 'delivery relay: LISTEN connection lost; polling only');
+  });
   listener.on('notification', kick);
   try {
     await listener.connect();

@@ -15,7 +15,9 @@ import { startDeliveryRelay, type DeliveryRelay } from './notify-relay';
 export function notifyTransports(config: Config): Omit<NotifyDeps, 'db'> {
   return {
     mail: createMailSender({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM }),
-    sms: config.SMS_GATEWAY_URL ? createSmsSender({ url: config.SMS_GATEWAY_URL, apiKey: config.SMS_GATEWAY_KEY, sender: config.SMS_SENDER }) : null,
+    sms: config.SMS_GATEWAY_URL
+      ? createSmsSender({ url: config.SMS_GATEWAY_URL, apiKey: config.SMS_GATEWAY_KEY, sender: config.SMS_SENDER })
+      : null,
     publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://${config.API_HOST}:${config.API_PORT}`,
   };
 }
@@ -30,5 +32,12 @@ export function notifyPolicy(config: Config): NotifyPolicy {
 /** Starts the relay when NOTIFY_RELAY is on; the worker closes it on shutdown. */
 export async function startNotifyRelay(opts: { config: Config; db: Db; client: Client; logger: Logger }): Promise<DeliveryRelay | null> {
   if (opts.config.NOTIFY_RELAY !== 'on') return null;
-  return startDeliveryRelay({ db: opts.db, client: opts.client, taskQueue: opts.config.CLINICAL_TASK_QUEUE, databaseUrl: opts.config.DATABASE_URL!, policy: notifyPolicy(opts.config), logger: opts.logger });
+  return startDeliveryRelay({
+    db: opts.db,
+    client: opts.client,
+    taskQueue: opts.config.CLINICAL_TASK_QUEUE,
+    databaseUrl: opts.config.DATABASE_URL!,
+    policy: notifyPolicy(opts.config),
+    logger: opts.logger,
+  });
 }

@@ -29,13 +29,34 @@ import { bookingWorkflow, checkInSignal, confirmedSignal, visitCompletedSignal }
 import { clinicIdKey, patientIdKey, processStatusKey } from '../workflows/search-attributes';
 
 export interface RelayOptions {
-  db: Db; client: Client; taskQueue: string; databaseUrl: string; logger: Logger;
-  batch: number; concurrency: number; pollMs: number; startsPerSecond: number;
+  db: Db;
+  client: Client;
+  taskQueue: string;
+  databaseUrl: string;
+  logger: Logger;
+  batch: number;
+  concurrency: number;
+  pollMs: number;
+  startsPerSecond: number;
 }
 
-export interface RelayStats { batches: number; rows: number; started: number; eager: number; folded: number; told: number; retried: number }
+export interface RelayStats {
+  batches: number;
+  rows: number;
+  started: number;
+  eager: number;
+  folded: number;
+  told: number;
+  retried: number;
+}
 
-interface OutboxRow { id: string; workflow_id: string; kind: string; subject_id: string; payload: Record<string, unknown> }
+interface OutboxRow {
+  id: string;
+  workflow_id: string;
+  kind: string;
+  subject_id: string;
+  payload: Record<string, unknown>;
+}
 type Outcome = { ids: string[]; startedId?: string; error?: string };
 
 export type OutboxRelay = ReturnType<typeof startOutboxRelay>;
@@ -58,7 +79,13 @@ export function startOutboxRelay(opts: RelayOptions) {
 
   /** Is the process's start still waiting in the outbox (claimed by another relay, or backing off)? */
   async function startPending(workflowId: string): Promise<boolean> {
-    const row = await db.selectFrom('process_outbox').select('id').where('workflow_id', '=', workflowId).where('kind', '=', 'start').where('done_at', 'is', null).executeTakeFirst();
+    const row = await db
+      .selectFrom('process_outbox')
+      .select('id')
+      .where('workflow_id', '=', workflowId)
+      .where('kind', '=', 'start')
+      .where('done_at', 'is', null)
+      .executeTakeFirst();
     return row !== undefined;
   }
 
@@ -68,12 +95,26 @@ export function startOutboxRelay(opts: RelayOptions) {
     const referralWorkflowId = row.payload.referralWorkflowId as string | undefined;
     try {
       const handle = await client.workflow.start(bookingWorkflow, {
-        workflowId: row.workflow_id, taskQueue,
-        args: [{ appointmentId: view.appointmentId, patientId: view.patientId, clinicId: view.clinicId, policy: row.payload.policy as BookingPolicy, held: view, ...(referralWorkflowId ? { referralWorkflowId } : {}) }],
+        workflowId: row.workflow_id,
+        taskQueue,
+        args: [
+          {
+            appointmentId: view.appointmentId,
+            patientId: view.patientId,
+            clinicId: view.clinicId,
+            policy: row.payload.policy as BookingPolicy,
+            held: view,
+            ...(referralWorkflowId ? { referralWorkflowId } : {}),
+          },
+        ],
         // A second start of the same appointment (a redelivered row) finds it running or ended: nothing to do.
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         requestEagerStart: true,
-        typedSearchAttributes: [{ key: clinicIdKey, value: view.clinicId }, { key: patientIdKey, value: view.patientId }, { key: processStatusKey, value: view.status }],
+        typedSearchAttributes: [
+          { key: clinicIdKey, value: view.clinicId },
+          { key: patientIdKey, value: view.patientId },
+          { key: processStatusKey, value: view.status },
+        ],
       });
       stats.started++;
       if (handle.eagerlyStarted) stats.eager++;
@@ -136,33 +177,61 @@ export function startOutboxRelay(opts: RelayOptions) {
   /** Claims one batch, tells the processes, marks it done; returns the rows it claimed. */
   async function drainBatch(): Promise<number> {
     return inTransaction(db, { statementMs: 30_000, lockMs: 5_000 }, async (tx) => {
-      const rows = (await tx.selectFrom('process_outbox').select(['id', 'workflow_id', 'kind', 'subject_id', 'payload'])
-        .where('task_queue', '=', taskQueue).where('done_at', 'is', null).where('available_at', '<=', sql<Date>`now()`)
-        .orderBy('id').limit(opts.batch).forUpdate().skipLocked().execute()) as OutboxRow[];
+      const rows = (await tx
+        .selectFrom('process_outbox')
+        .select(['id', 'workflow_id', 'kind', 'subject_id', 'payload'])
+        .where('task_queue', '=', taskQueue)
+        .where('done_at', 'is', null)
+        .where('available_at', '<=', sql<Date>`now()`)
+        .orderBy('id')
+        .limit(opts.batch)
+        .forUpdate()
+        .skipLocked()
+        .execute()) as OutboxRow[];
       if (rows.length === 0) return 0;
       const byProcess = new Map<string, OutboxRow[]>();
       for (const r of rows) byProcess.set(r.workflow_id, [...(byProcess.get(r.workflow_id) ?? []), r]);
       const subjectIds = [...new Set(rows.map((r) => r.subject_id))];
-      const appointments = new Map((await tx.selectFrom('appointments').selectAll().where('id', 'in', subjectIds).execute()).map((a) => [a.id, a]));
+      const appointments = new Map(
+        (await tx.selectFrom('appointments').selectAll().where('id', 'in', subjectIds).execute()).map((a) => [a.id, a]),
+      );
       const groups = [...byProcess.values()];
       const outcomes: Outcome[] = [];
       let next = 0;
-      await Promise.all(Array.from({ length: Math.min(opts.concurrency, groups.length) }, async () => {
-        for (let i = next++; i < groups.length; i = next++) outcomes.push(await handle(groups[i]!, appointments));
-      }));
+      await Promise.all(
+        Array.from({ length: Math.min(opts.concurrency, groups.length) }, async () => {
+          for (let i = next++; i < groups.length; i = next++) outcomes.push(await handle(groups[i]!, appointments));
+        }),
+      );
       const done = outcomes.filter((o) => !o.error).flatMap((o) => o.ids);
-      if (done.length) await tx.updateTable('process_outbox').set({ done_at: sql`now()` }).where('id', 'in', done).execute();
+      if (done.length)
+        await tx
+          .updateTable('process_outbox')
+          .set({ done_at: sql`now()` })
+          .where('id', 'in', done)
+          .execute();
       const started = outcomes.flatMap((o) => (o.startedId && !o.error ? [o.startedId] : []));
       if (started.length) {
-        await tx.updateTable('appointments').set({ process_started_at: sql`now()` }).where('id', 'in', started).where('process_started_at', 'is', null).execute();
+        await tx
+          .updateTable('appointments')
+          .set({ process_started_at: sql`now()` })
+          .where('id', 'in', started)
+          .where('process_started_at', 'is', null)
+          .execute();
       }
       for (const o of outcomes.filter((x) => x.error)) {
         stats.retried += o.ids.length;
         outboxDelivered.inc({ outcome: 'retried' }, o.ids.length);
         logger.warn({ rows: o.ids.length, err: o.error }, 'outbox rows not delivered; retrying with backoff');
-        await tx.updateTable('process_outbox')
-          .set({ attempts: sql`attempts + 1`, last_error: o.error!, available_at: sql`now() + make_interval(secs => least(30, 0.25 * power(2, attempts)))` })
-          .where('id', 'in', o.ids).execute();
+        await tx
+          .updateTable('process_outbox')
+          .set({
+            attempts: sql`attempts + 1`,
+            last_error: o.error!,
+            available_at: sql`now() + make_interval(secs => least(30, 0.25 * power(2, attempts)))`,
+          })
+          .where('id', 'in', o.ids)
+          .execute();
       }
       stats.batches++;
       stats.rows += rows.length;
@@ -211,7 +280,10 @@ export function startOutboxRelay(opts: RelayOptions) {
       if (claimed >= opts.batch) continue; // more waiting: no sleep
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, opts.pollMs);
-        wake = () => { clearTimeout(timer); resolve(); };
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
       wake = undefined;
     }
@@ -243,12 +315,25 @@ export function startOutboxRelay(opts: RelayOptions) {
  * The relay of a clinical worker: its client shares the worker's NativeConnection, which is what
  * lets the server hand a new process's first task straight back to this worker (eager start).
  */
-export function startWorkerRelay(deps: { connection: NativeConnection; config: Config; db: Db; databaseUrl: string; logger: Logger }): OutboxRelay | undefined {
+export function startWorkerRelay(deps: {
+  connection: NativeConnection;
+  config: Config;
+  db: Db;
+  databaseUrl: string;
+  logger: Logger;
+}): OutboxRelay | undefined {
   const { config } = deps;
   if (config.OUTBOX_RELAY === 'off') return undefined;
   const client = new Client({ connection: deps.connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config) });
   return startOutboxRelay({
-    db: deps.db, client, taskQueue: config.CLINICAL_TASK_QUEUE, databaseUrl: deps.databaseUrl, logger: deps.logger,
-    batch: config.OUTBOX_BATCH, concurrency: config.OUTBOX_CONCURRENCY, pollMs: config.OUTBOX_POLL_MS, startsPerSecond: config.OUTBOX_STARTS_PER_SECOND,
+    db: deps.db,
+    client,
+    taskQueue: config.CLINICAL_TASK_QUEUE,
+    databaseUrl: deps.databaseUrl,
+    logger: deps.logger,
+    batch: config.OUTBOX_BATCH,
+    concurrency: config.OUTBOX_CONCURRENCY,
+    pollMs: config.OUTBOX_POLL_MS,
+    startsPerSecond: config.OUTBOX_STARTS_PER_SECOND,
   });
 }

@@ -10,11 +10,22 @@ import { referralWorkflow } from '../workflows/referral';
 
 /** Returns how many open referrals it saw (each now has its process). */
 export async function startOpenReferrals(client: Client, db: Db, taskQueue: string): Promise<number> {
-  const rows = await db.selectFrom('referrals').selectAll().where('status', 'in', ['created', 'offered']).where('appointment_id', 'is', null).orderBy('created_at').limit(500).execute();
+  const rows = await db
+    .selectFrom('referrals')
+    .selectAll()
+    .where('status', 'in', ['created', 'offered'])
+    .where('appointment_id', 'is', null)
+    .orderBy('created_at')
+    .limit(500)
+    .execute();
   for (const row of rows) {
     try {
       await client.workflow.start(referralWorkflow, {
-        workflowId: row.workflow_id, taskQueue, args: [await referralStart(db, row)], workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowId: row.workflow_id,
+        taskQueue,
+        args: [await referralStart(db, row)],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

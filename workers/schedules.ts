@@ -11,7 +11,13 @@ export function slotHorizonSchedule(taskQueue: string, scheduleId = SLOT_HORIZON
   return {
     scheduleId,
     spec: { cronExpressions: ['0 1 * * *'] },
-    action: { type: 'startWorkflow', workflowType: slotHorizonWorkflow, workflowId: scheduleId, taskQueue, args: [{ days: SLOT_HORIZON_DAYS }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: slotHorizonWorkflow,
+      workflowId: scheduleId,
+      taskQueue,
+      args: [{ days: SLOT_HORIZON_DAYS }],
+    },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
   };
 }
@@ -21,7 +27,13 @@ export function lapsedHoldsSchedule(taskQueue: string, scheduleId = LAPSED_HOLDS
   return {
     scheduleId,
     spec: { intervals: [{ every: '5 minutes' }] },
-    action: { type: 'startWorkflow', workflowType: lapsedHoldsWorkflow, workflowId: scheduleId, taskQueue, args: [{ overdueSeconds: 300 }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: lapsedHoldsWorkflow,
+      workflowId: scheduleId,
+      taskQueue,
+      args: [{ overdueSeconds: 300 }],
+    },
     policies: { overlap: ScheduleOverlapPolicy.SKIP },
   };
 }
@@ -33,7 +45,9 @@ export async function ensureSchedule(client: Client, options: ScheduleOptions): 
     return true;
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(options.scheduleId).update((previous) => ({ ...previous, spec: options.spec, action: options.action as never, policies: options.policies }));
+    await client.schedule
+      .getHandle(options.scheduleId)
+      .update((previous) => ({ ...previous, spec: options.spec, action: options.action as never, policies: options.policies }));
     return false;
   }
 }

@@ -27,8 +27,18 @@ import {
 import type { createBookingActivities } from '../activities/booking';
 import type { createOfferHoldActivities } from '../activities/offer-hold';
 import {
-  CHECK_IN_OPENS_SECONDS, DEFAULT_STEP_TIMEOUTS, OFFER_MAX_ATTEMPTS, bookingWorkflowId,
-  type AppointmentView, type BookingInput, type BookingPolicy, type BookingState, type BookingStatus, type CancelRequest, type HoldRequest, type RescheduleRequest,
+  CHECK_IN_OPENS_SECONDS,
+  DEFAULT_STEP_TIMEOUTS,
+  OFFER_MAX_ATTEMPTS,
+  bookingWorkflowId,
+  type AppointmentView,
+  type BookingInput,
+  type BookingPolicy,
+  type BookingState,
+  type BookingStatus,
+  type CancelRequest,
+  type HoldRequest,
+  type RescheduleRequest,
 } from '../domain/booking';
 import { clinicIdKey, patientIdKey, processStatusKey } from './search-attributes';
 import { HandlerLock } from './handler-lock';
@@ -61,7 +71,10 @@ type BookingActivities = ReturnType<typeof createBookingActivities>;
 const RETRY: RetryPolicy = { initialInterval: '200ms', maximumInterval: '5s' };
 const acts = proxyActivities<BookingActivities>({ startToCloseTimeout: '10s', retry: RETRY });
 // A waitlist offer is best effort: a few tries, then the slot is left to search.
-const offering = proxyActivities<BookingActivities>({ startToCloseTimeout: '10s', retry: { ...RETRY, maximumAttempts: OFFER_MAX_ATTEMPTS } });
+const offering = proxyActivities<BookingActivities>({
+  startToCloseTimeout: '10s',
+  retry: { ...RETRY, maximumAttempts: OFFER_MAX_ATTEMPTS },
+});
 
 /**
  * Patches (old histories replay without them; see patched()). OFFER_AFTER_ANSWER: a cancel or
@@ -75,7 +88,10 @@ const HOLD_EXTENSION = 'booking-hold-extension';
 
 /** From the offer's delivery process (workflows/notify.ts): the patient is told `byMs` later, so the hold lasts that much longer. */
 export const extendHoldSignal = defineSignal<[{ byMs: number }]>('extendHold');
-const holdActs = proxyActivities<ReturnType<typeof createOfferHoldActivities>>({ startToCloseTimeout: '10s', retry: { initialInterval: '200ms', maximumInterval: '5s' } });
+const holdActs = proxyActivities<ReturnType<typeof createOfferHoldActivities>>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', maximumInterval: '5s' },
+});
 
 /**
  * Starts the booking process of a waitlist offer (its hold already taken by offerFreedSlot). It
@@ -110,7 +126,11 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
   // They give up at the deadline (30 s by default), so a caller is answered; each activity's
   // transaction ends before its attempt does, so no hold can be written after its process gave up.
   const steps = input.policy.stepTimeouts ?? DEFAULT_STEP_TIMEOUTS;
-  const interactive = proxyLocalActivities<BookingActivities>({ startToCloseTimeout: steps.attemptSeconds * 1000, scheduleToCloseTimeout: steps.deadlineSeconds * 1000, retry: RETRY });
+  const interactive = proxyLocalActivities<BookingActivities>({
+    startToCloseTimeout: steps.attemptSeconds * 1000,
+    scheduleToCloseTimeout: steps.deadlineSeconds * 1000,
+    retry: RETRY,
+  });
   const initial = input.offered ?? input.held;
   const state: BookingState = { status: initial ? initial.status : 'new', appointment: initial ?? null, reminderSent: false };
   let checkedIn = false;
@@ -141,13 +161,23 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
     state.status = view.status;
     upsertSearchAttributes([{ key: processStatusKey, value: view.status }]);
     // Best effort: a referral that has ended no longer listens.
-    if (input.referralWorkflowId) notices.push(getExternalWorkflowHandle(input.referralWorkflowId).signal(bookingChangedSignal, view).catch(() => undefined));
+    if (input.referralWorkflowId)
+      notices.push(
+        getExternalWorkflowHandle(input.referralWorkflowId)
+          .signal(bookingChangedSignal, view)
+          .catch(() => undefined),
+      );
     return view;
   };
   // Best effort: if the offer fails (someone booked the slot first), the slot is simply gone.
   const offerFreed = async (slotId: string, via: typeof acts = acts) => {
     const offer = await via
-      .offerFreedSlot({ slotId, offerKey: `${workflowId}:${++offers}`, excludePatientId: input.patientId, offerHoldSeconds: input.policy.offerHoldSeconds })
+      .offerFreedSlot({
+        slotId,
+        offerKey: `${workflowId}:${++offers}`,
+        excludePatientId: input.patientId,
+        offerHoldSeconds: input.policy.offerHoldSeconds,
+      })
       .catch(() => null);
     if (offer) await startOfferProcess(offer, input.policy);
   };
@@ -158,14 +188,20 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
   };
   const requireStatus = (allowed: BookingStatus[], action: string) => {
     if (!state.appointment || !allowed.includes(state.appointment.status)) {
-      throw ApplicationFailure.create({ type: 'InvalidState', message: `cannot ${action} an appointment that is ${state.status}`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: 'InvalidState',
+        message: `cannot ${action} an appointment that is ${state.status}`,
+        nonRetryable: true,
+      });
     }
   };
 
   setHandler(bookingStatusQuery, () => state);
   /** Hold time owed by quiet hours, not yet applied (HOLD_EXTENSION). */
   let extensionMs = 0;
-  setHandler(extendHoldSignal, ({ byMs }) => { if (Number.isFinite(byMs) && byMs > 0) extensionMs += byMs; });
+  setHandler(extendHoldSignal, ({ byMs }) => {
+    if (Number.isFinite(byMs) && byMs > 0) extensionMs += byMs;
+  });
 
   setHandler(
     holdSlotUpdate,
@@ -173,9 +209,23 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
       exclusive(async () => {
         // The same request again (a client retry) gets the same answer.
         if (state.appointment) return state.appointment;
-        if (state.status === 'rejected') throw ApplicationFailure.create({ type: 'InvalidState', message: 'this booking request was already refused', nonRetryable: true });
+        if (state.status === 'rejected')
+          throw ApplicationFailure.create({
+            type: 'InvalidState',
+            message: 'this booking request was already refused',
+            nonRetryable: true,
+          });
         try {
-          return apply(await interactive.holdSlot({ appointmentId: input.appointmentId, workflowId, patientId: input.patientId, slotId: req.slotId, bookedBy: req.bookedBy, policy: input.policy }));
+          return apply(
+            await interactive.holdSlot({
+              appointmentId: input.appointmentId,
+              workflowId,
+              patientId: input.patientId,
+              slotId: req.slotId,
+              bookedBy: req.bookedBy,
+              policy: input.policy,
+            }),
+          );
         } catch (err) {
           state.status = 'rejected';
           upsertSearchAttributes([{ key: processStatusKey, value: 'rejected' }]);
@@ -196,9 +246,16 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
       exclusive(async () => {
         if (state.appointment?.status === 'booked') return state.appointment;
         requireStatus(HOLDING, 'confirm');
-        return apply(await interactive.confirmAppointment({ appointmentId: input.appointmentId, workflowId, by: req.by }).catch(rethrowBusiness));
+        return apply(
+          await interactive.confirmAppointment({ appointmentId: input.appointmentId, workflowId, by: req.by }).catch(rethrowBusiness),
+        );
       }),
-    { validator: (_req) => { if (!state.appointment || ![...HOLDING, 'booked'].includes(state.appointment.status)) throw new Error(`cannot confirm an appointment that is ${state.status}`); } },
+    {
+      validator: (_req) => {
+        if (!state.appointment || ![...HOLDING, 'booked'].includes(state.appointment.status))
+          throw new Error(`cannot confirm an appointment that is ${state.status}`);
+      },
+    },
   );
 
   setHandler(
@@ -207,13 +264,18 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
       exclusive(async () => {
         if (state.appointment?.status === 'cancelled') return state.appointment;
         requireStatus(CHANGEABLE, 'cancel');
-        const view = apply(await interactive.cancelAppointment({ appointmentId: input.appointmentId, workflowId, by: req.by, reason: req.reason }).catch(rethrowBusiness));
+        const view = apply(
+          await interactive
+            .cancelAppointment({ appointmentId: input.appointmentId, workflowId, by: req.by, reason: req.reason })
+            .catch(rethrowBusiness),
+        );
         if (view.status === 'cancelled') await freed(view.slotId);
         return view;
       }),
     {
       validator: (_req) => {
-        if (!state.appointment || ![...CHANGEABLE, 'cancelled'].includes(state.appointment.status)) throw new Error(`cannot cancel an appointment that is ${state.status}`);
+        if (!state.appointment || ![...CHANGEABLE, 'cancelled'].includes(state.appointment.status))
+          throw new Error(`cannot cancel an appointment that is ${state.status}`);
         if (state.appointment.status !== 'cancelled') refuseOnceStarted(state.appointment, 'cancelled');
       },
     },
@@ -227,7 +289,14 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
         if (state.appointment!.slotId === req.slotId) return state.appointment!;
         // One statement moves the appointment: the old slot is free only once the new one is held.
         const { appointment, freedSlotId } = await interactive
-          .moveAppointment({ appointmentId: input.appointmentId, workflowId, newSlotId: req.slotId, by: req.by, policy: input.policy, moveNumber: ++moves })
+          .moveAppointment({
+            appointmentId: input.appointmentId,
+            workflowId,
+            newSlotId: req.slotId,
+            by: req.by,
+            policy: input.policy,
+            moveNumber: ++moves,
+          })
           .catch(rethrowBusiness);
         apply(appointment);
         if (freedSlotId) await freed(freedSlotId);
@@ -236,7 +305,8 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
     {
       validator: (req) => {
         if (!UUID.test(req.slotId)) throw new Error('slotId must be a uuid');
-        if (!state.appointment || !CHANGEABLE.includes(state.appointment.status)) throw new Error(`cannot reschedule an appointment that is ${state.status}`);
+        if (!state.appointment || !CHANGEABLE.includes(state.appointment.status))
+          throw new Error(`cannot reschedule an appointment that is ${state.status}`);
         refuseOnceStarted(state.appointment, 'moved');
       },
     },
@@ -244,14 +314,22 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
 
   setHandler(confirmedSignal, (view) => {
     void exclusive(async () => {
-      if (view.appointmentId === input.appointmentId && view.status === 'booked' && state.appointment && HOLDING.includes(state.appointment.status)) apply(view);
+      if (
+        view.appointmentId === input.appointmentId &&
+        view.status === 'booked' &&
+        state.appointment &&
+        HOLDING.includes(state.appointment.status)
+      )
+        apply(view);
     });
   });
 
   setHandler(cancelRequestSignal, (req) => {
     void exclusive(async () => {
       if (!state.appointment || !CHANGEABLE.includes(state.appointment.status)) return;
-      const view = apply(await interactive.cancelAppointment({ appointmentId: input.appointmentId, workflowId, by: req.by, reason: req.reason }));
+      const view = apply(
+        await interactive.cancelAppointment({ appointmentId: input.appointmentId, workflowId, by: req.by, reason: req.reason }),
+      );
       if (view.status === 'cancelled') await freed(view.slotId);
     }).catch(() => undefined); // the visit has started: check-in, no-show and the visit's end decide
   });
@@ -297,13 +375,25 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
         if (extends_ && extensionMs > 0 && !moved()) {
           const by = extensionMs;
           extensionMs = 0;
-          await exclusive(async () => (HOLDING.includes(state.appointment!.status)
-            ? apply(await holdActs.extendHold({ appointmentId: input.appointmentId, workflowId, until: new Date(Date.parse(state.appointment!.holdExpiresAt!) + by).toISOString() }))
-            : undefined));
+          await exclusive(async () =>
+            HOLDING.includes(state.appointment!.status)
+              ? apply(
+                  await holdActs.extendHold({
+                    appointmentId: input.appointmentId,
+                    workflowId,
+                    until: new Date(Date.parse(state.appointment!.holdExpiresAt!) + by).toISOString(),
+                  }),
+                )
+              : undefined,
+          );
         }
         continue;
       }
-      const lapsed = await exclusive(async () => (HOLDING.includes(state.appointment!.status) ? apply(await acts.expireHold({ appointmentId: input.appointmentId, workflowId })) : undefined));
+      const lapsed = await exclusive(async () =>
+        HOLDING.includes(state.appointment!.status)
+          ? apply(await acts.expireHold({ appointmentId: input.appointmentId, workflowId }))
+          : undefined,
+      );
       if (lapsed?.status === 'expired') await freed(lapsed.slotId);
       continue;
     }
@@ -314,17 +404,31 @@ export async function bookingWorkflow(input: BookingInput): Promise<BookingState
         state.reminderSent = true;
       }
       if (await condition(() => wake() || checkedIn, until(a.startsAt, input.policy.noShowGraceSeconds))) {
-        await exclusive(async () => (checkedIn && !moved() ? apply(await acts.markArrived({ appointmentId: input.appointmentId, workflowId, ...(patched(AUDIT_ACTORS) ? { by: checkedInBy } : {}) })) : undefined));
+        await exclusive(async () =>
+          checkedIn && !moved()
+            ? apply(
+                await acts.markArrived({
+                  appointmentId: input.appointmentId,
+                  workflowId,
+                  ...(patched(AUDIT_ACTORS) ? { by: checkedInBy } : {}),
+                }),
+              )
+            : undefined,
+        );
         continue;
       }
       // Re-checked under the lock: a reschedule that got there first moved the visit.
-      await exclusive(async () => (!moved() ? apply(await acts.markNoShow({ appointmentId: input.appointmentId, workflowId })) : undefined));
+      await exclusive(async () =>
+        !moved() ? apply(await acts.markNoShow({ appointmentId: input.appointmentId, workflowId })) : undefined,
+      );
       continue;
     }
     if (a.status === 'arrived') {
       const early = await condition(() => visitCompleted, until(a.endsAt));
       const by = early ? completedBy : undefined;
-      await exclusive(async () => apply(await acts.completeVisit({ appointmentId: input.appointmentId, workflowId, ...(patched(AUDIT_ACTORS) && by ? { by } : {}) })));
+      await exclusive(async () =>
+        apply(await acts.completeVisit({ appointmentId: input.appointmentId, workflowId, ...(patched(AUDIT_ACTORS) && by ? { by } : {}) })),
+      );
       continue;
     }
     // fulfilled, cancelled, noshow, expired: the process is over. Let in-flight handlers finish,

@@ -6,7 +6,16 @@
  * key. A channel that keeps failing (or an SMS the gateway reports undelivered) moves to the next;
  * when none is left, or there was none, the message goes to ops.
  */
-import { ActivityFailure, ApplicationFailure, condition, defineSignal, getExternalWorkflowHandle, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  defineSignal,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
 import { bookingWorkflowId, extendHoldSignal } from './booking';
 import type { createNotifyActivities, NotifyInput } from '../activities/notify';
 
@@ -20,21 +29,34 @@ export const deliveryReportSignal = defineSignal<[{ outcome: 'delivered' | 'fail
 export const notifyWorkflowId = (messageKey: string) => `notify-${messageKey}`;
 
 /** `heldBackMs`: how long quiet hours held the message back (an offer's hold grew by as much). */
-export interface NotifyOutcome { outcome: 'sent' | 'delivered' | 'ops'; channel: string | null; notBefore: string; heldBackMs: number }
+export interface NotifyOutcome {
+  outcome: 'sent' | 'delivered' | 'ops';
+  channel: string | null;
+  notBefore: string;
+  heldBackMs: number;
+}
 
 /** Delivers one message; returns the channel that took it, or `ops`. */
 export async function notifyWorkflow(input: NotifyInput): Promise<NotifyOutcome> {
   const p = input.policy;
-  const books = proxyActivities<NotifyActivities>({ startToCloseTimeout: '15s', retry: { initialInterval: '200ms', maximumInterval: '10s' } });
+  const books = proxyActivities<NotifyActivities>({
+    startToCloseTimeout: '15s',
+    retry: { initialInterval: '200ms', maximumInterval: '10s' },
+  });
   const send = proxyActivities<NotifyActivities>({
     startToCloseTimeout: `${p.sendTimeoutSeconds}s`,
     retry: {
-      initialInterval: `${p.retryInitialSeconds}s`, backoffCoefficient: 2, maximumInterval: `${p.retryMaxSeconds}s`,
-      maximumAttempts: p.attemptsPerChannel, nonRetryableErrorTypes: ['Undeliverable'],
+      initialInterval: `${p.retryInitialSeconds}s`,
+      backoffCoefficient: 2,
+      maximumInterval: `${p.retryMaxSeconds}s`,
+      maximumAttempts: p.attemptsPerChannel,
+      nonRetryableErrorTypes: ['Undeliverable'],
     },
   });
   let report: { outcome: 'delivered' | 'failed'; reason: string | null } | null = null;
-  setHandler(deliveryReportSignal, (r) => { report = r; });
+  setHandler(deliveryReportSignal, (r) => {
+    report = r;
+  });
 
   const plan = await books.planDelivery(input);
   const notBefore = new Date(plan.sendAtMs).toISOString();
@@ -47,7 +69,9 @@ export async function notifyWorkflow(input: NotifyInput): Promise<NotifyOutcome>
   const waitMs = plan.sendAtMs - Date.now();
   if (waitMs > 0) {
     if (input.kind === 'waitlist-offer' && input.refs.appointmentId) {
-      await getExternalWorkflowHandle(bookingWorkflowId(input.refs.appointmentId)).signal(extendHoldSignal, { byMs: waitMs }).catch(() => undefined);
+      await getExternalWorkflowHandle(bookingWorkflowId(input.refs.appointmentId))
+        .signal(extendHoldSignal, { byMs: waitMs })
+        .catch(() => undefined);
     }
     await sleep(waitMs);
   }
@@ -60,7 +84,12 @@ export async function notifyWorkflow(input: NotifyInput): Promise<NotifyOutcome>
         const heard = await condition(() => report !== null, p.smsReportSeconds * 1000);
         const r = report as { outcome: 'delivered' | 'failed'; reason: string | null } | null;
         if (heard && r?.outcome === 'failed') {
-          await books.markChannelFailed({ messageKey: input.messageKey, kind: input.kind, channel: c.channel, reason: `gateway report: ${r.reason ?? 'not delivered'}` });
+          await books.markChannelFailed({
+            messageKey: input.messageKey,
+            kind: input.kind,
+            channel: c.channel,
+            reason: `gateway report: ${r.reason ?? 'not delivered'}`,
+          });
           continue;
         }
       }

@@ -6,14 +6,42 @@
  * waits for the program office's go / no-go; a no-go runs another pilot period.
  */
 import {
-  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, defineQuery, defineSignal, defineUpdate,
-  getExternalWorkflowHandle, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo,
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { createOnboardingActivities } from '../activities/onboarding';
 import {
-  computeProgress, initialTasks, mayComplete, nextStage, nextTaskAlarm, onboardingWorkflowId, taskTemplate, trainingComplete,
-  type BlockerRequest, type CompleteTaskRequest, type DecisionRequest, type EquipmentRequest, type IncidentRequest,
-  type OnboardingInput, type OnboardingStage, type OnboardingState, type Progress, type ResolveRequest, type TaskView, type TrainingRequest,
+  computeProgress,
+  initialTasks,
+  mayComplete,
+  nextStage,
+  nextTaskAlarm,
+  onboardingWorkflowId,
+  taskTemplate,
+  trainingComplete,
+  type BlockerRequest,
+  type CompleteTaskRequest,
+  type DecisionRequest,
+  type EquipmentRequest,
+  type IncidentRequest,
+  type OnboardingInput,
+  type OnboardingStage,
+  type OnboardingState,
+  type Progress,
+  type ResolveRequest,
+  type TaskView,
+  type TrainingRequest,
 } from '../domain/onboarding';
 import type { StageReport } from '../domain/rollout';
 import { clinicIdKey, onboardingStageKey, processStatusKey } from './search-attributes';
@@ -48,8 +76,17 @@ export async function onboardingWorkflow(input: OnboardingInput): Promise<Onboar
   const ctx = { clinicId, workflowId };
   let programWorkflowId = input.programWorkflowId;
   const state: OnboardingState = {
-    clinicId, stage: 'preparation', tasks: initialTasks(), blockers: [], incidents: [], equipment: { total: 0, installed: 0 }, staff: { total: 0, certified: 0 },
-    pilotRound: 0, pilotMetrics: null, awaitingDecision: false, decisions: [],
+    clinicId,
+    stage: 'preparation',
+    tasks: initialTasks(),
+    blockers: [],
+    incidents: [],
+    equipment: { total: 0, installed: 0 },
+    staff: { total: 0, certified: 0 },
+    pilotRound: 0,
+    pilotMetrics: null,
+    awaitingDecision: false,
+    decisions: [],
   };
   let begun = false;
   let changes = 0;
@@ -76,14 +113,19 @@ export async function onboardingWorkflow(input: OnboardingInput): Promise<Onboar
     // Only on a change: every upsert is an event in the history.
     if (`${state.stage}:${p.status}` !== shown) {
       shown = `${state.stage}:${p.status}`;
-      upsertSearchAttributes([{ key: onboardingStageKey, value: state.stage }, { key: processStatusKey, value: p.status }]);
+      upsertSearchAttributes([
+        { key: onboardingStageKey, value: state.stage },
+        { key: processStatusKey, value: p.status },
+      ]);
     }
     const behind = p.status === 'overdue' || p.status === 'blocked';
     const report = `${state.stage}:${behind}`;
     if (programWorkflowId && report !== lastReport) {
       lastReport = report;
       // The program may have ended or been terminated: its dashboard is then no one's concern.
-      await getExternalWorkflowHandle(programWorkflowId).signal(clinicReportSignal, { clinicId, stage: state.stage, behind }).catch(() => undefined);
+      await getExternalWorkflowHandle(programWorkflowId)
+        .signal(clinicReportSignal, { clinicId, stage: state.stage, behind })
+        .catch(() => undefined);
     }
   }
 
@@ -98,7 +140,8 @@ export async function onboardingWorkflow(input: OnboardingInput): Promise<Onboar
     const tpl = taskTemplate(t.key)!;
     if (!mayComplete(tpl.owner, req.role)) throw fail('Forbidden', `task ${t.key} is owned by ${tpl.owner}`);
     if (t.status === 'done') return t;
-    if (t.stage !== state.stage) throw fail('InvalidState', `task ${t.key} belongs to the ${t.stage} stage; the clinic is in ${state.stage}`);
+    if (t.stage !== state.stage)
+      throw fail('InvalidState', `task ${t.key} belongs to the ${t.stage} stage; the clinic is in ${state.stage}`);
     if (tpl.automatic) throw fail('InvalidState', `task ${t.key} completes by itself when its condition holds`);
     return t;
   };
@@ -111,81 +154,148 @@ export async function onboardingWorkflow(input: OnboardingInput): Promise<Onboar
     changes++;
   });
 
-  setHandler(completeTaskUpdate, (req) => exclusive(async () => {
-    const t = requireOpenTaskOfStage(req);
-    if (t.status !== 'done') {
-      await acts.completeTask({ ...ctx, taskKey: t.key, by: req.by, expectedPatients: req.expectedPatients }).catch(rethrowBusiness);
-      done(t.key, req.by);
-    }
-    return progress();
-  }), { validator: (req) => { requireOpenTaskOfStage(req); } });
+  setHandler(
+    completeTaskUpdate,
+    (req) =>
+      exclusive(async () => {
+        const t = requireOpenTaskOfStage(req);
+        if (t.status !== 'done') {
+          await acts.completeTask({ ...ctx, taskKey: t.key, by: req.by, expectedPatients: req.expectedPatients }).catch(rethrowBusiness);
+          done(t.key, req.by);
+        }
+        return progress();
+      }),
+    {
+      validator: (req) => {
+        requireOpenTaskOfStage(req);
+      },
+    },
+  );
 
-  setHandler(reportBlockerUpdate, (req) => exclusive(async () => {
-    if (state.blockers.some((b) => b.id === req.blockerId)) return progress();
-    await acts.recordBlocker({ ...ctx, blockerId: req.blockerId, stage: state.stage, description: req.description, by: req.by });
-    state.blockers.push({ id: req.blockerId, stage: state.stage, description: req.description });
-    blockedSince ??= Date.now();
-    return progress();
-  }), { validator: (_req) => { if (state.stage === 'live') throw fail('InvalidState', 'the clinic is live; report an incident instead'); } });
+  setHandler(
+    reportBlockerUpdate,
+    (req) =>
+      exclusive(async () => {
+        if (state.blockers.some((b) => b.id === req.blockerId)) return progress();
+        await acts.recordBlocker({ ...ctx, blockerId: req.blockerId, stage: state.stage, description: req.description, by: req.by });
+        state.blockers.push({ id: req.blockerId, stage: state.stage, description: req.description });
+        blockedSince ??= Date.now();
+        return progress();
+      }),
+    {
+      validator: (_req) => {
+        if (state.stage === 'live') throw fail('InvalidState', 'the clinic is live; report an incident instead');
+      },
+    },
+  );
 
-  setHandler(resolveBlockerUpdate, (req) => exclusive(async () => {
-    const blocker = state.blockers.find((b) => b.id === req.id);
-    if (!blocker) return progress();
-    const lastOne = state.blockers.length === 1;
-    await acts.resolveBlocker({ ...ctx, blockerId: req.id, stage: state.stage, by: req.by, lastOne });
-    state.blockers = state.blockers.filter((b) => b.id !== req.id);
-    if (lastOne && blockedSince !== null) {
-      // The pause stops the stage's clock: open deadlines move by the time it lasted.
-      const paused = Date.now() - blockedSince;
-      blockedSince = null;
-      const moved = state.tasks.filter((t) => t.status === 'open' && t.stage === state.stage && t.deadlineAt);
-      for (const t of moved) t.deadlineAt = new Date(Date.parse(t.deadlineAt!) + paused).toISOString();
-      if (moved.length) await acts.setDeadlines({ ...ctx, tasks: moved.map((t) => ({ key: t.key, deadlineAt: t.deadlineAt! })) });
-    }
-    return progress();
-  }), { validator: (req) => { if (!state.blockers.some((b) => b.id === req.id)) throw fail('NotFound', `no open blocker ${req.id}`); } });
+  setHandler(
+    resolveBlockerUpdate,
+    (req) =>
+      exclusive(async () => {
+        const blocker = state.blockers.find((b) => b.id === req.id);
+        if (!blocker) return progress();
+        const lastOne = state.blockers.length === 1;
+        await acts.resolveBlocker({ ...ctx, blockerId: req.id, stage: state.stage, by: req.by, lastOne });
+        state.blockers = state.blockers.filter((b) => b.id !== req.id);
+        if (lastOne && blockedSince !== null) {
+          // The pause stops the stage's clock: open deadlines move by the time it lasted.
+          const paused = Date.now() - blockedSince;
+          blockedSince = null;
+          const moved = state.tasks.filter((t) => t.status === 'open' && t.stage === state.stage && t.deadlineAt);
+          for (const t of moved) t.deadlineAt = new Date(Date.parse(t.deadlineAt!) + paused).toISOString();
+          if (moved.length) await acts.setDeadlines({ ...ctx, tasks: moved.map((t) => ({ key: t.key, deadlineAt: t.deadlineAt! })) });
+        }
+        return progress();
+      }),
+    {
+      validator: (req) => {
+        if (!state.blockers.some((b) => b.id === req.id)) throw fail('NotFound', `no open blocker ${req.id}`);
+      },
+    },
+  );
 
-  setHandler(equipmentStepUpdate, (req) => exclusive(async () => {
-    state.equipment = await acts.recordEquipmentStep({ ...ctx, itemId: req.itemId, step: req.step, by: req.by, stage: state.stage }).catch(rethrowBusiness);
-    return progress();
-  }));
+  setHandler(equipmentStepUpdate, (req) =>
+    exclusive(async () => {
+      state.equipment = await acts
+        .recordEquipmentStep({ ...ctx, itemId: req.itemId, step: req.step, by: req.by, stage: state.stage })
+        .catch(rethrowBusiness);
+      return progress();
+    }),
+  );
 
-  setHandler(recordTrainingUpdate, (req) => exclusive(async () => {
-    state.staff = await acts.recordTraining({ ...ctx, staffId: req.staffId, certified: req.certified, by: req.by, stage: state.stage }).catch(rethrowBusiness);
-    return progress();
-  }));
+  setHandler(recordTrainingUpdate, (req) =>
+    exclusive(async () => {
+      state.staff = await acts
+        .recordTraining({ ...ctx, staffId: req.staffId, certified: req.certified, by: req.by, stage: state.stage })
+        .catch(rethrowBusiness);
+      return progress();
+    }),
+  );
 
-  setHandler(reportIncidentUpdate, (req) => exclusive(async () => {
-    if (state.incidents.some((i) => i.id === req.incidentId)) return progress();
-    await acts.recordIncident({ ...ctx, incidentId: req.incidentId, blocking: req.blocking, description: req.description, by: req.by, stage: state.stage });
-    state.incidents.push({ id: req.incidentId, blocking: req.blocking });
-    return progress();
-  }), { validator: (_req) => { if (state.stage !== 'pilot' && state.stage !== 'live') throw fail('InvalidState', `incidents are reported once the clinic is bookable; it is in ${state.stage}`); } });
+  setHandler(
+    reportIncidentUpdate,
+    (req) =>
+      exclusive(async () => {
+        if (state.incidents.some((i) => i.id === req.incidentId)) return progress();
+        await acts.recordIncident({
+          ...ctx,
+          incidentId: req.incidentId,
+          blocking: req.blocking,
+          description: req.description,
+          by: req.by,
+          stage: state.stage,
+        });
+        state.incidents.push({ id: req.incidentId, blocking: req.blocking });
+        return progress();
+      }),
+    {
+      validator: (_req) => {
+        if (state.stage !== 'pilot' && state.stage !== 'live')
+          throw fail('InvalidState', `incidents are reported once the clinic is bookable; it is in ${state.stage}`);
+      },
+    },
+  );
 
-  setHandler(resolveIncidentUpdate, (req) => exclusive(async () => {
-    if (!state.incidents.some((i) => i.id === req.id)) return progress();
-    await acts.resolveIncident({ ...ctx, incidentId: req.id, by: req.by, stage: state.stage });
-    state.incidents = state.incidents.filter((i) => i.id !== req.id);
-    return progress();
-  }), { validator: (req) => { if (!state.incidents.some((i) => i.id === req.id)) throw fail('NotFound', `no open incident ${req.id}`); } });
+  setHandler(
+    resolveIncidentUpdate,
+    (req) =>
+      exclusive(async () => {
+        if (!state.incidents.some((i) => i.id === req.id)) return progress();
+        await acts.resolveIncident({ ...ctx, incidentId: req.id, by: req.by, stage: state.stage });
+        state.incidents = state.incidents.filter((i) => i.id !== req.id);
+        return progress();
+      }),
+    {
+      validator: (req) => {
+        if (!state.incidents.some((i) => i.id === req.id)) throw fail('NotFound', `no open incident ${req.id}`);
+      },
+    },
+  );
 
   const checkDecision = (req: DecisionRequest) => {
-    if (state.stage !== 'pilot' || !state.awaitingDecision || pendingDecision) throw fail('InvalidState', `no go / no-go decision is awaited (stage ${state.stage})`);
+    if (state.stage !== 'pilot' || !state.awaitingDecision || pendingDecision)
+      throw fail('InvalidState', `no go / no-go decision is awaited (stage ${state.stage})`);
     if (req.decision === 'go') {
       const open = state.incidents.filter((i) => i.blocking).length;
       if (open > 0) throw fail('BlockingIncidentsOpen', `${open} blocking incident(s) are open; resolve them before go-live`);
       if (state.blockers.length > 0) throw fail('OnboardingBlocked', `${state.blockers.length} blocker(s) are open`);
     }
   };
-  setHandler(decisionUpdate, (req) => exclusive(async () => {
-    checkDecision(req); // again under the lock: an incident may have been reported since the validator ran
-    await acts.recordDecision({ ...ctx, decision: req.decision, reason: req.reason, by: req.by, round: state.pilotRound });
-    state.decisions.push({ decision: req.decision, reason: req.reason, by: req.by });
-    state.awaitingDecision = false;
-    pendingDecision = req;
-    if (req.decision === 'go') done('go-live-decision', req.by);
-    return progress();
-  }), { validator: checkDecision });
+  setHandler(
+    decisionUpdate,
+    (req) =>
+      exclusive(async () => {
+        checkDecision(req); // again under the lock: an incident may have been reported since the validator ran
+        await acts.recordDecision({ ...ctx, decision: req.decision, reason: req.reason, by: req.by, round: state.pilotRound });
+        state.decisions.push({ decision: req.decision, reason: req.reason, by: req.by });
+        state.awaitingDecision = false;
+        pendingDecision = req;
+        if (req.decision === 'go') done('go-live-decision', req.by);
+        return progress();
+      }),
+    { validator: checkDecision },
+  );
 
   // Where the clinic stands (a restarted onboarding picks up its stage and finished tasks).
   const start = await acts.beginOnboarding(ctx);
@@ -223,11 +333,13 @@ export async function onboardingWorkflow(input: OnboardingInput): Promise<Onboar
       if (finished()) return;
       const seen = changes;
       // A blocked stage's clock stands still: no reminders or escalations until it is resolved.
-      const alarms = state.blockers.length ? [] : state.tasks
-        .filter((t) => t.stage === stage)
-        .map((t) => ({ t, alarm: nextTaskAlarm(t, policy) }))
-        .filter((a): a is { t: TaskView; alarm: NonNullable<typeof a.alarm> } => a.alarm !== null)
-        .sort((a, b) => a.alarm.at - b.alarm.at);
+      const alarms = state.blockers.length
+        ? []
+        : state.tasks
+            .filter((t) => t.stage === stage)
+            .map((t) => ({ t, alarm: nextTaskAlarm(t, policy) }))
+            .filter((a): a is { t: TaskView; alarm: NonNullable<typeof a.alarm> } => a.alarm !== null)
+            .sort((a, b) => a.alarm.at - b.alarm.at);
       const next = alarms[0];
       if (!next) {
         await condition(() => changes !== seen);
@@ -258,7 +370,8 @@ export async function onboardingWorkflow(input: OnboardingInput): Promise<Onboar
     });
   };
 
-  const stageDone = (stage: OnboardingStage) => () => state.blockers.length === 0 && state.tasks.every((t) => t.stage !== stage || t.status === 'done');
+  const stageDone = (stage: OnboardingStage) => () =>
+    state.blockers.length === 0 && state.tasks.every((t) => t.stage !== stage || t.status === 'done');
 
   let stage: OnboardingStage | null = state.stage;
   while (stage && stage !== 'live') {
@@ -268,7 +381,8 @@ export async function onboardingWorkflow(input: OnboardingInput): Promise<Onboar
         if (state.pilotRound > 1) {
           await exclusive(async () => {
             await acts.reopenPilot({ ...ctx, round: state.pilotRound });
-            for (const t of state.tasks.filter((x) => x.stage === 'pilot')) Object.assign(t, { status: 'open', completedBy: null, deadlineAt: null, reminded: false, escalations: 0 });
+            for (const t of state.tasks.filter((x) => x.stage === 'pilot'))
+              Object.assign(t, { status: 'open', completedBy: null, deadlineAt: null, reminded: false, escalations: 0 });
           });
         }
         await enter('pilot', null);

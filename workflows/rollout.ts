@@ -6,14 +6,31 @@
  * signal, so the program's own history stays small; it continues as new when it grows.
  */
 import {
-  ParentClosePolicy, allHandlersFinished, condition, continueAsNew, defineQuery, defineSignal, defineUpdate,
-  getExternalWorkflowHandle, setHandler, startChild, upsertSearchAttributes, workflowInfo,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  getExternalWorkflowHandle,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { onboardingWorkflowId, stageIndex } from '../domain/onboarding';
 import {
-  initialRolloutState, nextToStart, pilotsLive, rolloutDashboard, rolloutWorkflowId, running,
-  type RolloutDashboard, type RolloutInput, type RolloutState,
+  initialRolloutState,
+  nextToStart,
+  pilotsLive,
+  rolloutDashboard,
+  rolloutWorkflowId,
+  running,
+  type RolloutDashboard,
+  type RolloutInput,
+  type RolloutState,
 } from '../domain/rollout';
 import { attachProgramSignal, clinicReportSignal, onboardingWorkflow } from './onboarding';
 import { clinicIdKey, onboardingStageKey, processStatusKey } from './search-attributes';
@@ -50,21 +67,31 @@ export async function rolloutProgramWorkflow(input: RolloutInput): Promise<Rollo
     c.behind = r.behind;
     changes++;
   });
-  setHandler(pauseProgramSignal, () => { state.paused = true; changes++; });
-  setHandler(resumeProgramSignal, () => { state.paused = false; changes++; });
-  setHandler(addClinicUpdate, (req) => {
-    if (!state.clinics[req.clinicId]) {
-      state.clinics[req.clinicId] = { stage: 'queued', behind: false, pilot: false };
-      state.queue.push(req.clinicId);
-      changes++;
-    }
-    return rolloutDashboard(state);
-  }, {
-    validator: (req) => {
-      if (!UUID.test(req.clinicId)) throw new Error('clinicId must be a uuid');
-      if (state.phase === 'done') throw new Error('the program has finished');
-    },
+  setHandler(pauseProgramSignal, () => {
+    state.paused = true;
+    changes++;
   });
+  setHandler(resumeProgramSignal, () => {
+    state.paused = false;
+    changes++;
+  });
+  setHandler(
+    addClinicUpdate,
+    (req) => {
+      if (!state.clinics[req.clinicId]) {
+        state.clinics[req.clinicId] = { stage: 'queued', behind: false, pilot: false };
+        state.queue.push(req.clinicId);
+        changes++;
+      }
+      return rolloutDashboard(state);
+    },
+    {
+      validator: (req) => {
+        if (!UUID.test(req.clinicId)) throw new Error('clinicId must be a uuid');
+        if (state.phase === 'done') throw new Error('the program has finished');
+      },
+    },
+  );
 
   const startOnboarding = async (clinicId: string) => {
     try {
@@ -72,12 +99,18 @@ export async function rolloutProgramWorkflow(input: RolloutInput): Promise<Rollo
         workflowId: onboardingWorkflowId(clinicId),
         args: [{ clinicId, policy: policy.onboarding, programWorkflowId: workflowId }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        typedSearchAttributes: [{ key: clinicIdKey, value: clinicId }, { key: onboardingStageKey, value: 'preparation' }, { key: processStatusKey, value: 'on-track' }],
+        typedSearchAttributes: [
+          { key: clinicIdKey, value: clinicId },
+          { key: onboardingStageKey, value: 'preparation' },
+          { key: processStatusKey, value: 'on-track' },
+        ],
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       // Already onboarding (started on its own, or by this program before a continue-as-new): ask it to report here.
-      await getExternalWorkflowHandle(onboardingWorkflowId(clinicId)).signal(attachProgramSignal, { programWorkflowId: workflowId }).catch(() => undefined);
+      await getExternalWorkflowHandle(onboardingWorkflowId(clinicId))
+        .signal(attachProgramSignal, { programWorkflowId: workflowId })
+        .catch(() => undefined);
     }
     const c = state.clinics[clinicId]!;
     if (c.stage === 'queued') c.stage = 'preparation';
@@ -109,7 +142,12 @@ export async function rolloutProgramWorkflow(input: RolloutInput): Promise<Rollo
     if (info.continueAsNewSuggested || info.historyLength >= policy.continueAsNewEvents) {
       // Let accepted updates answer first; signals still in flight are delivered to the next run.
       await condition(allHandlersFinished);
-      await continueAsNew<typeof rolloutProgramWorkflow>({ ...input, pilotClinicIds: [], clinicIds: [], state: { ...state, runs: state.runs + 1 } });
+      await continueAsNew<typeof rolloutProgramWorkflow>({
+        ...input,
+        pilotClinicIds: [],
+        clinicIds: [],
+        state: { ...state, runs: state.runs + 1 },
+      });
     }
     const seen = changes;
     await condition(() => changes !== seen);

@@ -18,7 +18,23 @@ export const breachedKey = defineSearchAttributeKey('Breached', SearchAttributeT
 export const overdueKey = defineSearchAttributeKey('Overdue', SearchAttributeType.KEYWORD);
 
 /** Every key above: registered on the dev server at start and on the production server (local-stack/temporal-server.ts). */
-export const ENGINE_SEARCH_ATTRIBUTES = [clinicIdKey, patientIdKey, processStatusKey, onboardingStageKey, deadlineAtKey, breachedKey, overdueKey] as const;
+export const ENGINE_SEARCH_ATTRIBUTES = [
+  clinicIdKey,
+  patientIdKey,
+  processStatusKey,
+  onboardingStageKey,
+  deadlineAtKey,
+  breachedKey,
+  overdueKey,
+] as const;
 
 /** Registered on the dev server at start (`--search-attribute NAME=Type`). */
-export const SEARCH_ATTRIBUTES = ['ClinicId', 'PatientId', 'ProcessStatus', 'OnboardingStage', 'DeadlineAt', 'Breached', 'Overdue'] as const;
+export const SEARCH_ATTRIBUTES = [
+  'ClinicId',
+  'PatientId',
+  'ProcessStatus',
+  'OnboardingStage',
+  'DeadlineAt',
+  'Breached',
+  'Overdue',
+] as const;

@@ -12,7 +12,10 @@ const { extendSlotHorizon, releaseLapsedHolds, clinicBookingPolicy } = proxyActi
   startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 5 },
 });
-const { offerFreedSlot } = proxyActivities<ReturnType<typeof createBookingActivities>>({ startToCloseTimeout: '10s', retry: { maximumAttempts: 5 } });
+const { offerFreedSlot } = proxyActivities<ReturnType<typeof createBookingActivities>>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 5 },
+});
 
 export const SLOT_HORIZON_SCHEDULE_ID = 'slot-horizon-daily';
 export const LAPSED_HOLDS_SCHEDULE_ID = 'lapsed-holds-sweep';
@@ -34,7 +37,12 @@ export async function lapsedHoldsWorkflow(input: { overdueSeconds: number }): Pr
   for (const f of freed) {
     const policy = await clinicBookingPolicy({ clinicId: f.clinicId });
     // Best effort, as in the booking process: a slot someone took meanwhile is simply gone.
-    const offer = await offerFreedSlot({ slotId: f.slotId, offerKey: `sweep:${f.appointmentId}`, excludePatientId: f.patientId, offerHoldSeconds: policy.offerHoldSeconds }).catch(() => null);
+    const offer = await offerFreedSlot({
+      slotId: f.slotId,
+      offerKey: `sweep:${f.appointmentId}`,
+      excludePatientId: f.patientId,
+      offerHoldSeconds: policy.offerHoldSeconds,
+    }).catch(() => null);
     if (!offer) continue;
     await startOfferProcess(offer, policy);
     offered++;

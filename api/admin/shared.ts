@@ -8,7 +8,8 @@ import type { AppEnv } from '../router';
 
 export const Uuid = z.string().uuid();
 export const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({
-  description, content: { 'application/json': { schema } },
+  description,
+  content: { 'application/json': { schema } },
 });
 export const body = <T extends z.ZodTypeAny>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 export const AUTH_ERRORS = { 401: errorResponse('No or invalid token'), 403: errorResponse('forbidden: the admin role is required') };
@@ -16,19 +17,25 @@ export const AUTH_ERRORS = { 401: errorResponse('No or invalid token'), 403: err
 const Instant = z.string().datetime({ offset: true });
 /** `?at=` on every listing: which version is in force at that instant (default now). */
 export const AtQuery = z.object({
-  at: Instant.optional()
-    .openapi({ description: 'The instant to mark the version in force at (default now)', example: '2027-01-01T00:00:00Z' }),
+  at: Instant.optional().openapi({
+    description: 'The instant to mark the version in force at (default now)',
+    example: '2027-01-01T00:00:00Z',
+  }),
 });
 /** Every change: from when (default now; never in the past) and why (kept in the audit row). */
 export const ChangeFields = {
   effectiveFrom: Instant.optional().openapi({
-    description: 'When the version takes effect (default now); an instant in the past is refused', example: '2027-01-01T00:00:00+03:00',
+    description: 'When the version takes effect (default now); an instant in the past is refused',
+    example: '2027-01-01T00:00:00+03:00',
   }),
   reason: z.string().min(1).max(500).optional().openapi({ description: 'Why: kept in the audit row' }),
 };
 
 export const VersionFields = {
-  id: Uuid, effectiveFrom: z.string().datetime(), createdBy: z.string().nullable(), createdAt: z.string().datetime(),
+  id: Uuid,
+  effectiveFrom: z.string().datetime(),
+  createdBy: z.string().nullable(),
+  createdAt: z.string().datetime(),
   inForce: z.boolean().openapi({ description: 'The version in force at `at` for its scope' }),
 };
 

@@ -15,8 +15,20 @@ import { ApiError, fromRefusal } from '../errors';
 import { icd10Lookup } from '../icd10';
 import { assertOwnPatient, type BookingContext } from './shared';
 
-export interface BookInput { slotId: string; patientId: string; referralId?: string; confirm?: boolean; key: string }
-export interface WaitlistInput { patientId: string; specialty: string; practitionerId?: string; clinicId?: string; wantedBefore: string }
+export interface BookInput {
+  slotId: string;
+  patientId: string;
+  referralId?: string;
+  confirm?: boolean;
+  key: string;
+}
+export interface WaitlistInput {
+  patientId: string;
+  specialty: string;
+  practitionerId?: string;
+  clinicId?: string;
+  wantedBefore: string;
+}
 
 export function bookingCommands(ctx: BookingContext) {
   const { db, config, ownAppointment, update, present, referralFor } = ctx;
@@ -38,9 +50,18 @@ export function bookingCommands(ctx: BookingContext) {
     const policy = await bookingPolicy(db, slot.clinic_id);
     const referralWorkflowId = referralId ? await referralFor(referralId, patientId, slot) : undefined;
     // One transaction: the appointment and its process's start (the relay starts it); a refusal leaves neither.
-    const { view } = await booking.book({
-      appointmentId, workflowId: bookingWorkflowId(appointmentId), patientId, slotId, bookedBy: caller.id, policy, confirm: confirm === true, referralWorkflowId,
-    }).catch((err) => fromRefusal(err));
+    const { view } = await booking
+      .book({
+        appointmentId,
+        workflowId: bookingWorkflowId(appointmentId),
+        patientId,
+        slotId,
+        bookedBy: caller.id,
+        policy,
+        confirm: confirm === true,
+        referralWorkflowId,
+      })
+      .catch((err) => fromRefusal(err));
     // The key names an earlier request; a different slot or patient under it is a client bug.
     if (view.slotId !== slotId || view.patientId !== patientId) {
       throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different booking; use a new key.');
@@ -51,7 +72,9 @@ export function bookingCommands(ctx: BookingContext) {
   /** Confirms a held or offered appointment: Postgres decides, the process hears of it through the outbox. */
   async function confirm(c: Context<AppEnv>, appointmentId: string) {
     const row = await ownAppointment(c, appointmentId);
-    const view = await booking.confirm({ appointmentId: row.id, workflowId: row.workflow_id, by: c.get('caller').id }).catch((err) => fromRefusal(err));
+    const view = await booking
+      .confirm({ appointmentId: row.id, workflowId: row.workflow_id, by: c.get('caller').id })
+      .catch((err) => fromRefusal(err));
     return present(view);
   }
 
@@ -72,10 +95,20 @@ export function bookingCommands(ctx: BookingContext) {
   /** Moves to another slot of the same clinic; the old one is freed only once the new one is held. */
   async function reschedule(c: Context<AppEnv>, appointmentId: string, slotId: string, key: string) {
     const row = await ownAppointment(c, appointmentId);
-    const view = await update(row, (h) => h.executeUpdate(rescheduleUpdate, { args: [{ slotId, by: c.get('caller').id }], updateId: `reschedule:${c.get('caller').id}:${key}` }));
+    const view = await update(row, (h) =>
+      h.executeUpdate(rescheduleUpdate, {
+        args: [{ slotId, by: c.get('caller').id }],
+        updateId: `reschedule:${c.get('caller').id}:${key}`,
+      }),
+    );
     // (The update id is the caller's: another caller's key never answers for this one.)
     // A key's first move is answered again for the same key; naming another slot with it is a mistake, not a move.
-    if (view.slotId !== slotId) throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used to move this appointment to another slot; use a new key.');
+    if (view.slotId !== slotId)
+      throw new ApiError(
+        409,
+        'idempotency_key_reused',
+        'This Idempotency-Key was already used to move this appointment to another slot; use a new key.',
+      );
     return present(view);
   }
 
@@ -94,15 +127,31 @@ export function bookingCommands(ctx: BookingContext) {
     if (caller.role === 'registrar' && w.clinicId) assertActInClinic(caller, w.clinicId, 'that clinic');
     if (caller.role === 'registrar' && w.practitionerId) await canActForPractitioner(c, db, w.practitionerId);
     const id = nameUuid('waitlist', `${caller.id}:${key}`);
-    const e = await booking.joinWaitlist({
-      id, patientId: w.patientId, specialty: w.specialty, practitionerId: w.practitionerId ?? null, clinicId: w.clinicId ?? null, wantedBefore: w.wantedBefore, by: caller.id,
-    }).catch((err) => fromRefusal(err));
+    const e = await booking
+      .joinWaitlist({
+        id,
+        patientId: w.patientId,
+        specialty: w.specialty,
+        practitionerId: w.practitionerId ?? null,
+        clinicId: w.clinicId ?? null,
+        wantedBefore: w.wantedBefore,
+        by: caller.id,
+      })
+      .catch((err) => fromRefusal(err));
     // A key names one entry: another patient or wish under it is a client bug, and never answered with the first entry.
     if (e.patient_id !== w.patientId || e.specialty !== w.specialty) {
       throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used for another waitlist entry; use a new key.');
     }
     await auditAccess(c, db, { patientId: e.patient_id, resource: { type: 'WaitlistEntry', id: e.id }, action: 'write' });
-    return { id: e.id, patientId: e.patient_id, specialty: e.specialty, practitionerId: e.practitioner_id, clinicId: e.clinic_id, wantedBefore: e.wanted_before.toISOString(), status: e.status };
+    return {
+      id: e.id,
+      patientId: e.patient_id,
+      specialty: e.specialty,
+      practitionerId: e.practitioner_id,
+      clinicId: e.clinic_id,
+      wantedBefore: e.wanted_before.toISOString(),
+      status: e.status,
+    };
   }
 
   /**
@@ -111,9 +160,10 @@ export function bookingCommands(ctx: BookingContext) {
    */
   async function completeVisit(c: Context<AppEnv>, appointmentId: string, diagnosisCode: string | undefined) {
     const caller = c.get('caller');
-    if (caller.role !== 'doctor' && caller.role !== 'admin') throw new ApiError(403, 'forbidden', 'Only doctors and admins complete visits.');
+    if (caller.role !== 'doctor' && caller.role !== 'admin')
+      throw new ApiError(403, 'forbidden', 'Only doctors and admins complete visits.');
     const row = await ownAppointment(c, appointmentId);
-    const diagnosis = diagnosisCode === undefined ? null : icd10Lookup(diagnosisCode) ?? null;
+    const diagnosis = diagnosisCode === undefined ? null : (icd10Lookup(diagnosisCode) ?? null);
     if (row.status === 'arrived' && diagnosisCode !== undefined && !diagnosis) {
       throw new ApiError(422, 'invalid_icd10', 'diagnosisCode must be a code of the ICD-10 list, such as J06 or J06.9.');
     }
@@ -124,16 +174,22 @@ export function bookingCommands(ctx: BookingContext) {
   /** A practitioner's day list on one local date: doctors their own, registrars and admins as the calendar allows. */
   async function practitionerDayList(c: Context<AppEnv>, practitionerId: string, date: string) {
     const caller = c.get('caller');
-    if (caller.role === 'doctor' && caller.practitionerId !== practitionerId) throw new ApiError(403, 'forbidden', 'Doctors see their own day list.');
+    if (caller.role === 'doctor' && caller.practitionerId !== practitionerId)
+      throw new ApiError(403, 'forbidden', 'Doctors see their own day list.');
     await canActForPractitioner(c, db, practitionerId);
     return practitionerDay(db, practitionerId, date);
   }
 
   /** Leave on the clinic's local dates: closes those free slots and answers the live visits to move (the same dates again: the same record). */
-  async function practitionerLeave(c: Context<AppEnv>, practitionerId: string, leave: { startsOn: string; endsOn: string; reason: string }) {
+  async function practitionerLeave(
+    c: Context<AppEnv>,
+    practitionerId: string,
+    leave: { startsOn: string; endsOn: string; reason: string },
+  ) {
     const { startsOn, endsOn, reason } = leave;
     if (endsOn < startsOn) throw new ApiError(400, 'validation_failed', '`endsOn` is before `startsOn`.');
-    if (Date.parse(endsOn) - Date.parse(startsOn) > 366 * 86_400_000) throw new ApiError(400, 'validation_failed', 'Leave spans at most a year at a time.');
+    if (Date.parse(endsOn) - Date.parse(startsOn) > 366 * 86_400_000)
+      throw new ApiError(400, 'validation_failed', 'Leave spans at most a year at a time.');
     if (!(await db.selectFrom('practitioners').select('id').where('id', '=', practitionerId).executeTakeFirst())) {
       throw new ApiError(404, 'practitioner_not_found', `Practitioner ${practitionerId} does not exist.`);
     }

@@ -10,20 +10,40 @@ import { normalizeHl7, type AckCode, type IntakeProblem } from '../../domain/hl7
 
 /** HL7 table 0357 (message error condition codes) for our problem codes. */
 const ERROR_CODE: Record<string, string> = {
-  not_hl7: '100^Segment sequence error', bad_segment: '100^Segment sequence error', segment_order: '100^Segment sequence error',
-  segment_count: '100^Segment sequence error', obx_sequence: '100^Segment sequence error', no_obx: '101^Required field missing',
-  no_control_id: '101^Required field missing', no_patient_id: '101^Required field missing', no_placer: '101^Required field missing',
-  no_sender: '101^Required field missing', wrong_type: '102^Data type error', not_finite: '102^Data type error',
-  bad_birth_date: '102^Data type error', bad_control_id: '102^Data type error', bad_status: '103^Table value not found',
-  not_loinc: '103^Table value not found', wrong_unit: '103^Table value not found', unknown_test: '103^Table value not found',
-  not_oru: '200^Unsupported message type', unknown_order: '204^Unknown key identifier', patient_mismatch: '204^Unknown key identifier',
-  name_mismatch: '204^Unknown key identifier', birth_date_mismatch: '204^Unknown key identifier', control_id_reused: '205^Duplicate key identifier',
+  not_hl7: '100^Segment sequence error',
+  bad_segment: '100^Segment sequence error',
+  segment_order: '100^Segment sequence error',
+  segment_count: '100^Segment sequence error',
+  obx_sequence: '100^Segment sequence error',
+  no_obx: '101^Required field missing',
+  no_control_id: '101^Required field missing',
+  no_patient_id: '101^Required field missing',
+  no_placer: '101^Required field missing',
+  no_sender: '101^Required field missing',
+  wrong_type: '102^Data type error',
+  not_finite: '102^Data type error',
+  bad_birth_date: '102^Data type error',
+  bad_control_id: '102^Data type error',
+  bad_status: '103^Table value not found',
+  not_loinc: '103^Table value not found',
+  wrong_unit: '103^Table value not found',
+  unknown_test: '103^Table value not found',
+  not_oru: '200^Unsupported message type',
+  unknown_order: '204^Unknown key identifier',
+  patient_mismatch: '204^Unknown key identifier',
+  name_mismatch: '204^Unknown key identifier',
+  birth_date_mismatch: '204^Unknown key identifier',
+  control_id_reused: '205^Duplicate key identifier',
 };
 const MAX_ERR = 20;
 
 const ESC: Record<string, string> = { '\\': '\\E\\', '|': '\\F\\', '^': '\\S\\', '&': '\\T\\', '~': '\\R\\' };
 /** Our text inside a field: delimiters escaped, control characters gone, short. */
-export const hl7Text = (s: string, max = 200) => s.slice(0, max).replace(/[\x00-\x1f\x7f]/g, ' ').replace(/[\\|^&~]/g, (c) => ESC[c]!);
+export const hl7Text = (s: string, max = 200) =>
+  s
+    .slice(0, max)
+    .replace(/[\x00-\x1f\x7f]/g, ' ')
+    .replace(/[\\|^&~]/g, (c) => ESC[c]!);
 /** Nothing in an ACK may break MLLP framing (VT, FS) or a segment (stray CR inside a field). */
 const framingSafe = (s: string) => s.replace(/[\x00-\x0c\x0e-\x1f\x7f]/g, ' ');
 
@@ -34,7 +54,14 @@ function errSegment(p: IntakeProblem, code: AckCode, context: Hl7Message['contex
 }
 
 /** The ACK text (segments joined by CR). `at` and `ackControlId` name the answer for the parse-less fallback. */
-export interface AckOptions { code: AckCode; reason: string; problems: readonly IntakeProblem[]; at: string; ackControlId: string; controlId: string }
+export interface AckOptions {
+  code: AckCode;
+  reason: string;
+  problems: readonly IntakeProblem[];
+  at: string;
+  ackControlId: string;
+  controlId: string;
+}
 
 export function buildIntakeAck(raw: string, opts: AckOptions): string {
   let msg: Hl7Message | undefined;
@@ -47,7 +74,15 @@ export function buildIntakeAck(raw: string, opts: AckOptions): string {
     msg = undefined;
   }
   if (!msg) {
-    return framingSafe(buildPlainAck({ code: opts.code, answeredControlId: opts.controlId, ackControlId: opts.ackControlId, at: opts.at, reason: opts.reason }));
+    return framingSafe(
+      buildPlainAck({
+        code: opts.code,
+        answeredControlId: opts.controlId,
+        ackControlId: opts.ackControlId,
+        at: opts.at,
+        reason: opts.reason,
+      }),
+    );
   }
   const ack = msg.buildAck({ ackCode: opts.code });
   const header = ack.header;

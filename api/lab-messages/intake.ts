@@ -10,7 +10,14 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../../db';
 import { claimControlId, judgingContext, recordInbound, settleAnswer, type MessageAnswer } from '../../db/lab-messages';
 import {
-  judgeOru, placerAsOrderId, problem, problemsText, readOru, type AckCode, type IntakeProblem, type ReadOru,
+  judgeOru,
+  placerAsOrderId,
+  problem,
+  problemsText,
+  readOru,
+  type AckCode,
+  type IntakeProblem,
+  type ReadOru,
 } from '../../domain/hl7-intake';
 import { nameUuid } from '../../domain/ids';
 import type { PostResultsAnswer } from '../../domain/lab-order';
@@ -32,9 +39,17 @@ export interface Inbound {
   scopeFor: (sender: { sendingApplication: string; sendingFacility: string }) => SenderScope | null;
 }
 
-export interface IntakeAnswer { messageId: string; ackCode: AckCode; ack: string; status: string }
+export interface IntakeAnswer {
+  messageId: string;
+  ackCode: AckCode;
+  ack: string;
+  status: string;
+}
 
-export interface IntakeDeps { db: Db; temporal: Client }
+export interface IntakeDeps {
+  db: Db;
+  temporal: Client;
+}
 
 /** Takes one inbound message on either transport and answers it. Throws only when Postgres or Temporal fail (nothing is answered then). */
 export async function intakeLabMessage(deps: IntakeDeps, inbound: Inbound): Promise<IntakeAnswer> {
@@ -47,8 +62,14 @@ export async function intakeLabMessage(deps: IntakeDeps, inbound: Inbound): Prom
   const controlId = head.controlId;
   const scope = inbound.scopeFor(sender);
   const messageId = await recordInbound(db, {
-    transport: inbound.transport, ...sender, caller: inbound.caller, peer: inbound.peer,
-    clinicId: scope && 'clinicIds' in scope ? (scope.clinicIds[0] ?? null) : null, controlId, sha256, raw: inbound.raw,
+    transport: inbound.transport,
+    ...sender,
+    caller: inbound.caller,
+    peer: inbound.peer,
+    clinicId: scope && 'clinicIds' in scope ? (scope.clinicIds[0] ?? null) : null,
+    controlId,
+    sha256,
+    raw: inbound.raw,
   });
   const answer = async (id: string, a: Omit<MessageAnswer, 'ack'>): Promise<IntakeAnswer> => {
     const at = new Date().toISOString();
@@ -71,11 +92,15 @@ export async function intakeLabMessage(deps: IntakeDeps, inbound: Inbound): Prom
       return refuse('AE', [problem('control_id_reused', reused, 'MSH', 1, 10)]);
     }
     // An identical resend: the first answer, or (the first still unanswered, e.g. cut off by a crash) the first judged again under its own id.
-    const first = claim.first.ack && claim.first.ackCode
-      ? { ack: claim.first.ack, ackCode: claim.first.ackCode }
-      : await judgeAndFile(deps, claim.first.messageId, read.message, scope, inbound, answer);
+    const first =
+      claim.first.ack && claim.first.ackCode
+        ? { ack: claim.first.ack, ackCode: claim.first.ackCode }
+        : await judgeAndFile(deps, claim.first.messageId, read.message, scope, inbound, answer);
     const resent = await settleAnswer(db, messageId, {
-      status: 'resent', ackCode: first.ackCode, ack: first.ack, reason: `identical resend of message ${claim.first.messageId}`,
+      status: 'resent',
+      ackCode: first.ackCode,
+      ack: first.ack,
+      reason: `identical resend of message ${claim.first.messageId}`,
     });
     return { messageId, ...resent, ack: first.ack, ackCode: first.ackCode };
   }
@@ -85,13 +110,20 @@ export async function intakeLabMessage(deps: IntakeDeps, inbound: Inbound): Prom
 type Answer = (id: string, a: Omit<MessageAnswer, 'ack'>) => Promise<IntakeAnswer>;
 
 async function judgeAndFile(
-  deps: IntakeDeps, messageId: string, m: ReadOru, scope: SenderScope, inbound: Inbound, answer: Answer,
+  deps: IntakeDeps,
+  messageId: string,
+  m: ReadOru,
+  scope: SenderScope,
+  inbound: Inbound,
+  answer: Answer,
 ): Promise<IntakeAnswer> {
   const orderId = placerAsOrderId(m.placerOrderId);
   const ctx = orderId ? await judgingContext(deps.db, orderId) : undefined;
   const base = { placerOrderId: m.placerOrderId };
   if (!ctx || ('clinicIds' in scope && !scope.clinicIds.includes(ctx.clinicId))) {
-    const problems = [problem('unknown_order', 'the placer order number names no order of this lab; the message waits in the unmatched queue', 'OBR', 1, 2)];
+    const problems = [
+      problem('unknown_order', 'the placer order number names no order of this lab; the message waits in the unmatched queue', 'OBR', 1, 2),
+    ];
     return answer(messageId, { ...base, status: 'unmatched', ackCode: 'AE', reason: problemsText(problems), problems });
   }
   const by = inbound.caller ?? `mllp:${m.sendingFacility.slice(0, 60)}`;
@@ -117,7 +149,8 @@ export async function fileJudged(deps: IntakeDeps, messageId: string, m: ReadOru
   if (verdict.code !== 'AA') return { ok: false, kind: verdict.kind, problems: verdict.problems };
   try {
     const result = await deps.temporal.workflow.getHandle(ctx.workflowId).executeUpdate(postResultsUpdate, {
-      args: [{ results: verdict.results, by, source: 'hl7v2' }], updateId: `hl7:${messageId}`,
+      args: [{ results: verdict.results, by, source: 'hl7v2' }],
+      updateId: `hl7:${messageId}`,
     });
     const corrections = verdict.corrections ? `, corrections ${verdict.corrections}` : '';
     const reason = `recorded ${result.recorded}, duplicates ${result.duplicates}${corrections}; order ${result.status}`;
@@ -125,7 +158,11 @@ export async function fileJudged(deps: IntakeDeps, messageId: string, m: ReadOru
   } catch (err) {
     const refused = labFailure(err);
     if (!refused) throw err;
-    return { ok: false, kind: 'state', problems: [{ code: refused.code, message: refused.message, segment: 'OBR', sequence: 1, field: 2 }] };
+    return {
+      ok: false,
+      kind: 'state',
+      problems: [{ code: refused.code, message: refused.message, segment: 'OBR', sequence: 1, field: 2 }],
+    };
   }
 }
 

@@ -28,7 +28,7 @@ describe('MLLP sender trust', () => {
     expect(peerAllowed(['*'], '192.0.2.1')).toBe(true);
   });
 
-  test('MSH-4\'s first component names the lab clinic; anything else is not trusted', () => {
+  test("MSH-4's first component names the lab clinic; anything else is not trusted", () => {
     const scope = mllpScope({ CITYLAB: 'c1' });
     expect(scope({ sendingFacility: 'CITYLAB^1.2.3^ISO' })).toEqual({ clinicIds: ['c1'] });
     expect(scope({ sendingFacility: 'OTHER' })).toBeNull();

@@ -29,7 +29,10 @@ export interface MllpOptions {
   peers: readonly string[];
 }
 
-export interface MllpServer { port: number; stop(): Promise<void> }
+export interface MllpServer {
+  port: number;
+  stop(): Promise<void>;
+}
 
 /** Splits a byte stream into MLLP frames (VT … FS CR); bytes outside a frame are dropped. */
 export class MllpFramer {
@@ -46,7 +49,10 @@ export class MllpFramer {
     let pos = 0;
     if (this.pendingFs) {
       this.pendingFs = false;
-      if (chunk[0] === CR) { frames.push(this.take()); pos = 1; } else this.append(Buffer.from([FS]));
+      if (chunk[0] === CR) {
+        frames.push(this.take());
+        pos = 1;
+      } else this.append(Buffer.from([FS]));
     }
     while (pos < chunk.length) {
       if (!this.inFrame) {
@@ -57,10 +63,22 @@ export class MllpFramer {
         continue;
       }
       const fs = chunk.indexOf(FS, pos);
-      if (fs < 0) { this.append(chunk.subarray(pos)); break; }
+      if (fs < 0) {
+        this.append(chunk.subarray(pos));
+        break;
+      }
       this.append(chunk.subarray(pos, fs));
-      if (fs + 1 === chunk.length) { this.pendingFs = true; break; }
-      if (chunk[fs + 1] === CR) { frames.push(this.take()); pos = fs + 2; } else { this.append(chunk.subarray(fs, fs + 1)); pos = fs + 1; }
+      if (fs + 1 === chunk.length) {
+        this.pendingFs = true;
+        break;
+      }
+      if (chunk[fs + 1] === CR) {
+        frames.push(this.take());
+        pos = fs + 2;
+      } else {
+        this.append(chunk.subarray(fs, fs + 1));
+        pos = fs + 1;
+      }
     }
     return { frames, overflow: this.size > this.cap };
   }
@@ -87,11 +105,13 @@ export function peerAllowed(peers: readonly string[], address: string | undefine
 }
 
 /** The sender's scope from MSH-4's first component: the configured lab clinic, or none (not trusted). */
-export const mllpScope = (senders: Readonly<Record<string, string>>) => (s: { sendingFacility: string }): SenderScope | null => {
-  const facility = s.sendingFacility.split('^')[0]!.trim();
-  const clinicId = Object.hasOwn(senders, facility) ? senders[facility] : undefined;
-  return clinicId ? { clinicIds: [clinicId] } : null;
-};
+export const mllpScope =
+  (senders: Readonly<Record<string, string>>) =>
+  (s: { sendingFacility: string }): SenderScope | null => {
+    const facility = s.sendingFacility.split('^')[0]!.trim();
+    const clinicId = Object.hasOwn(senders, facility) ? senders[facility] : undefined;
+    return clinicId ? { clinicIds: [clinicId] } : null;
+  };
 
 /** Starts the MLLP listener (all interfaces: Hl7Server binds no host; MLLP_PEERS and the network decide who connects). */
 export async function startMllpServer(deps: IntakeDeps & { logger: Logger }, opts: MllpOptions): Promise<MllpServer> {
@@ -109,7 +129,9 @@ export async function startMllpServer(deps: IntakeDeps & { logger: Logger }, opt
     connection.addEventListener('error', () => undefined);
     const framer = new MllpFramer(MLLP_HARD_CAP_BYTES);
     let queue: Promise<void> = Promise.resolve();
-    const send = (ack: string) => { if (!socket.destroyed) connection.send(Hl7Message.parse(ack)); };
+    const send = (ack: string) => {
+      if (!socket.destroyed) connection.send(Hl7Message.parse(ack));
+    };
     socket.on('data', (chunk: Buffer) => {
       const { frames, overflow } = framer.push(chunk);
       for (const frame of frames) {
@@ -117,13 +139,21 @@ export async function startMllpServer(deps: IntakeDeps & { logger: Logger }, opt
           try {
             send((await intakeLabMessage(deps, { raw: frame, transport: 'mllp', caller: null, peer, scopeFor })).ack);
           } catch (err) {
-            deps.logger.error({ err: (err as Error).name, transport: 'mllp' }, 'lab message intake failed; answered AE, the sender resends');
+            deps.logger.error(
+              { err: (err as Error).name, transport: 'mllp' },
+              'lab message intake failed; answered AE, the sender resends',
+            );
             const text = frame.subarray(0, 4096).toString('utf8');
-            send(buildIntakeAck(text, {
-              code: 'AE', reason: 'application internal error: not taken, resend later', at: new Date().toISOString(),
-              problems: [{ code: 'unavailable', message: 'the engine could not take the message now; resend it' }],
-              ackControlId: `E${Date.now()}`, controlId: /^MSH\|[^\r]*/.exec(text)?.[0].split('|')[9] ?? '',
-            }));
+            send(
+              buildIntakeAck(text, {
+                code: 'AE',
+                reason: 'application internal error: not taken, resend later',
+                at: new Date().toISOString(),
+                problems: [{ code: 'unavailable', message: 'the engine could not take the message now; resend it' }],
+                ackControlId: `E${Date.now()}`,
+                controlId: /^MSH\|[^\r]*/.exec(text)?.[0].split('|')[9] ?? '',
+              }),
+            );
           }
         });
       }

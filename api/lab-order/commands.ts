@@ -4,13 +4,24 @@
  */
 import type { Context } from 'hono';
 import type { ReadBack, RejectionReason } from '../../domain/lab-order';
-import { acknowledgeUpdate, collectSpecimenUpdate, postResultsUpdate, receiveSpecimenUpdate, rejectSpecimenUpdate } from '../../workflows/lab-order';
+import {
+  acknowledgeUpdate,
+  collectSpecimenUpdate,
+  postResultsUpdate,
+  receiveSpecimenUpdate,
+  rejectSpecimenUpdate,
+} from '../../workflows/lab-order';
 import { ApiError } from '../errors';
 import type { ApiDeps, AppEnv } from '../router';
 import { auditedOrder, presentOrder, sendUpdate } from './shared';
 
 type Ctx = Context<AppEnv>;
-export interface ResultInput { loinc: string; value: unknown; unit: string; status?: 'preliminary' | 'final' | 'corrected' }
+export interface ResultInput {
+  loinc: string;
+  value: unknown;
+  unit: string;
+  status?: 'preliminary' | 'final' | 'corrected';
+}
 
 export function labOrderCommands(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
   const { db, temporal } = deps;
@@ -37,9 +48,12 @@ export function labOrderCommands(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
     async postResults(c: Ctx, id: string, results: ResultInput[], key?: string) {
       const row = await auditedOrder(c, db, id, 'lab');
       const by = c.get('caller').id;
-      const answer = await sendUpdate(temporal, row, (h) => h.executeUpdate(postResultsUpdate, {
-        args: [{ results, by, source: 'json' }], ...(key ? { updateId: `results:${by}:${key}` } : {}),
-      }));
+      const answer = await sendUpdate(temporal, row, (h) =>
+        h.executeUpdate(postResultsUpdate, {
+          args: [{ results, by, source: 'json' }],
+          ...(key ? { updateId: `results:${by}:${key}` } : {}),
+        }),
+      );
       return { ...answer, order: await presentOrder(db, row.id) };
     },
     /** The ordering or covering doctor acknowledges final results; critical values need their read-back. */
@@ -47,14 +61,24 @@ export function labOrderCommands(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
       const caller = c.get('caller');
       const row = await auditedOrder(c, db, id, 'acknowledging-doctor');
       const practitionerId = caller.practitionerId ?? (caller.role === 'admin' ? row.ordering_practitioner_id : '');
-      await sendUpdate(temporal, row, (h) => h.executeUpdate(acknowledgeUpdate, { args: [{ practitionerId, readBack }] })).catch((err: unknown) => {
-        // The process names the critical result it refused; one the doctor did not read back at all is "required", not "does not match".
-        const loinc = err instanceof ApiError && err.code === 'read_back_mismatch' ? (err.details as { loinc?: unknown } | undefined)?.loinc : undefined;
-        if (typeof loinc === 'string' && !readBack.some((b) => b.loinc === loinc)) {
-          throw new ApiError(422, 'read_back_required', `Critical result ${loinc} must be read back (its value and unit) before the results are acknowledged.`, { loinc });
-        }
-        throw err;
-      });
+      await sendUpdate(temporal, row, (h) => h.executeUpdate(acknowledgeUpdate, { args: [{ practitionerId, readBack }] })).catch(
+        (err: unknown) => {
+          // The process names the critical result it refused; one the doctor did not read back at all is "required", not "does not match".
+          const loinc =
+            err instanceof ApiError && err.code === 'read_back_mismatch'
+              ? (err.details as { loinc?: unknown } | undefined)?.loinc
+              : undefined;
+          if (typeof loinc === 'string' && !readBack.some((b) => b.loinc === loinc)) {
+            throw new ApiError(
+              422,
+              'read_back_required',
+              `Critical result ${loinc} must be read back (its value and unit) before the results are acknowledged.`,
+              { loinc },
+            );
+          }
+          throw err;
+        },
+      );
       return presentOrder(db, row.id);
     },
   };

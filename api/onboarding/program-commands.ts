@@ -12,13 +12,17 @@ export function programCommands(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
   const { db, temporal } = deps;
 
   async function program(id: string) {
-    const row = await db.selectFrom('rollout_programs').select(['id', 'name', 'workflow_id', 'created_at']).where('id', '=', id).executeTakeFirst();
+    const row = await db
+      .selectFrom('rollout_programs')
+      .select(['id', 'name', 'workflow_id', 'created_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!row) throw new ApiError(404, 'program_not_found', `Rollout program ${id} does not exist.`);
     return { row, handle: temporal.workflow.getHandle(row.workflow_id) };
   }
 
   const gone = (err: unknown): never => {
-    if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'program_not_found', 'The program\'s process no longer exists.');
+    if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'program_not_found', "The program's process no longer exists.");
     throw err;
   };
 
@@ -37,7 +41,9 @@ export function programCommands(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
   /** Pause (no new clinic starts onboarding; running ones go on) or resume: a signal to the program. */
   async function setPaused(c: Context<AppEnv>, id: string, paused: boolean) {
     const { handle } = await program(id);
-    await handle.signal(paused ? pauseProgramSignal : resumeProgramSignal, { by: c.get('caller').id }).catch((err) => fromProcessFailure(err));
+    await handle
+      .signal(paused ? pauseProgramSignal : resumeProgramSignal, { by: c.get('caller').id })
+      .catch((err) => fromProcessFailure(err));
     return { accepted: true as const };
   }
 

@@ -13,7 +13,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('time_zone', 'text', (c) => c.notNull())
     .addColumn('is_pilot', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('rollout_stage', 'text', (c) =>
-      c.notNull().defaultTo('preparation').check(sql`rollout_stage IN ('preparation', 'pilot', 'live')`),
+      c
+        .notNull()
+        .defaultTo('preparation')
+        .check(sql`rollout_stage IN ('preparation', 'pilot', 'live')`),
     )
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
@@ -73,7 +76,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('clinic_id', 'uuid', (c) => c.notNull().references('clinics.id'))
     .addColumn('starts_at', 'timestamptz', (c) => c.notNull())
     .addColumn('ends_at', 'timestamptz', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('free').check(sql`status IN ('free', 'busy-unavailable')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('free')
+        .check(sql`status IN ('free', 'busy-unavailable')`),
+    )
     .addUniqueConstraint('slots_practitioner_start_uniq', ['practitioner_id', 'starts_at'])
     .addCheckConstraint('slots_interval_check', sql`starts_at < ends_at`)
     .execute();

@@ -10,9 +10,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('referring_practitioner_id', 'uuid', (c) => c.references('practitioners.id'))
     .addColumn('specialty', 'text', (c) => c.notNull())
     .addColumn('priority', 'text', (c) => c.notNull().check(sql`priority IN ('routine', 'urgent', 'asap', 'stat')`))
-    .addColumn('status', 'text', (c) =>
-      c.notNull().check(sql`status IN ('requested', 'booked', 'completed', 'overdue', 'cancelled')`),
-    )
+    .addColumn('status', 'text', (c) => c.notNull().check(sql`status IN ('requested', 'booked', 'completed', 'overdue', 'cancelled')`))
     .addColumn('deadline_at', 'timestamptz', (c) => c.notNull())
     .addColumn('appointment_id', 'uuid', (c) => c.references('appointments.id'))
     .addColumn('report_received_at', 'timestamptz')

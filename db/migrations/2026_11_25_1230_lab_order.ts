@@ -10,9 +10,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('ordering_practitioner_id', 'uuid', (c) => c.notNull().references('practitioners.id'))
     .addColumn('tests', sql`text[]`, (c) => c.notNull())
     .addColumn('priority', 'text', (c) => c.notNull().check(sql`priority IN ('routine', 'urgent', 'asap', 'stat')`))
-    .addColumn('status', 'text', (c) =>
-      c.notNull().check(sql`status IN ('ordered', 'collected', 'resulted', 'reviewed', 'cancelled')`),
-    )
+    .addColumn('status', 'text', (c) => c.notNull().check(sql`status IN ('ordered', 'collected', 'resulted', 'reviewed', 'cancelled')`))
     .addColumn('workflow_id', 'text', (c) => c.notNull().unique())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))

@@ -31,7 +31,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       ON a.practitioner_id = b.practitioner_id AND a.id < b.id AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at`.execute(db);
   const clashes = Number(remaining.rows[0]!.n);
   if (clashes > 0) {
-    throw new Error(`${clashes} pairs of one practitioner's overlapping slots both carry appointments: move or cancel those visits, then migrate again`);
+    throw new Error(
+      `${clashes} pairs of one practitioner's overlapping slots both carry appointments: move or cancel those visits, then migrate again`,
+    );
   }
   const n = Number(removed.numAffectedRows ?? 0);
   if (n > 0) {

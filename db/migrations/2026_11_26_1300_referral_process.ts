@@ -8,11 +8,23 @@ import { type Kysely, sql } from 'kysely';
 export async function up(db: Kysely<any>): Promise<void> {
   // The released status set gives way to the process's steps; old values map onto the new ones.
   await sql`ALTER TABLE referrals DROP CONSTRAINT IF EXISTS referrals_status_check`.execute(db);
-  await sql`UPDATE referrals SET status = CASE status WHEN 'requested' THEN 'created' WHEN 'completed' THEN 'closed' WHEN 'overdue' THEN 'offered' ELSE status END`.execute(db);
+  await sql`UPDATE referrals SET status = CASE status WHEN 'requested' THEN 'created' WHEN 'completed' THEN 'closed' WHEN 'overdue' THEN 'offered' ELSE status END`.execute(
+    db,
+  );
   await db.schema
     .alterTable('referrals')
-    .addColumn('kind', 'text', (c) => c.notNull().defaultTo('specialist').check(sql`kind IN ('specialist', 'diagnostic', 'gp')`))
-    .addColumn('urgency', 'text', (c) => c.notNull().defaultTo('routine').check(sql`urgency IN ('routine', 'cancer-suspected', 'urgent')`))
+    .addColumn('kind', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('specialist')
+        .check(sql`kind IN ('specialist', 'diagnostic', 'gp')`),
+    )
+    .addColumn('urgency', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('routine')
+        .check(sql`urgency IN ('routine', 'cancer-suspected', 'urgent')`),
+    )
     .addColumn('icd10', 'text')
     .addColumn('reason', 'text')
     .addColumn('target_practitioner_id', 'uuid', (c) => c.references('practitioners.id'))
@@ -28,11 +40,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('cancel_reason', 'text')
     .addColumn('closed_at', 'timestamptz')
     .execute();
-  await sql`UPDATE referrals SET breached = true WHERE deadline_at < now() AND booked_at IS NULL AND status IN ('created', 'offered')`.execute(db);
+  await sql`UPDATE referrals SET breached = true WHERE deadline_at < now() AND booked_at IS NULL AND status IN ('created', 'offered')`.execute(
+    db,
+  );
   await sql`ALTER TABLE referrals ADD CONSTRAINT referrals_step_check
     CHECK (status IN ('created', 'offered', 'booked', 'attended', 'reported', 'closed', 'cancelled', 'expired'))`.execute(db);
   // The registrar's queue: one clinic's referrals awaiting booking, escalated first, nearest deadline next.
-  await db.schema.createIndex('referrals_queue_idx').on('referrals').columns(['clinic_id', 'status', 'escalation_level', 'deadline_at']).execute();
+  await db.schema
+    .createIndex('referrals_queue_idx')
+    .on('referrals')
+    .columns(['clinic_id', 'status', 'escalation_level', 'deadline_at'])
+    .execute();
 
   await db.schema
     .createTable('referral_events')
@@ -69,13 +87,20 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('wait_working_days', 'integer')
     .addColumn('wait_hours', 'integer')
     .addColumn('wait_seconds', 'integer')
-    .addColumn('escalation_share', 'numeric', (c) => c.notNull().defaultTo(0.5).check(sql`escalation_share > 0 AND escalation_share < 1`))
+    .addColumn('escalation_share', 'numeric', (c) =>
+      c
+        .notNull()
+        .defaultTo(0.5)
+        .check(sql`escalation_share > 0 AND escalation_share < 1`),
+    )
     .addColumn('acknowledge_seconds', 'integer', (c) => c.notNull().check(sql`acknowledge_seconds > 0`))
     .addColumn('no_show_limit', 'integer', (c) => c.notNull().check(sql`no_show_limit > 0`))
     .addColumn('validity_days', 'integer', (c) => c.notNull().check(sql`validity_days > 0`))
     .addCheckConstraint('referral_policies_one_wait', sql`num_nonnulls(wait_working_days, wait_hours, wait_seconds) = 1`)
     .execute();
-  await sql`CREATE UNIQUE INDEX referral_policies_scope_uniq ON referral_policies (coalesce(clinic_id::text, ''), coalesce(region, ''), kind, urgency)`.execute(db);
+  await sql`CREATE UNIQUE INDEX referral_policies_scope_uniq ON referral_policies (coalesce(clinic_id::text, ''), coalesce(region, ''), kind, urgency)`.execute(
+    db,
+  );
 
   // A clinic's working calendar: country/region for public holidays (a clinic without a row is in Russia), extra closures.
   await db.schema

@@ -7,37 +7,39 @@ import { type Kysely, sql } from 'kysely';
  * specimen rejections, CDS cards per round; escalation contacts per clinic; patient vitals.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('lab_tests')
-    .addColumn('physio_low', 'numeric')
-    .addColumn('physio_high', 'numeric')
-    .execute();
-  await db.schema.createTable('lab_test_units')
+  await db.schema.alterTable('lab_tests').addColumn('physio_low', 'numeric').addColumn('physio_high', 'numeric').execute();
+  await db.schema
+    .createTable('lab_test_units')
     .addColumn('loinc', 'text', (c) => c.notNull().references('lab_tests.loinc'))
     .addColumn('unit', 'text', (c) => c.notNull())
     // catalogue value = reported value × factor
     .addColumn('factor', 'double precision', (c) => c.notNull().check(sql`factor > 0`))
     .addPrimaryKeyConstraint('lab_test_units_pk', ['loinc', 'unit'])
     .execute();
-  await db.schema.createTable('lab_panels')
+  await db.schema
+    .createTable('lab_panels')
     .addColumn('code', 'text', (c) => c.primaryKey())
     .addColumn('name', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createTable('lab_panel_tests')
+  await db.schema
+    .createTable('lab_panel_tests')
     .addColumn('panel_code', 'text', (c) => c.notNull().references('lab_panels.code'))
     .addColumn('loinc', 'text', (c) => c.notNull().references('lab_tests.loinc'))
     .addPrimaryKeyConstraint('lab_panel_tests_pk', ['panel_code', 'loinc'])
     .execute();
 
-  await db.schema.alterTable('lab_reference_ranges')
-    .addColumn('age_min_years', 'integer')
-    .addColumn('age_max_years', 'integer')
-    .execute();
+  await db.schema.alterTable('lab_reference_ranges').addColumn('age_min_years', 'integer').addColumn('age_max_years', 'integer').execute();
   await sql`DROP INDEX lab_reference_ranges_test_sex_uniq`.execute(db);
-  await sql`CREATE UNIQUE INDEX lab_reference_ranges_test_sex_age_uniq ON lab_reference_ranges (loinc, coalesce(sex, 'any'), coalesce(age_min_years, -1), coalesce(age_max_years, -1))`.execute(db);
+  await sql`CREATE UNIQUE INDEX lab_reference_ranges_test_sex_age_uniq ON lab_reference_ranges (loinc, coalesce(sex, 'any'), coalesce(age_min_years, -1), coalesce(age_max_years, -1))`.execute(
+    db,
+  );
 
   await sql`ALTER TABLE lab_orders DROP CONSTRAINT IF EXISTS lab_orders_status_check`.execute(db);
-  await sql`ALTER TABLE lab_orders ADD CONSTRAINT lab_orders_status_check CHECK (status IN ('ordered', 'collected', 'received', 'resulted', 'final', 'acknowledged', 'closed', 'cancelled', 'reviewed'))`.execute(db);
-  await db.schema.alterTable('lab_orders')
+  await sql`ALTER TABLE lab_orders ADD CONSTRAINT lab_orders_status_check CHECK (status IN ('ordered', 'collected', 'received', 'resulted', 'final', 'acknowledged', 'closed', 'cancelled', 'reviewed'))`.execute(
+    db,
+  );
+  await db.schema
+    .alterTable('lab_orders')
     .addColumn('clinical_note', 'text')
     .addColumn('created_by', 'text')
     .addColumn('deadline_at', 'timestamptz')
@@ -60,7 +62,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('lab_orders_clinic_status_idx').on('lab_orders').columns(['clinic_id', 'status']).execute();
   await db.schema.createIndex('lab_orders_practitioner_idx').on('lab_orders').columns(['ordering_practitioner_id', 'status']).execute();
 
-  await db.schema.createTable('lab_order_events')
+  await db.schema
+    .createTable('lab_order_events')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('lab_order_id', 'uuid', (c) => c.notNull().references('lab_orders.id'))
     // clock_timestamp: events written in one transaction keep their order.
@@ -72,7 +75,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('lab_order_events_order_idx').on('lab_order_events').columns(['lab_order_id', 'at']).execute();
 
-  await db.schema.createTable('lab_result_versions')
+  await db.schema
+    .createTable('lab_result_versions')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('lab_order_id', 'uuid', (c) => c.notNull().references('lab_orders.id'))
     .addColumn('loinc', 'text', (c) => c.notNull().references('lab_tests.loinc'))
@@ -91,7 +95,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addUniqueConstraint('lab_result_versions_uniq', ['lab_order_id', 'loinc', 'version'])
     .execute();
 
-  await db.schema.createTable('lab_critical_notifications')
+  await db.schema
+    .createTable('lab_critical_notifications')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('lab_order_id', 'uuid', (c) => c.notNull().references('lab_orders.id'))
     .addColumn('round', 'integer', (c) => c.notNull())
@@ -101,7 +106,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addUniqueConstraint('lab_critical_notifications_uniq', ['lab_order_id', 'round', 'step'])
     .execute();
 
-  await db.schema.createTable('lab_acknowledgements')
+  await db.schema
+    .createTable('lab_acknowledgements')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('lab_order_id', 'uuid', (c) => c.notNull().references('lab_orders.id'))
     .addColumn('round', 'integer', (c) => c.notNull())
@@ -113,7 +119,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addUniqueConstraint('lab_acknowledgements_uniq', ['lab_order_id', 'round'])
     .execute();
 
-  await db.schema.createTable('lab_specimen_rejections')
+  await db.schema
+    .createTable('lab_specimen_rejections')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('lab_order_id', 'uuid', (c) => c.notNull().references('lab_orders.id'))
     .addColumn('attempt', 'integer', (c) => c.notNull())
@@ -124,7 +131,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addUniqueConstraint('lab_specimen_rejections_uniq', ['lab_order_id', 'attempt'])
     .execute();
 
-  await db.schema.createTable('lab_cds_cards')
+  await db.schema
+    .createTable('lab_cds_cards')
     .addColumn('lab_order_id', 'uuid', (c) => c.notNull().references('lab_orders.id'))
     .addColumn('round', 'integer', (c) => c.notNull())
     .addColumn('assessment_id', 'uuid', (c) => c.references('cds_assessments.id'))
@@ -134,7 +142,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 
   // The outbox of what doctors are told (critical results, escalations); a sender delivers them.
-  await db.schema.createTable('lab_notifications')
+  await db.schema
+    .createTable('lab_notifications')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('lab_order_id', 'uuid', (c) => c.notNull().references('lab_orders.id'))
     .addColumn('practitioner_id', 'uuid')
@@ -144,19 +153,22 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('sent_at', 'timestamptz')
     .execute();
 
-  await db.schema.createTable('lab_escalation_contacts')
+  await db.schema
+    .createTable('lab_escalation_contacts')
     .addColumn('clinic_id', 'uuid', (c) => c.primaryKey().references('clinics.id'))
     .addColumn('covering_practitioner_id', 'uuid', (c) => c.references('practitioners.id'))
     .addColumn('head_practitioner_id', 'uuid', (c) => c.references('practitioners.id'))
     .execute();
 
   // A clinic's own lab order policy (domain/lab-order.ts LabOrderPolicy, seconds); absent keys take the defaults.
-  await db.schema.createTable('lab_order_policies')
+  await db.schema
+    .createTable('lab_order_policies')
     .addColumn('clinic_id', 'uuid', (c) => c.primaryKey().references('clinics.id'))
     .addColumn('policy', 'jsonb', (c) => c.notNull())
     .execute();
 
-  await db.schema.createTable('patient_vitals')
+  await db.schema
+    .createTable('patient_vitals')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('patient_id', 'uuid', (c) => c.notNull().references('patients.id'))
     .addColumn('loinc', 'text', (c) => c.notNull())

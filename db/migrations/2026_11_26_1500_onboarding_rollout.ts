@@ -7,11 +7,16 @@ import { type Kysely, sql } from 'kysely';
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`ALTER TABLE clinics DROP CONSTRAINT IF EXISTS clinics_rollout_stage_check`.execute(db);
-  await sql`ALTER TABLE clinics ADD CONSTRAINT clinics_rollout_stage_check CHECK (rollout_stage IN ('preparation', 'training', 'pilot', 'live'))`.execute(db);
+  await sql`ALTER TABLE clinics ADD CONSTRAINT clinics_rollout_stage_check CHECK (rollout_stage IN ('preparation', 'training', 'pilot', 'live'))`.execute(
+    db,
+  );
   await sql`ALTER TABLE onboarding_tasks DROP CONSTRAINT IF EXISTS onboarding_tasks_stage_check`.execute(db);
-  await sql`ALTER TABLE onboarding_tasks ADD CONSTRAINT onboarding_tasks_stage_check CHECK (stage IN ('preparation', 'training', 'pilot', 'live'))`.execute(db);
+  await sql`ALTER TABLE onboarding_tasks ADD CONSTRAINT onboarding_tasks_stage_check CHECK (stage IN ('preparation', 'training', 'pilot', 'live'))`.execute(
+    db,
+  );
 
-  await db.schema.alterTable('onboarding_tasks')
+  await db.schema
+    .alterTable('onboarding_tasks')
     .addColumn('title', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('owner_role', 'text', (c) => c.notNull().defaultTo('ops'))
     .addColumn('deadline_at', 'timestamptz')
@@ -31,7 +36,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('installed_at', 'timestamptz')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addUniqueConstraint('equipment_items_clinic_code_uniq', ['clinic_id', 'item_code'])
-    .addCheckConstraint('equipment_items_order_check', sql`(delivered_at IS NULL OR ordered_at IS NOT NULL) AND (installed_at IS NULL OR delivered_at IS NOT NULL)`)
+    .addCheckConstraint(
+      'equipment_items_order_check',
+      sql`(delivered_at IS NULL OR ordered_at IS NOT NULL) AND (installed_at IS NULL OR delivered_at IS NOT NULL)`,
+    )
     .execute();
 
   await db.schema

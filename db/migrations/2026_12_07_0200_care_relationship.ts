@@ -18,10 +18,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     created_at timestamptz NOT NULL DEFAULT now(),
     CHECK (attached_until IS NULL OR attached_until > attached_from)
   )`.execute(db);
-  await sql`CREATE UNIQUE INDEX patient_attachments_current_idx ON patient_attachments (patient_id) WHERE attached_until IS NULL`.execute(db);
+  await sql`CREATE UNIQUE INDEX patient_attachments_current_idx ON patient_attachments (patient_id) WHERE attached_until IS NULL`.execute(
+    db,
+  );
   await sql`CREATE INDEX patient_attachments_patient_idx ON patient_attachments (patient_id, clinic_id)`.execute(db);
   await sql`INSERT INTO patient_attachments (patient_id, clinic_id, attached_from)
             SELECT id, home_clinic_id, created_at FROM patients WHERE home_clinic_id IS NOT NULL`.execute(db);
   await sql`ALTER TABLE audit_log ADD COLUMN outcome text NOT NULL DEFAULT 'allowed' CHECK (outcome IN ('allowed', 'refused'))`.execute(db);
-  await sql`CREATE INDEX IF NOT EXISTS lab_orders_patient_practitioner_idx ON lab_orders (patient_id, ordering_practitioner_id)`.execute(db);
+  await sql`CREATE INDEX IF NOT EXISTS lab_orders_patient_practitioner_idx ON lab_orders (patient_id, ordering_practitioner_id)`.execute(
+    db,
+  );
 }

@@ -18,7 +18,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE UNIQUE INDEX referral_policies_scope_version_uniq
     ON referral_policies (coalesce(clinic_id::text, ''), coalesce(region, ''), kind, urgency, effective_from)`.execute(db);
 
-  await db.schema.createTable('lab_escalation_policies')
+  await db.schema
+    .createTable('lab_escalation_policies')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('clinic_id', 'uuid', (c) => c.references('clinics.id'))
     .addColumn('escalate_covering_seconds', 'integer', (c) => c.notNull().check(sql`escalate_covering_seconds > 0`))
@@ -31,7 +32,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE UNIQUE INDEX lab_escalation_policies_version_uniq
     ON lab_escalation_policies (coalesce(clinic_id::text, ''), effective_from)`.execute(db);
 
-  await db.schema.createTable('lab_critical_ranges')
+  await db.schema
+    .createTable('lab_critical_ranges')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('loinc', 'text', (c) => c.notNull().references('lab_tests.loinc'))
     .addColumn('critical_low', 'double precision')
@@ -44,7 +46,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addUniqueConstraint('lab_critical_ranges_version_uniq', ['loinc', 'effective_from'])
     .execute();
 
-  await db.schema.createTable('clinic_calendar_versions')
+  await db.schema
+    .createTable('clinic_calendar_versions')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('clinic_id', 'uuid', (c) => c.notNull().references('clinics.id'))
     .addColumn('country', 'text', (c) => c.notNull().check(sql`country ~ '^[A-Z]{2}$'`))

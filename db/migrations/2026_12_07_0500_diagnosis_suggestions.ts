@@ -28,7 +28,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('low_confidence', 'boolean', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('diagnosis_suggestions_appointment_idx').on('diagnosis_suggestions').columns(['appointment_id', 'created_at']).execute();
+  await db.schema
+    .createIndex('diagnosis_suggestions_appointment_idx')
+    .on('diagnosis_suggestions')
+    .columns(['appointment_id', 'created_at'])
+    .execute();
   await db.schema.createIndex('diagnosis_suggestions_created_idx').on('diagnosis_suggestions').column('created_at').execute();
 
   await db.schema

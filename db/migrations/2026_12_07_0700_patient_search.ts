@@ -11,6 +11,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`ALTER TABLE patients ADD COLUMN policy_number text`.execute(db);
   await sql`CREATE UNIQUE INDEX patients_policy_number_idx ON patients (policy_number) WHERE policy_number IS NOT NULL`.execute(db);
   await sql`CREATE INDEX patients_name_prefix_idx ON patients (lower(full_name) text_pattern_ops, id)`.execute(db);
-  await sql`CREATE INDEX patients_family_prefix_idx ON patients ((regexp_replace(lower(full_name), '^.*\\s', '')) text_pattern_ops, id)`.execute(db);
+  await sql`CREATE INDEX patients_family_prefix_idx ON patients ((regexp_replace(lower(full_name), '^.*\\s', '')) text_pattern_ops, id)`.execute(
+    db,
+  );
   await sql`CREATE INDEX patients_birth_date_idx ON patients (birth_date, id)`.execute(db);
 }

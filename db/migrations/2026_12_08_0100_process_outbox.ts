@@ -32,7 +32,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       RETURN NULL;
     END $$`.execute(db);
   // Once per statement, delivered at commit (and folded by Postgres within one transaction).
-  await sql`CREATE TRIGGER process_outbox_notify AFTER INSERT ON process_outbox FOR EACH STATEMENT EXECUTE FUNCTION process_outbox_notify()`.execute(db);
+  await sql`CREATE TRIGGER process_outbox_notify AFTER INSERT ON process_outbox FOR EACH STATEMENT EXECUTE FUNCTION process_outbox_notify()`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -8,7 +8,8 @@ import { type Kysely, sql } from 'kysely';
  * A trigger wakes the relay (NOTIFY) the moment a row commits; a poll is its backstop.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createTable('contact_points')
+  await db.schema
+    .createTable('contact_points')
     .addColumn('owner_type', 'text', (c) => c.notNull().check(sql`owner_type IN ('patient', 'practitioner')`))
     .addColumn('owner_id', 'uuid', (c) => c.notNull())
     .addColumn('channel', 'text', (c) => c.notNull().check(sql`channel IN ('email', 'sms', 'app')`))
@@ -21,7 +22,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await sql`CREATE UNIQUE INDEX contact_points_one_preferred ON contact_points (owner_type, owner_id) WHERE preferred`.execute(db);
 
-  await db.schema.createTable('on_call_roster')
+  await db.schema
+    .createTable('on_call_roster')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('clinic_id', 'uuid', (c) => c.notNull().references('clinics.id'))
     .addColumn('department', 'text', (c) => c.notNull())
@@ -36,7 +38,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('on_call_roster_lookup').on('on_call_roster').columns(['clinic_id', 'role', 'starts_at']).execute();
 
-  await db.schema.createTable('deliveries')
+  await db.schema
+    .createTable('deliveries')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('dedupe_key', 'text', (c) => c.notNull().unique())
     .addColumn('message_key', 'text', (c) => c.notNull())
@@ -65,7 +68,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE INDEX deliveries_appointment_idx ON deliveries (appointment_id) WHERE appointment_id IS NOT NULL`.execute(db);
   await sql`CREATE INDEX deliveries_lab_order_idx ON deliveries (lab_order_id) WHERE lab_order_id IS NOT NULL`.execute(db);
 
-  await db.schema.createTable('inbox_messages')
+  await db.schema
+    .createTable('inbox_messages')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('delivery_key', 'text', (c) => c.notNull().unique())
     .addColumn('recipient_type', 'text', (c) => c.notNull().check(sql`recipient_type IN ('patient', 'practitioner')`))
@@ -77,7 +81,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('read_at', 'timestamptz')
     .execute();
-  await db.schema.createIndex('inbox_recipient_idx').on('inbox_messages').columns(['recipient_type', 'recipient_id', 'created_at']).execute();
+  await db.schema
+    .createIndex('inbox_recipient_idx')
+    .on('inbox_messages')
+    .columns(['recipient_type', 'recipient_id', 'created_at'])
+    .execute();
 
   for (const table of ['notifications', 'lab_notifications']) {
     await sql`ALTER TABLE ${sql.table(table)} ADD COLUMN dispatched_at timestamptz`.execute(db);
@@ -89,7 +97,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE FUNCTION notify_delivery_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN PERFORM pg_notify('delivery_outbox', ''); RETURN NULL; END $$`.execute(db);
   for (const table of ['notifications', 'lab_notifications']) {
-    await sql.raw(`CREATE TRIGGER ${table}_wake_delivery AFTER INSERT ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION notify_delivery_outbox()`).execute(db);
+    await sql
+      .raw(`CREATE TRIGGER ${table}_wake_delivery AFTER INSERT ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION notify_delivery_outbox()`)
+      .execute(db);
   }
   // The inbox page listens for its recipient's new messages.
   await sql`CREATE FUNCTION notify_inbox() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -6,7 +6,8 @@ import type { Timestamp, CreatedAt } from './columns';
 export type RolloutStage = 'preparation' | 'training' | 'pilot' | 'live';
 export type Priority = 'routine' | 'urgent' | 'asap' | 'stat';
 export type AppointmentStatus = 'held' | 'offered' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'expired';
-export type LabOrderStatus = 'ordered' | 'collected' | 'received' | 'resulted' | 'final' | 'acknowledged' | 'closed' | 'cancelled' | 'reviewed';
+export type LabOrderStatus =
+  'ordered' | 'collected' | 'received' | 'resulted' | 'final' | 'acknowledged' | 'closed' | 'cancelled' | 'reviewed';
 export type Interpretation = 'N' | 'L' | 'H' | 'LL' | 'HH' | 'A' | 'AA';
 export type OnboardingTaskStatus = 'requested' | 'in-progress' | 'completed' | 'rejected' | 'cancelled';
 

@@ -34,9 +34,19 @@ export interface LabOrdersTable {
   round: Generated<number>;
 }
 
-export interface LabTestUnitsTable { loinc: string; unit: string; factor: number }
-export interface LabPanelsTable { code: string; name: string }
-export interface LabPanelTestsTable { panel_code: string; loinc: string }
+export interface LabTestUnitsTable {
+  loinc: string;
+  unit: string;
+  factor: number;
+}
+export interface LabPanelsTable {
+  code: string;
+  name: string;
+}
+export interface LabPanelTestsTable {
+  panel_code: string;
+  loinc: string;
+}
 
 export interface LabOrderEventsTable {
   id: Generated<string>;

@@ -101,23 +101,32 @@ const LIPIDS = new Set(['tc', 'ldl', 'hdl', 'tch', 'ltg']);
  * High band → warning (consider closer follow-up); otherwise info.
  */
 export function modelCard(model: ModelForCard, a: AssessmentForCard, notes: readonly string[]): CdsCard {
-  const bands = model.bands.map((b, i) => (b.upTo === null ? `${b.name} > ${model.bands[i - 1]?.upTo}` : `${b.name} ≤ ${b.upTo}`)).join(', ');
+  const bands = model.bands
+    .map((b, i) => (b.upTo === null ? `${b.name} > ${model.bands[i - 1]?.upTo}` : `${b.name} ≤ ${b.upTo}`))
+    .join(', ');
   const top = [...a.contributions].sort((x, y) => Math.abs(y.contribution) - Math.abs(x.contribution)).slice(0, 4);
   const metrics = model.metrics?.[model.selection?.chosen ?? model.family];
   const lipidNote = top.some((c) => LIPIDS.has(c.feature))
-    ? ' The lipid terms (tc, ldl, hdl, tch, ltg) are strongly collinear: read them together, not one at a time.' : '';
+    ? ' The lipid terms (tc, ldl, hdl, tch, ltg) are strongly collinear: read them together, not one at a time.'
+    : '';
   const detail = [
     `**Predicted one-year progression score ${fmt(a.score)}**, band **${a.band}** (${bands}; study scale ${model.output.range[0]}–${model.output.range[1]}, no clinical unit).`,
-    `Model \`${a.modelId}@${a.modelVersion}\` (${model.family}).`
-      + (a.baseline !== null ? ` Score = baseline ${fmt(a.baseline)} at the training means + per-feature contributions.` : ''),
-    top.length ? `Largest contributions: ${top.map((c) => `${c.feature} ${c.contribution >= 0 ? '+' : ''}${fmt(c.contribution)}`).join(', ')}.${lipidNote}` : '',
+    `Model \`${a.modelId}@${a.modelVersion}\` (${model.family}).` +
+      (a.baseline !== null ? ` Score = baseline ${fmt(a.baseline)} at the training means + per-feature contributions.` : ''),
+    top.length
+      ? `Largest contributions: ${top.map((c) => `${c.feature} ${c.contribution >= 0 ? '+' : ''}${fmt(c.contribution)}`).join(', ')}.${lipidNote}`
+      : '',
     ...notes,
     ...(a.warnings.length ? [`Extrapolation: ${a.warnings.join('; ')}.`] : []),
-    `**Limits:** decision support only, not a diagnosis; the clinician decides. Fitted on one ${model.trainedOn ?? 'small'} cohort (Efron et al., 2004), without external validation`
-      + (metrics ? `; cross-validated R² ≈ ${fmt(metrics.r2.mean, 2)}, RMSE ≈ ${fmt(metrics.rmse.mean, 0)}, so band boundaries are easily crossed by noise` : '')
-      + '. A low band must not be used to deny care. See models/diabetes-progression.card.md.',
+    `**Limits:** decision support only, not a diagnosis; the clinician decides. Fitted on one ${model.trainedOn ?? 'small'} cohort (Efron et al., 2004), without external validation` +
+      (metrics
+        ? `; cross-validated R² ≈ ${fmt(metrics.r2.mean, 2)}, RMSE ≈ ${fmt(metrics.rmse.mean, 0)}, so band boundaries are easily crossed by noise`
+        : '') +
+      '. A low band must not be used to deny care. See models/diabetes-progression.card.md.',
     `Assessment \`${a.id}\` stored ${a.createdAt}.`,
-  ].filter(Boolean).join('\n\n');
+  ]
+    .filter(Boolean)
+    .join('\n\n');
   return card({
     summary: `Diabetes progression: ${a.band} band (predicted 1-year score ${fmt(a.score, 0)})`,
     indicator: a.band === model.bands[model.bands.length - 1]?.name ? 'warning' : 'info',

@@ -1,15 +1,37 @@
 import {
-  complaintsProblem, diagnosisCards, normalizeComplaints, parseDiagnosisModelMeta, rankSuggestions, suggestionHit, type DiagnosisModelMeta,
+  complaintsProblem,
+  diagnosisCards,
+  normalizeComplaints,
+  parseDiagnosisModelMeta,
+  rankSuggestions,
+  suggestionHit,
+  type DiagnosisModelMeta,
 } from './diagnosis';
 
-const meta: DiagnosisModelMeta = parseDiagnosisModelMeta({
-  id: 'diagnosis-suggestions', version: '9.9.9', task: 'text-classification', file: 'x.onnx', inputName: 'text', outputName: 'probabilities',
-  labels: [{ code: 'I10', title: 'Эссенциальная гипертензия' }, { code: 'J06', title: 'Острые инфекции верхних дыхательных путей' },
-    { code: 'K29', title: 'Гастрит и дуоденит' }, { code: 'M54', title: 'Дорсалгия' }],
-  bands: [{ name: 'high', from: 0.5 }, { name: 'moderate', from: 0.25 }, { name: 'low', from: 0 }],
-  lowConfidenceBelow: 0.15,
-  metrics: { dev: { n: 848, hit1: 50, hit3: 73, hit1CI95: [46, 53], hit3CI95: [70, 76] } },
-}, 'test');
+const meta: DiagnosisModelMeta = parseDiagnosisModelMeta(
+  {
+    id: 'diagnosis-suggestions',
+    version: '9.9.9',
+    task: 'text-classification',
+    file: 'x.onnx',
+    inputName: 'text',
+    outputName: 'probabilities',
+    labels: [
+      { code: 'I10', title: 'Эссенциальная гипертензия' },
+      { code: 'J06', title: 'Острые инфекции верхних дыхательных путей' },
+      { code: 'K29', title: 'Гастрит и дуоденит' },
+      { code: 'M54', title: 'Дорсалгия' },
+    ],
+    bands: [
+      { name: 'high', from: 0.5 },
+      { name: 'moderate', from: 0.25 },
+      { name: 'low', from: 0 },
+    ],
+    lowConfidenceBelow: 0.15,
+    metrics: { dev: { n: 848, hit1: 50, hit3: 73, hit1CI95: [46, 53], hit3CI95: [70, 76] } },
+  },
+  'test',
+);
 
 describe('the complaints text the model reads', () => {
   test('is lower case with whitespace runs collapsed, the same steps as training', () => {
@@ -43,7 +65,10 @@ describe('suggestions from the model probabilities', () => {
   });
 
   test('say low confidence when the top probability is under the threshold, and the cards say so instead of ranking', () => {
-    const r = rankSuggestions(meta, [0.14, 0.14, 0.13, 0.59].map((p, i) => (i === 3 ? 0.14 : p)));
+    const r = rankSuggestions(
+      meta,
+      [0.14, 0.14, 0.13, 0.59].map((p, i) => (i === 3 ? 0.14 : p)),
+    );
     expect(r.lowConfidence).toBe(true);
     const cards = diagnosisCards(meta, r, 'sugg-1');
     expect(cards).toHaveLength(1);
@@ -61,7 +86,9 @@ describe('suggestions from the model probabilities', () => {
     for (const c of cards) {
       expect(c.detail).toContain('Подсказка, а не диагноз');
       expect(c.summary.length).toBeLessThan(140);
-      expect(c.extension).toEqual({ 'clinical-engine-suggestion': { id: 'sugg-2', modelId: 'diagnosis-suggestions', modelVersion: '9.9.9' } });
+      expect(c.extension).toEqual({
+        'clinical-engine-suggestion': { id: 'sugg-2', modelId: 'diagnosis-suggestions', modelVersion: '9.9.9' },
+      });
     }
   });
 

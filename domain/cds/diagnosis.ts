@@ -23,7 +23,11 @@ const WHITESPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029
 
 /** What the model reads: NFC, lower case, whitespace runs as one space, no space at either end. */
 export function normalizeComplaints(text: string): string {
-  return text.normalize('NFC').toLowerCase().replace(WHITESPACE, ' ').replace(/^ +| +$/g, '');
+  return text
+    .normalize('NFC')
+    .toLowerCase()
+    .replace(WHITESPACE, ' ')
+    .replace(/^ +| +$/g, '');
 }
 
 export type ComplaintsProblem = { code: 'text_too_short' | 'text_too_long' | 'text_not_russian'; message: string };
@@ -45,19 +49,25 @@ export function complaintsProblem(text: string): ComplaintsProblem | null {
 
 const probability = z.number().min(0).max(1);
 
-export const DiagnosisModelMetaSchema = z.object({
-  id: z.literal(DIAGNOSIS_MODEL_ID),
-  version: z.string().min(1),
-  task: z.literal('text-classification'),
-  file: z.string().endsWith('.onnx'),
-  inputName: z.string().min(1),
-  outputName: z.string().min(1),
-  labels: z.array(z.object({ code: z.string().regex(/^[A-Z]\d\d$/), title: z.string().min(1) })).min(3),
-  /** Highest first; a probability is in the first band whose `from` it reaches. */
-  bands: z.array(z.object({ name: z.string().min(1), from: probability })).min(1),
-  lowConfidenceBelow: probability,
-  metrics: z.object({ dev: z.object({ n: z.number(), hit1: z.number(), hit3: z.number(), hit1CI95: z.array(z.number()), hit3CI95: z.array(z.number()) }) }).loose(),
-}).loose();
+export const DiagnosisModelMetaSchema = z
+  .object({
+    id: z.literal(DIAGNOSIS_MODEL_ID),
+    version: z.string().min(1),
+    task: z.literal('text-classification'),
+    file: z.string().endsWith('.onnx'),
+    inputName: z.string().min(1),
+    outputName: z.string().min(1),
+    labels: z.array(z.object({ code: z.string().regex(/^[A-Z]\d\d$/), title: z.string().min(1) })).min(3),
+    /** Highest first; a probability is in the first band whose `from` it reaches. */
+    bands: z.array(z.object({ name: z.string().min(1), from: probability })).min(1),
+    lowConfidenceBelow: probability,
+    metrics: z
+      .object({
+        dev: z.object({ n: z.number(), hit1: z.number(), hit3: z.number(), hit1CI95: z.array(z.number()), hit3CI95: z.array(z.number()) }),
+      })
+      .loose(),
+  })
+  .loose();
 export type DiagnosisModelMeta = z.infer<typeof DiagnosisModelMetaSchema>;
 
 export function parseDiagnosisModelMeta(json: unknown, where: string): DiagnosisModelMeta {
@@ -95,27 +105,41 @@ export function bandOf(meta: Pick<DiagnosisModelMeta, 'bands'>, p: number): stri
  * output's order). Ties keep the label order, as numpy's stable sort does in training.
  */
 export function rankSuggestions(meta: DiagnosisModelMeta, probabilities: ArrayLike<number>): SuggestionResult {
-  if (probabilities.length !== meta.labels.length) throw new Error(`expected ${meta.labels.length} probabilities, got ${probabilities.length}`);
+  if (probabilities.length !== meta.labels.length)
+    throw new Error(`expected ${meta.labels.length} probabilities, got ${probabilities.length}`);
   const order = Array.from({ length: probabilities.length }, (_, i) => i)
-    .sort((a, b) => probabilities[b]! - probabilities[a]! || a - b).slice(0, 3);
+    .sort((a, b) => probabilities[b]! - probabilities[a]! || a - b)
+    .slice(0, 3);
   const suggestions = order.map((i) => {
     const p = probabilities[i]!;
     return { code: meta.labels[i]!.code, title: meta.labels[i]!.title, probability: Math.round(p * 1e4) / 1e4, band: bandOf(meta, p) };
   });
   const topProbability = probabilities[order[0]!]!;
-  return { modelId: meta.id, modelVersion: meta.version, suggestions, topProbability, lowConfidence: topProbability < meta.lowConfidenceBelow };
+  return {
+    modelId: meta.id,
+    modelVersion: meta.version,
+    suggestions,
+    topProbability,
+    lowConfidence: topProbability < meta.lowConfidenceBelow,
+  };
 }
 
 const BAND_RU: Record<string, string> = { high: 'высокая', moderate: 'средняя', low: 'низкая' };
 const percent = (p: number) => `${Math.round(p * 100)} %`;
-const MODEL_TOPIC = (r: SuggestionResult) => ({ system: 'urn:clinical-engine:model', code: r.modelId, display: `${r.modelId}@${r.modelVersion}` });
+const MODEL_TOPIC = (r: SuggestionResult) => ({
+  system: 'urn:clinical-engine:model',
+  code: r.modelId,
+  display: `${r.modelId}@${r.modelVersion}`,
+});
 
 function limits(meta: DiagnosisModelMeta): string {
   const d = meta.metrics.dev;
-  return `**Подсказка, а не диагноз.** Диагноз ставит врач. Модель \`${meta.id}@${meta.version}\` обучена на ${meta.labels.length} кодах `
-    + `МКБ-10 одной университетской клиники (RuMedTop3); на отложенной выборке верный код первым в ${d.hit1.toFixed(1)} % случаев, `
-    + `среди трёх — в ${d.hit3.toFixed(1)} %. Не проверена на данных поликлиник Санкт-Петербурга; не зарегистрирована как медицинское изделие. `
-    + `Подробнее: ${MODEL_CARD_PATH}.`;
+  return (
+    `**Подсказка, а не диагноз.** Диагноз ставит врач. Модель \`${meta.id}@${meta.version}\` обучена на ${meta.labels.length} кодах ` +
+    `МКБ-10 одной университетской клиники (RuMedTop3); на отложенной выборке верный код первым в ${d.hit1.toFixed(1)} % случаев, ` +
+    `среди трёх — в ${d.hit3.toFixed(1)} %. Не проверена на данных поликлиник Санкт-Петербурга; не зарегистрирована как медицинское изделие. ` +
+    `Подробнее: ${MODEL_CARD_PATH}.`
+  );
 }
 
 /**
@@ -124,19 +148,34 @@ function limits(meta: DiagnosisModelMeta): string {
  */
 export function diagnosisCards(meta: DiagnosisModelMeta, r: SuggestionResult, suggestionId: string): CdsCard[] {
   const extension = { 'clinical-engine-suggestion': { id: suggestionId, modelId: r.modelId, modelVersion: r.modelVersion } };
-  const source = (c: CdsCard): CdsCard => ({ ...c, source: { ...c.source, label: `Модель ${r.modelId}@${r.modelVersion} (карточка модели)`, url: MODEL_CARD_PATH } });
+  const source = (c: CdsCard): CdsCard => ({
+    ...c,
+    source: { ...c.source, label: `Модель ${r.modelId}@${r.modelVersion} (карточка модели)`, url: MODEL_CARD_PATH },
+  });
   if (r.lowConfidence) {
-    return [source(card({
-      summary: 'Подсказки по диагнозу нет: модель не уверена ни в одном коде',
-      indicator: 'info', topic: MODEL_TOPIC(r), extension,
-      detail: `Наибольшая вероятность ${percent(r.topProbability)} — ниже порога ${percent(meta.lowConfidenceBelow)}; ранжировать такие коды значило бы показывать шум.\n\n${limits(meta)}`,
-    }))];
+    return [
+      source(
+        card({
+          summary: 'Подсказки по диагнозу нет: модель не уверена ни в одном коде',
+          indicator: 'info',
+          topic: MODEL_TOPIC(r),
+          extension,
+          detail: `Наибольшая вероятность ${percent(r.topProbability)} — ниже порога ${percent(meta.lowConfidenceBelow)}; ранжировать такие коды значило бы показывать шум.\n\n${limits(meta)}`,
+        }),
+      ),
+    ];
   }
-  return r.suggestions.map((s, i) => source(card({
-    summary: `${i + 1}. ${s.code} ${s.title} — вероятность ${BAND_RU[s.band] ?? s.band}`,
-    indicator: 'info', topic: MODEL_TOPIC(r), extension,
-    detail: `**${s.code} — ${s.title}.** Вероятность по модели ${percent(s.probability)} (полоса «${BAND_RU[s.band] ?? s.band}»).\n\n${limits(meta)}`,
-  })));
+  return r.suggestions.map((s, i) =>
+    source(
+      card({
+        summary: `${i + 1}. ${s.code} ${s.title} — вероятность ${BAND_RU[s.band] ?? s.band}`,
+        indicator: 'info',
+        topic: MODEL_TOPIC(r),
+        extension,
+        detail: `**${s.code} — ${s.title}.** Вероятность по модели ${percent(s.probability)} (полоса «${BAND_RU[s.band] ?? s.band}»).\n\n${limits(meta)}`,
+      }),
+    ),
+  );
 }
 
 /** The three-character category of an ICD-10 code (`J06.9` → `J06`). */

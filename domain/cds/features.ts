@@ -52,7 +52,12 @@ export function labValues(observations: readonly FhirObservation[]): LabValue[] 
     const loinc = loincOf(o.code);
     const value = o.valueQuantity?.value;
     if (!loinc || typeof value !== 'number') continue;
-    out.push({ loinc, value, unit: o.valueQuantity?.code ?? o.valueQuantity?.unit ?? '', effective: o.effectiveDateTime ?? o.issued ?? null });
+    out.push({
+      loinc,
+      value,
+      unit: o.valueQuantity?.code ?? o.valueQuantity?.unit ?? '',
+      effective: o.effectiveDateTime ?? o.issued ?? null,
+    });
   }
   return out;
 }
@@ -90,7 +95,10 @@ export interface FeatureMapping {
 }
 
 /** Maps a patient and their observations onto a model's features (see the module comment). */
-export function mapModelFeatures(meta: Pick<ModelMeta, 'features'>, input: { patient: FhirPatient; labs: readonly LabValue[]; evaluationDate: string }): FeatureMapping {
+export function mapModelFeatures(
+  meta: Pick<ModelMeta, 'features'>,
+  input: { patient: FhirPatient; labs: readonly LabValue[]; evaluationDate: string },
+): FeatureMapping {
   const result: FeatureMapping = { features: {}, missing: [], notes: [], sources: {} };
   const latest = (loinc: string) => latestOf(input.labs, loinc);
   const inModelUnit = (feature: ModelMeta['features'][number], v: LabValue): number | null => {
@@ -107,7 +115,9 @@ export function mapModelFeatures(meta: Pick<ModelMeta, 'features'>, input: { pat
     const v = latest(f.loinc);
     if (!v) return { reason: `no result for LOINC ${f.loinc}` };
     const converted = inModelUnit({ ...f, transform: undefined }, v);
-    return converted === null ? { reason: `unit ${v.unit || '(none)'} of LOINC ${f.loinc} is not convertible to ${f.unit}` } : { value: converted, source: v };
+    return converted === null
+      ? { reason: `unit ${v.unit || '(none)'} of LOINC ${f.loinc} is not convertible to ${f.unit}` }
+      : { value: converted, source: v };
   };
 
   for (const f of meta.features) {
@@ -123,14 +133,18 @@ export function mapModelFeatures(meta: Pick<ModelMeta, 'features'>, input: { pat
       else set(age, []);
     } else if (f.name === 'sex') {
       set(f.mean, []);
-      result.notes.push(`Sex is scored at the training cohort's mean (${f.mean.toFixed(3)}): the dataset's sex coding is undocumented, so the model's sex term contributes ~0 rather than a guessed mapping.`);
+      result.notes.push(
+        `Sex is scored at the training cohort's mean (${f.mean.toFixed(3)}): the dataset's sex coding is undocumented, so the model's sex term contributes ~0 rather than a guessed mapping.`,
+      );
     } else if (f.name === 'bp' && !latest(VITALS.map)) {
       const sys = latest(VITALS.systolic);
       const dia = latest(VITALS.diastolic);
       const mmHg = (v: LabValue | undefined) => v && normalizeUnit(v.unit) === 'mmhg';
       if (mmHg(sys) && mmHg(dia)) {
         set((sys!.value + 2 * dia!.value) / 3, [sys!, dia!]);
-        result.notes.push('Mean arterial pressure was not recorded: it is estimated as (systolic + 2 × diastolic) / 3 from the latest readings.');
+        result.notes.push(
+          'Mean arterial pressure was not recorded: it is estimated as (systolic + 2 × diastolic) / 3 from the latest readings.',
+        );
       } else {
         miss(`no mean blood pressure (LOINC ${VITALS.map}) nor systolic and diastolic in mmHg`);
       }
@@ -141,9 +155,15 @@ export function mapModelFeatures(meta: Pick<ModelMeta, 'features'>, input: { pat
       else miss(`needs total and HDL cholesterol (${'reason' in tc ? tc.reason : (hdl as { reason: string }).reason})`);
     } else if (f.loinc) {
       const v = latest(f.loinc);
-      if (!v) { miss(`no result for LOINC ${f.loinc}`); continue; }
+      if (!v) {
+        miss(`no result for LOINC ${f.loinc}`);
+        continue;
+      }
       const converted = inModelUnit(f, v);
-      if (converted === null) { miss(`unit ${v.unit || '(none)'} of LOINC ${f.loinc} is not convertible to ${f.unit}`); continue; }
+      if (converted === null) {
+        miss(`unit ${v.unit || '(none)'} of LOINC ${f.loinc} is not convertible to ${f.unit}`);
+        continue;
+      }
       // ln of a non-positive value is not finite: left as is, so the worker refuses it by name.
       set(f.transform === 'ln' ? Math.log(converted) : converted, [v]);
     } else {

@@ -49,18 +49,24 @@ export const ModelMetaSchema = z
     const names = m.features.map((f) => f.name);
     if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['features'], message: 'feature names must be unique' });
     for (const [i, f] of m.features.entries()) {
-      if (!(f.min <= f.mean && f.mean <= f.max)) ctx.addIssue({ code: 'custom', path: ['features', i], message: 'needs min <= mean <= max' });
+      if (!(f.min <= f.mean && f.mean <= f.max))
+        ctx.addIssue({ code: 'custom', path: ['features', i], message: 'needs min <= mean <= max' });
     }
     const uppers = m.bands.map((b) => b.upTo);
     if (uppers[uppers.length - 1] !== null || uppers.slice(0, -1).some((u) => u === null)) {
       ctx.addIssue({ code: 'custom', path: ['bands'], message: 'only the last band is open-ended (upTo null)' });
     }
     for (let i = 1; i < uppers.length - 1; i++) {
-      if ((uppers[i] as number) <= (uppers[i - 1] as number)) ctx.addIssue({ code: 'custom', path: ['bands', i], message: 'band limits must increase' });
+      if ((uppers[i] as number) <= (uppers[i - 1] as number))
+        ctx.addIssue({ code: 'custom', path: ['bands', i], message: 'band limits must increase' });
     }
     if (m.explanation.method === 'linear-contributions') {
       if (m.explanation.coefficients?.length !== m.features.length || m.explanation.baseline === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['explanation'], message: 'linear-contributions needs one coefficient per feature and a baseline' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['explanation'],
+          message: 'linear-contributions needs one coefficient per feature and a baseline',
+        });
       }
     }
   });

@@ -1,12 +1,72 @@
-import { creatinineMgDl, egfrCard, egfrCkdEpi2021, flagCards, interpret, kdigoCategory, pickRange, reviewDraftLabOrders, type ReferenceRange } from './rules';
+import {
+  creatinineMgDl,
+  egfrCard,
+  egfrCkdEpi2021,
+  flagCards,
+  interpret,
+  kdigoCategory,
+  pickRange,
+  reviewDraftLabOrders,
+  type ReferenceRange,
+} from './rules';
 
 /** The demo catalogue's rows (db/seed.ts), as db/cds.ts returns them. */
 const RANGES: ReferenceRange[] = [
-  { loinc: '2823-3', name: 'Potassium', unit: 'mmol/L', sex: null, ref_low: 3.5, ref_high: 5.0, critical_low: 2.8, critical_high: 6.2, source: 'MSD Manual; critical: Kost, JAMA 1990' },
-  { loinc: '2345-7', name: 'Glucose, fasting', unit: 'mmol/L', sex: null, ref_low: 3.9, ref_high: 6.1, critical_low: 2.6, critical_high: 26.9, source: 'MSD Manual; critical: Kost, JAMA 1990' },
-  { loinc: '718-7', name: 'Haemoglobin', unit: 'g/L', sex: 'male', ref_low: 130, ref_high: 180, critical_low: 66, critical_high: 199, source: 'MSD Manual' },
-  { loinc: '718-7', name: 'Haemoglobin', unit: 'g/L', sex: 'female', ref_low: 120, ref_high: 160, critical_low: 66, critical_high: 199, source: 'MSD Manual' },
-  { loinc: '2085-9', name: 'HDL cholesterol', unit: 'mmol/L', sex: null, ref_low: 1.0, ref_high: null, critical_low: null, critical_high: null, source: 'NHLBI ATP III' },
+  {
+    loinc: '2823-3',
+    name: 'Potassium',
+    unit: 'mmol/L',
+    sex: null,
+    ref_low: 3.5,
+    ref_high: 5.0,
+    critical_low: 2.8,
+    critical_high: 6.2,
+    source: 'MSD Manual; critical: Kost, JAMA 1990',
+  },
+  {
+    loinc: '2345-7',
+    name: 'Glucose, fasting',
+    unit: 'mmol/L',
+    sex: null,
+    ref_low: 3.9,
+    ref_high: 6.1,
+    critical_low: 2.6,
+    critical_high: 26.9,
+    source: 'MSD Manual; critical: Kost, JAMA 1990',
+  },
+  {
+    loinc: '718-7',
+    name: 'Haemoglobin',
+    unit: 'g/L',
+    sex: 'male',
+    ref_low: 130,
+    ref_high: 180,
+    critical_low: 66,
+    critical_high: 199,
+    source: 'MSD Manual',
+  },
+  {
+    loinc: '718-7',
+    name: 'Haemoglobin',
+    unit: 'g/L',
+    sex: 'female',
+    ref_low: 120,
+    ref_high: 160,
+    critical_low: 66,
+    critical_high: 199,
+    source: 'MSD Manual',
+  },
+  {
+    loinc: '2085-9',
+    name: 'HDL cholesterol',
+    unit: 'mmol/L',
+    sex: null,
+    ref_low: 1.0,
+    ref_high: null,
+    critical_low: null,
+    critical_high: null,
+    source: 'NHLBI ATP III',
+  },
 ];
 
 describe('eGFR, CKD-EPI 2021 (creatinine, no race term)', () => {
@@ -63,8 +123,18 @@ describe('eGFR, CKD-EPI 2021 (creatinine, no race term)', () => {
 
 describe('KDIGO 2012 GFR categories', () => {
   test.each([
-    [120, 'G1'], [90, 'G1'], [89, 'G2'], [60, 'G2'], [59, 'G3a'], [45, 'G3a'], [44, 'G3b'],
-    [30, 'G3b'], [29, 'G4'], [15, 'G4'], [14, 'G5'], [0, 'G5'],
+    [120, 'G1'],
+    [90, 'G1'],
+    [89, 'G2'],
+    [60, 'G2'],
+    [59, 'G3a'],
+    [45, 'G3a'],
+    [44, 'G3b'],
+    [30, 'G3b'],
+    [29, 'G4'],
+    [15, 'G4'],
+    [14, 'G5'],
+    [0, 'G5'],
   ])('eGFR %d is category %s', (egfr, category) => {
     expect(kdigoCategory(egfr)).toBe(category);
   });
@@ -77,7 +147,10 @@ describe('the eGFR card', () => {
     const c = egfrCard({ creatinine, ageYears: 60, sex: 'male' });
     expect(c.summary).toBe('eGFR 53 mL/min/1.73m² (KDIGO G3a, mildly to moderately decreased)');
     expect(c.indicator).toBe('warning');
-    expect(c.source).toEqual({ label: 'Clinical process engine CDS', topic: { system: 'http://loinc.org', code: '98979-8', display: 'eGFR (CKD-EPI 2021, creatinine)' } });
+    expect(c.source).toEqual({
+      label: 'Clinical process engine CDS',
+      topic: { system: 'http://loinc.org', code: '98979-8', display: 'eGFR (CKD-EPI 2021, creatinine)' },
+    });
     expect(c.summary.length).toBeLessThan(140);
   });
 
@@ -97,7 +170,15 @@ describe('the eGFR card', () => {
 describe('interpretation flags from the seeded reference ranges', () => {
   const potassium = pickRange(RANGES, '2823-3', 'female')!;
   test.each([
-    [2.7, 'LL'], [2.8, 'L'], [3.4, 'L'], [3.5, 'N'], [4.2, 'N'], [5.0, 'N'], [5.1, 'H'], [6.2, 'H'], [6.3, 'HH'],
+    [2.7, 'LL'],
+    [2.8, 'L'],
+    [3.4, 'L'],
+    [3.5, 'N'],
+    [4.2, 'N'],
+    [5.0, 'N'],
+    [5.1, 'H'],
+    [6.2, 'H'],
+    [6.3, 'HH'],
   ])('potassium %d mmol/L is %s', (value, flag) => {
     expect(interpret(value, potassium)).toBe(flag);
   });
@@ -108,19 +189,23 @@ describe('interpretation flags from the seeded reference ranges', () => {
     expect(interpret(3.5, hdl)).toBe('N');
   });
 
-  test('haemoglobin uses the range for the patient\'s sex, and none when sex is unknown', () => {
+  test("haemoglobin uses the range for the patient's sex, and none when sex is unknown", () => {
     expect(interpret(125, pickRange(RANGES, '718-7', 'male')!)).toBe('L');
     expect(interpret(125, pickRange(RANGES, '718-7', 'female')!)).toBe('N');
     expect(pickRange(RANGES, '718-7', null)).toBeUndefined();
   });
 
   test('makes one card per out-of-range value, critical first, skipping values in another unit', () => {
-    const cards = flagCards([
-      { loinc: '2345-7', value: 7.4, unit: 'mmol/L', effective: '2026-11-20' },
-      { loinc: '2823-3', value: 6.8, unit: 'mmol/L', effective: '2026-11-21' },
-      { loinc: '2085-9', value: 1.3, unit: 'mmol/L', effective: '2026-11-20' },
-      { loinc: '2345-7', value: 130, unit: 'mg/dL', effective: '2026-11-19' },
-    ], RANGES, 'female');
+    const cards = flagCards(
+      [
+        { loinc: '2345-7', value: 7.4, unit: 'mmol/L', effective: '2026-11-20' },
+        { loinc: '2823-3', value: 6.8, unit: 'mmol/L', effective: '2026-11-21' },
+        { loinc: '2085-9', value: 1.3, unit: 'mmol/L', effective: '2026-11-20' },
+        { loinc: '2345-7', value: 130, unit: 'mg/dL', effective: '2026-11-19' },
+      ],
+      RANGES,
+      'female',
+    );
     expect(cards.map((c) => [c.indicator, c.summary])).toEqual([
       ['critical', 'Potassium 6.8 mmol/L is critically high (HH)'],
       ['warning', 'Glucose, fasting 7.4 mmol/L is above the reference range (H)'],
@@ -134,18 +219,34 @@ describe('order-sign review of draft lab orders', () => {
     { loinc: '4548-4', value: 6.1, unit: '%', effective: '2026-10-01T08:00:00Z' },
     { loinc: '2160-0', value: 88.4, unit: 'umol/L', effective: '2026-06-01T08:00:00Z' },
   ];
-  const base = { labs, now: '2026-11-25T10:00:00Z', ageYears: 50, sex: 'female' as const, testNames: { '2345-7': 'Glucose, fasting', '4548-4': 'Haemoglobin A1c', '2160-0': 'Creatinine' } };
+  const base = {
+    labs,
+    now: '2026-11-25T10:00:00Z',
+    ageYears: 50,
+    sex: 'female' as const,
+    testNames: { '2345-7': 'Glucose, fasting', '4548-4': 'Haemoglobin A1c', '2160-0': 'Creatinine' },
+  };
 
   test('warns that a glucose resulted 3 days ago is probably a duplicate and offers to remove the draft', () => {
     const cards = reviewDraftLabOrders({ ...base, drafts: [{ id: 'sr-1', loinc: '2345-7', display: null }] });
     expect(cards).toHaveLength(1);
-    expect(cards[0]).toMatchObject({ indicator: 'warning', summary: 'Possible duplicate: Glucose, fasting was resulted 3 days ago', selectionBehavior: 'at-most-one' });
-    expect(cards[0]!.suggestions![0]!.actions).toEqual([{ type: 'delete', description: 'Remove the draft Glucose, fasting order', resourceId: 'ServiceRequest/sr-1' }]);
+    expect(cards[0]).toMatchObject({
+      indicator: 'warning',
+      summary: 'Possible duplicate: Glucose, fasting was resulted 3 days ago',
+      selectionBehavior: 'at-most-one',
+    });
+    expect(cards[0]!.suggestions![0]!.actions).toEqual([
+      { type: 'delete', description: 'Remove the draft Glucose, fasting order', resourceId: 'ServiceRequest/sr-1' },
+    ]);
   });
 
   test('an HbA1c 55 days after the last is within its 90-day window; a glucose 10 days later is not', () => {
-    expect(reviewDraftLabOrders({ ...base, drafts: [{ id: null, loinc: '4548-4', display: null }] })[0]!.summary).toBe('Possible duplicate: Haemoglobin A1c was resulted 55 days ago');
-    expect(reviewDraftLabOrders({ ...base, now: '2026-12-02T10:00:00Z', drafts: [{ id: null, loinc: '2345-7', display: null }] })).toEqual([]);
+    expect(reviewDraftLabOrders({ ...base, drafts: [{ id: null, loinc: '4548-4', display: null }] })[0]!.summary).toBe(
+      'Possible duplicate: Haemoglobin A1c was resulted 55 days ago',
+    );
+    expect(reviewDraftLabOrders({ ...base, now: '2026-12-02T10:00:00Z', drafts: [{ id: null, loinc: '2345-7', display: null }] })).toEqual(
+      [],
+    );
   });
 
   test('a creatinine order shows the last eGFR (88.4 µmol/L = 1.0 mg/dL, woman 50 → 69, G2)', () => {

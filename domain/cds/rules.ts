@@ -48,7 +48,13 @@ export interface ReferenceRange {
 
 /** Unit spellings that mean the same (UCUM code, display text, micro sign vs Greek mu). */
 export function normalizeUnit(unit: string): string {
-  return unit.trim().replace(/[µμ]/g, 'u').replace('mm[Hg]', 'mmHg').replace(/m\^?2|m²/g, 'm2').replace('{1.73_m2}', '1.73m2').toLowerCase();
+  return unit
+    .trim()
+    .replace(/[µμ]/g, 'u')
+    .replace('mm[Hg]', 'mmHg')
+    .replace(/m\^?2|m²/g, 'm2')
+    .replace('{1.73_m2}', '1.73m2')
+    .toLowerCase();
 }
 
 // Creatinine: 1 mg/dL = 88.4 µmol/L (clinical-facts.md); the equation takes mg/dL.
@@ -109,13 +115,23 @@ export function egfrCard(input: { creatinine: LabValue; ageYears: number | null;
   const { creatinine, ageYears, sex } = input;
   const topic = { system: LOINC_SYSTEM, code: LOINC.egfr, display: 'eGFR (CKD-EPI 2021, creatinine)' };
   const scr = creatinineMgDl(creatinine.value, creatinine.unit);
-  const reason = scr === null || !(scr > 0) ? `the creatinine unit (${creatinine.unit}) is not µmol/L or mg/dL, or the value is not positive`
-    : sex === null ? 'the CKD-EPI 2021 equation needs sex recorded as female or male'
-    : ageYears === null ? 'the patient\'s birth date is not known'
-    : ageYears < 18 ? 'CKD-EPI 2021 is validated for adults only'
-    : null;
+  const reason =
+    scr === null || !(scr > 0)
+      ? `the creatinine unit (${creatinine.unit}) is not µmol/L or mg/dL, or the value is not positive`
+      : sex === null
+        ? 'the CKD-EPI 2021 equation needs sex recorded as female or male'
+        : ageYears === null
+          ? "the patient's birth date is not known"
+          : ageYears < 18
+            ? 'CKD-EPI 2021 is validated for adults only'
+            : null;
   if (reason !== null) {
-    return card({ summary: 'eGFR not calculated from the latest creatinine', indicator: 'info', topic, detail: `eGFR was not calculated: ${reason}.` });
+    return card({
+      summary: 'eGFR not calculated from the latest creatinine',
+      indicator: 'info',
+      topic,
+      detail: `eGFR was not calculated: ${reason}.`,
+    });
   }
   const egfr = Math.round(egfrCkdEpi2021({ creatinineMgDl: scr!, ageYears: ageYears!, sex: sex! }));
   const category = kdigoCategory(egfr);
@@ -150,11 +166,25 @@ export function interpret(value: number, range: Pick<ReferenceRange, 'ref_low' |
   return 'N';
 }
 
-const FLAG_TEXT: Record<Exclude<Flag, 'N'>, string> = { L: 'below the reference range', H: 'above the reference range', LL: 'critically low', HH: 'critically high' };
+const FLAG_TEXT: Record<Exclude<Flag, 'N'>, string> = {
+  L: 'below the reference range',
+  H: 'above the reference range',
+  LL: 'critically low',
+  HH: 'critically high',
+};
 
 function rangeText(r: ReferenceRange): string {
-  const ref = r.ref_low !== null && r.ref_high !== null ? `${r.ref_low}–${r.ref_high}` : r.ref_low !== null ? `≥ ${r.ref_low}` : r.ref_high !== null ? `≤ ${r.ref_high}` : 'none';
-  const crit = [r.critical_low !== null ? `low ${r.critical_low}` : null, r.critical_high !== null ? `high ${r.critical_high}` : null].filter(Boolean).join(', ');
+  const ref =
+    r.ref_low !== null && r.ref_high !== null
+      ? `${r.ref_low}–${r.ref_high}`
+      : r.ref_low !== null
+        ? `≥ ${r.ref_low}`
+        : r.ref_high !== null
+          ? `≤ ${r.ref_high}`
+          : 'none';
+  const crit = [r.critical_low !== null ? `low ${r.critical_low}` : null, r.critical_high !== null ? `high ${r.critical_high}` : null]
+    .filter(Boolean)
+    .join(', ');
   return `reference ${ref} ${r.unit}${crit ? `; critical limits ${crit} ${r.unit}` : ''} (${r.source})`;
 }
 
@@ -222,17 +252,29 @@ export function reviewDraftLabOrders(input: {
     const ageDays = previous?.effective ? (nowMs - Date.parse(previous.effective)) / DAY_MS : null;
     if (previous && ageDays !== null && ageDays >= 0 && ageDays < window) {
       const days = Math.floor(ageDays);
-      cards.push(card({
-        summary: `Possible duplicate: ${name} was resulted ${days === 0 ? 'today' : `${days} day${days === 1 ? '' : 's'} ago`}`,
-        indicator: 'warning',
-        topic: { system: LOINC_SYSTEM, code: draft.loinc, display: name },
-        detail: `The last ${name} result is from ${previous.effective!.slice(0, 10)}: ${fmt(previous.value, 2)} ${previous.unit}. `
-          + `A repeat within ${window} days is rarely needed; order it anyway if the clinical picture has changed.`,
-        ...(draft.id ? {
-          selectionBehavior: 'at-most-one' as const,
-          suggestions: [{ label: `Remove the ${name} order`, actions: [{ type: 'delete' as const, description: `Remove the draft ${name} order`, resourceId: `ServiceRequest/${draft.id}` }] }],
-        } : {}),
-      }));
+      cards.push(
+        card({
+          summary: `Possible duplicate: ${name} was resulted ${days === 0 ? 'today' : `${days} day${days === 1 ? '' : 's'} ago`}`,
+          indicator: 'warning',
+          topic: { system: LOINC_SYSTEM, code: draft.loinc, display: name },
+          detail:
+            `The last ${name} result is from ${previous.effective!.slice(0, 10)}: ${fmt(previous.value, 2)} ${previous.unit}. ` +
+            `A repeat within ${window} days is rarely needed; order it anyway if the clinical picture has changed.`,
+          ...(draft.id
+            ? {
+                selectionBehavior: 'at-most-one' as const,
+                suggestions: [
+                  {
+                    label: `Remove the ${name} order`,
+                    actions: [
+                      { type: 'delete' as const, description: `Remove the draft ${name} order`, resourceId: `ServiceRequest/${draft.id}` },
+                    ],
+                  },
+                ],
+              }
+            : {}),
+        }),
+      );
     }
     if (draft.loinc === LOINC.creatinine) {
       const creatinine = latestOf(input.labs, LOINC.creatinine);

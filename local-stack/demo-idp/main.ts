@@ -19,12 +19,19 @@ async function main() {
   if (!existsSync(keysFile)) writeFileSync(keysFile, JSON.stringify({ keys: [await newSigningKey()] }), { mode: 0o600 });
   const readKeys = () => (JSON.parse(readFileSync(keysFile, 'utf8')) as { keys: object[] }).keys;
   const idp = await startDemoIdp({
-    issuer: need('DEMO_IDP_ISSUER'), port: Number(need('DEMO_IDP_PORT')), audience: need('DEMO_IDP_AUDIENCE'),
-    clients: JSON.parse(need('DEMO_IDP_CLIENTS')) as DemoIdpClient[], keys: readKeys(), users: DEMO_CALLERS,
+    issuer: need('DEMO_IDP_ISSUER'),
+    port: Number(need('DEMO_IDP_PORT')),
+    audience: need('DEMO_IDP_AUDIENCE'),
+    clients: JSON.parse(need('DEMO_IDP_CLIENTS')) as DemoIdpClient[],
+    keys: readKeys(),
+    users: DEMO_CALLERS,
     accessTokenSeconds: Number(process.env.DEMO_IDP_ACCESS_TOKEN_SECONDS ?? 600),
   });
   process.on('SIGHUP', () => {
-    idp.reloadKeys(readKeys()).then(() => process.stdout.write('demo-idp: keys reloaded\n'), (err: unknown) => process.stderr.write(`demo-idp: keys not reloaded: ${String(err)}\n`));
+    idp.reloadKeys(readKeys()).then(
+      () => process.stdout.write('demo-idp: keys reloaded\n'),
+      (err: unknown) => process.stderr.write(`demo-idp: keys not reloaded: ${String(err)}\n`),
+    );
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void idp.stop().then(() => process.exit(0)));
   process.stdout.write(`demo-idp: ready at ${idp.issuer}\n`);

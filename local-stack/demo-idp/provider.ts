@@ -96,11 +96,25 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<RunningDemoIdp
           useGrantedResource: () => true,
           getResourceServerInfo: (_ctx: unknown, indicator: string) => {
             if (indicator !== opts.audience) throw new errors.InvalidTarget();
-            return { scope: 'api', audience: opts.audience, accessTokenTTL: ttl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+            return {
+              scope: 'api',
+              audience: opts.audience,
+              accessTokenTTL: ttl,
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: 'RS256' } },
+            };
           },
         },
       },
-      ttl: { AccessToken: ttl, AuthorizationCode: 60, IdToken: 3600, Interaction: 600, Session: 86_400, Grant: 86_400, RefreshToken: 86_400 },
+      ttl: {
+        AccessToken: ttl,
+        AuthorizationCode: 60,
+        IdToken: 3600,
+        Interaction: 600,
+        Session: 86_400,
+        Grant: 86_400,
+        RefreshToken: 86_400,
+      },
       interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     });
     provider.proxy = true;
@@ -116,19 +130,33 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<RunningDemoIdp
       return provider.interactionFinished(req, res, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
     }
     if (details.prompt.name === 'login') {
-      const buttons = opts.users.map((u) => `<li><form method="post" action="/interaction/${html(uid)}/login"><input type="hidden" name="user" value="${html(u.id)}">`
-        + `<button type="submit" data-user="${html(u.id)}">${html(u.id)}${opts.labels?.[u.id] ? ` — ${html(opts.labels[u.id]!)}` : ''}</button></form></li>`).join('');
+      const buttons = opts.users
+        .map(
+          (u) =>
+            `<li><form method="post" action="/interaction/${html(uid)}/login"><input type="hidden" name="user" value="${html(u.id)}">` +
+            `<button type="submit" data-user="${html(u.id)}">${html(u.id)}${opts.labels?.[u.id] ? ` — ${html(opts.labels[u.id]!)}` : ''}</button></form></li>`,
+        )
+        .join('');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      return void res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo identity provider</title></head>`
-        + `<body><main><h1>Demo identity provider: sign in as</h1><ul>${buttons}</ul></main></body></html>`);
+      return void res.end(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo identity provider</title></head>` +
+          `<body><main><h1>Demo identity provider: sign in as</h1><ul>${buttons}</ul></main></body></html>`,
+      );
     }
     // Consent: the engine's own clients are first-party, so what they ask for is granted.
     const accountId = details.session?.accountId ?? '';
-    const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId, clientId: String(details.params.client_id) });
-    const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId, clientId: String(details.params.client_id) });
+    const missing = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     if (missing.missingOIDCScope) grant!.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims) grant!.addOIDCClaims(missing.missingOIDCClaims);
-    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant!.addResourceScope(resource, scopes.join(' '));
+    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+      grant!.addResourceScope(resource, scopes.join(' '));
     const grantId = await grant!.save();
     return provider.interactionFinished(req, res, { consent: details.grantId ? {} : { grantId } }, { mergeWithLastSubmission: true });
   }
@@ -151,19 +179,21 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<RunningDemoIdp
     async reloadKeys(keys) {
       provider = build(keys);
     },
-    stop: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
 /** The sign-out question, answered yes at once: the application already asked its user. */
 async function logoutSource(ctx: { body: string }, form: string) {
   const yes = form.replace('</form>', '<input type="hidden" name="logout" value="yes"></form>');
-  ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signing out</title></head><body><main>${yes}`
-    + '<button type="submit" form="op.logoutForm">Sign out</button></main>'
-    + '<script>document.forms[0].submit()</script></body></html>';
+  ctx.body =
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signing out</title></head><body><main>${yes}` +
+    '<button type="submit" form="op.logoutForm">Sign out</button></main>' +
+    '<script>document.forms[0].submit()</script></body></html>';
 }
 
 function bodyOf(req: IncomingMessage): Promise<string> {

@@ -42,7 +42,8 @@ export const historyToJSON = (history: History): string => sdkHistoryToJSON(hist
 
 /** True when the SDK and its proto package load the same protobufjs (the override is installed). */
 export function oneProtobufjs(): boolean {
-  const from = (pkg: string) => require.resolve('protobufjs/ext/protojson', { paths: [path.dirname(require.resolve(`${pkg}/package.json`))] });
+  const from = (pkg: string) =>
+    require.resolve('protobufjs/ext/protojson', { paths: [path.dirname(require.resolve(`${pkg}/package.json`))] });
   return from('@temporalio/common') === from('@temporalio/proto');
 }
 

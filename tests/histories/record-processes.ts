@@ -31,26 +31,56 @@ export function processPaths(e: () => TestEngine): Record<string, () => Promise<
   // Referrals (tests/referral.int.test.ts).
   async function referralClinic(waitSeconds: number, share = 0.5): Promise<TestClinic> {
     const clinic = await makeClinic(e().db);
-    await e().db.insertInto('referral_policies').values({
-      clinic_id: clinic.clinicId, region: null, kind: 'specialist', urgency: 'routine', wait_working_days: null, wait_hours: null, wait_seconds: waitSeconds,
-      escalation_share: share, acknowledge_seconds: 3600, no_show_limit: 2, validity_days: 30,
-    }).execute();
+    await e()
+      .db.insertInto('referral_policies')
+      .values({
+        clinic_id: clinic.clinicId,
+        region: null,
+        kind: 'specialist',
+        urgency: 'routine',
+        wait_working_days: null,
+        wait_hours: null,
+        wait_seconds: waitSeconds,
+        escalation_share: share,
+        acknowledge_seconds: 3600,
+        no_show_limit: 2,
+        validity_days: 30,
+      })
+      .execute();
     return clinic;
   }
-  const refer = async (clinic: TestClinic, patientId: string) => (await call('POST', '/referrals', await doctor(clinic.otherPractitionerId), {
-    patientId, referringPractitionerId: clinic.otherPractitionerId, specialty: clinic.specialty, reason: 'synthetic reason', icd10: 'I20.8',
-  })).id as string;
+  const refer = async (clinic: TestClinic, patientId: string) =>
+    (
+      await call('POST', '/referrals', await doctor(clinic.otherPractitionerId), {
+        patientId,
+        referringPractitionerId: clinic.otherPractitionerId,
+        specialty: clinic.specialty,
+        reason: 'synthetic reason',
+        icd10: 'I20.8',
+      })
+    ).id as string;
   const referral = (id: string) => e().db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  const referralIs = (id: string, ok: (r: Awaited<ReturnType<typeof referral>>) => boolean, what: string) => eventually(async () => ok(await referral(id)), 60_000, `referral ${what}`);
+  const referralIs = (id: string, ok: (r: Awaited<ReturnType<typeof referral>>) => boolean, what: string) =>
+    eventually(async () => ok(await referral(id)), 60_000, `referral ${what}`);
 
   // Lab orders (tests/lab-order.int.test.ts).
   const labOrderIs = (id: string, status: string) =>
-    eventually(async () => (await e().db.selectFrom('lab_orders').select('status').where('id', '=', id).executeTakeFirst())?.status === status, 60_000, `lab order ${status}`);
+    eventually(
+      async () => (await e().db.selectFrom('lab_orders').select('status').where('id', '=', id).executeTakeFirst())?.status === status,
+      60_000,
+      `lab order ${status}`,
+    );
 
   // Onboarding and rollout (tests/onboarding.int.test.ts, tests/rollout.int.test.ts).
-  const progress = (clinicId: string) => e().client.workflow.getHandle(`onboarding-${clinicId}`).query(onboardingProgressQuery).catch(() => null);
-  const stageIs = (clinicId: string, stage: string) => eventually(async () => (await progress(clinicId))?.stage === stage, 60_000, `stage ${stage}`);
-  const awaitingDecision = (clinicId: string) => eventually(async () => (await progress(clinicId))?.status === 'awaiting-decision', 60_000, 'awaiting decision');
+  const progress = (clinicId: string) =>
+    e()
+      .client.workflow.getHandle(`onboarding-${clinicId}`)
+      .query(onboardingProgressQuery)
+      .catch(() => null);
+  const stageIs = (clinicId: string, stage: string) =>
+    eventually(async () => (await progress(clinicId))?.stage === stage, 60_000, `stage ${stage}`);
+  const awaitingDecision = (clinicId: string) =>
+    eventually(async () => (await progress(clinicId))?.status === 'awaiting-decision', 60_000, 'awaiting decision');
 
   return {
     async 'referral-closed'() {
@@ -64,9 +94,18 @@ export function processPaths(e: () => TestEngine): Record<string, () => Promise<
       await call('POST', `/appointments/${appointmentId}/check-in`, await registrar());
       await referralIs(id, (r) => r.status === 'attended', 'attended');
       await call('POST', `/appointments/${appointmentId}/complete`, await doctor(clinic.practitionerId));
-      await call('POST', `/referrals/${id}/report`, await doctor(clinic.practitionerId), { patientId, conclusion: 'Synthetic conclusion.', icd10: ['I20.8'], recommendations: 'Synthetic advice.' });
+      await call('POST', `/referrals/${id}/report`, await doctor(clinic.practitionerId), {
+        patientId,
+        conclusion: 'Synthetic conclusion.',
+        icd10: ['I20.8'],
+        recommendations: 'Synthetic advice.',
+      });
       await call('POST', `/referrals/${id}/acknowledge`, await doctor(clinic.otherPractitionerId));
-      const appointment = await e().db.selectFrom('appointments').select('workflow_id').where('id', '=', appointmentId).executeTakeFirstOrThrow();
+      const appointment = await e()
+        .db.selectFrom('appointments')
+        .select('workflow_id')
+        .where('id', '=', appointmentId)
+        .executeTakeFirstOrThrow();
       return { 'referralWorkflow-closed': `referral-${id}`, 'bookingWorkflow-referral': appointment.workflow_id };
     },
 
@@ -101,7 +140,9 @@ export function processPaths(e: () => TestEngine): Record<string, () => Promise<
       const orderId = (await api.order(await makeLabPatient(e().db), ['2823-3'], 'stat')).body.id as string;
       await api.collectAndReceive(orderId);
       await api.post(orderId, [{ loinc: '2823-3', value: 6.8, unit: 'mmol/L' }]);
-      const ack = await api.call('POST', `/lab-orders/${orderId}/acknowledge`, await api.doctorToken(), { readBack: [{ loinc: '2823-3', value: 6.8, unit: 'mmol/L' }] });
+      const ack = await api.call('POST', `/lab-orders/${orderId}/acknowledge`, await api.doctorToken(), {
+        readBack: [{ loinc: '2823-3', value: 6.8, unit: 'mmol/L' }],
+      });
       if (ack.status !== 200) throw new Error(`acknowledge: ${ack.status} ${JSON.stringify(ack.body)}`);
       await labOrderIs(orderId, 'closed');
       return { 'labOrderWorkflow-critical-read-back': `lab-order-${orderId}` };
@@ -128,7 +169,8 @@ export function processPaths(e: () => TestEngine): Record<string, () => Promise<
       await call('POST', `${url}/start`, await admin(), { policy: fastPolicy() });
       await stageIs(clinic.clinicId, 'preparation');
       const ops = await e().token('ops');
-      for (const item of clinic.equipmentIds) for (const step of ['ordered', 'delivered', 'installed']) await call('POST', `${url}/equipment/${item}`, ops, { step });
+      for (const item of clinic.equipmentIds)
+        for (const step of ['ordered', 'delivered', 'installed']) await call('POST', `${url}/equipment/${item}`, ops, { step });
       await call('POST', `${url}/tasks/infrastructure-survey/complete`, ops, {});
       await call('POST', `${url}/tasks/system-adaptation/complete`, ops, {});
       await call('POST', `${url}/tasks/registry-migration/complete`, ops, { expectedPatients: 2 });
@@ -138,10 +180,14 @@ export function processPaths(e: () => TestEngine): Record<string, () => Promise<
       await stageIs(clinic.clinicId, 'pilot');
       await awaitingDecision(clinic.clinicId);
       await call('POST', `${url}/decision`, await admin(), { decision: 'no-go', reason: 'synthetic reason' });
-      await eventually(async () => {
-        const s = await e().client.workflow.getHandle(`onboarding-${clinic.clinicId}`).query(onboardingStateQuery);
-        return s.pilotRound === 2 && s.awaitingDecision;
-      }, 60_000, 'second pilot round');
+      await eventually(
+        async () => {
+          const s = await e().client.workflow.getHandle(`onboarding-${clinic.clinicId}`).query(onboardingStateQuery);
+          return s.pilotRound === 2 && s.awaitingDecision;
+        },
+        60_000,
+        'second pilot round',
+      );
       await call('POST', `${url}/decision`, await admin(), { decision: 'go', reason: 'synthetic reason' });
       await stageIs(clinic.clinicId, 'live');
       return { 'onboardingWorkflow-live-after-no-go': `onboarding-${clinic.clinicId}` };
@@ -155,17 +201,29 @@ export function processPaths(e: () => TestEngine): Record<string, () => Promise<
       const others = [await wave(), await wave()];
       const added = await wave();
       const policy = { maxConcurrent: 2, onboarding: fastPolicy({ certifiedShare: 0, pilotPeriodSeconds: 1 }) };
-      const { programId } = await call('POST', '/rollout-programs', await admin(), { name: 'Recorded city', pilotClinicIds: pilots, clinicIds: others, policy });
+      const { programId } = await call('POST', '/rollout-programs', await admin(), {
+        name: 'Recorded city',
+        pilotClinicIds: pilots,
+        clinicIds: others,
+        policy,
+      });
       await call('POST', `/rollout-programs/${programId}/clinics`, await admin(), { clinicId: added });
       const all = [...pilots, ...others, added];
       // The program office says go to every clinic awaiting its decision.
       const dashboard = () => e().client.workflow.getHandle(`rollout-${programId}`).query(rolloutDashboardQuery);
-      await eventually(async () => {
-        for (const id of all) {
-          if ((await progress(id))?.status === 'awaiting-decision') await call('POST', `/onboarding/${id}/decision`, await admin(), { decision: 'go', reason: 'synthetic reason' }).catch(() => undefined);
-        }
-        return (await dashboard()).phase === 'done';
-      }, 120_000, 'program done');
+      await eventually(
+        async () => {
+          for (const id of all) {
+            if ((await progress(id))?.status === 'awaiting-decision')
+              await call('POST', `/onboarding/${id}/decision`, await admin(), { decision: 'go', reason: 'synthetic reason' }).catch(
+                () => undefined,
+              );
+          }
+          return (await dashboard()).phase === 'done';
+        },
+        120_000,
+        'program done',
+      );
       return { 'rolloutProgramWorkflow-pilots-wave': `rollout-${programId}` };
     },
   };

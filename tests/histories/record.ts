@@ -37,16 +37,38 @@ async function call(method: string, url: string, token: string, body?: unknown):
 }
 /** A registrar of the slot's / appointment's clinic (registrars act only for the clinic(s) on their token). */
 const registrar = (clinicId: string) => engine.token('registrar', { clinicId });
-const clinicOf = async (table: 'slots' | 'appointments', id: string) => (await engine.db.selectFrom(table).select('clinic_id').where('id', '=', id).executeTakeFirstOrThrow()).clinic_id;
-const book = async (slotId: string, patientId: string) => (await call('POST', '/appointments', await registrar(await clinicOf('slots', slotId)), { slotId, patientId })).body as { id: string };
-const act = async (id: string, action: string, body?: unknown) => call('POST', `/appointments/${id}/${action}`, await registrar(await clinicOf('appointments', id)), body);
+const clinicOf = async (table: 'slots' | 'appointments', id: string) =>
+  (await engine.db.selectFrom(table).select('clinic_id').where('id', '=', id).executeTakeFirstOrThrow()).clinic_id;
+const book = async (slotId: string, patientId: string) =>
+  (await call('POST', '/appointments', await registrar(await clinicOf('slots', slotId)), { slotId, patientId })).body as { id: string };
+const act = async (id: string, action: string, body?: unknown) =>
+  call('POST', `/appointments/${id}/${action}`, await registrar(await clinicOf('appointments', id)), body);
 const statusBecomes = (id: string, status: string) =>
-  eventually(async () => (await engine.db.selectFrom('appointments').select('status').where('id', '=', id).executeTakeFirst())?.status === status, 60_000, `appointment ${status}`);
+  eventually(
+    async () => (await engine.db.selectFrom('appointments').select('status').where('id', '=', id).executeTakeFirst())?.status === status,
+    60_000,
+    `appointment ${status}`,
+  );
 const wfId = (appointmentId: string) => `booking-${appointmentId}`;
 const waitFor = async (clinic: TestClinic, patientId: string) =>
-  call('POST', '/waitlist', await registrar(clinic.clinicId), { patientId, specialty: clinic.specialty, practitionerId: clinic.practitionerId, wantedBefore: daysFromNow(30).toISOString() });
+  call('POST', '/waitlist', await registrar(clinic.clinicId), {
+    patientId,
+    specialty: clinic.specialty,
+    practitionerId: clinic.practitionerId,
+    wantedBefore: daysFromNow(30).toISOString(),
+  });
 const offeredTo = (slotId: string) =>
-  eventually(() => engine.db.selectFrom('appointments').select(['id', 'workflow_id']).where('slot_id', '=', slotId).where('status', '=', 'offered').executeTakeFirst(), 60_000, 'waitlist offer');
+  eventually(
+    () =>
+      engine.db
+        .selectFrom('appointments')
+        .select(['id', 'workflow_id'])
+        .where('slot_id', '=', slotId)
+        .where('status', '=', 'offered')
+        .executeTakeFirst(),
+    60_000,
+    'waitlist offer',
+  );
 
 /** Every path, by name: what it does, and which histories it leaves. */
 const PATHS: Record<string, () => Promise<Recorded>> = {
@@ -55,7 +77,17 @@ const PATHS: Record<string, () => Promise<Recorded>> = {
     const slot = await makeShortSlot(engine.db, clinic, 10, 3);
     const { id } = await book(slot.id, await makePatient(engine.db));
     await act(id, 'confirm');
-    await eventually(() => engine.db.selectFrom('notifications').select('id').where('appointment_id', '=', id).where('kind', '=', 'reminder').executeTakeFirst(), 60_000, 'reminder');
+    await eventually(
+      () =>
+        engine.db
+          .selectFrom('notifications')
+          .select('id')
+          .where('appointment_id', '=', id)
+          .where('kind', '=', 'reminder')
+          .executeTakeFirst(),
+      60_000,
+      'reminder',
+    );
     await act(id, 'check-in');
     await statusBecomes(id, 'fulfilled');
     return { 'bookingWorkflow-happy-path': wfId(id) };
@@ -65,10 +97,24 @@ const PATHS: Record<string, () => Promise<Recorded>> = {
   async 'desk-booking'() {
     const clinic = await makeClinic(engine.db);
     const slot = await makeSlot(engine.db, clinic, daysFromNow(4, 10));
-    const { id } = (await call('POST', '/appointments', await registrar(clinic.clinicId), { slotId: slot.id, patientId: await makePatient(engine.db), confirm: true })).body as { id: string };
-    await eventually(async () => (await engine.client.workflow.getHandle(wfId(id)).describe()).historyLength >= 4, 60_000, 'the process has run its first task');
+    const { id } = (
+      await call('POST', '/appointments', await registrar(clinic.clinicId), {
+        slotId: slot.id,
+        patientId: await makePatient(engine.db),
+        confirm: true,
+      })
+    ).body as { id: string };
+    await eventually(
+      async () => (await engine.client.workflow.getHandle(wfId(id)).describe()).historyLength >= 4,
+      60_000,
+      'the process has run its first task',
+    );
     await act(id, 'cancel', { reason: 'synthetic test reason' });
-    await eventually(async () => (await engine.client.workflow.getHandle(wfId(id)).describe()).status.name === 'COMPLETED', 60_000, 'the process ended');
+    await eventually(
+      async () => (await engine.client.workflow.getHandle(wfId(id)).describe()).status.name === 'COMPLETED',
+      60_000,
+      'the process ended',
+    );
     return { 'bookingWorkflow-desk-booking': wfId(id) };
   },
 
@@ -96,7 +142,17 @@ const PATHS: Record<string, () => Promise<Recorded>> = {
     await act(id, 'confirm');
     const near = await makeShortSlot(engine.db, clinic, 15, 3);
     await act(id, 'reschedule', { slotId: near.id });
-    await eventually(() => engine.db.selectFrom('notifications').select('id').where('appointment_id', '=', id).where('kind', '=', 'reminder').executeTakeFirst(), 60_000, 'reminder');
+    await eventually(
+      () =>
+        engine.db
+          .selectFrom('notifications')
+          .select('id')
+          .where('appointment_id', '=', id)
+          .where('kind', '=', 'reminder')
+          .executeTakeFirst(),
+      60_000,
+      'reminder',
+    );
     await act(id, 'check-in');
     await statusBecomes(id, 'fulfilled');
     return { 'bookingWorkflow-reschedule': wfId(id) };
@@ -129,14 +185,22 @@ const PATHS: Record<string, () => Promise<Recorded>> = {
     await engine.client.workflow.getHandle(wfId(id)).terminate('recording the lapsed-holds sweep');
     await new Promise((r) => setTimeout(r, 4500));
     const workflowId = `sweep-${randomUUID()}`;
-    await engine.client.workflow.execute('lapsedHoldsWorkflow', { workflowId, taskQueue: engine.config.CLINICAL_TASK_QUEUE, args: [{ overdueSeconds: 3 }] });
+    await engine.client.workflow.execute('lapsedHoldsWorkflow', {
+      workflowId,
+      taskQueue: engine.config.CLINICAL_TASK_QUEUE,
+      args: [{ overdueSeconds: 3 }],
+    });
     await offeredTo(slot.id);
     return { 'lapsedHoldsWorkflow-sweep': workflowId };
   },
 
   async 'slot-horizon'() {
     const workflowId = `slot-horizon-${randomUUID()}`;
-    await engine.client.workflow.execute('slotHorizonWorkflow', { workflowId, taskQueue: engine.config.CLINICAL_TASK_QUEUE, args: [{ days: SLOT_HORIZON_DAYS }] });
+    await engine.client.workflow.execute('slotHorizonWorkflow', {
+      workflowId,
+      taskQueue: engine.config.CLINICAL_TASK_QUEUE,
+      args: [{ days: SLOT_HORIZON_DAYS }],
+    });
     return { 'slotHorizonWorkflow-daily': workflowId };
   },
 
@@ -144,16 +208,38 @@ const PATHS: Record<string, () => Promise<Recorded>> = {
   async 'cds-assessment'() {
     const hookInstance = randomUUID();
     const obs = (loinc: string, value: number, unit: string) => ({
-      resource: { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: loinc }] }, valueQuantity: { value, unit }, effectiveDateTime: new Date(Date.now() - 2 * 86_400_000).toISOString() },
+      resource: {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { coding: [{ system: 'http://loinc.org', code: loinc }] },
+        valueQuantity: { value, unit },
+        effectiveDateTime: new Date(Date.now() - 2 * 86_400_000).toISOString(),
+      },
     });
     const bundle = (entry: unknown[]) => ({ resourceType: 'Bundle', type: 'searchset', entry });
     const prefetch = {
       patient: { resourceType: 'Patient', id: 'synthetic-patient-1', gender: 'male', birthDate: '1966-01-01' },
-      labs: bundle([obs('2093-3', 5.5, 'mmol/L'), obs('13457-7', 3.14, 'mmol/L'), obs('2085-9', 1.0, 'mmol/L'), obs('2571-8', 3.0, 'mmol/L'), obs('2345-7', 6.5, 'mmol/L'), obs('2160-0', 90, 'umol/L')]),
+      labs: bundle([
+        obs('2093-3', 5.5, 'mmol/L'),
+        obs('13457-7', 3.14, 'mmol/L'),
+        obs('2085-9', 1.0, 'mmol/L'),
+        obs('2571-8', 3.0, 'mmol/L'),
+        obs('2345-7', 6.5, 'mmol/L'),
+        obs('2160-0', 90, 'umol/L'),
+      ]),
       vitals: bundle([obs('39156-5', 31, 'kg/m2'), obs('8480-6', 140, 'mm[Hg]'), obs('8462-4', 90, 'mm[Hg]')]),
     };
-    await call('POST', '/cds-services/diabetes-progression', await engine.token('doctor'), { hook: 'patient-view', hookInstance, context: { userId: 'Practitioner/synthetic', patientId: 'synthetic-patient-1' }, prefetch });
-    const row = await engine.db.selectFrom('cds_assessments').select('request_key').where('request_key', 'like', `cds-${hookInstance}-%`).executeTakeFirstOrThrow();
+    await call('POST', '/cds-services/diabetes-progression', await engine.token('doctor'), {
+      hook: 'patient-view',
+      hookInstance,
+      context: { userId: 'Practitioner/synthetic', patientId: 'synthetic-patient-1' },
+      prefetch,
+    });
+    const row = await engine.db
+      .selectFrom('cds_assessments')
+      .select('request_key')
+      .where('request_key', 'like', `cds-${hookInstance}-%`)
+      .executeTakeFirstOrThrow();
     return { 'cdsAssessmentWorkflow-patient-view': row.request_key };
   },
 
@@ -206,7 +292,11 @@ async function main() {
   const { names, tag, overwrite } = parseArgs(process.argv.slice(2));
   await globalSetup();
   // Everything this run encrypts (API client, both workers) uses the test key.
-  Object.assign(process.env, { PAYLOAD_KEY: REPLAY_TEST_PAYLOAD_KEY, PAYLOAD_KEY_ID: REPLAY_TEST_PAYLOAD_KEY_ID, PAYLOAD_KEYS_RETIRED: '' });
+  Object.assign(process.env, {
+    PAYLOAD_KEY: REPLAY_TEST_PAYLOAD_KEY,
+    PAYLOAD_KEY_ID: REPLAY_TEST_PAYLOAD_KEY_ID,
+    PAYLOAD_KEYS_RETIRED: '',
+  });
   engine = await startTestEngine();
   try {
     // The sweep releases every overdue hold: it runs alone, after the others.
@@ -215,7 +305,8 @@ async function main() {
     const recorded: Recorded = {};
     for (const r of await Promise.all(together.map((n) => PATHS[n]!()))) Object.assign(recorded, r);
     for (const n of alone) Object.assign(recorded, await PATHS[n]!());
-    for (const [name, workflowId] of Object.entries(recorded)) console.log(await save(`${name}${tag ? `.${tag}` : ''}.json`, workflowId, overwrite));
+    for (const [name, workflowId] of Object.entries(recorded))
+      console.log(await save(`${name}${tag ? `.${tag}` : ''}.json`, workflowId, overwrite));
   } finally {
     await engine.stop();
     await globalTeardown();

@@ -20,7 +20,12 @@ export const SCREENSHOTS = path.join(PROJECT_ROOT, 'artifacts', 'screenshots');
 export const VIEWPORTS = { phone: { width: 360, height: 780 }, tablet: { width: 1024, height: 768 } } as const;
 const AXE = path.join(PROJECT_ROOT, 'node_modules/axe-core/axe.min.js');
 
-export interface AxeViolation { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: unknown[] }[];
+}
 
 export interface WebHarness {
   engine: TestEngine;
@@ -54,19 +59,32 @@ export async function startWebHarness(configOverrides: Record<string, string> = 
       const helper = await browser.newPage({ viewport: page.viewportSize() ?? VIEWPORTS.phone });
       await helper.goto(`${baseUrl}/static/web.css`);
       await helper.setContent(html.replace(/<script[^>]*><\/script>/g, ''), { waitUntil: 'load' });
-      try { return await axe(helper); } finally { await helper.close(); }
+      try {
+        return await axe(helper);
+      } finally {
+        await helper.close();
+      }
     }
     const result = await page.evaluate<{ violations: AxeViolation[] }>('axe.run()');
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
       .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
   }
 
   return {
-    engine, baseUrl, browser,
+    engine,
+    baseUrl,
+    browser,
     newContext: (viewport = 'phone', opts = {}) => browser.newContext({ viewport: VIEWPORTS[viewport], baseURL: baseUrl, ...opts }),
     async signInAs(context, caller) {
       const id = randomBytes(32).toString('base64url');
-      await createWebSession(engine.db, { idHash: createHash('sha256').update(id).digest('hex'), caller, csrfToken: randomBytes(24).toString('base64url'), signedInBy: 'test', ttlSeconds: 3600 });
+      await createWebSession(engine.db, {
+        idHash: createHash('sha256').update(id).digest('hex'),
+        caller,
+        csrfToken: randomBytes(24).toString('base64url'),
+        signedInBy: 'test',
+        ttlSeconds: 3600,
+      });
       await context.addCookies([{ name: SESSION_COOKIE, value: id, url: baseUrl, httpOnly: true, sameSite: 'Strict' }]);
     },
     async screen(page, name) {
@@ -91,10 +109,20 @@ export async function startWebHarness(configOverrides: Record<string, string> = 
 }
 
 /** Presses Tab until the focused element satisfies `wanted` (text or attributes), as a keyboard user would. */
-export async function tabTo(page: Page, wanted: (el: { tag: string; text: string; name: string | null; value: string | null; href: string | null }) => boolean, max = 80): Promise<void> {
+export async function tabTo(
+  page: Page,
+  wanted: (el: { tag: string; text: string; name: string | null; value: string | null; href: string | null }) => boolean,
+  max = 80,
+): Promise<void> {
   for (let i = 0; i < max; i++) {
     await page.keyboard.press('Tab');
-    const el = await page.evaluate<{ tag: string; text: string; name: string | null; value: string | null; href: string | null } | null>(`(() => {
+    const el = await page.evaluate<{
+      tag: string;
+      text: string;
+      name: string | null;
+      value: string | null;
+      href: string | null;
+    } | null>(`(() => {
       const a = document.activeElement;
       return a ? { tag: a.tagName.toLowerCase(), text: (a.textContent || '').trim(), name: a.getAttribute('name'), value: a.value ?? null, href: a.getAttribute('href') } : null;
     })()`);

@@ -6,7 +6,8 @@ export const enNotify: { [K in keyof typeof ruNotify]: string } = {
   inboxEmpty: 'No messages yet.',
   open: 'Open',
   contacts: 'How to reach me',
-  contactsIntro: 'How we tell you about visits and results. We never write to a channel without your consent. At night (21:00–09:00) reminders wait for the morning; urgent messages do not.',
+  contactsIntro:
+    'How we tell you about visits and results. We never write to a channel without your consent. At night (21:00–09:00) reminders wait for the morning; urgent messages do not.',
   email: 'E-mail',
   phone: 'Phone for SMS',
   app: 'Messages in the app',

@@ -9,8 +9,10 @@ export const enOps: Catalogue['ops'] = {
   at: (when) => `as of ${when} (UTC)`,
   attention: 'Needs attention',
   attentionItems: {
-    overdueReferrals: 'referrals past their deadline', unacknowledgedCriticalResults: 'critical values not acknowledged',
-    labOrdersPastTurnaround: 'lab orders past turnaround', heldSlots: 'times held, not confirmed',
+    overdueReferrals: 'referrals past their deadline',
+    unacknowledgedCriticalResults: 'critical values not acknowledged',
+    labOrdersPastTurnaround: 'lab orders past turnaround',
+    heldSlots: 'times held, not confirmed',
   },
   counts: { appointments: 'Appointments', referrals: 'Referrals', labOrders: 'Lab orders', onboarding: 'Clinics by stage' },
   state: 'State',

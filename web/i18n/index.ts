@@ -37,7 +37,8 @@ function formatter(lang: Lang, timeZone: string, kind: 'dateTime' | 'date' | 'ti
   let f = formatters.get(key);
   if (!f) {
     const locale = lang === 'ru' ? 'ru-RU' : 'en-GB';
-    const opts: Intl.DateTimeFormatOptions = kind === 'date' ? { dateStyle: 'long' } : kind === 'time' ? { timeStyle: 'short' } : { dateStyle: 'medium', timeStyle: 'short' };
+    const opts: Intl.DateTimeFormatOptions =
+      kind === 'date' ? { dateStyle: 'long' } : kind === 'time' ? { timeStyle: 'short' } : { dateStyle: 'medium', timeStyle: 'short' };
     f = new Intl.DateTimeFormat(locale, { ...opts, timeZone });
     formatters.set(key, f);
   }
@@ -45,6 +46,9 @@ function formatter(lang: Lang, timeZone: string, kind: 'dateTime' | 'date' | 'ti
 }
 
 /** An instant on the clinic's wall clock, in the visitor's language. */
-export const formatDateTime = (lang: Lang, instant: Date | string, timeZone: string) => formatter(lang, timeZone, 'dateTime').format(new Date(instant));
-export const formatDate = (lang: Lang, instant: Date | string, timeZone: string) => formatter(lang, timeZone, 'date').format(new Date(instant));
-export const formatTime = (lang: Lang, instant: Date | string, timeZone: string) => formatter(lang, timeZone, 'time').format(new Date(instant));
+export const formatDateTime = (lang: Lang, instant: Date | string, timeZone: string) =>
+  formatter(lang, timeZone, 'dateTime').format(new Date(instant));
+export const formatDate = (lang: Lang, instant: Date | string, timeZone: string) =>
+  formatter(lang, timeZone, 'date').format(new Date(instant));
+export const formatTime = (lang: Lang, instant: Date | string, timeZone: string) =>
+  formatter(lang, timeZone, 'time').format(new Date(instant));

@@ -7,10 +7,15 @@ export const ruOps = {
   at: (when: string) => `на ${when} (UTC)`,
   attention: 'Требует внимания',
   attentionItems: {
-    overdueReferrals: 'направления с нарушенным сроком', unacknowledgedCriticalResults: 'непрочитанные критические значения',
-    labOrdersPastTurnaround: 'анализы дольше нормы', heldSlots: 'закреплённое, но не подтверждённое время',
+    overdueReferrals: 'направления с нарушенным сроком',
+    unacknowledgedCriticalResults: 'непрочитанные критические значения',
+    labOrdersPastTurnaround: 'анализы дольше нормы',
+    heldSlots: 'закреплённое, но не подтверждённое время',
   } as Record<string, string>,
-  counts: { appointments: 'Записи', referrals: 'Направления', labOrders: 'Анализы', onboarding: 'Поликлиники по этапам' } as Record<string, string>,
+  counts: { appointments: 'Записи', referrals: 'Направления', labOrders: 'Анализы', onboarding: 'Поликлиники по этапам' } as Record<
+    string,
+    string
+  >,
   state: 'Состояние',
   count: 'Сколько',
   breachedTitle: 'Направления с нарушенным сроком',
@@ -48,7 +53,10 @@ export const ruOps = {
   pilots: 'Пилотные поликлиники',
   wave: (n: number) => `Волна ${n}`,
   stage: 'Этап',
-  stages: { queued: 'в очереди', preparation: 'подготовка', training: 'обучение', pilot: 'пилот', live: 'работает' } as Record<string, string>,
+  stages: { queued: 'в очереди', preparation: 'подготовка', training: 'обучение', pilot: 'пилот', live: 'работает' } as Record<
+    string,
+    string
+  >,
   behind: 'отстаёт',
   tasks: 'Открытые задачи',
   overdue: (n: number) => `просрочено: ${n}`,

@@ -26,7 +26,14 @@ export const checkCsrf: MiddlewareHandler<WebEnv> = async (c, next) => {
 export function errorPage(c: WebContext, status: 400 | 401 | 403 | 404 | 409 | 422 | 500 | 503, code: string) {
   const t = c.get('t');
   const title = status === 404 ? t.notFoundTitle : status === 403 || status === 401 ? t.forbiddenTitle : t.errorTitle;
-  return c.html(<Layout c={c} title={title} error={errorText(t, code)}><p><a href="/">{t.back}</a></p></Layout>, status);
+  return c.html(
+    <Layout c={c} title={title} error={errorText(t, code)}>
+      <p>
+        <a href="/">{t.back}</a>
+      </p>
+    </Layout>,
+    status,
+  );
 }
 
 /** Runs a page; an API refusal becomes the page's error in the visitor's language, with its status. */

@@ -33,7 +33,11 @@ export function deskMorePages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingCont
     return c.html(
       <Layout c={c} title={d.queueTitle} error={extra.error} notice={extra.notice}>
         <DeskNav c={c} at="referrals" />
-        <p class="muted">{d.queueIntro}<br />{d.clinicTime(clinic.timeZone)}</p>
+        <p class="muted">
+          {d.queueIntro}
+          <br />
+          {d.clinicTime(clinic.timeZone)}
+        </p>
         {rows.length ? (
           <ol class="cards queue">
             {rows.map((r) => (
@@ -43,9 +47,13 @@ export function deskMorePages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingCont
                   {r.escalationLevel > 0 && <span class={`mark escalation-${r.escalationLevel}`}> {d.escalation[r.escalationLevel]}</span>}
                   {r.breached && <span class="mark breached"> {d.breached}</span>}
                 </div>
-                <div>{d.deadline}: <time datetime={r.deadlineAt}>{formatDateTime(lang, r.deadlineAt, r.timeZone ?? clinic.timeZone)}</time></div>
+                <div>
+                  {d.deadline}: <time datetime={r.deadlineAt}>{formatDateTime(lang, r.deadlineAt, r.timeZone ?? clinic.timeZone)}</time>
+                </div>
                 <details>
-                  <summary>{d.offers} ({r.offeredSlots.length})</summary>
+                  <summary>
+                    {d.offers} ({r.offeredSlots.length})
+                  </summary>
                   {r.offeredSlots.length ? (
                     <ul class="offers">
                       {r.offeredSlots.slice(0, 8).map((o) => {
@@ -55,92 +63,150 @@ export function deskMorePages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingCont
                             <form method="post" action={`/desk/referrals/${r.id}/book`} class="inline">
                               <CsrfField c={c} />
                               <input type="hidden" name="slotId" value={o.slotId} />
-                              <button type="submit" class="secondary" aria-label={d.bookSlot(when, `${o.practitionerName}, ${o.clinicName}`)}>{when}</button>
-                              <span class="muted"> {o.practitionerName}, {o.clinicName} · {o.withinDeadline ? d.withinDeadline : d.afterDeadline}</span>
+                              <button
+                                type="submit"
+                                class="secondary"
+                                aria-label={d.bookSlot(when, `${o.practitionerName}, ${o.clinicName}`)}
+                              >
+                                {when}
+                              </button>
+                              <span class="muted">
+                                {' '}
+                                {o.practitionerName}, {o.clinicName} · {o.withinDeadline ? d.withinDeadline : d.afterDeadline}
+                              </span>
                             </form>
                           </li>
                         );
                       })}
                     </ul>
-                  ) : <p>{d.noOffers}</p>}
+                  ) : (
+                    <p>{d.noOffers}</p>
+                  )}
                 </details>
               </li>
             ))}
           </ol>
-        ) : <p>{d.noReferrals}</p>}
+        ) : (
+          <p>{d.noReferrals}</p>
+        )}
       </Layout>,
       extra.status ?? 200,
     );
   }
 
-  web.get('/desk/referrals', desk, page((c) => renderQueue(c, { notice: c.req.query('done') === 'booked' ? c.get('t').desk.referralBooked : undefined })));
+  web.get(
+    '/desk/referrals',
+    desk,
+    page((c) => renderQueue(c, { notice: c.req.query('done') === 'booked' ? c.get('t').desk.referralBooked : undefined })),
+  );
 
-  web.post('/desk/referrals/:id/book', desk, checkCsrf, page(async (c) => {
-    const id = c.req.param('id') ?? '';
-    const slotId = (await formOf(c)).slotId ?? '';
-    if (!UUID.test(id)) throw new ApiError(404, 'referral_not_found', 'No such referral.');
-    if (!UUID.test(slotId)) throw new ApiError(400, 'validation_failed', 'Choose a time.');
-    try {
-      await referrals.book(asApi(c), id, slotId);
-      return c.redirect('/desk/referrals?done=booked', 303);
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status === 403 || err.status === 404 || err.status >= 500) throw err;
-      return renderQueue(c, { error: errorText(c.get('t'), err.code), status: err.status === 422 ? 422 : 409 });
-    }
-  }));
+  web.post(
+    '/desk/referrals/:id/book',
+    desk,
+    checkCsrf,
+    page(async (c) => {
+      const id = c.req.param('id') ?? '';
+      const slotId = (await formOf(c)).slotId ?? '';
+      if (!UUID.test(id)) throw new ApiError(404, 'referral_not_found', 'No such referral.');
+      if (!UUID.test(slotId)) throw new ApiError(400, 'validation_failed', 'Choose a time.');
+      try {
+        await referrals.book(asApi(c), id, slotId);
+        return c.redirect('/desk/referrals?done=booked', 303);
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status === 403 || err.status === 404 || err.status >= 500) throw err;
+        return renderQueue(c, { error: errorText(c.get('t'), err.code), status: err.status === 422 ? 422 : 409 });
+      }
+    }),
+  );
 
-  web.get('/desk/day', desk, page(async (c) => {
-    const t = c.get('t');
-    const d = t.desk;
-    const lang = c.get('lang');
-    const clinic = await deskClinic(c, db);
-    const practitioners = await clinicPractitioners(db, clinic.id);
-    const asked = c.req.query('practitioner');
-    const chosen = practitioners.find((p) => p.id === asked) ?? practitioners[0];
-    const parsed = LocalDate.safeParse(c.req.query('date'));
-    const date = parsed.success ? parsed.data : localToday(clinic.timeZone);
-    const rows = chosen ? await commands.practitionerDayList(asApi(c), chosen.id, date) : [];
-    const names = await patientNames(db, rows.map((r) => r.patient_id));
-    return c.html(
-      <Layout c={c} title={d.dayTitle}>
-        <DeskNav c={c} at="day" />
-        <form method="get" action="/desk/day" class="grid search">
-          <div>
-            <label for="practitioner">{d.practitioner}</label>
-            <select id="practitioner" name="practitioner">
-              {practitioners.map((p) => <option value={p.id} selected={p.id === chosen?.id}>{p.full_name} · {p.specialty}</option>)}
-            </select>
-          </div>
-          <div><label for="date">{d.date}</label><input id="date" name="date" type="date" value={date} required /></div>
-          <div><button type="submit">{d.show}</button></div>
-        </form>
-        <p class="muted">{d.clinicTime(clinic.timeZone)}</p>
-        {rows.length ? (
-          <table class="day">
-            <thead><tr><th scope="col">{d.time}</th><th scope="col">{d.patient}</th><th scope="col">{d.status}</th></tr></thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr data-appointment={r.id} data-status={r.status}>
-                  <td><time datetime={r.starts_at.toISOString()}>{formatTime(lang, r.starts_at, clinic.timeZone)}</time></td>
-                  <td>{names.get(r.patient_id) ?? '—'}</td>
-                  <td>{t.appointmentStatus[r.status] ?? r.status}</td>
+  web.get(
+    '/desk/day',
+    desk,
+    page(async (c) => {
+      const t = c.get('t');
+      const d = t.desk;
+      const lang = c.get('lang');
+      const clinic = await deskClinic(c, db);
+      const practitioners = await clinicPractitioners(db, clinic.id);
+      const asked = c.req.query('practitioner');
+      const chosen = practitioners.find((p) => p.id === asked) ?? practitioners[0];
+      const parsed = LocalDate.safeParse(c.req.query('date'));
+      const date = parsed.success ? parsed.data : localToday(clinic.timeZone);
+      const rows = chosen ? await commands.practitionerDayList(asApi(c), chosen.id, date) : [];
+      const names = await patientNames(
+        db,
+        rows.map((r) => r.patient_id),
+      );
+      return c.html(
+        <Layout c={c} title={d.dayTitle}>
+          <DeskNav c={c} at="day" />
+          <form method="get" action="/desk/day" class="grid search">
+            <div>
+              <label for="practitioner">{d.practitioner}</label>
+              <select id="practitioner" name="practitioner">
+                {practitioners.map((p) => (
+                  <option value={p.id} selected={p.id === chosen?.id}>
+                    {p.full_name} · {p.specialty}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div>
+              <label for="date">{d.date}</label>
+              <input id="date" name="date" type="date" value={date} required />
+            </div>
+            <div>
+              <button type="submit">{d.show}</button>
+            </div>
+          </form>
+          <p class="muted">{d.clinicTime(clinic.timeZone)}</p>
+          {rows.length ? (
+            <table class="day">
+              <thead>
+                <tr>
+                  <th scope="col">{d.time}</th>
+                  <th scope="col">{d.patient}</th>
+                  <th scope="col">{d.status}</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        ) : <p>{d.noDay}</p>}
-      </Layout>,
-    );
-  }));
+              </thead>
+              <tbody>
+                {rows.map((r) => (
+                  <tr data-appointment={r.id} data-status={r.status}>
+                    <td>
+                      <time datetime={r.starts_at.toISOString()}>{formatTime(lang, r.starts_at, clinic.timeZone)}</time>
+                    </td>
+                    <td>{names.get(r.patient_id) ?? '—'}</td>
+                    <td>{t.appointmentStatus[r.status] ?? r.status}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : (
+            <p>{d.noDay}</p>
+          )}
+        </Layout>,
+      );
+    }),
+  );
 
-  async function renderLeave(c: WebContext, result?: Awaited<ReturnType<BookingCommands['practitionerLeave']>>, error?: string, status: 200 | 400 = 200) {
+  async function renderLeave(
+    c: WebContext,
+    result?: Awaited<ReturnType<BookingCommands['practitionerLeave']>>,
+    error?: string,
+    status: 200 | 400 = 200,
+  ) {
     const t = c.get('t');
     const d = t.desk;
     const lang = c.get('lang');
     const clinic = await deskClinic(c, db);
     const practitioners = await clinicPractitioners(db, clinic.id);
     const today = localToday(clinic.timeZone);
-    const names = result ? await patientNames(db, result.affected.map((a) => a.patient_id)) : new Map<string, string>();
+    const names = result
+      ? await patientNames(
+          db,
+          result.affected.map((a) => a.patient_id),
+        )
+      : new Map<string, string>();
     return c.html(
       <Layout c={c} title={d.leaveTitle} error={error} notice={result ? d.leaveRecorded(result.slotsClosed) : undefined}>
         <DeskNav c={c} at="leave" />
@@ -148,11 +214,22 @@ export function deskMorePages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingCont
         <form method="post" action="/desk/leave">
           <CsrfField c={c} />
           <label for="leave-practitioner">{d.practitioner}</label>
-          <select id="leave-practitioner" name="practitionerId">{practitioners.map((p) => <option value={p.id}>{p.full_name} · {p.specialty}</option>)}</select>
-          <label for="startsOn">{d.startsOn}</label><input id="startsOn" name="startsOn" type="date" value={addDays(today, 1)} required />
-          <label for="endsOn">{d.endsOn}</label><input id="endsOn" name="endsOn" type="date" value={addDays(today, 7)} required />
-          <label for="reason">{d.reason}</label><input id="reason" name="reason" value={d.reasonDefault} maxlength={200} required />
-          <div class="actions"><button type="submit">{d.recordLeave}</button></div>
+          <select id="leave-practitioner" name="practitionerId">
+            {practitioners.map((p) => (
+              <option value={p.id}>
+                {p.full_name} · {p.specialty}
+              </option>
+            ))}
+          </select>
+          <label for="startsOn">{d.startsOn}</label>
+          <input id="startsOn" name="startsOn" type="date" value={addDays(today, 1)} required />
+          <label for="endsOn">{d.endsOn}</label>
+          <input id="endsOn" name="endsOn" type="date" value={addDays(today, 7)} required />
+          <label for="reason">{d.reason}</label>
+          <input id="reason" name="reason" value={d.reasonDefault} maxlength={200} required />
+          <div class="actions">
+            <button type="submit">{d.recordLeave}</button>
+          </div>
         </form>
         {result && (
           <section aria-labelledby="to-move">
@@ -161,11 +238,14 @@ export function deskMorePages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingCont
               <ul class="cards">
                 {result.affected.map((a) => (
                   <li data-appointment={a.id}>
-                    <time datetime={a.starts_at.toISOString()}>{formatDateTime(lang, a.starts_at, clinic.timeZone)}</time> · {names.get(a.patient_id) ?? '—'}
+                    <time datetime={a.starts_at.toISOString()}>{formatDateTime(lang, a.starts_at, clinic.timeZone)}</time> ·{' '}
+                    {names.get(a.patient_id) ?? '—'}
                   </li>
                 ))}
               </ul>
-            ) : <p>{d.nothingToMove}</p>}
+            ) : (
+              <p>{d.nothingToMove}</p>
+            )}
           </section>
         )}
       </Layout>,
@@ -173,22 +253,35 @@ export function deskMorePages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingCont
     );
   }
 
-  web.get('/desk/leave', desk, page((c) => renderLeave(c)));
+  web.get(
+    '/desk/leave',
+    desk,
+    page((c) => renderLeave(c)),
+  );
 
-  web.post('/desk/leave', desk, checkCsrf, page(async (c) => {
-    const form = await formOf(c);
-    const startsOn = LocalDate.safeParse(form.startsOn);
-    const endsOn = LocalDate.safeParse(form.endsOn);
-    const reason = (form.reason ?? '').trim().slice(0, 200);
-    if (!UUID.test(form.practitionerId ?? '') || !startsOn.success || !endsOn.success || !reason) {
-      return renderLeave(c, undefined, errorText(c.get('t'), 'validation_failed'), 400);
-    }
-    try {
-      const result = await commands.practitionerLeave(asApi(c), form.practitionerId!, { startsOn: startsOn.data, endsOn: endsOn.data, reason });
-      return renderLeave(c, result);
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 400) throw err;
-      return renderLeave(c, undefined, errorText(c.get('t'), err.code), 400);
-    }
-  }));
+  web.post(
+    '/desk/leave',
+    desk,
+    checkCsrf,
+    page(async (c) => {
+      const form = await formOf(c);
+      const startsOn = LocalDate.safeParse(form.startsOn);
+      const endsOn = LocalDate.safeParse(form.endsOn);
+      const reason = (form.reason ?? '').trim().slice(0, 200);
+      if (!UUID.test(form.practitionerId ?? '') || !startsOn.success || !endsOn.success || !reason) {
+        return renderLeave(c, undefined, errorText(c.get('t'), 'validation_failed'), 400);
+      }
+      try {
+        const result = await commands.practitionerLeave(asApi(c), form.practitionerId!, {
+          startsOn: startsOn.data,
+          endsOn: endsOn.data,
+          reason,
+        });
+        return renderLeave(c, result);
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status !== 400) throw err;
+        return renderLeave(c, undefined, errorText(c.get('t'), err.code), 400);
+      }
+    }),
+  );
 }

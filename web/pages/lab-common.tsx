@@ -23,11 +23,22 @@ export function LabMenu(props: { c: WebContext }) {
   const t = props.c.get('t');
   const here = props.c.req.path;
   const items: Array<[string, string]> = [
-    ['/lab', t.lab.menu.worklist], ['/lab/critical', t.lab.menu.critical], ['/lab/messages', t.lab.menu.upload], ['/lab/unmatched', t.lab.menu.unmatched],
+    ['/lab', t.lab.menu.worklist],
+    ['/lab/critical', t.lab.menu.critical],
+    ['/lab/messages', t.lab.menu.upload],
+    ['/lab/unmatched', t.lab.menu.unmatched],
   ];
   return (
     <nav aria-label={t.lab.menu.worklist} class="subnav">
-      <ul>{items.map(([href, label]) => <li><a href={href} aria-current={here === href ? 'page' : undefined}>{label}</a></li>)}</ul>
+      <ul>
+        {items.map(([href, label]) => (
+          <li>
+            <a href={href} aria-current={here === href ? 'page' : undefined}>
+              {label}
+            </a>
+          </li>
+        ))}
+      </ul>
     </nav>
   );
 }

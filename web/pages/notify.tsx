@@ -28,12 +28,16 @@ function Inbox(props: { c: WebContext; rows: Message[]; live: string }) {
   const t = c.get('t').notify;
   return (
     <div data-live={props.live} data-version={inboxVersion(rows)}>
-      {rows.length === 0 ? <p>{t.inboxEmpty}</p> : (
+      {rows.length === 0 ? (
+        <p>{t.inboxEmpty}</p>
+      ) : (
         <ul class="cards">
           {rows.map((m) => (
             <li data-message={m.id} data-kind={m.kind}>
               <strong>{m.subject}</strong>
-              <div class="muted"><time datetime={m.created_at.toISOString()}>{formatDateTime(c.get('lang'), m.created_at, CITY_ZONE)}</time></div>
+              <div class="muted">
+                <time datetime={m.created_at.toISOString()}>{formatDateTime(c.get('lang'), m.created_at, CITY_ZONE)}</time>
+              </div>
               <p>{m.body.split('\n')[0]}</p>
               {m.link && <a href={new URL(m.link).pathname}>{t.open}</a>}
             </li>
@@ -52,9 +56,21 @@ function ContactsForm(props: { c: WebContext; points: ContactPoint[]; error?: st
   const row = (ch: Channel, label: string, type: 'email' | 'tel' | null) => (
     <fieldset>
       <legend>{label}</legend>
-      {type && <input type={type} name={`${ch}-address`} value={of(ch)?.address ?? ''} aria-label={label} autocomplete={type === 'email' ? 'email' : 'tel'} />}
-      <label><input type="checkbox" name={`${ch}-consent`} value="on" checked={of(ch)?.consent ?? false} /> {t.consent}</label>
-      <label><input type="radio" name="preferred" value={ch} checked={preferred === ch} /> {t.preferred}</label>
+      {type && (
+        <input
+          type={type}
+          name={`${ch}-address`}
+          value={of(ch)?.address ?? ''}
+          aria-label={label}
+          autocomplete={type === 'email' ? 'email' : 'tel'}
+        />
+      )}
+      <label>
+        <input type="checkbox" name={`${ch}-consent`} value="on" checked={of(ch)?.consent ?? false} /> {t.consent}
+      </label>
+      <label>
+        <input type="radio" name="preferred" value={ch} checked={preferred === ch} /> {t.preferred}
+      </label>
     </fieldset>
   );
   return (
@@ -65,8 +81,12 @@ function ContactsForm(props: { c: WebContext; points: ContactPoint[]; error?: st
         {row('email', t.email, 'email')}
         {row('sms', t.phone, 'tel')}
         {row('app', t.app, null)}
-        <label><input type="radio" name="preferred" value="" checked={preferred === ''} /> {t.noPreference}</label>
-        <div class="actions"><button type="submit">{t.save}</button></div>
+        <label>
+          <input type="radio" name="preferred" value="" checked={preferred === ''} /> {t.noPreference}
+        </label>
+        <div class="actions">
+          <button type="submit">{t.save}</button>
+        </div>
       </form>
     </Layout>
   );
@@ -76,45 +96,73 @@ export function notifyPages(web: Hono<WebEnv>, deps: ApiDeps) {
   const { db } = deps;
 
   // The doctor's results inbox is /doctor/inbox (web/pages/doctor-inbox.tsx); their messages live beside it.
-  for (const [role, box] of [['patient', '/patient/inbox'], ['doctor', '/doctor/messages']] as const) {
-    web.get(box, need(role), page(async (c) => {
-      const rows = await inboxMessages(db, owner(c.get('caller')));
-      return c.html(<Layout c={c} title={c.get('t').notify.inbox}><Inbox c={c} rows={rows} live={`${box}/events`} /></Layout>);
-    }));
-    web.get(`${box}/events`, need(role), page(async (c) => {
-      const who = owner(c.get('caller'));
-      return streamSSE(c, async (stream) => {
-        const until = Date.now() + STREAM_MS;
-        while (!stream.aborted && !stream.closed && Date.now() < until) {
-          await stream.writeSSE({ event: 'state', data: JSON.stringify({ version: inboxVersion(await inboxMessages(db, who)) }) });
-          await stream.sleep(1000);
-        }
-      });
-    }));
+  for (const [role, box] of [
+    ['patient', '/patient/inbox'],
+    ['doctor', '/doctor/messages'],
+  ] as const) {
+    web.get(
+      box,
+      need(role),
+      page(async (c) => {
+        const rows = await inboxMessages(db, owner(c.get('caller')));
+        return c.html(
+          <Layout c={c} title={c.get('t').notify.inbox}>
+            <Inbox c={c} rows={rows} live={`${box}/events`} />
+          </Layout>,
+        );
+      }),
+    );
+    web.get(
+      `${box}/events`,
+      need(role),
+      page(async (c) => {
+        const who = owner(c.get('caller'));
+        return streamSSE(c, async (stream) => {
+          const until = Date.now() + STREAM_MS;
+          while (!stream.aborted && !stream.closed && Date.now() < until) {
+            await stream.writeSSE({ event: 'state', data: JSON.stringify({ version: inboxVersion(await inboxMessages(db, who)) }) });
+            await stream.sleep(1000);
+          }
+        });
+      }),
+    );
   }
 
-  web.get('/patient/contacts', need('patient'), page(async (c) => {
-    const o = owner(c.get('caller'));
-    return c.html(<ContactsForm c={c} points={await contactPointsOf(db, o.type, o.id)} />);
-  }));
+  web.get(
+    '/patient/contacts',
+    need('patient'),
+    page(async (c) => {
+      const o = owner(c.get('caller'));
+      return c.html(<ContactsForm c={c} points={await contactPointsOf(db, o.type, o.id)} />);
+    }),
+  );
 
-  web.post('/patient/contacts', need('patient'), checkCsrf, page(async (c) => {
-    const caller = c.get('caller');
-    const o = owner(caller);
-    const form = await formOf(c);
-    const preferred = (['email', 'sms', 'app'] as const).find((ch) => form.preferred === ch) ?? null;
-    const sent = (['email', 'sms', 'app'] as const).map((channel) => ({
-      channel, address: channel === 'app' ? null : (form[`${channel}-address`] ?? '').trim() || null, consent: form[`${channel}-consent`] === 'on',
-    })).filter((p) => p.consent || p.address);
-    let points: ContactPoint[];
-    try {
-      points = contactPointsFrom({ points: sent, preferred });
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      const shown = sent.map((p) => ({ ...p, preferred: p.channel === preferred }));
-      return c.html(<ContactsForm c={c} points={shown} error={c.get('t').notify.invalidContact} />, 400);
-    }
-    await saveContactPoints(db, o, points, caller.id);
-    return c.html(<ContactsForm c={c} points={points} notice={c.get('t').notify.saved} />);
-  }));
+  web.post(
+    '/patient/contacts',
+    need('patient'),
+    checkCsrf,
+    page(async (c) => {
+      const caller = c.get('caller');
+      const o = owner(caller);
+      const form = await formOf(c);
+      const preferred = (['email', 'sms', 'app'] as const).find((ch) => form.preferred === ch) ?? null;
+      const sent = (['email', 'sms', 'app'] as const)
+        .map((channel) => ({
+          channel,
+          address: channel === 'app' ? null : (form[`${channel}-address`] ?? '').trim() || null,
+          consent: form[`${channel}-consent`] === 'on',
+        }))
+        .filter((p) => p.consent || p.address);
+      let points: ContactPoint[];
+      try {
+        points = contactPointsFrom({ points: sent, preferred });
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        const shown = sent.map((p) => ({ ...p, preferred: p.channel === preferred }));
+        return c.html(<ContactsForm c={c} points={shown} error={c.get('t').notify.invalidContact} />, 400);
+      }
+      await saveContactPoints(db, o, points, caller.id);
+      return c.html(<ContactsForm c={c} points={points} notice={c.get('t').notify.saved} />);
+    }),
+  );
 }

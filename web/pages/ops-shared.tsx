@@ -10,8 +10,16 @@ export function OpsNav(props: { c: WebContext; at: 'summary' | 'rollout' }) {
   return (
     <nav aria-label={o.menu} class="subnav">
       <ul>
-        <li><a href="/ops" aria-current={props.at === 'summary' ? 'page' : undefined}>{o.nav.summary}</a></li>
-        <li><a href="/ops/rollout" aria-current={props.at === 'rollout' ? 'page' : undefined}>{o.nav.rollout}</a></li>
+        <li>
+          <a href="/ops" aria-current={props.at === 'summary' ? 'page' : undefined}>
+            {o.nav.summary}
+          </a>
+        </li>
+        <li>
+          <a href="/ops/rollout" aria-current={props.at === 'rollout' ? 'page' : undefined}>
+            {o.nav.rollout}
+          </a>
+        </li>
       </ul>
     </nav>
   );
@@ -21,6 +29,17 @@ export function OpsNav(props: { c: WebContext; at: 'summary' | 'rollout' }) {
 export function TemporalLink(props: { c: WebContext; href: string | undefined; workflowId: string }) {
   const o = props.c.get('t').ops;
   if (!props.href) return <span class="muted">{o.none}</span>;
-  return <a href={props.href} class="temporal" data-workflow-id={props.workflowId} target="_blank" rel="noopener" hx-boost="false" aria-label={o.inTemporal(props.workflowId)}>{o.temporalLink}</a>;
+  return (
+    <a
+      href={props.href}
+      class="temporal"
+      data-workflow-id={props.workflowId}
+      target="_blank"
+      rel="noopener"
+      hx-boost="false"
+      aria-label={o.inTemporal(props.workflowId)}
+    >
+      {o.temporalLink}
+    </a>
+  );
 }
-

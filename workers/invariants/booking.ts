@@ -15,8 +15,21 @@ const OPEN = ['held', 'offered', 'booked', 'arrived'] as const;
 const live = sql.raw(`(${LIVE_STATUSES.map((s) => `'${s}'`).join(', ')})`);
 const open = sql.raw(`(${OPEN.map((s) => `'${s}'`).join(', ')})`);
 
-interface Row { id: string; workflow_id: string; status: string; clinic_id: string; updated_at: Date }
-const toProcess = (r: Row): ProcessRow => ({ id: r.id, workflowId: r.workflow_id, status: r.status, open: (OPEN as readonly string[]).includes(r.status), clinicId: r.clinic_id, changedAt: r.updated_at });
+interface Row {
+  id: string;
+  workflow_id: string;
+  status: string;
+  clinic_id: string;
+  updated_at: Date;
+}
+const toProcess = (r: Row): ProcessRow => ({
+  id: r.id,
+  workflowId: r.workflow_id,
+  status: r.status,
+  open: (OPEN as readonly string[]).includes(r.status),
+  clinicId: r.clinic_id,
+  changedAt: r.updated_at,
+});
 
 export const bookingProcess: ProcessSpec = {
   slug: 'booking',
@@ -37,23 +50,41 @@ export const bookingProcess: ProcessSpec = {
 };
 
 export async function bookingRules(ctx: Ctx): Promise<RuleResult[]> {
-  const results = await Promise.all([slotMatches(ctx), overlaps(ctx, 'slot'), overlaps(ctx, 'patient'), hasProcess(ctx), outboxDrained(ctx), audited(ctx), compareProcesses(ctx, bookingProcess)]);
+  const results = await Promise.all([
+    slotMatches(ctx),
+    overlaps(ctx, 'slot'),
+    overlaps(ctx, 'patient'),
+    hasProcess(ctx),
+    outboxDrained(ctx),
+    audited(ctx),
+    compareProcesses(ctx, bookingProcess),
+  ]);
   return results.flat();
 }
 
 async function count(ctx: Ctx, where = sql``): Promise<number> {
-  const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM appointments a WHERE true ${where} ${clinicScope(ctx, 'a.clinic_id')}`.execute(ctx.db);
+  const { rows } = await sql<{
+    n: string;
+  }>`SELECT count(*) AS n FROM appointments a WHERE true ${where} ${clinicScope(ctx, 'a.clinic_id')}`.execute(ctx.db);
   return Number(rows[0]!.n);
 }
 
 /** The appointment's practitioner, clinic and times are its slot's. */
 async function slotMatches(ctx: Ctx): Promise<RuleResult> {
-  const { rows } = await sql<{ id: string; slot_id: string }>`SELECT a.id, a.slot_id FROM appointments a LEFT JOIN slots s ON s.id = a.slot_id
+  const { rows } = await sql<{
+    id: string;
+    slot_id: string;
+  }>`SELECT a.id, a.slot_id FROM appointments a LEFT JOIN slots s ON s.id = a.slot_id
     WHERE (s.id IS NULL OR a.practitioner_id <> s.practitioner_id OR a.clinic_id <> s.clinic_id OR a.starts_at <> s.starts_at OR a.ends_at <> s.ends_at)
       AND a.updated_at < ${ctx.settledBefore} ${clinicScope(ctx, 'a.clinic_id')}`.execute(ctx.db);
   return {
-    rule: 'appointment-slot', checked: await count(ctx),
-    violations: rows.map((r) => ({ rule: 'appointment-slot', ids: { appointmentId: r.id, slotId: r.slot_id }, message: 'the appointment does not match its slot (missing, or another practitioner, clinic or time)' })),
+    rule: 'appointment-slot',
+    checked: await count(ctx),
+    violations: rows.map((r) => ({
+      rule: 'appointment-slot',
+      ids: { appointmentId: r.id, slotId: r.slot_id },
+      message: 'the appointment does not match its slot (missing, or another practitioner, clinic or time)',
+    })),
   };
 }
 
@@ -73,10 +104,14 @@ async function overlaps(ctx: Ctx, by: 'slot' | 'patient'): Promise<RuleResult> {
     WHERE a.status IN ${live} AND b.status IN ${live} ${clinicScope(ctx, 'a.clinic_id')}`.execute(ctx.db);
   const violations = rows.map((r): Violation => ({
     rule,
-    ids: by === 'slot'
-      ? { appointmentId: r.a, otherAppointmentId: r.b, slotId: r.slot_a, otherSlotId: r.slot_b, practitionerId: r.practitioner_id }
-      : { appointmentId: r.a, otherAppointmentId: r.b, patientId: r.patient_id },
-    message: by === 'slot' ? 'two live appointments take the same slot or the same practitioner at once' : 'the patient has two live appointments at overlapping times',
+    ids:
+      by === 'slot'
+        ? { appointmentId: r.a, otherAppointmentId: r.b, slotId: r.slot_a, otherSlotId: r.slot_b, practitionerId: r.practitioner_id }
+        : { appointmentId: r.a, otherAppointmentId: r.b, patientId: r.patient_id },
+    message:
+      by === 'slot'
+        ? 'two live appointments take the same slot or the same practitioner at once'
+        : 'the patient has two live appointments at overlapping times',
   }));
   return { rule, checked: await count(ctx, sql`AND a.status IN ${live}`), violations };
 }
@@ -89,25 +124,41 @@ async function overlaps(ctx: Ctx, by: 'slot' | 'patient'): Promise<RuleResult> {
 /** Every outbox row is drained once settled: a row still undone then means no relay drains its task queue, or it keeps failing. */
 async function outboxDrained(ctx: Ctx): Promise<RuleResult> {
   const rule = 'outbox-drained';
-  const { rows } = await sql<{ id: string; workflow_id: string; kind: string; attempts: number }>`SELECT id, workflow_id, kind, attempts FROM process_outbox
+  const { rows } = await sql<{
+    id: string;
+    workflow_id: string;
+    kind: string;
+    attempts: number;
+  }>`SELECT id, workflow_id, kind, attempts FROM process_outbox
     WHERE done_at IS NULL AND created_at < ${ctx.settledBefore}`.execute(ctx.db);
   const { rows: all } = await sql<{ n: string }>`SELECT count(*) AS n FROM process_outbox WHERE done_at IS NULL`.execute(ctx.db);
   return {
-    rule, checked: Number(all[0]!.n),
-    violations: rows.map((r) => ({ rule, ids: { outboxId: r.id, workflowId: r.workflow_id }, message: `outbox row ${r.id} (${r.kind}, ${r.attempts} attempts) is not drained` })),
+    rule,
+    checked: Number(all[0]!.n),
+    violations: rows.map((r) => ({
+      rule,
+      ids: { outboxId: r.id, workflowId: r.workflow_id },
+      message: `outbox row ${r.id} (${r.kind}, ${r.attempts} attempts) is not drained`,
+    })),
   };
 }
 
 async function hasProcess(ctx: Ctx): Promise<RuleResult> {
   const rule = 'appointment-process';
-  const { rows } = await sql<Row & { created_at: Date }>`SELECT id, workflow_id, status, clinic_id, updated_at, created_at FROM appointments a
+  const { rows } = await sql<
+    Row & { created_at: Date }
+  >`SELECT id, workflow_id, status, clinic_id, updated_at, created_at FROM appointments a
     WHERE true ${clinicScope(ctx, 'a.clinic_id')}`.execute(ctx.db);
   const [known, retentionMs] = await Promise.all([ctx.temporalView.all(bookingWorkflow.name), ctx.temporalView.retentionMs()]);
   const violations: Violation[] = [];
   const unknown: Row[] = [];
   for (const r of rows) {
     if (r.workflow_id !== bookingWorkflowId(r.id)) {
-      violations.push({ rule, ids: { appointmentId: r.id, workflowId: r.workflow_id }, message: `the appointment's workflow id is not ${bookingWorkflowId(r.id)}` });
+      violations.push({
+        rule,
+        ids: { appointmentId: r.id, workflowId: r.workflow_id },
+        message: `the appointment's workflow id is not ${bookingWorkflowId(r.id)}`,
+      });
       continue;
     }
     if (known.has(r.workflow_id) || !isSettled(ctx, r.created_at)) continue;
@@ -117,7 +168,11 @@ async function hasProcess(ctx: Ctx): Promise<RuleResult> {
   }
   await mapLimit(unknown, 16, async (r) => {
     if (await ctx.temporalView.describe(r.workflow_id)) return;
-    violations.push({ rule, ids: { appointmentId: r.id, workflowId: r.workflow_id }, message: `appointment ${r.id} (${r.status}) has no booking workflow in Temporal` });
+    violations.push({
+      rule,
+      ids: { appointmentId: r.id, workflowId: r.workflow_id },
+      message: `appointment ${r.id} (${r.status}) has no booking workflow in Temporal`,
+    });
   });
   return { rule, checked: rows.length, violations };
 }
@@ -125,14 +180,16 @@ async function hasProcess(ctx: Ctx): Promise<RuleResult> {
 /** Every appointment has the audit row of its creation (held, offered or booked) and of its current status. */
 async function audited(ctx: Ctx): Promise<RuleResult> {
   const rule = 'appointment-audit';
-  const has = (cond: ReturnType<typeof sql>) => sql`EXISTS (SELECT 1 FROM audit_log l WHERE l.entity = 'appointment' AND l.entity_id = a.id::text AND ${cond})`;
+  const has = (cond: ReturnType<typeof sql>) =>
+    sql`EXISTS (SELECT 1 FROM audit_log l WHERE l.entity = 'appointment' AND l.entity_id = a.id::text AND ${cond})`;
   const { rows } = await sql<{ id: string; status: string; created: boolean }>`
     SELECT * FROM (SELECT a.id, a.status, ${has(sql`l.action IN ('held', 'offered', 'booked')`)} AS created,
       ${has(sql`(l.action = a.status OR (a.status = 'expired' AND l.action = 'expired-by-sweep'))`)} AS current
       FROM appointments a WHERE a.updated_at < ${ctx.settledBefore} ${clinicScope(ctx, 'a.clinic_id')}) x
     WHERE NOT created OR NOT current`.execute(ctx.db);
   const violations = rows.map((r): Violation => ({
-    rule, ids: { appointmentId: r.id },
+    rule,
+    ids: { appointmentId: r.id },
     message: !r.created ? 'no audit row records how the appointment was made' : `no audit row records the appointment becoming ${r.status}`,
   }));
   return { rule, checked: await count(ctx), violations };

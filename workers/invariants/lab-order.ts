@@ -15,8 +15,21 @@ const FINAL = sql.raw(`('final', 'acknowledged', 'closed')`);
 /** The activities that make a round's card: while one is pending, the card is on its way. */
 const CDS_STEPS = ['gatherLabFeatures', 'scoreModel', 'storeLabCds'];
 
-interface Row { id: string; workflow_id: string; status: string; clinic_id: string; updated_at: Date }
-const toProcess = (r: Row): ProcessRow => ({ id: r.id, workflowId: r.workflow_id, status: r.status, open: !CLOSED.includes(r.status), clinicId: r.clinic_id, changedAt: r.updated_at });
+interface Row {
+  id: string;
+  workflow_id: string;
+  status: string;
+  clinic_id: string;
+  updated_at: Date;
+}
+const toProcess = (r: Row): ProcessRow => ({
+  id: r.id,
+  workflowId: r.workflow_id,
+  status: r.status,
+  open: !CLOSED.includes(r.status),
+  clinicId: r.clinic_id,
+  changedAt: r.updated_at,
+});
 
 export const labOrderProcess: ProcessSpec = {
   slug: 'lab-order',
@@ -37,23 +50,37 @@ export const labOrderProcess: ProcessSpec = {
 };
 
 export async function labOrderRules(ctx: Ctx): Promise<RuleResult[]> {
-  return (await Promise.all([interpreted(ctx), cdsCards(ctx), criticalFollowedUp(ctx), audited(ctx), compareProcesses(ctx, labOrderProcess)])).flat();
+  return (
+    await Promise.all([interpreted(ctx), cdsCards(ctx), criticalFollowedUp(ctx), audited(ctx), compareProcesses(ctx, labOrderProcess)])
+  ).flat();
 }
 
 async function countFinal(ctx: Ctx): Promise<number> {
-  const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM lab_orders o WHERE o.status IN ${FINAL} ${clinicScope(ctx, 'o.clinic_id')}`.execute(ctx.db);
+  const { rows } = await sql<{
+    n: string;
+  }>`SELECT count(*) AS n FROM lab_orders o WHERE o.status IN ${FINAL} ${clinicScope(ctx, 'o.clinic_id')}`.execute(ctx.db);
   return Number(rows[0]!.n);
 }
 
 /** A final order has a final (or amended, corrected) interpreted result for every test it ordered. */
 async function interpreted(ctx: Ctx): Promise<RuleResult> {
   const rule = 'lab-result-interpretation';
-  const { rows } = await sql<{ id: string; loinc: string }>`SELECT o.id, t.loinc FROM lab_orders o CROSS JOIN LATERAL unnest(o.tests) AS t(loinc)
+  const { rows } = await sql<{
+    id: string;
+    loinc: string;
+  }>`SELECT o.id, t.loinc FROM lab_orders o CROSS JOIN LATERAL unnest(o.tests) AS t(loinc)
     WHERE o.status IN ${FINAL} ${clinicScope(ctx, 'o.clinic_id')}
-      AND NOT EXISTS (SELECT 1 FROM lab_result_versions v WHERE v.lab_order_id = o.id AND v.loinc = t.loinc AND v.status <> 'preliminary' AND v.interpretation IS NOT NULL)`.execute(ctx.db);
+      AND NOT EXISTS (SELECT 1 FROM lab_result_versions v WHERE v.lab_order_id = o.id AND v.loinc = t.loinc AND v.status <> 'preliminary' AND v.interpretation IS NOT NULL)`.execute(
+    ctx.db,
+  );
   return {
-    rule, checked: await countFinal(ctx),
-    violations: rows.map((r) => ({ rule, ids: { labOrderId: r.id, loinc: r.loinc }, message: 'the order is final without an interpreted final result for this test' })),
+    rule,
+    checked: await countFinal(ctx),
+    violations: rows.map((r) => ({
+      rule,
+      ids: { labOrderId: r.id, loinc: r.loinc },
+      message: 'the order is final without an interpreted final result for this test',
+    })),
   };
 }
 
@@ -64,7 +91,15 @@ async function interpreted(ctx: Ctx): Promise<RuleResult> {
  */
 async function cdsCards(ctx: Ctx): Promise<RuleResult> {
   const rule = 'lab-result-cds';
-  const { rows } = await sql<{ id: string; workflow_id: string; round: number; current: number; final_at: Date | null; status: string; card: boolean }>`
+  const { rows } = await sql<{
+    id: string;
+    workflow_id: string;
+    round: number;
+    current: number;
+    final_at: Date | null;
+    status: string;
+    card: boolean;
+  }>`
     SELECT o.id, o.workflow_id, r.round, o.round AS current, o.final_at, o.status, c.lab_order_id IS NOT NULL AS card
     FROM lab_orders o CROSS JOIN LATERAL generate_series(1, o.round) AS r(round)
     LEFT JOIN lab_cds_cards c ON c.lab_order_id = o.id AND c.round = r.round
@@ -72,16 +107,23 @@ async function cdsCards(ctx: Ctx): Promise<RuleResult> {
     WHERE o.status IN ${FINAL} ${clinicScope(ctx, 'o.clinic_id')}
       AND (c.lab_order_id IS NULL OR (a.id IS NULL AND c.cards::text NOT ILIKE '%not calculated%'))`.execute(ctx.db);
   const violations: Violation[] = [];
-  await mapLimit(rows.filter((r) => r.round < r.current || isSettled(ctx, r.final_at)), 16, async (r) => {
-    if (!r.card && r.status !== 'closed') {
-      const d = await ctx.temporalView.describe(r.workflow_id);
-      if (d?.status === 'RUNNING' && (d.pendingWorkflowTask || d.pendingActivities.some((a) => CDS_STEPS.includes(a)))) return;
-    }
-    violations.push({
-      rule, ids: { labOrderId: r.id, round: String(r.round) },
-      message: r.card ? 'the CDS card has neither an assessment nor the reason it was not calculated' : 'the final round has no CDS card and none is being made',
-    });
-  });
+  await mapLimit(
+    rows.filter((r) => r.round < r.current || isSettled(ctx, r.final_at)),
+    16,
+    async (r) => {
+      if (!r.card && r.status !== 'closed') {
+        const d = await ctx.temporalView.describe(r.workflow_id);
+        if (d?.status === 'RUNNING' && (d.pendingWorkflowTask || d.pendingActivities.some((a) => CDS_STEPS.includes(a)))) return;
+      }
+      violations.push({
+        rule,
+        ids: { labOrderId: r.id, round: String(r.round) },
+        message: r.card
+          ? 'the CDS card has neither an assessment nor the reason it was not calculated'
+          : 'the final round has no CDS card and none is being made',
+      });
+    },
+  );
   return { rule, checked: await countFinal(ctx), violations };
 }
 
@@ -93,10 +135,16 @@ async function criticalFollowedUp(ctx: Ctx): Promise<RuleResult> {
       (EXISTS (SELECT 1 FROM lab_acknowledgements k WHERE k.lab_order_id = o.id AND k.round = o.round)
        OR EXISTS (SELECT 1 FROM lab_critical_notifications n WHERE n.lab_order_id = o.id AND n.round = o.round)) AS done
     FROM lab_orders o LEFT JOIN lab_order_events e ON e.lab_order_id = o.id AND e.dedupe_key = o.workflow_id || ':final:' || o.round
-    WHERE o.status IN ${FINAL} AND (o.critical_pending OR (e.details->>'critical') = 'true') ${clinicScope(ctx, 'o.clinic_id')}`.execute(ctx.db);
-  const violations = rows.filter((r) => !r.done && isSettled(ctx, r.final_at)).map((r): Violation => ({
-    rule, ids: { labOrderId: r.id, round: String(r.round) }, message: 'a critical result is neither acknowledged nor escalated to a doctor',
-  }));
+    WHERE o.status IN ${FINAL} AND (o.critical_pending OR (e.details->>'critical') = 'true') ${clinicScope(ctx, 'o.clinic_id')}`.execute(
+    ctx.db,
+  );
+  const violations = rows
+    .filter((r) => !r.done && isSettled(ctx, r.final_at))
+    .map((r): Violation => ({
+      rule,
+      ids: { labOrderId: r.id, round: String(r.round) },
+      message: 'a critical result is neither acknowledged nor escalated to a doctor',
+    }));
   return { rule, checked: rows.length, violations };
 }
 
@@ -116,9 +164,12 @@ async function audited(ctx: Ctx): Promise<RuleResult> {
       (NOT o.overdue OR ${ev(sql`e.kind = 'overdue'`)}) AS flagged
       FROM lab_orders o WHERE o.updated_at < ${ctx.settledBefore} ${clinicScope(ctx, 'o.clinic_id')}) x
     WHERE NOT stepped OR NOT flagged`.execute(ctx.db);
-  const { rows: [total] } = await sql<{ n: string }>`SELECT count(*) AS n FROM lab_orders o WHERE true ${clinicScope(ctx, 'o.clinic_id')}`.execute(ctx.db);
+  const {
+    rows: [total],
+  } = await sql<{ n: string }>`SELECT count(*) AS n FROM lab_orders o WHERE true ${clinicScope(ctx, 'o.clinic_id')}`.execute(ctx.db);
   const violations = rows.map((r): Violation => ({
-    rule, ids: { labOrderId: r.id },
+    rule,
+    ids: { labOrderId: r.id },
     message: r.stepped ? 'the order is flagged overdue without its event' : `no lab order event records the order becoming ${r.status}`,
   }));
   return { rule, checked: Number(total!.n), violations };

@@ -10,9 +10,18 @@ import type { Ctx, RuleResult } from './types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-interface Row { id: string; rollout_stage: string; changed_at: Date }
+interface Row {
+  id: string;
+  rollout_stage: string;
+  changed_at: Date;
+}
 const toProcess = (r: Row): ProcessRow => ({
-  id: r.id, workflowId: onboardingWorkflowId(r.id), status: r.rollout_stage, open: r.rollout_stage !== 'live', clinicId: r.id, changedAt: r.changed_at,
+  id: r.id,
+  workflowId: onboardingWorkflowId(r.id),
+  status: r.rollout_stage,
+  open: r.rollout_stage !== 'live',
+  clinicId: r.id,
+  changedAt: r.changed_at,
 });
 
 /** Clinics with an onboarding process (its start event), and when their onboarding last moved. */

@@ -49,16 +49,27 @@ export async function compareProcesses(ctx: Ctx, spec: ProcessSpec): Promise<Rul
     if (d?.status !== 'RUNNING') stopped.push({ row, status: d ? d.status.toLowerCase() : 'missing' });
   });
   // Read again: a process that finished between the two reads closed its row first.
-  const nowOpen = await current(ctx, spec, stopped.map((x) => x.row.workflowId));
-  const openNotRunning = stopped.filter(({ row }) => nowOpen.get(row.workflowId)?.open && isSettled(ctx, nowOpen.get(row.workflowId)!.changedAt)).map(({ row, status }): Violation => ({
-    rule: `${spec.slug}-open-not-running`, ids: ids(row.id, row.workflowId),
-    message: `${spec.slug} ${row.id} is ${row.status} in Postgres but its workflow is ${status}`,
-  }));
+  const nowOpen = await current(
+    ctx,
+    spec,
+    stopped.map((x) => x.row.workflowId),
+  );
+  const openNotRunning = stopped
+    .filter(({ row }) => nowOpen.get(row.workflowId)?.open && isSettled(ctx, nowOpen.get(row.workflowId)!.changedAt))
+    .map(({ row, status }): Violation => ({
+      rule: `${spec.slug}-open-not-running`,
+      ids: ids(row.id, row.workflowId),
+      message: `${spec.slug} ${row.id} is ${row.status} in Postgres but its workflow is ${status}`,
+    }));
 
   // Running in Temporal, not open in Postgres.
   const openIds = new Set(open.map((r) => r.workflowId));
   const candidates = [...running.values()].filter((w) => !openIds.has(w.workflowId) && w.startTime.getTime() < ctx.settledBefore.getTime());
-  const rows = await current(ctx, spec, candidates.map((w) => w.workflowId));
+  const rows = await current(
+    ctx,
+    spec,
+    candidates.map((w) => w.workflowId),
+  );
   const judged = candidates.filter((w) => {
     const row = rows.get(w.workflowId);
     // Scoped to clinics: a row elsewhere is not ours; a missing row is judged only on our own task queue.
@@ -72,16 +83,21 @@ export async function compareProcesses(ctx: Ctx, spec: ProcessSpec): Promise<Rul
   });
   // Read again: a row written (or reopened) since the first read is not a violation.
   const reread = await current(ctx, spec, stillRunning);
-  const runningNotOpen = stillRunning.filter((wf) => {
-    const row = reread.get(wf);
-    return !row || (!row.open && isSettled(ctx, row.changedAt));
-  }).map((wf): Violation => {
-    const row = reread.get(wf);
-    return {
-      rule: `${spec.slug}-running-not-open`, ids: ids(row?.id ?? wf.slice(spec.slug.length + 1), wf),
-      message: row ? `the ${spec.slug} workflow runs but Postgres says ${row.id} is ${row.status}` : `the ${spec.slug} workflow runs but Postgres has no row for it`,
-    };
-  });
+  const runningNotOpen = stillRunning
+    .filter((wf) => {
+      const row = reread.get(wf);
+      return !row || (!row.open && isSettled(ctx, row.changedAt));
+    })
+    .map((wf): Violation => {
+      const row = reread.get(wf);
+      return {
+        rule: `${spec.slug}-running-not-open`,
+        ids: ids(row?.id ?? wf.slice(spec.slug.length + 1), wf),
+        message: row
+          ? `the ${spec.slug} workflow runs but Postgres says ${row.id} is ${row.status}`
+          : `the ${spec.slug} workflow runs but Postgres has no row for it`,
+      };
+    });
 
   return [
     { rule: `${spec.slug}-open-not-running`, checked: open.length, violations: openNotRunning },

@@ -12,8 +12,21 @@ import type { Ctx, RuleResult, Violation } from './types';
 
 const list = (xs: readonly string[]) => sql.raw(`(${xs.map((s) => `'${s}'`).join(', ')})`);
 
-interface Row { id: string; workflow_id: string; status: string; clinic_id: string; updated_at: Date }
-const toProcess = (r: Row): ProcessRow => ({ id: r.id, workflowId: r.workflow_id, status: r.status, open: OPEN_STATUSES.includes(r.status as never), clinicId: r.clinic_id, changedAt: r.updated_at });
+interface Row {
+  id: string;
+  workflow_id: string;
+  status: string;
+  clinic_id: string;
+  updated_at: Date;
+}
+const toProcess = (r: Row): ProcessRow => ({
+  id: r.id,
+  workflowId: r.workflow_id,
+  status: r.status,
+  open: OPEN_STATUSES.includes(r.status as never),
+  clinicId: r.clinic_id,
+  changedAt: r.updated_at,
+});
 
 export const referralProcess: ProcessSpec = {
   slug: 'referral',
@@ -39,10 +52,16 @@ export async function referralRules(ctx: Ctx): Promise<RuleResult[]> {
 async function breachFlagged(ctx: Ctx): Promise<RuleResult> {
   const rule = 'referral-breach-flagged';
   const { rows } = await sql<{ id: string; workflow_id: string; breached: boolean }>`SELECT id, workflow_id, breached FROM referrals
-    WHERE status IN ${list(AWAITING_BOOKING)} AND appointment_id IS NULL AND deadline_at < ${ctx.settledBefore} ${clinicScope(ctx, 'clinic_id')}`.execute(ctx.db);
-  const violations = rows.filter((r) => !r.breached).map((r): Violation => ({
-    rule, ids: { referralId: r.id, workflowId: r.workflow_id }, message: 'the referral is past its deadline without a booking and is not flagged breached',
-  }));
+    WHERE status IN ${list(AWAITING_BOOKING)} AND appointment_id IS NULL AND deadline_at < ${ctx.settledBefore} ${clinicScope(ctx, 'clinic_id')}`.execute(
+    ctx.db,
+  );
+  const violations = rows
+    .filter((r) => !r.breached)
+    .map((r): Violation => ({
+      rule,
+      ids: { referralId: r.id, workflowId: r.workflow_id },
+      message: 'the referral is past its deadline without a booking and is not flagged breached',
+    }));
   return { rule, checked: rows.length, violations };
 }
 
@@ -56,10 +75,15 @@ async function audited(ctx: Ctx): Promise<RuleResult> {
       (NOT r.breached OR ${has(sql`e.step = 'breached-escalated-head-of-department'`)}) AS flagged
       FROM referrals r WHERE r.updated_at < ${ctx.settledBefore} ${clinicScope(ctx, 'r.clinic_id')}) x
     WHERE NOT stepped OR NOT flagged`.execute(ctx.db);
-  const { rows: [total] } = await sql<{ n: string }>`SELECT count(*) AS n FROM referrals r WHERE true ${clinicScope(ctx, 'r.clinic_id')}`.execute(ctx.db);
+  const {
+    rows: [total],
+  } = await sql<{ n: string }>`SELECT count(*) AS n FROM referrals r WHERE true ${clinicScope(ctx, 'r.clinic_id')}`.execute(ctx.db);
   const violations = rows.map((r): Violation => ({
-    rule, ids: { referralId: r.id },
-    message: r.stepped ? 'the referral is flagged breached without its escalation event' : `no referral event records the referral becoming ${r.status}`,
+    rule,
+    ids: { referralId: r.id },
+    message: r.stepped
+      ? 'the referral is flagged breached without its escalation event'
+      : `no referral event records the referral becoming ${r.status}`,
   }));
   return { rule, checked: Number(total!.n), violations };
 }

@@ -6,7 +6,11 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 
-export interface ListedWorkflow { workflowId: string; startTime: Date; status: string }
+export interface ListedWorkflow {
+  workflowId: string;
+  startTime: Date;
+  status: string;
+}
 
 export interface Described {
   status: string;
@@ -55,19 +59,22 @@ export function temporalView(temporal: Client, namespace: string, taskQueue: str
     describe(workflowId) {
       let cached = described.get(workflowId);
       if (!cached) {
-        cached = temporal.workflow.getHandle(workflowId).describe().then(
-          (d) => ({
-            status: d.status.name,
-            startTime: d.startTime,
-            closeTime: d.closeTime ?? null,
-            pendingActivities: (d.raw.pendingActivities ?? []).map((a) => a.activityType?.name ?? 'unknown'),
-            pendingWorkflowTask: d.raw.pendingWorkflowTask != null,
-          }),
-          (err: unknown) => {
-            if (err instanceof WorkflowNotFoundError) return null;
-            throw err;
-          },
-        );
+        cached = temporal.workflow
+          .getHandle(workflowId)
+          .describe()
+          .then(
+            (d) => ({
+              status: d.status.name,
+              startTime: d.startTime,
+              closeTime: d.closeTime ?? null,
+              pendingActivities: (d.raw.pendingActivities ?? []).map((a) => a.activityType?.name ?? 'unknown'),
+              pendingWorkflowTask: d.raw.pendingWorkflowTask != null,
+            }),
+            (err: unknown) => {
+              if (err instanceof WorkflowNotFoundError) return null;
+              throw err;
+            },
+          );
         described.set(workflowId, cached);
       }
       return cached;

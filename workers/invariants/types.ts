@@ -50,4 +50,5 @@ export interface Ctx extends CheckDeps {
   temporalView: TemporalView;
 }
 
-export const isSettled = (ctx: Ctx, changedAt: Date | null | undefined) => changedAt == null || changedAt.getTime() < ctx.settledBefore.getTime();
+export const isSettled = (ctx: Ctx, changedAt: Date | null | undefined) =>
+  changedAt == null || changedAt.getTime() < ctx.settledBefore.getTime();
