@@ -47,12 +47,9 @@ export function appointmentRoutes(router: ReturnType<typeof newRouter>, ctx: Boo
             slotId: Uuid,
             patientId: Uuid,
             referralId: Uuid.optional().openapi({ description: 'The referral this visit serves: its process adopts the booking' }),
-            confirm: z
-              .boolean()
-              .optional()
-              .openapi({
-                description: 'Book and confirm in one call (the registrar at the desk): answered booked, with no hold to confirm',
-              }),
+            confirm: z.boolean().optional().openapi({
+              description: 'Book and confirm in one call (the registrar at the desk): answered booked, with no hold to confirm',
+            }),
           }),
         ),
       },
