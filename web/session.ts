@@ -8,7 +8,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
-import { ROLES, type Caller, type Role } from '../api/auth';
+import { clinicClaims, ROLES, type Caller, type Role } from '../api/auth';
 import type { Db } from '../db';
 import { createWebSession, deleteWebSession, purgeExpiredWebSessions, readWebSession } from '../db/web-sessions';
 import type { OidcSessionTokens } from '../db/web-sessions-oidc';
@@ -33,7 +33,8 @@ function storedCaller(raw: unknown): Caller | undefined {
     patientId: opt('patientId'),
     practitionerId: opt('practitionerId'),
     clinicId: opt('clinicId'),
-    clinicIds: strings(o.clinicIds),
+    // As a token's `cid` + `cids` (platform/tokens.ts): a clinic-bound caller acts for its own clinic at least.
+    clinicIds: clinicClaims(o.clinicId, strings(o.clinicIds)),
   });
 }
 
