@@ -149,6 +149,13 @@ export const en: Catalogue = {
   desk: enDesk,
   ops: enOps,
   errors: {
+    wrong_clinic: 'This is another clinic: you work in your own only.',
+    no_care_relationship: 'You do not care for this patient. Open the record with a reason (break the glass) if care needs it.',
+    clinic_not_found: 'There is no such clinic.',
+    patient_not_found: 'There is no such patient.',
+    practitioner_not_found: 'There is no such practitioner.',
+    referral_not_found: 'There is no such referral.',
+    lab_order_not_found: 'There is no such lab order.',
     text_too_short: 'Too short: describe the complaints in more detail (at least 10 characters).',
     text_not_russian: 'Suggestions work only for text in Russian.',
     text_too_long: 'Too long: at most 5,000 characters.',
