@@ -117,7 +117,7 @@ export async function startEngineProcess(opts: EngineProcessOptions): Promise<En
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
-        if (output.includes('is up')) {
+        if (output.includes('Press Ctrl-C to stop.')) {
           clearInterval(timer);
           resolve();
         } else if (child.exitCode !== null || child.signalCode !== null || output.includes('Start failed')) {

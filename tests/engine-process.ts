@@ -111,7 +111,8 @@ export async function startEngineProcess(
   });
   const running = () => child.exitCode === null && child.signalCode === null;
   const deadline = Date.now() + (opts.timeoutMs ?? 240_000);
-  while (!output.includes('is up')) {
+  // The banner's last line: it is printed line by line, and callers read the lines between.
+  while (!output.includes('Press Ctrl-C to stop.')) {
     if (!running()) throw new Error(`npm start exited (${child.exitCode ?? child.signalCode}):\n${output}`);
     if (Date.now() > deadline) {
       child.kill('SIGTERM');
