@@ -92,6 +92,51 @@ async function criticalRecipient(
   return onCall ? named(onCall.practitionerId, 'roster') : named(input.practitionerId, 'clinic-contacts');
 }
 
+interface CriticalStep {
+  orderId: string;
+  workflowId: string;
+  round: number;
+  step: 'ordering' | 'covering' | 'head';
+  practitionerId: string | null;
+}
+
+/** One escalation step, once: its event, its notification row and the doctor's outbox row, in one transaction. */
+async function notifyCriticalStep(db: Db, input: CriticalStep): Promise<{ at: string; practitionerId: string | null }> {
+  return inTx(db, async (tx) => {
+    const recipient = await criticalRecipient(tx, input);
+    const { at } = await event(
+      tx,
+      input.orderId,
+      `${input.workflowId}:critical:${input.round}:${input.step}`,
+      `critical-notified-${input.step}`,
+      'system',
+      { round: input.round, ...recipient },
+    );
+    await tx
+      .insertInto('lab_critical_notifications')
+      .values({
+        lab_order_id: input.orderId,
+        round: input.round,
+        step: input.step,
+        recipient_practitioner_id: recipient.practitionerId,
+        notified_at: at,
+      })
+      .onConflict((oc) => oc.columns(['lab_order_id', 'round', 'step']).doNothing())
+      .execute();
+    await tx
+      .insertInto('lab_notifications')
+      .values({
+        lab_order_id: input.orderId,
+        practitioner_id: recipient.practitionerId,
+        kind: input.step === 'ordering' ? 'critical-result' : `critical-escalation-${input.step}`,
+        dedupe_key: `${input.workflowId}:critical:${input.round}:${input.step}`,
+      })
+      .onConflict((oc) => oc.column('dedupe_key').doNothing())
+      .execute();
+    return { at, practitionerId: recipient.practitionerId };
+  });
+}
+
 export function createLabOrderActivities(deps: { db: Db }) {
   const { db } = deps;
   return {
@@ -284,46 +329,14 @@ export function createLabOrderActivities(deps: { db: Db }) {
      * clinic-wide contacts the order started with only when the roster has nobody); the timeline
      * event names them.
      */
-    async notifyCritical(input: {
-      orderId: string;
-      workflowId: string;
-      round: number;
-      step: 'ordering' | 'covering' | 'head';
-      practitionerId: string | null;
-    }): Promise<string> {
-      return inTx(db, async (tx) => {
-        const recipient = await criticalRecipient(tx, input);
-        const { at } = await event(
-          tx,
-          input.orderId,
-          `${input.workflowId}:critical:${input.round}:${input.step}`,
-          `critical-notified-${input.step}`,
-          'system',
-          { round: input.round, ...recipient },
-        );
-        await tx
-          .insertInto('lab_critical_notifications')
-          .values({
-            lab_order_id: input.orderId,
-            round: input.round,
-            step: input.step,
-            recipient_practitioner_id: recipient.practitionerId,
-            notified_at: at,
-          })
-          .onConflict((oc) => oc.columns(['lab_order_id', 'round', 'step']).doNothing())
-          .execute();
-        await tx
-          .insertInto('lab_notifications')
-          .values({
-            lab_order_id: input.orderId,
-            practitioner_id: recipient.practitionerId,
-            kind: input.step === 'ordering' ? 'critical-result' : `critical-escalation-${input.step}`,
-            dedupe_key: `${input.workflowId}:critical:${input.round}:${input.step}`,
-          })
-          .onConflict((oc) => oc.column('dedupe_key').doNothing())
-          .execute();
-        return at;
-      });
+    /** Tells a critical value's step to its recipient (named from the on-call roster when the step fires); returns when. */
+    async notifyCritical(input: CriticalStep): Promise<string> {
+      return (await notifyCriticalStep(db, input)).at;
+    },
+
+    /** The same, also naming who was told: the process lets that doctor acknowledge (patch 'critical-recipient-named'). */
+    async notifyCriticalNamed(input: CriticalStep): Promise<{ at: string; practitionerId: string | null }> {
+      return notifyCriticalStep(db, input);
     },
 
     /** The doctor's acknowledgement with the read-back they typed, and the time from final to it. */

@@ -510,5 +510,30 @@ describe('critical values reach named doctors', () => {
       'Dr Roster Cover',
       'Dr Roster Head',
     ]);
+
+    // The covering doctor the roster named acknowledges it with the read-back; a doctor nobody told may not.
+    const ack = (practitionerId: string, id: string) =>
+      engine
+        .token('doctor', { id, practitionerId })
+        .then((token) =>
+          engine.app.request(
+            `/lab-orders/${created.body.id}/acknowledge`,
+            jsonRequest('POST', token, { readBack: [{ loinc: '2823-3', value: 6.8, unit: 'mmol/L' }] }),
+          ),
+        );
+    const [stranger] = await engine.db
+      .insertInto('practitioners')
+      .values({ clinic_id: clinic.clinicId, full_name: 'Dr Not On Call', specialty: 'general-practice' })
+      .returning('id')
+      .execute();
+    expect((await ack(stranger!.id, 'dr-stranger')).status).toBe(403);
+    const answer = await ack(cover!.id, 'dr-roster-cover');
+    expect(answer.status).toBe(200);
+    const order = await engine.db
+      .selectFrom('lab_orders')
+      .select(['status', 'acknowledged_by'])
+      .where('id', '=', created.body.id)
+      .executeTakeFirstOrThrow();
+    expect(order).toEqual({ status: 'acknowledged', acknowledged_by: cover!.id });
   });
 });

@@ -12,6 +12,7 @@ import {
   condition,
   defineQuery,
   defineUpdate,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -346,8 +347,13 @@ export async function labOrderWorkflow(input: LabOrderInput): Promise<LabOrderSt
       validator: (req) => {
         if (state.status === 'acknowledged' && ackRound === state.round) return;
         if (state.status !== 'final') throw invalidState(`cannot acknowledge an order that is ${state.status}`);
-        if (req.practitionerId !== input.orderingPractitionerId && req.practitionerId !== input.coveringPractitionerId) {
-          throw refuse('NotYourOrder', 'only the ordering or covering doctor acknowledges these results');
+        // The ordering doctor, the covering doctor, or a doctor this order's critical value was escalated to.
+        const told = state.escalations.some((e) => e.recipient !== null && e.recipient === req.practitionerId);
+        if (req.practitionerId !== input.orderingPractitionerId && req.practitionerId !== input.coveringPractitionerId && !told) {
+          throw refuse(
+            'NotYourOrder',
+            'only the ordering or covering doctor, or one a critical value was escalated to, acknowledges these results',
+          );
         }
         for (const r of state.results.filter((x) => isCritical(x.flag))) {
           const said = (req.readBack ?? []).find((b: ReadBack) => b.loinc === r.loinc);
@@ -431,8 +437,15 @@ export async function labOrderWorkflow(input: LabOrderInput): Promise<LabOrderSt
           if (s.afterSeconds > waited && (await condition(() => acked() || moved(), (s.afterSeconds - waited) * 1000))) break;
           if (acked() || moved()) break;
           waited = s.afterSeconds;
-          const at = await acts.notifyCritical({ orderId, workflowId, round, step: s.step, practitionerId: s.recipient });
-          state.escalations.push({ step: s.step, recipient: s.recipient, at });
+          const step = { orderId, workflowId, round, step: s.step, practitionerId: s.recipient };
+          // Since 'critical-recipient-named': the step names who was told (the on-call roster's doctor), who may then acknowledge.
+          if (patched('critical-recipient-named')) {
+            const told = await acts.notifyCriticalNamed(step);
+            state.escalations.push({ step: s.step, recipient: told.practitionerId ?? s.recipient, at: told.at });
+          } else {
+            const at = await acts.notifyCritical(step);
+            state.escalations.push({ step: s.step, recipient: s.recipient, at });
+          }
         }
       }
       await condition(() => acked() || moved());

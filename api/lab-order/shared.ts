@@ -57,7 +57,7 @@ export type Access = 'lab' | 'ordering-doctor' | 'acknowledging-doctor' | 'reade
 
 /**
  * The order, checked against the caller: a lab only its own clinic's orders; a doctor only the
- * orders they placed (or cover, to acknowledge); admin and ops anything. 404 when absent.
+ * orders they placed (or cover, or were escalated to, to acknowledge); admin and ops anything. 404 when absent.
  */
 export async function orderFor(db: Db, caller: Caller, id: string, access: Access): Promise<LabOrder> {
   const row = await labOrderRow(db, id);
@@ -78,6 +78,14 @@ export async function orderFor(db: Db, caller: Caller, id: string, access: Acces
         .where('clinic_id', '=', row.clinic_id)
         .executeTakeFirst();
       if (contacts?.covering_practitioner_id && contacts.covering_practitioner_id === caller.practitionerId) return row;
+      // A doctor a critical value was escalated to (named from the on-call roster when the step fired) may read and acknowledge it.
+      const notified = await db
+        .selectFrom('lab_critical_notifications')
+        .select('lab_order_id')
+        .where('lab_order_id', '=', row.id)
+        .where('recipient_practitioner_id', '=', caller.practitionerId ?? '')
+        .executeTakeFirst();
+      if (notified) return row;
     }
     throw new ApiError(403, 'forbidden', 'Doctors act only on the orders they placed (or cover).');
   }
