@@ -62,6 +62,14 @@ describe('metrics for ops', () => {
       ).status,
     ).toBe(200);
 
+    // The clinical worker's outbox relay starts the booking's process after the answer: its start is counted then.
+    await eventually(
+      async () =>
+        (await engine.db.selectFrom('appointments').select('process_started_at').where('id', '=', id).executeTakeFirst())
+          ?.process_started_at ?? null,
+      30_000,
+      'the booking process started by the relay',
+    );
     const after = await scrape();
     const type = { workflow_type: 'bookingWorkflow' };
     expect(sample(after, 'clinical_booking_conflicts_total', { code: 'slot_taken' })).toBe(

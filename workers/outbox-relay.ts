@@ -12,6 +12,7 @@
  * Delivery is at least once: a start is keyed by the workflow id (a second start finds it), and the
  * booking process tolerates a repeated confirmed, check-in or completion.
  */
+import { startCountingInterceptor } from '../platform/metrics';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { sql } from 'kysely';
@@ -324,7 +325,13 @@ export function startWorkerRelay(deps: {
 }): OutboxRelay | undefined {
   const { config } = deps;
   if (config.OUTBOX_RELAY === 'off') return undefined;
-  const client = new Client({ connection: deps.connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config) });
+  // Starts are counted like the API's were (clinical_process_start_requests_total), now on the worker's /metrics.
+  const client = new Client({
+    connection: deps.connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverter(config),
+    interceptors: { workflow: [startCountingInterceptor()] },
+  });
   return startOutboxRelay({
     db: deps.db,
     client,
