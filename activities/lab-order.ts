@@ -319,6 +319,23 @@ export function createLabOrderActivities(deps: { db: Db }) {
           .where('id', '=', input.orderId)
           .where('round', '<', input.round)
           .execute();
+        // The patient hears that results are ready (no value in the message: a link to sign in), once per round.
+        await tx
+          .insertInto('notifications')
+          .columns(['patient_id', 'lab_order_id', 'kind', 'dedupe_key'])
+          .expression((eb) =>
+            eb
+              .selectFrom('lab_orders')
+              .select([
+                'patient_id',
+                'id',
+                sql<string>`'results-ready'`.as('kind'),
+                sql<string>`${`${input.workflowId}:results-ready:${input.round}`}`.as('dedupe_key'),
+              ])
+              .where('id', '=', input.orderId),
+          )
+          .onConflict((oc) => oc.column('dedupe_key').doNothing())
+          .execute();
         return { finalAt: final.at };
       });
     },

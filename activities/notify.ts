@@ -100,6 +100,7 @@ export function createNotifyActivities(deps: NotifyDeps) {
     const base = deps.publicBaseUrl.replace(/\/$/, '');
     if (input.recipient?.type === 'practitioner') return `${base}/doctor/inbox`;
     if (input.refs.appointmentId) return `${base}/patient/appointments/${input.refs.appointmentId}`;
+    if (input.refs.labOrderId && input.recipient) return `${base}/records/${input.recipient.id}/results`;
     return `${base}/patient/inbox`;
   }
 

@@ -160,6 +160,7 @@ const expected: SchemaSpec = {
     id: ['uuid', false],
     patient_id: ['uuid', false],
     appointment_id: ['uuid', true],
+    lab_order_id: ['uuid', true],
     kind: ['text', false],
     dedupe_key: ['text', false],
     created_at: ['timestamptz', false],

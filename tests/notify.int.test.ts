@@ -112,6 +112,26 @@ async function bookedVisit(patientId: string) {
 }
 
 describe('messages reach patients', () => {
+  test('final lab results tell the patient "your results are ready" by e-mail, with a sign-in link and no value', async () => {
+    const clinic = await makeLabClinic(engine.db);
+    const api = labApi(engine, clinic);
+    const patientId = await makeLabPatient(engine.db);
+    const address = `res-${patientId.slice(0, 8)}@patients.example`;
+    await contacts(patientId, [email(address, { preferred: true })]);
+    const order = (await api.order(patientId, ['2345-7'], 'routine')).body.id as string;
+    await api.collectAndReceive(order);
+    expect((await api.post(order, [{ loinc: '2345-7', value: 5.4, unit: 'mmol/L' }])).status).toBe(200);
+
+    const [mail] = await eventually(async () => (mailTo(address).length ? mailTo(address) : null), 20_000, 'the results-ready e-mail');
+    await settle();
+    expect(mailTo(address)).toHaveLength(1);
+    expect(mail!.headers.subject).toBe('Результаты готовы / Your results are ready');
+    expect(mail!.text).toContain(`https://clinics.example/records/${patientId}/results`);
+    expect(mail!.text).not.toMatch(/5[.,]4|glucose|глюкоз|2345-7/i);
+    const rows = await deliveriesOf(patientId);
+    expect(rows.map((r) => [r.kind, r.channel, r.status])).toEqual([['results-ready', 'email', 'sent']]);
+  });
+
   test("the booking process reminds a patient of tomorrow's visit by e-mail, once, in Russian then English, with no specialty and a sign-in link", async () => {
     const patientId = await makePatient(engine.db);
     await contacts(patientId, [

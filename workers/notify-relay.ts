@@ -55,7 +55,7 @@ export async function startDeliveryRelay(opts: {
     inTransaction(db, LIMITS, async (tx) => {
       const patients = await tx
         .selectFrom('notifications')
-        .select(['id', 'patient_id', 'appointment_id', 'kind', 'created_at'])
+        .select(['id', 'patient_id', 'appointment_id', 'lab_order_id', 'kind', 'created_at'])
         .where('dispatched_at', 'is', null)
         .orderBy('created_at')
         .limit(BATCH)
@@ -77,7 +77,7 @@ export async function startDeliveryRelay(opts: {
           kind: r.kind,
           recipient: { type: 'patient' as const, id: r.patient_id },
           decidedAt: r.created_at.toISOString(),
-          refs: { appointmentId: r.appointment_id, labOrderId: null, referralId: null },
+          refs: { appointmentId: r.appointment_id, labOrderId: r.lab_order_id, referralId: null },
           policy: opts.policy,
         })),
         ...doctors

@@ -51,7 +51,9 @@ export interface NotificationsTable {
   id: Generated<string>;
   patient_id: string;
   appointment_id: string | null;
-  kind: 'reminder' | 'waitlist-offer' | 'cancelled' | 'rescheduled';
+  /** The lab order a 'results-ready' message is about (db/migrations/2026_12_08_0600_results_ready.ts). */
+  lab_order_id: Generated<string | null>;
+  kind: 'reminder' | 'waitlist-offer' | 'cancelled' | 'rescheduled' | 'results-ready';
   dedupe_key: string;
   created_at: CreatedAt;
   /** When the delivery relay started this row's delivery process (db/migrations/2026_12_08_0200_notifications.ts). */
