@@ -117,3 +117,14 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Until the outbox relay has started an appointment's process (its row stamped); the API answers before that. */
+export async function processStarted(db: Db, appointmentId: string, timeoutMs = 30_000): Promise<void> {
+  await eventually(
+    async () =>
+      (await db.selectFrom('appointments').select('process_started_at').where('id', '=', appointmentId).executeTakeFirst())
+        ?.process_started_at ?? null,
+    timeoutMs,
+    `the process of appointment ${appointmentId} started by the outbox relay`,
+  );
+}

@@ -3,7 +3,7 @@ import { createSlotHorizonActivities } from '../activities/slot-horizon';
 import { bookingStatusQuery } from '../workflows/booking';
 import { ensureSchedule, lapsedHoldsSchedule, SLOT_HORIZON_DAYS, slotHorizonSchedule } from '../workers/schedules';
 import { daysFromNow, makeClinic, makePatient, makeSlot } from './fixtures';
-import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
+import { eventually, jsonRequest, processStarted, startTestEngine, type TestEngine } from './helpers';
 
 let engine: TestEngine;
 beforeAll(async () => {
@@ -109,6 +109,7 @@ test('a hold whose booking process was terminated is released by the lapsed-hold
   expect((await engine.app.request('/waitlist', waitInit)).status).toBe(201);
   const held = await book(alice);
   expect(held.status).toBe(201);
+  await processStarted(engine.db, held.body.id);
   const row = await engine.db.selectFrom('appointments').selectAll().where('id', '=', held.body.id).executeTakeFirstOrThrow();
   await engine.client.workflow.getHandle(row.workflow_id).terminate('ops terminated it');
   // Overdue by more than 3 s: long past when a live process expires its own hold (the hold-expiry

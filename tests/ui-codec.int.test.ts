@@ -18,9 +18,10 @@ import { PROJECT_ROOT, type Config } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { connectClient, dataConverter } from '../platform/temporal';
 import { createClinicalWorker } from '../workers/clinical';
+import { startWorkerRelay, type OutboxRelay } from '../workers/outbox-relay';
 import { ensureTemporalCli, freePort, startTemporalDevServer, type RunningTemporal } from '../local-stack/stack';
 import { daysFromNow, makeClinic, makePatient, makeSlot } from './fixtures';
-import { eventually, jsonRequest, testConfig } from './helpers';
+import { eventually, jsonRequest, processStarted, testConfig } from './helpers';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 jest.setTimeout(180_000);
@@ -33,6 +34,7 @@ let db: Db;
 let client: Client;
 let connection: NativeConnection;
 let worker: Worker;
+let relay: OutboxRelay | undefined;
 let running: Promise<void>;
 let api: ServerType;
 let browser: Browser;
@@ -58,6 +60,8 @@ beforeAll(async () => {
   connection = await NativeConnection.connect({ address: withCodec.address });
   worker = await createClinicalWorker({ connection, config, db, workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } });
   running = worker.run();
+  // The clinical worker's outbox relay starts the processes of what the API wrote, as npm start runs it.
+  relay = startWorkerRelay({ connection, config, db, databaseUrl: process.env.DATABASE_URL!, logger: createLogger('test', 'silent') });
   const app = createApp({ config, db, temporal: client, logger: createLogger('test', 'silent') });
   api = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: apiPort }, () => resolve(s));
@@ -69,6 +73,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   api?.close();
+  await relay?.stop();
   if (worker?.getState() === 'RUNNING') worker.shutdown();
   await running?.catch(() => undefined);
   await connection?.close();
@@ -121,6 +126,7 @@ describe('the Temporal UI shows decoded payloads to ops', () => {
     expect(booked.status).toBe(201);
     const { id } = (await booked.json()) as { id: string };
     const workflowId = `booking-${id}`;
+    await processStarted(db, id);
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
     await page.goto(`http://127.0.0.1:${uiPort}/namespaces/default/workflows/${workflowId}`, { waitUntil: 'load', timeout: 60_000 });
