@@ -130,8 +130,12 @@ async function outboxDrained(ctx: Ctx): Promise<RuleResult> {
     kind: string;
     attempts: number;
   }>`SELECT id, workflow_id, kind, attempts FROM process_outbox
-    WHERE done_at IS NULL AND created_at < ${ctx.settledBefore}`.execute(ctx.db);
-  const { rows: all } = await sql<{ n: string }>`SELECT count(*) AS n FROM process_outbox WHERE done_at IS NULL`.execute(ctx.db);
+    WHERE done_at IS NULL AND created_at < ${ctx.settledBefore} AND (${ctx.taskQueue}::text IS NULL OR task_queue = ${ctx.taskQueue})`.execute(
+    ctx.db,
+  );
+  // Scoped like the other rules: with a task queue given, only the rows its relay drains are judged.
+  const { rows: all } = await sql<{ n: string }>`SELECT count(*) AS n FROM process_outbox
+    WHERE done_at IS NULL AND (${ctx.taskQueue}::text IS NULL OR task_queue = ${ctx.taskQueue})`.execute(ctx.db);
   return {
     rule,
     checked: Number(all[0]!.n),
