@@ -1,20 +1,17 @@
 /** Loopback ports for the local stack and its tests. */
 import net from 'node:net';
 
-/** Ports this process has handed out: the kernel may offer a just-closed port again, and two settings must never share one. */
+/** Ports this process has handed out: two settings must never share one. */
 const handedOut = new Set<number>();
 
-/** A free TCP port on loopback, never one this process handed out before (npm start picks several in a row). */
+/**
+ * A free TCP port on loopback for a local stack or a test, never one this process handed out before.
+ * Below 32768, outside the kernel's ephemeral range: a port picked there and freed could be taken by any
+ * process's outgoing connection (a Postgres client's, say) before the part it was picked for binds it.
+ */
 export async function freePort(): Promise<number> {
   for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as net.AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
+    const port = await freePortBelow32768(handedOut);
     if (!handedOut.has(port)) {
       handedOut.add(port);
       return port;
