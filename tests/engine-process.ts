@@ -67,9 +67,24 @@ export interface EngineProcess {
 }
 
 /** Starts `npm start` (node local-stack/start.ts) with its own DATA_DIR and ports; resolves once the banner printed. */
-export async function startEngineProcess(
-  opts: { dataDir?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<EngineProcess> {
+type StartOptions = { dataDir?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number };
+
+/**
+ * npm start on free ports. Ports are picked here and bound by npm start's children a little later;
+ * a parallel suite can bind one in between. A start refused for a busy port is tried again on new ports.
+ */
+export async function startEngineProcess(opts: StartOptions = {}): Promise<EngineProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEngineOnce(opts);
+    } catch (err) {
+      const busy = /is busy|is in use|EADDRINUSE/.test(String(err));
+      if (!busy || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startEngineOnce(opts: StartOptions): Promise<EngineProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'clinical-engine-'));
   const ports = { pg: await freePort(), temporal: await freePort(), ui: await freePort(), api: await freePort(), mllp: await freePort() };
   const env: NodeJS.ProcessEnv = {
