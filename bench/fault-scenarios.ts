@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { alive, argvOf, type EngineProcess } from '../tests/engine-process';
+import { argvOf, type EngineProcess } from '../tests/engine-process';
 
 export interface FaultObservations {
   /** When the part was given back (killed: at once, the supervisor's turn; stopped: resumed or started again). */
@@ -106,10 +106,12 @@ interface PortHold {
 
 /**
  * Listens on the port of a part just killed (or stopped) so npm start sees it taken and waits;
- * undefined when npm start took it back first. `gone` says when the old process has let go of it.
+ * undefined when npm start took it back first (`startedAgain`: a new process of the part runs).
+ * Not "the old one is gone and the port answers": a killed Go server's leader thread is a zombie
+ * while its other threads still hold the listening socket, which keeps answering for a moment.
  */
-async function holdPort(port: number, gone: () => boolean): Promise<PortHold | undefined> {
-  const deadline = Date.now() + 10_000;
+async function holdPort(port: number, startedAgain: () => boolean): Promise<PortHold | undefined> {
+  const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const server = net.createServer((socket) => socket.destroy());
     const held = await new Promise<boolean>((resolve) => {
@@ -117,7 +119,7 @@ async function holdPort(port: number, gone: () => boolean): Promise<PortHold | u
       server.listen(port, '127.0.0.1', () => resolve(true));
     });
     if (held) return { release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-    if (gone() && (await portAnswers(port))) return undefined;
+    if (startedAgain() && (await portAnswers(port))) return undefined;
     await sleep(10);
   }
   return undefined;
@@ -253,7 +255,7 @@ export const SCENARIOS: Record<string, FaultScenario> = {
         async () => {
           process.kill(pid, 'SIGKILL');
           // npm start restarts a dev server whose port is free (local-stack/keep-up.ts): the port is held for the outage.
-          hold = await holdPort(engine.ports.temporal, () => !alive(pid));
+          hold = await holdPort(engine.ports.temporal, () => ![undefined, pid].includes(engine.pidOf('temporal')));
           log(
             `Temporal dev server killed (pid ${pid}), its port ${hold ? 'held' : 'taken back by npm start at once'} for ${downMs / 1000} s`,
           );
@@ -289,7 +291,7 @@ export const SCENARIOS: Record<string, FaultScenario> = {
         downMs,
         async () => {
           execFileSync(pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', ...ids });
-          hold = await holdPort(engine.ports.pg, () => !alive(pid));
+          hold = await holdPort(engine.ports.pg, () => ![undefined, pid].includes(engine.pidOf('postgres')));
           log(`Postgres stopped, its port ${hold ? 'held' : 'taken back by npm start at once'} for ${downMs / 1000} s`);
         },
         async () => {

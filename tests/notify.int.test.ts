@@ -379,7 +379,8 @@ describe('a delivery survives its worker', () => {
       first.kill('SIGKILL');
       second?.kill('SIGTERM');
     }
-  });
+    // Two worker processes start here (each compiles its bundle): slow on a loaded CI machine.
+  }, 240_000);
 });
 
 describe('a waitlist offer in the night', () => {
