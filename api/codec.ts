@@ -37,7 +37,8 @@ export function corsForConfiguredOrigins(origins: readonly string[]): Middleware
   const allowed = cors({
     origin: [...origins],
     credentials: true,
-    allowHeaders: ['authorization', 'content-type', 'x-namespace'],
+    // The UI signed in at the provider also sends its ID token (Authorization-Extras); /codec reads only Authorization.
+    allowHeaders: ['authorization', 'authorization-extras', 'content-type', 'x-namespace'],
     allowMethods: ['POST', 'OPTIONS'],
   });
   return async (c, next) => (origins.includes(c.req.header('origin') ?? '') ? allowed(c, next) : next());

@@ -17,6 +17,8 @@ export interface IdpClient {
   client_secret: string;
   redirect_uris: string[];
   post_logout_redirect_uris?: string[];
+  /** false: the provider does not require PKCE of this client (the Temporal UI's login). */
+  pkce?: boolean;
 }
 
 export interface IdpProcess {

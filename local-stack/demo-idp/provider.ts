@@ -16,6 +16,11 @@ export interface DemoIdpClient {
   client_secret: string;
   redirect_uris: string[];
   post_logout_redirect_uris?: string[];
+  /**
+   * false for a confidential client that cannot send PKCE: the Temporal UI's login (ui-server
+   * v2.42.1 sends state and nonce only); its secret still binds the code to it. Default: required.
+   */
+  pkce?: boolean;
 }
 
 export interface DemoIdpOptions {
@@ -69,13 +74,23 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<RunningDemoIdp
   const ttl = opts.accessTokenSeconds ?? 600;
   const userOf = (id: string | undefined) => opts.users.find((u) => u.id === id);
 
+  const withoutPkce = new Set(opts.clients.filter((c) => c.pkce === false).map((c) => c.client_id));
+  const clients = opts.clients.map(({ client_id, client_secret, redirect_uris, post_logout_redirect_uris }) => ({
+    client_id,
+    client_secret,
+    redirect_uris,
+    ...(post_logout_redirect_uris ? { post_logout_redirect_uris } : {}),
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+  }));
+
   const build = (keys: object[]) => {
     const provider = new Provider(opts.issuer, {
       adapter: SharedMemoryAdapter,
-      clients: opts.clients.map((c) => ({ ...c, grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] })),
+      clients,
       jwks: { keys },
       cookies: { keys: cookieKeys },
-      pkce: { required: () => true },
+      pkce: { required: (_ctx: unknown, client: { clientId: string }) => !withoutPkce.has(client.clientId) },
       scopes: ['openid', 'offline_access', 'profile', 'email', 'api'],
       claims: { openid: ['sub'], profile: ['role', 'patient_id', 'practitioner_id', 'clinics'] },
       findAccount: (_ctx: unknown, id: string) => {
