@@ -39,9 +39,21 @@ export async function ensureTemporalUiServer(say: (line: string) => void): Promi
   if (found) return found;
   if (!goAvailable()) throw new Error('The Temporal UI server needs Go to be built (or TEMPORAL_UI_SERVER_PATH set)');
   say(`Building the Temporal UI server ${TEMPORAL_UI_SERVER_VERSION} with go install into ${TOOLS_BIN_DIR} (first run only)...`);
-  // A GOBIN of its own: go names the binary `server`, as it names the Temporal server's build.
-  const gobin = mkdtempSync(path.join(os.tmpdir(), 'temporal-ui-server-'));
-  await new Promise<void>((resolve, reject) => {
+  // A GOBIN of its own (go names the binary `server`, as it names the Temporal server's build), on the
+  // cache's file system so the rename below never crosses devices.
+  mkdirSync(TOOLS_BIN_DIR, { recursive: true });
+  const gobin = mkdtempSync(path.join(TOOLS_BIN_DIR, '.build-'));
+  try {
+    await goInstall(gobin);
+    renameSync(path.join(gobin, 'server'), CACHED);
+  } finally {
+    rmSync(gobin, { recursive: true, force: true });
+  }
+  return CACHED;
+}
+
+function goInstall(gobin: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     let output = '';
     const child = spawn('go', ['install', `${UI_SERVER_PACKAGE}@${TEMPORAL_UI_SERVER_VERSION}`], {
       env: { ...process.env, GOBIN: gobin },
@@ -52,10 +64,6 @@ export async function ensureTemporalUiServer(say: (line: string) => void): Promi
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`go install exited with ${code}: ${output.slice(-2000)}`))));
   });
-  mkdirSync(TOOLS_BIN_DIR, { recursive: true });
-  renameSync(path.join(gobin, 'server'), CACHED);
-  rmSync(gobin, { recursive: true, force: true });
-  return CACHED;
 }
 
 export interface TemporalUiAuth {

@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { CONFIG_KEYS } from '../platform/config';
 import { ENGINE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { SERVER_SETTINGS } from '../local-stack/temporal-server';
+import { TEMPORAL_UI_SERVER_VERSION } from '../local-stack/temporal-ui-server';
 
 interface Service {
   image?: string;
@@ -81,5 +82,21 @@ describe('the production docker-compose.yml', () => {
     for (const key of ENGINE_SEARCH_ATTRIBUTES) {
       expect(registration).toContain(`${key.name}:${key.type.charAt(0)}${key.type.slice(1).toLowerCase()}`);
     }
+  });
+
+  test("signs ops in to the Temporal UI at the city's provider and passes their token to the API's https /codec", () => {
+    const ui = compose.services['temporal-ui']!;
+    // The version tests/ui-oidc.int.test.ts runs (built from the ui-server Go module).
+    expect(ui.image).toBe(`temporalio/ui:${TEMPORAL_UI_SERVER_VERSION.slice(1)}`);
+    expect(ui.environment).toMatchObject({
+      TEMPORAL_AUTH_ENABLED: 'true',
+      TEMPORAL_AUTH_PROVIDER_URL: '${OIDC_ISSUER:?set OIDC_ISSUER}',
+      TEMPORAL_AUTH_CALLBACK_URL: '${TEMPORAL_UI_URL:-http://localhost:8080}/auth/sso/callback',
+      TEMPORAL_CODEC_PASS_ACCESS_TOKEN: 'true',
+    });
+    expect(ui.environment!.TEMPORAL_AUTH_CLIENT_ID).toMatch(/^\$\{TEMPORAL_UI_CLIENT_ID:\?/);
+    expect(ui.environment!.TEMPORAL_AUTH_CLIENT_SECRET).toMatch(/^\$\{TEMPORAL_UI_CLIENT_SECRET:\?/);
+    expect(ui.environment!.TEMPORAL_CODEC_ENDPOINT).toMatch(/^\$\{WEB_PUBLIC_URL:\?.*\}\/codec$/);
+    expect(compose.services.api!.environment!.CORS_ORIGINS).toBe('${TEMPORAL_UI_URL:-http://localhost:8080}');
   });
 });
