@@ -6,6 +6,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Context } from 'hono';
 import type { Db } from '../db';
+import { processStartPending } from '../db/outbox';
 import { registrarQueue } from '../db/referral';
 import { currentOffers } from '../db/referral-offers';
 import type { Referral } from '../db/schema';
@@ -22,6 +23,8 @@ export async function presentWithOffers(db: Db, caller: Caller, rows: Referral[]
   return Promise.all(named.map(async (r, i) => ({ ...r, offeredSlots: await currentOffers(db, rows[i]!) })));
 }
 
+const PROCESS_START_WAIT_MS = 10_000;
+
 export function referralDesk(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
   const { db, temporal } = deps;
 
@@ -33,7 +36,24 @@ export function referralDesk(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
     return row;
   }
 
-  const update = <T>(row: Referral, send: (h: WorkflowHandle) => Promise<T>): Promise<T> => sendToProcess(temporal, row, 'referral', send);
+  /**
+   * A referral answered before its process started: the clinical worker's outbox relay starts it
+   * (normally within milliseconds of the commit), so an Update waits for its start, a while.
+   */
+  async function ensureProcess(row: Referral): Promise<void> {
+    if (row.status !== 'created') return; // the process has offered slots: it runs
+    const deadline = Date.now() + PROCESS_START_WAIT_MS;
+    while (await processStartPending(db, row.workflow_id)) {
+      if (Date.now() >= deadline) throw new ApiError(503, 'unavailable', "The referral's process is starting; try again in a moment.");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Sends an Update to the referral's process; an ended process means the referral can no longer change. */
+  const update = async <T>(row: Referral, send: (h: WorkflowHandle) => Promise<T>): Promise<T> => {
+    await ensureProcess(row);
+    return sendToProcess(temporal, row, 'referral', send);
+  };
 
   /** The clinic's referrals awaiting booking: escalated first, then nearest deadline (a registrar's own clinic by default). */
   async function queue(c: Context<AppEnv>, q: { clinicId?: string; limit: number; offset: number }) {

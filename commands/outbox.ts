@@ -2,13 +2,13 @@
  * The outbox row a command writes beside the process's own rows, in the same transaction: what the
  * process must be told. The clinical worker's relay (workers/outbox-relay.ts) drains it.
  */
-import type { OutboxKind } from '../db/schema';
+import type { OutboxKind, OutboxProcess } from '../db/schema';
 import type { Tx } from './booking-rows';
 
 export interface Tell {
   taskQueue: string;
   workflowId: string;
-  process: 'booking';
+  process: OutboxProcess;
   kind: OutboxKind;
   subjectId: string;
   payload?: Record<string, unknown>;

@@ -7,7 +7,9 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import { referralStart } from '../db/referral';
 import { checkInvariants, runInvariants, type Violation } from '../workers/invariants';
+import { referralWorkflow, referralWorkflowId } from '../workflows/referral';
 import { makeClinic, makePatient, makeShortSlot, makeSlot, type TestClinic } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
 import { labApi, makeLabClinic, makeLabPatient, LIPIDS_MMOL } from './lab-fixtures';
@@ -388,6 +390,64 @@ describe('each rule finds its broken row', () => {
         { rule: 'referral-running-not-open', ids: { referralId: closed, workflowId: `referral-${closed}` } },
       ],
     );
+  });
+
+  test('a referral seeded weeks past its deadline is judged only once its process has had the settle time to flag it', async () => {
+    const clinic = await referralClinic(3600);
+    const day = 86_400_000;
+    // As the demo seed writes them: created a month ago, due two days ago, unflagged, the row last changed yesterday.
+    const seeded = async () => {
+      const id = randomUUID();
+      await engine.db
+        .insertInto('referrals')
+        .values({
+          id,
+          patient_id: await makePatient(engine.db),
+          clinic_id: clinic.clinicId,
+          referring_practitioner_id: clinic.otherPractitionerId,
+          specialty: clinic.specialty,
+          priority: 'routine',
+          status: 'created',
+          deadline_at: new Date(Date.now() - 2 * day),
+          appointment_id: null,
+          report_received_at: null,
+          workflow_id: referralWorkflowId(id),
+          created_by: 'demo-seed',
+          created_at: new Date(Date.now() - 30 * day),
+          kind: 'specialist',
+          urgency: 'routine',
+          icd10: 'I10',
+          reason: 'seeded',
+          target_practitioner_id: null,
+          target_test: null,
+          valid_until: new Date(Date.now() + 30 * day),
+          booked_at: null,
+          acknowledged_at: null,
+          acknowledged_by: null,
+          cancel_reason: null,
+          closed_at: null,
+        })
+        .execute();
+      await sql`UPDATE referrals SET updated_at = now() - interval '1 day' WHERE id = ${id}`.execute(engine.db);
+      return engine.db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    };
+    const [starting, orphan] = [await seeded(), await seeded()];
+    // Its process has just started (on a queue no worker polls, so it cannot flag the row yet): not judged within the settle time.
+    const handle = await engine.client.workflow.start(referralWorkflow, {
+      workflowId: starting.workflow_id,
+      taskQueue: `no-worker-${randomUUID().slice(0, 8)}`,
+      args: [await referralStart(engine.db, starting)],
+    });
+    try {
+      const breach = (await check([clinic.clinicId], 60_000)).filter((v) => v.rule === 'referral-breach-flagged');
+      // The orphan has no process: nothing will ever flag it.
+      expect(breach.map((v) => v.ids)).toEqual([{ referralId: orphan.id, workflowId: orphan.workflow_id }]);
+      // Once the start is older than the settle time, the unflagged row is reported.
+      const settled = (await check([clinic.clinicId], 0)).filter((v) => v.rule === 'referral-breach-flagged');
+      expect(settled.map((v) => v.ids.referralId).sort()).toEqual([starting.id, orphan.id].sort());
+    } finally {
+      await handle.terminate('test over');
+    }
   });
 
   test('a final critical lab order written past the app lacks its results, card, follow-up, events and process; a terminated order is found', async () => {

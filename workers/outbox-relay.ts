@@ -5,29 +5,33 @@
  *   - Claims a batch `FOR UPDATE SKIP LOCKED` (relays drain side by side), marks it done in one
  *     statement, and stamps the started appointments, all in the claim's transaction: a relay
  *     killed mid-batch leaves its rows undone, and the next drain finds them.
- *   - Folds a process's rows: a start reads the appointment as it is now, so a confirm committed
- *     before the drain rides in the start (the process begins `booked`; no signal).
+ *   - Hands each process's rows, in commit order, to its process's handler: booking
+ *     (workers/outbox-booking.ts: folds a confirm into the start, signals the rest, stamps the
+ *     appointment) and referral (workers/outbox-referral.ts: starts the process with its input).
  *   - Starts with eager start on the worker's own connection (the first task comes back in the
  *     start's answer), at most `concurrency` calls in flight and `startsPerSecond` starts a second.
  * Delivery is at least once: a start is keyed by the workflow id (a second start finds it), and the
- * booking process tolerates a repeated confirmed, check-in or completion.
+ * booking process tolerates a repeated confirmed, check-in or completion. A row of a process with
+ * no handler is logged and left done.
  */
 import { startCountingInterceptor } from '../platform/metrics';
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { sql } from 'kysely';
 import pg from 'pg';
 import type { Db } from '../db';
-import { appointmentView } from '../db/booking';
-import type { Appointment } from '../db/schema';
+import { processStartPending } from '../db/outbox';
+import type { OutboxProcess } from '../db/schema';
 import { inTransaction } from '../db/tx';
-import type { BookingPolicy } from '../domain/booking';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import { outboxDelivered } from '../platform/metrics';
 import { dataConverter } from '../platform/temporal';
-import { bookingWorkflow, checkInSignal, confirmedSignal, visitCompletedSignal } from '../workflows/booking';
-import { clinicIdKey, patientIdKey, processStatusKey } from '../workflows/search-attributes';
+import { bookingOutboxHandler } from './outbox-booking';
+import type { OutboxHandler, OutboxRow, RelayContext, RelayStats } from './outbox-handler';
+import { referralOutboxHandler } from './outbox-referral';
+
+export type { RelayStats } from './outbox-handler';
 
 export interface RelayOptions {
   db: Db;
@@ -41,24 +45,7 @@ export interface RelayOptions {
   startsPerSecond: number;
 }
 
-export interface RelayStats {
-  batches: number;
-  rows: number;
-  started: number;
-  eager: number;
-  folded: number;
-  told: number;
-  retried: number;
-}
-
-interface OutboxRow {
-  id: string;
-  workflow_id: string;
-  kind: string;
-  subject_id: string;
-  payload: Record<string, unknown>;
-}
-type Outcome = { ids: string[]; startedId?: string; error?: string };
+type Outcome = { process: OutboxProcess; ids: string[]; startedId?: string; error?: string };
 
 export type OutboxRelay = ReturnType<typeof startOutboxRelay>;
 
@@ -78,100 +65,22 @@ export function startOutboxRelay(opts: RelayOptions) {
     if (at > now) await new Promise((r) => setTimeout(r, at - now));
   }
 
-  /** Is the process's start still waiting in the outbox (claimed by another relay, or backing off)? */
-  async function startPending(workflowId: string): Promise<boolean> {
-    const row = await db
-      .selectFrom('process_outbox')
-      .select('id')
-      .where('workflow_id', '=', workflowId)
-      .where('kind', '=', 'start')
-      .where('done_at', 'is', null)
-      .executeTakeFirst();
-    return row !== undefined;
-  }
+  const ctx: RelayContext = { client, taskQueue, logger, stats, pace, startPending: (id) => processStartPending(db, id) };
+  const handlers: Record<OutboxProcess, OutboxHandler> = { booking: bookingOutboxHandler(ctx), referral: referralOutboxHandler(ctx) };
 
-  async function start(row: OutboxRow, appointment: Appointment): Promise<void> {
-    await pace();
-    const view = appointmentView(appointment);
-    const referralWorkflowId = row.payload.referralWorkflowId as string | undefined;
-    try {
-      const handle = await client.workflow.start(bookingWorkflow, {
-        workflowId: row.workflow_id,
-        taskQueue,
-        args: [
-          {
-            appointmentId: view.appointmentId,
-            patientId: view.patientId,
-            clinicId: view.clinicId,
-            policy: row.payload.policy as BookingPolicy,
-            held: view,
-            ...(referralWorkflowId ? { referralWorkflowId } : {}),
-          },
-        ],
-        // A second start of the same appointment (a redelivered row) finds it running or ended: nothing to do.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        requestEagerStart: true,
-        typedSearchAttributes: [
-          { key: clinicIdKey, value: view.clinicId },
-          { key: patientIdKey, value: view.patientId },
-          { key: processStatusKey, value: view.status },
-        ],
-      });
-      stats.started++;
-      if (handle.eagerlyStarted) stats.eager++;
-      outboxDelivered.inc({ outcome: handle.eagerlyStarted ? 'start_eager' : 'start' });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
-  }
-
-  /** Tells a started process one thing; a process that has ended needs telling nothing. */
-  async function tellOne(row: OutboxRow, appointment: Appointment | undefined): Promise<void> {
-    const handle = client.workflow.getHandle(row.workflow_id);
-    const by = (row.payload.by as string | undefined) ?? 'system';
-    try {
-      if (row.kind === 'confirmed') {
-        if (appointment) await handle.signal(confirmedSignal, appointmentView(appointment));
-      } else if (row.kind === 'checked_in') {
-        await handle.signal(checkInSignal, { by });
-      } else if (row.kind === 'visit_completed') {
-        await handle.signal(visitCompletedSignal, { by });
-      } else {
-        logger.warn({ kind: row.kind }, 'outbox row of an unknown kind: left done');
-      }
-      stats.told++;
-      outboxDelivered.inc({ outcome: 'told' });
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-      // Not started yet (its start is with another relay or backing off): this row waits for it.
-      if (await startPending(row.workflow_id)) throw err;
-    }
-  }
-
-  /** One process's rows, in commit order: a start first (folding what it carries), then the tells. */
-  async function handle(rows: OutboxRow[], appointments: Map<string, Appointment>): Promise<Outcome> {
+  /** One process's rows, in commit order, through its process's handler. */
+  async function handle(rows: OutboxRow[], loaded: Map<OutboxProcess, unknown>): Promise<Outcome> {
+    const process = rows[0]!.process;
     const ids = rows.map((r) => r.id);
+    const handler = handlers[process] as OutboxHandler | undefined;
+    if (!handler) {
+      logger.warn({ process }, 'outbox rows of an unknown process: left done');
+      return { process, ids };
+    }
     try {
-      const appointment = appointments.get(rows[0]!.subject_id);
-      const first = rows[0]!;
-      let rest = rows;
-      let startedId: string | undefined;
-      if (first.kind === 'start') {
-        // No row: the appointment was taken back before its process started; nothing to start.
-        if (appointment) {
-          await start(first, appointment);
-          startedId = appointment.id;
-        }
-        // The start carried the row as it is now: a confirm committed before this drain is in it.
-        const folded = rows.slice(1).filter((r) => r.kind === 'confirmed');
-        stats.folded += folded.length;
-        if (folded.length) outboxDelivered.inc({ outcome: 'folded' }, folded.length);
-        rest = rows.slice(1).filter((r) => r.kind !== 'confirmed');
-      }
-      for (const r of rest) if (r.kind !== 'start') await tellOne(r, appointment);
-      return { ids, startedId };
+      return { process, ids, startedId: await handler.deliver(rows, loaded.get(process)) };
     } catch (err) {
-      return { ids, error: String(err).slice(0, 500) };
+      return { process, ids, error: String(err).slice(0, 500) };
     }
   }
 
@@ -180,7 +89,7 @@ export function startOutboxRelay(opts: RelayOptions) {
     return inTransaction(db, { statementMs: 30_000, lockMs: 5_000 }, async (tx) => {
       const rows = (await tx
         .selectFrom('process_outbox')
-        .select(['id', 'workflow_id', 'kind', 'subject_id', 'payload'])
+        .select(['id', 'workflow_id', 'process', 'kind', 'subject_id', 'payload'])
         .where('task_queue', '=', taskQueue)
         .where('done_at', 'is', null)
         .where('available_at', '<=', sql<Date>`now()`)
@@ -192,16 +101,25 @@ export function startOutboxRelay(opts: RelayOptions) {
       if (rows.length === 0) return 0;
       const byProcess = new Map<string, OutboxRow[]>();
       for (const r of rows) byProcess.set(r.workflow_id, [...(byProcess.get(r.workflow_id) ?? []), r]);
-      const subjectIds = [...new Set(rows.map((r) => r.subject_id))];
-      const appointments = new Map(
-        (await tx.selectFrom('appointments').selectAll().where('id', 'in', subjectIds).execute()).map((a) => [a.id, a]),
-      );
+      // What each process's rows need (the booking's appointments), read once for the batch.
+      const loaded = new Map<OutboxProcess, unknown>();
+      for (const process of new Set(rows.map((r) => r.process))) {
+        const handler = handlers[process] as OutboxHandler | undefined;
+        if (handler)
+          loaded.set(
+            process,
+            await handler.load(
+              tx,
+              rows.filter((r) => r.process === process),
+            ),
+          );
+      }
       const groups = [...byProcess.values()];
       const outcomes: Outcome[] = [];
       let next = 0;
       await Promise.all(
         Array.from({ length: Math.min(opts.concurrency, groups.length) }, async () => {
-          for (let i = next++; i < groups.length; i = next++) outcomes.push(await handle(groups[i]!, appointments));
+          for (let i = next++; i < groups.length; i = next++) outcomes.push(await handle(groups[i]!, loaded));
         }),
       );
       const done = outcomes.filter((o) => !o.error).flatMap((o) => o.ids);
@@ -211,14 +129,9 @@ export function startOutboxRelay(opts: RelayOptions) {
           .set({ done_at: sql`now()` })
           .where('id', 'in', done)
           .execute();
-      const started = outcomes.flatMap((o) => (o.startedId && !o.error ? [o.startedId] : []));
-      if (started.length) {
-        await tx
-          .updateTable('appointments')
-          .set({ process_started_at: sql`now()` })
-          .where('id', 'in', started)
-          .where('process_started_at', 'is', null)
-          .execute();
+      for (const [process, handler] of Object.entries(handlers) as Array<[OutboxProcess, OutboxHandler]>) {
+        const started = outcomes.flatMap((o) => (o.process === process && o.startedId && !o.error ? [o.startedId] : []));
+        if (started.length && handler.stamp) await handler.stamp(tx, started);
       }
       for (const o of outcomes.filter((x) => x.error)) {
         stats.retried += o.ids.length;

@@ -1,7 +1,8 @@
 /**
- * Open referrals whose process never started (the demo seed's, or a start lost between the API's
- * insert and its start call) get their process when a clinical worker starts. Idempotent: the
- * workflow id is the referral's, a running one is kept and an ended one is never run again.
+ * Open referrals whose process never started (the demo seed's, or one written before referral
+ * creation went through the outbox) get their process when a clinical worker starts; a referral
+ * made by `POST /referrals` has its start in the outbox (docs/outbox.md). Idempotent: the workflow
+ * id is the referral's, a running one is kept and an ended one is never run again.
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Db } from '../db';

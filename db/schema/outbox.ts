@@ -2,15 +2,17 @@
 import type { ColumnType, Generated } from 'kysely';
 
 export type OutboxKind = 'start' | 'confirmed' | 'checked_in' | 'visit_completed';
+/** The process a row is for: the relay has one handler per process (workers/outbox-*.ts). */
+export type OutboxProcess = 'booking' | 'referral';
 
 export interface ProcessOutboxTable {
   id: Generated<string>;
   task_queue: string;
   workflow_id: string;
-  /** The process slug: `booking`. */
-  process: string;
+  /** The process slug: `booking` or `referral`. */
+  process: OutboxProcess;
   kind: OutboxKind;
-  /** The process's own record (an appointment id). */
+  /** The process's own record (an appointment id, a referral id). */
   subject_id: string;
   payload: ColumnType<Record<string, unknown>, string | undefined, never>;
   created_at: ColumnType<Date, never, never>;

@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { AWAITING_BOOKING, OPEN_STATUSES } from '../../domain/referral';
 import { referralWorkflow } from '../../workflows/referral';
 import { clinicScope, compareProcesses, type ProcessRow, type ProcessSpec } from './processes';
-import type { Ctx, RuleResult, Violation } from './types';
+import { isSettled, type Ctx, type RuleResult, type Violation } from './types';
 
 const list = (xs: readonly string[]) => sql.raw(`(${xs.map((s) => `'${s}'`).join(', ')})`);
 
@@ -48,15 +48,29 @@ export async function referralRules(ctx: Ctx): Promise<RuleResult[]> {
   return (await Promise.all([breachFlagged(ctx), audited(ctx), compareProcesses(ctx, referralProcess)])).flat();
 }
 
-/** Unbooked past its deadline (by more than the settle time): the process must have flagged it. */
+/**
+ * Unbooked past its deadline (by more than the settle time): the process must have flagged it. The
+ * settle time also runs from the row's last change and from its process's start: a referral
+ * written long past its deadline (the demo seed's) is flagged by a process that may have started a
+ * moment ago, and a process still stepping (offer, escalation, breach) is not judged yet.
+ */
 async function breachFlagged(ctx: Ctx): Promise<RuleResult> {
   const rule = 'referral-breach-flagged';
-  const { rows } = await sql<{ id: string; workflow_id: string; breached: boolean }>`SELECT id, workflow_id, breached FROM referrals
+  const { rows } = await sql<{ id: string; workflow_id: string; breached: boolean; updated_at: Date }>`
+    SELECT id, workflow_id, breached, updated_at FROM referrals
     WHERE status IN ${list(AWAITING_BOOKING)} AND appointment_id IS NULL AND deadline_at < ${ctx.settledBefore} ${clinicScope(ctx, 'clinic_id')}`.execute(
     ctx.db,
   );
-  const violations = rows
-    .filter((r) => !r.breached)
+  const unflagged = rows.filter((r) => !r.breached && isSettled(ctx, r.updated_at));
+  const found = await Promise.all(
+    unflagged.map(async (r) => {
+      // No process at all is a violation too: nothing will ever flag the row.
+      const process = await ctx.temporalView.describe(r.workflow_id);
+      return process?.status === 'RUNNING' && !isSettled(ctx, process.startTime) ? null : r;
+    }),
+  );
+  const violations = found
+    .filter((r) => r !== null)
     .map((r): Violation => ({
       rule,
       ids: { referralId: r.id, workflowId: r.workflow_id },
