@@ -30,6 +30,8 @@ export interface MessageRefs {
   appointmentId: string | null;
   labOrderId: string | null;
   referralId: string | null;
+  /** A staff message about a clinic (onboarding): its zone and name. */
+  clinicId?: string | null;
 }
 
 /** What the relay (or a process) hands the delivery workflow. */
@@ -92,6 +94,13 @@ export function createNotifyActivities(deps: NotifyDeps) {
         .where('o.id', '=', r.labOrderId)
         .executeTakeFirst();
       if (o) return { timeZone: o.time_zone, clinicName: o.name, visitLocal: null, holdUntilLocal: null };
+    }
+    const clinicId = r.referralId
+      ? (await db.selectFrom('referrals').select('clinic_id').where('id', '=', r.referralId).executeTakeFirst())?.clinic_id
+      : r.clinicId;
+    if (clinicId) {
+      const c = await db.selectFrom('clinics').select(['time_zone', 'name']).where('id', '=', clinicId).executeTakeFirst();
+      if (c) return { timeZone: c.time_zone, clinicName: c.name, visitLocal: null, holdUntilLocal: null };
     }
     return { timeZone: deps.defaultTimeZone ?? DEFAULT_ZONE, clinicName: null, visitLocal: null, holdUntilLocal: null };
   }
