@@ -86,7 +86,9 @@ describe('SMS.ru keeps its shapes behind the same interface', () => {
   });
 
   test('its callback lines: 103 delivered, 104 failed, 102 (in transit) left out; answered "100"', () => {
-    expect(smsRu.parseReports({ 'data[0]': 'sms_status\n000-1\n103\n1765000000', 'data[1]': 'sms_status\n000-2\n104\n1765000000' })).toEqual([
+    expect(
+      smsRu.parseReports({ 'data[0]': 'sms_status\n000-1\n103\n1765000000', 'data[1]': 'sms_status\n000-2\n104\n1765000000' }),
+    ).toEqual([
       { providerId: '000-1', outcome: 'delivered', reason: null },
       { providerId: '000-2', outcome: 'failed', reason: 'gateway status 104' },
     ]);

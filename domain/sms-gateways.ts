@@ -65,7 +65,13 @@ export const SMSRU_FAILED: ReadonlySet<number> = new Set([104, 105, 106, 107, 10
 export const smsRu: SmsProtocol = {
   kind: 'smsru',
   sendRequest(s, sms) {
-    const form = new URLSearchParams({ api_id: s.apiKey, to: gatewayPhone(sms.to), msg: sms.text, json: '1', partner_msg_id: sms.clientId });
+    const form = new URLSearchParams({
+      api_id: s.apiKey,
+      to: gatewayPhone(sms.to),
+      msg: sms.text,
+      json: '1',
+      partner_msg_id: sms.clientId,
+    });
     if (s.sender) form.set('from', s.sender);
     return { url: s.url, form };
   },
