@@ -171,7 +171,3 @@ export function gatewayPhone(address: string): string {
   const digits = address.replace(/\D/g, '');
   return digits.length === 11 && digits.startsWith('8') ? `7${digits.slice(1)}` : digits;
 }
-
-/** SMS.ru delivery-report codes: delivered, and the final failures. Others (in transit) are not final. */
-export const SMS_REPORT_DELIVERED: ReadonlySet<number> = new Set([103, 110]);
-export const SMS_REPORT_FAILED: ReadonlySet<number> = new Set([104, 105, 106, 107, 108, 150]);
