@@ -188,7 +188,7 @@ describe('messages reach staff', () => {
     expect(row).toEqual({ breached: true, escalation_level: 2 });
   });
 
-  test("an overdue onboarding task tells the clinic's onboarding lead on the roster, and one with nobody on the roster goes to ops", async () => {
+  test("an overdue onboarding task tells the clinic's onboarding lead on the roster; with nobody on it, ops", async () => {
     const clinic = await makeOnboardingClinic(engine.db);
     const lead = await practitioner(clinic.clinicId, 'Dr Onboarding Lead', 'administration');
     await onRoster(clinic.clinicId, '*', 'onboarding-lead', lead);

@@ -25,7 +25,6 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE INDEX deliveries_referral_idx ON deliveries (referral_id) WHERE referral_id IS NOT NULL`.execute(db);
 
   await sql`ALTER TABLE on_call_roster DROP CONSTRAINT on_call_roster_role_check`.execute(db);
-  await sql`ALTER TABLE on_call_roster ADD CONSTRAINT on_call_roster_role_check CHECK (role IN ('covering', 'head', 'onboarding-lead'))`.execute(
-    db,
-  );
+  await sql`ALTER TABLE on_call_roster ADD CONSTRAINT on_call_roster_role_check
+    CHECK (role IN ('covering', 'head', 'onboarding-lead'))`.execute(db);
 }
