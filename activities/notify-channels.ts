@@ -1,13 +1,13 @@
 /**
  * The two outside channels. E-mail: nodemailer over SMTP (SMTP_URL), or a log-only transport when
- * no server is configured (the embedded start). SMS: an HTTP gateway adapter in the shape of SMS.ru
- * (`POST /sms/send` with `api_id`, `to`, `msg`, `json=1`; delivery reports to our callback). An
+ * no server is configured (the embedded start). SMS: an HTTP gateway adapter for SMS.ru or SMSC.ru
+ * (domain/sms-gateways.ts; delivery reports to our callback). An
  * answer that says "never" (a bad address, a refused number) is non-retryable `Undeliverable`;
  * a timeout, a 5xx or a "try later" is retried by the activity's retry policy.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import nodemailer, { type Transporter } from 'nodemailer';
-import { gatewayPhone } from '../domain/notify';
+import { smsProtocol, type FormRequest, type SmsGatewayKind, type SmsGatewaySettings } from '../domain/sms-gateways';
 
 export interface OutgoingMail {
   to: string;
@@ -28,7 +28,13 @@ export interface OutgoingSms {
   clientId: string;
 }
 export interface SmsSender {
+  readonly kind: SmsGatewayKind;
   send(sms: OutgoingSms): Promise<{ providerId: string }>;
+  /**
+   * Gateways that take our own message id: whether the gateway already has the message with this id
+   * (a send cut off by a kill), so a retry does not send it twice; null when it has never seen it.
+   */
+  lookup?(sms: { to: string; clientId: string }): Promise<{ providerId: string } | null>;
 }
 
 const undeliverable = (message: string) => ApplicationFailure.create({ type: 'Undeliverable', message, nonRetryable: true });
@@ -73,39 +79,41 @@ export function createMailSender(opts: { smtpUrl: string | undefined; from: stri
   };
 }
 
-/** SMS.ru per-number codes that will not change on a retry (bad number, refused, blacklisted…). */
-const SMS_NEVER = new Set([202, 203, 204, 207, 208, 209, 230, 231, 232]);
-
 /**
- * An SMS.ru-style gateway at `url` (e.g. https://sms.ru/sms/send): a form post with the key
- * (`api_id`), the number, the text, `json=1`, the sender name when set, and our `partner_msg_id`
- * (the delivery key's uuid) so the gateway's log and ours can be joined.
+ * An SMS gateway at `url` speaking one of the protocols in domain/sms-gateways.ts (SMS.ru by
+ * default, SMSC.ru by `SMS_GATEWAY_KIND=smsc`): a form post with the key, the number, the text,
+ * the sender name when set, and our client id (the delivery key's uuid). Where the gateway can be
+ * asked about a message by that id, `lookup` says whether it already has it.
  */
-export function createSmsSender(opts: { url: string; apiKey: string; sender?: string; timeoutMs?: number }): SmsSender {
+export function createSmsSender(opts: SmsGatewaySettings & { kind?: SmsGatewayKind; timeoutMs?: number }): SmsSender {
+  const protocol = smsProtocol(opts.kind ?? 'smsru');
+  const post = async ({ url, form }: FormRequest): Promise<{ status: number; body: unknown }> => {
+    let res: Response;
+    try {
+      res = await fetch(url, { method: 'POST', body: form, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+    } catch {
+      throw later('the SMS gateway did not answer in time');
+    }
+    return { status: res.status, body: await res.json().catch(() => null) };
+  };
+  const lookupRequest = protocol.lookupRequest;
+  const readLookup = protocol.readLookup;
   return {
+    kind: protocol.kind,
     async send(sms) {
-      const to = gatewayPhone(sms.to);
-      const form = new URLSearchParams({ api_id: opts.apiKey, to, msg: sms.text, json: '1', partner_msg_id: sms.clientId });
-      if (opts.sender) form.set('from', opts.sender);
-      let res: Response;
-      try {
-        res = await fetch(opts.url, { method: 'POST', body: form, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
-      } catch {
-        throw later('the SMS gateway did not answer in time');
-      }
-      if (res.status >= 500 || res.status === 429) throw later(`the SMS gateway answered ${res.status}`);
-      const body = (await res.json().catch(() => null)) as {
-        status?: string;
-        status_code?: number;
-        sms?: Record<string, { status?: string; status_code?: number; sms_id?: string }>;
-      } | null;
-      if (!body) throw later(`the SMS gateway answered ${res.status} without JSON`);
-      if (body.status !== 'OK') throw later(`the SMS gateway refused the request (${body.status_code ?? res.status})`);
-      const one = body.sms?.[to];
-      if (one?.status === 'OK' && one.sms_id) return { providerId: one.sms_id };
-      const code = one?.status_code ?? 0;
-      if (SMS_NEVER.has(code)) throw undeliverable(`the SMS gateway will not send to this number (${code})`);
-      throw later(`the SMS gateway did not send (${code})`);
+      const { status, body } = await post(protocol.sendRequest(opts, sms));
+      const answer = protocol.readSend(status, body, sms);
+      if (answer.taken) return { providerId: answer.providerId };
+      throw answer.final ? undeliverable(answer.reason) : later(answer.reason);
     },
+    lookup:
+      lookupRequest && readLookup
+        ? async (sms) => {
+            const { status, body } = await post(lookupRequest(opts, sms));
+            const answer = readLookup(status, body, sms);
+            if ('unclear' in answer) throw later(answer.unclear);
+            return answer.known ? { providerId: answer.providerId } : null;
+          }
+        : undefined,
   };
 }

@@ -30,6 +30,8 @@ export interface MessageRefs {
   appointmentId: string | null;
   labOrderId: string | null;
   referralId: string | null;
+  /** A staff message about a clinic (onboarding): its zone and name. */
+  clinicId?: string | null;
 }
 
 /** What the relay (or a process) hands the delivery workflow. */
@@ -92,6 +94,13 @@ export function createNotifyActivities(deps: NotifyDeps) {
         .where('o.id', '=', r.labOrderId)
         .executeTakeFirst();
       if (o) return { timeZone: o.time_zone, clinicName: o.name, visitLocal: null, holdUntilLocal: null };
+    }
+    const clinicId = r.referralId
+      ? (await db.selectFrom('referrals').select('clinic_id').where('id', '=', r.referralId).executeTakeFirst())?.clinic_id
+      : r.clinicId;
+    if (clinicId) {
+      const c = await db.selectFrom('clinics').select(['time_zone', 'name']).where('id', '=', clinicId).executeTakeFirst();
+      if (c) return { timeZone: c.time_zone, clinicName: c.name, visitLocal: null, holdUntilLocal: null };
     }
     return { timeZone: deps.defaultTimeZone ?? DEFAULT_ZONE, clinicName: null, visitLocal: null, holdUntilLocal: null };
   }
@@ -208,7 +217,8 @@ export function createNotifyActivities(deps: NotifyDeps) {
           .set({ status: 'sending', attempts: sql`attempts + 1`, address: input.address })
           .where('id', '=', current.id)
           .execute();
-        return { ...current, status: 'sending' as const };
+        // Found 'sending': an earlier attempt began and never recorded its end (killed, or timed out).
+        return { ...current, status: 'sending' as const, cutOff: current.status === 'sending' };
       });
       if (row.status === 'sent' || row.status === 'delivered') {
         if ('fresh' in row) observe(input, 'delivered');
@@ -226,7 +236,10 @@ export function createNotifyActivities(deps: NotifyDeps) {
         }));
       } else {
         if (!deps.sms) throw new Error('no SMS gateway is configured');
-        ({ providerId } = await deps.sms.send({ to: input.address!, text: input.message.sms, clientId: nameUuid('delivery', key) }));
+        const sms = { to: input.address!, text: input.message.sms, clientId: nameUuid('delivery', key) };
+        // A gateway that knows our id is asked first whether the cut-off attempt reached it: then it is not sent again.
+        const already = 'cutOff' in row && row.cutOff && deps.sms.lookup ? await deps.sms.lookup(sms) : null;
+        ({ providerId } = already ?? (await deps.sms.send(sms)));
       }
       await activityTransaction(db, (tx) =>
         tx

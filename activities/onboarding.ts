@@ -6,6 +6,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db';
 import { equipmentCounts, pilotMetrics, recordOnboardingEvent, staffCounts } from '../db/onboarding';
+import { decideStaffMessage } from '../db/staff-notify';
 import type { Database } from '../db/schema';
 import {
   BOOKABLE_STAGES,
@@ -221,7 +222,11 @@ export function createOnboardingActivities(deps: { db: Db }) {
       });
     },
 
-    /** Records a reminder to the task's owner, or an escalation of an overdue task. */
+    /**
+     * Records a reminder to the task's owner, or an escalation of an overdue task. An escalation also
+     * tells the clinic's onboarding lead on the roster at that moment (nobody on it: ops), in the same
+     * transaction, and the timeline's `staff-notified` event names them.
+     */
     async taskAlarm(
       input: Ctx & { taskKey: string; stage: OnboardingStage; kind: 'reminder' | 'escalation'; level: number; owner: string },
     ) {
@@ -233,6 +238,22 @@ export function createOnboardingActivities(deps: { db: Db }) {
             .where('clinic_id', '=', input.clinicId)
             .where('task', '=', input.taskKey)
             .execute();
+          const told = await decideStaffMessage(t, {
+            kind: 'onboarding-task-overdue',
+            clinicId: input.clinicId,
+            department: '*',
+            role: 'onboarding-lead',
+            referralId: null,
+            dedupeKey: `${input.workflowId}:staff:overdue:${input.taskKey}:${input.level}`,
+          });
+          await recordOnboardingEvent(t, {
+            clinicId: input.clinicId,
+            workflowId: input.workflowId,
+            kind: 'staff-notified',
+            stage: input.stage,
+            dedupeKey: `${input.workflowId}:staff-notified:${input.taskKey}:${input.level}`,
+            details: { task: input.taskKey, level: input.level, ...told },
+          });
         }
         await recordOnboardingEvent(t, {
           clinicId: input.clinicId,

@@ -7,6 +7,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db';
 import { bookableSlot, bookingPolicy } from '../db/booking';
 import { bookableOffers, slotOffer } from '../db/referral-offers';
+import { decideStaffMessage } from '../db/staff-notify';
 import type { Database } from '../db/schema';
 import type { BookingPolicy } from '../domain/booking';
 import type { ReferralStatus, ReportInput, SlotOffer } from '../domain/referral';
@@ -27,6 +28,37 @@ async function event(tx: Tx, e: { referralId: string; step: string; actor: strin
     .returning('id')
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/**
+ * The escalation of an unbooked referral, told to a named person: the head of department on the
+ * on-call roster of the referring clinic, for the referring doctor's department (the clinic-wide `*`
+ * entry when the department has none). The registrar desk already sees it at the top of its queue;
+ * the head is who can add capacity or authorise a booking elsewhere before the legal wait runs out.
+ * The timeline event `staff-notified` names them (or nobody: the delivery then goes to ops).
+ */
+async function tellHeadOfDepartment(tx: Tx, input: StepInput, level: 1 | 2): Promise<void> {
+  const referral = await tx
+    .selectFrom('referrals as r')
+    .leftJoin('practitioners as p', 'p.id', 'r.referring_practitioner_id')
+    .select(['r.clinic_id', 'p.specialty'])
+    .where('r.id', '=', input.referralId)
+    .executeTakeFirstOrThrow();
+  const told = await decideStaffMessage(tx, {
+    kind: level === 1 ? 'referral-near-breach' : 'referral-breached',
+    clinicId: referral.clinic_id,
+    department: referral.specialty ?? '*',
+    role: 'head',
+    referralId: input.referralId,
+    dedupeKey: `${input.workflowId}:staff:escalated:${level}`,
+  });
+  await event(tx, {
+    referralId: input.referralId,
+    step: 'staff-notified',
+    actor: 'system',
+    key: `${input.workflowId}:staff-notified:${level}`,
+    details: { level, ...told },
+  });
 }
 
 export interface StepInput {
@@ -109,7 +141,11 @@ export function createReferralActivities(deps: { db: Db }) {
       return { clinicId: slot.clinic_id, policy: await bookingPolicy(db, slot.clinic_id) };
     },
 
-    /** Records one step of the referral: its timeline event and the row's new status and fields, together. */
+    /**
+     * Records one step of the referral: its timeline event and the row's new status and fields, together.
+     * A step that raises the escalation level (about to breach: level 1; breached: level 2) also tells the
+     * head of department on the roster at that moment, in the same transaction (tellHeadOfDepartment).
+     */
     async recordReferralStep(input: StepInput): Promise<void> {
       await inTx(db, async (tx) => {
         if (
@@ -139,6 +175,7 @@ export function createReferralActivities(deps: { db: Db }) {
           })
           .where('id', '=', input.referralId)
           .execute();
+        if (s.escalationLevel === 1 || s.escalationLevel === 2) await tellHeadOfDepartment(tx, input, s.escalationLevel);
       });
     },
 

@@ -14,7 +14,7 @@ const RosterEntrySchema = z
   .object({
     clinicId: Uuid,
     department: z.string().min(1).max(100).openapi({ description: "The practitioners' specialty, or * for the whole clinic" }),
-    role: z.enum(['covering', 'head']),
+    role: z.enum(['covering', 'head', 'onboarding-lead']),
     practitionerId: Uuid,
     startsAt: z.string().datetime({ offset: true }),
     endsAt: z.string().datetime({ offset: true }),

@@ -1,13 +1,14 @@
 /**
  * Messages, for the people they reach (issue 23): my contact points (consent per channel and a
  * preferred one), my in-app inbox, the delivery status of an appointment, lab order or referral,
- * and the SMS gateway's delivery reports (`POST /notifications/sms-status`, SMS.ru's callback form).
+ * and the SMS gateway's delivery reports (`POST /notifications/sms-status`, the configured gateway's callback form).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { contactPointsOf, deliveriesFor, inboxMessages, recordSmsReport, saveContactPoints } from '../db/notify';
-import { addressProblem, CHANNELS, SMS_REPORT_DELIVERED, SMS_REPORT_FAILED, type Channel, type ContactPoint } from '../domain/notify';
+import { addressProblem, CHANNELS, type Channel, type ContactPoint } from '../domain/notify';
+import { smsProtocol } from '../domain/sms-gateways';
 import { deliveryReportSignal, notifyWorkflowId } from '../workflows/notify';
 import { canReadPatientRecord } from './access';
 import { requireRole, type Caller } from './auth';
@@ -230,10 +231,11 @@ export function notifyRouter(deps: ApiDeps) {
       method: 'post',
       path: '/notifications/sms-status',
       summary:
-        'SMS gateway delivery reports (SMS.ru callback form: data[n] = "sms_status\\n<sms id>\\n<code>\\n<unix time>"); answers "100"',
+        'SMS gateway delivery reports in the form of SMS_GATEWAY_KIND: SMS.ru (data[n] = "sms_status\\n<sms id>\\n<code>\\n<unix time>", ' +
+        'answered "100") or SMSC.ru (id, phone, status, err; answered "OK")',
       request: { query: z.object({ token: z.string().optional() }) },
       responses: {
-        200: { description: '"100": reports taken', content: { 'text/plain': { schema: z.string() } } },
+        200: { description: 'Reports taken ("100" for SMS.ru, "OK" for SMSC.ru)', content: { 'text/plain': { schema: z.string() } } },
         401: errorResponse('Missing or wrong callback token'),
       },
     }),
@@ -242,18 +244,10 @@ export function notifyRouter(deps: ApiDeps) {
       const wanted = Buffer.from(config.SMS_CALLBACK_TOKEN ?? '');
       if (!wanted.length || given.length !== wanted.length || !timingSafeEqual(given, wanted))
         throw new ApiError(401, 'unauthenticated', 'The callback token is missing or wrong.');
-      const form = await c.req.parseBody({ all: true }).catch(() => ({}) as Record<string, unknown>);
-      const lines = Object.entries(form)
-        .filter(([k]) => /^data(\[\d*\])?$/.test(k))
-        .flatMap(([, v]) => (Array.isArray(v) ? v : [v]))
-        .filter((v): v is string => typeof v === 'string');
-      for (const line of lines) {
-        const [what, smsId, codeText] = line.split('\n').map((s) => s.trim());
-        const code = Number(codeText);
-        if (what !== 'sms_status' || !smsId || !(SMS_REPORT_DELIVERED.has(code) || SMS_REPORT_FAILED.has(code))) continue;
-        const outcome = SMS_REPORT_DELIVERED.has(code) ? ('delivered' as const) : ('failed' as const);
-        const reason = outcome === 'failed' ? `gateway status ${code}` : null;
-        const hit = await recordSmsReport(db, smsId, outcome, reason);
+      const form = (await c.req.parseBody({ all: true }).catch(() => ({}))) as Record<string, string | string[]>;
+      const protocol = smsProtocol(config.SMS_GATEWAY_KIND);
+      for (const { providerId, outcome, reason } of protocol.parseReports(form)) {
+        const hit = await recordSmsReport(db, providerId, outcome, reason);
         // The process waits for the report to decide on the next channel; one already finished ignores it.
         if (hit)
           await deps.temporal.workflow
@@ -261,7 +255,7 @@ export function notifyRouter(deps: ApiDeps) {
             .signal(deliveryReportSignal, { outcome, reason })
             .catch(() => undefined);
       }
-      return c.text('100', 200);
+      return c.text(protocol.callbackAnswer, 200);
     },
   );
 

@@ -60,7 +60,7 @@ export async function saveContactPoints(
   });
 }
 
-export type RosterRole = 'covering' | 'head';
+export type RosterRole = 'covering' | 'head' | 'onboarding-lead';
 
 /** Who is on call for a clinic's department in a role at an instant: the latest entry that covers it. */
 export async function onCallAt(

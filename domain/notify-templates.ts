@@ -34,6 +34,7 @@ function words(kind: MessageKind, f: TemplateFacts, lang: 'ru' | 'en'): Words {
   const at = when(f.visitLocal, lang);
   const clinic = f.clinicName ? (lang === 'ru' ? `, ${f.clinicName}` : `, ${f.clinicName}`) : '';
   const hold = when(f.holdUntilLocal, lang);
+  const place = f.clinicName ? ` (${f.clinicName})` : '';
   const ru = lang === 'ru';
   switch (kind) {
     case 'reminder':
@@ -91,6 +92,37 @@ function words(kind: MessageKind, f: TemplateFacts, lang: 'ru' | 'en'): Words {
         : {
             subject: 'URGENT: critical result still unacknowledged — head of department',
             line: 'Neither the ordering nor the covering doctor acknowledged a critical result. Please act.',
+          };
+    // Staff messages name no patient, diagnosis or specialty: the link opens the record after sign-in.
+    case 'referral-near-breach':
+      return ru
+        ? {
+            subject: 'Направление близко к нарушению срока ожидания',
+            line: `Направление${place} не записано, срок ожидания почти истёк. Вы заведующий по графику: примите меры.`,
+          }
+        : {
+            subject: 'A referral is close to its legal waiting time',
+            line: `A referral${place} is not booked and its waiting time is nearly over. You are the head on the roster: please act.`,
+          };
+    case 'referral-breached':
+      return ru
+        ? {
+            subject: 'Срок ожидания по направлению нарушен',
+            line: `Направление${place} не записано в установленный срок ожидания. Вы заведующий по графику: примите меры.`,
+          }
+        : {
+            subject: 'A referral breached its waiting time',
+            line: `A referral${place} was not booked within its legal waiting time. You are the head on the roster: please act.`,
+          };
+    case 'onboarding-task-overdue':
+      return ru
+        ? {
+            subject: 'Просрочена задача подключения клиники',
+            line: `Задача подключения${place} просрочена. Вы ответственный за подключение по графику: проверьте её.`,
+          }
+        : {
+            subject: 'An onboarding task is overdue',
+            line: `An onboarding task${place} is overdue. You are the onboarding lead on the roster: please look at it.`,
           };
   }
 }

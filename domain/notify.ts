@@ -18,7 +18,14 @@ export type MessageKind =
   | 'results-ready'
   | 'critical-result'
   | 'critical-escalation-covering'
-  | 'critical-escalation-head';
+  | 'critical-escalation-head'
+  | 'referral-near-breach'
+  | 'referral-breached'
+  | 'onboarding-task-overdue';
+
+/** Staff messages of the referral and onboarding processes (the `staff_notifications` outbox). */
+export const STAFF_MESSAGE_KINDS = ['referral-near-breach', 'referral-breached', 'onboarding-task-overdue'] as const;
+export type StaffMessageKind = (typeof STAFF_MESSAGE_KINDS)[number];
 
 export const MESSAGE_KINDS: readonly MessageKind[] = [
   'reminder',
@@ -29,6 +36,7 @@ export const MESSAGE_KINDS: readonly MessageKind[] = [
   'critical-result',
   'critical-escalation-covering',
   'critical-escalation-head',
+  ...STAFF_MESSAGE_KINDS,
 ];
 
 /** Critical values and their escalations are never held back by quiet hours (clinical-facts.md, "Patient and staff messages"). */
@@ -163,7 +171,3 @@ export function gatewayPhone(address: string): string {
   const digits = address.replace(/\D/g, '');
   return digits.length === 11 && digits.startsWith('8') ? `7${digits.slice(1)}` : digits;
 }
-
-/** SMS.ru delivery-report codes: delivered, and the final failures. Others (in transit) are not final. */
-export const SMS_REPORT_DELIVERED: ReadonlySet<number> = new Set([103, 110]);
-export const SMS_REPORT_FAILED: ReadonlySet<number> = new Set([104, 105, 106, 107, 108, 150]);

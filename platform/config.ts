@@ -195,9 +195,11 @@ const ConfigSchema = z.object({
     .regex(/^smtps?:\/\//, 'must be smtp:// or smtps://')
     .optional(),
   MAIL_FROM: z.string().min(3).default('Городские поликлиники <no-reply@clinic.local>'),
-  /** An SMS.ru-style gateway's send URL (e.g. https://sms.ru/sms/send) and key; unset = no SMS channel. */
+  /** The SMS gateway's send URL (https://sms.ru/sms/send, https://smsc.ru/sys/send.php) and key; unset = no SMS channel. */
   SMS_GATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
   SMS_GATEWAY_KEY: z.string().default(''),
+  /** Which gateway protocol SMS_GATEWAY_URL speaks (domain/sms-gateways.ts): SMS.ru (default) or SMSC.ru. */
+  SMS_GATEWAY_KIND: z.enum(['smsru', 'smsc']).default('smsru'),
   /** The sender name the gateway has registered for us (optional). */
   SMS_SENDER: z.string().optional(),
   /** Shared secret the gateway's delivery reports carry (`?token=`) on POST /notifications/sms-status (at least 16 characters). */

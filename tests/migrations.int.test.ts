@@ -647,6 +647,16 @@ const expected: SchemaSpec = {
     created_at: ['timestamptz', false],
     read_at: ['timestamptz', true],
   },
+  staff_notifications: {
+    id: ['uuid', false],
+    kind: ['text', false],
+    clinic_id: ['uuid', false],
+    practitioner_id: ['uuid', true],
+    referral_id: ['uuid', true],
+    dedupe_key: ['text', false],
+    created_at: ['timestamptz', false],
+    dispatched_at: ['timestamptz', true],
+  },
 };
 
 const dbName = `migration_test_${process.pid}_${Date.now()}`;

@@ -179,6 +179,8 @@ describe('messages reach patients', () => {
       /^Ваш приём в назначенное время отменён\. Запишитесь на другое время\. https:\/\/clinics\.example\/patient\/inbox$/,
     );
     expect(call.apiId).toBe(SMS_KEY);
+    // A report names the gateway's id, which our row holds once it is marked sent (a moment after the gateway answered).
+    await eventually(async () => (await deliveriesOf(patientId)).find((r) => r.provider_id === call.smsId), 10_000, 'marked sent');
     const report = new URLSearchParams({ 'data[0]': `sms_status\n${call.smsId}\n103\n${Math.floor(Date.now() / 1000)}` });
     const res = await engine.app.request(`/notifications/sms-status?token=${CALLBACK_TOKEN}`, {
       method: 'POST',

@@ -1,6 +1,7 @@
 /**
  * The delivery relay: every row a process writes to an outbox (notifications for patients,
- * lab_notifications for doctors) becomes one delivery process, `notify-<n|l>-<row id>`. Woken by
+ * lab_notifications for doctors, staff_notifications for referral and onboarding staff) becomes one
+ * delivery process, `notify-<n|l|s>-<row id>`. Woken by
  * the insert trigger's NOTIFY, with a poll as backstop; rows are claimed `FOR UPDATE SKIP LOCKED`
  * and marked dispatched in the transaction that started their processes, so two relays never
  * start one twice and a crash leaves the row for the next drain (the start itself is idempotent:
@@ -71,6 +72,15 @@ export async function startDeliveryRelay(opts: {
         .forUpdate()
         .skipLocked()
         .execute();
+      const staff = await tx
+        .selectFrom('staff_notifications')
+        .select(['id', 'practitioner_id', 'clinic_id', 'referral_id', 'kind', 'created_at'])
+        .where('dispatched_at', 'is', null)
+        .orderBy('created_at')
+        .limit(BATCH)
+        .forUpdate()
+        .skipLocked()
+        .execute();
       const inputs: NotifyInput[] = [
         ...patients.map((r) => ({
           messageKey: `n-${r.id}`,
@@ -88,6 +98,16 @@ export async function startDeliveryRelay(opts: {
             recipient: r.practitioner_id ? { type: 'practitioner' as const, id: r.practitioner_id } : null,
             decidedAt: r.created_at.toISOString(),
             refs: { appointmentId: null, labOrderId: r.lab_order_id, referralId: null },
+            policy: opts.policy,
+          })),
+        ...staff
+          .filter((r) => isKind(r.kind))
+          .map((r) => ({
+            messageKey: `s-${r.id}`,
+            kind: r.kind as MessageKind,
+            recipient: r.practitioner_id ? { type: 'practitioner' as const, id: r.practitioner_id } : null,
+            decidedAt: r.created_at.toISOString(),
+            refs: { appointmentId: null, labOrderId: null, referralId: r.referral_id, clinicId: r.clinic_id },
             policy: opts.policy,
           })),
       ];
@@ -112,7 +132,17 @@ export async function startDeliveryRelay(opts: {
             doctors.map((r) => r.id),
           )
           .execute();
-      return patients.length + doctors.length;
+      if (staff.length)
+        await tx
+          .updateTable('staff_notifications')
+          .set({ dispatched_at: new Date() })
+          .where(
+            'id',
+            'in',
+            staff.map((r) => r.id),
+          )
+          .execute();
+      return patients.length + doctors.length + staff.length;
     });
 
   let running: Promise<number> | null = null;

@@ -16,7 +16,12 @@ export function notifyTransports(config: Config): Omit<NotifyDeps, 'db'> {
   return {
     mail: createMailSender({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM }),
     sms: config.SMS_GATEWAY_URL
-      ? createSmsSender({ url: config.SMS_GATEWAY_URL, apiKey: config.SMS_GATEWAY_KEY, sender: config.SMS_SENDER })
+      ? createSmsSender({
+          kind: config.SMS_GATEWAY_KIND,
+          url: config.SMS_GATEWAY_URL,
+          apiKey: config.SMS_GATEWAY_KEY,
+          sender: config.SMS_SENDER,
+        })
       : null,
     publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://${config.API_HOST}:${config.API_PORT}`,
   };

@@ -91,6 +91,7 @@ export interface Database {
   on_call_roster: notify.OnCallRosterTable;
   deliveries: notify.DeliveriesTable;
   inbox_messages: notify.InboxMessagesTable;
+  staff_notifications: notify.StaffNotificationsTable;
 }
 
 export type Clinic = Selectable<core.ClinicsTable>;

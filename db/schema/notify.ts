@@ -21,7 +21,7 @@ export interface OnCallRosterTable {
   id: Generated<string>;
   clinic_id: string;
   department: string;
-  role: 'covering' | 'head';
+  role: 'covering' | 'head' | 'onboarding-lead';
   practitioner_id: string;
   starts_at: Timestamp;
   ends_at: Timestamp;
@@ -65,4 +65,16 @@ export interface InboxMessagesTable {
   link: string | null;
   created_at: CreatedAt;
   read_at: Timestamp | null;
+}
+
+/** Messages to staff the referral and onboarding processes decided (db/migrations/2026_12_09_0300_staff_notifications.ts). */
+export interface StaffNotificationsTable {
+  id: Generated<string>;
+  kind: string;
+  clinic_id: string;
+  practitioner_id: string | null;
+  referral_id: string | null;
+  dedupe_key: string;
+  created_at: CreatedAt;
+  dispatched_at: Timestamp | null;
 }
