@@ -33,6 +33,11 @@ export function createDb(connectionString: string, max = 10): Db {
   // An idle connection that Postgres closes (restart, shutdown) is dropped by the pool and the next
   // query opens a new one; without a listener the 'error' event would crash the process instead.
   pool.on('error', (err: Error & { code?: string }) => poolLog().warn({ code: err.code }, 'idle Postgres connection lost'));
+  // The pool listens only while a connection is idle in it. One taken for a transaction and between
+  // two queries when Postgres stops would emit an unheard 'error' and crash the process: listen always.
+  pool.on('connect', (client) =>
+    client.on('error', (err: Error & { code?: string }) => poolLog().warn({ code: err.code }, 'Postgres connection lost while in use')),
+  );
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
