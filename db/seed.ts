@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { nameUuid } from '../domain/ids';
 import { addDays } from '../domain/time';
 import { generateSlots } from './booking';
+import { seedDemoRoster } from './demo-roster';
 import { seedDemoOnboarding } from './seed-onboarding';
 import { seedDemoReferrals } from './seed-referral';
 import { seedLabOrderDemo } from './seed-lab-order';
@@ -311,6 +312,10 @@ export async function seedDemoCity(db: Db, opts: { today: string; slotDays: numb
       }
     }
   });
+  await seedDemoRoster(
+    db,
+    CLINICS.map((c) => c.code),
+  );
   await seedDemoOnboarding(db);
   await seedDemoReferrals(db);
   await seedLabOrderDemo(db, {
