@@ -6,7 +6,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Context } from 'hono';
 import type { Db } from '../db';
-import { processStartPending } from '../db/outbox';
 import { registrarQueue } from '../db/referral';
 import { currentOffers } from '../db/referral-offers';
 import type { Referral } from '../db/schema';
@@ -14,6 +13,7 @@ import { bookReferralUpdate } from '../workflows/referral';
 import type { Caller } from './auth';
 import { canActOnReferral, clinicFilterFor } from './access';
 import { ApiError, sendToProcess } from './errors';
+import { awaitProcessStart } from './process-start';
 import { presentReferrals } from './referral-names';
 import type { ApiDeps, AppEnv } from './router';
 
@@ -22,8 +22,6 @@ export async function presentWithOffers(db: Db, caller: Caller, rows: Referral[]
   const named = await presentReferrals(db, caller, rows, recordRead);
   return Promise.all(named.map(async (r, i) => ({ ...r, offeredSlots: await currentOffers(db, rows[i]!) })));
 }
-
-const PROCESS_START_WAIT_MS = 10_000;
 
 export function referralDesk(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
   const { db, temporal } = deps;
@@ -42,11 +40,7 @@ export function referralDesk(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
    */
   async function ensureProcess(row: Referral): Promise<void> {
     if (row.status !== 'created') return; // the process has offered slots: it runs
-    const deadline = Date.now() + PROCESS_START_WAIT_MS;
-    while (await processStartPending(db, row.workflow_id)) {
-      if (Date.now() >= deadline) throw new ApiError(503, 'unavailable', "The referral's process is starting; try again in a moment.");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await awaitProcessStart(db, row.workflow_id, "The referral's process");
   }
 
   /** Sends an Update to the referral's process; an ended process means the referral can no longer change. */

@@ -204,6 +204,8 @@ describe('the city rollout program', () => {
       onboarding: fastPolicy({ taskDeadlineSeconds: { preparation: 2 }, reminderLeadSeconds: 1, escalationStepSeconds: 30 }),
     };
     const { body } = await call(engine, 'POST', '/rollout-programs', { name: 'Late city', pilotClinicIds: [late], clinicIds: [], policy });
+    // The outbox relay starts the program behind the 201; the API's dashboard waits for that start.
+    expect((await call(engine, 'GET', `/rollout-programs/${body.programId}`)).status).toBe(200);
     await eventually(async () => (await dashboard(engine, body.programId)).behindSchedule.includes(late), 30_000, 'behind schedule');
     expect(await dashboard(engine, body.programId)).toMatchObject({ phase: 'pilots', perStage: { preparation: 1 } });
     for (const id of [`rollout-${body.programId}`, `onboarding-${late}`]) await engine.client.workflow.getHandle(id).terminate('test over');

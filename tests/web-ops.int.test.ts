@@ -105,7 +105,9 @@ describe('the ops board', () => {
     const { programId, workflowId } = (await started.json()) as { programId: string; workflowId: string };
     const handle = h.engine.client.workflow.getHandle(workflowId);
     await eventually(
-      async () => Object.values((await handle.query(rolloutStateQuery)).clinics).some((c) => c.stage !== 'queued'),
+      // The outbox relay starts the program behind the 201: until then there is nothing to query.
+      async () =>
+        Object.values((await handle.query(rolloutStateQuery).catch(() => undefined))?.clinics ?? {}).some((c) => c.stage !== 'queued'),
       30_000,
       'pilots started',
     );

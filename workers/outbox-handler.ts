@@ -1,6 +1,6 @@
 /**
  * What the outbox relay (workers/outbox-relay.ts) asks of each process it tells: one handler per
- * process slug (`booking`, `referral`), so a new process takes a handler and nothing in the drain.
+ * process slug (`booking`, `referral`, `rollout`), so a new process takes a handler and nothing in the drain.
  */
 import type { Client } from '@temporalio/client';
 import type { Transaction } from 'kysely';

@@ -7,7 +7,8 @@
  *     killed mid-batch leaves its rows undone, and the next drain finds them.
  *   - Hands each process's rows, in commit order, to its process's handler: booking
  *     (workers/outbox-booking.ts: folds a confirm into the start, signals the rest, stamps the
- *     appointment) and referral (workers/outbox-referral.ts: starts the process with its input).
+ *     appointment), referral (workers/outbox-referral.ts: starts the process with its input) and
+ *     rollout (workers/outbox-program.ts: starts the rollout program with its input).
  *   - Starts with eager start on the worker's own connection (the first task comes back in the
  *     start's answer), at most `concurrency` calls in flight and `startsPerSecond` starts a second.
  * Delivery is at least once: a start is keyed by the workflow id (a second start finds it), and the
@@ -29,6 +30,7 @@ import { outboxDelivered } from '../platform/metrics';
 import { dataConverter } from '../platform/temporal';
 import { bookingOutboxHandler } from './outbox-booking';
 import type { OutboxHandler, OutboxRow, RelayContext, RelayStats } from './outbox-handler';
+import { programOutboxHandler } from './outbox-program';
 import { referralOutboxHandler } from './outbox-referral';
 
 export type { RelayStats } from './outbox-handler';
@@ -66,7 +68,11 @@ export function startOutboxRelay(opts: RelayOptions) {
   }
 
   const ctx: RelayContext = { client, taskQueue, logger, stats, pace, startPending: (id) => processStartPending(db, id) };
-  const handlers: Record<OutboxProcess, OutboxHandler> = { booking: bookingOutboxHandler(ctx), referral: referralOutboxHandler(ctx) };
+  const handlers: Record<OutboxProcess, OutboxHandler> = {
+    booking: bookingOutboxHandler(ctx),
+    referral: referralOutboxHandler(ctx),
+    rollout: programOutboxHandler(ctx),
+  };
 
   /** One process's rows, in commit order, through its process's handler. */
   async function handle(rows: OutboxRow[], loaded: Map<OutboxProcess, unknown>): Promise<Outcome> {

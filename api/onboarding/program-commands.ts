@@ -1,16 +1,19 @@
 /**
  * A rollout program's reads and its pause / resume, shared by the JSON routes (api/onboarding/programs.ts) and
- * the ops board (web/): the row, its dashboard (a Query to the program's workflow), and the signals.
+ * the ops board (web/): the row, its dashboard (a Query to the program's workflow), and the signals. The program's
+ * process is started by the outbox relay behind the row's commit, so each call first waits for that start.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Context } from 'hono';
 import { pauseProgramSignal, resumeProgramSignal, rolloutDashboardQuery, rolloutStateQuery } from '../../workflows/rollout';
 import { ApiError, fromProcessFailure } from '../errors';
+import { awaitProcessStart } from '../process-start';
 import type { ApiDeps, AppEnv } from '../router';
 
 export function programCommands(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
   const { db, temporal } = deps;
 
+  /** The program's row (404 if none) and its process's handle, once the relay has started it. */
   async function program(id: string) {
     const row = await db
       .selectFrom('rollout_programs')
@@ -18,6 +21,7 @@ export function programCommands(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
       .where('id', '=', id)
       .executeTakeFirst();
     if (!row) throw new ApiError(404, 'program_not_found', `Rollout program ${id} does not exist.`);
+    await awaitProcessStart(db, row.workflow_id, "The program's process");
     return { row, handle: temporal.workflow.getHandle(row.workflow_id) };
   }
 

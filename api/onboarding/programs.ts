@@ -2,13 +2,12 @@
  * Rollout programs: start one (pilots first, then waves), read its dashboard, pause, resume and add
  * a clinic while it runs. The program is a workflow; its dashboard is a Query.
  */
-import { createRolloutProgram } from '../../commands/records';
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
+import { createRolloutProgram } from '../../commands/rollout-program';
 import { nameUuid } from '../../domain/ids';
 import { rolloutPolicyWith } from '../../domain/rollout';
-import { addClinicUpdate, rolloutProgramWorkflow, rolloutWorkflowId } from '../../workflows/rollout';
-import { processStatusKey } from '../../workflows/search-attributes';
+import { addClinicUpdate, rolloutWorkflowId } from '../../workflows/rollout';
 import { requireRole } from '../auth';
 import { ApiError, errorResponse, fromProcessFailure } from '../errors';
 import { newRouter, type ApiDeps } from '../router';
@@ -29,6 +28,8 @@ const DashboardSchema = z
   })
   .openapi('RolloutDashboard');
 const IdParam = z.object({ id: Uuid });
+/** A program answered before its process started: a call to it waits for the relay's start, then 503 (api/process-start.ts). */
+const NOT_STARTED = { 503: errorResponse("unavailable: the program's process has not started yet; try again") };
 const ProgramListSchema = z
   .object({
     programs: z.array(
@@ -47,17 +48,12 @@ const ProgramListSchema = z
   .openapi('RolloutProgramList');
 
 export function programsRouter(deps: ApiDeps) {
-  const { db, temporal, config } = deps;
+  const { db, config } = deps;
   const admin = requireRole(config, 'admin');
   const ops = requireRole(config, 'ops', 'admin');
   const router = newRouter();
   const programs = programCommands(deps);
 
-  async function program(id: string) {
-    const row = await db.selectFrom('rollout_programs').select(['id', 'name', 'workflow_id']).where('id', '=', id).executeTakeFirst();
-    if (!row) throw new ApiError(404, 'program_not_found', `Rollout program ${id} does not exist.`);
-    return { row, handle: temporal.workflow.getHandle(row.workflow_id) };
-  }
   async function clinicsExist(ids: string[]) {
     if (ids.length === 0) return;
     const found = new Set((await db.selectFrom('clinics').select('id').where('id', 'in', ids).execute()).map((r) => r.id));
@@ -95,7 +91,7 @@ export function programsRouter(deps: ApiDeps) {
         ),
       },
       responses: {
-        201: json(z.object({ programId: Uuid, workflowId: z.string() }), 'The program runs'),
+        201: json(z.object({ programId: Uuid, workflowId: z.string() }), 'The program as committed; its process starts behind the answer'),
         400: errorResponse('Malformed request'),
         ...AUTH_ERRORS,
         404: errorResponse('clinic_not_found'),
@@ -109,23 +105,21 @@ export function programsRouter(deps: ApiDeps) {
       const programId = key ? nameUuid('rollout', `${caller.id}:${key}`) : randomUUID();
       const policy = rolloutPolicyWith(req.policy);
       const workflowId = rolloutWorkflowId(programId);
-      await createRolloutProgram(db, {
-        id: programId,
-        name: req.name,
-        workflow_id: workflowId,
-        pilot_clinic_ids: req.pilotClinicIds,
-        clinic_ids: req.clinicIds,
-        policy: JSON.stringify(policy),
-        created_by: caller.id,
-      });
-      await temporal.workflow.start(rolloutProgramWorkflow, {
-        workflowId,
+      // One transaction: the row (the list shows it at once) and its process's start; the relay starts the program.
+      const committed = await createRolloutProgram(db, {
+        program: {
+          id: programId,
+          name: req.name,
+          workflow_id: workflowId,
+          pilot_clinic_ids: req.pilotClinicIds,
+          clinic_ids: req.clinicIds,
+          policy: JSON.stringify(policy),
+          created_by: caller.id,
+        },
+        input: { programId, pilotClinicIds: req.pilotClinicIds, clinicIds: req.clinicIds, policy },
         taskQueue: config.CLINICAL_TASK_QUEUE,
-        args: [{ programId, pilotClinicIds: req.pilotClinicIds, clinicIds: req.clinicIds, policy }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        typedSearchAttributes: [{ key: processStatusKey, value: 'pilots' }],
       });
-      return c.json({ programId, workflowId }, 201);
+      return c.json({ programId: committed.id, workflowId: committed.workflowId }, 201);
     },
   );
 
@@ -186,6 +180,7 @@ export function programsRouter(deps: ApiDeps) {
         400: errorResponse('Malformed id'),
         ...AUTH_ERRORS,
         404: errorResponse('program_not_found'),
+        ...NOT_STARTED,
       },
     }),
     async (c) => {
@@ -211,6 +206,7 @@ export function programsRouter(deps: ApiDeps) {
           400: errorResponse('Malformed id'),
           ...AUTH_ERRORS,
           404: errorResponse('program_not_found'),
+          ...NOT_STARTED,
         },
       }),
       async (c) => c.json(await programs.setPaused(c, c.req.valid('param').id, action === 'pause'), 202),
@@ -231,10 +227,11 @@ export function programsRouter(deps: ApiDeps) {
         ...AUTH_ERRORS,
         404: errorResponse('program_not_found / clinic_not_found'),
         409: errorResponse('invalid_state: the program has finished'),
+        ...NOT_STARTED,
       },
     }),
     async (c) => {
-      const { row, handle } = await program(c.req.valid('param').id);
+      const { row, handle } = await programs.program(c.req.valid('param').id);
       const { clinicId } = c.req.valid('json');
       await clinicsExist([clinicId]);
       const dashboard = await handle

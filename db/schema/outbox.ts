@@ -3,16 +3,16 @@ import type { ColumnType, Generated } from 'kysely';
 
 export type OutboxKind = 'start' | 'confirmed' | 'checked_in' | 'visit_completed';
 /** The process a row is for: the relay has one handler per process (workers/outbox-*.ts). */
-export type OutboxProcess = 'booking' | 'referral';
+export type OutboxProcess = 'booking' | 'referral' | 'rollout';
 
 export interface ProcessOutboxTable {
   id: Generated<string>;
   task_queue: string;
   workflow_id: string;
-  /** The process slug: `booking` or `referral`. */
+  /** The process slug: `booking`, `referral` or `rollout` (a rollout program). */
   process: OutboxProcess;
   kind: OutboxKind;
-  /** The process's own record (an appointment id, a referral id). */
+  /** The process's own record (an appointment id, a referral id, a rollout program id). */
   subject_id: string;
   payload: ColumnType<Record<string, unknown>, string | undefined, never>;
   created_at: ColumnType<Date, never, never>;
