@@ -53,6 +53,28 @@ export async function makeClinic(db: Db, opts: { timeZone?: string; policy?: Par
   return { clinicId, practitionerId: p1!.id, otherPractitionerId: p2!.id, specialty };
 }
 
+/** A clinic whose routine specialist referrals wait `waitSeconds` (a referral_policies row), not working days. */
+export async function makeReferralClinic(db: Db, opts: { waitSeconds?: number; escalationShare?: number } = {}): Promise<TestClinic> {
+  const clinic = await makeClinic(db);
+  await db
+    .insertInto('referral_policies')
+    .values({
+      clinic_id: clinic.clinicId,
+      region: null,
+      kind: 'specialist',
+      urgency: 'routine',
+      wait_working_days: null,
+      wait_hours: null,
+      wait_seconds: opts.waitSeconds ?? 7200,
+      escalation_share: opts.escalationShare ?? 0.5,
+      acknowledge_seconds: 3600,
+      no_show_limit: 2,
+      validity_days: 30,
+    })
+    .execute();
+  return clinic;
+}
+
 export async function makePatient(db: Db): Promise<string> {
   const row = await db
     .insertInto('patients')

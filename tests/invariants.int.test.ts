@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { referralStart } from '../db/referral';
 import { checkInvariants, runInvariants, type Violation } from '../workers/invariants';
 import { referralWorkflow, referralWorkflowId } from '../workflows/referral';
-import { makeClinic, makePatient, makeShortSlot, makeSlot, type TestClinic } from './fixtures';
+import { makeClinic, makePatient, makeReferralClinic, makeShortSlot, makeSlot, type TestClinic } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
 import { labApi, makeLabClinic, makeLabPatient, LIPIDS_MMOL } from './lab-fixtures';
 
@@ -72,27 +72,7 @@ async function bookAndConfirm(clinic: TestClinic, slotId: string, patientId: str
   return id;
 }
 
-/** A clinic whose referrals wait `waitSeconds` (a referral_policies row). */
-async function referralClinic(waitSeconds: number): Promise<TestClinic> {
-  const clinic = await makeClinic(engine.db);
-  await engine.db
-    .insertInto('referral_policies')
-    .values({
-      clinic_id: clinic.clinicId,
-      region: null,
-      kind: 'specialist',
-      urgency: 'routine',
-      wait_working_days: null,
-      wait_hours: null,
-      wait_seconds: waitSeconds,
-      escalation_share: 0.5,
-      acknowledge_seconds: 3600,
-      no_show_limit: 2,
-      validity_days: 30,
-    })
-    .execute();
-  return clinic;
-}
+const referralClinic = (waitSeconds: number) => makeReferralClinic(engine.db, { waitSeconds });
 /** A referral to the clinic's first practitioner's specialty, once its process has offered slots. */
 async function offeredReferral(clinic: TestClinic): Promise<string> {
   const patientId = await makePatient(engine.db);
@@ -174,23 +154,7 @@ describe('a clean engine', () => {
   });
   test('every process run to its end (rescheduled, no-show, fulfilled, referral closed, specimen rejected and re-collected) leaves nothing behind', async () => {
     const fast = await makeClinic(engine.db, { policy: { reminderLeadSeconds: 1, noShowGraceSeconds: 2 } });
-    const clinic = await makeClinic(engine.db);
-    await engine.db
-      .insertInto('referral_policies')
-      .values({
-        clinic_id: clinic.clinicId,
-        region: null,
-        kind: 'specialist',
-        urgency: 'routine',
-        wait_working_days: null,
-        wait_hours: null,
-        wait_seconds: 7200,
-        escalation_share: 0.5,
-        acknowledge_seconds: 3600,
-        no_show_limit: 2,
-        validity_days: 30,
-      })
-      .execute();
+    const clinic = await makeReferralClinic(engine.db);
     const status = (id: string, want: string) =>
       eventually(async () => (await appointmentStatus(id)) === want, 30_000, `appointment ${want}`);
     const reg = await registrar(clinic.clinicId);

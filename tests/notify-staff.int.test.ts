@@ -12,7 +12,7 @@ import { DEFAULT_NOTIFY_POLICY, type NotifyPolicy } from '../domain/notify';
 import { createLogger } from '../platform/logger';
 import { startDeliveryRelay, type DeliveryRelay } from '../workers/notify-relay';
 import { notifyWorkflow, notifyWorkflowId } from '../workflows/notify';
-import { makeClinic, makePatient, type TestClinic } from './fixtures';
+import { makePatient, makeReferralClinic } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
 import { startSmscGatewayDouble, type SmscGatewayDouble } from './notify-doubles-smsc';
 import { fastPolicy, makeOnboardingClinic } from './onboarding-fixtures';
@@ -90,26 +90,7 @@ const inboxOf = (practitionerId: string) =>
 const deliveriesTo = (practitionerId: string) =>
   engine.db.selectFrom('deliveries').selectAll().where('recipient_id', '=', practitionerId).orderBy('queued_at').execute();
 
-async function referralClinic(waitSeconds: number, share: number): Promise<TestClinic> {
-  const clinic = await makeClinic(engine.db);
-  await engine.db
-    .insertInto('referral_policies')
-    .values({
-      clinic_id: clinic.clinicId,
-      region: null,
-      kind: 'specialist',
-      urgency: 'routine',
-      wait_working_days: null,
-      wait_hours: null,
-      wait_seconds: waitSeconds,
-      escalation_share: share,
-      acknowledge_seconds: 3600,
-      no_show_limit: 2,
-      validity_days: 30,
-    })
-    .execute();
-  return clinic;
-}
+const referralClinic = (waitSeconds: number, escalationShare: number) => makeReferralClinic(engine.db, { waitSeconds, escalationShare });
 
 describe('messages reach staff', () => {
   test("a referral about to breach its waiting time tells the head of the referring doctor's department on the roster", async () => {

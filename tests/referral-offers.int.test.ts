@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { localDateTime } from '../domain/time';
-import { makeClinic, makePatient, makeSlot, type TestClinic } from './fixtures';
+import { makePatient, makeReferralClinic, makeSlot, type TestClinic } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
 
 let engine: TestEngine;
@@ -24,27 +24,8 @@ async function call(method: string, path: string, token: string, body?: unknown,
 const registrar = (clinicId: string) => engine.token('registrar', { clinicId });
 const row = (id: string) => engine.db.selectFrom('referrals').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
-/** A clinic whose referrals wait two hours (a referral_policies row), with a specialist to refer to. */
-async function referralClinic(): Promise<TestClinic> {
-  const clinic = await makeClinic(engine.db);
-  await engine.db
-    .insertInto('referral_policies')
-    .values({
-      clinic_id: clinic.clinicId,
-      region: null,
-      kind: 'specialist',
-      urgency: 'routine',
-      wait_working_days: null,
-      wait_hours: null,
-      wait_seconds: 7200,
-      escalation_share: 0.5,
-      acknowledge_seconds: 3600,
-      no_show_limit: 2,
-      validity_days: 30,
-    })
-    .execute();
-  return clinic;
-}
+/** A clinic whose referrals wait two hours, with a specialist to refer to. */
+const referralClinic = () => makeReferralClinic(engine.db);
 
 /** The clinic's second practitioner refers the patient to the first's specialty; resolves once the process has offered. */
 async function referAndOffer(clinic: TestClinic, patientId: string): Promise<string> {

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import type { Caller } from '../api/auth';
 import { ru } from '../web/i18n/ru';
-import { makeClinic, makePatient, makeSlot, type TestClinic } from './fixtures';
+import { makePatient, makeReferralClinic, makeSlot, type TestClinic } from './fixtures';
 import { eventually, jsonRequest } from './helpers';
 import { labApi, makeLabClinic, makeLabPatient, oru, type LabClinic } from './lab-fixtures';
 import { startWebHarness, tabTo, type WebHarness } from './web/harness';
@@ -265,24 +265,8 @@ describe("a referral on the doctor's tablet", () => {
     eventually(async () => (await referral(id)).status === status, 30_000, `referral ${status}`);
   const asDoctor = (practitionerId: string): Caller => ({ id: `dr-${practitionerId.slice(0, 8)}`, role: 'doctor', practitionerId });
 
-  /** The clinic's second doctor refers a patient to the first; booked and checked in through the JSON API. */
+  /** The clinic's (makeReferralClinic) second doctor refers a patient to the first; booked and checked in through the JSON API. */
   async function attended(clinic: TestClinic) {
-    await h.engine.db
-      .insertInto('referral_policies')
-      .values({
-        clinic_id: clinic.clinicId,
-        region: null,
-        kind: 'specialist',
-        urgency: 'routine',
-        wait_working_days: null,
-        wait_hours: null,
-        wait_seconds: 7200,
-        escalation_share: 0.5,
-        acknowledge_seconds: 3600,
-        no_show_limit: 2,
-        validity_days: 30,
-      })
-      .execute();
     const patientId = await makePatient(h.engine.db);
     const referrer = await h.engine.token('doctor', {
       id: `dr-${clinic.otherPractitionerId.slice(0, 8)}`,
@@ -308,7 +292,7 @@ describe("a referral on the doctor's tablet", () => {
   }
 
   test('the specialist writes the report (a bad ICD-10 code refused at the field), the referring doctor acknowledges it and the referral closes', async () => {
-    const clinic = await makeClinic(h.engine.db);
+    const clinic = await makeReferralClinic(h.engine.db);
     const id = await attended(clinic);
 
     const specialist = await pageAs(asDoctor(clinic.practitionerId));
