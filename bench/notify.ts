@@ -16,7 +16,9 @@ import path from 'node:path';
 import { createNotifyActivities } from '../activities/notify';
 import { createMailSender } from '../activities/notify-channels';
 import { saveContactPoints } from '../db/notify';
-import { DEFAULT_NOTIFY_POLICY, MESSAGE_KINDS, type NotifyPolicy } from '../domain/notify';
+import { DEFAULT_NOTIFY_POLICY, MESSAGE_KINDS, STAFF_MESSAGE_KINDS, type MessageKind, type NotifyPolicy } from '../domain/notify';
+
+const toStaff = (kind: MessageKind) => kind.startsWith('critical') || (STAFF_MESSAGE_KINDS as readonly string[]).includes(kind);
 import { renderMessage } from '../domain/notify-templates';
 import { PROJECT_ROOT } from '../platform/config';
 import { createLogger } from '../platform/logger';
@@ -173,7 +175,7 @@ async function main() {
     const samples: string[] = [];
     for (const kind of MESSAGE_KINDS) {
       const m = renderMessage(kind, {
-        link: kind.startsWith('critical') ? 'https://clinics.example/doctor/inbox' : 'https://clinics.example/patient/inbox',
+        link: toStaff(kind) ? 'https://clinics.example/doctor/inbox' : 'https://clinics.example/patient/inbox',
         visitLocal: '2026-12-09T10:30',
         holdUntilLocal: '2026-12-08T12:00',
         clinicName: 'Поликлиника № 1',

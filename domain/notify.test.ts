@@ -3,6 +3,7 @@ import {
   addressProblem,
   channelOrder,
   gatewayPhone,
+  ignoresQuietHours,
   inQuietHours,
   MESSAGE_KINDS,
   policyNow,
@@ -13,6 +14,18 @@ import {
 
 const quiet = { quietFromMinute: 21 * 60, quietToMinute: 9 * 60 };
 const at = (iso: string) => Date.parse(iso);
+
+test('critical values and staff escalations ignore quiet hours; reminders, offers and other patient messages wait', () => {
+  const ignoring = MESSAGE_KINDS.filter(ignoresQuietHours);
+  expect(ignoring).toEqual([
+    'critical-result',
+    'critical-escalation-covering',
+    'critical-escalation-head',
+    'referral-near-breach',
+    'referral-breached',
+    'onboarding-task-overdue',
+  ]);
+});
 
 describe("quiet hours in the recipient's zone", () => {
   test('a message due at 23:00 in Moscow waits for 09:00 the next morning', () => {

@@ -39,9 +39,13 @@ export const MESSAGE_KINDS: readonly MessageKind[] = [
   ...STAFF_MESSAGE_KINDS,
 ];
 
-/** Critical values and their escalations are never held back by quiet hours (clinical-facts.md, "Patient and staff messages"). */
+/**
+ * Critical values and escalations are never held back by quiet hours (clinical-facts.md, "Patient and
+ * staff messages"): those of a critical value, and staff escalations (a referral about to breach its
+ * legal waiting time, an overdue onboarding task). Reminders, offers and the other patient messages wait.
+ */
 export function ignoresQuietHours(kind: MessageKind): boolean {
-  return kind.startsWith('critical-');
+  return kind.startsWith('critical-') || (STAFF_MESSAGE_KINDS as readonly string[]).includes(kind);
 }
 
 export interface Recipient {
