@@ -49,7 +49,7 @@ async function main() {
       const started = performance.now();
       const res = await app.fetch(req, env);
       if (res.status < 400) times.set(current, [...(times.get(current) ?? []), performance.now() - started]);
-      else refusals.set(`${current} ${res.status}`, (refusals.get(`${current} ${res.status}`) ?? 0) + 1);
+      else if (current) refusals.set(`${current} ${res.status}`, (refusals.get(`${current} ${res.status}`) ?? 0) + 1);
       return res;
     },
   });
