@@ -77,8 +77,18 @@ export async function bookableOffersFor(q: Q, searches: (OfferSearch & { prefer?
       only_ids uuid[], exclude_ids uuid[], prefer_ids uuid[])
     CROSS JOIN LATERAL (
       SELECT s.id, s.practitioner_id, s.clinic_id, s.starts_at, s.ends_at, p.full_name AS practitioner_name, c.name AS clinic_name, c.time_zone
-        FROM slots s
-        JOIN practitioners p ON p.id = s.practitioner_id
+        FROM (
+          -- The search's practitioners, each with the patient's active visits in its specialty, counted once per
+          -- practitioner instead of once per slot (OFFSET 0 keeps the planner from folding the count back into the slot rows).
+          SELECT p.id, p.full_name,
+                 (SELECT count(*) FROM appointments a2 JOIN practitioners p2 ON p2.id = a2.practitioner_id
+                   WHERE a2.patient_id = r.patient_id AND p2.specialty = p.specialty AND a2.status IN ('held', 'offered', 'booked')
+                     AND a2.starts_at > now()) AS active
+            FROM practitioners p
+           WHERE p.id = r.target_practitioner_id OR (r.target_practitioner_id IS NULL AND p.specialty = r.specialty)
+          OFFSET 0
+        ) p
+        JOIN slots s ON s.practitioner_id = p.id
         JOIN clinics c ON c.id = s.clinic_id
         LEFT JOIN booking_policies bp ON bp.clinic_id = s.clinic_id
        WHERE c.rollout_stage IN (${sql.join([...BOOKABLE_STAGES])})
@@ -90,10 +100,7 @@ export async function bookableOffersFor(q: Q, searches: (OfferSearch & { prefer?
          AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = r.patient_id AND a.status IN (${live})
                            AND tstzrange(a.starts_at, a.ends_at) && tstzrange(s.starts_at, s.ends_at))
          AND NOT EXISTS (SELECT 1 FROM clinic_closures k WHERE k.clinic_id = s.clinic_id AND k.closed_on = (s.starts_at AT TIME ZONE c.time_zone)::date)
-         AND (SELECT count(*) FROM appointments a2 JOIN practitioners p2 ON p2.id = a2.practitioner_id
-               WHERE a2.patient_id = r.patient_id AND p2.specialty = p.specialty AND a2.status IN ('held', 'offered', 'booked') AND a2.starts_at > now())
-             < coalesce(bp.max_active_per_specialty, ${DEFAULT_BOOKING_POLICY.maxActivePerSpecialty})
-         AND (p.id = r.target_practitioner_id OR (r.target_practitioner_id IS NULL AND p.specialty = r.specialty))
+         AND p.active < coalesce(bp.max_active_per_specialty, ${DEFAULT_BOOKING_POLICY.maxActivePerSpecialty})
          AND (r.only_ids IS NULL OR s.id = ANY(r.only_ids))
          AND (r.exclude_ids IS NULL OR s.id <> ALL(r.exclude_ids))
        ORDER BY s.id = ANY(r.prefer_ids) DESC, s.starts_at, s.id
