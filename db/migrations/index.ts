@@ -24,6 +24,7 @@ import * as diagnosisSuggestions from './2026_12_07_0500_diagnosis_suggestions';
 import * as webSessions from './2026_12_07_0600_web_sessions';
 import * as webSessionsOidc from './2026_12_08_0300_web_sessions_oidc';
 import * as resultsReady from './2026_12_08_0600_results_ready';
+import * as staffPageIndexes from './2026_12_09_0400_staff_page_indexes';
 import * as patientSearch from './2026_12_07_0700_patient_search';
 import * as processOutbox from './2026_12_08_0100_process_outbox';
 import * as notifications from './2026_12_08_0200_notifications';
@@ -53,4 +54,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_08_0200_notifications': notifications,
   '2026_12_08_0300_web_sessions_oidc': webSessionsOidc,
   '2026_12_08_0600_results_ready': resultsReady,
+  '2026_12_09_0400_staff_page_indexes': staffPageIndexes,
 };
