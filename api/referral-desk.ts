@@ -7,7 +7,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Context } from 'hono';
 import type { Db } from '../db';
 import { registrarQueue } from '../db/referral';
-import { currentOffers } from '../db/referral-offers';
+import { currentOffersOf } from '../db/referral-offers';
 import type { Referral } from '../db/schema';
 import { bookReferralUpdate } from '../workflows/referral';
 import type { Caller } from './auth';
@@ -19,8 +19,8 @@ import type { ApiDeps, AppEnv } from './router';
 
 /** A list's rows with names beside ids and the offers still bookable now. */
 export async function presentWithOffers(db: Db, caller: Caller, rows: Referral[], recordRead = false) {
-  const named = await presentReferrals(db, caller, rows, recordRead);
-  return Promise.all(named.map(async (r, i) => ({ ...r, offeredSlots: await currentOffers(db, rows[i]!) })));
+  const [named, offers] = await Promise.all([presentReferrals(db, caller, rows, recordRead), currentOffersOf(db, rows)]);
+  return named.map((r, i) => ({ ...r, offeredSlots: offers[i]! }));
 }
 
 export function referralDesk(deps: Pick<ApiDeps, 'db' | 'temporal'>) {

@@ -33,14 +33,25 @@ async function sessions(db: Db, caller: (i: number) => Caller, n = 16): Promise<
 export async function labDoctorBenchPages(db: Db): Promise<[string, (u: BenchUser) => string, BenchUser[]][]> {
   const clinicId = demoId('clinic:PC-01');
   const lab = await sessions(db, (i) => ({ id: `bench-lab-${i}`, role: 'lab', clinicId, clinicIds: [clinicId] }));
-  const doctor = await sessions(db, (i) => ({ id: `bench-doctor-${i}`, role: 'doctor', practitionerId: demoId('practitioner:PC-01:0') }));
+  const practitionerId = demoId('practitioner:PC-01:0');
+  const doctor = await sessions(db, (i) => ({ id: `bench-doctor-${i}`, role: 'doctor', practitionerId }));
+  // Referrals the demo doctor wrote (the seeded city's history): each user opens one of them.
+  const referrals = await db
+    .selectFrom('referrals')
+    .select('id')
+    .where('referring_practitioner_id', '=', practitionerId)
+    .orderBy('id')
+    .limit(16)
+    .execute();
+  const referralOf = (u: BenchUser) => referrals[doctor.indexOf(u) % Math.max(1, referrals.length)]?.id ?? 'none';
   return [
     ['lab worklist', () => '/lab', lab],
-    ['lab critical', () => '/lab/critical', lab],
     ['lab unmatched', () => '/lab/unmatched', lab],
-    ['lab upload form', () => '/lab/messages', lab],
-    ['doctor day', () => '/doctor', doctor],
+    ['lab critical', () => '/lab/critical', lab],
+    ['lab messages', () => '/lab/messages', lab],
+    ['doctor today', () => '/doctor', doctor],
     ['doctor inbox', () => '/doctor/inbox', doctor],
     ['doctor record', (u) => `/doctor/patients/${u.patientId}`, doctor],
+    ['doctor referral', (u) => `/doctor/referrals/${referralOf(u)}`, doctor],
   ];
 }

@@ -33,55 +33,37 @@ export async function opsSummary(db: Db, now = new Date()): Promise<OpsSummary> 
     .setIsolationLevel('repeatable read')
     .execute(async (tx) => {
       await sql`SET LOCAL statement_timeout = '5s'`.execute(tx);
-      const n = sql<number>`count(*)::int`.as('n');
-      const [appointments, referrals, labOrders, onboarding] = await Promise.all([
-        tx.selectFrom('appointments').select(['status as key', n]).groupBy('status').execute(),
-        tx.selectFrom('referrals').select(['status as key', n]).groupBy('status').execute(),
-        tx.selectFrom('lab_orders').select(['status as key', n]).groupBy('status').execute(),
-        // Clinics by their rollout stage: where each clinic's onboarding stands.
-        tx.selectFrom('clinics').select(['rollout_stage as key', n]).groupBy('rollout_stage').execute(),
-      ]);
-      const overdue = await tx
-        .selectFrom('referrals')
-        .select(n)
-        .where((eb) => eb.or([eb('breached', '=', true), eb.and([eb('status', 'in', [...AWAITING_BOOKING]), eb('deadline_at', '<', now)])]))
-        .where('status', 'not in', ['closed', 'cancelled', 'expired'])
-        .executeTakeFirstOrThrow();
-      const critical = await tx
-        .selectFrom('lab_orders')
-        .select(n)
-        .where('critical_pending', '=', true)
-        .where('acknowledged_at', 'is', null)
-        .executeTakeFirstOrThrow();
-      const late = await tx
-        .selectFrom('lab_orders')
-        .select(n)
-        .where((eb) =>
-          eb.or([
-            eb('overdue', '=', true),
-            eb.and([eb('deadline_at', '<', now), eb('status', 'in', ['ordered', 'collected', 'received', 'resulted'])]),
-          ]),
-        )
-        .where('status', 'not in', ['cancelled', 'closed'])
-        .executeTakeFirstOrThrow();
-      const held = await tx
-        .selectFrom('appointments')
-        .select(n)
-        .where('status', 'in', ['held', 'offered'])
-        .where((eb) => eb.or([eb('hold_expires_at', 'is', null), eb('hold_expires_at', '>', now)]))
-        .executeTakeFirstOrThrow();
+      // Every count in one statement (one round trip and one snapshot instead of eight).
+      const { rows } = await sql<{ grp: string; key: string; n: number }>`
+        SELECT 'appointments' AS grp, status AS key, count(*)::int AS n FROM appointments GROUP BY status
+        UNION ALL SELECT 'referrals', status, count(*)::int FROM referrals GROUP BY status
+        UNION ALL SELECT 'labOrders', status, count(*)::int FROM lab_orders GROUP BY status
+        -- Clinics by their rollout stage: where each clinic's onboarding stands.
+        UNION ALL SELECT 'onboarding', rollout_stage, count(*)::int FROM clinics GROUP BY rollout_stage
+        UNION ALL SELECT 'attention', 'overdueReferrals', count(*)::int FROM referrals
+         WHERE (breached = true OR (status IN (${sql.join([...AWAITING_BOOKING])}) AND deadline_at < ${now}))
+           AND status NOT IN ('closed', 'cancelled', 'expired')
+        UNION ALL SELECT 'attention', 'unacknowledgedCriticalResults', count(*)::int FROM lab_orders
+         WHERE critical_pending = true AND acknowledged_at IS NULL
+        UNION ALL SELECT 'attention', 'labOrdersPastTurnaround', count(*)::int FROM lab_orders
+         WHERE (overdue = true OR (deadline_at < ${now} AND status IN ('ordered', 'collected', 'received', 'resulted')))
+           AND status NOT IN ('cancelled', 'closed')
+        UNION ALL SELECT 'attention', 'heldSlots', count(*)::int FROM appointments
+         WHERE status IN ('held', 'offered') AND (hold_expires_at IS NULL OR hold_expires_at > ${now})`.execute(tx);
+      const group = (grp: string) => counts(rows.filter((r) => r.grp === grp));
+      const attention = group('attention');
       const [hits, low] = await Promise.all([weeklyHitsByClinic(tx, now), weeklyLowConfidence(tx, now)]);
       return {
         at: now.toISOString(),
-        appointments: counts(appointments),
-        referrals: counts(referrals),
-        labOrders: counts(labOrders),
-        onboarding: counts(onboarding),
+        appointments: group('appointments'),
+        referrals: group('referrals'),
+        labOrders: group('labOrders'),
+        onboarding: group('onboarding'),
         attention: {
-          overdueReferrals: overdue.n,
-          unacknowledgedCriticalResults: critical.n,
-          labOrdersPastTurnaround: late.n,
-          heldSlots: held.n,
+          overdueReferrals: attention.overdueReferrals ?? 0,
+          unacknowledgedCriticalResults: attention.unacknowledgedCriticalResults ?? 0,
+          labOrdersPastTurnaround: attention.labOrdersPastTurnaround ?? 0,
+          heldSlots: attention.heldSlots ?? 0,
         },
         diagnosisSuggestions: { windowDays: 7, answered: low.answered, lowConfidenceShare: low.lowConfidenceShare, byClinic: hits },
       };

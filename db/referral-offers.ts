@@ -37,75 +37,86 @@ export interface OfferView extends SlotOffer {
   timeZone: string;
 }
 
+/** One row a slot search answers. */
+export interface OfferRow {
+  id: string;
+  practitioner_id: string;
+  clinic_id: string;
+  starts_at: Date;
+  ends_at: Date;
+  practitioner_name: string;
+  clinic_name: string;
+  time_zone: string;
+}
+
 /**
  * Slots of the specialty (or the named practitioner) the patient can book now, earliest first: free,
  * not taken by a live appointment, at a clinic that takes bookings (pilot or live), not on one of its
  * closure days, inside its booking horizon, not overlapping any live visit of the patient, and not
  * past the patient's limit of active visits in that specialty. The same rules holdSlot enforces.
+ * Many searches run as one statement (a LATERAL per search), so a list of referrals costs one round
+ * trip and one plan instead of two per row; `prefer` slots come first (then earliest first) within a search's limit.
  */
-export async function bookableOffers(q: Q, s: OfferSearch) {
-  if (s.only?.length === 0) return [];
-  const live = [...LIVE_STATUSES];
-  return q
-    .selectFrom('slots as s')
-    .innerJoin('practitioners as p', 'p.id', 's.practitioner_id')
-    .innerJoin('clinics as c', 'c.id', 's.clinic_id')
-    .leftJoin('booking_policies as bp', 'bp.clinic_id', 's.clinic_id')
-    .select([
-      's.id',
-      's.practitioner_id',
-      's.clinic_id',
-      's.starts_at',
-      's.ends_at',
-      'p.full_name as practitioner_name',
-      'c.name as clinic_name',
-      'c.time_zone',
-    ])
-    .where('c.rollout_stage', 'in', [...BOOKABLE_STAGES])
-    .where('s.status', '=', 'free')
-    .where('s.starts_at', '>', sql<Date>`now()`)
-    .where('s.starts_at', '<', s.before)
-    .where(sql<boolean>`s.starts_at <= now() + make_interval(days => coalesce(bp.horizon_days, ${DEFAULT_BOOKING_POLICY.horizonDays}))`)
-    .where(({ not, exists, selectFrom }) =>
-      not(exists(selectFrom('appointments as a').select('a.id').whereRef('a.slot_id', '=', 's.id').where('a.status', 'in', live))),
-    )
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('appointments as a')
-            .select('a.id')
-            .where('a.patient_id', '=', s.patientId)
-            .where('a.status', 'in', live)
-            .where(sql<boolean>`tstzrange(a.starts_at, a.ends_at) && tstzrange(s.starts_at, s.ends_at)`),
-        ),
-      ),
-    )
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('clinic_closures as k')
-            .select('k.clinic_id')
-            .whereRef('k.clinic_id', '=', 's.clinic_id')
-            .where(sql<boolean>`k.closed_on = (s.starts_at AT TIME ZONE c.time_zone)::date`),
-        ),
-      ),
-    )
-    .where(
-      sql<boolean>`(SELECT count(*) FROM appointments a2 JOIN practitioners p2 ON p2.id = a2.practitioner_id
-      WHERE a2.patient_id = ${s.patientId} AND p2.specialty = p.specialty AND a2.status IN ('held', 'offered', 'booked') AND a2.starts_at > now())
-      < coalesce(bp.max_active_per_specialty, ${DEFAULT_BOOKING_POLICY.maxActivePerSpecialty})`,
-    )
-    .$if(s.targetPractitionerId !== null, (w) => w.where('s.practitioner_id', '=', s.targetPractitionerId!))
-    .$if(s.targetPractitionerId === null, (w) => w.where('p.specialty', '=', s.specialty))
-    .$if(s.only !== undefined, (w) => w.where('s.id', 'in', s.only!))
-    .$if((s.exclude?.length ?? 0) > 0, (w) => w.where('s.id', 'not in', s.exclude!))
-    .orderBy('s.starts_at')
-    .orderBy('s.id')
-    .limit(s.limit)
-    .execute();
+export async function bookableOffersFor(q: Q, searches: (OfferSearch & { prefer?: string[] })[]): Promise<OfferRow[][]> {
+  const terms = searches.map((s, n) => ({
+    n,
+    patient_id: s.patientId,
+    specialty: s.specialty,
+    target_practitioner_id: s.targetPractitionerId,
+    before: s.before.toISOString(),
+    lim: s.only?.length === 0 ? 0 : s.limit,
+    only_ids: s.only ?? null,
+    exclude_ids: s.exclude ?? null,
+    prefer_ids: s.prefer ?? [],
+  }));
+  if (terms.every((t) => t.lim === 0)) return searches.map(() => []);
+  const live = sql.join([...LIVE_STATUSES]);
+  const { rows } = await sql<OfferRow & { n: number }>`
+    SELECT r.n, o.* FROM jsonb_to_recordset(${JSON.stringify(terms)}::jsonb) AS r(
+      n int, patient_id uuid, specialty text, target_practitioner_id uuid, before timestamptz, lim int,
+      only_ids uuid[], exclude_ids uuid[], prefer_ids uuid[])
+    CROSS JOIN LATERAL (
+      SELECT s.id, s.practitioner_id, s.clinic_id, s.starts_at, s.ends_at, p.full_name AS practitioner_name, c.name AS clinic_name, c.time_zone
+        FROM (
+          -- The search's practitioners, each with the patient's active visits in its specialty, counted once per
+          -- practitioner instead of once per slot (OFFSET 0 keeps the planner from folding the count back into the slot rows).
+          SELECT p.id, p.full_name,
+                 (SELECT count(*) FROM appointments a2 JOIN practitioners p2 ON p2.id = a2.practitioner_id
+                   WHERE a2.patient_id = r.patient_id AND p2.specialty = p.specialty AND a2.status IN ('held', 'offered', 'booked')
+                     AND a2.starts_at > now()) AS active
+            FROM practitioners p
+           WHERE p.id = r.target_practitioner_id OR (r.target_practitioner_id IS NULL AND p.specialty = r.specialty)
+          OFFSET 0
+        ) p
+        JOIN slots s ON s.practitioner_id = p.id
+        JOIN clinics c ON c.id = s.clinic_id
+        LEFT JOIN booking_policies bp ON bp.clinic_id = s.clinic_id
+       WHERE c.rollout_stage IN (${sql.join([...BOOKABLE_STAGES])})
+         AND s.status = 'free'
+         AND s.starts_at > now()
+         AND s.starts_at < r.before
+         AND s.starts_at <= now() + make_interval(days => coalesce(bp.horizon_days, ${DEFAULT_BOOKING_POLICY.horizonDays}))
+         AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.status IN (${live}))
+         AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = r.patient_id AND a.status IN (${live})
+                           AND tstzrange(a.starts_at, a.ends_at) && tstzrange(s.starts_at, s.ends_at))
+         AND NOT EXISTS (SELECT 1 FROM clinic_closures k WHERE k.clinic_id = s.clinic_id AND k.closed_on = (s.starts_at AT TIME ZONE c.time_zone)::date)
+         AND p.active < coalesce(bp.max_active_per_specialty, ${DEFAULT_BOOKING_POLICY.maxActivePerSpecialty})
+         AND (r.only_ids IS NULL OR s.id = ANY(r.only_ids))
+         AND (r.exclude_ids IS NULL OR s.id <> ALL(r.exclude_ids))
+       ORDER BY s.id = ANY(r.prefer_ids) DESC, s.starts_at, s.id
+       LIMIT r.lim
+    ) o
+    ORDER BY r.n`.execute(q);
+  const found: OfferRow[][] = searches.map(() => []);
+  for (const { n, ...row } of rows) found[n]!.push(row);
+  return found;
 }
 
-type OfferRow = Awaited<ReturnType<typeof bookableOffers>>[number];
+/** One search of bookableOffersFor: the slots the referral's process offers (offerSlots). */
+export async function bookableOffers(q: Q, s: OfferSearch): Promise<OfferRow[]> {
+  return (await bookableOffersFor(q, [s]))[0]!;
+}
+
 
 /** A found slot as the offer the workflow records. */
 export function slotOffer(r: OfferRow, deadlineAt: Date): SlotOffer {
@@ -130,20 +141,41 @@ function offerView(r: OfferRow, deadlineAt: Date): OfferView {
 }
 
 /**
- * The offers a referral awaiting booking shows now: those recorded by its process that the patient
+ * The offers each referral awaiting booking shows now: those recorded by its process that the patient
  * can still book, topped up to the offer limit with the next bookable slots. A referral past
  * booking shows none. Read-only: the process records its own offers (referral_events 'offered').
+ * One statement for the whole list (bookableOffersFor).
  */
+export async function currentOffersOf(db: Q, rows: Referral[]): Promise<OfferView[][]> {
+  const waiting = rows.map((r) => AWAITING_BOOKING.includes(r.status));
+  const found = await bookableOffersFor(
+    db,
+    rows.flatMap((r, i) =>
+      waiting[i]
+        ? [
+            {
+              patientId: r.patient_id,
+              specialty: r.specialty,
+              targetPractitionerId: r.target_practitioner_id,
+              before: r.valid_until,
+              limit: REFERRAL_OFFER_LIMIT,
+              prefer: ((r.offered_slots ?? []) as SlotOffer[]).map((o) => o.slotId),
+            },
+          ]
+        : [],
+    ),
+  );
+  let next = 0;
+  return rows.map((r, i) =>
+    waiting[i]
+      ? found[next++]!
+          .sort((a, b) => a.starts_at.getTime() - b.starts_at.getTime() || a.id.localeCompare(b.id))
+          .map((x) => offerView(x, r.deadline_at))
+      : [],
+  );
+}
+
+/** The offers one referral shows now (currentOffersOf for one). */
 export async function currentOffers(db: Q, r: Referral): Promise<OfferView[]> {
-  if (!AWAITING_BOOKING.includes(r.status)) return [];
-  const search = { patientId: r.patient_id, specialty: r.specialty, targetPractitionerId: r.target_practitioner_id, before: r.valid_until };
-  const recorded = ((r.offered_slots ?? []) as SlotOffer[]).map((o) => o.slotId);
-  const still = await bookableOffers(db, { ...search, limit: REFERRAL_OFFER_LIMIT, only: recorded });
-  const more =
-    still.length < REFERRAL_OFFER_LIMIT
-      ? await bookableOffers(db, { ...search, limit: REFERRAL_OFFER_LIMIT - still.length, exclude: still.map((s) => s.id) })
-      : [];
-  return [...still, ...more]
-    .sort((a, b) => a.starts_at.getTime() - b.starts_at.getTime() || a.id.localeCompare(b.id))
-    .map((x) => offerView(x, r.deadline_at));
+  return (await currentOffersOf(db, [r]))[0]!;
 }

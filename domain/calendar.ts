@@ -79,9 +79,12 @@ export function startOfLocalDay(localDate: string, timeZone: string): Date {
   return new Date(instant);
 }
 
-function offsetMs(instant: number, timeZone: string): number {
-  const p = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', {
+/** One formatter per zone: building an Intl.DateTimeFormat costs ~0.2 ms, using one ~0.003 ms. */
+const zoneClocks = new Map<string, Intl.DateTimeFormat>();
+function zoneClock(timeZone: string): Intl.DateTimeFormat {
+  let f = zoneClocks.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
       timeZone,
       year: 'numeric',
       month: '2-digit',
@@ -90,7 +93,15 @@ function offsetMs(instant: number, timeZone: string): number {
       minute: '2-digit',
       second: '2-digit',
       hourCycle: 'h23',
-    })
+    });
+    zoneClocks.set(timeZone, f);
+  }
+  return f;
+}
+
+function offsetMs(instant: number, timeZone: string): number {
+  const p = Object.fromEntries(
+    zoneClock(timeZone)
       .formatToParts(new Date(instant))
       .map((x) => [x.type, x.value]),
   );

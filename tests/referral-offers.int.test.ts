@@ -136,3 +136,25 @@ test('an offered slot someone else books leaves the queue, and the next bookable
     body: { status: 'booked' },
   });
 });
+
+test("a queue answers each referral with its own patient's offers, and offers already made keep their place", async () => {
+  const clinic = await referralClinic();
+  const [clashes, fits] = [await makePatient(engine.db), await makePatient(engine.db)];
+  const day = 86_400_000;
+  const slots = [];
+  for (let d = 2; d <= 6; d++) slots.push(await makeSlot(engine.db, clinic, new Date(Date.now() + d * day)));
+  // The first patient has a visit with the other doctor at the time of the first slot.
+  await bookVisit(clinic, (await makeSlot(engine.db, clinic, slots[0]!.startsAt, 30, clinic.otherPractitionerId)).id, clashes);
+  const first = await referAndOffer(clinic, clashes);
+  const second = await referAndOffer(clinic, fits);
+  expect(((await row(second)).offered_slots as Json[]).map((o) => o.slotId)).toEqual(slots.map((s) => s.id));
+
+  // A slot opens before all of them: the second referral's five offers stay (the list is full); the first's
+  // four leave room for it.
+  const earlier = await makeSlot(engine.db, clinic, new Date(Date.now() + 1.5 * day));
+  const queue = await call('GET', `/referrals/queue?clinicId=${clinic.clinicId}`, await registrar(clinic.clinicId));
+  expect(queue.status).toBe(200);
+  const offers = (id: string) => queue.body.referrals.find((r: Json) => r.id === id).offeredSlots.map((o: Json) => o.slotId);
+  expect(offers(first)).toEqual([earlier.id, ...slots.slice(1).map((s) => s.id)]);
+  expect(offers(second)).toEqual(slots.map((s) => s.id));
+});

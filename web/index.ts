@@ -34,24 +34,11 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
   'web.css': { file: path.join(PROJECT_ROOT, 'web/static/web.css'), type: 'text/css; charset=utf-8' },
 };
 
-/** Page paths: the session, language and (for posts) Origin check run on these only. */
-export const PAGE_PATHS = [
-  '/',
-  '/sign-in',
-  '/sign-out',
-  '/auth/*',
-  '/patient',
-  '/patient/*',
-  '/records/*',
-  '/doctor',
-  '/doctor/*',
-  '/desk',
-  '/desk/*',
-  '/ops',
-  '/ops/*',
-  '/lab',
-  '/lab/*',
-];
+/**
+ * Page paths: the session, language and (for posts) Origin check run on these only. `/doctor/*` also matches
+ * `/doctor` itself, so a bare path beside its `/*` would read the session twice per request.
+ */
+export const PAGE_PATHS = ['/', '/sign-in', '/sign-out', '/auth/*', '/patient/*', '/records/*', '/doctor/*', '/desk/*', '/ops/*', '/lab/*'];
 
 export function webRouter(deps: ApiDeps) {
   const web = new Hono<WebEnv>();

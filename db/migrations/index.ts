@@ -25,6 +25,7 @@ import * as webSessions from './2026_12_07_0600_web_sessions';
 import * as webSessionsOidc from './2026_12_08_0300_web_sessions_oidc';
 import * as resultsReady from './2026_12_08_0600_results_ready';
 import * as staffNotifications from './2026_12_09_0300_staff_notifications';
+import * as staffPageIndexes from './2026_12_09_0400_staff_page_indexes';
 import * as patientSearch from './2026_12_07_0700_patient_search';
 import * as processOutbox from './2026_12_08_0100_process_outbox';
 import * as notifications from './2026_12_08_0200_notifications';
@@ -55,4 +56,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_08_0300_web_sessions_oidc': webSessionsOidc,
   '2026_12_08_0600_results_ready': resultsReady,
   '2026_12_09_0300_staff_notifications': staffNotifications,
+  '2026_12_09_0400_staff_page_indexes': staffPageIndexes,
 };
