@@ -47,12 +47,10 @@ export function createBookingCommands(deps: { db: Db; taskQueue: string }) {
      */
     async book(input: BookCommand): Promise<{ view: AppointmentView; created: boolean }> {
       return commandTransaction(db, async (tx) => {
-        const held = await holdSlotTx(tx, { ...input, processPending: true });
-        if (held.created) {
-          const payload = { policy: input.policy, ...(input.referralWorkflowId ? { referralWorkflowId: input.referralWorkflowId } : {}) };
-          await tell(tx, { ...booking, kind: 'start', workflowId: input.workflowId, subjectId: input.appointmentId, payload });
-        }
-        return held;
+        const payload = { policy: input.policy, ...(input.referralWorkflowId ? { referralWorkflowId: input.referralWorkflowId } : {}) };
+        // The start row is written with the appointment, in its statement (only when this call makes it).
+        const start = { ...booking, kind: 'start' as const, workflowId: input.workflowId, subjectId: input.appointmentId, payload };
+        return holdSlotTx(tx, { ...input, processPending: true }, start);
       });
     },
 
