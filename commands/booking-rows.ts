@@ -94,6 +94,8 @@ export type HoldInput = {
   confirm?: boolean;
   /** Made by a command: the row stays unstamped until the outbox relay has started its process. */
   processPending?: boolean;
+  /** The caller's transaction took the patient's lock already (a command, in its BEGIN: db/tx.ts advisoryLock). */
+  patientLocked?: boolean;
 };
 
 /**
@@ -103,7 +105,7 @@ export type HoldInput = {
 export async function holdSlotTx(tx: Tx, input: HoldInput, tellToo?: Tell): Promise<{ view: AppointmentView; created: boolean }> {
   // One booking decision per patient at a time, so the per-specialty limit holds under races
   // (and the same request sent twice at once finds the first one's appointment).
-  await lockPatient(tx, input.patientId);
+  if (!input.patientLocked) await lockPatient(tx, input.patientId);
   const existing = await tx.selectFrom('appointments').selectAll().where('id', '=', input.appointmentId).executeTakeFirst();
   if (existing) return { view: appointmentView(existing), created: false };
   // The slot's rules first: a slot nobody may book is refused as such, whoever asks.

@@ -183,7 +183,17 @@ export async function slotForBooking(db: Db, slotId: string, appointmentId: stri
     .innerJoin('practitioners as p', 'p.id', 's.practitioner_id')
     .innerJoin('clinics as c', 'c.id', 's.clinic_id')
     .leftJoin('booking_policies as bp', 'bp.clinic_id', 's.clinic_id')
-    .select(['s.id', 's.practitioner_id', 's.clinic_id', 's.starts_at', 's.ends_at', 's.status', 'p.specialty', 'c.rollout_stage', 'c.time_zone'])
+    .select([
+      's.id',
+      's.practitioner_id',
+      's.clinic_id',
+      's.starts_at',
+      's.ends_at',
+      's.status',
+      'p.specialty',
+      'c.rollout_stage',
+      'c.time_zone',
+    ])
     .select([
       'bp.horizon_days',
       'bp.max_active_per_specialty',
@@ -207,8 +217,15 @@ export async function slotForBooking(db: Db, slotId: string, appointmentId: stri
     .where('s.id', '=', slotId)
     .executeTakeFirst();
   if (!row) return undefined;
-  const { horizon_days, max_active_per_specialty, hold_seconds, offer_hold_seconds, reminder_lead_seconds, no_show_grace_seconds, ...slot } =
-    row;
+  const {
+    horizon_days,
+    max_active_per_specialty,
+    hold_seconds,
+    offer_hold_seconds,
+    reminder_lead_seconds,
+    no_show_grace_seconds,
+    ...slot
+  } = row;
   const policy = policyOf(
     horizon_days === null
       ? undefined

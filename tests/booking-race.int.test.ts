@@ -4,6 +4,10 @@
  * and one outbox row behind the single 201.
  */
 import { randomUUID } from 'node:crypto';
+import { sql, type Transaction } from 'kysely';
+import { holdSlotTx } from '../commands/booking-rows';
+import { bookingPolicy } from '../db/booking';
+import type { Database } from '../db/schema';
 import { nameUuid } from '../domain/ids';
 import { bookingWorkflowId } from '../workflows/booking';
 import { daysFromNow, makeClinic, makePatient, makeSlot } from './fixtures';
@@ -72,5 +76,36 @@ describe('a race for one slot', () => {
     expect(await book(first, key)).toMatchObject({ status: 201, body: { id: held.body.id, status: 'held' } });
     const outbox = await engine.db.selectFrom('process_outbox').select('kind').where('subject_id', '=', held.body.id).execute();
     expect(outbox).toEqual([{ kind: 'start' }]);
+  });
+
+  test('a booking while another is still writing the slot is refused slot_taken at once; its rollback frees the slot', async () => {
+    const clinic = await makeClinic(engine.db);
+    const slot = await makeSlot(engine.db, clinic, daysFromNow(9, 12));
+    const [writer, other] = [await makePatient(engine.db), await makePatient(engine.db)];
+    const token = await engine.token('registrar', { clinicId: clinic.clinicId });
+    const book = async (patientId: string) => {
+      const init = jsonRequest('POST', token, { slotId: slot.id, patientId });
+      (init.headers as Record<string, string>)['idempotency-key'] = `race-${randomUUID()}`;
+      const res = await engine.app.request('/appointments', init);
+      return { status: res.status, body: (await res.json()) as Json };
+    };
+    const policy = await bookingPolicy(engine.db, clinic.clinicId);
+    const whileWriting = await engine.db.connection().execute(async (conn) => {
+      // Another booking of the slot, written but not committed: it holds the slot's lock and its index entry.
+      await sql`BEGIN`.execute(conn);
+      const id = randomUUID();
+      const input = { appointmentId: id, workflowId: `booking-${id}`, patientId: writer, slotId: slot.id, bookedBy: 'test', policy };
+      await holdSlotTx(conn as unknown as Transaction<Database>, input);
+      try {
+        // (Waiting on the uncommitted entry instead would end in the lock timeout: 503.)
+        return await book(other);
+      } finally {
+        await sql`ROLLBACK`.execute(conn);
+      }
+    });
+    expect(whileWriting).toMatchObject({ status: 409, body: { error: { code: 'slot_taken' } } });
+    expect(await engine.db.selectFrom('appointments').select('id').where('slot_id', '=', slot.id).execute()).toEqual([]);
+    const after = await book(other);
+    expect(after).toMatchObject({ status: 201, body: { status: 'held', patientId: other, slotId: slot.id } });
   });
 });
