@@ -76,9 +76,14 @@ export function startOutboxRelay(opts: RelayOptions) {
   // Starts and signals in flight, shared by the batches in hand.
   const inFlight = new Semaphore(opts.concurrency);
   // A NOTIFY while every loop is busy is remembered, so the next idle loop drains at once rather than at the poll.
+  // One idle loop is woken per NOTIFY (a commit is a row or a few); a loop that claims a full batch wakes the other.
   let notified = false;
   const waiters = new Set<() => void>();
-  const wake = () => {
+  const wakeOne = () => {
+    notified = true;
+    waiters.values().next().value?.();
+  };
+  const wakeAll = () => {
     notified = true;
     for (const w of [...waiters]) w();
   };
@@ -266,7 +271,7 @@ export function startOutboxRelay(opts: RelayOptions) {
   async function listen(): Promise<void> {
     if (!running) return;
     const c = new pg.Client({ connectionString: opts.databaseUrl });
-    c.on('notification', wake);
+    c.on('notification', wakeOne);
     c.on('error', () => undefined);
     c.on('end', () => {
       if (listener === c) listener = undefined;
@@ -299,7 +304,10 @@ export function startOutboxRelay(opts: RelayOptions) {
       } catch (err) {
         logger.warn({ err: String(err) }, 'outbox drain failed; trying again');
       }
-      if (claimed >= opts.batch) continue; // more waiting: no sleep
+      if (claimed >= opts.batch) {
+        wakeOne(); // more waiting: the other batch too, and no sleep
+        continue;
+      }
       await idle();
     }
   }
@@ -316,7 +324,7 @@ export function startOutboxRelay(opts: RelayOptions) {
     /** Stops after the batch in hand (its rows are marked done, or left for the next relay). */
     async stop(): Promise<void> {
       running = false;
-      wake();
+      wakeAll();
       clearInterval(report);
       await looping;
       await listener?.end().catch(() => undefined);
