@@ -142,17 +142,29 @@ export async function runSlotRace(opts: { apiUrl: string; token: string; slotId:
         headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json', 'idempotency-key': `${opts.keyPrefix}-${i}` },
         body: JSON.stringify({ slotId: opts.slotId, patientId }),
       });
-      await res.arrayBuffer();
-      return { status: res.status, ms: performance.now() - t0 };
+      const text = await res.text();
+      let code = '';
+      try {
+        code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? '';
+      } catch {
+        /* not JSON */
+      }
+      return { status: res.status, code, ms: performance.now() - t0 };
     }),
   );
   const losers = answers.filter((a) => a.status === 409).map((a) => a.ms);
+  const answered: Record<string, number> = {};
+  for (const a of answers)
+    answered[`${a.status}${a.code ? ` ${a.code}` : ''}`] = (answered[`${a.status}${a.code ? ` ${a.code}` : ''}`] ?? 0) + 1;
   return {
     clients: opts.patientIds.length,
     allAnsweredMs: Math.round(performance.now() - started),
     won: answers.filter((a) => a.status === 201).length,
     lost: losers.length,
     other: answers.length - answers.filter((a) => a.status === 201 || a.status === 409).length,
+    answers: Object.entries(answered)
+      .map(([k, v]) => `${k}×${v}`)
+      .join(', '),
     loserP50: +percentile(losers, 50).toFixed(1),
     loserP99: +percentile(losers, 99).toFixed(1),
   };

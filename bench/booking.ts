@@ -238,6 +238,30 @@ async function runMode(mode: 'dev' | 'server') {
   return { rows, cpuRows, extra };
 }
 
+/** The figures issue 20's goals are stated in, one line each (2 cores: race <= 1 s, book p50 <= 10 ms, relay >= 100/s, >= 0.9 x plain). */
+function goalFigures(all: { rows: Row[]; extra: Row[] }): string[] {
+  const lines = ['Figures against the goals of issue 20:'];
+  for (const r of all.rows) {
+    const ratio = (v: unknown) => (Number(r.plainPerSec) > 0 ? (Number(v) / Number(r.plainPerSec)).toFixed(2) : '?');
+    lines.push(
+      `  ${r.temporal} ${r.clients} client(s): answered/s two-call ${r.apiPerSec} (${ratio(r.apiPerSec)} × plain), one-call ${r['1callPerSec']} ` +
+        `(${ratio(r['1callPerSec'])} × plain ${r.plainPerSec}); book p50 ${r.bookP50} ms (plain p50 ${r.plainP50} ms, one-call ${r['1callP50']} ms); ` +
+        `answer → started p50/p99 two-call ${r.lagP50S}/${r.lagP99S} s, one-call ${r['1callLagP50S']}/${r['1callLagP99S']} s`,
+    );
+  }
+  for (const e of all.extra) {
+    if (e.test === 'relay-alone')
+      lines.push(
+        `  ${e.temporal} relay alone: ${e.relayAlonePerSec} processes/s durable (${e.relayAloneProcesses} in ${e.relayAloneSeconds} s)`,
+      );
+    if (e.test === 'race')
+      lines.push(`  ${e.temporal} ${e.clients}-way race for one slot: all answered in ${e.allAnsweredMs} ms (${e.answers})`);
+    if (e.test === 'eager grants')
+      lines.push(`  ${e.temporal} eager grants: ${e.eager} of ${e.starts} starts; ${e.folded} confirms folded, ${e.told} tells`);
+  }
+  return lines;
+}
+
 async function main() {
   const all = { rows: [] as Row[], cpuRows: [] as Row[], extra: [] as Row[] };
   for (const mode of MODES) {
@@ -258,6 +282,7 @@ async function main() {
   say('CPU ms per complete booking (process included), by process: two-call run per level, and the relay alone:');
   console.table(all.cpuRows);
   console.table(all.extra);
+  for (const line of goalFigures(all)) say(line);
   say(JSON.stringify({ bench: 'booking', ...all }));
 }
 

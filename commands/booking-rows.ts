@@ -5,11 +5,12 @@
  */
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db';
-import { appointmentView, bookableSlot, lockPatient } from '../db/booking';
+import { appointmentView, lockPatient, tryLockSlotSql } from '../db/booking';
 import type { Appointment, Database } from '../db/schema';
 import type { AppointmentView, BookingPolicy } from '../domain/booking';
 import { slotRefusal, specialtyLimitRefusal, type BookingRefusal } from '../domain/booking-rules';
 import { pgViolation, refuse } from '../platform/failures';
+import { outboxValues, type Tell } from './outbox';
 
 export type Tx = Transaction<Database>;
 
@@ -29,24 +30,40 @@ export function mapViolation(err: unknown): never {
   throw err;
 }
 
-/** Checks the clinic's rules for a new visit of this patient in this slot. */
+/**
+ * Checks the clinic's rules for a new visit of this patient in this slot, in one statement: the slot, its
+ * booking lock (tried, never waited for: another transaction booking it now is a SlotTaken refusal), the
+ * patient's live visits in its specialty, and whether the patient exists (`patientExists`, for the caller).
+ */
 export async function checkBookingRules(tx: Tx, patientId: string, slotId: string, policy: BookingPolicy, ignoreAppointmentId?: string) {
-  const slot = await bookableSlot(tx, slotId);
-  if (!slot) throw refuse('SlotNotFound', `slot ${slotId} does not exist`);
   const now = Date.now();
+  const slot = await tx
+    .selectFrom('slots as s')
+    .innerJoin('practitioners as p', 'p.id', 's.practitioner_id')
+    .innerJoin('clinics as c', 'c.id', 's.clinic_id')
+    .select(['s.id', 's.practitioner_id', 's.clinic_id', 's.starts_at', 's.ends_at', 's.status', 'p.specialty', 'c.rollout_stage'])
+    .select((eb) => [
+      tryLockSlotSql(slotId).as('lockedForUs'),
+      eb
+        .selectFrom('appointments as a')
+        .innerJoin('practitioners as ap', 'ap.id', 'a.practitioner_id')
+        .select((e) => e.fn.countAll<string>().as('n'))
+        .where('a.patient_id', '=', patientId)
+        .whereRef('ap.specialty', '=', 'p.specialty')
+        .where('a.status', 'in', ['held', 'offered', 'booked'])
+        .where('a.starts_at', '>', new Date(now))
+        .$if(ignoreAppointmentId !== undefined, (q) => q.where('a.id', '!=', ignoreAppointmentId!))
+        .as('active'),
+      eb.exists(eb.selectFrom('patients as pt').select('pt.id').where('pt.id', '=', patientId)).as('patientExists'),
+    ])
+    .where('s.id', '=', slotId)
+    .executeTakeFirst();
+  if (!slot) throw refuse('SlotNotFound', `slot ${slotId} does not exist`);
   const bad = slotRefusal({ id: slot.id, status: slot.status, startsAt: slot.starts_at, rolloutStage: slot.rollout_stage }, now, policy);
   if (bad) refusal(bad);
-  const active = await tx
-    .selectFrom('appointments as a')
-    .innerJoin('practitioners as p', 'p.id', 'a.practitioner_id')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('a.patient_id', '=', patientId)
-    .where('p.specialty', '=', slot.specialty)
-    .where('a.status', 'in', ['held', 'offered', 'booked'])
-    .where('a.starts_at', '>', new Date(now))
-    .$if(ignoreAppointmentId !== undefined, (q) => q.where('a.id', '!=', ignoreAppointmentId!))
-    .executeTakeFirstOrThrow();
-  const over = specialtyLimitRefusal(Number(active.n), policy);
+  // Another transaction is booking (or moving into) this slot right now: it is taken, or about to be.
+  if (!slot.lockedForUs) throw refuse('SlotTaken', 'the slot is already booked');
+  const over = specialtyLimitRefusal(Number(slot.active ?? 0), policy);
   if (over) refusal(over);
   return slot;
 }
@@ -77,41 +94,70 @@ export type HoldInput = {
   confirm?: boolean;
   /** Made by a command: the row stays unstamped until the outbox relay has started its process. */
   processPending?: boolean;
+  /** The caller's transaction took the patient's lock already (a command, in its BEGIN: db/tx.ts advisoryLock). */
+  patientLocked?: boolean;
 };
 
-/** The hold (or, with `confirm`, the booking); `created` says whether this call made the appointment or found it made. */
-export async function holdSlotTx(tx: Tx, input: HoldInput): Promise<{ view: AppointmentView; created: boolean }> {
+/**
+ * The hold (or, with `confirm`, the booking); `created` says whether this call made the appointment or found it made.
+ * `tellToo`: the outbox row a command writes with a new appointment (in the same statement).
+ */
+export async function holdSlotTx(tx: Tx, input: HoldInput, tellToo?: Tell): Promise<{ view: AppointmentView; created: boolean }> {
   // One booking decision per patient at a time, so the per-specialty limit holds under races
   // (and the same request sent twice at once finds the first one's appointment).
-  await lockPatient(tx, input.patientId);
+  if (!input.patientLocked) await lockPatient(tx, input.patientId);
   const existing = await tx.selectFrom('appointments').selectAll().where('id', '=', input.appointmentId).executeTakeFirst();
   if (existing) return { view: appointmentView(existing), created: false };
   // The slot's rules first: a slot nobody may book is refused as such, whoever asks.
   const slot = await checkBookingRules(tx, input.patientId, input.slotId, input.policy);
-  const patient = await tx.selectFrom('patients').select('id').where('id', '=', input.patientId).executeTakeFirst();
-  if (!patient) throw refuse('PatientNotFound', `patient ${input.patientId} does not exist`);
-  const row = await tx
-    .insertInto('appointments')
-    .values({
-      id: input.appointmentId,
-      slot_id: slot.id,
-      patient_id: input.patientId,
-      practitioner_id: slot.practitioner_id,
-      clinic_id: slot.clinic_id,
-      starts_at: slot.starts_at,
-      ends_at: slot.ends_at,
-      status: input.confirm ? 'booked' : 'held',
-      hold_expires_at: input.confirm ? null : sql<Date>`now() + make_interval(secs => ${input.policy.holdSeconds})`,
-      workflow_id: input.workflowId,
-      booked_by: input.bookedBy,
-      cancel_reason: null,
-      ...(input.processPending ? { process_started_at: null } : {}),
-    })
-    .returningAll()
+  if (!slot.patientExists) throw refuse('PatientNotFound', `patient ${input.patientId} does not exist`);
+  const auditRow = (action: string, details: object = {}) => ({
+    actor: input.bookedBy,
+    action,
+    entity: 'appointment',
+    entity_id: input.appointmentId,
+    workflow_id: input.workflowId,
+    dedupe_key: `${input.workflowId}:${action}`,
+    details: JSON.stringify(details),
+  });
+  const audits = [auditRow('held', { slotId: slot.id }), ...(input.confirm ? [auditRow('booked')] : [])];
+  // One statement: the appointment, its audit rows and (from a command) its outbox row; a violation writes none.
+  const written = tx
+    .with('held', (db) =>
+      db
+        .insertInto('appointments')
+        .values({
+          id: input.appointmentId,
+          slot_id: slot.id,
+          patient_id: input.patientId,
+          practitioner_id: slot.practitioner_id,
+          clinic_id: slot.clinic_id,
+          starts_at: slot.starts_at,
+          ends_at: slot.ends_at,
+          status: input.confirm ? 'booked' : 'held',
+          hold_expires_at: input.confirm ? null : sql<Date>`now() + make_interval(secs => ${input.policy.holdSeconds})`,
+          workflow_id: input.workflowId,
+          booked_by: input.bookedBy,
+          cancel_reason: null,
+          ...(input.processPending ? { process_started_at: null } : {}),
+        })
+        .returningAll(),
+    )
+    .with('audited', (db) =>
+      db
+        .insertInto('audit_log')
+        .values(audits)
+        .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        .returning('id'),
+    );
+  const row = await (
+    tellToo
+      ? written.with('told', (db) => db.insertInto('process_outbox').values(outboxValues(tellToo)).returning('id')).selectFrom('held')
+      : written.selectFrom('held')
+  )
+    .selectAll()
     .executeTakeFirstOrThrow()
     .catch(mapViolation);
-  await audit(tx, input.workflowId, 'held', input.bookedBy, input.appointmentId, { slotId: slot.id });
-  if (input.confirm) await audit(tx, input.workflowId, 'booked', input.bookedBy, input.appointmentId);
   return { view: appointmentView(row), created: true };
 }
 

@@ -12,7 +12,7 @@ import { checkInRefusal, completeRefusal } from '../domain/booking-rules';
 import { refuse } from '../platform/failures';
 import { confirmTx, holdSlotTx, refusal } from './booking-rows';
 import { tell } from './outbox';
-import { commandTransaction } from './tx';
+import { COMMAND_BUDGET_MS, commandTransaction } from './tx';
 
 export interface BookCommand {
   appointmentId: string;
@@ -46,14 +46,18 @@ export function createBookingCommands(deps: { db: Db; taskQueue: string }) {
      * same appointment id again finds the first call's appointment (`created` false) and queues nothing.
      */
     async book(input: BookCommand): Promise<{ view: AppointmentView; created: boolean }> {
-      return commandTransaction(db, async (tx) => {
-        const held = await holdSlotTx(tx, { ...input, processPending: true });
-        if (held.created) {
+      return commandTransaction(
+        db,
+        async (tx) => {
           const payload = { policy: input.policy, ...(input.referralWorkflowId ? { referralWorkflowId: input.referralWorkflowId } : {}) };
-          await tell(tx, { ...booking, kind: 'start', workflowId: input.workflowId, subjectId: input.appointmentId, payload });
-        }
-        return held;
-      });
+          // The start row is written with the appointment, in its statement (only when this call makes it).
+          const start = { ...booking, kind: 'start' as const, workflowId: input.workflowId, subjectId: input.appointmentId, payload };
+          return holdSlotTx(tx, { ...input, processPending: true, patientLocked: true }, start);
+        },
+        COMMAND_BUDGET_MS,
+        // The patient's lock (holdSlotTx's first step) is taken in BEGIN's own round trip.
+        { advisoryLock: input.patientId },
+      );
     },
 
     /** held/offered → booked, and the process told; confirming a booked appointment again answers it as it is. */

@@ -14,17 +14,19 @@ export interface Tell {
   payload?: Record<string, unknown>;
 }
 
+/** The row of one tell, for an insert of its own or a statement that writes it beside others. */
+export function outboxValues(t: Tell) {
+  return {
+    task_queue: t.taskQueue,
+    workflow_id: t.workflowId,
+    process: t.process,
+    kind: t.kind,
+    subject_id: t.subjectId,
+    payload: JSON.stringify(t.payload ?? {}),
+  };
+}
+
 /** Queues one tell for the process (delivered at least once: the process tolerates a repeat). */
 export async function tell(tx: Tx, t: Tell): Promise<void> {
-  await tx
-    .insertInto('process_outbox')
-    .values({
-      task_queue: t.taskQueue,
-      workflow_id: t.workflowId,
-      process: t.process,
-      kind: t.kind,
-      subject_id: t.subjectId,
-      payload: JSON.stringify(t.payload ?? {}),
-    })
-    .execute();
+  await tx.insertInto('process_outbox').values(outboxValues(t)).execute();
 }

@@ -9,9 +9,14 @@ import type { Tx } from './booking-rows';
 
 export const COMMAND_BUDGET_MS = 10_000;
 
-export async function commandTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, budgetMs = COMMAND_BUDGET_MS): Promise<T> {
+export async function commandTransaction<T>(
+  db: Db,
+  fn: (tx: Tx) => Promise<T>,
+  budgetMs = COMMAND_BUDGET_MS,
+  opts: { advisoryLock?: string } = {},
+): Promise<T> {
   try {
-    return await inTransaction(db, limitsWithin(budgetMs), fn);
+    return await inTransaction(db, { ...limitsWithin(budgetMs), ...opts }, fn);
   } catch (err) {
     const code = pgViolation(err)?.code;
     if (code && (TIMEOUT_SQLSTATES as readonly string[]).includes(code)) throw retryLater('a lock wait or statement timed out', true);

@@ -4,6 +4,7 @@ import { DEFAULT_BOOKING_POLICY, LIVE_STATUSES, type AppointmentView, type Booki
 import { BOOKABLE_STAGES } from '../domain/onboarding';
 import type { Db } from './index';
 import type { Appointment, Database } from './schema';
+import type { BookingPoliciesTable } from './schema/booking';
 
 /** What a slot generation did: slots added, and wanted slots skipped because they overlap another of the practitioner's. */
 export interface SlotGeneration {
@@ -165,6 +166,81 @@ export async function lockPatient(tx: Transaction<Database>, patientId: string):
   await sql`SELECT pg_advisory_xact_lock(hashtextextended(${patientId}::text, 0))`.execute(tx);
 }
 
+/**
+ * Tries the slot's booking lock for this transaction, without waiting: false while another transaction is
+ * booking or moving into the slot, so a race's losers are refused at once instead of queueing on the
+ * winner's unique-index entry (holding a pool connection each). The key space differs from lockPatient's.
+ */
+export const tryLockSlotSql = (slotId: string) => sql<boolean>`pg_try_advisory_xact_lock(hashtextextended(${`slot:${slotId}`}::text, 0))`;
+
+/**
+ * The API's one read before a booking: the slot (as bookableSlot), whether a live appointment holds it,
+ * whether `appointmentId` (the caller's key) already exists, and the clinic's booking policy.
+ */
+export async function slotForBooking(db: Db, slotId: string, appointmentId: string) {
+  const row = await db
+    .selectFrom('slots as s')
+    .innerJoin('practitioners as p', 'p.id', 's.practitioner_id')
+    .innerJoin('clinics as c', 'c.id', 's.clinic_id')
+    .leftJoin('booking_policies as bp', 'bp.clinic_id', 's.clinic_id')
+    .select([
+      's.id',
+      's.practitioner_id',
+      's.clinic_id',
+      's.starts_at',
+      's.ends_at',
+      's.status',
+      'p.specialty',
+      'c.rollout_stage',
+      'c.time_zone',
+    ])
+    .select([
+      'bp.horizon_days',
+      'bp.max_active_per_specialty',
+      'bp.hold_seconds',
+      'bp.offer_hold_seconds',
+      'bp.reminder_lead_seconds',
+      'bp.no_show_grace_seconds',
+    ])
+    .select((eb) => [
+      eb
+        .exists(
+          eb
+            .selectFrom('appointments as a')
+            .select('a.id')
+            .whereRef('a.slot_id', '=', 's.id')
+            .where('a.status', 'in', [...LIVE_STATUSES]),
+        )
+        .as('taken'),
+      eb.exists(eb.selectFrom('appointments as m').select('m.id').where('m.id', '=', appointmentId)).as('mine'),
+    ])
+    .where('s.id', '=', slotId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const {
+    horizon_days,
+    max_active_per_specialty,
+    hold_seconds,
+    offer_hold_seconds,
+    reminder_lead_seconds,
+    no_show_grace_seconds,
+    ...slot
+  } = row;
+  const policy = policyOf(
+    horizon_days === null
+      ? undefined
+      : {
+          horizon_days,
+          max_active_per_specialty: max_active_per_specialty!,
+          hold_seconds: hold_seconds!,
+          offer_hold_seconds: offer_hold_seconds!,
+          reminder_lead_seconds: reminder_lead_seconds!,
+          no_show_grace_seconds: no_show_grace_seconds!,
+        },
+  );
+  return { ...slot, policy };
+}
+
 export { LIVE_STATUSES };
 
 export function appointmentView(row: Appointment): AppointmentView {
@@ -183,7 +259,10 @@ export function appointmentView(row: Appointment): AppointmentView {
 
 /** The clinic's booking rules, or the production defaults where it set none. */
 export async function bookingPolicy(db: Db, clinicId: string): Promise<BookingPolicy> {
-  const row = await db.selectFrom('booking_policies').selectAll().where('clinic_id', '=', clinicId).executeTakeFirst();
+  return policyOf(await db.selectFrom('booking_policies').selectAll().where('clinic_id', '=', clinicId).executeTakeFirst());
+}
+
+function policyOf(row: Omit<BookingPoliciesTable, 'clinic_id'> | undefined): BookingPolicy {
   if (!row) return { ...DEFAULT_BOOKING_POLICY };
   return {
     horizonDays: row.horizon_days,

@@ -4,6 +4,7 @@
  * waiting after the caller gave up would commit work that no process owns (a hold, an offer).
  */
 import { sql, type Transaction } from 'kysely';
+import pg from 'pg';
 import type { Db } from './index';
 import type { Database } from './schema';
 
@@ -16,6 +17,11 @@ export interface TxLimits {
   signal?: AbortSignal;
   /** Epoch ms after which the work is no longer wanted: past it, the transaction rolls back instead of committing. */
   deadlineAt?: number;
+  /**
+   * A text key locked for the transaction (`pg_advisory_xact_lock(hashtextextended(key, 0))`, as db/booking's
+   * lockPatient) in BEGIN's own round trip: one decision per key at a time, without a statement of its own.
+   */
+  advisoryLock?: string;
 }
 
 /** Thrown (and the transaction rolled back) when the caller gave up before the commit. */
@@ -52,11 +58,15 @@ export async function inTransaction<T>(db: Db, limits: TxLimits, fn: (tx: Transa
     if (limits.deadlineAt !== undefined && Date.now() >= limits.deadlineAt) throw new TransactionAbandoned('past its deadline');
   };
   check();
-  // BEGIN and both limits in one round trip (a simple query may hold several statements; the
-  // limits are integers checked above, so inlining them is safe). SET LOCAL ends with the transaction.
+  // BEGIN, both limits and the lock in one round trip (a simple query may hold several statements; the
+  // limits are integers checked above and the key an escaped literal). SET LOCAL ends with the transaction.
+  const lock =
+    limits.advisoryLock === undefined
+      ? ''
+      : `; SELECT pg_advisory_xact_lock(hashtextextended(${pg.escapeLiteral(limits.advisoryLock)}, 0))`;
   return db.connection().execute(async (conn) => {
-    await sql.raw(`BEGIN; SET LOCAL statement_timeout = ${statementMs}; SET LOCAL lock_timeout = ${lockMs}`).execute(conn);
     try {
+      await sql.raw(`BEGIN; SET LOCAL statement_timeout = ${statementMs}; SET LOCAL lock_timeout = ${lockMs}${lock}`).execute(conn);
       // One connection inside BEGIN … COMMIT: a transaction in all but its type.
       const result = await fn(conn as unknown as Transaction<Database>);
       check();

@@ -134,10 +134,10 @@ const ConfigSchema = z.object({
     .transform((v) => v === 'true'),
   /** The clinical worker drains the process outbox (workers/outbox-relay.ts); off for a worker replica that should not. */
   OUTBOX_RELAY: z.enum(['on', 'off']).default('on'),
-  /** Outbox rows claimed per batch (marked done together). */
-  OUTBOX_BATCH: z.coerce.number().int().min(1).max(5000).default(200),
-  /** Starts and signals in flight at once from one relay. */
-  OUTBOX_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  /** Outbox rows claimed per batch (marked done together); a relay keeps two batches in hand. */
+  OUTBOX_BATCH: z.coerce.number().int().min(1).max(5000).default(100),
+  /** Starts and signals in flight at once from one relay (both its batches). */
+  OUTBOX_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   /** The backstop poll when no NOTIFY arrives (ms). */
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).default(1000),
   /** Process starts per second from one relay at most (0 = no cap): a peak is answered first and the processes follow. */

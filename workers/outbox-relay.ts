@@ -11,6 +11,8 @@
  *     rollout (workers/outbox-program.ts: starts the rollout program with its input).
  *   - Starts with eager start on the worker's own connection (the first task comes back in the
  *     start's answer), at most `concurrency` calls in flight and `startsPerSecond` starts a second.
+ *   - Keeps two batches in hand: the next batch's starts fill the slots the last one's stragglers free,
+ *     and each batch commits (done, stamped) as soon as its own processes are told.
  * Delivery is at least once: a start is keyed by the workflow id (a second start finds it), and the
  * booking process tolerates a repeated confirmed, check-in or completion. A row of a process with
  * no handler is logged and left done.
@@ -19,6 +21,7 @@ import { startCountingInterceptor } from '../platform/metrics';
 import { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { sql } from 'kysely';
+import { Semaphore } from 'async-mutex';
 import pg from 'pg';
 import type { Db } from '../db';
 import { processStartPending } from '../db/outbox';
@@ -49,14 +52,44 @@ export interface RelayOptions {
 
 type Outcome = { process: OutboxProcess; ids: string[]; startedId?: string; error?: string };
 
+/** Batches claimed and worked at once by one relay (their starts share `concurrency`). */
+const BATCHES_IN_HAND = 2;
+
 export type OutboxRelay = ReturnType<typeof startOutboxRelay>;
 
 export function startOutboxRelay(opts: RelayOptions) {
   const { db, client, taskQueue, logger } = opts;
   const stats: RelayStats = { batches: 0, rows: 0, started: 0, eager: 0, folded: 0, told: 0, retried: 0 };
   let running = true;
-  let wake: (() => void) | undefined;
   let nextStartAt = 0;
+  // Starts and signals in flight, shared by the batches in hand.
+  const inFlight = new Semaphore(opts.concurrency);
+  // A NOTIFY while every loop is busy is remembered, so the next idle loop drains at once rather than at the poll.
+  // One idle loop is woken per NOTIFY (a commit is a row or a few); a loop that claims a full batch wakes the other.
+  let notified = false;
+  const waiters = new Set<() => void>();
+  const wakeOne = () => {
+    notified = true;
+    waiters.values().next().value?.();
+  };
+  const wakeAll = () => {
+    notified = true;
+    for (const w of [...waiters]) w();
+  };
+  async function idle(): Promise<void> {
+    if (!notified && running) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, opts.pollMs);
+        waiters.add(done);
+      });
+    }
+    notified = false;
+  }
 
   /** Spaces starts `1/startsPerSecond` apart (a peak is answered first; its processes follow). */
   async function pace(): Promise<void> {
@@ -120,14 +153,8 @@ export function startOutboxRelay(opts: RelayOptions) {
             ),
           );
       }
-      const groups = [...byProcess.values()];
-      const outcomes: Outcome[] = [];
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(opts.concurrency, groups.length) }, async () => {
-          for (let i = next++; i < groups.length; i = next++) outcomes.push(await handle(groups[i]!, loaded));
-        }),
-      );
+      // Both batches in hand share `concurrency` calls in flight.
+      const outcomes = await Promise.all([...byProcess.values()].map((group) => inFlight.runExclusive(() => handle(group, loaded))));
       const done = outcomes.filter((o) => !o.error).flatMap((o) => o.ids);
       if (done.length)
         await tx
@@ -164,7 +191,7 @@ export function startOutboxRelay(opts: RelayOptions) {
   async function listen(): Promise<void> {
     if (!running) return;
     const c = new pg.Client({ connectionString: opts.databaseUrl });
-    c.on('notification', () => wake?.());
+    c.on('notification', wakeOne);
     c.on('error', () => undefined);
     c.on('end', () => {
       if (listener === c) listener = undefined;
@@ -188,24 +215,20 @@ export function startOutboxRelay(opts: RelayOptions) {
       WHERE done_at < now() - interval '1 hour' AND task_queue = ${taskQueue} LIMIT 5000)`.execute(db);
   }
 
-  async function loop(): Promise<void> {
+  async function loop(first: boolean): Promise<void> {
     while (running) {
-      await prune().catch((err: unknown) => logger.warn({ err: String(err) }, 'outbox prune failed'));
+      if (first) await prune().catch((err: unknown) => logger.warn({ err: String(err) }, 'outbox prune failed'));
       let claimed = 0;
       try {
         claimed = await drainBatch();
       } catch (err) {
         logger.warn({ err: String(err) }, 'outbox drain failed; trying again');
       }
-      if (claimed >= opts.batch) continue; // more waiting: no sleep
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, opts.pollMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = undefined;
+      if (claimed >= opts.batch) {
+        wakeOne(); // more waiting: the other batch too, and no sleep
+        continue;
+      }
+      await idle();
     }
   }
 
@@ -214,14 +237,14 @@ export function startOutboxRelay(opts: RelayOptions) {
   }, 5_000);
   report.unref();
   void listen();
-  const looping = loop();
+  const looping = Promise.all(Array.from({ length: BATCHES_IN_HAND }, (_, i) => loop(i === 0)));
 
   return {
     stats: (): RelayStats => ({ ...stats }),
     /** Stops after the batch in hand (its rows are marked done, or left for the next relay). */
     async stop(): Promise<void> {
       running = false;
-      wake?.();
+      wakeAll();
       clearInterval(report);
       await looping;
       await listener?.end().catch(() => undefined);

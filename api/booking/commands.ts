@@ -6,7 +6,7 @@
  */
 import type { Context } from 'hono';
 import { createBookingCommands } from '../../commands/booking';
-import { bookableSlot, bookingPolicy, practitionerDay, recordLeave } from '../../db/booking';
+import { practitionerDay, recordLeave, slotForBooking } from '../../db/booking';
 import { nameUuid } from '../../domain/ids';
 import { bookingWorkflowId, cancelUpdate, rescheduleUpdate } from '../../workflows/booking';
 import type { AppEnv } from '../router';
@@ -38,16 +38,16 @@ export function bookingCommands(ctx: BookingContext) {
   async function book(c: Context<AppEnv>, { slotId, patientId, referralId, confirm, key }: BookInput) {
     const caller = c.get('caller');
     assertOwnPatient(caller, patientId);
-    const slot = await bookableSlot(db, slotId);
-    if (!slot) throw new ApiError(404, 'slot_not_found', `Slot ${slotId} does not exist.`);
     // The same caller and key always name the same appointment, hence the same process.
     const appointmentId = nameUuid('booking', `${caller.id}:${key}`);
+    // One read: the slot, whether it is taken, whether this key's appointment exists, the clinic's policy.
+    const slot = await slotForBooking(db, slotId, appointmentId);
+    if (!slot) throw new ApiError(404, 'slot_not_found', `Slot ${slotId} does not exist.`);
     await canBookFor(c, db, patientId, slot.clinic_id, { type: 'Appointment', id: appointmentId });
-    // The losers of a race for a slot hear it from the slot's first read (no lock), unless it is their own retry.
-    if (slot.taken && !(await db.selectFrom('appointments').select('id').where('id', '=', appointmentId).executeTakeFirst())) {
-      throw new ApiError(409, 'slot_taken', 'the slot is already booked');
-    }
-    const policy = await bookingPolicy(db, slot.clinic_id);
+    // The losers of a race for a slot hear it from the slot's first read (no lock), unless it is their own retry;
+    // those who read before the winner's commit are refused by the slot's lock in the command (never queued).
+    if (slot.taken && !slot.mine) throw new ApiError(409, 'slot_taken', 'the slot is already booked');
+    const { policy } = slot;
     const referralWorkflowId = referralId ? await referralFor(referralId, patientId, slot) : undefined;
     // One transaction: the appointment and its process's start (the relay starts it); a refusal leaves neither.
     const { view } = await booking
