@@ -149,7 +149,9 @@ async function main() {
     if (probe.status !== 200 || !probe.headers.get('content-type')?.startsWith('text/html')) {
       const absent = OPTIONAL_PAGES.includes(name);
       allMet &&= absent;
-      console.log(`${name.padEnd(18)} answers ${probe.status} ${probe.headers.get('content-type') ?? ''}: ${absent ? 'no such page on this build' : 'NOT A PAGE'}`);
+      console.log(
+        `${name.padEnd(18)} answers ${probe.status} ${probe.headers.get('content-type') ?? ''}: ${absent ? 'no such page on this build' : 'NOT A PAGE'}`,
+      );
       continue;
     }
     current = name;
@@ -181,7 +183,10 @@ async function main() {
         ...t,
       )
         .toFixed(1)
-        .padStart(8)} ${String(result.non2xx).padStart(9)} ${cpuMs.toFixed(1).padStart(16)} ${((statements - statementsBefore) / Math.max(1, result.requests.total))
+        .padStart(8)} ${String(result.non2xx).padStart(9)} ${cpuMs.toFixed(1).padStart(16)} ${(
+        (statements - statementsBefore) /
+        Math.max(1, result.requests.total)
+      )
         .toFixed(1)
         .padStart(9)}  ${p95 <= GOAL_MS ? 'met' : 'MISSED'}`,
     );

@@ -3,16 +3,17 @@
  * with their outbox row) and the booking activities (the process's writes) share them, so a hold
  * or a confirm is the same statement whoever makes it. The rules themselves are in domain/booking-rules.
  */
-import { sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { Db } from '../db';
 import { appointmentView, lockPatient, tryLockSlotSql } from '../db/booking';
-import type { Appointment, Database } from '../db/schema';
+import type { Appointment } from '../db/schema';
 import type { AppointmentView, BookingPolicy } from '../domain/booking';
 import { slotRefusal, specialtyLimitRefusal, type BookingRefusal } from '../domain/booking-rules';
 import { pgViolation, refuse } from '../platform/failures';
 import { outboxValues, type Tell } from './outbox';
+import type { Tx } from './tx';
 
-export type Tx = Transaction<Database>;
+export type { Tx };
 
 /** A domain refusal as the typed failure the workflows and the API branch on. */
 export function refusal(r: BookingRefusal): never {

@@ -3,7 +3,7 @@
  * process must be told. The clinical worker's relay (workers/outbox-relay.ts) drains it.
  */
 import type { OutboxKind, OutboxProcess } from '../db/schema';
-import type { Tx } from './booking-rows';
+import type { Tx } from './tx';
 
 export interface Tell {
   taskQueue: string;

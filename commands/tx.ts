@@ -5,7 +5,11 @@
 import type { Db } from '../db';
 import { inTransaction, limitsWithin, TIMEOUT_SQLSTATES } from '../db/tx';
 import { pgViolation, retryLater } from '../platform/failures';
-import type { Tx } from './booking-rows';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema';
+
+/** A command's open transaction. */
+export type Tx = Transaction<Database>;
 
 export const COMMAND_BUDGET_MS = 10_000;
 

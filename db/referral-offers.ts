@@ -117,7 +117,6 @@ export async function bookableOffers(q: Q, s: OfferSearch): Promise<OfferRow[]> 
   return (await bookableOffersFor(q, [s]))[0]!;
 }
 
-
 /** A found slot as the offer the workflow records. */
 export function slotOffer(r: OfferRow, deadlineAt: Date): SlotOffer {
   return {
@@ -168,9 +167,9 @@ export async function currentOffersOf(db: Q, rows: Referral[]): Promise<OfferVie
   let next = 0;
   return rows.map((r, i) =>
     waiting[i]
-      ? found[next++]!
-          .sort((a, b) => a.starts_at.getTime() - b.starts_at.getTime() || a.id.localeCompare(b.id))
-          .map((x) => offerView(x, r.deadline_at))
+      ? found[next++]!.sort((a, b) => a.starts_at.getTime() - b.starts_at.getTime() || a.id.localeCompare(b.id)).map((x) =>
+          offerView(x, r.deadline_at),
+        )
       : [],
   );
 }
