@@ -358,9 +358,10 @@ const MATRIX: Record<string, Row> = {
 
 /** Each booking cell's own slot start (a random pick collided): one hour apart, 08:00–15:00, from two days ahead. */
 let matrixSlots = 0;
+// From day 10 on the hour: clear of the fixtures' slots, which sit 2 and 3 days from now at the clock time the run began.
 const nextMatrixSlotStart = () => {
   const n = matrixSlots++;
-  return daysFromNow(2 + Math.floor(n / 8), 8 + (n % 8));
+  return daysFromNow(10 + Math.floor(n / 8), 8 + (n % 8));
 };
 /** A version far in the future (unique per call), so the matrix's policy writes are never in force for other tests. */
 const farFuture = () => new Date(Date.UTC(2099, 0, 1) + Math.floor(Math.random() * 1e9)).toISOString();
