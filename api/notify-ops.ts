@@ -4,7 +4,16 @@
  * department, for a time window) with its audit trail. Ids only: ops see no patient data.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { addRosterEntry, failedDeliveries, listRoster, removeRosterEntry, rosterAudit, unreachablePatients } from '../db/notify';
+import type { Db } from '../db';
+import {
+  addRosterEntry,
+  clinicRosterAudit,
+  failedDeliveries,
+  listRoster,
+  removeRosterEntry,
+  unreachablePatients,
+  type RosterEntryInput,
+} from '../db/notify';
 import { requireRole } from './auth';
 import { ApiError, errorResponse } from './errors';
 import { newRouter, type ApiDeps } from './router';
@@ -26,6 +35,36 @@ const RosterSchema = z
     audit: z.array(z.object({ at: z.string(), actor: z.string(), action: z.string(), entryId: z.string() })),
   })
   .openapi('Roster');
+
+/**
+ * Puts an entry on the roster after the API's rules (a well-formed entry, a window that ends after it starts, a
+ * practitioner of that clinic): `POST /ops/on-call` and the ops roster page both call it, so the rules live once.
+ */
+export async function addCheckedRosterEntry(db: Db, input: unknown, by: string): Promise<string> {
+  const parsed = RosterEntrySchema.safeParse(input);
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    throw new ApiError(400, 'validation_failed', 'The request is not valid: see details.', details);
+  }
+  const e: RosterEntryInput = parsed.data;
+  if (Date.parse(e.endsAt) <= Date.parse(e.startsAt))
+    throw new ApiError(400, 'validation_failed', 'endsAt must be after startsAt.', [
+      { path: 'endsAt', message: 'Must be after startsAt.' },
+    ]);
+  const p = await db
+    .selectFrom('practitioners')
+    .select('id')
+    .where('id', '=', e.practitionerId)
+    .where('clinic_id', '=', e.clinicId)
+    .executeTakeFirst();
+  if (!p) throw new ApiError(404, 'practitioner_not_found', 'No such practitioner in that clinic.');
+  return addRosterEntry(db, e, by);
+}
+
+/** Takes an entry off the roster, or refuses with the API's 404 when there is no such live entry. */
+export async function removeCheckedRosterEntry(db: Db, id: string, by: string): Promise<void> {
+  if (!(await removeRosterEntry(db, id, by))) throw new ApiError(404, 'roster_entry_not_found', 'No such roster entry.');
+}
 
 export function notifyOpsRouter(deps: ApiDeps) {
   const { db } = deps;
@@ -149,11 +188,7 @@ export function notifyOpsRouter(deps: ApiDeps) {
     }),
     async (c) => {
       const { clinicId } = c.req.valid('query');
-      const rows = await listRoster(db, clinicId);
-      const audit = await rosterAudit(
-        db,
-        rows.map((r) => r.id),
-      );
+      const [rows, audit] = await Promise.all([listRoster(db, clinicId), clinicRosterAudit(db, clinicId)]);
       return c.json(
         {
           entries: rows.map((r) => ({
@@ -190,18 +225,7 @@ export function notifyOpsRouter(deps: ApiDeps) {
         ...authResponses,
       },
     }),
-    async (c) => {
-      const e = c.req.valid('json');
-      if (Date.parse(e.endsAt) <= Date.parse(e.startsAt)) throw new ApiError(400, 'validation_failed', 'endsAt must be after startsAt.');
-      const p = await db
-        .selectFrom('practitioners')
-        .select('id')
-        .where('id', '=', e.practitionerId)
-        .where('clinic_id', '=', e.clinicId)
-        .executeTakeFirst();
-      if (!p) throw new ApiError(404, 'practitioner_not_found', 'No such practitioner in that clinic.');
-      return c.json({ id: await addRosterEntry(db, e, c.get('caller').id) }, 201);
-    },
+    async (c) => c.json({ id: await addCheckedRosterEntry(db, c.req.valid('json'), c.get('caller').id) }, 201),
   );
 
   router.openapi(
@@ -215,8 +239,7 @@ export function notifyOpsRouter(deps: ApiDeps) {
       responses: { 204: { description: 'Removed' }, 404: errorResponse('No such live entry'), ...authResponses },
     }),
     async (c) => {
-      if (!(await removeRosterEntry(db, c.req.valid('param').id, c.get('caller').id)))
-        throw new ApiError(404, 'roster_entry_not_found', 'No such roster entry.');
+      await removeCheckedRosterEntry(db, c.req.valid('param').id, c.get('caller').id);
       return c.body(null, 204);
     },
   );

@@ -10,6 +10,7 @@ import { contactPointsOf, deliveriesFor, inboxMessages, recordSmsReport, saveCon
 import { addressProblem, CHANNELS, type Channel, type ContactPoint } from '../domain/notify';
 import { smsProtocol } from '../domain/sms-gateways';
 import { deliveryReportSignal, notifyWorkflowId } from '../workflows/notify';
+import type { Db } from '../db';
 import { canReadPatientRecord } from './access';
 import { requireRole, type Caller } from './auth';
 import { ApiError, errorResponse } from './errors';
@@ -99,6 +100,21 @@ export function contactPointsFrom(body: {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
+const RECORD_TABLES = { appointments: 'appointments', 'lab-orders': 'lab_orders', referrals: 'referrals' } as const;
+const RECORD_REFS = { appointments: 'appointmentId', 'lab-orders': 'labOrderId', referrals: 'referralId' } as const;
+export type DeliveryRecordKind = keyof typeof RECORD_TABLES;
+
+/**
+ * The deliveries of one appointment, lab order or referral, for a caller who may read its patient's record (the
+ * record's own rule, audited): `GET /{kind}/{id}/deliveries` and the staff pages that show one record both call it.
+ */
+export async function recordDeliveries(c: Context<AppEnv>, db: Db, kind: DeliveryRecordKind, id: string) {
+  const row = await db.selectFrom(RECORD_TABLES[kind]).select('patient_id').where('id', '=', id).executeTakeFirst();
+  if (!row) throw new ApiError(404, 'not_found', 'No such record.');
+  await canReadPatientRecord(c, db, row.patient_id, { type: `${kind}-deliveries`, id });
+  return deliveriesFor(db, { [RECORD_REFS[kind]]: id });
+}
+
 export function notifyRouter(deps: ApiDeps) {
   const { db, config } = deps;
   const own = requireRole(config, 'patient', 'doctor');
@@ -176,11 +192,7 @@ export function notifyRouter(deps: ApiDeps) {
     },
   );
 
-  const deliveriesRoute = (
-    kind: 'appointments' | 'lab-orders' | 'referrals',
-    table: 'appointments' | 'lab_orders' | 'referrals',
-    ref: 'appointmentId' | 'labOrderId' | 'referralId',
-  ) => {
+  const deliveriesRoute = (kind: DeliveryRecordKind) => {
     router.openapi(
       createRoute({
         method: 'get',
@@ -196,11 +208,7 @@ export function notifyRouter(deps: ApiDeps) {
         },
       }),
       async (c: Context<AppEnv>) => {
-        const id = c.req.param('id')!;
-        const row = await db.selectFrom(table).select('patient_id').where('id', '=', id).executeTakeFirst();
-        if (!row) throw new ApiError(404, 'not_found', 'No such record.');
-        await canReadPatientRecord(c, db, row.patient_id, { type: `${kind}-deliveries`, id });
-        const rows = await deliveriesFor(db, { [ref]: id });
+        const rows = await recordDeliveries(c, db, kind, c.req.param('id')!);
         return c.json(
           {
             deliveries: rows.map((d) => ({
@@ -222,9 +230,9 @@ export function notifyRouter(deps: ApiDeps) {
       },
     );
   };
-  deliveriesRoute('appointments', 'appointments', 'appointmentId');
-  deliveriesRoute('lab-orders', 'lab_orders', 'labOrderId');
-  deliveriesRoute('referrals', 'referrals', 'referralId');
+  deliveriesRoute('appointments');
+  deliveriesRoute('lab-orders');
+  deliveriesRoute('referrals');
 
   router.openapi(
     createRoute({

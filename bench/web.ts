@@ -29,8 +29,8 @@ import { labDoctorBenchPages } from './web-lab-doctor';
 const USERS = 16;
 const SECONDS = Number(process.env.BENCH_WEB_SECONDS ?? 8);
 const GOAL_MS = 100;
-/** Pages another branch brings (the ops on-call roster page): named as absent, not failed, until they exist. */
-const OPTIONAL_PAGES = ['ops on-call'];
+/** Pages another branch brings: named as absent, not failed, until they exist (none at present). */
+const OPTIONAL_PAGES: string[] = [];
 
 async function main() {
   const stack = await startBenchStack();
@@ -128,7 +128,9 @@ async function main() {
     ['desk leave', () => '/desk/leave', (u) => u.registrar],
     ['ops summary', () => '/ops', (u) => u.ops],
     ['ops board', () => `/ops/rollout/${DEMO_PROGRAM_ID}`, (u) => u.ops],
-    ['ops on-call', () => `/ops/on-call?clinicId=${demoId('clinic:PC-01')}`, (u) => u.ops],
+    ['ops on-call', () => `/ops/roster?clinicId=${demoId('clinic:PC-01')}`, (u) => u.ops],
+    ['ops failures', () => '/ops/deliveries', (u) => u.ops],
+    ['ops unreachable', () => '/ops/unreachable', (u) => u.ops],
   ];
   const specialty = (await db.selectFrom('practitioners').select('specialty').executeTakeFirstOrThrow()).specialty;
   pages[2] = ['find a slot', () => `/patient/book?specialty=${encodeURIComponent(specialty)}&date=${tomorrow}`];

@@ -172,14 +172,21 @@ export async function listRoster(db: Db, clinicId: string) {
     .execute();
 }
 
-export async function rosterAudit(db: Db, ids: string[]) {
-  if (!ids.length) return [];
+/**
+ * A clinic's roster changes, newest first, removed entries included (the trail must show a removal), with the entry
+ * each change names.
+ */
+export async function clinicRosterAudit(db: Db, clinicId: string, limit = 100) {
   return db
-    .selectFrom('audit_log')
-    .select(['at', 'actor', 'action', 'entity_id'])
-    .where('entity', '=', 'on-call-roster')
-    .where('entity_id', 'in', ids)
-    .orderBy('at')
+    .selectFrom('audit_log as a')
+    .innerJoin('on_call_roster as r', (j) => j.on(sql<boolean>`r.id::text = a.entity_id`))
+    .innerJoin('practitioners as p', 'p.id', 'r.practitioner_id')
+    .select(['a.at', 'a.actor', 'a.action', 'a.entity_id', 'r.department', 'r.role', 'p.full_name', 'r.starts_at', 'r.ends_at'])
+    .where('a.entity', '=', 'on-call-roster')
+    .where('r.clinic_id', '=', clinicId)
+    .orderBy('a.at', 'desc')
+    .orderBy('a.id', 'desc')
+    .limit(limit)
     .execute();
 }
 
@@ -242,6 +249,7 @@ export async function failedDeliveries(db: Db, limit = 100) {
       'failed_at',
       'appointment_id',
       'lab_order_id',
+      'referral_id',
     ])
     .where('status', '=', 'failed')
     .orderBy('failed_at', 'desc')

@@ -4,6 +4,7 @@ import {
   countWorkingDays,
   countedDeadlineAfter,
   deadlineAfter,
+  instantOfLocalDateTime,
   isWorkingDay,
   missingDecreeYears,
   startOfLocalDay,
@@ -92,4 +93,12 @@ describe("a clinic's working calendar", () => {
     expect(deadlineAfter(start, { seconds: 30 }, moscow).toISOString()).toBe('2026-11-04T10:00:30.000Z');
     expect(deadlineAfter(start, { workingDays: 1 }, moscow).toISOString()).toBe('2026-11-05T21:00:00.000Z');
   });
+});
+
+test("a wall-clock time on the clinic's clock is the instant it names there (the roster form's datetime-local)", () => {
+  expect(instantOfLocalDateTime('2026-12-10T08:30', 'Europe/Moscow').toISOString()).toBe('2026-12-10T05:30:00.000Z');
+  expect(instantOfLocalDateTime('2026-12-10T08:30', 'Asia/Yekaterinburg').toISOString()).toBe('2026-12-10T03:30:00.000Z');
+  // A DST zone on both sides of its change.
+  expect(instantOfLocalDateTime('2026-03-28T12:00', 'Europe/Berlin').toISOString()).toBe('2026-03-28T11:00:00.000Z');
+  expect(instantOfLocalDateTime('2026-03-30T12:00', 'Europe/Berlin').toISOString()).toBe('2026-03-30T10:00:00.000Z');
 });

@@ -72,7 +72,12 @@ export function isWorkingDay(localDate: string, cal: ClinicCalendar): boolean {
 
 /** The instant a local date begins on the clinic's clock (00:00 there), DST included. */
 export function startOfLocalDay(localDate: string, timeZone: string): Date {
-  const guess = Date.parse(`${localDate}T00:00:00Z`);
+  return instantOfLocalDateTime(`${localDate}T00:00`, timeZone);
+}
+
+/** The instant a wall-clock time ('YYYY-MM-DDTHH:MM', as a datetime-local field sends it) is on the clinic's clock. */
+export function instantOfLocalDateTime(localDateTime: string, timeZone: string): Date {
+  const guess = Date.parse(`${localDateTime.slice(0, 16)}:00Z`);
   // Two passes: the zone's offset at the guess, then at the corrected instant (a DST day).
   let instant = guess - offsetMs(guess, timeZone);
   instant = guess - offsetMs(instant, timeZone);

@@ -3,7 +3,13 @@ import type { Catalogue } from './catalogue';
 
 export const enOps: Catalogue['ops'] = {
   menu: 'Operations',
-  nav: { summary: 'Summary', rollout: 'Clinic rollout' },
+  nav: {
+    summary: 'Summary',
+    rollout: 'Clinic rollout',
+    deliveries: 'Messages not delivered',
+    unreachable: 'Unreachable patients',
+    roster: 'On-call roster',
+  },
   open: 'Open the ops board',
   summaryTitle: 'Processes at a glance',
   at: (when) => `as of ${when} (UTC)`,

@@ -4,6 +4,7 @@ import type { Catalogue } from './catalogue';
 import { enNotify } from './en-notify';
 import { enDesk } from './en-desk';
 import { enOps } from './en-ops';
+import { enOpsNotify } from './en-ops-notify';
 import { enDoctor2 } from './en-doctor2';
 import { enLab } from './en-lab';
 
@@ -28,7 +29,7 @@ export const en: Catalogue = {
     registrar: "The registrar's desk: find a patient, book in one step, today's arrivals, the referral queue, practitioners' leave.",
     doctor: "Today's visits, the results inbox with critical-value read-back, and the patient's record from any clinic.",
     lab: 'The lab bench: specimens, results, HL7 messages, critical values and their read-back.',
-    ops: "The ops board: the summary, breached referrals, unacknowledged critical values, the clinics' rollout.",
+    ops: "The ops board: the summary, breached referrals, unacknowledged critical values, the clinics' rollout, undelivered messages, the on-call roster.",
     admin: 'Policies (waiting times, escalations, the calendar) are set through the API; the ops board is open to admin too.',
   },
   jsonApiNote: 'Until then these work through the JSON API (documentation at /docs).',
@@ -148,6 +149,7 @@ export const en: Catalogue = {
   forbiddenTitle: 'No access',
   desk: enDesk,
   ops: enOps,
+  opsNotify: enOpsNotify,
   errors: {
     wrong_clinic: 'This is another clinic: you work in your own only.',
     no_care_relationship: 'You do not care for this patient. Open the record with a reason (break the glass) if care needs it.',

@@ -1,7 +1,13 @@
 /** Табло дежурной службы: строки (русский — основной язык; en-ops.ts типизирован по этому). */
 export const ruOps = {
   menu: 'Дежурная служба',
-  nav: { summary: 'Сводка', rollout: 'Запуск поликлиник' } as Record<string, string>,
+  nav: {
+    summary: 'Сводка',
+    rollout: 'Запуск поликлиник',
+    deliveries: 'Недоставленные сообщения',
+    unreachable: 'Пациенты без связи',
+    roster: 'Дежурства',
+  } as Record<string, string>,
   open: 'Открыть табло дежурной службы',
   summaryTitle: 'Сводка процессов',
   at: (when: string) => `на ${when} (UTC)`,

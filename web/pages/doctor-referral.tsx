@@ -14,6 +14,7 @@ import { asApi, type WebContext, type WebEnv } from '../env';
 import { formatDateTime } from '../i18n';
 import { CsrfField, Layout } from '../layout';
 import { checkCsrf, formOf, need, page } from './common';
+import { DeliveryList, deliveriesOrNull } from './delivery-status';
 import { idParam, staffErrorText } from './lab-common';
 
 interface ReferralView {
@@ -39,13 +40,14 @@ export function doctorReferralPages(web: Hono<WebEnv>, deps: ApiDeps) {
           .where('id', '=', row.appointment_id)
           .executeTakeFirst()
       : undefined;
-    const [names, patients, report] = await Promise.all([
+    const [names, patients, report, deliveries] = await Promise.all([
       namesFor(db, {
         clinicIds: [row.clinic_id, visit?.clinic_id ?? row.clinic_id],
         practitionerIds: [row.referring_practitioner_id ?? '', visit?.practitioner_id ?? ''].filter(Boolean),
       }),
       patientNames(db, [row.patient_id]),
       referralReport(db, row.id),
+      deliveriesOrNull(c, db, 'referrals', row.id),
     ]);
     const zone = names.clinics.get(visit?.clinic_id ?? row.clinic_id)?.timeZone ?? 'UTC';
     const canReport = !!visit && visit.practitioner_id === me && ['booked', 'attended'].includes(row.status);
@@ -136,6 +138,7 @@ export function doctorReferralPages(web: Hono<WebEnv>, deps: ApiDeps) {
             <button type="submit">{t.doctor2.acknowledgeReport}</button>
           </form>
         )}
+        <DeliveryList c={c} rows={deliveries} timeZone={zone} />
       </Layout>,
       status,
     );

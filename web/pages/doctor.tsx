@@ -16,6 +16,7 @@ import { asApi, type WebContext, type WebEnv } from '../env';
 import { errorText, formatDate, formatDateTime, formatTime } from '../i18n';
 import { CsrfField, Layout } from '../layout';
 import { checkCsrf, errorPage, formOf, need, page } from './common';
+import { DeliveryList, deliveriesOrNull } from './delivery-status';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const OPEN = ['booked', 'arrived'];
@@ -129,10 +130,11 @@ export function doctorPages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingContex
   async function renderVisit(c: WebContext, row: Appointment, view: VisitView, status: 200 | 409 | 422 = 200) {
     const t = c.get('t');
     const lang = c.get('lang');
-    const [names, patients, diagnosis] = await Promise.all([
+    const [names, patients, diagnosis, deliveries] = await Promise.all([
       namesFor(db, { clinicIds: [row.clinic_id], practitionerIds: [row.practitioner_id] }),
       patientNames(db, [row.patient_id]),
       visitDiagnosis(db, row.id),
+      deliveriesOrNull(c, db, 'appointments', row.id),
     ]);
     const clinic = names.clinics.get(row.clinic_id)!;
     const who = patients.get(row.patient_id) ?? '—';
@@ -222,6 +224,7 @@ export function doctorPages(web: Hono<WebEnv>, deps: ApiDeps, ctx: BookingContex
             </div>
           </form>
         )}
+        <DeliveryList c={c} rows={deliveries} timeZone={clinic.timeZone} />
         <p>
           <a href="/doctor">{t.allVisitsToday}</a>
         </p>

@@ -4,22 +4,27 @@ import { need } from './common';
 
 export const opsOnly = need('ops', 'admin');
 
+const OPS_PAGES = [
+  ['summary', '/ops'],
+  ['rollout', '/ops/rollout'],
+  ['deliveries', '/ops/deliveries'],
+  ['unreachable', '/ops/unreachable'],
+  ['roster', '/ops/roster'],
+] as const;
+
 /** The ops board's own menu, the current page marked. */
-export function OpsNav(props: { c: WebContext; at: 'summary' | 'rollout' }) {
+export function OpsNav(props: { c: WebContext; at: (typeof OPS_PAGES)[number][0] }) {
   const o = props.c.get('t').ops;
   return (
     <nav aria-label={o.menu} class="subnav">
       <ul>
-        <li>
-          <a href="/ops" aria-current={props.at === 'summary' ? 'page' : undefined}>
-            {o.nav.summary}
-          </a>
-        </li>
-        <li>
-          <a href="/ops/rollout" aria-current={props.at === 'rollout' ? 'page' : undefined}>
-            {o.nav.rollout}
-          </a>
-        </li>
+        {OPS_PAGES.map(([key, href]) => (
+          <li>
+            <a href={href} aria-current={props.at === key ? 'page' : undefined}>
+              {o.nav[key]}
+            </a>
+          </li>
+        ))}
       </ul>
     </nav>
   );

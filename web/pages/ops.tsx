@@ -16,7 +16,9 @@ import { formatDateTime } from '../i18n';
 import { Layout } from '../layout';
 import { temporalUiLink } from '../temporal-link';
 import { page } from './common';
+import { opsNotifyPages } from './ops-notify';
 import { rolloutPages } from './ops-rollout';
+import { rosterPages } from './ops-roster';
 import { OpsNav, TemporalLink, opsOnly } from './ops-shared';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -217,4 +219,6 @@ export function opsPages(web: Hono<WebEnv>, deps: ApiDeps) {
   );
 
   rolloutPages(web, deps, link);
+  opsNotifyPages(web, deps);
+  rosterPages(web, deps);
 }
