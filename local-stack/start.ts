@@ -61,10 +61,10 @@ async function main() {
   let supervisor: Supervisor | undefined;
   let stopping = false;
 
-  const stopAll = async (code: number) => {
+  const stopAll = async (code: number, why = '') => {
     if (stopping) return;
     stopping = true;
-    say('\nStopping: API and workers first, then Temporal and Postgres...');
+    say(`\nStopping${why}: API and workers first, then Temporal and Postgres...`);
     // A terminal's Ctrl-C reaches Temporal and Postgres too: they must not be started again now.
     temporal?.freeze();
     postgres?.freeze();
@@ -82,7 +82,7 @@ async function main() {
   const ownSignals = () => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.removeAllListeners(signal);
-      process.on(signal, () => void stopAll(0));
+      process.on(signal, () => void stopAll(0, ` (${signal})`));
     }
   };
   ownSignals();

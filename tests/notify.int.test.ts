@@ -87,10 +87,19 @@ async function decide(
   patientId: string,
   kind: 'reminder' | 'cancelled' | 'rescheduled' | 'waitlist-offer',
   appointmentId: string | null = null,
+  // The test starts its delivery itself: the row is born dispatched, so no relay (this engine's or
+  // a parallel suite's on the same Postgres) can claim it and start the same workflow first.
+  opts: { startedHere?: boolean } = {},
 ) {
   return engine.db
     .insertInto('notifications')
-    .values({ patient_id: patientId, appointment_id: appointmentId, kind, dedupe_key: `test:${randomUUID()}` })
+    .values({
+      patient_id: patientId,
+      appointment_id: appointmentId,
+      kind,
+      dedupe_key: `test:${randomUUID()}`,
+      ...(opts.startedHere ? { dispatched_at: new Date() } : {}),
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
 }
@@ -279,8 +288,7 @@ describe('messages reach patients', () => {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const row = await decide(patientId, 'reminder', appt.id);
-    await engine.db.updateTable('notifications').set({ dispatched_at: new Date() }).where('id', '=', row.id).execute();
+    const row = await decide(patientId, 'reminder', appt.id, { startedHere: true });
     const today = localDateTime(new Date(), zone).slice(0, 10);
     const elevenPm = startOfLocalDay(today, zone).getTime() + 23 * 3600_000;
     const policy: NotifyPolicy = {
@@ -338,8 +346,7 @@ describe('a delivery survives its worker', () => {
     const patientId = await makePatient(engine.db);
     const address = `kill-${patientId.slice(0, 8)}@patients.example`;
     await contacts(patientId, [email(address)]);
-    const row = await decide(patientId, 'reminder');
-    await engine.db.updateTable('notifications').set({ dispatched_at: new Date() }).where('id', '=', row.id).execute();
+    const row = await decide(patientId, 'reminder', null, { startedHere: true });
     const first = await workerChild(queue);
     let second: ChildProcess | null = null;
     // The first SMTP conversation: kill the worker while the server holds its answer to MAIL FROM.
