@@ -31,13 +31,19 @@ async function slotSoon(db: Db, practitionerId: string, clinicId: string): Promi
     .orderBy('s.starts_at')
     .executeTakeFirst();
   if (free) return free.id;
-  const start = new Date(Math.ceil((now + 30 * 60_000) / 300_000) * 300_000);
-  const row = await db
-    .insertInto('slots')
-    .values({ practitioner_id: practitionerId, clinic_id: clinicId, starts_at: start, ends_at: new Date(start.getTime() + 15 * 60_000) })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+  // A new 15-minute slot in the first gap of the doctor's day from 30 minutes on (taken slots may sit
+  // anywhere; the exclusion constraint refuses an overlap, which DO NOTHING turns into "try 5 minutes later").
+  const first = Math.ceil((now + 30 * 60_000) / 300_000) * 300_000;
+  for (let start = first; start < now + 110 * 60_000; start += 300_000) {
+    const row = await db
+      .insertInto('slots')
+      .values({ practitioner_id: practitionerId, clinic_id: clinicId, starts_at: new Date(start), ends_at: new Date(start + 15 * 60_000) })
+      .onConflict((oc) => oc.doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (row) return row.id;
+  }
+  throw new Error('the demo doctor has no free 15 minutes in the next two hours for the demo referral visit');
 }
 
 export async function seedLabDoctorDemo(opts: {
