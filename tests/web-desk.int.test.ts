@@ -242,7 +242,10 @@ describe("the registrar's desk", () => {
     const booked = await seedDeskArrivals(opts);
     expect(booked).toBeGreaterThan(0);
     expect(booked).toBeLessThanOrEqual(DEMO_ARRIVALS);
-    expect(await seedDeskArrivals(opts)).toBe(0);
+    // Again: nothing booked twice. It may book an arrival the first run could not (its patient busy
+    // then in another suite on the same Postgres), never more than the demo's arrivals in all.
+    const again = await seedDeskArrivals(opts);
+    expect(booked + again).toBeLessThanOrEqual(DEMO_ARRIVALS);
     const today = localToday('Europe/Moscow');
     const ids = Array.from({ length: DEMO_ARRIVALS }, (_, k) => demoId(`arrival:${today}:${k}`));
     const rows = await h.engine.db
@@ -250,7 +253,7 @@ describe("the registrar's desk", () => {
       .select(['id', 'status', 'clinic_id', 'process_started_at'])
       .where('id', 'in', ids)
       .execute();
-    expect(rows).toHaveLength(booked);
+    expect(rows).toHaveLength(booked + again);
     for (const r of rows) expect(r).toMatchObject({ status: 'booked', clinic_id: demoId('clinic:PC-01') });
     expect(rows.every((r) => r.process_started_at !== null)).toBe(true);
     const page = await deskPage(registrarOf(demoId('clinic:PC-01')));
