@@ -8,7 +8,7 @@ import { checkInvariantsSettled, runInvariants, type Violation } from '../worker
 import type { EngineProcess } from '../tests/engine-process';
 import type { FaultObservations, FaultScenario } from './fault-scenarios';
 import { LoadRecord, runMixedLoad } from './mixed-load';
-import { drain, openProbe, rowAccounting } from './mixed-settle';
+import { bookingMismatches, drain, openProbe, rowAccounting } from './mixed-settle';
 
 export interface FaultRunOptions {
   loadSeconds: number;
@@ -85,6 +85,8 @@ export async function runFault(engine: EngineProcess, scenario: FaultScenario, o
     await load;
     const drained = await drain(probe, since, opts.drainTimeoutMs ?? 120_000);
     const drainMs = Date.now() - faultAt;
+    if ((drained.left['booking status not in its process'] ?? 0) > 0)
+      for (const line of await bookingMismatches(probe, since)) log(`booking not in its process: ${line}`);
     const rows = await rowAccounting(probe, since, record);
     const table = Object.values(rows);
     const left = Object.values(drained.left).reduce((s, n) => s + n, 0);

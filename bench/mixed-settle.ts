@@ -82,6 +82,26 @@ export async function backlog(probe: Probe, since: Date): Promise<Record<string,
   return pending;
 }
 
+/**
+ * The bookings behind a non-zero "booking status not in its process": each appointment since `since`
+ * whose process (found by workflow id) shows another ProcessStatus, or no process at all. Ids only.
+ */
+export async function bookingMismatches(probe: Probe, since: Date, limit = 20): Promise<string[]> {
+  const rows = await probe.db
+    .selectFrom('appointments')
+    .select(['id', 'status', 'workflow_id', 'created_at'])
+    .where('created_at', '>=', since)
+    .execute();
+  const shown = new Map<string, string>();
+  for await (const w of probe.temporal.workflow.list({ query: `WorkflowType = 'bookingWorkflow' AND StartTime >= '${iso(since)}'` })) {
+    shown.set(w.workflowId, String(w.searchAttributes?.ProcessStatus?.[0] ?? 'none') + ` (${w.status.name})`);
+  }
+  return rows
+    .filter((r) => !shown.get(r.workflow_id)?.startsWith(`${r.status} `))
+    .slice(0, limit)
+    .map((r) => `${r.id} row ${r.status} since ${iso(r.created_at)}, process ${shown.get(r.workflow_id) ?? 'not started since then'}`);
+}
+
 export const backlogTotal = (b: Record<string, number>) => Object.values(b).reduce((s, n) => s + n, 0);
 
 /** Polls the backlog until it is empty (or timeoutMs); resolves with how long it took and what was left. */
