@@ -10,6 +10,9 @@ import { ApiError, fromProcessFailure } from '../errors';
 import { awaitProcessStart } from '../process-start';
 import type { ApiDeps, AppEnv } from '../router';
 
+/** How long one answer of the board's Query serves other views of the same program. */
+const STATE_FRESH_MS = 1000;
+
 export function programCommands(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
   const { db, temporal } = deps;
 
@@ -36,18 +39,33 @@ export function programCommands(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
     return { ...(await handle.query(rolloutDashboardQuery).catch(gone)), name: row.name };
   }
 
-  /** The program's whole state (each clinic's stage, pilot flag, the queue of waves) for the ops board. */
-  async function state(id: string) {
+  // The board's Query, shared: ops users opening one program's board at once ask its workflow once, and an
+  // answer serves for STATE_FRESH_MS (a Query is a task on the worker, ~10× a page's own work). A pause or
+  // resume drops it, so the next view asks again.
+  const stateAsked = new Map<string, { at: number; answer: ReturnType<typeof askState> }>();
+  async function askState(id: string) {
     const { row, handle } = await program(id);
     return { row, state: await handle.query(rolloutStateQuery).catch(gone) };
+  }
+
+  /** The program's whole state (each clinic's stage, pilot flag, the queue of waves) for the ops board. */
+  function state(id: string) {
+    const asked = stateAsked.get(id);
+    if (asked && Date.now() - asked.at < STATE_FRESH_MS) return asked.answer;
+    const answer = askState(id);
+    stateAsked.set(id, { at: Date.now(), answer });
+    answer.catch(() => stateAsked.delete(id));
+    return answer;
   }
 
   /** Pause (no new clinic starts onboarding; running ones go on) or resume: a signal to the program. */
   async function setPaused(c: Context<AppEnv>, id: string, paused: boolean) {
     const { handle } = await program(id);
+    stateAsked.delete(id);
     await handle
       .signal(paused ? pauseProgramSignal : resumeProgramSignal, { by: c.get('caller').id })
       .catch((err) => fromProcessFailure(err));
+    stateAsked.delete(id);
     return { accepted: true as const };
   }
 
