@@ -28,7 +28,9 @@ export async function createReferral(db: Db, cmd: CreateReferralCommand): Promis
     const inserted = await tx
       .insertInto('referrals')
       .values(cmd.referral)
-      .onConflict((oc) => oc.column('id').doNothing())
+      // No target: the same request side by side meets the first one's row in the id index or in the
+      // workflow_id one (both come from the key); either way it is that referral, not an error.
+      .onConflict((oc) => oc.doNothing())
       .returning('id')
       .executeTakeFirst();
     if (inserted) {

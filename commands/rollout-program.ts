@@ -33,7 +33,9 @@ export async function createRolloutProgram(db: Db, cmd: CreateRolloutProgramComm
     const inserted = await tx
       .insertInto('rollout_programs')
       .values(cmd.program)
-      .onConflict((oc) => oc.column('id').doNothing())
+      // No target: the same request side by side meets the first one's row in the id index or in the
+      // workflow_id one (both come from the key); either way it is that program, not an error.
+      .onConflict((oc) => oc.doNothing())
       .returning('id')
       .executeTakeFirst();
     if (inserted) {

@@ -168,8 +168,9 @@ describe('a clean engine', () => {
       .values({
         practitioner_id: fast.otherPractitionerId,
         clinic_id: fast.clinicId,
+        // Ends 15 s on: booked, confirmed and checked in before its end even on a loaded machine (else a no-show).
         starts_at: new Date(Date.now() + 3000),
-        ends_at: new Date(Date.now() + 5000),
+        ends_at: new Date(Date.now() + 15_000),
       })
       .returning('id')
       .executeTakeFirstOrThrow();
