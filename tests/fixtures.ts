@@ -102,6 +102,27 @@ export async function makeSlot(
   return { id: row.id, startsAt: start, endsAt: end };
 }
 
+/** A booked appointment row in `slot` with no process behind it (for what reads rows only); its id. */
+export async function makeBookedRow(db: Db, clinic: TestClinic, slot: { id: string; startsAt: Date; endsAt: Date }, patientId: string) {
+  const row = await db
+    .insertInto('appointments')
+    .values({
+      id: randomUUID(),
+      slot_id: slot.id,
+      patient_id: patientId,
+      practitioner_id: clinic.practitionerId,
+      clinic_id: clinic.clinicId,
+      starts_at: slot.startsAt,
+      ends_at: slot.endsAt,
+      status: 'booked',
+      workflow_id: `test-${randomUUID()}`,
+      booked_by: 'test',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
 /** A slot lasting `seconds` (for visits that must end within a test). */
 export async function makeShortSlot(db: Db, clinic: TestClinic, startsInSeconds: number, seconds: number) {
   const start = new Date(Date.now() + startsInSeconds * 1000);

@@ -12,7 +12,7 @@ import { localDateTime } from '../domain/time';
 import { createLogger } from '../platform/logger';
 import { startDeliveryRelay, type DeliveryRelay } from '../workers/notify-relay';
 import { notifyWorkflow, notifyWorkflowId } from '../workflows/notify';
-import { daysFromNow, makeClinic, makePatient, makeSlot } from './fixtures';
+import { daysFromNow, makeBookedRow, makeClinic, makePatient, makeSlot } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
 import { labApi, makeLabClinic, makeLabPatient } from './lab-fixtures';
 import { startSmsGatewayDouble, startSmtpCatcher, type SmsGatewayDouble, type SmtpCatcher } from './notify-doubles';
@@ -272,23 +272,8 @@ describe('messages reach patients', () => {
     const address = `night-${patientId.slice(0, 8)}@patients.example`;
     await contacts(patientId, [email(address)]);
     const slot = await makeSlot(engine.db, clinic, daysFromNow(2));
-    const appt = await engine.db
-      .insertInto('appointments')
-      .values({
-        id: randomUUID(),
-        slot_id: slot.id,
-        patient_id: patientId,
-        practitioner_id: clinic.practitionerId,
-        clinic_id: clinic.clinicId,
-        starts_at: slot.startsAt,
-        ends_at: slot.endsAt,
-        status: 'booked',
-        workflow_id: `test-${randomUUID()}`,
-        booked_by: 'test',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const row = await decide(patientId, 'reminder', appt.id, { startedHere: true });
+    const apptId = await makeBookedRow(engine.db, clinic, slot, patientId);
+    const row = await decide(patientId, 'reminder', apptId, { startedHere: true });
     const today = localDateTime(new Date(), zone).slice(0, 10);
     const elevenPm = startOfLocalDay(today, zone).getTime() + 23 * 3600_000;
     const policy: NotifyPolicy = {
@@ -306,7 +291,7 @@ describe('messages reach patients', () => {
           kind: 'reminder',
           recipient: { type: 'patient', id: patientId },
           decidedAt: new Date().toISOString(),
-          refs: { appointmentId: appt.id, labOrderId: null, referralId: null },
+          refs: { appointmentId: apptId, labOrderId: null, referralId: null },
           policy,
         },
       ],

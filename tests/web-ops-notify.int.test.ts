@@ -16,7 +16,7 @@ import { saveContactPoints } from '../db/notify';
 import { DEFAULT_NOTIFY_POLICY, type NotifyPolicy } from '../domain/notify';
 import { ru } from '../web/i18n/ru';
 import { notifyWorkflow, notifyWorkflowId } from '../workflows/notify';
-import { daysFromNow, makeClinic, makePatient, makeSlot, type TestClinic } from './fixtures';
+import { daysFromNow, makeBookedRow, makeClinic, makePatient, makeSlot, type TestClinic } from './fixtures';
 import { startSmsGatewayDouble, type SmsGatewayDouble } from './notify-doubles';
 import { startWebHarness, tabTo, type WebHarness } from './web/harness';
 
@@ -84,24 +84,7 @@ beforeAll(async () => {
     'test',
   );
   const slot = await makeSlot(db, clinic, daysFromNow(1));
-  appointmentId = (
-    await db
-      .insertInto('appointments')
-      .values({
-        id: randomUUID(),
-        slot_id: slot.id,
-        patient_id: smsOnly,
-        practitioner_id: clinic.practitionerId,
-        clinic_id: clinic.clinicId,
-        starts_at: slot.startsAt,
-        ends_at: slot.endsAt,
-        status: 'booked',
-        workflow_id: `test-${randomUUID()}`,
-        booked_by: 'test',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow()
-  ).id;
+  appointmentId = await makeBookedRow(db, clinic, slot, smsOnly);
   await Promise.all([deliver(smsOnly, { appointmentId }), deliver(unreachable, { appointmentId: null })]);
 });
 afterAll(async () => {

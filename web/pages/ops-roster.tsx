@@ -23,6 +23,27 @@ const ROLES = ['covering', 'head', 'onboarding-lead'] as const;
 const FIELDS = ['department', 'role', 'practitionerId', 'startsAt', 'endsAt'] as const;
 type Field = (typeof FIELDS)[number];
 
+/** A time on the clinic's clock, with its error under it (the window's start and end). */
+function ClinicTimeField(p: { name: 'startsAt' | 'endsAt'; label: string; value: string; error?: string }) {
+  return (
+    <>
+      <label for={p.name}>{p.label}</label>
+      <input
+        id={p.name}
+        name={p.name}
+        type="datetime-local"
+        required
+        value={p.value}
+        aria-invalid={p.error !== undefined ? 'true' : undefined}
+        aria-describedby={`${p.name}-error`}
+      />
+      <p id={`${p.name}-error`} class="field-error">
+        {p.error ?? ''}
+      </p>
+    </>
+  );
+}
+
 interface RosterView {
   notice?: string;
   error?: string;
@@ -158,32 +179,8 @@ export function rosterPages(web: Hono<WebEnv>, deps: ApiDeps) {
           <p id="practitioner-error" class="field-error">
             {fe.practitionerId ?? ''}
           </p>
-          <label for="startsAt">{`${n.from} (${n.clinicTime(zone)})`}</label>
-          <input
-            id="startsAt"
-            name="startsAt"
-            type="datetime-local"
-            required
-            value={startDefault}
-            aria-invalid={invalid('startsAt')}
-            aria-describedby="startsAt-error"
-          />
-          <p id="startsAt-error" class="field-error">
-            {fe.startsAt ?? ''}
-          </p>
-          <label for="endsAt">{`${n.to} (${n.clinicTime(zone)})`}</label>
-          <input
-            id="endsAt"
-            name="endsAt"
-            type="datetime-local"
-            required
-            value={endDefault}
-            aria-invalid={invalid('endsAt')}
-            aria-describedby="endsAt-error"
-          />
-          <p id="endsAt-error" class="field-error">
-            {fe.endsAt ?? ''}
-          </p>
+          <ClinicTimeField name="startsAt" label={`${n.from} (${n.clinicTime(zone)})`} value={startDefault} error={fe.startsAt} />
+          <ClinicTimeField name="endsAt" label={`${n.to} (${n.clinicTime(zone)})`} value={endDefault} error={fe.endsAt} />
           <div class="actions">
             <button type="submit">{n.add}</button>
           </div>
