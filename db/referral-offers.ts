@@ -4,12 +4,12 @@
  * that someone has booked since, or that now clashes with the patient's own visit, is no longer
  * shown, and the list is topped up with the next bookable slots.
  */
-import { sql, type Transaction } from 'kysely';
+import { type RawBuilder, sql, type Transaction } from 'kysely';
 import { DEFAULT_BOOKING_POLICY, LIVE_STATUSES } from '../domain/booking';
 import { BOOKABLE_STAGES } from '../domain/onboarding';
 import { AWAITING_BOOKING, REFERRAL_OFFER_LIMIT, type SlotOffer } from '../domain/referral';
 import { localDateTime } from '../domain/time';
-import type { Db } from './index';
+import { type Db, prepared } from './index';
 import type { Database, Referral } from './schema';
 
 type Q = Db | Transaction<Database>;
@@ -56,6 +56,11 @@ export interface OfferRow {
  * past the patient's limit of active visits in that specialty. The same rules holdSlot enforces.
  * Many searches run as one statement (a LATERAL per search), so a list of referrals costs one round
  * trip and one plan instead of two per row; `prefer` slots come first (then earliest first) within a search's limit.
+ *
+ * Why two branches: each practitioner's slots are walked in time order (its (practitioner, starts_at) index) and the
+ * walk stops at the search's limit, so a search reads a few dozen slots, not every free slot of the specialty
+ * (ranking them all cost ~4 ms a referral and kept the desk's referral queue over its 100 ms goal). Slots named by
+ * id (`prefer`, `only`) are fetched by id and checked by the same rules.
  */
 export async function bookableOffersFor(q: Q, searches: (OfferSearch & { prefer?: string[] })[]): Promise<OfferRow[][]> {
   const terms = searches.map((s, n) => ({
@@ -71,27 +76,14 @@ export async function bookableOffersFor(q: Q, searches: (OfferSearch & { prefer?
   }));
   if (terms.every((t) => t.lim === 0)) return searches.map(() => []);
   const live = sql.join([...LIVE_STATUSES]);
-  const { rows } = await sql<OfferRow & { n: number }>`
-    SELECT r.n, o.* FROM jsonb_to_recordset(${JSON.stringify(terms)}::jsonb) AS r(
-      n int, patient_id uuid, specialty text, target_practitioner_id uuid, before timestamptz, lim int,
-      only_ids uuid[], exclude_ids uuid[], prefer_ids uuid[])
-    CROSS JOIN LATERAL (
-      SELECT s.id, s.practitioner_id, s.clinic_id, s.starts_at, s.ends_at, p.full_name AS practitioner_name, c.name AS clinic_name, c.time_zone
-        FROM (
-          -- The search's practitioners, each with the patient's active visits in its specialty, counted once per
-          -- practitioner instead of once per slot (OFFSET 0 keeps the planner from folding the count back into the slot rows).
-          SELECT p.id, p.full_name,
-                 (SELECT count(*) FROM appointments a2 JOIN practitioners p2 ON p2.id = a2.practitioner_id
-                   WHERE a2.patient_id = r.patient_id AND p2.specialty = p.specialty AND a2.status IN ('held', 'offered', 'booked')
-                     AND a2.starts_at > now()) AS active
-            FROM practitioners p
-           WHERE p.id = r.target_practitioner_id OR (r.target_practitioner_id IS NULL AND p.specialty = r.specialty)
-          OFFSET 0
-        ) p
-        JOIN slots s ON s.practitioner_id = p.id
-        JOIN clinics c ON c.id = s.clinic_id
-        LEFT JOIN booking_policies bp ON bp.clinic_id = s.clinic_id
-       WHERE c.rollout_stage IN (${sql.join([...BOOKABLE_STAGES])})
+  const bookableStages = sql.join([...BOOKABLE_STAGES]);
+  // Columns and joins of an offered slot `s` of practitioner `p`, and the rules it must pass (search `r`, the patient's count `pa`).
+  const offered = (
+    slots: RawBuilder<unknown>,
+  ) => sql`s.id, s.practitioner_id, s.clinic_id, s.starts_at, s.ends_at, p.full_name AS practitioner_name, c.name AS clinic_name, c.time_zone,
+      s.id = ANY(r.prefer_ids) AS preferred
+    FROM ${slots} s JOIN clinics c ON c.id = s.clinic_id LEFT JOIN booking_policies bp ON bp.clinic_id = s.clinic_id`;
+  const bookable = sql`c.rollout_stage IN (${bookableStages})
          AND s.status = 'free'
          AND s.starts_at > now()
          AND s.starts_at < r.before
@@ -100,11 +92,41 @@ export async function bookableOffersFor(q: Q, searches: (OfferSearch & { prefer?
          AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = r.patient_id AND a.status IN (${live})
                            AND tstzrange(a.starts_at, a.ends_at) && tstzrange(s.starts_at, s.ends_at))
          AND NOT EXISTS (SELECT 1 FROM clinic_closures k WHERE k.clinic_id = s.clinic_id AND k.closed_on = (s.starts_at AT TIME ZONE c.time_zone)::date)
-         AND p.active < coalesce(bp.max_active_per_specialty, ${DEFAULT_BOOKING_POLICY.maxActivePerSpecialty})
-         AND (r.only_ids IS NULL OR s.id = ANY(r.only_ids))
-         AND (r.exclude_ids IS NULL OR s.id <> ALL(r.exclude_ids))
-       ORDER BY s.id = ANY(r.prefer_ids) DESC, s.starts_at, s.id
-       LIMIT r.lim
+         AND pa.active < coalesce(bp.max_active_per_specialty, ${DEFAULT_BOOKING_POLICY.maxActivePerSpecialty})
+         AND (r.exclude_ids IS NULL OR s.id <> ALL(r.exclude_ids))`;
+  const ofSearch = sql`(p.id = r.target_practitioner_id OR (r.target_practitioner_id IS NULL AND p.specialty = r.specialty))`;
+  const { rows } = await sql<OfferRow & { n: number }>`${prepared('bookable-offers')}
+    SELECT r.n, o.id, o.practitioner_id, o.clinic_id, o.starts_at, o.ends_at, o.practitioner_name, o.clinic_name, o.time_zone
+      FROM jsonb_to_recordset(${JSON.stringify(terms)}::jsonb) AS r(
+      n int, patient_id uuid, specialty text, target_practitioner_id uuid, before timestamptz, lim int,
+      only_ids uuid[], exclude_ids uuid[], prefer_ids uuid[])
+    -- The patient's active visits in the search's specialty (the named practitioner's, else the referral's).
+    CROSS JOIN LATERAL (
+      SELECT count(*) AS active FROM appointments a2 JOIN practitioners p2 ON p2.id = a2.practitioner_id
+       WHERE a2.patient_id = r.patient_id AND a2.status IN ('held', 'offered', 'booked') AND a2.starts_at > now()
+         AND p2.specialty = coalesce((SELECT t.specialty FROM practitioners t WHERE t.id = r.target_practitioner_id), r.specialty)
+    ) pa
+    CROSS JOIN LATERAL (
+      SELECT * FROM (
+        -- Each practitioner of the search at a bookable clinic (OFFSET 0: chosen before any slot is read), walked earliest first up to the limit.
+        SELECT w.* FROM (
+          SELECT p.* FROM practitioners p JOIN clinics pc ON pc.id = p.clinic_id
+           WHERE pc.rollout_stage IN (${bookableStages}) AND ${ofSearch} AND r.only_ids IS NULL
+          OFFSET 0
+        ) p
+        CROSS JOIN LATERAL (
+          SELECT ${offered(sql`slots`)}
+           WHERE s.practitioner_id = p.id AND NOT (s.id = ANY(r.prefer_ids)) AND ${bookable}
+           ORDER BY s.starts_at LIMIT r.lim
+        ) w
+        UNION ALL
+        -- Slots named by id, found by id first.
+        SELECT ${offered(sql`(SELECT * FROM slots WHERE id = ANY(coalesce(r.only_ids, r.prefer_ids)) OFFSET 0)`)}
+          JOIN practitioners p ON p.id = s.practitioner_id
+         WHERE ${ofSearch} AND ${bookable}
+      ) o
+      ORDER BY o.preferred DESC, o.starts_at, o.id
+      LIMIT r.lim
     ) o
     ORDER BY r.n`.execute(q);
   const found: OfferRow[][] = searches.map(() => []);
