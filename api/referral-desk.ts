@@ -9,6 +9,8 @@ import type { Db } from '../db';
 import { registrarQueue } from '../db/referral';
 import { currentOffersOf } from '../db/referral-offers';
 import type { Referral } from '../db/schema';
+import { LIVE_STATUSES } from '../domain/booking';
+import { AWAITING_BOOKING } from '../domain/referral';
 import { bookReferralUpdate } from '../workflows/referral';
 import type { Caller } from './auth';
 import { canActOnReferral, clinicFilterFor } from './access';
@@ -59,9 +61,29 @@ export function referralDesk(deps: Pick<ApiDeps, 'db' | 'temporal'>) {
     return { referrals: await presentWithOffers(db, caller, rows.slice(0, q.limit)), nextOffset: more ? q.offset + q.limit : null, more };
   }
 
+  /**
+   * The referral's booking in `slotId`, when it is booked there already: a booking repeated (a retry after a lost
+   * answer, a form sent twice) is answered with the booking it made, not refused as a referral no longer bookable.
+   */
+  async function alreadyBookedIn(row: Referral, slotId: string) {
+    if (AWAITING_BOOKING.includes(row.status) || !row.appointment_id) return undefined;
+    const a = await db.selectFrom('appointments').selectAll().where('id', '=', row.appointment_id).executeTakeFirst();
+    if (!a || a.slot_id !== slotId || !(LIVE_STATUSES as readonly string[]).includes(a.status)) return undefined;
+    return {
+      appointmentId: a.id,
+      status: a.status,
+      slotId: a.slot_id,
+      practitionerId: a.practitioner_id,
+      clinicId: a.clinic_id,
+      startsAt: a.starts_at.toISOString(),
+    };
+  }
+
   /** Books a slot for the referral, held and confirmed at once, by its process. */
   async function book(c: Context<AppEnv>, referralId: string, slotId: string) {
     const row = await ownReferral(c, referralId);
+    const repeated = await alreadyBookedIn(row, slotId);
+    if (repeated) return repeated;
     const v = await update(row, (h) => h.executeUpdate(bookReferralUpdate, { args: [{ slotId, by: c.get('caller').id }] }));
     return {
       appointmentId: v.appointmentId,

@@ -183,6 +183,25 @@ describe('a referral to a specialist', () => {
     expect(offered.map((o) => o.slotId)).not.toContain(early.id);
   });
 
+  test('a booking sent twice answers the same appointment; another slot then is refused, and nothing more is written', async () => {
+    const clinic = await referralClinic(engine, [{ waitSeconds: 7200 }]);
+    const patientId = await makePatient(engine.db);
+    const created = await refer(engine, clinic, patientId);
+    const id = created.body.id as string;
+    const [slot, other] = [await makeSlot(engine.db, clinic, 3600), await makeSlot(engine.db, clinic, 7200)];
+    await becomes(engine, id, 'offered');
+    const desk = await registrar(engine, clinic.clinicId);
+    const first = await call(engine, 'POST', `/referrals/${id}/book`, desk, { slotId: slot.id });
+    expect(first).toMatchObject({ status: 201, body: { status: 'booked', slotId: slot.id } });
+    const again = await call(engine, 'POST', `/referrals/${id}/book`, desk, { slotId: slot.id });
+    expect(again).toEqual(first);
+    const elsewhere = await call(engine, 'POST', `/referrals/${id}/book`, desk, { slotId: other.id });
+    expect(elsewhere).toMatchObject({ status: 409, body: { error: { code: 'invalid_state' } } });
+    const rows = await engine.db.selectFrom('appointments').select(['id', 'slot_id']).where('patient_id', '=', patientId).execute();
+    expect(rows).toEqual([{ id: first.body.appointmentId, slot_id: slot.id }]);
+    expect((await steps(engine, id)).filter((s) => s === 'booked')).toEqual(['booked']);
+  });
+
   test('a report posted twice is recorded once; another practitioner or another patient is refused', async () => {
     const clinic = await referralClinic(engine, [{ waitSeconds: 600 }]);
     const { id, patientId } = await attendedReferral(engine, clinic);
