@@ -141,24 +141,45 @@ async function signedInWorkflowPage(user: string): Promise<{ page: Page; codecSt
   });
   const workflowUrl = `${ui.url}/namespaces/default/workflows/${workflowId}`;
   await page.goto(workflowUrl, { waitUntil: 'load', timeout: 60_000 });
-  // Signed out, the UI sends the browser to the provider (through its login page where it shows one).
-  await eventually(
-    async () => {
-      if (page.url().startsWith(idp.issuer)) return true;
-      await page
-        .getByRole('button', { name: /continue to sso|sign in|log in|login/i })
-        .first()
-        .click({ timeout: 1000 })
-        .catch(() => undefined);
-      return page.url().startsWith(idp.issuer);
-    },
-    30_000,
-    "the provider's sign-in page",
-  );
+  // The Temporal UI (v2.42.1) sometimes sends a browser just back from the provider to its login page again (its
+  // return URL then points at /login itself, or the first page after the callback still lacks the token) and the
+  // user signs in once more. So do we, up to three times; the provider and the codec are judged on the signed-in page.
+  for (let signIns = 1; ; signIns++) {
+    await signInAtProvider(page, user);
+    await page.waitForURL((url) => url.href.startsWith(workflowUrl), { timeout: 10_000 }).catch(() => undefined);
+    if (!page.url().startsWith(workflowUrl)) await page.goto(workflowUrl, { waitUntil: 'load', timeout: 60_000 });
+    // Signed in: the workflow page stays. Not: the UI's login page with its button, still there two seconds on.
+    const shown = await eventually(
+      async () => {
+        if (page.url().startsWith(workflowUrl) && (await page.getByText(workflowId).first().isVisible())) return 'workflow';
+        if (!(await loginPageShown(page))) return undefined;
+        await page.waitForTimeout(2000);
+        return (await loginPageShown(page)) ? 'login' : undefined;
+      },
+      30_000,
+      'the workflow page or the login page',
+    );
+    if (shown === 'workflow') break;
+    if (signIns === 3) throw new Error(`the Temporal UI still asks ${user} to sign in after ${signIns} sign-ins`);
+  }
+  return { page, codecStatuses, bearers };
+}
+
+/** The UI's own sign-in button ("Continue to SSO" in v2.42.1). */
+const signInButton = (page: Page) => page.getByRole('button', { name: /continue to sso/i }).first();
+const loginPageShown = async (page: Page) => new URL(page.url()).pathname.startsWith('/login') && (await signInButton(page).isVisible());
+
+/** From the UI's login page (or the provider's), signs `user` in at the provider and waits to be back in the UI. */
+async function signInAtProvider(page: Page, user: string): Promise<void> {
+  // The UI's button is pressed once: a second press starts a second sign-in whose state replaces the first's.
+  const atProvider = () => page.url().startsWith(idp.issuer);
+  await eventually(async () => atProvider() || (await loginPageShown(page)), 30_000, "the provider's or the UI's sign-in page");
+  if (!atProvider()) {
+    await signInButton(page).click();
+    await page.waitForURL((url) => url.href.startsWith(idp.issuer), { timeout: 30_000 });
+  }
   await page.locator(`form:has(input[name="user"][value="${user}"]) button`).click();
   await page.waitForURL((url) => url.href.startsWith(ui.url) && !url.pathname.startsWith('/auth/'), { timeout: 30_000 });
-  if (!page.url().startsWith(workflowUrl)) await page.goto(workflowUrl, { waitUntil: 'load', timeout: 60_000 });
-  return { page, codecStatuses, bearers };
 }
 
 /** The page's text once `wanted` shows (the holdSlot update's row opened, as the slot id travels there) or the wait runs out. */
