@@ -119,6 +119,14 @@ async function main() {
           dataDir: config.DATA_DIR,
           logDir,
           port: config.TEMPORAL_DEV_PORT,
+          // Picked by whoever configured them, not bound yet when the server takes its services' ports.
+          reservedPorts: [
+            config.API_PORT,
+            config.MLLP_PORT,
+            config.TEMPORAL_UI_PORT,
+            config.CDS_INFERENCE_PORT,
+            config.WORKER_METRICS_PORT,
+          ],
           databaseUrl,
           namespace: config.TEMPORAL_NAMESPACE,
           serverPath: config.TEMPORAL_SERVER_PATH,

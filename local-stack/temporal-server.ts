@@ -50,6 +50,8 @@ export interface ServerModeOptions {
   logDir: string;
   /** The frontend's gRPC port (TEMPORAL_DEV_PORT); the other services take free ports. */
   port: number;
+  /** The engine's own ports (API, MLLP, UI, metrics…), bound after the server starts: its services must not take them. */
+  reservedPorts?: number[];
   databaseUrl: string;
   namespace: string;
   serverPath?: string;
@@ -60,9 +62,9 @@ export interface ServerModeOptions {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The environment the server renders docker/temporal-server.yaml from: nothing else of ours leaks in. */
-async function serverEnv(target: PostgresTarget, port: number, dynamicConfig: string): Promise<NodeJS.ProcessEnv> {
+async function serverEnv(target: PostgresTarget, port: number, reserved: number[], dynamicConfig: string): Promise<NodeJS.ProcessEnv> {
   const ports: Record<string, string> = {};
-  const taken = new Set<number>([port]);
+  const taken = new Set<number>([port, ...reserved]);
   for (const name of SERVICE_PORTS) {
     const free = await freePortBelow32768(taken);
     taken.add(free);
@@ -190,7 +192,7 @@ export async function startTemporalServer(
   const fd = openSync(logFile, 'a');
   const server = spawn(binaries.server, ['--root', configDir, '--config', '.', '--env', 'clinical', '--allow-no-auth', 'start'], {
     cwd: configDir,
-    env: await serverEnv(target, opts.port, dynamicConfig),
+    env: await serverEnv(target, opts.port, opts.reservedPorts ?? [], dynamicConfig),
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
