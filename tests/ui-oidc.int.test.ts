@@ -141,45 +141,55 @@ async function signedInWorkflowPage(user: string): Promise<{ page: Page; codecSt
   });
   const workflowUrl = `${ui.url}/namespaces/default/workflows/${workflowId}`;
   await page.goto(workflowUrl, { waitUntil: 'load', timeout: 60_000 });
-  // The Temporal UI (v2.42.1) sometimes sends a browser just back from the provider to its login page again (its
-  // return URL then points at /login itself, or the first page after the callback still lacks the token) and the
-  // user signs in once more. So do we, up to three times; the provider and the codec are judged on the signed-in page.
-  for (let signIns = 1; ; signIns++) {
-    await signInAtProvider(page, user);
-    await page.waitForURL((url) => url.href.startsWith(workflowUrl), { timeout: 10_000 }).catch(() => undefined);
-    if (!page.url().startsWith(workflowUrl)) await page.goto(workflowUrl, { waitUntil: 'load', timeout: 60_000 });
-    // Signed in: the workflow page stays. Not: the UI's login page with its button, still there two seconds on.
-    const shown = await eventually(
-      async () => {
-        if (page.url().startsWith(workflowUrl) && (await page.getByText(workflowId).first().isVisible())) return 'workflow';
-        if (!(await loginPageShown(page))) return undefined;
-        await page.waitForTimeout(2000);
-        return (await loginPageShown(page)) ? 'login' : undefined;
-      },
-      30_000,
-      'the workflow page or the login page',
-    );
-    if (shown === 'workflow') break;
-    if (signIns === 3) throw new Error(`the Temporal UI still asks ${user} to sign in after ${signIns} sign-ins`);
-  }
+  await signIn(page, user, workflowUrl);
   return { page, codecStatuses, bearers };
 }
 
 /** The UI's own sign-in button ("Continue to SSO" in v2.42.1). */
 const signInButton = (page: Page) => page.getByRole('button', { name: /continue to sso/i }).first();
-const loginPageShown = async (page: Page) => new URL(page.url()).pathname.startsWith('/login') && (await signInButton(page).isVisible());
 
-/** From the UI's login page (or the provider's), signs `user` in at the provider and waits to be back in the UI. */
-async function signInAtProvider(page: Page, user: string): Promise<void> {
-  // The UI's button is pressed once: a second press starts a second sign-in whose state replaces the first's.
-  const atProvider = () => page.url().startsWith(idp.issuer);
-  await eventually(async () => atProvider() || (await loginPageShown(page)), 30_000, "the provider's or the UI's sign-in page");
-  if (!atProvider()) {
-    await signInButton(page).click();
-    await page.waitForURL((url) => url.href.startsWith(idp.issuer), { timeout: 30_000 });
-  }
-  await page.locator(`form:has(input[name="user"][value="${user}"]) button`).click();
-  await page.waitForURL((url) => url.href.startsWith(ui.url) && !url.pathname.startsWith('/auth/'), { timeout: 30_000 });
+/**
+ * Signs `user` in at the provider until the UI shows the workflow (its type, which only a signed-in UI has read).
+ * The Temporal UI (v2.42.1) sometimes sends a browser just back from the provider to its login page again (its return
+ * URL then points at /login itself, or the first call after the callback goes without the token), shows that page a
+ * moment before moving on by itself, or stays there: so this follows what the page shows, as a user would, and signs
+ * in again when asked, at most three times. The UI's button is pressed once per visit to that page: a second press
+ * would start a second sign-in whose state replaces the first's.
+ */
+async function signIn(page: Page, user: string, workflowUrl: string): Promise<void> {
+  let signIns = 0;
+  let elsewhereSince = Date.now();
+  await eventually(
+    async () => {
+      const url = new URL(page.url());
+      if (url.href.startsWith(idp.issuer)) {
+        if (++signIns > 3) throw new Error(`the Temporal UI still asks ${user} to sign in after 3 sign-ins`);
+        await page.locator(`form:has(input[name="user"][value="${user}"]) button`).click();
+        await page.waitForURL((u) => u.href.startsWith(ui.url) && !u.pathname.startsWith('/auth/'), { timeout: 30_000 });
+        elsewhereSince = Date.now();
+        return false;
+      }
+      if (url.href.startsWith(workflowUrl) && (await page.getByText('bookingWorkflow').first().isVisible())) return true;
+      if (url.pathname.startsWith('/login') && (await signInButton(page).isVisible())) {
+        await signInButton(page)
+          .click({ timeout: 2000 })
+          .catch(() => undefined);
+        await page
+          .waitForURL((u) => u.href.startsWith(idp.issuer) || u.href.startsWith(workflowUrl), { timeout: 15_000 })
+          .catch(() => undefined);
+        elsewhereSince = Date.now();
+        return false;
+      }
+      // Signed in on a page that is neither (the UI's login page without its button, which it does not leave): open the workflow.
+      if (Date.now() - elsewhereSince > 10_000) {
+        await page.goto(workflowUrl, { waitUntil: 'load', timeout: 60_000 });
+        elsewhereSince = Date.now();
+      }
+      return false;
+    },
+    120_000,
+    `${user} signed in and the workflow shown`,
+  );
 }
 
 /** The page's text once `wanted` shows (the holdSlot update's row opened, as the slot id travels there) or the wait runs out. */
