@@ -182,6 +182,39 @@ describe('the booking outbox', () => {
     }
   });
 
+  test('a confirm pending with a start an earlier relay made (killed before it marked the row done) is signalled, not folded', async () => {
+    const q = await ownQueue();
+    const { ids, commands } = await heldBookings(q.taskQueue, 1);
+    const id = ids[0]!;
+    const workflowId = bookingWorkflowId(id);
+    const first = relayOn(q.taskQueue);
+    try {
+      await eventually(async () => (await processState(id))?.status === 'held', 20_000, 'the process held');
+      await eventually(async () => (await outboxRows(workflowId)).every((r) => r.done_at !== null), 10_000, 'the start row done');
+    } finally {
+      await first.stop();
+    }
+    // As if that relay had died after the start and before its commit: the start row is pending again.
+    await engine.db.updateTable('process_outbox').set({ done_at: null }).where('workflow_id', '=', workflowId).execute();
+    await engine.db.updateTable('appointments').set({ process_started_at: null }).where('id', '=', id).execute();
+    await commands.confirm({ appointmentId: id, workflowId, by: 'test' });
+    expect((await outboxRows(workflowId)).map((r) => [r.kind, r.done_at])).toEqual([
+      ['start', null],
+      ['confirmed', null],
+    ]);
+    const second = relayOn(q.taskQueue);
+    try {
+      await eventually(async () => (await processState(id))?.status === 'booked', 20_000, 'the process booked');
+      await eventually(async () => (await outboxRows(workflowId)).every((r) => r.done_at !== null), 10_000, 'both rows done');
+      expect(second.stats()).toMatchObject({ started: 0, folded: 0, told: 1 });
+      expect(await runs(id)).toBe(1);
+    } finally {
+      await second.stop();
+      q.worker.shutdown();
+      await q.running;
+    }
+  });
+
   test('two relays drain side by side: every row claimed once, every process started once', async () => {
     const q = await ownQueue();
     const { ids } = await heldBookings(q.taskQueue, 40);

@@ -17,7 +17,8 @@ import type { OutboxHandler, OutboxRow, RelayContext } from './outbox-handler';
 export function bookingOutboxHandler(ctx: RelayContext): OutboxHandler<Map<string, Appointment>> {
   const { client, taskQueue, logger, stats } = ctx;
 
-  async function start(row: OutboxRow, appointment: Appointment): Promise<void> {
+  /** Starts the process; false when it had started already (a redelivered row), so it carried nothing of this drain. */
+  async function start(row: OutboxRow, appointment: Appointment): Promise<boolean> {
     await ctx.pace();
     const view = appointmentView(appointment);
     const referralWorkflowId = row.payload.referralWorkflowId as string | undefined;
@@ -47,8 +48,10 @@ export function bookingOutboxHandler(ctx: RelayContext): OutboxHandler<Map<strin
       stats.started++;
       if (handle.eagerlyStarted) stats.eager++;
       outboxDelivered.inc({ outcome: handle.eagerlyStarted ? 'start_eager' : 'start' });
+      return true;
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      return false;
     }
   }
 
@@ -89,15 +92,18 @@ export function bookingOutboxHandler(ctx: RelayContext): OutboxHandler<Map<strin
       let startedId: string | undefined;
       if (first.kind === 'start') {
         // No row: the appointment was taken back before its process started; nothing to start.
-        if (appointment) {
-          await start(first, appointment);
-          startedId = appointment.id;
+        const startedNow = appointment ? await start(first, appointment) : false;
+        if (appointment) startedId = appointment.id;
+        rest = rows.slice(1);
+        // A start made now carried the row as it is now: a confirm committed before this drain is in it. A start made
+        // by an earlier drain (its relay killed before it marked the rows done) carried the row as it was then, so
+        // its confirms are signalled like any other (the process ignores a confirm it already has).
+        if (startedNow || !appointment) {
+          const folded = rest.filter((r) => r.kind === 'confirmed');
+          stats.folded += folded.length;
+          if (folded.length) outboxDelivered.inc({ outcome: 'folded' }, folded.length);
+          rest = rest.filter((r) => r.kind !== 'confirmed');
         }
-        // The start carried the row as it is now: a confirm committed before this drain is in it.
-        const folded = rows.slice(1).filter((r) => r.kind === 'confirmed');
-        stats.folded += folded.length;
-        if (folded.length) outboxDelivered.inc({ outcome: 'folded' }, folded.length);
-        rest = rows.slice(1).filter((r) => r.kind !== 'confirmed');
       }
       for (const r of rest) if (r.kind !== 'start') await tellOne(r, appointment);
       return startedId;
