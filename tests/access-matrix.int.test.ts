@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { sign } from 'hono/jwt';
 import { ROLES, type Caller, type Role } from '../api/auth';
 import { CARE_POLICY } from '../domain/care-relationship';
-import { daysFromNow, makeClinic, makePatient, makeSlot, type TestClinic } from './fixtures';
+import { daysFromNow, makeBookedRow, makeClinic, makePatient, makeSlot, type TestClinic } from './fixtures';
 import { jsonRequest, startTestEngine, type TestEngine } from './helpers';
 
 type Fixture = 'patient' | 'practitioner' | 'clinic' | 'appointment' | 'referral' | 'labOrder' | 'cdsService';
@@ -620,23 +620,14 @@ test('after a cancelled hold and after the window closed, the care-gated routes 
   const visit = async (patientId: string, status: 'cancelled' | 'fulfilled' | 'held', startsAt: Date) => {
     const slot = await makeSlot(engine.db, clinic, startsAt);
     const id = randomUUID();
-    await engine.db
-      .insertInto('appointments')
-      .values({
-        id,
-        slot_id: slot.id,
-        patient_id: patientId,
-        practitioner_id: clinic.practitionerId,
-        clinic_id: clinic.clinicId,
-        starts_at: slot.startsAt,
-        ends_at: slot.endsAt,
-        status,
-        hold_expires_at: status === 'held' ? new Date(Date.now() - 60_000) : null,
-        workflow_id: `booking-matrix-${id}`,
-        booked_by: 'matrix',
-        cancel_reason: status === 'cancelled' ? 'made by mistake' : null,
-      })
-      .execute();
+    await makeBookedRow(engine.db, clinic, slot, patientId, {
+      id,
+      status,
+      hold_expires_at: status === 'held' ? new Date(Date.now() - 60_000) : null,
+      workflow_id: `booking-matrix-${id}`,
+      booked_by: 'matrix',
+      cancel_reason: status === 'cancelled' ? 'made by mistake' : null,
+    });
   };
   await visit(cancelledHold, 'cancelled', daysFromNow(3));
   await visit(lapsed, 'fulfilled', daysFromNow(-(CARE_POLICY.visitAfterDays + 1)));

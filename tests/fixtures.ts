@@ -4,7 +4,9 @@
  * tests running side by side never share a slot or a patient.
  */
 import { randomUUID } from 'node:crypto';
+import type { Insertable } from 'kysely';
 import type { Db } from '../db';
+import type { AppointmentsTable } from '../db/schema/booking';
 import { DEFAULT_BOOKING_POLICY, type BookingPolicy } from '../domain/booking';
 
 export interface TestClinic {
@@ -102,8 +104,17 @@ export async function makeSlot(
   return { id: row.id, startsAt: start, endsAt: end };
 }
 
-/** A booked appointment row in `slot` with no process behind it (for what reads rows only); its id. */
-export async function makeBookedRow(db: Db, clinic: TestClinic, slot: { id: string; startsAt: Date; endsAt: Date }, patientId: string) {
+/**
+ * An appointment row in `slot` with no process behind it (for what reads rows only), booked unless `over` says
+ * otherwise (status, hold, id, workflow id…); its id.
+ */
+export async function makeBookedRow(
+  db: Db,
+  clinic: TestClinic,
+  slot: { id: string; startsAt: Date; endsAt: Date },
+  patientId: string,
+  over: Partial<Insertable<AppointmentsTable>> = {},
+) {
   const row = await db
     .insertInto('appointments')
     .values({
@@ -117,6 +128,7 @@ export async function makeBookedRow(db: Db, clinic: TestClinic, slot: { id: stri
       status: 'booked',
       workflow_id: `test-${randomUUID()}`,
       booked_by: 'test',
+      ...over,
     })
     .returning('id')
     .executeTakeFirstOrThrow();

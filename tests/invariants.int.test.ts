@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { referralStart } from '../db/referral';
 import { checkInvariants, runInvariants, type Violation } from '../workers/invariants';
 import { referralWorkflow, referralWorkflowId } from '../workflows/referral';
-import { makeClinic, makePatient, makeReferralClinic, makeShortSlot, makeSlot, type TestClinic } from './fixtures';
+import { makeBookedRow, makeClinic, makePatient, makeReferralClinic, makeShortSlot, makeSlot, type TestClinic } from './fixtures';
 import { eventually, jsonRequest, startTestEngine, type TestEngine } from './helpers';
 import { labApi, makeLabClinic, makeLabPatient, LIPIDS_MMOL } from './lab-fixtures';
 
@@ -229,23 +229,7 @@ describe('each rule finds its broken row', () => {
     const patientId = await makePatient(engine.db);
     const id = randomUUID();
     const workflowId = `booking-${id}`;
-    await engine.db
-      .insertInto('appointments')
-      .values({
-        id,
-        slot_id: slot.id,
-        patient_id: patientId,
-        practitioner_id: clinic.practitionerId,
-        clinic_id: clinic.clinicId,
-        starts_at: slot.startsAt,
-        ends_at: slot.endsAt,
-        status: 'booked',
-        hold_expires_at: null,
-        workflow_id: workflowId,
-        booked_by: 'nobody',
-        cancel_reason: null,
-      })
-      .execute();
+    await makeBookedRow(engine.db, clinic, slot, patientId, { id, workflow_id: workflowId, booked_by: 'nobody' });
     expect(await check([clinic.clinicId], 60_000)).toEqual([]);
     const found = await reports(
       [clinic.clinicId],

@@ -8,7 +8,7 @@ import { createApp } from '../api/app';
 import { createDb, migrateToLatest, type Db } from '../db';
 import { opsSummary } from '../db/ops';
 import { createLogger } from '../platform/logger';
-import { makeClinic, makePatient, makeSlot, type TestClinic } from './fixtures';
+import { makeBookedRow, makeClinic, makePatient, makeSlot, type TestClinic } from './fixtures';
 import { startTestEngine, type TestEngine } from './helpers';
 
 let engine: TestEngine;
@@ -38,23 +38,11 @@ const at = (ms: number) => new Date(Date.now() + ms);
 let slotsMade = 0;
 async function appointment(clinic: TestClinic, patientId: string, status: string, holdExpiresAt: Date | null = null) {
   const slot = await makeSlot(db, clinic, 24 * 3600 + 3600 * slotsMade++);
-  await db
-    .insertInto('appointments')
-    .values({
-      id: randomUUID(),
-      slot_id: slot.id,
-      patient_id: patientId,
-      practitioner_id: clinic.practitionerId,
-      clinic_id: clinic.clinicId,
-      starts_at: slot.startsAt,
-      ends_at: slot.endsAt,
-      status: status as never,
-      hold_expires_at: holdExpiresAt,
-      workflow_id: `booking-${randomUUID()}`,
-      booked_by: 'test',
-      cancel_reason: null,
-    })
-    .execute();
+  await makeBookedRow(db, clinic, slot, patientId, {
+    status: status as never,
+    hold_expires_at: holdExpiresAt,
+    workflow_id: `booking-${randomUUID()}`,
+  });
 }
 
 async function referral(clinic: TestClinic, patientId: string, status: string, deadlineAt: Date, breached = false) {
